@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs everything weft's offline Bazel build needs. Idempotent; a fast
+# no-op when everything is already present.
+#  - Debian packages: Bazel 4.2.3 (bazel-bootstrap), a headless JDK,
+#    bazel-skylib, bazel-platforms, Eigen, GoogleTest, Google Benchmark.
+#  - Debian *source* packages of Abseil and oneTBB, unpacked under
+#    third_party/deps/ so Bazel builds them from source (and the sanitizer
+#    configs instrument them; see docs/building.md).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="${root}/third_party/deps"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
+          libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+          pkg-config graphviz)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+need_src=0
+[ -f "${deps}/abseil/WORKSPACE" ] || need_src=1
+[ -f "${deps}/onetbb/WORKSPACE.bazel" ] || [ -f "${deps}/onetbb/WORKSPACE" ] || need_src=1
+
+if [ "${#missing[@]}" -eq 0 ] && [ "$need_src" -eq 0 ]; then
+  echo "bootstrap: everything present"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [ "$need_src" -eq 1 ] && ! grep -rqsE '^(deb-src |Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  # A deb-src entry for bookworm main, on the same mirror and keyring as the
+  # first binary source (apt refuses two entries with different Signed-By).
+  uri="$(grep -rhE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 | awk '{print $2}' || true)"
+  if [ -z "$uri" ]; then
+    uri="$(grep -rhoE '^deb +(\[[^]]*\] +)?[a-z]+://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1 | awk '{print $NF}' || true)"
+  fi
+  [ -n "$uri" ] || uri="http://deb.debian.org/debian"
+  keyring="$(grep -rhE '^Signed-By:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 | awk '{print $2}' || true)"
+  {
+    echo "Types: deb-src"
+    echo "URIs: ${uri}"
+    echo "Suites: bookworm"
+    echo "Components: main"
+    [ -n "$keyring" ] && echo "Signed-By: ${keyring}"
+  } | $SUDO tee /etc/apt/sources.list.d/weft-src.sources >/dev/null
+fi
+
+$SUDO apt-get update -qq
+if [ "${#missing[@]}" -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+unpack() {  # unpack SRCPKG DIR
+  local pkg="$1" dir="$2" tmp
+  [ -d "${deps}/${dir}" ] && return 0
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get source --download-only -qq "$pkg" >/dev/null 2>&1)
+  local tarball
+  tarball="$(ls "$tmp"/*.orig.tar.* | head -n1)"
+  mkdir -p "${deps}/${dir}"
+  tar xf "$tarball" -C "${deps}/${dir}" --strip-components=1
+  rm -rf "$tmp"
+}
+
+if [ "$need_src" -eq 1 ]; then
+  mkdir -p "$deps"
+  unpack abseil abseil
+  unpack onetbb onetbb
+fi
+echo "bootstrap: done"
