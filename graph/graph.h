@@ -1,0 +1,107 @@
+// graph.h — defines weft::Graph, a cheap copyable handle to a shared,
+// thread-safe graph of nodes, and weft::OpOptions, the per-op build options.
+#ifndef WEFT_GRAPH_GRAPH_H_
+#define WEFT_GRAPH_GRAPH_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/attr.h"
+#include "graph/node.h"
+#include "graph/tensor.h"
+
+namespace weft {
+
+class GraphImpl;
+struct OpOptions;
+
+// A handle to a graph. Copies share the graph; `==` is identity. Graphs are
+// append-only: nodes are added (never removed or changed) until Finalize().
+// Every Tensor keeps its graph alive, so no handle or tensor can dangle. A
+// default-constructed Graph is a null handle: is_null() is true, name() is
+// "", and AddOp returns kFailedPrecondition.
+//
+// Thread safety: all methods are safe to call concurrently from any number of
+// threads; concurrent AddOp calls on one graph are serialized internally and
+// lose nothing.
+class Graph {
+ public:
+  Graph() = default;
+  // A new empty graph. Names need not be unique; id() is.
+  static Graph Create(std::string_view name = "");
+
+  bool is_null() const { return impl_ == nullptr; }
+  const std::string& name() const;
+  int64_t id() const;
+  int num_nodes() const;
+
+  // After Finalize(), AddOp fails with kFailedPrecondition naming `where`.
+  void Finalize(std::source_location where = std::source_location::current());
+  bool finalized() const;
+
+  // Adds a node of registered op `op` with data `inputs` to this graph and
+  // returns its output 0. Errors (kInvalidArgument unless noted): a null or
+  // finalized graph (kFailedPrecondition), an unknown op, wrong arity, an
+  // input or control input from another graph (the cross-graph error), a
+  // non-ok input (its own error, unchanged), a bad attr, dtype or shape
+  // mismatch, a bad name or device. On error nothing is added.
+  [[nodiscard]] absl::StatusOr<Tensor> AddOp(
+      std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
+      const OpOptions& options,
+      std::source_location where = std::source_location::current());
+  [[nodiscard]] absl::StatusOr<Tensor> AddOp(
+      std::string_view op, std::vector<Tensor> inputs, AttrMap attrs = {},
+      std::source_location where = std::source_location::current());
+
+  // The node with dense id `id`, or nullptr if out of range.
+  const Node* node(int id) const;
+  // A snapshot of all nodes, in id order.
+  std::vector<const Node*> nodes() const;
+  // The node named `name`, or nullptr.
+  const Node* FindNode(std::string_view name) const;
+  // "name:slot" or "name" (slot 0) to a Tensor; kNotFound if absent.
+  [[nodiscard]] absl::StatusOr<Tensor> GetTensor(std::string_view name) const;
+
+  // "'training' (id 3)".
+  std::string DisplayName() const;
+  // One line per node: "id name = Op(inputs) : dtype[shape] @device".
+  std::string DebugString() const;
+
+  friend bool operator==(const Graph& a, const Graph& b) {
+    return a.impl_ == b.impl_;
+  }
+
+  // Internal.
+  explicit Graph(std::shared_ptr<GraphImpl> impl) : impl_(std::move(impl)) {}
+  const std::shared_ptr<GraphImpl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<GraphImpl> impl_;
+};
+
+// Options every op builder takes. The op lands in `graph` if set, else in
+// DefaultGraph(). `name` overrides the op type as the node's base name (the
+// innermost NameScope still prefixes it; a taken name gets a _N suffix).
+// `device` overrides the innermost DeviceScope. `control_inputs` must finish
+// before this op runs (weft's extension of the DESIGN.md struct).
+struct OpOptions {
+  std::string name;
+  std::optional<Graph> graph;
+  std::string device;
+  std::vector<Tensor> control_inputs;
+};
+
+// The process-wide graph used when a thread has no GraphScope. Named "root".
+Graph RootGraph();
+// The innermost GraphScope's graph of this thread, else RootGraph().
+Graph DefaultGraph();
+
+}  // namespace weft
+
+#endif  // WEFT_GRAPH_GRAPH_H_

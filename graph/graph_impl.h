@@ -1,0 +1,86 @@
+// graph_impl.h — defines weft::GraphImpl, the shared state behind Graph
+// handles (internal; users go through Graph, Tensor and ops.h).
+#ifndef WEFT_GRAPH_GRAPH_IMPL_H_
+#define WEFT_GRAPH_GRAPH_IMPL_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "graph/attr.h"
+#include "graph/node.h"
+#include "graph/provenance.h"
+#include "graph/tensor.h"
+
+namespace weft {
+
+// Everything needed to add one node.
+struct NodeRequest {
+  std::string_view op;
+  absl::Span<const Tensor> inputs;
+  absl::Span<const Tensor> control_inputs;
+  AttrMap attrs;
+  std::string_view name;    // OpOptions.name; "" = the op type.
+  std::string_view device;  // OpOptions.device; "" = the DeviceScope's.
+  GraphSource source = GraphSource::kExplicitHandle;
+  ScopeOrigin scope;  // For kGraphScope.
+  std::source_location where;
+};
+
+// The graph itself: an append-only list of immutable nodes.
+//
+// Thread safety: AddNode and the readers may run concurrently from any
+// number of threads; `mu_` guards the node list and the name table. Node
+// objects are immutable and never move, so a Node* stays valid while the
+// GraphImpl lives.
+class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
+ public:
+  GraphImpl(std::string name, int64_t id) : name_(std::move(name)), id_(id) {}
+
+  const std::string& name() const { return name_; }
+  int64_t id() const { return id_; }
+  int num_nodes() const { return num_nodes_.load(std::memory_order_acquire); }
+
+  // Validates and adds a node; returns its output 0. Nothing is added on
+  // error. Checks inputs for cross-graph edges in O(1) each.
+  [[nodiscard]] absl::StatusOr<Tensor> AddNode(NodeRequest request);
+
+  void Finalize(std::source_location where);
+  bool finalized() const;
+
+  const Node* node(int id) const;
+  std::vector<const Node*> nodes() const;
+  const Node* FindNode(std::string_view name) const;
+
+ private:
+  // Picks a unique name for `base` (base, base_1, base_2, ...).
+  std::string UniqueNameLocked(const std::string& base)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string name_;
+  const int64_t id_;
+  std::atomic<int> num_nodes_{0};
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> by_name_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> next_suffix_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::source_location> finalized_at_ ABSL_GUARDED_BY(mu_);
+};
+
+// Checks that a node or name-scope name is well formed: non-empty, made of
+// [A-Za-z0-9_.-] segments separated by single '/'.
+[[nodiscard]] absl::Status ValidateNodeName(std::string_view name);
+// Checks a device string: "" or "<kind>:<index>" ("cpu:0").
+[[nodiscard]] absl::Status ValidateDeviceName(std::string_view device);
+
+}  // namespace weft
+
+#endif  // WEFT_GRAPH_GRAPH_IMPL_H_

@@ -1,0 +1,294 @@
+#include "graph/op_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace weft {
+
+absl::Status InferenceContext::DTypeError(std::string message) {
+  error_kind = "dtype";
+  return absl::InvalidArgumentError(std::move(message));
+}
+absl::Status InferenceContext::ShapeError(std::string message) {
+  error_kind = "shape";
+  return absl::InvalidArgumentError(std::move(message));
+}
+absl::Status InferenceContext::AttrError(std::string message) {
+  error_kind = "attr";
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+absl::StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b) {
+  const int rank = std::max(a.rank(), b.rank());
+  std::vector<int64_t> out(rank);
+  for (int i = 0; i < rank; ++i) {
+    const int ia = a.rank() - rank + i;
+    const int ib = b.rank() - rank + i;
+    const int64_t da = ia >= 0 ? a.dim(ia) : 1;
+    const int64_t db = ib >= 0 ? b.dim(ib) : 1;
+    int64_t d;
+    if (da == db) {
+      d = da;
+    } else if (da == 1) {
+      d = db;
+    } else if (db == 1) {
+      d = da;
+    } else if (da == Shape::kUnknown) {
+      d = db;  // da must be db (or 1, which yields db too).
+    } else if (db == Shape::kUnknown) {
+      d = da;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shapes ", a.DebugString(), " and ", b.DebugString(),
+          " cannot be broadcast: dimension ", i, " is ", da, " vs ", db));
+    }
+    out[i] = d;
+  }
+  return Shape(std::move(out));
+}
+
+absl::StatusOr<std::vector<int>> NormalizeAxes(const std::vector<int64_t>& axes,
+                                               int rank) {
+  std::vector<int> out;
+  if (axes.empty()) {
+    for (int i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reduction axis ", a, " is out of range for rank ", rank,
+          " (valid: ", -rank, " to ", rank - 1, ")"));
+    }
+    out.push_back(static_cast<int>(a < 0 ? a + rank : a));
+  }
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reduction axes [", absl::StrJoin(axes, ","), "] repeat an axis"));
+  }
+  return out;
+}
+
+namespace {
+
+std::string InputDesc(const InferenceContext& c, int i) {
+  return absl::StrCat("input ", i, " is ", DTypeName(c.input_dtypes[i]),
+                      c.input_shapes[i].DebugString());
+}
+
+absl::Status RequireNumeric(InferenceContext& c, int i) {
+  if (!IsNumeric(c.input_dtypes[i])) {
+    return c.DTypeError(absl::StrCat(
+        InputDesc(c, i), "; this op takes float32, float64, int32 or int64"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireFloating(InferenceContext& c, int i) {
+  if (!IsFloating(c.input_dtypes[i])) {
+    return c.DTypeError(
+        absl::StrCat(InputDesc(c, i), "; this op takes float32 or float64"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireSameDType(InferenceContext& c) {
+  if (c.input_dtypes[0] != c.input_dtypes[1]) {
+    return c.DTypeError(absl::StrCat("dtype mismatch: ", InputDesc(c, 0),
+                                     " but ", InputDesc(c, 1)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InferBinary(InferenceContext& c) {
+  if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
+  if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
+  absl::StatusOr<Shape> shape = BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
+  if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
+  c.SetOutput(c.input_dtypes[0], *std::move(shape));
+  return absl::OkStatus();
+}
+
+absl::Status InferUnaryNumeric(InferenceContext& c) {
+  if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+absl::Status InferUnaryFloating(InferenceContext& c) {
+  if (absl::Status s = RequireFloating(c, 0); !s.ok()) return s;
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+absl::Status InferMatMul(InferenceContext& c) {
+  if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
+  if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
+  const Shape& a = c.input_shapes[0];
+  const Shape& b = c.input_shapes[1];
+  if (a.rank() != 2 || b.rank() != 2) {
+    return c.ShapeError(absl::StrCat("MatMul takes two matrices, got ",
+                                     a.DebugString(), " and ", b.DebugString()));
+  }
+  if (a.dim(1) >= 0 && b.dim(0) >= 0 && a.dim(1) != b.dim(0)) {
+    return c.ShapeError(absl::StrCat(
+        "MatMul inner dimensions differ: ", a.DebugString(), " x ",
+        b.DebugString(), " (", a.dim(1), " vs ", b.dim(0), ")"));
+  }
+  c.SetOutput(c.input_dtypes[0], Shape{a.dim(0), b.dim(1)});
+  return absl::OkStatus();
+}
+
+absl::Status InferReduce(InferenceContext& c) {
+  if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
+  absl::StatusOr<const std::vector<int64_t>*> axes =
+      c.Attr<std::vector<int64_t>>("axes");
+  if (!axes.ok()) return axes.status();
+  const Shape& in = c.input_shapes[0];
+  absl::StatusOr<std::vector<int>> norm = NormalizeAxes(**axes, in.rank());
+  if (!norm.ok()) return c.AttrError(std::string(norm.status().message()));
+  std::vector<int64_t> out;
+  for (int i = 0; i < in.rank(); ++i) {
+    if (!std::binary_search(norm->begin(), norm->end(), i)) {
+      out.push_back(in.dim(i));
+    }
+  }
+  c.SetOutput(c.input_dtypes[0], Shape(std::move(out)));
+  return absl::OkStatus();
+}
+
+absl::Status InferReshape(InferenceContext& c) {
+  absl::StatusOr<const Shape*> target = c.Attr<Shape>("shape");
+  if (!target.ok()) return target.status();
+  const Shape& t = **target;
+  if (absl::Status s = t.Validate(); !s.ok()) {
+    return c.ShapeError(std::string(s.message()));
+  }
+  int unknown = -1;
+  int64_t known = 1;
+  for (int i = 0; i < t.rank(); ++i) {
+    if (t.dim(i) == Shape::kUnknown) {
+      if (unknown >= 0) {
+        return c.ShapeError(absl::StrCat("Reshape target ", t.DebugString(),
+                                         " has more than one -1"));
+      }
+      unknown = i;
+    } else {
+      known *= t.dim(i);
+    }
+  }
+  const int64_t in_count = c.input_shapes[0].num_elements();
+  std::vector<int64_t> out = t.dims();
+  if (unknown < 0) {
+    if (in_count >= 0 && in_count != known) {
+      return c.ShapeError(absl::StrCat(
+          "cannot reshape ", c.input_shapes[0].DebugString(), " (", in_count,
+          " elements) to ", t.DebugString(), " (", known, " elements)"));
+    }
+  } else if (in_count >= 0) {
+    if (known == 0 || in_count % known != 0) {
+      return c.ShapeError(absl::StrCat(
+          "cannot reshape ", c.input_shapes[0].DebugString(), " (", in_count,
+          " elements) to ", t.DebugString(), ": ", in_count,
+          " is not a multiple of ", known));
+    }
+    out[unknown] = in_count / known;
+  }
+  c.SetOutput(c.input_dtypes[0], Shape(std::move(out)));
+  return absl::OkStatus();
+}
+
+void RegisterStandardOps(OpRegistry& r) {
+  auto reg = [&r](OpDef def) {
+    absl::Status s = r.Register(std::move(def));
+    (void)s;  // Built-in names are distinct; Register cannot fail here.
+  };
+  reg({"Const", 0, {"value"}, [](InferenceContext& c) -> absl::Status {
+         absl::StatusOr<const NDArray*> v = c.Attr<NDArray>("value");
+         if (!v.ok()) return v.status();
+         if (!(*v)->valid()) return c.AttrError("Const of an empty NDArray");
+         c.SetOutput((*v)->dtype(), (*v)->shape());
+         return absl::OkStatus();
+       }});
+  reg({"Placeholder", 0, {"dtype", "shape"},
+       [](InferenceContext& c) -> absl::Status {
+         absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
+         if (!d.ok()) return d.status();
+         absl::StatusOr<const Shape*> s = c.Attr<Shape>("shape");
+         if (!s.ok()) return s.status();
+         if (!IsValidDType(**d)) return c.DTypeError("invalid dtype");
+         if (absl::Status v = (*s)->Validate(); !v.ok()) {
+           return c.ShapeError(std::string(v.message()));
+         }
+         c.SetOutput(**d, **s);
+         return absl::OkStatus();
+       }});
+  reg({"Identity", 1, {}, [](InferenceContext& c) {
+         c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+         return absl::OkStatus();
+       }});
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum"}) {
+    reg({op, 2, {}, InferBinary});
+  }
+  for (const char* op : {"Neg", "Relu"}) reg({op, 1, {}, InferUnaryNumeric});
+  for (const char* op : {"Sigmoid", "Tanh"}) reg({op, 1, {}, InferUnaryFloating});
+  reg({"MatMul", 2, {}, InferMatMul});
+  reg({"ReduceSum", 1, {"axes"}, InferReduce});
+  reg({"ReduceMean", 1, {"axes"}, InferReduce});
+  reg({"Reshape", 1, {"shape"}, InferReshape});
+  reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
+         absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
+         if (!d.ok()) return d.status();
+         if (!IsValidDType(**d)) return c.DTypeError("Cast to an invalid dtype");
+         c.SetOutput(**d, c.input_shapes[0]);
+         return absl::OkStatus();
+       }});
+}
+
+}  // namespace
+
+OpRegistry::OpRegistry() = default;
+
+OpRegistry& OpRegistry::Global() {
+  static OpRegistry* registry = [] {
+    auto* r = new OpRegistry();
+    RegisterStandardOps(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+absl::Status OpRegistry::Register(OpDef def) {
+  if (def.type.empty() || !def.infer) {
+    return absl::InvalidArgumentError(
+        "OpRegistry::Register: an op needs a type name and an inference "
+        "function");
+  }
+  absl::MutexLock lock(&mu_);
+  if (ops_.contains(def.type)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("op '", def.type, "' is already registered"));
+  }
+  std::string type = def.type;
+  ops_.emplace(std::move(type), std::make_unique<const OpDef>(std::move(def)));
+  return absl::OkStatus();
+}
+
+const OpDef* OpRegistry::Find(std::string_view type) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = ops_.find(type);
+  return it == ops_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> OpRegistry::ListOps() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, def] : ops_) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,101 @@
+// op_registry.h — defines weft::OpRegistry, the process-wide table of op
+// definitions (inputs, outputs, attrs and the build-time shape/dtype
+// inference function), weft::OpDef and weft::InferenceContext, plus
+// BroadcastShapes (numpy broadcasting) used by inference and kernels.
+#ifndef WEFT_GRAPH_OP_REGISTRY_H_
+#define WEFT_GRAPH_OP_REGISTRY_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/attr.h"
+#include "graph/dtype.h"
+#include "graph/shape.h"
+
+namespace weft {
+
+// What an inference function sees and fills in. Errors are returned through
+// DTypeError / ShapeError / AttrError so the caller can classify them.
+struct InferenceContext {
+  std::vector<DType> input_dtypes;
+  std::vector<Shape> input_shapes;
+  const AttrMap* attrs = nullptr;
+  std::vector<DType> output_dtypes;
+  std::vector<Shape> output_shapes;
+  std::string error_kind;  // Set by the *Error helpers.
+
+  [[nodiscard]] absl::Status DTypeError(std::string message);
+  [[nodiscard]] absl::Status ShapeError(std::string message);
+  [[nodiscard]] absl::Status AttrError(std::string message);
+
+  // The attribute `name` of type T, or an AttrError.
+  template <typename T>
+  [[nodiscard]] absl::StatusOr<const T*> Attr(const std::string& name) {
+    const T* v = FindAttr<T>(*attrs, name);
+    if (v == nullptr) {
+      return AttrError("missing or mistyped attr '" + name + "'");
+    }
+    return v;
+  }
+  // Sets the single output.
+  void SetOutput(DType dtype, Shape shape) {
+    output_dtypes.assign(1, dtype);
+    output_shapes.assign(1, std::move(shape));
+  }
+};
+
+using InferFn = std::function<absl::Status(InferenceContext&)>;
+
+// The definition of one op type.
+struct OpDef {
+  std::string type;
+  int num_inputs = 0;
+  std::vector<std::string> attrs;  // Required attribute names.
+  InferFn infer;
+};
+
+// Numpy broadcasting of two shapes (unknown dims allowed); kInvalidArgument
+// naming both shapes when they are incompatible.
+[[nodiscard]] absl::StatusOr<Shape> BroadcastShapes(const Shape& a,
+                                                    const Shape& b);
+
+// Normalizes reduction `axes` for an input of `rank` (negative axes count
+// from the end; empty means every axis). Sorted, unique; kInvalidArgument for
+// an axis out of range or repeated.
+[[nodiscard]] absl::StatusOr<std::vector<int>> NormalizeAxes(
+    const std::vector<int64_t>& axes, int rank);
+
+// The process-wide op table. The first op set of DESIGN.md is registered on
+// first use; users may register more.
+//
+// Thread safety: all methods may be called concurrently. OpDef pointers stay
+// valid for the life of the process.
+class OpRegistry {
+ public:
+  static OpRegistry& Global();
+
+  // kAlreadyExists for a taken type, kInvalidArgument for a def without a
+  // type or inference function.
+  [[nodiscard]] absl::Status Register(OpDef def);
+  // nullptr if not registered.
+  const OpDef* Find(std::string_view type) const;
+  std::vector<std::string> ListOps() const;
+
+ private:
+  OpRegistry();
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<const OpDef>> ops_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft
+
+#endif  // WEFT_GRAPH_OP_REGISTRY_H_

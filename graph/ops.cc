@@ -1,0 +1,113 @@
+#include "graph/ops.h"
+
+#include "graph/graph_impl.h"
+#include "graph/scopes.h"
+
+namespace weft {
+namespace internal {
+
+Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
+               const OpOptions& options, std::source_location where) {
+  NodeRequest req;
+  Graph target;
+  if (options.graph.has_value()) {
+    target = *options.graph;
+    req.source = GraphSource::kExplicitHandle;
+  } else {
+    const ThreadStacks& stacks = CurrentStacks();
+    if (!stacks.graphs.empty()) {
+      target = stacks.graphs.back().graph;
+      req.source = GraphSource::kGraphScope;
+      req.scope = stacks.graphs.back().origin;
+    } else {
+      target = RootGraph();
+      req.source = GraphSource::kRootGraph;
+    }
+  }
+  if (target.is_null()) {
+    // Graph::AddOp reports a null handle (after first-error-wins).
+    for (const Tensor& t : inputs) {
+      if (!t.ok()) return t;
+    }
+    absl::StatusOr<Tensor> r =
+        target.AddOp(op, std::move(inputs), std::move(attrs), options, where);
+    return r.ok() ? *r : Tensor::FromError(r.status());
+  }
+  req.op = op;
+  req.inputs = inputs;
+  req.control_inputs = options.control_inputs;
+  req.attrs = std::move(attrs);
+  req.name = options.name;
+  req.device = options.device;
+  req.where = where;
+  absl::StatusOr<Tensor> r = target.impl()->AddNode(std::move(req));
+  return r.ok() ? *std::move(r) : Tensor::FromError(std::move(r).status());
+}
+
+}  // namespace internal
+
+namespace ops {
+
+using internal::BuildOp;
+
+Tensor Const(const NDArray& value, const OpOptions& options,
+             std::source_location where) {
+  return BuildOp("Const", {}, {{"value", value}}, options, where);
+}
+
+Tensor Placeholder(DType dtype, Shape shape, const OpOptions& options,
+                   std::source_location where) {
+  return BuildOp("Placeholder", {},
+                 {{"dtype", dtype}, {"shape", std::move(shape)}}, options,
+                 where);
+}
+
+#define WEFT_UNARY(Name)                                                 \
+  Tensor Name(const Tensor& x, const OpOptions& options,                 \
+              std::source_location where) {                              \
+    return BuildOp(#Name, {x}, {}, options, where);                      \
+  }
+#define WEFT_BINARY(Name)                                                \
+  Tensor Name(const Tensor& x, const Tensor& y, const OpOptions& options, \
+              std::source_location where) {                              \
+    return BuildOp(#Name, {x, y}, {}, options, where);                   \
+  }
+
+WEFT_UNARY(Identity)
+WEFT_UNARY(Neg)
+WEFT_UNARY(Relu)
+WEFT_UNARY(Sigmoid)
+WEFT_UNARY(Tanh)
+WEFT_BINARY(Add)
+WEFT_BINARY(Sub)
+WEFT_BINARY(Mul)
+WEFT_BINARY(Div)
+WEFT_BINARY(Maximum)
+WEFT_BINARY(MatMul)
+
+#undef WEFT_UNARY
+#undef WEFT_BINARY
+
+Tensor ReduceSum(const Tensor& x, std::vector<int64_t> axes,
+                 const OpOptions& options, std::source_location where) {
+  return BuildOp("ReduceSum", {x}, {{"axes", std::move(axes)}}, options, where);
+}
+
+Tensor ReduceMean(const Tensor& x, std::vector<int64_t> axes,
+                  const OpOptions& options, std::source_location where) {
+  return BuildOp("ReduceMean", {x}, {{"axes", std::move(axes)}}, options,
+                 where);
+}
+
+Tensor Reshape(const Tensor& x, Shape shape, const OpOptions& options,
+               std::source_location where) {
+  return BuildOp("Reshape", {x}, {{"shape", std::move(shape)}}, options, where);
+}
+
+Tensor Cast(const Tensor& x, DType dtype, const OpOptions& options,
+            std::source_location where) {
+  return BuildOp("Cast", {x}, {{"dtype", dtype}}, options, where);
+}
+
+}  // namespace ops
+}  // namespace weft

@@ -1,0 +1,62 @@
+// tensor.h — defines weft::Tensor, the symbolic output of a node in a graph
+// (or the error that prevented it from being built).
+#ifndef WEFT_GRAPH_TENSOR_H_
+#define WEFT_GRAPH_TENSOR_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "graph/dtype.h"
+#include "graph/provenance.h"
+#include "graph/shape.h"
+
+namespace weft {
+
+class Graph;
+class GraphImpl;
+class Node;
+
+// Output `index()` of a node. A Tensor keeps its graph alive. A Tensor that
+// is not ok() carries the error that stopped it being built (a
+// default-constructed Tensor says it was never built); building an op from a
+// non-ok Tensor returns that same error. Accessors on a non-ok Tensor return
+// empty values (name() is "", dtype() float32, shape() scalar) and never
+// crash.
+//
+// Thread safety: immutable; copy and read from any thread.
+class Tensor {
+ public:
+  Tensor();
+
+  bool ok() const { return node_ != nullptr; }
+  const absl::Status& status() const;
+
+  // The graph this tensor belongs to; a null Graph handle if not ok().
+  Graph graph() const;
+  // "node:0"; "" if not ok().
+  std::string name() const;
+  const std::string& node_name() const;
+  int index() const { return index_; }
+  DType dtype() const;
+  const Shape& shape() const;
+  const Provenance& provenance() const;
+
+  // The node that produces this tensor (nullptr if not ok()).
+  const Node* node() const { return node_; }
+
+  // Internal: build a Tensor for output `index` of `node`, or an error Tensor.
+  Tensor(std::shared_ptr<GraphImpl> graph, const Node* node, int index);
+  static Tensor FromError(absl::Status status);
+  const std::shared_ptr<GraphImpl>& graph_impl() const { return graph_; }
+
+ private:
+  std::shared_ptr<GraphImpl> graph_;
+  const Node* node_ = nullptr;
+  int index_ = 0;
+  std::shared_ptr<const absl::Status> error_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_GRAPH_TENSOR_H_
