@@ -1,0 +1,284 @@
+#include "runtime/partitioner.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace weft {
+namespace {
+
+std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
+
+absl::Status CheckRunTensor(const Graph& graph, const Tensor& t,
+                            std::string_view role, size_t i) {
+  if (!t.ok()) return t.status();
+  if (!(t.graph() == graph)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        role, " ", i, " ", Quoted(t.name()), " belongs to graph ",
+        t.graph().DisplayName(), ", not ", graph.DisplayName()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int PartitionedGraph::num_nodes() const {
+  int n = 0;
+  for (const Partition& p : partitions) {
+    for (const PartitionItem& item : p.items) {
+      n += item.kind == PartitionItem::Kind::kOp ||
+           item.kind == PartitionItem::Kind::kFeed;
+    }
+  }
+  return n;
+}
+
+absl::StatusOr<PartitionedGraph> PartitionGraph(
+    const Graph& graph, absl::Span<const Tensor> fetches,
+    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices) {
+  if (graph.is_null()) {
+    return absl::InvalidArgumentError("PartitionGraph: null graph");
+  }
+  if (devices.empty()) {
+    return absl::InvalidArgumentError("PartitionGraph: no devices");
+  }
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    if (absl::Status s = CheckRunTensor(graph, fetches[i], "fetch", i); !s.ok())
+      return s;
+  }
+  absl::flat_hash_set<int> fed;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    if (absl::Status s = CheckRunTensor(graph, feeds[i], "feed", i); !s.ok())
+      return s;
+    fed.insert(feeds[i].node()->id());
+  }
+
+  PartitionedGraph out;
+  out.graph = graph;
+  const std::vector<const Node*> nodes = graph.nodes();
+  out.partition_of.assign(nodes.size(), -1);
+
+  // Prune: everything the fetches reach, stopping at fed nodes.
+  std::vector<char> needed(nodes.size(), 0);
+  std::vector<int> stack;
+  for (const Tensor& t : fetches) stack.push_back(t.node()->id());
+  while (!stack.empty()) {
+    int id = stack.back();
+    stack.pop_back();
+    if (needed[id]) continue;
+    needed[id] = 1;
+    if (fed.contains(id)) continue;
+    for (const NodeInput& in : nodes[id]->inputs()) stack.push_back(in.node);
+    for (int c : nodes[id]->control_inputs()) stack.push_back(c);
+  }
+
+  // Place.
+  absl::flat_hash_map<std::string, int> device_index;
+  for (size_t i = 0; i < devices.size(); ++i) device_index[devices[i]] = i;
+  std::vector<int> device_of(nodes.size(), -1);
+  std::vector<char> device_used(devices.size(), 0);
+  for (size_t id = 0; id < nodes.size(); ++id) {
+    if (!needed[id]) continue;
+    const Node* n = nodes[id];
+    const std::string& dev = n->device().empty() ? devices[0] : n->device();
+    auto it = device_index.find(dev);
+    if (it == device_index.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node ", Quoted(n->name()), " (", n->op(), ") defined at ",
+          SourceSite::From(n->provenance().where).ToString(),
+          " is placed on device ", Quoted(dev),
+          ", which this session does not have (devices: ",
+          absl::StrJoin(devices, ", "), ")"));
+    }
+    device_of[id] = it->second;
+    device_used[it->second] = 1;
+  }
+  std::vector<int> partition_of_device(devices.size(), -1);
+  for (size_t d = 0; d < devices.size(); ++d) {
+    if (!device_used[d]) continue;
+    partition_of_device[d] = static_cast<int>(out.partitions.size());
+    out.partitions.push_back(Partition{devices[d], {}});
+  }
+  for (size_t id = 0; id < nodes.size(); ++id) {
+    if (needed[id]) out.partition_of[id] = partition_of_device[device_of[id]];
+  }
+
+  // Transfers, one per (source tensor or control source, destination).
+  std::map<std::tuple<int, int, int>, int> transfer_index;
+  auto transfer_for = [&](int src, int slot, int dst_partition) {
+    auto key = std::make_tuple(src, slot, dst_partition);
+    auto [it, inserted] =
+        transfer_index.emplace(key, static_cast<int>(out.transfers.size()));
+    if (inserted) {
+      Transfer t;
+      t.src = nodes[src];
+      t.slot = slot;
+      t.src_partition = out.partition_of[src];
+      t.dst_partition = dst_partition;
+      const std::string route =
+          absl::StrCat("@", out.partitions[t.src_partition].device, "->",
+                       out.partitions[dst_partition].device);
+      t.key = slot < 0 ? absl::StrCat("^", t.src->name(), route)
+                       : absl::StrCat(t.src->name(), ":", slot, route);
+      out.transfers.push_back(std::move(t));
+    }
+    return it->second;
+  };
+  for (size_t id = 0; id < nodes.size(); ++id) {
+    if (!needed[id] || fed.contains(static_cast<int>(id))) continue;
+    const int p = out.partition_of[id];
+    for (const NodeInput& in : nodes[id]->inputs()) {
+      if (out.partition_of[in.node] != p) transfer_for(in.node, in.slot, p);
+    }
+    for (int c : nodes[id]->control_inputs()) {
+      if (out.partition_of[c] != p) transfer_for(c, -1, p);
+    }
+  }
+
+  // Items: recvs first, then nodes in id order, each followed by its sends.
+  std::vector<std::vector<int>> sends_of(nodes.size());
+  for (size_t t = 0; t < out.transfers.size(); ++t) {
+    const Transfer& tr = out.transfers[t];
+    out.partitions[tr.dst_partition].items.push_back(
+        {PartitionItem::Kind::kRecv, tr.src, static_cast<int>(t)});
+    sends_of[tr.src->id()].push_back(static_cast<int>(t));
+  }
+  for (size_t id = 0; id < nodes.size(); ++id) {
+    if (!needed[id]) continue;
+    Partition& part = out.partitions[out.partition_of[id]];
+    part.items.push_back({fed.contains(static_cast<int>(id))
+                              ? PartitionItem::Kind::kFeed
+                              : PartitionItem::Kind::kOp,
+                          nodes[id], -1});
+    for (int t : sends_of[id]) {
+      part.items.push_back({PartitionItem::Kind::kSend, nodes[id], t});
+    }
+  }
+  return out;
+}
+
+std::string PartitionedGraph::DebugString() const {
+  std::string out;
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    const Partition& part = partitions[p];
+    int ops = 0, sends = 0, recvs = 0;
+    for (const PartitionItem& item : part.items) {
+      switch (item.kind) {
+        case PartitionItem::Kind::kOp:
+        case PartitionItem::Kind::kFeed:
+          ++ops;
+          break;
+        case PartitionItem::Kind::kSend:
+          ++sends;
+          break;
+        case PartitionItem::Kind::kRecv:
+          ++recvs;
+          break;
+      }
+    }
+    absl::StrAppend(&out, "partition ", p, " on ", part.device, ": ", ops,
+                    " nodes, ", sends, " sends, ", recvs, " recvs\n");
+    for (const PartitionItem& item : part.items) {
+      const Node* n = item.node;
+      switch (item.kind) {
+        case PartitionItem::Kind::kFeed:
+          absl::StrAppend(&out, "  ", n->name(), " = feed\n");
+          break;
+        case PartitionItem::Kind::kOp: {
+          std::vector<std::string> args;
+          for (const NodeInput& in : n->inputs()) {
+            const Node* src = graph.node(in.node);
+            args.push_back(absl::StrCat(
+                src->name(), ":", in.slot,
+                partition_of[in.node] != static_cast<int>(p) ? " (recv)" : ""));
+          }
+          for (int c : n->control_inputs()) {
+            args.push_back(absl::StrCat(
+                "^", graph.node(c)->name(),
+                partition_of[c] != static_cast<int>(p) ? " (recv)" : ""));
+          }
+          absl::StrAppend(&out, "  ", n->name(), " = ", n->op(), "(",
+                          absl::StrJoin(args, ", "), ")\n");
+          break;
+        }
+        case PartitionItem::Kind::kSend: {
+          const Transfer& t = transfers[item.transfer];
+          absl::StrAppend(&out, "  send ", t.key, " to partition ",
+                          t.dst_partition, "\n");
+          break;
+        }
+        case PartitionItem::Kind::kRecv: {
+          const Transfer& t = transfers[item.transfer];
+          absl::StrAppend(&out, "  recv ", t.key, " from partition ",
+                          t.src_partition, "\n");
+          break;
+        }
+      }
+    }
+  }
+  absl::StrAppend(&out, "transfers: ", transfers.size(), "\n");
+  return out;
+}
+
+std::string PartitionedGraph::ToDot() const {
+  std::string out = "digraph weft {\n  rankdir=TB;\n  node [shape=box, "
+                    "style=rounded, fontname=\"Helvetica\"];\n";
+  auto id = [](const Node* n) { return absl::StrCat("n", n->id()); };
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    absl::StrAppend(&out, "  subgraph cluster_", p, " {\n    label=\"",
+                    partitions[p].device, "\";\n    style=filled; "
+                    "color=\"#dddddd\"; fillcolor=\"#f6f6f6\";\n");
+    for (const PartitionItem& item : partitions[p].items) {
+      if (item.kind == PartitionItem::Kind::kOp ||
+          item.kind == PartitionItem::Kind::kFeed) {
+        absl::StrAppend(&out, "    ", id(item.node), " [label=\"",
+                        item.node->name(), "\\n", item.node->op(),
+                        item.kind == PartitionItem::Kind::kFeed ? " (fed)" : "",
+                        "\"];\n");
+      }
+    }
+    out.append("  }\n");
+  }
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    for (const PartitionItem& item : partitions[p].items) {
+      if (item.kind != PartitionItem::Kind::kOp) continue;
+      const Node* n = item.node;
+      for (const NodeInput& in : n->inputs()) {
+        if (partition_of[in.node] != static_cast<int>(p)) continue;
+        absl::StrAppend(&out, "  n", in.node, " -> ", id(n), ";\n");
+      }
+      for (int c : n->control_inputs()) {
+        if (partition_of[c] != static_cast<int>(p)) continue;
+        absl::StrAppend(&out, "  n", c, " -> ", id(n), " [style=dotted];\n");
+      }
+    }
+  }
+  // Transfers: dashed edges from the source to each consumer across.
+  for (const Transfer& t : transfers) {
+    for (const PartitionItem& item : partitions[t.dst_partition].items) {
+      if (item.kind != PartitionItem::Kind::kOp) continue;
+      bool uses = false;
+      if (t.slot >= 0) {
+        for (const NodeInput& in : item.node->inputs()) {
+          uses |= in.node == t.src->id() && in.slot == t.slot;
+        }
+      } else {
+        for (int c : item.node->control_inputs()) uses |= c == t.src->id();
+      }
+      if (uses) {
+        absl::StrAppend(&out, "  ", id(t.src), " -> ", id(item.node),
+                        " [style=dashed, color=\"#c0392b\", label=\"",
+                        t.slot < 0 ? "ctrl" : "send/recv", "\"];\n");
+      }
+    }
+  }
+  out.append("}\n");
+  return out;
+}
+
+}  // namespace weft

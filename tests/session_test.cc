@@ -1,0 +1,306 @@
+// Tests of weft::Session: running, feeding, pruning, plan caching, metadata,
+// and every run-time error path.
+#include "runtime/session.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "graph/errors.h"
+#include "graph/ops.h"
+#include "graph/scopes.h"
+#include "gtest/gtest.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<Session> MakeSession(Graph g, SessionOptions o = {}) {
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(g, o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *std::move(s);
+}
+
+std::vector<float> Floats(const NDArray& a) {
+  auto v = a.values<float>();
+  return std::vector<float>(v.begin(), v.end());
+}
+
+TEST(Session, RunsConstArithmetic) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a = ops::Const(NDArray::Vector<float>({1, 2, 3}));
+  Tensor b = ops::Const(NDArray::Scalar<float>(10));
+  Tensor c = ops::Add(a, b);
+  Tensor d = ops::ReduceSum(ops::Mul(c, c), {});
+  auto session = MakeSession(g);
+  auto out = session->Run({}, {c, d});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{11, 12, 13}));
+  EXPECT_FLOAT_EQ((*out)[1].values<float>()[0], 121 + 144 + 169);
+}
+
+TEST(Session, FeedsPlaceholdersWithUnknownDims) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1, 2});
+  Tensor w = ops::Const(*NDArray::Create<float>({1, 0, 0, 1}, Shape{2, 2}));
+  Tensor y = ops::Relu(ops::MatMul(x, w));
+  auto session = MakeSession(g);
+  auto out = session->Run(
+      {{x, *NDArray::Create<float>({1, -2, 3, 4, -5, 6}, Shape{3, 2})}}, {y});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), (Shape{3, 2}));
+  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, 0, 3, 4, 0, 6}));
+}
+
+TEST(Session, FeedingAnInnerTensorPrunesItsInputs) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor p = ops::Placeholder(DType::kInt32, Shape{});
+  Tensor mid = ops::Neg(p);
+  Tensor out = ops::Add(mid, ops::Const(NDArray::Scalar<int32_t>(1)));
+  auto session = MakeSession(g);
+  // p is not fed: fine, because mid is.
+  auto r = session->Run({{mid, NDArray::Scalar<int32_t>(41)}}, {out, mid});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].values<int32_t>()[0], 42);
+  EXPECT_EQ((*r)[1].values<int32_t>()[0], 41);
+}
+
+TEST(Session, OpsAddedAfterCreateCanBeFetched) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a = ops::Const(NDArray::Scalar<int64_t>(5));
+  auto session = MakeSession(g);
+  auto r1 = session->Run({}, {a});
+  ASSERT_TRUE(r1.ok());
+  Tensor b = ops::Mul(a, a);
+  auto r2 = session->Run({}, {b});
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ((*r2)[0].values<int64_t>()[0], 25);
+  EXPECT_EQ(session->num_cached_plans(), 2);
+  // The first signature's plan is reused and still right.
+  auto r3 = session->Run({}, {a});
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ((*r3)[0].values<int64_t>()[0], 5);
+  EXPECT_EQ(session->num_cached_plans(), 2);
+}
+
+TEST(Session, IdentityAndReshapeForwardBuffers) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{2, 3});
+  Tensor r = ops::Reshape(ops::Identity(x), Shape{3, -1});
+  auto session = MakeSession(g);
+  NDArray in = *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  auto out = session->Run({{x, in}}, {r});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), (Shape{3, 2}));
+  EXPECT_TRUE((*out)[0].SharesBufferWith(in));
+}
+
+TEST(Session, RejectsBadOptions) {
+  EXPECT_THAT(Session::Create(Graph()).status().message(),
+              HasSubstr("null Graph handle"));
+  EXPECT_THAT(Session::Create(Graph::Create(), {0, {}}).status().message(),
+              HasSubstr("devices is empty"));
+  EXPECT_THAT(
+      Session::Create(Graph::Create(), {0, {"cpu:0", "cpu:0"}}).status().message(),
+      HasSubstr("listed twice"));
+  EXPECT_THAT(Session::Create(Graph::Create(), {0, {"gpu"}}).status().message(),
+              HasSubstr("invalid device 'gpu'"));
+  EXPECT_THAT(Session::Create(Graph::Create(), {-1}).status().message(),
+              HasSubstr("num_threads is -1"));
+}
+
+TEST(Session, CrossGraphFetchIsRejectedWithPayload) {
+  Graph training = Graph::Create("training");
+  Graph serving = Graph::Create("serving");
+  Tensor t = ops::Const(NDArray::Scalar<float>(1), {.graph = training});
+  auto session = MakeSession(serving);
+  const int line = __LINE__ + 1;
+  auto r = session->Run({}, {t});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("cross-graph edge rejected: op 'fetch 0' (Session::Run) "
+                        "is being built in graph 'serving'"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("session_test.cc:", line)));
+  EXPECT_THAT(r.status().message(), HasSubstr("is the graph of the Session"));
+  auto edge = GetCrossGraphEdge(r.status());
+  ASSERT_TRUE(edge.has_value());
+  EXPECT_EQ(edge->op_type, "Session::Run");
+  EXPECT_EQ(edge->input_name, t.name());
+  EXPECT_EQ(edge->input_graph_id, training.id());
+  EXPECT_EQ(edge->graph_id, serving.id());
+  EXPECT_EQ(edge->op_site.line, line);
+}
+
+TEST(Session, CrossGraphFeedIsRejected) {
+  Graph a = Graph::Create("a"), b = Graph::Create("b");
+  Tensor pa = ops::Placeholder(DType::kFloat32, Shape{}, {.graph = a});
+  Tensor cb = ops::Const(NDArray::Scalar<float>(1), {.graph = b});
+  auto session = MakeSession(b);
+  auto r = session->Run({{pa, NDArray::Scalar<float>(1)}}, {cb});
+  ASSERT_FALSE(r.ok());
+  auto edge = GetCrossGraphEdge(r.status());
+  ASSERT_TRUE(edge.has_value());
+  EXPECT_EQ(edge->op_name, "feed 0");
+}
+
+TEST(Session, FetchOfNonOkTensorReturnsItsError) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor bad = ops::Add(ops::Const(NDArray::Scalar<float>(1)),
+                        ops::Const(NDArray::Scalar<int32_t>(1)));
+  ASSERT_FALSE(bad.ok());
+  auto session = MakeSession(g);
+  auto r = session->Run({}, {bad});
+  EXPECT_EQ(r.status(), bad.status());
+  auto r2 = session->Run({}, {Tensor()});
+  EXPECT_THAT(r2.status().message(), HasSubstr("never built"));
+}
+
+TEST(Session, FeedErrors) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  const int line = __LINE__ + 1;
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1, 3});
+  Tensor y = ops::Neg(x);
+  auto session = MakeSession(g);
+  auto wrong_dtype = session->Run({{x, *NDArray::Create<double>({1, 2, 3}, Shape{1, 3})}}, {y});
+  EXPECT_EQ(wrong_dtype.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(wrong_dtype.status().message(),
+              HasSubstr("fed float64[1,3] but '" + x.name() + "' is float32[?,3]"));
+  EXPECT_THAT(wrong_dtype.status().message(),
+              HasSubstr(absl::StrCat("session_test.cc:", line)));
+  auto info = GetOpErrorInfo(wrong_dtype.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, "feed");
+  EXPECT_EQ(info->node_name, x.node_name());
+  EXPECT_EQ(info->site.line, line);
+
+  auto wrong_shape = session->Run({{x, NDArray::Vector<float>({1, 2, 3})}}, {y});
+  EXPECT_THAT(wrong_shape.status().message(), HasSubstr("fed float32[3]"));
+
+  NDArray ok = *NDArray::Create<float>({1, 2, 3}, Shape{1, 3});
+  auto twice = session->Run({{x, ok}, {x, ok}}, {y});
+  EXPECT_THAT(twice.status().message(), HasSubstr("also feed 0"));
+
+  auto empty = session->Run({{x, NDArray()}}, {y});
+  EXPECT_THAT(empty.status().message(), HasSubstr("empty"));
+
+  auto unfed = session->Run({}, {y});
+  EXPECT_EQ(unfed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unfed.status().message(), HasSubstr("must be fed"));
+  EXPECT_EQ(GetOpErrorInfo(unfed.status())->kind, "feed");
+}
+
+TEST(Session, KernelErrorNamesNodeAndDefinitionSite) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt32, Shape{2});
+  Tensor zero = ops::Const(NDArray::Vector<int32_t>({1, 0}));
+  const int line = __LINE__ + 1;
+  Tensor q = ops::Div(x, zero, {.name = "bad_div"});
+  auto session = MakeSession(g);
+  auto r = session->Run({{x, NDArray::Vector<int32_t>({4, 5})}}, {q});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("node 'bad_div' (Div) defined at ")));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("session_test.cc:", line)));
+  EXPECT_THAT(r.status().message(), HasSubstr("division by zero"));
+  auto info = GetOpErrorInfo(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, "kernel");
+  EXPECT_EQ(info->node_name, "bad_div");
+  EXPECT_EQ(info->site.line, line);
+  // The session stays usable.
+  auto ok = session->Run({{x, NDArray::Vector<int32_t>({4, 5})}}, {x});
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+TEST(Session, RunTimeShapeMismatchIsAnError) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a = ops::Placeholder(DType::kFloat32, Shape{-1});
+  Tensor b = ops::Placeholder(DType::kFloat32, Shape{-1});
+  Tensor c = ops::Add(a, b, {.name = "sum"});
+  Tensor m = ops::MatMul(ops::Placeholder(DType::kFloat32, Shape{2, -1}, {.name = "l"}),
+                         ops::Placeholder(DType::kFloat32, Shape{-1, 2}, {.name = "r"}),
+                         {.name = "bad_matmul"});
+  auto session = MakeSession(g);
+  auto r = session->Run({{a, NDArray::Vector<float>({1, 2})},
+                         {b, NDArray::Vector<float>({1, 2, 3})}},
+                        {c});
+  EXPECT_THAT(r.status().message(), HasSubstr("node 'sum' (Add)"));
+  EXPECT_THAT(r.status().message(), HasSubstr("[2]"));
+  EXPECT_THAT(r.status().message(), HasSubstr("[3]"));
+  auto l = *g.GetTensor("l:0");
+  auto rr = *g.GetTensor("r:0");
+  auto r2 = session->Run({{l, *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3})},
+                          {rr, *NDArray::Create<float>({1, 2, 3, 4}, Shape{2, 2})}},
+                         {m});
+  EXPECT_THAT(r2.status().message(), HasSubstr("node 'bad_matmul' (MatMul)"));
+}
+
+TEST(Session, UnknownDeviceIsAClearError) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a = ops::Const(NDArray::Scalar<float>(1), {.device = "cpu:7"});
+  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  auto r = session->Run({}, {a});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("is placed on device 'cpu:7', which this session does "
+                        "not have (devices: cpu:0, cpu:1)"));
+}
+
+TEST(Session, MetadataReportsPartitionsTransfersTimesAndTrace) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a, b;
+  {
+    DeviceScope d("cpu:0");
+    a = ops::Const(NDArray::Vector<float>({1, 2}), {.name = "a"});
+  }
+  {
+    DeviceScope d("cpu:1");
+    b = ops::Relu(a, {.name = "b"});
+  }
+  Tensor c = ops::Add(a, b, {.name = "c", .device = "cpu:0"});
+  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  RunMetadata md;
+  RunOptions opts;
+  opts.trace = true;
+  auto r = session->Run({}, {c}, opts, &md);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Floats((*r)[0]), (std::vector<float>{2, 4}));
+  EXPECT_EQ(md.num_partitions, 2);
+  EXPECT_EQ(md.num_transfers, 2);  // a -> cpu:1, b -> cpu:0.
+  EXPECT_EQ(md.partition_wall_ns.size(), 2u);
+  // 3 kernels + 2 sends + 2 recvs.
+  EXPECT_EQ(md.node_stats.size(), 7u);
+  EXPECT_THAT(md.chrome_trace_json, HasSubstr("\"traceEvents\""));
+  EXPECT_THAT(md.chrome_trace_json, HasSubstr("partition 1 (cpu:1)"));
+  EXPECT_THAT(md.chrome_trace_json, HasSubstr("\"name\":\"b\""));
+  EXPECT_THAT(md.partition_dump, HasSubstr("partition 1 on cpu:1"));
+}
+
+TEST(Session, EmptyFetchListRunsNothing) {
+  Graph g = Graph::Create("g");
+  auto session = MakeSession(g);
+  auto r = session->Run({}, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->empty());
+}
+
+}  // namespace
+}  // namespace weft
