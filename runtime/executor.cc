@@ -12,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
+#include "oneapi/tbb/global_control.h"
+#include "oneapi/tbb/info.h"
 
 namespace weft {
 namespace {
@@ -25,14 +27,14 @@ absl::Status NodeError(const Node& node, const Graph& graph,
                        absl::StatusCode code, std::string_view kind,
                        std::string_view message) {
   const Provenance& p = node.provenance();
-  absl::Status s(code, absl::StrCat("node ", Quoted(node.name()), " (",
-                                    node.op(), ") defined at ",
-                                    SourceSite::From(p.where).ToString(), ": ",
-                                    message));
-  AttachOpErrorInfo(OpErrorInfo{std::string(kind), node.name(), node.op(),
-                                graph.name(), graph.id(),
-                                SourceSite::From(p.where), p.thread},
-                    s);
+  absl::Status s(
+      code, absl::StrCat("node ", Quoted(node.name()), " (", node.op(),
+                         ") defined at ", SourceSite::From(p.where).ToString(),
+                         ": ", message));
+  AttachOpErrorInfo(
+      OpErrorInfo{std::string(kind), node.name(), node.op(), graph.name(),
+                  graph.id(), SourceSite::From(p.where), p.thread},
+      s);
   return s;
 }
 
@@ -120,8 +122,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
           inputs[i].push_back(pn.kind == PlanNode::Kind::kRecv
                                   ? pn.output_slot
                                   : pn.output_slot + in.slot);
-          input_dtypes.push_back(
-              graph.node(in.node)->output_dtypes()[in.slot]);
+          input_dtypes.push_back(graph.node(in.node)->output_dtypes()[in.slot]);
         }
         for (int c : n.node->control_inputs()) {
           succ[producer(c, -1, n.partition)].push_back(self);
@@ -142,8 +143,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
         }
         n.fn = def->fn;
         const int64_t elements = n.node->output_shapes()[0].num_elements();
-        n.expensive = def->cost == KernelCost::kExpensive ||
-                      elements < 0 || elements > kExpensiveElements;
+        n.expensive = def->cost == KernelCost::kExpensive || elements < 0 ||
+                      elements > kExpensiveElements;
         break;
       }
       case PlanNode::Kind::kFeed:
@@ -182,19 +183,47 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
   }
   for (const Tensor& f : feeds) {
     const int32_t p = op_plan[f.node()->id()];
-    plan->feed_slots.push_back(p < 0 ? -1 : plan->nodes[p].output_slot + f.index());
+    plan->feed_slots.push_back(p < 0 ? -1
+                                     : plan->nodes[p].output_slot + f.index());
   }
   for (const Tensor& f : fetches) {
-    plan->fetch_slots.push_back(plan->nodes[op_plan[f.node()->id()]].output_slot +
-                                f.index());
+    plan->fetch_slots.push_back(
+        plan->nodes[op_plan[f.node()->id()]].output_slot + f.index());
   }
   return std::shared_ptr<const CompiledPlan>(std::move(plan));
 }
 
 // ------------------------------------------------------------- DeviceSet --
 
+namespace {
+
+// oneTBB starts hardware_concurrency - 1 workers, shared by every arena; on
+// a small machine that is too few for all partitions of a step to run at
+// once. weft keeps one process-wide tbb::global_control raised to what the
+// largest DeviceSet needs (arenas x threads). A user's own global_control
+// with a smaller value still wins (oneTBB takes the minimum).
+void EnsureParallelism(size_t needed) {
+  static absl::Mutex mu(absl::kConstInit);
+  static size_t current ABSL_GUARDED_BY(mu) = 0;
+  static tbb::global_control* control ABSL_GUARDED_BY(mu) = nullptr;
+  absl::MutexLock lock(&mu);
+  if (needed <= current ||
+      needed <= static_cast<size_t>(tbb::info::default_concurrency())) {
+    return;
+  }
+  delete control;
+  control = new tbb::global_control(
+      tbb::global_control::max_allowed_parallelism, needed);
+  current = needed;
+}
+
+}  // namespace
+
 DeviceSet::DeviceSet(std::vector<std::string> names, int num_threads)
     : names_(std::move(names)) {
+  const int per_arena =
+      num_threads > 0 ? num_threads : tbb::info::default_concurrency();
+  EnsureParallelism(names_.size() * per_arena + 1);
   for (size_t i = 0; i < names_.size(); ++i) {
     arenas_.push_back(std::make_unique<tbb::task_arena>(
         num_threads > 0 ? num_threads : int{tbb::task_arena::automatic},
@@ -302,7 +331,8 @@ inline bool Step(RunState& st, const PlanNode& n) {
         in[i] = st.values[plan.input_slots[n.inputs_begin + i]];
       }
       NDArray out[1];
-      KernelContext ctx{*n.node, absl::MakeConstSpan(in), absl::Span<NDArray>(out, 1)};
+      KernelContext ctx{*n.node, absl::MakeConstSpan(in),
+                        absl::Span<NDArray>(out, 1)};
       absl::Status s = n.fn(ctx);
       if (!s.ok()) {
         st.Fail(NodeError(*n.node, plan.partitioned.graph, s.code(), "kernel",
@@ -315,9 +345,10 @@ inline bool Step(RunState& st, const PlanNode& n) {
             *n.node, plan.partitioned.graph, absl::StatusCode::kInternal,
             "kernel",
             absl::StrCat("the kernel produced ",
-                         out[0].valid() ? absl::StrCat(DTypeName(out[0].dtype()),
-                                                       out[0].shape().DebugString())
-                                        : "no value",
+                         out[0].valid()
+                             ? absl::StrCat(DTypeName(out[0].dtype()),
+                                            out[0].shape().DebugString())
+                             : "no value",
                          " but the graph inferred ",
                          DTypeName(n.node->output_dtypes()[0]),
                          n.node->output_shapes()[0].DebugString())));
@@ -368,13 +399,16 @@ void RunTask(const std::shared_ptr<RunState>& st, int partition,
   }
   while (!stack.empty()) {
     if (st->cancelled.load(std::memory_order_relaxed)) break;
-    if (check_deadline && (++steps & 63) == 0 && absl::Now() > st->deadline) {
-      st->Fail(absl::DeadlineExceededError("Session::Run passed its deadline"));
-      break;
-    }
     const int32_t id = stack.back();
     stack.pop_back();
     const PlanNode& n = plan.nodes[id];
+    // Before every expensive step, and every 64 cheap ones.
+    if (check_deadline && (n.expensive || (++steps & 63) == 0) &&
+        absl::Now() > st->deadline) {
+      st->Fail(absl::DeadlineExceededError(
+          "Session::Run passed its deadline; the run was cancelled"));
+      break;
+    }
     int64_t t0 = st->collect_stats ? NowNs() : 0;
     if (!Step(*st, n)) break;
     if (st->collect_stats) st->timings[id] = NodeTiming{t0, NowNs()};
@@ -442,11 +476,13 @@ void FillMetadata(const RunState& st, bool trace, int64_t end_ns,
         s.op = "Feed";
         break;
       case PlanNode::Kind::kSend:
-        s.name = absl::StrCat("send ", plan.partitioned.transfers[n.transfer].key);
+        s.name =
+            absl::StrCat("send ", plan.partitioned.transfers[n.transfer].key);
         s.op = "Send";
         break;
       case PlanNode::Kind::kRecv:
-        s.name = absl::StrCat("recv ", plan.partitioned.transfers[n.transfer].key);
+        s.name =
+            absl::StrCat("recv ", plan.partitioned.transfers[n.transfer].key);
         s.op = "Recv";
         break;
     }
@@ -454,7 +490,8 @@ void FillMetadata(const RunState& st, bool trace, int64_t end_ns,
     s.device = parts[n.partition].device;
     s.start_ns = t.start - st.start_ns;
     s.duration_ns = t.end - t.start;
-    if (first[n.partition] < 0 || t.start < first[n.partition]) first[n.partition] = t.start;
+    if (first[n.partition] < 0 || t.start < first[n.partition])
+      first[n.partition] = t.start;
     last[n.partition] = std::max(last[n.partition], t.end);
     md.node_stats.push_back(std::move(s));
   }
@@ -471,9 +508,11 @@ void FillMetadata(const RunState& st, bool trace, int64_t end_ns,
                   "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":"
                   "{\"name\":\"weft Session::Run\"}}");
   for (size_t p = 0; p < parts.size(); ++p) {
-    absl::StrAppend(&json, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
-                           "\"tid\":", p, ",\"args\":{\"name\":\"partition ", p,
-                    " (", JsonEscape(parts[p].device), ")\"}}");
+    absl::StrAppend(&json,
+                    ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
+                    "\"tid\":",
+                    p, ",\"args\":{\"name\":\"partition ", p, " (",
+                    JsonEscape(parts[p].device), ")\"}}");
   }
   for (const NodeExecStats& s : md.node_stats) {
     absl::StrAppend(&json, ",\n{\"name\":\"", JsonEscape(s.name),
@@ -481,8 +520,8 @@ void FillMetadata(const RunState& st, bool trace, int64_t end_ns,
                     "\",\"ph\":\"X\",\"pid\":1,\"tid\":", s.partition,
                     ",\"ts\":", static_cast<double>(s.start_ns) / 1000.0,
                     ",\"dur\":", static_cast<double>(s.duration_ns) / 1000.0,
-                    ",\"args\":{\"op\":\"", JsonEscape(s.op), "\",\"device\":\"",
-                    JsonEscape(s.device), "\"}}");
+                    ",\"args\":{\"op\":\"", JsonEscape(s.op),
+                    "\",\"device\":\"", JsonEscape(s.device), "\"}}");
   }
   json.append("\n]}\n");
   md.chrome_trace_json = std::move(json);
@@ -504,7 +543,8 @@ absl::StatusOr<std::vector<NDArray>> ExecutePlan(
     if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
   }
   if (metadata != nullptr) {
-    metadata->num_partitions = static_cast<int>(p.partitioned.partitions.size());
+    metadata->num_partitions =
+        static_cast<int>(p.partitioned.partitions.size());
     metadata->num_transfers = static_cast<int>(p.partitioned.transfers.size());
     metadata->partition_dump = p.dump;
   }

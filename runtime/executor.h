@@ -36,7 +36,7 @@ struct PlanNode {
   int32_t num_inputs = 0;
   int32_t succ_begin = 0;  // Into CompiledPlan::successors.
   int32_t num_succ = 0;
-  int32_t pending = 0;      // Initial count of unfinished predecessors.
+  int32_t pending = 0;       // Initial count of unfinished predecessors.
   int32_t output_slot = -1;  // Value slot of output 0 (Recv: the received).
   int32_t transfer = -1;     // Send/Recv: rendezvous slot.
 };
@@ -50,8 +50,8 @@ struct CompiledPlan {
   std::vector<int32_t> input_slots;
   std::vector<int32_t> successors;
   int32_t num_value_slots = 0;
-  std::vector<int32_t> feed_slots;   // Per feed, its value slot.
-  std::vector<int32_t> fetch_slots;  // Per fetch, its value slot.
+  std::vector<int32_t> feed_slots;          // Per feed, its value slot.
+  std::vector<int32_t> fetch_slots;         // Per fetch, its value slot.
   std::vector<std::vector<int32_t>> roots;  // Per partition.
   std::vector<int> partition_device;        // Partition -> DeviceSet index.
   std::string dump;                         // partitioned.DebugString().

@@ -18,9 +18,9 @@ absl::Status CheckRunTensor(const Graph& graph, const Tensor& t,
                             std::string_view role, size_t i) {
   if (!t.ok()) return t.status();
   if (!(t.graph() == graph)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        role, " ", i, " ", Quoted(t.name()), " belongs to graph ",
-        t.graph().DisplayName(), ", not ", graph.DisplayName()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(role, " ", i, " ", Quoted(t.name()), " belongs to graph ",
+                     t.graph().DisplayName(), ", not ", graph.DisplayName()));
   }
   return absl::OkStatus();
 }
@@ -226,12 +226,14 @@ std::string PartitionedGraph::DebugString() const {
 }
 
 std::string PartitionedGraph::ToDot() const {
-  std::string out = "digraph weft {\n  rankdir=TB;\n  node [shape=box, "
-                    "style=rounded, fontname=\"Helvetica\"];\n";
+  std::string out =
+      "digraph weft {\n  rankdir=TB;\n  node [shape=box, "
+      "style=rounded, fontname=\"Helvetica\"];\n";
   auto id = [](const Node* n) { return absl::StrCat("n", n->id()); };
   for (size_t p = 0; p < partitions.size(); ++p) {
     absl::StrAppend(&out, "  subgraph cluster_", p, " {\n    label=\"",
-                    partitions[p].device, "\";\n    style=filled; "
+                    partitions[p].device,
+                    "\";\n    style=filled; "
                     "color=\"#dddddd\"; fillcolor=\"#f6f6f6\";\n");
     for (const PartitionItem& item : partitions[p].items) {
       if (item.kind == PartitionItem::Kind::kOp ||

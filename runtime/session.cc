@@ -25,9 +25,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
         "device, like 'cpu:0'");
   }
   if (options.num_threads < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Session::Create: num_threads is ", options.num_threads,
-        "; use 0 for oneTBB's default or a positive count"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Session::Create: num_threads is ", options.num_threads,
+                     "; use 0 for oneTBB's default or a positive count"));
   }
   absl::flat_hash_set<std::string> seen;
   for (const std::string& d : options.devices) {
@@ -61,8 +61,7 @@ int Session::num_cached_plans() const {
 }
 
 absl::Status Session::CheckTensor(const Tensor& t, std::string_view role,
-                                  int index,
-                                  std::source_location where) const {
+                                  int index, std::source_location where) const {
   if (!t.ok()) return t.status();
   if (t.graph_impl() == graph_.impl()) return absl::OkStatus();
   CrossGraphEdge e;
@@ -143,10 +142,10 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
     };
     if (!v.valid()) return feed_error("the fed NDArray is empty");
     if (v.dtype() != t.dtype() || !t.shape().IsCompatibleWith(v.shape())) {
-      return feed_error(absl::StrCat(
-          "fed ", DTypeName(v.dtype()), v.shape().DebugString(), " but ",
-          Quoted(t.name()), " is ", DTypeName(t.dtype()),
-          t.shape().DebugString()));
+      return feed_error(
+          absl::StrCat("fed ", DTypeName(v.dtype()), v.shape().DebugString(),
+                       " but ", Quoted(t.name()), " is ", DTypeName(t.dtype()),
+                       t.shape().DebugString()));
     }
     for (size_t j = 0; j < i; ++j) {
       if (fed[j].node() == t.node() && fed[j].index() == t.index()) {

@@ -1,0 +1,209 @@
+// Concurrency, cancellation and timeout tests of the executor and Session.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "graph/errors.h"
+#include "graph/op_registry.h"
+#include "graph/ops.h"
+#include "graph/scopes.h"
+#include "gtest/gtest.h"
+#include "kernels/kernel.h"
+#include "runtime/session.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::atomic<int> g_sleep_started{0};
+std::atomic<int> g_sleep_finished{0};
+
+// TestSleep: Identity that sleeps "ms" milliseconds. TestFail: always fails.
+void RegisterTestOps() {
+  static bool once = [] {
+    auto identity_infer = [](InferenceContext& c) {
+      c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+      return absl::OkStatus();
+    };
+    EXPECT_TRUE(OpRegistry::Global()
+                    .Register({"TestSleep", 1, {"ms"}, identity_infer})
+                    .ok());
+    EXPECT_TRUE(OpRegistry::Global()
+                    .Register({"TestFail", 1, {}, identity_infer})
+                    .ok());
+    for (DType d : {DType::kFloat32, DType::kInt32}) {
+      EXPECT_TRUE(KernelRegistry::Global()
+                      .Register({"TestSleep", d,
+                                 [](KernelContext& ctx) {
+                                   g_sleep_started.fetch_add(1);
+                                   const int64_t ms = *FindAttr<int64_t>(
+                                       ctx.node.attrs(), "ms");
+                                   std::this_thread::sleep_for(
+                                       std::chrono::milliseconds(ms));
+                                   ctx.outputs[0] = ctx.inputs[0];
+                                   g_sleep_finished.fetch_add(1);
+                                   return absl::OkStatus();
+                                 },
+                                 KernelCost::kExpensive})
+                      .ok());
+      EXPECT_TRUE(KernelRegistry::Global()
+                      .Register({"TestFail", d,
+                                 [](KernelContext&) {
+                                   return absl::DataLossError("injected fault");
+                                 },
+                                 KernelCost::kCheap})
+                      .ok());
+    }
+    return true;
+  }();
+  (void)once;
+}
+
+Tensor Sleep(const Tensor& x, int64_t ms, const OpOptions& o = {}) {
+  return *x.graph().AddOp("TestSleep", {x}, {{"ms", ms}}, o);
+}
+
+TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
+  Graph g = Graph::Create("model");
+  Tensor x, y;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kInt32, Shape{-1});
+    Tensor h = ops::Mul(x, ops::Const(NDArray::Scalar<int32_t>(3)),
+                        {.device = "cpu:0"});
+    Tensor k = ops::Add(x, ops::Const(NDArray::Scalar<int32_t>(1)),
+                        {.device = "cpu:1"});
+    y = ops::ReduceSum(ops::Add(h, k, {.device = "cpu:1"}), {});
+  }
+  g.Finalize();
+  auto session = *Session::Create(g, {0, {"cpu:0", "cpu:1"}});
+  constexpr int kThreads = 16, kRuns = 500;
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        const int32_t a = t, b = r;
+        auto out = session->Run({{x, NDArray::Vector<int32_t>({a, b})}}, {y});
+        if (!out.ok()) {
+          failed.fetch_add(1);
+          continue;
+        }
+        // sum(3v + v + 1) over {a, b}.
+        if ((*out)[0].values<int32_t>()[0] != 4 * (a + b) + 2)
+          wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(session->num_cached_plans(), 1);
+}
+
+TEST(Concurrency, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
+  RegisterTestOps();
+  Graph g = Graph::Create("faulty");
+  Tensor out;
+  {
+    GraphScope scope(g);
+    Tensor c = ops::Const(NDArray::Scalar<float>(1), {.device = "cpu:0"});
+    // Partition 1 fails at once; partitions 0 and 2 have long sleep chains
+    // that must be cut short.
+    Tensor bad = *g.AddOp("TestFail", {c}, {},
+                          OpOptions{.name = "injected", .device = "cpu:1"});
+    Tensor slow0 = c, slow2 = c;
+    for (int i = 0; i < 20; ++i) {
+      slow0 = Sleep(slow0, 20, {.device = "cpu:0"});
+      slow2 = Sleep(slow2, 20, {.device = "cpu:2"});
+    }
+    out = ops::Add(ops::Add(slow0, slow2, {.device = "cpu:0"}), bad,
+                   {.device = "cpu:0"});
+  }
+  auto session = *Session::Create(g, {0, {"cpu:0", "cpu:1", "cpu:2"}});
+  g_sleep_started = 0;
+  const absl::Time start = absl::Now();
+  auto r = session->Run({}, {out});
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(r.status().message(), HasSubstr("node 'injected' (TestFail)"));
+  EXPECT_THAT(r.status().message(), HasSubstr("injected fault"));
+  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, "kernel");
+  // 40 sleeps of 20 ms would take 400+ ms per chain; cancellation stops them.
+  EXPECT_LT(g_sleep_started.load(), 40);
+  EXPECT_LT(took, absl::Milliseconds(400));
+  // Nothing is left waiting: the session still runs, and destroying it
+  // (which waits for in-flight work) returns.
+  auto ok = session->Run({}, {*g.GetTensor("Const:0")});
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  session.reset();
+}
+
+TEST(Concurrency, TimeoutReturnsDeadlineExceededAndSessionStaysUsable) {
+  RegisterTestOps();
+  Graph g = Graph::Create("slow");
+  Tensor c, slow;
+  {
+    GraphScope scope(g);
+    c = ops::Const(NDArray::Scalar<int32_t>(7));
+    slow = c;
+    for (int i = 0; i < 50; ++i) slow = Sleep(slow, 10);
+  }
+  auto session = *Session::Create(g);
+  RunOptions opts;
+  opts.timeout = absl::Milliseconds(50);
+  g_sleep_started = 0;
+  g_sleep_finished = 0;
+  const absl::Time start = absl::Now();
+  auto r = session->Run({}, {slow}, opts);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << r.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_LT(g_sleep_started.load(), 50);
+  // Usable afterwards, with and without a deadline.
+  auto quick = session->Run({}, {c}, opts);
+  ASSERT_TRUE(quick.ok()) << quick.status();
+  EXPECT_EQ((*quick)[0].values<int32_t>()[0], 7);
+  session.reset();  // Waits for the cancelled run's in-flight step.
+  EXPECT_EQ(g_sleep_started.load(), g_sleep_finished.load());
+}
+
+TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
+  Graph g = Graph::Create("mixed");
+  Tensor x, q;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kInt32, Shape{});
+    q = ops::Div(ops::Const(NDArray::Scalar<int32_t>(100)), x,
+                 {.device = "cpu:1"});
+  }
+  auto session = *Session::Create(g, {2, {"cpu:0", "cpu:1"}});
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 200; ++r) {
+        const int32_t d = (t + r) % 5;  // 0 divides by zero.
+        auto out = session->Run({{x, NDArray::Scalar<int32_t>(d)}}, {q});
+        if (d == 0) {
+          if (out.ok() || out.status().message().find("division by zero") ==
+                              std::string::npos) {
+            bad.fetch_add(1);
+          }
+        } else if (!out.ok() || (*out)[0].values<int32_t>()[0] != 100 / d) {
+          bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace weft
