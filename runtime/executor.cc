@@ -142,6 +142,9 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
                                         " with dtype ", DTypeName(key)));
         }
         n.fn = def->fn;
+        n.out_dtype = n.node->output_dtypes()[0];
+        n.out_shape = &n.node->output_shapes()[0];
+        n.out_rank = n.out_shape->rank();
         const int64_t elements = n.node->output_shapes()[0].num_elements();
         n.expensive = def->cost == KernelCost::kExpensive || elements < 0 ||
                       elements > kExpensiveElements;
@@ -339,8 +342,9 @@ inline bool Step(RunState& st, const PlanNode& n) {
                           s.message()));
         return false;
       }
-      if (!out[0].valid() || out[0].dtype() != n.node->output_dtypes()[0] ||
-          !n.node->output_shapes()[0].IsCompatibleWith(out[0].shape())) {
+      if (!out[0].valid() || out[0].dtype() != n.out_dtype ||
+          out[0].shape().rank() != n.out_rank ||
+          (n.out_rank > 0 && !n.out_shape->IsCompatibleWith(out[0].shape()))) {
         st.Fail(NodeError(
             *n.node, plan.partitioned.graph, absl::StatusCode::kInternal,
             "kernel",

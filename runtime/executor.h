@@ -39,6 +39,11 @@ struct PlanNode {
   int32_t pending = 0;       // Initial count of unfinished predecessors.
   int32_t output_slot = -1;  // Value slot of output 0 (Recv: the received).
   int32_t transfer = -1;     // Send/Recv: rendezvous slot.
+  // The inferred output 0, copied here so the hot path checks a kernel's
+  // result without touching the Node (a cache miss on large graphs).
+  DType out_dtype = DType::kFloat32;
+  int32_t out_rank = 0;
+  const Shape* out_shape = nullptr;
 };
 
 // An immutable, compiled plan; runs any number of times concurrently.

@@ -108,9 +108,10 @@ TEST(Session, RejectsBadOptions) {
               HasSubstr("null Graph handle"));
   EXPECT_THAT(Session::Create(Graph::Create(), {0, {}}).status().message(),
               HasSubstr("devices is empty"));
-  EXPECT_THAT(
-      Session::Create(Graph::Create(), {0, {"cpu:0", "cpu:0"}}).status().message(),
-      HasSubstr("listed twice"));
+  EXPECT_THAT(Session::Create(Graph::Create(), {0, {"cpu:0", "cpu:0"}})
+                  .status()
+                  .message(),
+              HasSubstr("listed twice"));
   EXPECT_THAT(Session::Create(Graph::Create(), {0, {"gpu"}}).status().message(),
               HasSubstr("invalid device 'gpu'"));
   EXPECT_THAT(Session::Create(Graph::Create(), {-1}).status().message(),
@@ -126,9 +127,10 @@ TEST(Session, CrossGraphFetchIsRejectedWithPayload) {
   auto r = session->Run({}, {t});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("cross-graph edge rejected: op 'fetch 0' (Session::Run) "
-                        "is being built in graph 'serving'"));
+  EXPECT_THAT(
+      r.status().message(),
+      HasSubstr("cross-graph edge rejected: op 'fetch 0' (Session::Run) "
+                "is being built in graph 'serving'"));
   EXPECT_THAT(r.status().message(),
               HasSubstr(absl::StrCat("session_test.cc:", line)));
   EXPECT_THAT(r.status().message(), HasSubstr("is the graph of the Session"));
@@ -173,10 +175,12 @@ TEST(Session, FeedErrors) {
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1, 3});
   Tensor y = ops::Neg(x);
   auto session = MakeSession(g);
-  auto wrong_dtype = session->Run({{x, *NDArray::Create<double>({1, 2, 3}, Shape{1, 3})}}, {y});
+  auto wrong_dtype = session->Run(
+      {{x, *NDArray::Create<double>({1, 2, 3}, Shape{1, 3})}}, {y});
   EXPECT_EQ(wrong_dtype.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(wrong_dtype.status().message(),
-              HasSubstr("fed float64[1,3] but '" + x.name() + "' is float32[?,3]"));
+  EXPECT_THAT(
+      wrong_dtype.status().message(),
+      HasSubstr("fed float64[1,3] but '" + x.name() + "' is float32[?,3]"));
   EXPECT_THAT(wrong_dtype.status().message(),
               HasSubstr(absl::StrCat("session_test.cc:", line)));
   auto info = GetOpErrorInfo(wrong_dtype.status());
@@ -185,7 +189,8 @@ TEST(Session, FeedErrors) {
   EXPECT_EQ(info->node_name, x.node_name());
   EXPECT_EQ(info->site.line, line);
 
-  auto wrong_shape = session->Run({{x, NDArray::Vector<float>({1, 2, 3})}}, {y});
+  auto wrong_shape =
+      session->Run({{x, NDArray::Vector<float>({1, 2, 3})}}, {y});
   EXPECT_THAT(wrong_shape.status().message(), HasSubstr("fed float32[3]"));
 
   NDArray ok = *NDArray::Create<float>({1, 2, 3}, Shape{1, 3});
@@ -233,9 +238,10 @@ TEST(Session, RunTimeShapeMismatchIsAnError) {
   Tensor a = ops::Placeholder(DType::kFloat32, Shape{-1});
   Tensor b = ops::Placeholder(DType::kFloat32, Shape{-1});
   Tensor c = ops::Add(a, b, {.name = "sum"});
-  Tensor m = ops::MatMul(ops::Placeholder(DType::kFloat32, Shape{2, -1}, {.name = "l"}),
-                         ops::Placeholder(DType::kFloat32, Shape{-1, 2}, {.name = "r"}),
-                         {.name = "bad_matmul"});
+  Tensor m = ops::MatMul(
+      ops::Placeholder(DType::kFloat32, Shape{2, -1}, {.name = "l"}),
+      ops::Placeholder(DType::kFloat32, Shape{-1, 2}, {.name = "r"}),
+      {.name = "bad_matmul"});
   auto session = MakeSession(g);
   auto r = session->Run({{a, NDArray::Vector<float>({1, 2})},
                          {b, NDArray::Vector<float>({1, 2, 3})}},
@@ -245,9 +251,10 @@ TEST(Session, RunTimeShapeMismatchIsAnError) {
   EXPECT_THAT(r.status().message(), HasSubstr("[3]"));
   auto l = *g.GetTensor("l:0");
   auto rr = *g.GetTensor("r:0");
-  auto r2 = session->Run({{l, *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3})},
-                          {rr, *NDArray::Create<float>({1, 2, 3, 4}, Shape{2, 2})}},
-                         {m});
+  auto r2 = session->Run(
+      {{l, *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3})},
+       {rr, *NDArray::Create<float>({1, 2, 3, 4}, Shape{2, 2})}},
+      {m});
   EXPECT_THAT(r2.status().message(), HasSubstr("node 'bad_matmul' (MatMul)"));
 }
 
@@ -300,6 +307,32 @@ TEST(Session, EmptyFetchListRunsNothing) {
   auto r = session->Run({}, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->empty());
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// The README's 15-line example, kept compiling and correct.
+TEST(Session, ReadmeExample) {
+  weft::Graph g = weft::Graph::Create("model");
+  weft::Tensor x, y;
+  {
+    weft::GraphScope scope(g);
+    x = weft::ops::Placeholder(weft::DType::kFloat32, weft::Shape{-1, 2});
+    auto w =
+        weft::ops::Const(*weft::NDArray::Create<float>({1, 2, 3, 4}, {2, 2}));
+    y = weft::ops::Relu(weft::ops::MatMul(x, w));
+  }
+  EXPECT_EQ(y.shape(), (Shape{-1, 2}));
+  auto session = *weft::Session::Create(g);
+  auto out = session->Run(
+      {{x, *weft::NDArray::Create<float>({1, -1}, {1, 2})}}, {y});
+  ASSERT_TRUE(out.ok()) << out.status();
+  // [1,-1] x [[1,2],[3,4]] = [-2,-2] -> relu -> [0,0].
+  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{0, 0}));
 }
 
 }  // namespace
