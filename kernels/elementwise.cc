@@ -1,0 +1,386 @@
+// Elementwise kernels: the binary ops Add, Sub, Mul, Div and Maximum (numpy
+// broadcasting) and the unary ops Neg, Relu, Sigmoid and Tanh.
+//
+// Integer Add/Sub/Mul/Neg wrap around on overflow (two's complement, like
+// numpy) rather than invoking undefined behavior. Integer Div truncates
+// toward zero and reports division by zero and INT_MIN / -1 as errors.
+// Maximum propagates NaN.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "graph/ndarray.h"
+#include "graph/op_registry.h"
+#include "graph/shape.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_util.h"
+
+namespace weft {
+namespace kernels_internal {
+namespace {
+
+// Error codes returned by the loops (0 = OK). Lower codes win when several
+// parallel chunks fail.
+constexpr int kDivisionByZero = 1;
+constexpr int kDivisionOverflow = 2;
+
+template <typename T>
+using Unsigned = std::make_unsigned_t<T>;
+
+template <typename T>
+struct AddOp {
+  static constexpr bool kCanFail = false;
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(static_cast<Unsigned<T>>(a) +
+                            static_cast<Unsigned<T>>(b));
+    } else {
+      return a + b;
+    }
+  }
+};
+
+template <typename T>
+struct SubOp {
+  static constexpr bool kCanFail = false;
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(static_cast<Unsigned<T>>(a) -
+                            static_cast<Unsigned<T>>(b));
+    } else {
+      return a - b;
+    }
+  }
+};
+
+template <typename T>
+struct MulOp {
+  static constexpr bool kCanFail = false;
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(static_cast<Unsigned<T>>(a) *
+                            static_cast<Unsigned<T>>(b));
+    } else {
+      return a * b;
+    }
+  }
+};
+
+template <typename T>
+struct DivOp {
+  static constexpr bool kCanFail = std::is_integral_v<T>;
+  // Only called for integers, before Apply.
+  static int Check(T a, T b) {
+    if (b == 0) return kDivisionByZero;
+    if (b == -1 && a == std::numeric_limits<T>::min()) {
+      return kDivisionOverflow;
+    }
+    return 0;
+  }
+  static T Apply(T a, T b) { return a / b; }  // Truncates toward zero.
+};
+
+template <typename T>
+struct MaximumOp {
+  static constexpr bool kCanFail = false;
+  // NaN in either operand gives NaN (a != a only for NaN).
+  static T Apply(T a, T b) { return (a > b || a != a) ? a : b; }
+};
+
+template <typename T>
+struct NegOp {
+  static T Apply(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(Unsigned<T>{0} - static_cast<Unsigned<T>>(x));
+    } else {
+      return -x;
+    }
+  }
+};
+
+template <typename T>
+struct ReluOp {
+  // NaN stays NaN.
+  static T Apply(T x) { return x < T{0} ? T{0} : x; }
+};
+
+template <typename T>
+struct SigmoidOp {
+  static T Apply(T x) {
+    // Never exponentiates a large positive number, so no overflow to inf/inf.
+    if (x >= T{0}) return T{1} / (T{1} + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T{1} + e);
+  }
+};
+
+template <typename T>
+struct TanhOp {
+  static T Apply(T x) { return std::tanh(x); }
+};
+
+// Applies Op to elements [begin, end) where a(i) and b(i) read the operands.
+template <template <typename> class Op, typename T, typename A, typename B>
+int BinaryRun(int64_t begin, int64_t end, T* out, const A& a, const B& b) {
+  using O = Op<T>;
+  if constexpr (O::kCanFail) {
+    for (int64_t i = begin; i < end; ++i) {
+      const T x = a(i);
+      const T y = b(i);
+      if (const int e = O::Check(x, y); e != 0) return e;
+      out[i] = O::Apply(x, y);
+    }
+  } else {
+    for (int64_t i = begin; i < end; ++i) out[i] = O::Apply(a(i), b(i));
+  }
+  return 0;
+}
+
+// Up to this rank the broadcast plan lives on the stack.
+constexpr int kInlineRank = 6;
+using Dims = absl::InlinedVector<int64_t, kInlineRank>;
+
+// The general broadcast case as a walk over the output in row-major order.
+// Adjacent output dims whose broadcast pattern matches are merged and size-1
+// dims dropped, so [2,3]+[3] becomes 2 dims and [4,5,6]+[4,5,6]-like
+// patterns collapse to 1.
+struct BroadcastPlan {
+  Dims dims;       // Collapsed output dims, outermost first.
+  Dims a_strides;  // Element strides into a per collapsed dim (0 = repeat).
+  Dims b_strides;
+
+  BroadcastPlan(const Shape& a, const Shape& b, const Shape& out) {
+    const int rank = out.rank();
+    bool prev_a_bcast = false, prev_b_bcast = false;
+    for (int i = 0; i < rank; ++i) {
+      const int64_t d = out.dim(i);
+      if (d == 1) continue;
+      const int ia = i - (rank - a.rank());
+      const int ib = i - (rank - b.rank());
+      const bool a_bcast = ia < 0 || a.dim(ia) == 1;
+      const bool b_bcast = ib < 0 || b.dim(ib) == 1;
+      if (!dims.empty() && a_bcast == prev_a_bcast && b_bcast == prev_b_bcast) {
+        dims.back() *= d;
+      } else {
+        dims.push_back(d);
+        // Temporarily store the broadcast flags; strides are filled below.
+        a_strides.push_back(a_bcast ? 0 : 1);
+        b_strides.push_back(b_bcast ? 0 : 1);
+      }
+      prev_a_bcast = a_bcast;
+      prev_b_bcast = b_bcast;
+    }
+    int64_t a_run = 1, b_run = 1;
+    for (int i = static_cast<int>(dims.size()) - 1; i >= 0; --i) {
+      if (a_strides[i] != 0) {
+        a_strides[i] = a_run;
+        a_run *= dims[i];
+      }
+      if (b_strides[i] != 0) {
+        b_strides[i] = b_run;
+        b_run *= dims[i];
+      }
+    }
+  }
+};
+
+// Output elements [begin, end) of the general broadcast case.
+template <template <typename> class Op, typename T>
+int BroadcastRun(const BroadcastPlan& plan, const T* a, const T* b, T* out,
+                 int64_t begin, int64_t end) {
+  const int rank = static_cast<int>(plan.dims.size());
+  if (rank == 0) {  // Every dim is 1: a single element.
+    return BinaryRun<Op>(
+        begin, end, out, [a](int64_t) { return a[0]; },
+        [b](int64_t) { return b[0]; });
+  }
+  Dims index(rank, 0);
+  int64_t a_off = 0, b_off = 0;
+  int64_t rest = begin;
+  for (int i = rank - 1; i >= 0; --i) {
+    index[i] = rest % plan.dims[i];
+    rest /= plan.dims[i];
+    a_off += index[i] * plan.a_strides[i];
+    b_off += index[i] * plan.b_strides[i];
+  }
+  const int inner = rank - 1;
+  const int64_t inner_dim = plan.dims[inner];
+  const int64_t sa = plan.a_strides[inner];
+  const int64_t sb = plan.b_strides[inner];
+  int64_t pos = begin;
+  while (pos < end) {
+    const int64_t n = std::min(inner_dim - index[inner], end - pos);
+    // The lambdas take the output position; shift it to the operand offset.
+    const int64_t da = a_off - pos;
+    const int64_t db = b_off - pos;
+    int e;
+    if (sa != 0 && sb != 0) {
+      e = BinaryRun<Op>(
+          pos, pos + n, out, [a, da](int64_t i) { return a[da + i]; },
+          [b, db](int64_t i) { return b[db + i]; });
+    } else if (sa != 0) {
+      const T y = b[b_off];
+      e = BinaryRun<Op>(
+          pos, pos + n, out, [a, da](int64_t i) { return a[da + i]; },
+          [y](int64_t) { return y; });
+    } else if (sb != 0) {
+      const T x = a[a_off];
+      e = BinaryRun<Op>(
+          pos, pos + n, out, [x](int64_t) { return x; },
+          [b, db](int64_t i) { return b[db + i]; });
+    } else {
+      const T x = a[a_off], y = b[b_off];
+      e = BinaryRun<Op>(
+          pos, pos + n, out, [x](int64_t) { return x; },
+          [y](int64_t) { return y; });
+    }
+    if (e != 0) return e;
+    pos += n;
+    if (pos >= end) break;
+    // Advance to the next inner row: carry through the outer dims.
+    a_off += n * sa;
+    b_off += n * sb;
+    index[inner] += n;
+    for (int i = inner; i > 0 && index[i] == plan.dims[i]; --i) {
+      a_off -= plan.dims[i] * plan.a_strides[i];
+      b_off -= plan.dims[i] * plan.b_strides[i];
+      index[i] = 0;
+      ++index[i - 1];
+      a_off += plan.a_strides[i - 1];
+      b_off += plan.b_strides[i - 1];
+    }
+  }
+  return 0;
+}
+
+absl::Status LoopError(int code, DType dtype) {
+  if (code == kDivisionByZero) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("integer division by zero (", DTypeName(dtype), ")"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("integer overflow in division: the minimum ",
+                   DTypeName(dtype), " divided by -1 does not fit"));
+}
+
+template <template <typename> class Op, typename T>
+absl::Status BinaryKernel(KernelContext& ctx) {
+  const NDArray& a = ctx.inputs[0];
+  const NDArray& b = ctx.inputs[1];
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  constexpr DType kDType = DTypeOf<T>::value;
+  if (a.dtype() != kDType || b.dtype() != kDType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected two ", DTypeName(kDType), " inputs, got ",
+                     DTypeName(a.dtype()), " and ", DTypeName(b.dtype())));
+  }
+
+  // Output shape. The common cases (equal shapes, a scalar-like operand of
+  // no larger rank) skip BroadcastShapes.
+  const Shape* out_shape;
+  Shape broadcast;
+  if (a.shape() == b.shape()) {
+    out_shape = &a.shape();
+  } else if (a.num_elements() == 1 && a.shape().rank() <= b.shape().rank()) {
+    out_shape = &b.shape();
+  } else if (b.num_elements() == 1 && b.shape().rank() <= a.shape().rank()) {
+    out_shape = &a.shape();
+  } else {
+    absl::StatusOr<Shape> s = BroadcastShapes(a.shape(), b.shape());
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "incompatible shapes at run time: ", s.status().message()));
+    }
+    broadcast = *std::move(s);
+    out_shape = &broadcast;
+  }
+
+  NDArray out = NDArray::Uninitialized(kDType, *out_shape);
+  T* po = out.mutable_data<T>();
+  const int64_t n = out.num_elements();
+  int err;
+  if (a.num_elements() == n && b.num_elements() == n) {
+    err = ForRange(n, [=](int64_t begin, int64_t end) {
+      return BinaryRun<Op>(
+          begin, end, po, [pa](int64_t i) { return pa[i]; },
+          [pb](int64_t i) { return pb[i]; });
+    });
+  } else if (a.num_elements() == 1) {
+    const T x = pa[0];
+    err = ForRange(n, [=](int64_t begin, int64_t end) {
+      return BinaryRun<Op>(
+          begin, end, po, [x](int64_t) { return x; },
+          [pb](int64_t i) { return pb[i]; });
+    });
+  } else if (b.num_elements() == 1) {
+    const T y = pb[0];
+    err = ForRange(n, [=](int64_t begin, int64_t end) {
+      return BinaryRun<Op>(
+          begin, end, po, [pa](int64_t i) { return pa[i]; },
+          [y](int64_t) { return y; });
+    });
+  } else {
+    const BroadcastPlan plan(a.shape(), b.shape(), *out_shape);
+    err = ForRange(n, [&plan, pa, pb, po](int64_t begin, int64_t end) {
+      return BroadcastRun<Op, T>(plan, pa, pb, po, begin, end);
+    });
+  }
+  if (err != 0) return LoopError(err, kDType);
+  ctx.outputs[0] = std::move(out);
+  return absl::OkStatus();
+}
+
+template <template <typename> class Op, typename T>
+absl::Status UnaryKernel(KernelContext& ctx) {
+  const NDArray& x = ctx.inputs[0];
+  constexpr DType kDType = DTypeOf<T>::value;
+  if (x.dtype() != kDType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a ", DTypeName(kDType), " input, got ",
+                     DTypeName(x.dtype())));
+  }
+  const T* px = static_cast<const T*>(x.raw_data());
+  NDArray out = NDArray::Uninitialized(kDType, x.shape());
+  T* po = out.mutable_data<T>();
+  ForRange(x.num_elements(), [px, po](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) po[i] = Op<T>::Apply(px[i]);
+    return 0;
+  });
+  ctx.outputs[0] = std::move(out);
+  return absl::OkStatus();
+}
+
+template <typename T>
+void RegisterNumeric(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
+  MustRegister(r, {"Add", dt, BinaryKernel<AddOp, T>});
+  MustRegister(r, {"Sub", dt, BinaryKernel<SubOp, T>});
+  MustRegister(r, {"Mul", dt, BinaryKernel<MulOp, T>});
+  MustRegister(r, {"Div", dt, BinaryKernel<DivOp, T>});
+  MustRegister(r, {"Maximum", dt, BinaryKernel<MaximumOp, T>});
+  MustRegister(r, {"Neg", dt, UnaryKernel<NegOp, T>});
+  MustRegister(r, {"Relu", dt, UnaryKernel<ReluOp, T>});
+  if constexpr (std::is_floating_point_v<T>) {
+    MustRegister(r, {"Sigmoid", dt, UnaryKernel<SigmoidOp, T>});
+    MustRegister(r, {"Tanh", dt, UnaryKernel<TanhOp, T>});
+  }
+}
+
+}  // namespace
+
+void RegisterElementwiseKernels(KernelRegistry& registry) {
+  RegisterNumeric<float>(registry);
+  RegisterNumeric<double>(registry);
+  RegisterNumeric<int32_t>(registry);
+  RegisterNumeric<int64_t>(registry);
+}
+
+}  // namespace kernels_internal
+}  // namespace weft

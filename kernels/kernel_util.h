@@ -1,0 +1,75 @@
+// kernel_util.h — internal helpers shared by the standard kernels in
+// kernels/*.cc: attribute lookup without allocation, the parallel-split
+// threshold, a chunked parallel loop over oneTBB, and the per-file
+// registration entry points called by internal::RegisterStandardKernels.
+// Not part of weft's public API.
+#ifndef WEFT_KERNELS_KERNEL_UTIL_H_
+#define WEFT_KERNELS_KERNEL_UTIL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+#include "graph/attr.h"
+#include "graph/dtype.h"
+#include "kernels/kernel.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
+
+namespace weft {
+namespace kernels_internal {
+
+// Elementwise work on more elements than this is split across TBB workers;
+// anything smaller runs as a straight loop on the calling thread.
+inline constexpr int64_t kParallelThreshold = 32768;
+// Elements per TBB chunk once the work is split.
+inline constexpr int64_t kParallelGrain = 16384;
+
+// The attribute `name` of `node` as T, or nullptr. Looks the name up as a
+// string_view (heterogeneous lookup), so it never allocates.
+template <typename T>
+const T* NodeAttr(const Node& node, std::string_view name) {
+  auto it = node.attrs().find(name);
+  if (it == node.attrs().end()) return nullptr;
+  return std::get_if<T>(&it->second);
+}
+
+// Runs `body(begin, end)` over [0, n): inline when n is at most
+// kParallelThreshold, else split into chunks with tbb::parallel_for. `body`
+// returns an int error code (0 = OK); the first non-zero code a chunk reports
+// is returned, and chunks that start after an error are skipped. Lower codes
+// win when several chunks fail, so the result does not depend on scheduling
+// order among distinct error kinds.
+template <typename Body>
+int ForRange(int64_t n, const Body& body) {
+  if (n <= kParallelThreshold) return n > 0 ? body(int64_t{0}, n) : 0;
+  std::atomic<int> error{0};
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kParallelGrain),
+                    [&](const tbb::blocked_range<int64_t>& r) {
+                      if (error.load(std::memory_order_relaxed) != 0) return;
+                      const int e = body(r.begin(), r.end());
+                      if (e == 0) return;
+                      int seen = error.load(std::memory_order_relaxed);
+                      while ((seen == 0 || e < seen) &&
+                             !error.compare_exchange_weak(
+                                 seen, e, std::memory_order_relaxed)) {
+                      }
+                    });
+  return error.load(std::memory_order_relaxed);
+}
+
+// Registers `def`; the standard kernels have distinct keys, so a failure is
+// a programming error in kernels/ and aborts with the message.
+void MustRegister(KernelRegistry& registry, KernelDef def);
+
+// Per-file registration, called once by internal::RegisterStandardKernels.
+void RegisterArrayKernels(KernelRegistry& registry);        // array_ops.cc
+void RegisterElementwiseKernels(KernelRegistry& registry);  // elementwise.cc
+void RegisterMatMulKernels(KernelRegistry& registry);       // matmul.cc
+void RegisterReduceKernels(KernelRegistry& registry);       // reduce.cc
+
+}  // namespace kernels_internal
+}  // namespace weft
+
+#endif  // WEFT_KERNELS_KERNEL_UTIL_H_

@@ -1,0 +1,275 @@
+// Reductions: ReduceSum and ReduceMean over the node's "axes" attr (empty =
+// every axis) for the four numeric dtypes.
+//
+// Floating inputs accumulate in double; integer inputs accumulate in 64 bits
+// with wrap-around, then convert to the input type (ReduceSum of int32 wraps
+// like a two's complement sum; ReduceMean truncates toward zero). The mean
+// over zero elements is NaN for floats and an error for integers. Parallel
+// sums use a fixed block split, so results do not depend on scheduling.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "graph/ndarray.h"
+#include "graph/op_registry.h"
+#include "graph/shape.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_util.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
+
+namespace weft {
+namespace kernels_internal {
+namespace {
+
+enum class Reduction { kSum, kMean };
+
+// The accumulator of T: double for floats, wrapping uint64_t for integers.
+template <typename T>
+using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+
+template <typename T>
+T Finish(Acc<T> acc, Reduction kind, int64_t count) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (kind == Reduction::kMean) acc /= static_cast<double>(count);
+    return static_cast<T>(acc);
+  } else {
+    int64_t sum = static_cast<int64_t>(acc);     // Modular since C++20.
+    if (kind == Reduction::kMean) sum /= count;  // count > 0 checked earlier.
+    return static_cast<T>(sum);
+  }
+}
+
+// Runs body(begin, end) over [0, items), split across TBB workers when the
+// total work (items * cost_per_item elements) is large.
+template <typename Body>
+void ParallelItems(int64_t items, int64_t cost_per_item, const Body& body) {
+  const int64_t cost = std::max<int64_t>(cost_per_item, 1);
+  if (items <= 1 || items * cost <= kParallelThreshold) {
+    body(int64_t{0}, items);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(kParallelGrain / cost, 1);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, grain),
+                    [&body](const tbb::blocked_range<int64_t>& r) {
+                      body(r.begin(), r.end());
+                    });
+}
+
+template <typename T>
+Acc<T> SumRange(const T* in, int64_t begin, int64_t end) {
+  Acc<T> acc = 0;
+  for (int64_t i = begin; i < end; ++i) acc += static_cast<Acc<T>>(in[i]);
+  return acc;
+}
+
+// A run of adjacent input dims that are all reduced or all kept.
+struct Group {
+  int64_t size;
+  bool reduced;
+};
+
+template <typename T, Reduction kKind>
+absl::Status ReduceKernel(KernelContext& ctx) {
+  const NDArray& x = ctx.inputs[0];
+  constexpr DType kDType = DTypeOf<T>::value;
+  if (x.dtype() != kDType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a ", DTypeName(kDType), " input, got ",
+                     DTypeName(x.dtype())));
+  }
+  const std::vector<int64_t>* axes_attr =
+      NodeAttr<std::vector<int64_t>>(ctx.node, "axes");
+  if (axes_attr == nullptr) {
+    return absl::InternalError("reduction node has no 'axes' attr");
+  }
+  const Shape& in_shape = x.shape();
+  absl::StatusOr<std::vector<int>> axes =
+      NormalizeAxes(*axes_attr, in_shape.rank());
+  if (!axes.ok()) return axes.status();
+
+  std::vector<int64_t> out_dims;
+  absl::InlinedVector<Group, 6> groups;
+  int64_t reduced_count = 1;
+  for (int i = 0; i < in_shape.rank(); ++i) {
+    const int64_t d = in_shape.dim(i);
+    const bool reduced = std::binary_search(axes->begin(), axes->end(), i);
+    if (reduced) {
+      reduced_count *= d;
+    } else {
+      out_dims.push_back(d);
+    }
+    if (d == 1) continue;  // Size-1 dims do not affect the memory walk.
+    if (!groups.empty() && groups.back().reduced == reduced) {
+      groups.back().size *= d;
+    } else {
+      groups.push_back({d, reduced});
+    }
+  }
+  NDArray out = NDArray::Uninitialized(kDType, Shape(std::move(out_dims)));
+  T* po = out.mutable_data<T>();
+  const int64_t out_count = out.num_elements();
+  const T* pi = static_cast<const T*>(x.raw_data());
+  const int64_t in_count = x.num_elements();
+
+  if (in_count == 0) {  // Every output element reduces zero elements.
+    if (kKind == Reduction::kMean && out_count > 0) {
+      if constexpr (std::is_integral_v<T>) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "ReduceMean of ", DTypeName(kDType), " over zero elements: ",
+            in_shape.DebugString(), " reduced over its axes has no mean"));
+      }
+    }
+    for (int64_t i = 0; i < out_count; ++i) {
+      po[i] = Finish<T>(Acc<T>{0}, kKind, reduced_count);
+    }
+    ctx.outputs[0] = std::move(out);
+    return absl::OkStatus();
+  }
+
+  if (groups.empty() || (groups.size() == 1 && !groups[0].reduced)) {
+    // Nothing of size > 1 is reduced: each output is one input element.
+    for (int64_t i = 0; i < out_count; ++i) {
+      po[i] = Finish<T>(static_cast<Acc<T>>(pi[i]), kKind, reduced_count);
+    }
+  } else if (groups.size() == 1) {
+    // Reduce everything. Fixed blocks keep the float result deterministic.
+    const int64_t blocks = (in_count + kParallelGrain - 1) / kParallelGrain;
+    Acc<T> total = 0;
+    if (blocks <= 2) {
+      total = SumRange(pi, 0, in_count);
+    } else {
+      std::vector<Acc<T>> partial(blocks);
+      ParallelItems(blocks, kParallelGrain, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          partial[b] = SumRange(pi, b * kParallelGrain,
+                                std::min(in_count, (b + 1) * kParallelGrain));
+        }
+      });
+      for (const Acc<T>& p : partial) total += p;
+    }
+    po[0] = Finish<T>(total, kKind, reduced_count);
+  } else if (groups.size() == 2 && !groups[0].reduced) {
+    // [kept, reduced]: one contiguous row per output element.
+    const int64_t rows = groups[0].size;
+    const int64_t len = groups[1].size;
+    ParallelItems(rows, len, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        po[r] = Finish<T>(SumRange(pi, r * len, (r + 1) * len), kKind,
+                          reduced_count);
+      }
+    });
+  } else if (groups.size() == 2) {
+    // [reduced, kept]: column sums. Rows are read contiguously (a narrow
+    // column slice per task would stride through memory row by row and
+    // defeat the prefetcher), so wide inputs split into column blocks and
+    // tall ones into fixed row blocks whose partial sums are added in order.
+    const int64_t rows = groups[0].size;
+    const int64_t cols = groups[1].size;
+    auto add_rows = [pi, cols](int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+                               Acc<T>* acc) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = pi + r * cols;
+        for (int64_t c = c0; c < c1; ++c) {
+          acc[c - c0] += static_cast<Acc<T>>(row[c]);
+        }
+      }
+    };
+    constexpr int64_t kColumnBlock = 1024;
+    if (in_count <= kParallelThreshold || cols >= 2 * kColumnBlock) {
+      const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+      ParallelItems(blocks, rows * std::min(cols, kColumnBlock),
+                    [&](int64_t b0, int64_t b1) {
+                      std::vector<Acc<T>> acc(kColumnBlock);
+                      for (int64_t b = b0; b < b1; ++b) {
+                        const int64_t c0 = b * kColumnBlock;
+                        const int64_t c1 = std::min(cols, c0 + kColumnBlock);
+                        std::fill(acc.begin(), acc.end(), Acc<T>{0});
+                        add_rows(0, rows, c0, c1, acc.data());
+                        for (int64_t c = c0; c < c1; ++c) {
+                          po[c] = Finish<T>(acc[c - c0], kKind, reduced_count);
+                        }
+                      }
+                    });
+    } else {
+      const int64_t block_rows = std::max<int64_t>(kParallelGrain / cols, 1);
+      const int64_t blocks = (rows + block_rows - 1) / block_rows;
+      std::vector<Acc<T>> partial(blocks * cols, Acc<T>{0});
+      ParallelItems(blocks, block_rows * cols, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          add_rows(b * block_rows, std::min(rows, (b + 1) * block_rows), 0,
+                   cols, partial.data() + b * cols);
+        }
+      });
+      for (int64_t c = 0; c < cols; ++c) {
+        Acc<T> total = 0;
+        for (int64_t b = 0; b < blocks; ++b) total += partial[b * cols + c];
+        po[c] = Finish<T>(total, kKind, reduced_count);
+      }
+    }
+  } else {
+    // General: walk the input one innermost group (a "row") at a time, with
+    // an odometer over the outer groups giving the output offset.
+    const int m = static_cast<int>(groups.size());
+    absl::InlinedVector<int64_t, 6> out_strides(m, 0);
+    int64_t run = 1;
+    for (int g = m - 1; g >= 0; --g) {
+      if (!groups[g].reduced) {
+        out_strides[g] = run;
+        run *= groups[g].size;
+      }
+    }
+    std::vector<Acc<T>> acc(out_count, Acc<T>{0});
+    const Group& last = groups[m - 1];
+    const int64_t len = last.size;
+    const int64_t rows = in_count / len;
+    absl::InlinedVector<int64_t, 6> index(m, 0);
+    int64_t out_off = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = pi + r * len;
+      if (last.reduced) {
+        acc[out_off] += SumRange(row, 0, len);
+      } else {
+        Acc<T>* dst = acc.data() + out_off;
+        for (int64_t j = 0; j < len; ++j) dst[j] += static_cast<Acc<T>>(row[j]);
+      }
+      for (int g = m - 2; g >= 0; --g) {
+        out_off += out_strides[g];
+        if (++index[g] < groups[g].size) break;
+        out_off -= groups[g].size * out_strides[g];
+        index[g] = 0;
+      }
+    }
+    for (int64_t i = 0; i < out_count; ++i) {
+      po[i] = Finish<T>(acc[i], kKind, reduced_count);
+    }
+  }
+  ctx.outputs[0] = std::move(out);
+  return absl::OkStatus();
+}
+
+template <typename T>
+void RegisterForType(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
+  constexpr KernelCost kCost = KernelCost::kExpensive;
+  MustRegister(r, {"ReduceSum", dt, ReduceKernel<T, Reduction::kSum>, kCost});
+  MustRegister(r, {"ReduceMean", dt, ReduceKernel<T, Reduction::kMean>, kCost});
+}
+
+}  // namespace
+
+void RegisterReduceKernels(KernelRegistry& registry) {
+  RegisterForType<float>(registry);
+  RegisterForType<double>(registry);
+  RegisterForType<int32_t>(registry);
+  RegisterForType<int64_t>(registry);
+}
+
+}  // namespace kernels_internal
+}  // namespace weft
