@@ -15,8 +15,8 @@
 
 namespace weft {
 
-using AttrValue = std::variant<int64_t, double, bool, std::string, DType,
-                               Shape, std::vector<int64_t>, NDArray>;
+using AttrValue = std::variant<int64_t, double, bool, std::string, DType, Shape,
+                               std::vector<int64_t>, NDArray>;
 using AttrMap = absl::flat_hash_map<std::string, AttrValue>;
 
 // The attribute `name` as T, or nullptr if absent or of another type.

@@ -41,7 +41,9 @@ template <>
 struct DTypeOf<bool> : std::integral_constant<DType, DType::kBool> {};
 
 template <typename T>
-concept Element = requires { DTypeOf<T>::value; };
+concept Element = requires {
+  DTypeOf<T>::value;
+};
 
 }  // namespace weft
 

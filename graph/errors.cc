@@ -63,7 +63,9 @@ class Decoder {
   size_t pos_ = 0;
 };
 
-std::string Quoted(std::string_view name) { return absl::StrCat("'", name, "'"); }
+std::string Quoted(std::string_view name) {
+  return absl::StrCat("'", name, "'");
+}
 
 }  // namespace
 
@@ -100,16 +102,15 @@ std::optional<OpErrorInfo> GetOpErrorInfo(const absl::Status& status) {
 }
 
 void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status) {
-  status.SetPayload(kOpErrorUrl,
-                    absl::Cord(Encoder()
-                                   .Add(info.kind)
-                                   .Add(info.node_name)
-                                   .Add(info.op_type)
-                                   .Add(info.graph_name)
-                                   .Add(info.graph_id)
-                                   .Add(info.site)
-                                   .Add(info.thread)
-                                   .Done()));
+  status.SetPayload(kOpErrorUrl, absl::Cord(Encoder()
+                                                .Add(info.kind)
+                                                .Add(info.node_name)
+                                                .Add(info.op_type)
+                                                .Add(info.graph_name)
+                                                .Add(info.graph_id)
+                                                .Add(info.site)
+                                                .Add(info.thread)
+                                                .Done()));
 }
 
 absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
@@ -158,10 +159,10 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
                      .Add(static_cast<int64_t>(e.input_graph_source))
                      .Add(e.input_origin)
                      .Done()));
-  AttachOpErrorInfo(OpErrorInfo{"cross_graph", e.op_name, e.op_type,
-                                e.graph_name, e.graph_id, e.op_site,
-                                e.op_thread},
-                    status);
+  AttachOpErrorInfo(
+      OpErrorInfo{"cross_graph", e.op_name, e.op_type, e.graph_name, e.graph_id,
+                  e.op_site, e.op_thread},
+      status);
   return status;
 }
 

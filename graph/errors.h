@@ -49,8 +49,8 @@ std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status);
 // that failed at run time).
 struct OpErrorInfo {
   // "unknown_op", "arity", "dtype", "shape", "attr", "name", "device",
-  // "finalized", "null_graph", "cross_graph", or at run time "kernel",
-  // "feed", "missing_kernel", "cancelled".
+  // "finalized", "null_graph", "graph_mismatch", "cross_graph", or at run
+  // time "kernel", "feed", "missing_kernel", "device".
   std::string kind;
   std::string node_name;
   std::string op_type;

@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/strings/ascii.h"
@@ -56,6 +57,10 @@ absl::Status ValidateDeviceName(std::string_view device) {
   int index;
   bool ok = colon != std::string_view::npos && colon > 0 &&
             absl::SimpleAtoi(device.substr(colon + 1), &index) && index >= 0;
+  // SimpleAtoi alone would also accept "cpu: 1", "cpu:1 " and "cpu:+1".
+  for (size_t i = colon + 1; ok && i < device.size(); ++i) {
+    ok = absl::ascii_isdigit(static_cast<unsigned char>(device[i]));
+  }
   for (size_t i = 0; ok && i < colon; ++i) {
     ok = absl::ascii_islower(static_cast<unsigned char>(device[i]));
   }
@@ -150,10 +155,10 @@ absl::Status BuildError(std::string kind, absl::StatusCode code,
       code, absl::StrCat("op ", Quoted(node_name), " (", op, ") in graph ",
                          GraphDisplay(g), ": ", detail,
                          ProvenanceNotes(g, p, inputs)));
-  AttachOpErrorInfo(OpErrorInfo{std::move(kind), node_name, std::string(op),
-                                g.name(), g.id(), SourceSite::From(p.where),
-                                p.thread},
-                    status);
+  AttachOpErrorInfo(
+      OpErrorInfo{std::move(kind), node_name, std::string(op), g.name(), g.id(),
+                  SourceSite::From(p.where), p.thread},
+      status);
   return status;
 }
 
@@ -180,8 +185,8 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     p.stack = internal::CaptureStack(/*skip=*/2);
   }
 
-  const std::string base_leaf = req.name.empty() ? std::string(req.op)
-                                                 : std::string(req.name);
+  const std::string base_leaf =
+      req.name.empty() ? std::string(req.op) : std::string(req.name);
   std::string base = p.name_scope.empty()
                          ? base_leaf
                          : absl::StrCat(p.name_scope, "/", base_leaf);
@@ -213,6 +218,14 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
                       req.inputs);
   };
 
+  if (finalized_.load(std::memory_order_acquire)) {
+    absl::MutexLock lock(&mu_);
+    return fail("finalized",
+                absl::StrCat("the graph was finalized at ",
+                             SourceSite::From(*finalized_at_).ToString(),
+                             " and accepts no more ops"),
+                absl::StatusCode::kFailedPrecondition);
+  }
   if (absl::Status s = ValidateNodeName(base); !s.ok()) {
     return fail("name", s.message());
   }
@@ -226,15 +239,22 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
 
   const OpDef* def = OpRegistry::Global().Find(req.op);
   if (def == nullptr) {
-    return fail("unknown_op",
-                absl::StrCat("unknown op type ", Quoted(req.op),
-                             "; registered ops: ",
-                             absl::StrJoin(OpRegistry::Global().ListOps(), ", ")));
+    return fail(
+        "unknown_op",
+        absl::StrCat("unknown op type ", Quoted(req.op), "; registered ops: ",
+                     absl::StrJoin(OpRegistry::Global().ListOps(), ", ")));
   }
   if (static_cast<int>(req.inputs.size()) != def->num_inputs) {
-    return fail("arity", absl::StrCat(req.op, " takes ", def->num_inputs,
-                                      " input(s) but was given ",
-                                      req.inputs.size()));
+    return fail("arity",
+                absl::StrCat(req.op, " takes ", def->num_inputs,
+                             " input(s) but was given ", req.inputs.size()));
+  }
+
+  for (const std::string& attr : def->attrs) {
+    if (!req.attrs.contains(attr)) {
+      return fail("attr", absl::StrCat(req.op, " requires attr '", attr,
+                                       "', which was not given"));
+    }
   }
 
   InferenceContext ctx;
@@ -277,7 +297,8 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     by_name_.emplace(node->name_, node->id_);
     added = node.get();
     nodes_.push_back(std::move(node));
-    num_nodes_.store(static_cast<int>(nodes_.size()), std::memory_order_release);
+    num_nodes_.store(static_cast<int>(nodes_.size()),
+                     std::memory_order_release);
   }
   return Tensor(shared_from_this(), added, 0);
 }
@@ -296,6 +317,7 @@ std::string GraphImpl::UniqueNameLocked(const std::string& base) {
 void GraphImpl::Finalize(std::source_location where) {
   absl::MutexLock lock(&mu_);
   if (!finalized_at_.has_value()) finalized_at_ = where;
+  finalized_.store(true, std::memory_order_release);
 }
 
 bool GraphImpl::finalized() const {
@@ -347,10 +369,10 @@ absl::Status NullGraphError(std::string_view op, std::source_location where) {
       "op ", Quoted(op), " built at ", SourceSite::From(where).ToString(),
       " targets a null Graph handle (default-constructed); create graphs "
       "with Graph::Create"));
-  AttachOpErrorInfo(OpErrorInfo{"null_graph", std::string(op), std::string(op),
-                                "", -1, SourceSite::From(where),
-                                CurrentThreadName()},
-                    s);
+  AttachOpErrorInfo(
+      OpErrorInfo{"null_graph", std::string(op), std::string(op), "", -1,
+                  SourceSite::From(where), CurrentThreadName()},
+      s);
   return s;
 }
 }  // namespace
@@ -359,12 +381,24 @@ absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
                                     std::vector<Tensor> inputs, AttrMap attrs,
                                     const OpOptions& options,
                                     std::source_location where) {
+  // First error wins, even over a null handle.
+  for (const Tensor& t : inputs) {
+    if (!t.ok()) return t.status();
+  }
+  for (const Tensor& t : options.control_inputs) {
+    if (!t.ok()) return t.status();
+  }
   if (impl_ == nullptr) return NullGraphError(op, where);
   if (options.graph.has_value() && !(*options.graph == *this)) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    absl::Status s = absl::InvalidArgumentError(absl::StrCat(
         "Graph::AddOp on graph ", DisplayName(), " at ",
         SourceSite::From(where).ToString(), " was given OpOptions.graph ",
         options.graph->DisplayName(), "; name one graph"));
+    AttachOpErrorInfo(
+        OpErrorInfo{"graph_mismatch", std::string(op), std::string(op), name(),
+                    id(), SourceSite::From(where), CurrentThreadName()},
+        s);
+    return s;
   }
   NodeRequest req;
   req.op = op;
@@ -399,7 +433,11 @@ absl::StatusOr<Tensor> Graph::GetTensor(std::string_view name) const {
   int slot = 0;
   if (size_t colon = name.rfind(':'); colon != std::string_view::npos) {
     node_name = name.substr(0, colon);
-    if (!absl::SimpleAtoi(name.substr(colon + 1), &slot) || slot < 0) {
+    const std::string_view digits = name.substr(colon + 1);
+    if (digits.empty() ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return absl::ascii_isdigit(c); }) ||
+        !absl::SimpleAtoi(digits, &slot)) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad tensor name ", Quoted(name),
                        ": expected 'node' or 'node:<output index>'"));
@@ -407,8 +445,8 @@ absl::StatusOr<Tensor> Graph::GetTensor(std::string_view name) const {
   }
   const Node* n = FindNode(node_name);
   if (n == nullptr || slot >= n->num_outputs()) {
-    return absl::NotFoundError(absl::StrCat("graph ", DisplayName(),
-                                            " has no tensor ", Quoted(name)));
+    return absl::NotFoundError(
+        absl::StrCat("graph ", DisplayName(), " has no tensor ", Quoted(name)));
   }
   return Tensor(impl_, n, slot);
 }
@@ -429,8 +467,8 @@ std::string Graph::DebugString() const {
       args.push_back(absl::StrCat("^", node(c)->name()));
     }
     absl::StrAppend(&out, n->id(), " ", n->name(), " = ", n->op(), "(",
-                    absl::StrJoin(args, ", "), ") : ",
-                    DTypeName(n->output_dtypes()[0]),
+                    absl::StrJoin(args, ", "),
+                    ") : ", DTypeName(n->output_dtypes()[0]),
                     n->output_shapes()[0].DebugString());
     if (!n->device().empty()) absl::StrAppend(&out, " @", n->device());
     out.append("\n");

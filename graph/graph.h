@@ -89,12 +89,15 @@ class Graph {
 // DefaultGraph(). `name` overrides the op type as the node's base name (the
 // innermost NameScope still prefixes it; a taken name gets a _N suffix).
 // `device` overrides the innermost DeviceScope. `control_inputs` must finish
-// before this op runs (weft's extension of the DESIGN.md struct).
+// before this op runs (weft's extension of the DESIGN.md struct). Every
+// member has a default member initializer so that designated initializers
+// (`{.graph = g}`) compile cleanly under -Wextra (GCC's
+// -Wmissing-field-initializers).
 struct OpOptions {
-  std::string name;
-  std::optional<Graph> graph;
-  std::string device;
-  std::vector<Tensor> control_inputs;
+  std::string name = {};
+  std::optional<Graph> graph = {};
+  std::string device = {};
+  std::vector<Tensor> control_inputs = {};
 };
 
 // The process-wide graph used when a thread has no GraphScope. Named "root".

@@ -73,6 +73,9 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
   absl::flat_hash_map<std::string, int> by_name_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> next_suffix_ ABSL_GUARDED_BY(mu_);
   std::optional<std::source_location> finalized_at_ ABSL_GUARDED_BY(mu_);
+  // Mirrors finalized_at_.has_value() so AddNode can refuse early, before
+  // inference, without the lock (the locked check stays authoritative).
+  std::atomic<bool> finalized_{false};
 };
 
 // Checks that a node or name-scope name is well formed: non-empty, made of

@@ -1,7 +1,7 @@
 #include "graph/ndarray.h"
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_join.h"
 
@@ -35,9 +35,9 @@ absl::StatusOr<NDArray> NDArray::AllocateChecked(DType dtype, Shape shape) {
   if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
   if (shape.num_elements() >
       static_cast<int64_t>((size_t{1} << 40) / DTypeSize(dtype))) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "NDArray: ", shape.DebugString(), " of ", DTypeName(dtype),
-        " exceeds the 1 TiB limit"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("NDArray: ", shape.DebugString(), " of ", DTypeName(dtype),
+                     " exceeds the 1 TiB limit"));
   }
   return Uninitialized(dtype, std::move(shape));
 }
@@ -45,10 +45,10 @@ absl::StatusOr<NDArray> NDArray::AllocateChecked(DType dtype, Shape shape) {
 absl::StatusOr<NDArray> NDArray::Reshaped(Shape shape) const {
   if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
   if (shape.num_elements() != num_elements_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot reshape ", shape_.DebugString(), " (", num_elements_,
-        " elements) to ", shape.DebugString(), " (", shape.num_elements(),
-        " elements)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot reshape ", shape_.DebugString(), " (",
+                     num_elements_, " elements) to ", shape.DebugString(), " (",
+                     shape.num_elements(), " elements)"));
   }
   NDArray a = *this;
   a.shape_ = std::move(shape);
@@ -56,6 +56,8 @@ absl::StatusOr<NDArray> NDArray::Reshaped(Shape shape) const {
 }
 
 bool NDArray::Equals(const NDArray& other) const {
+  if (valid() != other.valid()) return false;
+  if (!valid()) return true;  // Two empty arrays.
   return dtype_ == other.dtype_ && shape_ == other.shape_ &&
          (num_bytes() == 0 ||
           std::memcmp(data_, other.data_, num_bytes()) == 0);
@@ -79,8 +81,7 @@ void AppendValues(const NDArray& a, int max_elements, std::string* out) {
 }  // namespace
 
 std::string NDArray::DebugString(int max_elements) const {
-  std::string out =
-      absl::StrCat(DTypeName(dtype_), shape_.DebugString(), "{");
+  std::string out = absl::StrCat(DTypeName(dtype_), shape_.DebugString(), "{");
   if (buffer_ != nullptr) {
     switch (dtype_) {
       case DType::kFloat32:

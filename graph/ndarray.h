@@ -56,10 +56,10 @@ class NDArray {
       const std::vector<T>& values, Shape shape) {
     if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
     if (shape.num_elements() != static_cast<int64_t>(values.size())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "NDArray::Create: shape ", shape.DebugString(), " holds ",
-          shape.num_elements(), " elements but ", values.size(),
-          " values were given"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("NDArray::Create: shape ", shape.DebugString(),
+                       " holds ", shape.num_elements(), " elements but ",
+                       values.size(), " values were given"));
     }
     NDArray a = Uninitialized(DTypeOf<T>::value, std::move(shape));
     T* out = a.mutable_data<T>();
@@ -94,9 +94,9 @@ class NDArray {
   template <Element T>
   [[nodiscard]] absl::StatusOr<absl::Span<const T>> CheckedValues() const {
     if (DTypeOf<T>::value != dtype_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "NDArray holds ", DTypeName(dtype_), ", not ",
-          DTypeName(DTypeOf<T>::value)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("NDArray holds ", DTypeName(dtype_), ", not ",
+                       DTypeName(DTypeOf<T>::value)));
     }
     return values<T>();
   }

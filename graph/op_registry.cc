@@ -58,9 +58,9 @@ absl::StatusOr<std::vector<int>> NormalizeAxes(const std::vector<int64_t>& axes,
   }
   for (int64_t a : axes) {
     if (a < -rank || a >= rank) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reduction axis ", a, " is out of range for rank ", rank,
-          " (valid: ", -rank, " to ", rank - 1, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("reduction axis ", a, " is out of range for rank ", rank,
+                       " (valid: ", -rank, " to ", rank - 1, ")"));
     }
     out.push_back(static_cast<int>(a < 0 ? a + rank : a));
   }
@@ -106,7 +106,8 @@ absl::Status RequireSameDType(InferenceContext& c) {
 absl::Status InferBinary(InferenceContext& c) {
   if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
   if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
-  absl::StatusOr<Shape> shape = BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
+  absl::StatusOr<Shape> shape =
+      BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
   if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
   c.SetOutput(c.input_dtypes[0], *std::move(shape));
   return absl::OkStatus();
@@ -131,12 +132,13 @@ absl::Status InferMatMul(InferenceContext& c) {
   const Shape& b = c.input_shapes[1];
   if (a.rank() != 2 || b.rank() != 2) {
     return c.ShapeError(absl::StrCat("MatMul takes two matrices, got ",
-                                     a.DebugString(), " and ", b.DebugString()));
+                                     a.DebugString(), " and ",
+                                     b.DebugString()));
   }
   if (a.dim(1) >= 0 && b.dim(0) >= 0 && a.dim(1) != b.dim(0)) {
-    return c.ShapeError(absl::StrCat(
-        "MatMul inner dimensions differ: ", a.DebugString(), " x ",
-        b.DebugString(), " (", a.dim(1), " vs ", b.dim(0), ")"));
+    return c.ShapeError(
+        absl::StrCat("MatMul inner dimensions differ: ", a.DebugString(), " x ",
+                     b.DebugString(), " (", a.dim(1), " vs ", b.dim(0), ")"));
   }
   c.SetOutput(c.input_dtypes[0], Shape{a.dim(0), b.dim(1)});
   return absl::OkStatus();
@@ -189,11 +191,16 @@ absl::Status InferReshape(InferenceContext& c) {
           " elements) to ", t.DebugString(), " (", known, " elements)"));
     }
   } else if (in_count >= 0) {
-    if (known == 0 || in_count % known != 0) {
+    if (known == 0) {
       return c.ShapeError(absl::StrCat(
-          "cannot reshape ", c.input_shapes[0].DebugString(), " (", in_count,
-          " elements) to ", t.DebugString(), ": ", in_count,
-          " is not a multiple of ", known));
+          "cannot reshape ", c.input_shapes[0].DebugString(), " to ",
+          t.DebugString(), ": a -1 is ambiguous next to a 0 dimension"));
+    }
+    if (in_count % known != 0) {
+      return c.ShapeError(
+          absl::StrCat("cannot reshape ", c.input_shapes[0].DebugString(), " (",
+                       in_count, " elements) to ", t.DebugString(), ": ",
+                       in_count, " is not a multiple of ", known));
     }
     out[unknown] = in_count / known;
   }
@@ -213,7 +220,9 @@ void RegisterStandardOps(OpRegistry& r) {
          c.SetOutput((*v)->dtype(), (*v)->shape());
          return absl::OkStatus();
        }});
-  reg({"Placeholder", 0, {"dtype", "shape"},
+  reg({"Placeholder",
+       0,
+       {"dtype", "shape"},
        [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();
@@ -234,7 +243,8 @@ void RegisterStandardOps(OpRegistry& r) {
     reg({op, 2, {}, InferBinary});
   }
   for (const char* op : {"Neg", "Relu"}) reg({op, 1, {}, InferUnaryNumeric});
-  for (const char* op : {"Sigmoid", "Tanh"}) reg({op, 1, {}, InferUnaryFloating});
+  for (const char* op : {"Sigmoid", "Tanh"})
+    reg({op, 1, {}, InferUnaryFloating});
   reg({"MatMul", 2, {}, InferMatMul});
   reg({"ReduceSum", 1, {"axes"}, InferReduce});
   reg({"ReduceMean", 1, {"axes"}, InferReduce});
@@ -242,7 +252,8 @@ void RegisterStandardOps(OpRegistry& r) {
   reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();
-         if (!IsValidDType(**d)) return c.DTypeError("Cast to an invalid dtype");
+         if (!IsValidDType(**d))
+           return c.DTypeError("Cast to an invalid dtype");
          c.SetOutput(**d, c.input_shapes[0]);
          return absl::OkStatus();
        }});

@@ -26,9 +26,6 @@ Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
   }
   if (target.is_null()) {
     // Graph::AddOp reports a null handle (after first-error-wins).
-    for (const Tensor& t : inputs) {
-      if (!t.ok()) return t;
-    }
     absl::StatusOr<Tensor> r =
         target.AddOp(op, std::move(inputs), std::move(attrs), options, where);
     return r.ok() ? *r : Tensor::FromError(r.status());
@@ -62,15 +59,15 @@ Tensor Placeholder(DType dtype, Shape shape, const OpOptions& options,
                  where);
 }
 
-#define WEFT_UNARY(Name)                                                 \
-  Tensor Name(const Tensor& x, const OpOptions& options,                 \
-              std::source_location where) {                              \
-    return BuildOp(#Name, {x}, {}, options, where);                      \
+#define WEFT_UNARY(Name)                                 \
+  Tensor Name(const Tensor& x, const OpOptions& options, \
+              std::source_location where) {              \
+    return BuildOp(#Name, {x}, {}, options, where);      \
   }
-#define WEFT_BINARY(Name)                                                \
+#define WEFT_BINARY(Name)                                                 \
   Tensor Name(const Tensor& x, const Tensor& y, const OpOptions& options, \
-              std::source_location where) {                              \
-    return BuildOp(#Name, {x, y}, {}, options, where);                   \
+              std::source_location where) {                               \
+    return BuildOp(#Name, {x, y}, {}, options, where);                    \
   }
 
 WEFT_UNARY(Identity)

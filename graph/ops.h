@@ -24,9 +24,9 @@
 namespace weft {
 namespace ops {
 
-#define WEFT_OP_TAIL                  \
-  const OpOptions& options = {},      \
-      std::source_location where = std::source_location::current()
+#define WEFT_OP_TAIL             \
+  const OpOptions &options = {}, \
+                  std::source_location where = std::source_location::current()
 
 // A constant holding `value`.
 Tensor Const(const NDArray& value, WEFT_OP_TAIL);

@@ -55,7 +55,9 @@ SourceSite SourceSite::From(const std::source_location& loc) {
                     ShortFunctionName(loc.function_name())};
 }
 
-std::string SourceSite::FileLine() const { return absl::StrCat(file, ":", line); }
+std::string SourceSite::FileLine() const {
+  return absl::StrCat(file, ":", line);
+}
 
 std::string SourceSite::ToString() const {
   if (function.empty()) return FileLine();
@@ -92,8 +94,8 @@ std::string Provenance::GraphReason(std::string_view graph_display) const {
                           "pushed at ",
                           ScopeSiteText(scope, thread));
     case GraphSource::kRootGraph:
-      return absl::StrCat(graph_display,
-                          " is the root graph because thread '", thread,
+      return absl::StrCat(graph_display, " is the root graph because thread '",
+                          thread,
                           "' has no GraphScope (nothing pushed one on this "
                           "thread, and no ContextScope carried one in)");
   }
@@ -122,7 +124,8 @@ std::string Provenance::SymbolizedStack(std::string_view indent) const {
     void* lookup = static_cast<char*>(pc) - 1;
     const char* sym =
         absl::Symbolize(lookup, buf, sizeof(buf)) ? buf : "(unknown)";
-    absl::StrAppend(&out, indent, absl::Hex(reinterpret_cast<uintptr_t>(pc)), " ", sym, "\n");
+    absl::StrAppend(&out, indent, absl::Hex(reinterpret_cast<uintptr_t>(pc)),
+                    " ", sym, "\n");
   }
   return out;
 }

@@ -36,12 +36,13 @@ void PopOwned(std::vector<Entry>& stack, const void* owner,
     return;
   }
   std::string innermost =
-      stack.empty() ? std::string("none (this thread's stack is empty)")
-                    : absl::StrCat("the one pushed at ", Site(site_of(stack.back())));
+      stack.empty()
+          ? std::string("none (this thread's stack is empty)")
+          : absl::StrCat("the one pushed at ", Site(site_of(stack.back())));
   ScopeAbort(absl::StrCat(
-      kind, " pushed at ", Site(where), " on thread '", CurrentThreadName(),
-      "' was destroyed out of order: the innermost ", kind,
-      " on this thread is ", innermost,
+      kind, " pushed at ", Site(where),
+      " was destroyed out of order on thread '", CurrentThreadName(),
+      "': the innermost ", kind, " on this thread is ", innermost,
       ". Scopes must be destroyed in reverse order of creation, on the "
       "thread that created them."));
 }
@@ -65,7 +66,8 @@ NameScope::NameScope(std::string_view name, std::source_location where)
   auto& names = internal::CurrentStacks().names;
   std::string prefix = names.empty() ? std::string() : names.back().value;
   if (!name.empty()) {
-    prefix = prefix.empty() ? std::string(name) : absl::StrCat(prefix, "/", name);
+    prefix =
+        prefix.empty() ? std::string(name) : absl::StrCat(prefix, "/", name);
   }
   names.push_back(internal::StringStackEntry{std::move(prefix), where, this});
 }
@@ -79,7 +81,8 @@ DeviceScope::DeviceScope(std::string_view device, std::source_location where)
     : where_(where) {
   auto& devices = internal::CurrentStacks().devices;
   // "" inherits nothing: it clears placement inside the scope.
-  devices.push_back(internal::StringStackEntry{std::string(device), where, this});
+  devices.push_back(
+      internal::StringStackEntry{std::string(device), where, this});
 }
 
 DeviceScope::~DeviceScope() {

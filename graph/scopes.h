@@ -45,8 +45,8 @@ ThreadStacks& CurrentStacks();
 // Thread safety: affects only the calling thread.
 class GraphScope {
  public:
-  explicit GraphScope(
-      Graph graph, std::source_location where = std::source_location::current());
+  explicit GraphScope(Graph graph, std::source_location where =
+                                       std::source_location::current());
   ~GraphScope();
   GraphScope(const GraphScope&) = delete;
   GraphScope& operator=(const GraphScope&) = delete;
@@ -63,8 +63,9 @@ class GraphScope {
 // Thread safety: affects only the calling thread.
 class NameScope {
  public:
-  explicit NameScope(std::string_view name, std::source_location where =
-                                                std::source_location::current());
+  explicit NameScope(
+      std::string_view name,
+      std::source_location where = std::source_location::current());
   ~NameScope();
   NameScope(const NameScope&) = delete;
   NameScope& operator=(const NameScope&) = delete;

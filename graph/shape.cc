@@ -37,8 +37,9 @@ absl::Status Shape::Validate() const {
     }
     if (d > 0) {
       if (n > std::numeric_limits<int64_t>::max() / d) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid shape ", DebugString(), ": element count overflows int64"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid shape ", DebugString(),
+                         ": element count overflows int64"));
       }
       n *= d;
     }
@@ -49,9 +50,10 @@ absl::Status Shape::Validate() const {
 absl::Status Shape::ValidateConcrete() const {
   if (absl::Status s = Validate(); !s.ok()) return s;
   if (!IsFullyDefined()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shape ", DebugString(), " has an unknown dimension; arrays need "
-        "every dimension known"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shape ", DebugString(),
+                     " has an unknown dimension; arrays need "
+                     "every dimension known"));
   }
   return absl::OkStatus();
 }
@@ -65,17 +67,16 @@ bool Shape::IsCompatibleWith(const Shape& concrete) const {
 }
 
 std::string Shape::DebugString() const {
-  return absl::StrCat(
-      "[",
-      absl::StrJoin(dims_, ",",
-                    [](std::string* out, int64_t d) {
-                      if (d == kUnknown) {
-                        out->append("?");
-                      } else {
-                        absl::StrAppend(out, d);
-                      }
-                    }),
-      "]");
+  return absl::StrCat("[",
+                      absl::StrJoin(dims_, ",",
+                                    [](std::string* out, int64_t d) {
+                                      if (d == kUnknown) {
+                                        out->append("?");
+                                      } else {
+                                        absl::StrAppend(out, d);
+                                      }
+                                    }),
+                      "]");
 }
 
 }  // namespace weft

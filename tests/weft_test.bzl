@@ -1,9 +1,11 @@
-"""weft_test: a GoogleTest cc_test named after its single source file."""
+"""weft_test: a GoogleTest cc_test named after its source file."""
 
 def weft_test(name, deps = [], size = "small", **kwargs):
     native.cc_test(
         name = name,
-        srcs = [name + ".cc"],
+        # tsan_suppressions.cc must be in the test executable itself: TSan
+        # reads __tsan_default_suppressions from the main binary only.
+        srcs = [name + ".cc", "tsan_suppressions.cc"],
         size = size,
         deps = deps + [
             "@com_google_absl//absl/status",
