@@ -120,6 +120,11 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
     const Feeds& feeds, const std::vector<Tensor>& fetches,
     const RunOptions& options, RunMetadata* metadata,
     std::source_location where) {
+  // The deadline covers the whole call, plan compilation included.
+  ExecuteOptions exec;
+  if (options.timeout != absl::InfiniteDuration()) {
+    exec.deadline = absl::Now() + options.timeout;
+  }
   std::vector<Tensor> fed;
   std::vector<NDArray> values;
   fed.reserve(feeds.size());
@@ -158,9 +163,9 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
   absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
       GetPlan(fed, fetches, where);
   if (!plan.ok()) return plan.status();
-  ExecuteOptions exec;
-  if (options.timeout != absl::InfiniteDuration()) {
-    exec.deadline = absl::Now() + options.timeout;
+  if (absl::Now() > exec.deadline) {
+    return absl::DeadlineExceededError(
+        "Session::Run passed its deadline while compiling the plan");
   }
   exec.collect_stats = metadata != nullptr;
   exec.trace = options.trace;

@@ -268,6 +268,10 @@ TEST(Session, UnknownDeviceIsAClearError) {
   EXPECT_THAT(r.status().message(),
               HasSubstr("is placed on device 'cpu:7', which this session does "
                         "not have (devices: cpu:0, cpu:1)"));
+  auto info = GetOpErrorInfo(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, "device");
+  EXPECT_EQ(info->node_name, a.node_name());
 }
 
 TEST(Session, MetadataReportsPartitionsTransfersTimesAndTrace) {
@@ -328,8 +332,8 @@ TEST(Session, ReadmeExample) {
   }
   EXPECT_EQ(y.shape(), (Shape{-1, 2}));
   auto session = *weft::Session::Create(g);
-  auto out = session->Run(
-      {{x, *weft::NDArray::Create<float>({1, -1}, {1, 2})}}, {y});
+  auto out =
+      session->Run({{x, *weft::NDArray::Create<float>({1, -1}, {1, 2})}}, {y});
   ASSERT_TRUE(out.ok()) << out.status();
   // [1,-1] x [[1,2],[3,4]] = [-2,-2] -> relu -> [0,0].
   EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{0, 0}));
