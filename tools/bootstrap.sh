@@ -15,8 +15,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
-          libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
-          pkg-config graphviz)
+          libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do
