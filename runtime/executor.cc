@@ -384,22 +384,25 @@ void RunTask(const std::shared_ptr<RunState>& st, int partition,
   const CompiledPlan& plan = *st->plan;
   const bool check_deadline = st->deadline != absl::InfiniteFuture();
   absl::InlinedVector<int32_t, 8> expensive;
+  // Ready expensive nodes get tasks of their own, except one that runs here
+  // when nothing cheap is ready.
+  auto spill_expensive = [&] {
+    if (expensive.empty()) return;
+    if (stack.empty()) {
+      stack.push_back(expensive.back());
+      expensive.pop_back();
+    }
+    for (int32_t e : expensive) Enqueue(st, partition, {e});
+    expensive.clear();
+  };
   int steps = 0;
-  // Expensive roots beyond the first get their own tasks.
   if (stack.size() > 1) {
-    absl::InlinedVector<int32_t, 8> cheap;
-    for (int32_t id : stack) {
-      (plan.nodes[id].expensive ? expensive : cheap).push_back(id);
-    }
-    if (!expensive.empty()) {
-      if (cheap.empty()) {
-        cheap.push_back(expensive.back());
-        expensive.pop_back();
-      }
-      for (int32_t id : expensive) Enqueue(st, partition, {id});
-      expensive.clear();
-      stack = std::move(cheap);
-    }
+    auto first_expensive = std::stable_partition(
+        stack.begin(), stack.end(),
+        [&](int32_t id) { return !plan.nodes[id].expensive; });
+    expensive.assign(first_expensive, stack.end());
+    stack.erase(first_expensive, stack.end());
+    spill_expensive();
   }
   while (!stack.empty()) {
     if (st->cancelled.load(std::memory_order_relaxed)) break;
@@ -428,14 +431,7 @@ void RunTask(const std::shared_ptr<RunState>& st, int partition,
         stack.push_back(s);
       }
     }
-    if (!expensive.empty()) {
-      if (stack.empty()) {
-        stack.push_back(expensive.back());
-        expensive.pop_back();
-      }
-      for (int32_t e : expensive) Enqueue(st, partition, {e});
-      expensive.clear();
-    }
+    spill_expensive();
   }
   FinishTask(st);
 }
@@ -537,6 +533,13 @@ absl::StatusOr<std::vector<NDArray>> ExecutePlan(
     std::shared_ptr<const CompiledPlan> plan, const DeviceSet& devices,
     std::vector<NDArray> feeds, const ExecuteOptions& options,
     RunMetadata* metadata) {
+  // A run whose deadline has already passed (say, while its plan was being
+  // compiled) does no work at all.
+  if (options.deadline != absl::InfiniteFuture() &&
+      absl::Now() > options.deadline) {
+    return absl::DeadlineExceededError(
+        "Session::Run passed its deadline before any step ran");
+  }
   auto st = std::make_shared<RunState>(std::move(plan), devices);
   const CompiledPlan& p = *st->plan;
   st->deadline = options.deadline;

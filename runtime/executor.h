@@ -105,7 +105,8 @@ struct ExecuteOptions {
 // the fetched values. Per-run state lives in a fresh object, never in the
 // plan. The first error of any partition cancels the others and is returned
 // (kernel errors name the node and its definition site); passing the
-// deadline returns kDeadlineExceeded. Work in flight may outlast a timed-out
+// deadline returns kDeadlineExceeded (a deadline already passed on entry runs
+// nothing). Work in flight may outlast a timed-out
 // call; it holds the per-run state alive and is counted by
 // devices.BeginRun/EndRun, so destroying the DeviceSet waits for it.
 [[nodiscard]] absl::StatusOr<std::vector<NDArray>> ExecutePlan(

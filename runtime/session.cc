@@ -163,10 +163,6 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
   absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
       GetPlan(fed, fetches, where);
   if (!plan.ok()) return plan.status();
-  if (absl::Now() > exec.deadline) {
-    return absl::DeadlineExceededError(
-        "Session::Run passed its deadline while compiling the plan");
-  }
   exec.collect_stats = metadata != nullptr;
   exec.trace = options.trace;
   return ExecutePlan(*std::move(plan), *devices_, std::move(values), exec,

@@ -173,6 +173,29 @@ TEST(Concurrency, TimeoutReturnsDeadlineExceededAndSessionStaysUsable) {
   EXPECT_EQ(g_sleep_started.load(), g_sleep_finished.load());
 }
 
+TEST(Concurrency, DeadlineCoversPlanCompilation) {
+  Graph g = Graph::Create("compile");
+  Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
+                      {.graph = g});
+  auto session = *Session::Create(g);
+  RunOptions zero;
+  zero.timeout = absl::ZeroDuration();  // Due before the plan is compiled.
+  auto r = session->Run({}, {x}, zero);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              ::testing::HasSubstr("passed its deadline before any step ran"));
+  // The compiled plan was kept: the next run reuses it.
+  EXPECT_EQ(session->num_cached_plans(), 1);
+  auto ok = session->Run({}, {x});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].values<int32_t>()[0], -3);
+  EXPECT_EQ(session->num_cached_plans(), 1);
+  // With the plan cached, an expired deadline still runs nothing.
+  auto again = session->Run({}, {x}, zero);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
   Graph g = Graph::Create("mixed");
   Tensor x, q;
