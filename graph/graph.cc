@@ -377,6 +377,21 @@ absl::Status NullGraphError(std::string_view op, std::source_location where) {
 }
 }  // namespace
 
+NodeRequest MakeNodeRequest(std::string_view op,
+                            absl::Span<const Tensor> inputs, AttrMap attrs,
+                            const OpOptions& options,
+                            std::source_location where) {
+  NodeRequest req;
+  req.op = op;
+  req.inputs = inputs;
+  req.control_inputs = options.control_inputs;
+  req.attrs = std::move(attrs);
+  req.name = options.name;
+  req.device = options.device;
+  req.where = where;
+  return req;
+}
+
 absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
                                     std::vector<Tensor> inputs, AttrMap attrs,
                                     const OpOptions& options,
@@ -400,15 +415,9 @@ absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
         s);
     return s;
   }
-  NodeRequest req;
-  req.op = op;
-  req.inputs = inputs;
-  req.control_inputs = options.control_inputs;
-  req.attrs = std::move(attrs);
-  req.name = options.name;
-  req.device = options.device;
+  NodeRequest req =
+      MakeNodeRequest(op, inputs, std::move(attrs), options, where);
   req.source = GraphSource::kExplicitHandle;
-  req.where = where;
   return impl_->AddNode(std::move(req));
 }
 

@@ -22,6 +22,8 @@
 
 namespace weft {
 
+struct OpOptions;  // graph/graph.h
+
 // Everything needed to add one node.
 struct NodeRequest {
   std::string_view op;
@@ -34,6 +36,14 @@ struct NodeRequest {
   ScopeOrigin scope;  // For kGraphScope.
   std::source_location where;
 };
+
+// The request for `op` with the caller's inputs, attrs, and the name,
+// device and control inputs of `options` (which must outlive the request).
+// `source` and `scope` are left for the caller to set.
+NodeRequest MakeNodeRequest(std::string_view op,
+                            absl::Span<const Tensor> inputs, AttrMap attrs,
+                            const OpOptions& options,
+                            std::source_location where);
 
 // The graph itself: an append-only list of immutable nodes.
 //

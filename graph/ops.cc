@@ -8,20 +8,20 @@ namespace internal {
 
 Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
                const OpOptions& options, std::source_location where) {
-  NodeRequest req;
   Graph target;
+  GraphSource source = GraphSource::kExplicitHandle;
+  ScopeOrigin scope;
   if (options.graph.has_value()) {
     target = *options.graph;
-    req.source = GraphSource::kExplicitHandle;
   } else {
     const ThreadStacks& stacks = CurrentStacks();
     if (!stacks.graphs.empty()) {
       target = stacks.graphs.back().graph;
-      req.source = GraphSource::kGraphScope;
-      req.scope = stacks.graphs.back().origin;
+      source = GraphSource::kGraphScope;
+      scope = stacks.graphs.back().origin;
     } else {
       target = RootGraph();
-      req.source = GraphSource::kRootGraph;
+      source = GraphSource::kRootGraph;
     }
   }
   if (target.is_null()) {
@@ -30,13 +30,10 @@ Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
         target.AddOp(op, std::move(inputs), std::move(attrs), options, where);
     return r.ok() ? *r : Tensor::FromError(r.status());
   }
-  req.op = op;
-  req.inputs = inputs;
-  req.control_inputs = options.control_inputs;
-  req.attrs = std::move(attrs);
-  req.name = options.name;
-  req.device = options.device;
-  req.where = where;
+  NodeRequest req =
+      MakeNodeRequest(op, inputs, std::move(attrs), options, where);
+  req.source = source;
+  req.scope = std::move(scope);
   absl::StatusOr<Tensor> r = target.impl()->AddNode(std::move(req));
   return r.ok() ? *std::move(r) : Tensor::FromError(std::move(r).status());
 }
