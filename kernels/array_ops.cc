@@ -32,7 +32,7 @@ absl::Status PlaceholderKernel(KernelContext&) {
 }
 
 absl::Status IdentityKernel(KernelContext& ctx) {
-  ctx.outputs[0] = ctx.inputs[0];
+  ctx.outputs[0] = std::move(ctx.inputs[0]);
   return absl::OkStatus();
 }
 

@@ -21,14 +21,17 @@
 
 namespace weft {
 
-// The inputs and outputs of one kernel invocation. `outputs` has
-// node.num_outputs() slots; the kernel fills each with a fresh (or forwarded)
-// NDArray. A kernel returns a plain Status describing what went wrong
+// The inputs and outputs of one kernel invocation. `inputs` are the
+// invocation's own references to its input arrays: a kernel reads them, and
+// may move one into an output to forward its buffer without copying (the
+// buffers themselves are immutable). `outputs` has node.num_outputs() slots;
+// the kernel fills each with a fresh (or forwarded) NDArray. A kernel returns a
+// plain Status describing what went wrong
 // ("integer division by zero"); the executor prefixes the node's name, op
 // type and definition site.
 struct KernelContext {
   const Node& node;
-  absl::Span<const NDArray> inputs;
+  absl::Span<NDArray> inputs;
   absl::Span<NDArray> outputs;
 };
 

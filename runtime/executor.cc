@@ -178,6 +178,9 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
                             succ[i].end());
     for (int32_t s : succ[i]) ++plan->nodes[s].pending;
   }
+  // A slot read once (and not fetched) is moved out by its reader.
+  std::vector<int32_t> uses(plan->num_value_slots, 0);
+  for (int32_t slot : plan->input_slots) ++uses[slot];
   plan->roots.resize(part.partitions.size());
   for (size_t i = 0; i < plan->nodes.size(); ++i) {
     if (plan->nodes[i].pending == 0) {
@@ -192,6 +195,11 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
   for (const Tensor& f : fetches) {
     plan->fetch_slots.push_back(
         plan->nodes[op_plan[f.node()->id()]].output_slot + f.index());
+    ++uses[plan->fetch_slots.back()];
+  }
+  plan->input_is_last_use.reserve(plan->input_slots.size());
+  for (int32_t slot : plan->input_slots) {
+    plan->input_is_last_use.push_back(uses[slot] == 1 ? 1 : 0);
   }
   return std::shared_ptr<const CompiledPlan>(std::move(plan));
 }
@@ -324,6 +332,13 @@ void FinishTask(const std::shared_ptr<RunState>& st) {
   }
 }
 
+// The value read by input entry `k` of the plan: moved out of its slot when
+// this is the slot's last use, else a new reference to the same array.
+inline NDArray TakeInput(RunState& st, int32_t k) {
+  NDArray& v = st.values[st.plan->input_slots[k]];
+  return st.plan->input_is_last_use[k] ? std::move(v) : v;
+}
+
 // Runs one step; false on error (the run is then cancelled).
 inline bool Step(RunState& st, const PlanNode& n) {
   const CompiledPlan& plan = *st.plan;
@@ -331,10 +346,10 @@ inline bool Step(RunState& st, const PlanNode& n) {
     case PlanNode::Kind::kKernel: {
       absl::InlinedVector<NDArray, 4> in(n.num_inputs);
       for (int32_t i = 0; i < n.num_inputs; ++i) {
-        in[i] = st.values[plan.input_slots[n.inputs_begin + i]];
+        in[i] = TakeInput(st, n.inputs_begin + i);
       }
       NDArray out[1];
-      KernelContext ctx{*n.node, absl::MakeConstSpan(in),
+      KernelContext ctx{*n.node, absl::MakeSpan(in),
                         absl::Span<NDArray>(out, 1)};
       absl::Status s = n.fn(ctx);
       if (!s.ok()) {
@@ -365,7 +380,7 @@ inline bool Step(RunState& st, const PlanNode& n) {
       return true;
     case PlanNode::Kind::kSend:
       if (n.num_inputs > 0) {
-        st.rendezvous[n.transfer] = st.values[plan.input_slots[n.inputs_begin]];
+        st.rendezvous[n.transfer] = TakeInput(st, n.inputs_begin);
       }
       return true;
     case PlanNode::Kind::kRecv:
@@ -421,8 +436,12 @@ void RunTask(const std::shared_ptr<RunState>& st, int partition,
     if (st->collect_stats) st->timings[id] = NodeTiming{t0, NowNs()};
     for (int32_t k = 0; k < n.num_succ; ++k) {
       const int32_t s = plan.successors[n.succ_begin + k];
-      if (st->pending[s].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
       const PlanNode& sn = plan.nodes[s];
+      // A successor with one predecessor is ready now: no atomic needed.
+      if (sn.pending != 1 &&
+          st->pending[s].fetch_sub(1, std::memory_order_acq_rel) != 1) {
+        continue;
+      }
       if (sn.partition != partition) {
         Enqueue(st, sn.partition, {s});
       } else if (sn.expensive) {

@@ -53,6 +53,10 @@ struct CompiledPlan {
   PartitionedGraph partitioned;
   std::vector<PlanNode> nodes;
   std::vector<int32_t> input_slots;
+  // Parallel to input_slots: 1 when this read is the slot's only use in the
+  // run (one consumer, not fetched), so the step moves the value out of the
+  // slot instead of copying it, and its buffer dies as early as possible.
+  std::vector<uint8_t> input_is_last_use;
   std::vector<int32_t> successors;
   int32_t num_value_slots = 0;
   std::vector<int32_t> feed_slots;          // Per feed, its value slot.

@@ -55,7 +55,7 @@ absl::StatusOr<NDArray> RunNode(const Tensor& t, std::vector<NDArray> inputs) {
                                std::string(DTypeName(key)));
   }
   std::vector<NDArray> outputs(node.num_outputs());
-  KernelContext ctx{node, absl::MakeConstSpan(inputs), absl::MakeSpan(outputs)};
+  KernelContext ctx{node, absl::MakeSpan(inputs), absl::MakeSpan(outputs)};
   if (absl::Status s = def->fn(ctx); !s.ok()) return s;
   return outputs[0];
 }

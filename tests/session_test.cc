@@ -103,6 +103,37 @@ TEST(Session, IdentityAndReshapeForwardBuffers) {
   EXPECT_TRUE((*out)[0].SharesBufferWith(in));
 }
 
+// Values read once are moved out of their slots; values with several
+// readers (two consumers, one consumer twice, a local consumer and a send,
+// a consumer and a fetch) must reach every reader intact, run after run.
+TEST(Session, SharedValuesReachEveryReader) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{2});
+  Tensor a = ops::Identity(x);                          // x: three readers.
+  Tensor b = ops::Neg(x);                               //
+  Tensor sq = ops::Mul(a, a);                           // a: one node, twice.
+  Tensor remote = ops::Add(b, b, {.device = "cpu:1"});  // b: a send...
+  Tensor local = ops::Sub(b, x);                   // ...and a local reader.
+  Tensor chain = ops::Neg(ops::Neg(ops::Neg(a)));  // single readers: moved.
+  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  for (int run = 0; run < 3; ++run) {
+    NDArray in = NDArray::Vector<float>({1, 2 + static_cast<float>(run)});
+    auto out = session->Run({{x, in}}, {x, a, sq, remote, local, chain, sq});
+    ASSERT_TRUE(out.ok()) << out.status();
+    const float v = 2 + static_cast<float>(run);
+    EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, v}));
+    EXPECT_EQ(Floats((*out)[1]), (std::vector<float>{1, v}));
+    EXPECT_EQ(Floats((*out)[2]), (std::vector<float>{1, v * v}));
+    EXPECT_EQ(Floats((*out)[3]), (std::vector<float>{-2, -2 * v}));
+    EXPECT_EQ(Floats((*out)[4]), (std::vector<float>{-2, -2 * v}));
+    EXPECT_EQ(Floats((*out)[5]), (std::vector<float>{-1, -v}));
+    EXPECT_EQ(Floats((*out)[6]), (std::vector<float>{1, v * v}));
+    // The caller's array is never consumed by the run.
+    EXPECT_EQ(Floats(in), (std::vector<float>{1, v}));
+  }
+}
+
 TEST(Session, RejectsBadOptions) {
   EXPECT_THAT(Session::Create(Graph()).status().message(),
               HasSubstr("null Graph handle"));
