@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -218,13 +219,21 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
                       req.inputs);
   };
 
-  if (finalized_.load(std::memory_order_acquire)) {
-    absl::MutexLock lock(&mu_);
+  // Built outside the graph's lock: formatting may symbolize a stack.
+  auto finalized_error = [&](const std::source_location& at) {
     return fail("finalized",
                 absl::StrCat("the graph was finalized at ",
-                             SourceSite::From(*finalized_at_).ToString(),
+                             SourceSite::From(at).ToString(),
                              " and accepts no more ops"),
                 absl::StatusCode::kFailedPrecondition);
+  };
+  if (finalized_.load(std::memory_order_acquire)) {
+    std::source_location at;
+    {
+      absl::MutexLock lock(&mu_);
+      at = *finalized_at_;
+    }
+    return finalized_error(at);
   }
   if (absl::Status s = ValidateNodeName(base); !s.ok()) {
     return fail("name", s.message());
@@ -268,6 +277,24 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
   if (absl::Status s = def->infer(ctx); !s.ok()) {
     return fail(ctx.error_kind.empty() ? "attr" : ctx.error_kind, s.message());
   }
+  // A custom inference function is checked like user input: the executor
+  // relies on exactly one valid output per node.
+  if (ctx.output_dtypes.size() != 1 || ctx.output_shapes.size() != 1) {
+    return fail("inference",
+                absl::StrCat("the inference function of op ", req.op, " set ",
+                             ctx.output_dtypes.size(), " output dtype(s) and ",
+                             ctx.output_shapes.size(),
+                             " output shape(s); weft ops have exactly one "
+                             "output (call InferenceContext::SetOutput once)"),
+                absl::StatusCode::kInternal);
+  }
+  if (absl::Status s = ctx.output_shapes[0].Validate(); !s.ok()) {
+    return fail(
+        "inference",
+        absl::StrCat("the inference function of op ", req.op,
+                     " produced an invalid output shape: ", s.message()),
+        absl::StatusCode::kInternal);
+  }
 
   node->op_ = std::string(req.op);
   node->attrs_ = std::move(req.attrs);
@@ -282,24 +309,22 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     node->control_inputs_.push_back(in.node()->id());
   }
 
-  const Node* added;
+  const Node* added = nullptr;
+  std::optional<std::source_location> finalized_at;
   {
     absl::MutexLock lock(&mu_);
-    if (finalized_at_.has_value()) {
-      return fail("finalized",
-                  absl::StrCat("the graph was finalized at ",
-                               SourceSite::From(*finalized_at_).ToString(),
-                               " and accepts no more ops"),
-                  absl::StatusCode::kFailedPrecondition);
+    finalized_at = finalized_at_;  // A Finalize() that raced the checks.
+    if (!finalized_at.has_value()) {
+      node->id_ = static_cast<int>(nodes_.size());
+      node->name_ = UniqueNameLocked(base);
+      by_name_.emplace(node->name_, node->id_);
+      added = node.get();
+      nodes_.push_back(std::move(node));
+      num_nodes_.store(static_cast<int>(nodes_.size()),
+                       std::memory_order_release);
     }
-    node->id_ = static_cast<int>(nodes_.size());
-    node->name_ = UniqueNameLocked(base);
-    by_name_.emplace(node->name_, node->id_);
-    added = node.get();
-    nodes_.push_back(std::move(node));
-    num_nodes_.store(static_cast<int>(nodes_.size()),
-                     std::memory_order_release);
   }
+  if (finalized_at.has_value()) return finalized_error(*finalized_at);
   return Tensor(shared_from_this(), added, 0);
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +32,26 @@ class NDArray {
   static constexpr size_t kAlignment = 64;
 
   NDArray() = default;
+  NDArray(const NDArray&) = default;
+  NDArray& operator=(const NDArray&) = default;
+  // A moved-from NDArray is exactly a default-constructed one (not valid, no
+  // elements, no data pointer), never a view of a buffer it no longer owns.
+  NDArray(NDArray&& other) noexcept
+      : dtype_(std::exchange(other.dtype_, DType::kFloat32)),
+        shape_(std::exchange(other.shape_, Shape())),
+        num_elements_(std::exchange(other.num_elements_, 0)),
+        buffer_(std::move(other.buffer_)),
+        data_(std::exchange(other.data_, nullptr)) {}
+  NDArray& operator=(NDArray&& other) noexcept {
+    if (this != &other) {
+      dtype_ = std::exchange(other.dtype_, DType::kFloat32);
+      shape_ = std::exchange(other.shape_, Shape());
+      num_elements_ = std::exchange(other.num_elements_, 0);
+      buffer_ = std::move(other.buffer_);
+      data_ = std::exchange(other.data_, nullptr);
+    }
+    return *this;
+  }
 
   template <Element T>
   static NDArray Scalar(T value) {

@@ -9,6 +9,7 @@
 #include "absl/debugging/stacktrace.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace weft {
 namespace {
@@ -26,14 +27,39 @@ std::string& ThreadNameSlot() {
   return name;
 }
 
-// "void ns::Foo::Bar(int)" -> "ns::Foo::Bar".
+// The qualified name out of a compiler's function signature, without the
+// return type, the parameters and anonymous namespaces:
+//   "void ns::{anonymous}::Foo::Bar(int) const"  -> "ns::Foo::Bar"
+//   "static T ns::Box<T>::Get(std::pair<int, int>) [with T = int]"
+//                                                -> "ns::Box<T>::Get"
+//   "ns::Run()::<lambda()>"                      -> "ns::Run"
+// Spaces and parentheses inside template arguments do not count.
 std::string ShortFunctionName(std::string_view f) {
-  size_t paren = f.find('(');
-  std::string_view head = f.substr(0, paren);
-  size_t space = head.rfind(' ');
-  if (space != std::string_view::npos) head = head.substr(space + 1);
-  if (head.empty()) return std::string(f);
-  return std::string(head);
+  size_t begin = 0, end = f.size();
+  int depth = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    const char c = f[i];
+    if (c == '<') {
+      // "operator<", "operator<<" and "operator<=" are names, not brackets.
+      if (!f.substr(0, i).ends_with("operator")) ++depth;
+    } else if (c == '>') {
+      if (depth > 0) --depth;
+    } else if (depth == 0 && c == ' ') {
+      begin = i + 1;
+    } else if (depth == 0 && c == '(') {
+      // "operator()" is a name; its parameter list follows.
+      if (f.substr(0, i).ends_with("operator") &&
+          f.substr(i).starts_with("()(")) {
+        i += 1;
+        continue;
+      }
+      end = i;
+      break;
+    }
+  }
+  std::string name(f.substr(begin, end > begin ? end - begin : 0));
+  if (name.empty()) return std::string(f);
+  return absl::StrReplaceAll(name, {{"{anonymous}::", ""}});
 }
 
 }  // namespace

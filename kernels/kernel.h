@@ -24,11 +24,11 @@ namespace weft {
 // The inputs and outputs of one kernel invocation. `inputs` are the
 // invocation's own references to its input arrays: a kernel reads them, and
 // may move one into an output to forward its buffer without copying (the
-// buffers themselves are immutable). `outputs` has node.num_outputs() slots;
-// the kernel fills each with a fresh (or forwarded) NDArray. A kernel returns a
-// plain Status describing what went wrong
-// ("integer division by zero"); the executor prefixes the node's name, op
-// type and definition site.
+// buffers themselves are immutable). `outputs` has one slot (every weft op
+// has exactly one output; AddOp enforces it), which the kernel fills with a
+// fresh (or forwarded) NDArray. A kernel returns a plain Status describing
+// what went wrong ("integer division by zero"); the executor prefixes the
+// node's name, op type and definition site.
 struct KernelContext {
   const Node& node;
   absl::Span<NDArray> inputs;

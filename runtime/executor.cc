@@ -552,10 +552,17 @@ absl::StatusOr<std::vector<NDArray>> ExecutePlan(
     std::shared_ptr<const CompiledPlan> plan, const DeviceSet& devices,
     std::vector<NDArray> feeds, const ExecuteOptions& options,
     RunMetadata* metadata) {
+  if (metadata != nullptr) {
+    metadata->num_partitions =
+        static_cast<int>(plan->partitioned.partitions.size());
+    metadata->num_transfers =
+        static_cast<int>(plan->partitioned.transfers.size());
+    metadata->partition_dump = plan->dump;
+  }
   // A run whose deadline has already passed (say, while its plan was being
   // compiled) does no work at all.
   if (options.deadline != absl::InfiniteFuture() &&
-      absl::Now() > options.deadline) {
+      absl::Now() >= options.deadline) {
     return absl::DeadlineExceededError(
         "Session::Run passed its deadline before any step ran");
   }
@@ -567,12 +574,6 @@ absl::StatusOr<std::vector<NDArray>> ExecutePlan(
   st->start_ns = NowNs();
   for (size_t i = 0; i < feeds.size() && i < p.feed_slots.size(); ++i) {
     if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
-  }
-  if (metadata != nullptr) {
-    metadata->num_partitions =
-        static_cast<int>(p.partitioned.partitions.size());
-    metadata->num_transfers = static_cast<int>(p.partitioned.transfers.size());
-    metadata->partition_dump = p.dump;
   }
 
   // The caller runs the first partition that has roots inside its arena;

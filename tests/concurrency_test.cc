@@ -180,9 +180,12 @@ TEST(Concurrency, DeadlineCoversPlanCompilation) {
   auto session = *Session::Create(g);
   RunOptions zero;
   zero.timeout = absl::ZeroDuration();  // Due before the plan is compiled.
-  auto r = session->Run({}, {x}, zero);
+  RunMetadata md;
+  auto r = session->Run({}, {x}, zero, &md);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
       << r.status();
+  EXPECT_EQ(md.num_partitions, 1);  // What the plan is, though nothing ran.
+  EXPECT_TRUE(md.node_stats.empty());
   EXPECT_THAT(std::string(r.status().message()),
               ::testing::HasSubstr("passed its deadline before any step ran"));
   // The compiled plan was kept: the next run reuses it.

@@ -469,3 +469,59 @@ TEST(CrossGraph, DefaultModeHasNoStack) {
 
 }  // namespace
 }  // namespace weft
+
+// ------------------------------------------------- provenance site names --
+
+namespace weft {
+namespace {
+
+std::source_location HereInFreeFunction() {
+  return std::source_location::current();
+}
+
+template <typename T>
+struct Box {
+  static std::source_location Get(std::pair<int, int>) {
+    return std::source_location::current();
+  }
+};
+
+struct Functor {
+  std::source_location operator()(int) const {
+    return std::source_location::current();
+  }
+  bool operator<(const Functor&) const {
+    last = std::source_location::current();
+    return false;
+  }
+  mutable std::source_location last;
+};
+
+std::source_location InLambda() {
+  return [] { return std::source_location::current(); }();
+}
+
+std::string Fn(const std::source_location& loc) {
+  return SourceSite::From(loc).function;
+}
+
+TEST(Provenance, SiteFunctionNamesAreShort) {
+  // No return type, no parameters, no anonymous namespaces.
+  EXPECT_EQ(Fn(HereInFreeFunction()), "weft::HereInFreeFunction");
+  const std::string box = Fn(Box<std::pair<int, int>>::Get({}));
+  EXPECT_THAT(box, ::testing::StartsWith("weft::Box<"));
+  EXPECT_THAT(box, EndsWith(">::Get"));
+  EXPECT_EQ(Fn(Functor()(1)), "weft::Functor::operator()");
+  Functor f;
+  (void)(f < f);
+  EXPECT_EQ(Fn(f.last), "weft::Functor::operator<");
+  EXPECT_EQ(Fn(InLambda()), "weft::InLambda");
+  // The site line reads like DESIGN.md's "model.cc:42 in BuildHead".
+  EXPECT_THAT(
+      SourceSite::From(HereInFreeFunction()).ToString(),
+      ::testing::MatchesRegex(
+          ".*cross_graph_test\\.cc:[0-9]+ in weft::HereInFreeFunction"));
+}
+
+}  // namespace
+}  // namespace weft

@@ -412,6 +412,44 @@ TEST(OpRegistry, RegisterRejectsDuplicatesAndIncompleteDefs) {
       absl::StatusCode::kInvalidArgument);
 }
 
+TEST(OpRegistry, InferenceMustSetOneValidOutput) {
+  OpRegistry& r = OpRegistry::Global();
+  ASSERT_TRUE(
+      r.Register(OpDef{"OpsTestNoOutput",
+                       1,
+                       {},
+                       [](InferenceContext&) { return absl::OkStatus(); }})
+          .ok());
+  ASSERT_TRUE(r.Register(OpDef{"OpsTestBadShape",
+                               1,
+                               {},
+                               [](InferenceContext& c) {
+                                 c.SetOutput(DType::kFloat32, Shape{-3});
+                                 return absl::OkStatus();
+                               }})
+                  .ok());
+  Graph g = Graph::Create("g");
+  Tensor x = ops::Const(NDArray::Scalar<float>(1), {.graph = g});
+  const int before = g.num_nodes();
+
+  absl::StatusOr<Tensor> none = g.AddOp("OpsTestNoOutput", {x});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(none.status().message()),
+              HasSubstr("the inference function of op OpsTestNoOutput set 0 "
+                        "output dtype(s) and 0 output shape(s)"));
+  ASSERT_TRUE(GetOpErrorInfo(none.status()).has_value());
+  EXPECT_EQ(GetOpErrorInfo(none.status())->kind, "inference");
+
+  absl::StatusOr<Tensor> bad = g.AddOp("OpsTestBadShape", {x});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("produced an invalid output shape"));
+  EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, "inference");
+  EXPECT_EQ(g.num_nodes(), before);
+}
+
 // ------------------------------------------------------ first error wins --
 
 TEST_F(OpsTest, FirstErrorWinsThroughAChain) {

@@ -123,6 +123,25 @@ TEST(Shape, CompatibleWith) {
 
 // --------------------------------------------------------------- NDArray --
 
+TEST(NDArray, MovedFromIsEmpty) {
+  NDArray a = NDArray::Vector<int32_t>({1, 2, 3});
+  NDArray b = std::move(a);
+  // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is the test.
+  EXPECT_FALSE(a.valid());
+  EXPECT_EQ(a.num_elements(), 0);
+  EXPECT_EQ(a.raw_data(), nullptr);
+  EXPECT_EQ(a.shape(), Shape{});
+  EXPECT_TRUE(a.values<int32_t>().empty());
+  NDArray c = NDArray::Scalar<double>(2.5);
+  c = std::move(b);
+  EXPECT_FALSE(b.valid());
+  EXPECT_EQ(b.raw_data(), nullptr);
+  EXPECT_EQ(b.num_elements(), 0);
+  // NOLINTEND(bugprone-use-after-move)
+  EXPECT_EQ(c.dtype(), DType::kInt32);
+  EXPECT_THAT(c.values<int32_t>(), ::testing::ElementsAre(1, 2, 3));
+}
+
 TEST(NDArray, Scalar) {
   NDArray a = NDArray::Scalar(2.5f);
   EXPECT_TRUE(a.valid());
