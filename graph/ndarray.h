@@ -7,7 +7,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,19 +35,24 @@ class NDArray {
   NDArray& operator=(const NDArray&) = default;
   // A moved-from NDArray is exactly a default-constructed one (not valid, no
   // elements, no data pointer), never a view of a buffer it no longer owns.
+  // (A moved-from std::vector, and so Shape, is empty.) On the executor's
+  // hot path: keep it to plain stores.
   NDArray(NDArray&& other) noexcept
-      : dtype_(std::exchange(other.dtype_, DType::kFloat32)),
-        shape_(std::exchange(other.shape_, Shape())),
-        num_elements_(std::exchange(other.num_elements_, 0)),
+      : dtype_(other.dtype_),
+        shape_(std::move(other.shape_)),
+        num_elements_(other.num_elements_),
         buffer_(std::move(other.buffer_)),
-        data_(std::exchange(other.data_, nullptr)) {}
+        data_(other.data_) {
+    other.Clear();
+  }
   NDArray& operator=(NDArray&& other) noexcept {
     if (this != &other) {
-      dtype_ = std::exchange(other.dtype_, DType::kFloat32);
-      shape_ = std::exchange(other.shape_, Shape());
-      num_elements_ = std::exchange(other.num_elements_, 0);
+      dtype_ = other.dtype_;
+      shape_ = std::move(other.shape_);
+      num_elements_ = other.num_elements_;
       buffer_ = std::move(other.buffer_);
-      data_ = std::exchange(other.data_, nullptr);
+      data_ = other.data_;
+      other.Clear();
     }
     return *this;
   }
@@ -142,6 +146,13 @@ class NDArray {
   std::string DebugString(int max_elements = 16) const;
 
  private:
+  // The fields a default-constructed NDArray has, after a move.
+  void Clear() {
+    dtype_ = DType::kFloat32;
+    num_elements_ = 0;
+    data_ = nullptr;
+  }
+
   DType dtype_ = DType::kFloat32;
   Shape shape_;
   int64_t num_elements_ = 0;
