@@ -57,15 +57,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-unpack() {  # unpack SRCPKG DIR
-  local pkg="$1" dir="$2" tmp
-  [ -d "${deps}/${dir}" ] && return 0
+unpack() {  # unpack SRCPKG DIR: complete when DIR holds a WORKSPACE file
+  local pkg="$1" dir="$2" tmp tarball
+  if [ -f "${deps}/${dir}/WORKSPACE" ] || [ -f "${deps}/${dir}/WORKSPACE.bazel" ]; then
+    return 0
+  fi
+  rm -rf "${deps:?}/${dir}"  # A partial unpack from an interrupted run.
   tmp="$(mktemp -d)"
-  (cd "$tmp" && apt-get source --download-only -qq "$pkg" >/dev/null 2>&1)
-  local tarball
+  if ! (cd "$tmp" && apt-get source --download-only -qq "$pkg" >"$tmp/log" 2>&1); then
+    echo "bootstrap: apt-get source ${pkg} failed:" >&2
+    cat "$tmp/log" >&2
+    exit 1
+  fi
   tarball="$(ls "$tmp"/*.orig.tar.* | head -n1)"
-  mkdir -p "${deps}/${dir}"
-  tar xf "$tarball" -C "${deps}/${dir}" --strip-components=1
+  rm -rf "${deps:?}/${dir}.partial"
+  mkdir -p "${deps}/${dir}.partial"
+  tar xf "$tarball" -C "${deps}/${dir}.partial" --strip-components=1
+  mv "${deps}/${dir}.partial" "${deps}/${dir}"
   rm -rf "$tmp"
 }
 
