@@ -553,6 +553,7 @@ absl::StatusOr<std::vector<NDArray>> ExecutePlan(
     std::vector<NDArray> feeds, const ExecuteOptions& options,
     RunMetadata* metadata) {
   if (metadata != nullptr) {
+    *metadata = RunMetadata();  // Nothing stale from an earlier run.
     metadata->num_partitions =
         static_cast<int>(plan->partitioned.partitions.size());
     metadata->num_transfers =

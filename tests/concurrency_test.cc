@@ -194,9 +194,15 @@ TEST(Concurrency, DeadlineCoversPlanCompilation) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ((*ok)[0].values<int32_t>()[0], -3);
   EXPECT_EQ(session->num_cached_plans(), 1);
-  // With the plan cached, an expired deadline still runs nothing.
-  auto again = session->Run({}, {x}, zero);
+  // With the plan cached, an expired deadline still runs nothing, and a
+  // RunMetadata reused from a completed run keeps nothing stale.
+  ASSERT_TRUE(session->Run({}, {x}, {}, &md).ok());
+  ASSERT_FALSE(md.node_stats.empty());
+  auto again = session->Run({}, {x}, zero, &md);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(md.num_partitions, 1);
+  EXPECT_TRUE(md.node_stats.empty());
+  EXPECT_EQ(md.run_wall_ns, 0);
 }
 
 TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
