@@ -6,6 +6,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "tools/weft/demo.h"
 
 ABSL_FLAG(std::string, trace, "",
@@ -21,14 +23,21 @@ constexpr char kUsage[] =
     "  demo    build a two-layer MLP on cpu:0 and cpu:1, run it, print the\n"
     "          partitions, transfers and times, then show the cross-graph\n"
     "          error from a worker thread and its fix\n\n"
-    "Flags:\n"
-    "  --trace=FILE   (demo) write the Chrome trace JSON (Perfetto)\n"
-    "  --dot=FILE     (demo) write Graphviz DOT, one cluster per partition\n"
-    "  --help         this text; --helpfull lists every flag";
+    "Flags: --trace=FILE and --dot=FILE (demo); --help describes them,\n"
+    "--helpfull lists every flag.";
+
+// --help lists the flags defined by the tool itself (this directory).
+bool IsToolFlagFile(absl::string_view file) {
+  return absl::StrContains(file, "tools/weft/");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = &IsToolFlagFile;
+  config.contains_helpshort_flags = &IsToolFlagFile;
+  absl::SetFlagsUsageConfig(config);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2 || std::string(args[1]) != "demo") {
     std::fprintf(stderr, "%s\n", kUsage);
