@@ -3,9 +3,10 @@
 def weft_test(name, deps = [], size = "small", **kwargs):
     native.cc_test(
         name = name,
-        # tsan_suppressions.cc must be in the test executable itself: TSan
-        # reads __tsan_default_suppressions from the main binary only.
-        srcs = [name + ".cc", "tsan_suppressions.cc"],
+        # The suppressions are compiled into the test executable itself:
+        # tests link their libraries dynamically in fastbuild, and TSan
+        # reads __tsan_default_suppressions from the main executable only.
+        srcs = [name + ".cc", "//tools:tsan_suppressions.cc"],
         size = size,
         deps = deps + [
             "@com_google_absl//absl/status",
