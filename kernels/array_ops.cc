@@ -121,7 +121,7 @@ absl::Status CastKernel(KernelContext& ctx) {
     return absl::InternalError("Cast node has no 'dtype' attr");
   }
   if (*to == in.dtype()) {  // Nothing to convert: forward the buffer.
-    ctx.outputs[0] = in;
+    ctx.outputs[0] = std::move(ctx.inputs[0]);
     return absl::OkStatus();
   }
   NDArray out = NDArray::Uninitialized(*to, in.shape());
@@ -162,10 +162,7 @@ void RegisterForType(KernelRegistry& r) {
 }  // namespace
 
 void RegisterArrayKernels(KernelRegistry& registry) {
-  RegisterForType<float>(registry);
-  RegisterForType<double>(registry);
-  RegisterForType<int32_t>(registry);
-  RegisterForType<int64_t>(registry);
+  ForEachNumericType([&]<typename T>() { RegisterForType<T>(registry); });
   RegisterForType<bool>(registry);
 }
 

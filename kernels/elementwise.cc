@@ -376,10 +376,7 @@ void RegisterNumeric(KernelRegistry& r) {
 }  // namespace
 
 void RegisterElementwiseKernels(KernelRegistry& registry) {
-  RegisterNumeric<float>(registry);
-  RegisterNumeric<double>(registry);
-  RegisterNumeric<int32_t>(registry);
-  RegisterNumeric<int64_t>(registry);
+  ForEachNumericType([&]<typename T>() { RegisterNumeric<T>(registry); });
 }
 
 }  // namespace kernels_internal

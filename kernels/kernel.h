@@ -4,6 +4,7 @@
 #ifndef WEFT_KERNELS_KERNEL_H_
 #define WEFT_KERNELS_KERNEL_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ using KernelFn = absl::Status (*)(KernelContext& ctx);
 // node ready (kCheap: elementwise on small arrays, Identity, Reshape, ...),
 // or should spawn it as its own task (kExpensive: MatMul, reductions).
 enum class KernelCost { kCheap, kExpensive };
+
+// Above this many elements, the standard kernels split their loops across
+// oneTBB workers, and the executor treats any node whose output is this large
+// as expensive (it gets a task of its own) whatever its KernelCost.
+inline constexpr int64_t kParallelElementThreshold = 32768;
 
 struct KernelDef {
   std::string op;

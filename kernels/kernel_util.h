@@ -22,7 +22,7 @@ namespace kernels_internal {
 
 // Elementwise work on more elements than this is split across TBB workers;
 // anything smaller runs as a straight loop on the calling thread.
-inline constexpr int64_t kParallelThreshold = 32768;
+inline constexpr int64_t kParallelThreshold = kParallelElementThreshold;
 // Elements per TBB chunk once the work is split.
 inline constexpr int64_t kParallelGrain = 16384;
 
@@ -57,6 +57,16 @@ int ForRange(int64_t n, const Body& body) {
                       }
                     });
   return error.load(std::memory_order_relaxed);
+}
+
+// Calls `f.template operator()<T>()` for the C++ type T of each numeric
+// dtype (float32, float64, int32, int64), in that order.
+template <typename F>
+void ForEachNumericType(F&& f) {
+  f.template operator()<float>();
+  f.template operator()<double>();
+  f.template operator()<int32_t>();
+  f.template operator()<int64_t>();
 }
 
 // Registers `def`; the standard kernels have distinct keys, so a failure is

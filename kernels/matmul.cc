@@ -59,15 +59,10 @@ absl::Status MatMulKernel(KernelContext& ctx) {
 }  // namespace
 
 void RegisterMatMulKernels(KernelRegistry& registry) {
-  constexpr KernelCost kCost = KernelCost::kExpensive;
-  MustRegister(registry,
-               {"MatMul", DType::kFloat32, MatMulKernel<float>, kCost});
-  MustRegister(registry,
-               {"MatMul", DType::kFloat64, MatMulKernel<double>, kCost});
-  MustRegister(registry,
-               {"MatMul", DType::kInt32, MatMulKernel<int32_t>, kCost});
-  MustRegister(registry,
-               {"MatMul", DType::kInt64, MatMulKernel<int64_t>, kCost});
+  ForEachNumericType([&]<typename T>() {
+    MustRegister(registry, {"MatMul", DTypeOf<T>::value, MatMulKernel<T>,
+                            KernelCost::kExpensive});
+  });
 }
 
 }  // namespace kernels_internal

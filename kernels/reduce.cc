@@ -265,10 +265,7 @@ void RegisterForType(KernelRegistry& r) {
 }  // namespace
 
 void RegisterReduceKernels(KernelRegistry& registry) {
-  RegisterForType<float>(registry);
-  RegisterForType<double>(registry);
-  RegisterForType<int32_t>(registry);
-  RegisterForType<int64_t>(registry);
+  ForEachNumericType([&]<typename T>() { RegisterForType<T>(registry); });
 }
 
 }  // namespace kernels_internal

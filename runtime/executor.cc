@@ -18,8 +18,6 @@
 namespace weft {
 namespace {
 
-constexpr int64_t kExpensiveElements = 32768;
-
 std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
 
 // "node 'x' (MatMul) defined at model.cc:42: <message>", with OpErrorInfo.
@@ -147,7 +145,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
         n.out_rank = n.out_shape->rank();
         const int64_t elements = n.node->output_shapes()[0].num_elements();
         n.expensive = def->cost == KernelCost::kExpensive || elements < 0 ||
-                      elements > kExpensiveElements;
+                      elements > kParallelElementThreshold;
         break;
       }
       case PlanNode::Kind::kFeed:
