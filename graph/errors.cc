@@ -113,6 +113,16 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status) {
                                                 .Done()));
 }
 
+absl::Status WithNodeErrorInfo(absl::Status status, std::string_view kind,
+                               const Node& node, const Graph& graph) {
+  const Provenance& p = node.provenance();
+  AttachOpErrorInfo(
+      OpErrorInfo{std::string(kind), node.name(), node.op(), graph.name(),
+                  graph.id(), SourceSite::From(p.where), p.thread},
+      status);
+  return status;
+}
+
 absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
   const std::string target = Quoted(e.graph_name);
   const std::string source = Quoted(e.input_graph_name);

@@ -15,6 +15,8 @@
 
 namespace weft {
 
+class Graph;
+class Node;
 class Tensor;
 
 // The facts of a rejected edge between two graphs. Also used for a
@@ -64,6 +66,14 @@ std::optional<OpErrorInfo> GetOpErrorInfo(const absl::Status& status);
 
 // Attaches `info` to `status` (which must not be OK).
 void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status);
+
+// `status` (not OK) with the OpErrorInfo of an existing `node` of `graph`:
+// its name, op type, definition site and building thread, under `kind`. For
+// errors found after the node was built (feeds, plan compilation, kernels).
+[[nodiscard]] absl::Status WithNodeErrorInfo(absl::Status status,
+                                             std::string_view kind,
+                                             const Node& node,
+                                             const Graph& graph);
 
 // Builds the cross-graph error: the message of DESIGN.md plus both payloads.
 absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);

@@ -24,16 +24,14 @@ std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
 absl::Status NodeError(const Node& node, const Graph& graph,
                        absl::StatusCode code, std::string_view kind,
                        std::string_view message) {
-  const Provenance& p = node.provenance();
-  absl::Status s(
-      code, absl::StrCat("node ", Quoted(node.name()), " (", node.op(),
-                         ") defined at ", SourceSite::From(p.where).ToString(),
-                         ": ", message));
-  AttachOpErrorInfo(
-      OpErrorInfo{std::string(kind), node.name(), node.op(), graph.name(),
-                  graph.id(), SourceSite::From(p.where), p.thread},
-      s);
-  return s;
+  return WithNodeErrorInfo(
+      absl::Status(
+          code,
+          absl::StrCat("node ", Quoted(node.name()), " (", node.op(),
+                       ") defined at ",
+                       SourceSite::From(node.provenance().where).ToString(),
+                       ": ", message)),
+      kind, node, graph);
 }
 
 }  // namespace

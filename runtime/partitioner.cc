@@ -89,18 +89,14 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
     const std::string& dev = n->device().empty() ? devices[0] : n->device();
     auto it = device_index.find(dev);
     if (it == device_index.end()) {
-      absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-          "node ", Quoted(n->name()), " (", n->op(), ") defined at ",
-          SourceSite::From(n->provenance().where).ToString(),
-          " is placed on device ", Quoted(dev),
-          ", which this session does not have (devices: ",
-          absl::StrJoin(devices, ", "), ")"));
-      AttachOpErrorInfo(
-          OpErrorInfo{"device", n->name(), n->op(), graph.name(), graph.id(),
-                      SourceSite::From(n->provenance().where),
-                      n->provenance().thread},
-          s);
-      return s;
+      return WithNodeErrorInfo(
+          absl::InvalidArgumentError(absl::StrCat(
+              "node ", Quoted(n->name()), " (", n->op(), ") defined at ",
+              SourceSite::From(n->provenance().where).ToString(),
+              " is placed on device ", Quoted(dev),
+              ", which this session does not have (devices: ",
+              absl::StrJoin(devices, ", "), ")")),
+          "device", *n, graph);
     }
     device_of[id] = it->second;
     device_used[it->second] = 1;

@@ -134,16 +134,13 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
     if (absl::Status s = CheckTensor(t, "feed", i, where); !s.ok()) return s;
     const Node& n = *t.node();
     auto feed_error = [&](std::string_view why) {
-      absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-          "feed ", i, " for ", Quoted(t.name()), " (", n.op(), " defined at ",
-          SourceSite::From(n.provenance().where).ToString(), ") in the Run at ",
-          SourceSite::From(where).ToString(), ": ", why));
-      AttachOpErrorInfo(
-          OpErrorInfo{"feed", n.name(), n.op(), graph_.name(), graph_.id(),
-                      SourceSite::From(n.provenance().where),
-                      n.provenance().thread},
-          s);
-      return s;
+      return WithNodeErrorInfo(
+          absl::InvalidArgumentError(absl::StrCat(
+              "feed ", i, " for ", Quoted(t.name()), " (", n.op(),
+              " defined at ", SourceSite::From(n.provenance().where).ToString(),
+              ") in the Run at ", SourceSite::From(where).ToString(), ": ",
+              why)),
+          "feed", n, graph_);
     };
     if (!v.valid()) return feed_error("the fed NDArray is empty");
     if (v.dtype() != t.dtype() || !t.shape().IsCompatibleWith(v.shape())) {
