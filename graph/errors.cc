@@ -63,11 +63,15 @@ class Decoder {
   size_t pos_ = 0;
 };
 
+}  // namespace
+
+namespace internal {
 std::string Quoted(std::string_view name) {
   return absl::StrCat("'", name, "'");
 }
+}  // namespace internal
 
-}  // namespace
+using internal::Quoted;
 
 std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status) {
   std::optional<absl::Cord> payload = status.GetPayload(kCrossGraphUrl);

@@ -81,6 +81,11 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);
 // Fills the input-side fields of `edge` from `input`.
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& edge);
 
+namespace internal {
+// "'name'": how weft's messages quote names.
+std::string Quoted(std::string_view name);
+}  // namespace internal
+
 }  // namespace weft
 
 #endif  // WEFT_GRAPH_ERRORS_H_

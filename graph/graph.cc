@@ -23,7 +23,7 @@ const std::string& EmptyString() {
   return *s;
 }
 
-std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
+using internal::Quoted;
 
 }  // namespace
 

@@ -18,7 +18,7 @@
 namespace weft {
 namespace {
 
-std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
+using internal::Quoted;
 
 // "node 'x' (MatMul) defined at model.cc:42: <message>", with OpErrorInfo.
 absl::Status NodeError(const Node& node, const Graph& graph,

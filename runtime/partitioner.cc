@@ -13,7 +13,7 @@
 namespace weft {
 namespace {
 
-std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
+using internal::Quoted;
 
 absl::Status CheckRunTensor(const Graph& graph, const Tensor& t,
                             std::string_view role, size_t i) {

@@ -8,7 +8,7 @@
 namespace weft {
 namespace {
 
-std::string Quoted(std::string_view s) { return absl::StrCat("'", s, "'"); }
+using internal::Quoted;
 
 }  // namespace
 
