@@ -11,12 +11,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "graph/dtype.h"
 #include "graph/ndarray.h"
+#include "graph/resource.h"
 #include "graph/shape.h"
 
 namespace weft {
 
 using AttrValue = std::variant<int64_t, double, bool, std::string, DType, Shape,
-                               std::vector<int64_t>, NDArray>;
+                               std::vector<int64_t>, NDArray, ResourceRef>;
 using AttrMap = absl::flat_hash_map<std::string, AttrValue>;
 
 // The attribute `name` as T, or nullptr if absent or of another type.

@@ -15,7 +15,9 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
-          libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
+          libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+          protobuf-compiler libprotobuf-dev nlohmann-json3-dev
+          libopenblas-serial-dev libhwy-dev clang-format)
 
 missing=()
 for p in "${packages[@]}"; do
