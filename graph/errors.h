@@ -1,7 +1,15 @@
 // errors.h — defines the structured payloads weft attaches to its errors:
 // weft::CrossGraphEdge (the cross-graph error) and weft::OpErrorInfo (any
-// other error about one op, at build or run time), with their readers, and
-// the helpers that format them.
+// other error about one op, at build or run time) classified by
+// weft::ErrorKind, with their readers, and the helpers that format them.
+//
+//   absl::StatusOr<std::vector<NDArray>> out = session->Run({}, {y});
+//   if (std::optional<OpErrorInfo> info = GetOpErrorInfo(out.status())) {
+//     if (info->kind == ErrorKind::kShape) ++shape_errors;  // For a metric.
+//   }
+//
+// Payloads are compact JSON, so a Status printed with `<<` stays readable:
+//   ... [weft.dev/OpErrorInfo='{"kind":"shape","node":"head/Add",...}']
 #ifndef WEFT_GRAPH_ERRORS_H_
 #define WEFT_GRAPH_ERRORS_H_
 
@@ -9,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "graph/provenance.h"
@@ -18,6 +27,37 @@ namespace weft {
 class Graph;
 class Node;
 class Tensor;
+
+// What an error about one op is about. Every kind is documented, with real
+// messages, in docs/errors.md (a test checks that none is missing).
+enum class ErrorKind {
+  // Build time (Graph::AddOp, the op builders).
+  kUnknownOp,      // No op of that type is registered.
+  kArity,          // Wrong number of inputs.
+  kDType,          // An input's dtype is not what the op takes.
+  kShape,          // Shapes that cannot work together.
+  kAttr,           // A missing, mistyped or invalid attribute.
+  kName,           // A malformed node or name-scope name.
+  kDevice,         // A malformed device name, an unregistered device kind,
+                   // or (at run time) a device the session lacks.
+  kFinalized,      // The graph was finalized.
+  kNullGraph,      // A null Graph handle.
+  kGraphMismatch,  // Graph::AddOp given another graph in OpOptions.graph.
+  kCrossGraph,     // An input from another graph (see CrossGraphEdge).
+  kInference,      // A custom op's inference function misbehaved.
+  // Run time (Session::Run, plan compilation, kernels).
+  kFeed,           // A bad, repeated or missing feed.
+  kMissingKernel,  // No kernel for (op, device kind, dtype).
+  kKernel,         // A kernel failed, or produced a value unlike inferred.
+  kAllocation,     // An output too large, or whose size overflows.
+};
+
+// "unknown_op", "arity", "dtype", ... (the names used in payloads and docs).
+std::string_view ErrorKindName(ErrorKind kind);
+// The kind named `name`, or nullopt.
+std::optional<ErrorKind> ErrorKindFromName(std::string_view name);
+// Every ErrorKind, in declaration order.
+const std::vector<ErrorKind>& AllErrorKinds();
 
 // The facts of a rejected edge between two graphs. Also used for a
 // Session::Run feed or fetch from another graph (op_type "Session::Run",
@@ -50,10 +90,7 @@ std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status);
 // Facts about an error concerning one op (a node being built, or a node
 // that failed at run time).
 struct OpErrorInfo {
-  // "unknown_op", "arity", "dtype", "shape", "attr", "name", "device",
-  // "finalized", "null_graph", "graph_mismatch", "cross_graph", or at run
-  // time "kernel", "feed", "missing_kernel", "device".
-  std::string kind;
+  ErrorKind kind = ErrorKind::kKernel;
   std::string node_name;
   std::string op_type;
   std::string graph_name;
@@ -71,8 +108,7 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status);
 // its name, op type, definition site and building thread, under `kind`. For
 // errors found after the node was built (feeds, plan compilation, kernels).
 [[nodiscard]] absl::Status WithNodeErrorInfo(absl::Status status,
-                                             std::string_view kind,
-                                             const Node& node,
+                                             ErrorKind kind, const Node& node,
                                              const Graph& graph);
 
 // Builds the cross-graph error: the message of DESIGN.md plus both payloads.
@@ -82,8 +118,12 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& edge);
 
 namespace internal {
-// "'name'": how weft's messages quote names.
+// "'name'": how weft's messages quote names. Bytes that are not valid UTF-8
+// are shown as \xNN escapes; valid multi-byte characters stay whole.
 std::string Quoted(std::string_view name);
+// The UTF-8 character starting at `text[pos]` (1 to 4 bytes), or the single
+// byte there if it does not start a valid UTF-8 sequence.
+std::string_view Utf8CharAt(std::string_view text, size_t pos);
 }  // namespace internal
 
 }  // namespace weft

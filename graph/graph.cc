@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/device_kind.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
 #include "graph/op_registry.h"
@@ -39,12 +40,14 @@ absl::Status ValidateNodeName(std::string_view name) {
     return bad("a name cannot start or end with '/'");
   }
   char prev = 0;
-  for (char ch : name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char ch = name[i];
     if (ch == '/' && prev == '/') return bad("empty scope segment ('//')");
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_' ||
           ch == '.' || ch == '-' || ch == '/')) {
-      return bad(absl::StrCat("character '", std::string(1, ch),
-                              "' is not allowed (use letters, digits, '_', "
+      return bad(absl::StrCat("character ",
+                              Quoted(internal::Utf8CharAt(name, i)),
+                              " is not allowed (use letters, digits, '_', "
                               "'.', '-', and '/' between scopes)"));
     }
     prev = ch;
@@ -148,7 +151,7 @@ std::string ProvenanceNotes(const GraphImpl& g, const Provenance& p,
   return notes;
 }
 
-absl::Status BuildError(std::string kind, absl::StatusCode code,
+absl::Status BuildError(ErrorKind kind, absl::StatusCode code,
                         std::string_view detail, const std::string& node_name,
                         std::string_view op, const GraphImpl& g,
                         const Provenance& p, absl::Span<const Tensor> inputs) {
@@ -156,43 +159,40 @@ absl::Status BuildError(std::string kind, absl::StatusCode code,
       code, absl::StrCat("op ", Quoted(node_name), " (", op, ") in graph ",
                          GraphDisplay(g), ": ", detail,
                          ProvenanceNotes(g, p, inputs)));
-  AttachOpErrorInfo(
-      OpErrorInfo{std::move(kind), node_name, std::string(op), g.name(), g.id(),
-                  SourceSite::From(p.where), p.thread},
-      status);
+  AttachOpErrorInfo(OpErrorInfo{.kind = kind,
+                                .node_name = node_name,
+                                .op_type = std::string(op),
+                                .graph_name = g.name(),
+                                .graph_id = g.id(),
+                                .site = SourceSite::From(p.where),
+                                .thread = p.thread},
+                    status);
   return status;
 }
 
 }  // namespace
 
-absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
-  // First error wins: a non-ok input's error is returned unchanged.
-  for (const Tensor& t : req.inputs) {
-    if (!t.ok()) return t.status();
-  }
-  for (const Tensor& t : req.control_inputs) {
-    if (!t.ok()) return t.status();
-  }
+// AddNode's stages. Each returns the error for the node being built, with
+// its provenance notes, or OK.
 
-  internal::ThreadStacks& stacks = internal::CurrentStacks();
-  auto node = std::unique_ptr<Node>(new Node());
-  Provenance& p = node->provenance_;
+Provenance GraphImpl::MakeProvenance(NodeRequest& req,
+                                     const internal::ThreadStacks& stacks) {
+  Provenance p;
   p.where = req.where;
   p.thread = CurrentThreadName();
   if (!stacks.names.empty()) p.name_scope = stacks.names.back().value;
   p.graph_source = req.source;
   p.scope = std::move(req.scope);
   if (GetProvenanceMode() == ProvenanceMode::kStackTraces) {
-    p.stack = internal::CaptureStack(/*skip=*/2);
+    p.stack = internal::CaptureStack(/*skip=*/3);
   }
+  return p;
+}
 
-  const std::string base_leaf =
-      req.name.empty() ? std::string(req.op) : std::string(req.name);
-  std::string base = p.name_scope.empty()
-                         ? base_leaf
-                         : absl::StrCat(p.name_scope, "/", base_leaf);
-
-  // Cross-graph edges: O(1) per input (a pointer comparison).
+absl::Status GraphImpl::CheckCrossGraph(const NodeRequest& req,
+                                        const Provenance& p,
+                                        const std::string& base) const {
+  // O(1) per input: a pointer comparison.
   for (size_t i = 0; i < req.inputs.size() + req.control_inputs.size(); ++i) {
     const bool control = i >= req.inputs.size();
     const Tensor& in =
@@ -212,16 +212,100 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     DescribeCrossGraphInput(in, e);
     return MakeCrossGraphError(e);
   }
+  return absl::OkStatus();
+}
 
-  auto fail = [&](std::string kind, std::string_view detail,
-                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
-    return BuildError(std::move(kind), code, detail, base, req.op, *this, p,
-                      req.inputs);
+absl::Status GraphImpl::RunInference(const OpDef& def, const NodeRequest& req,
+                                     const BuildErrorFn& fail,
+                                     InferenceContext& ctx) const {
+  for (const std::string& attr : def.attrs) {
+    if (!req.attrs.contains(attr)) {
+      return fail(ErrorKind::kAttr,
+                  absl::StrCat(req.op, " requires attr '", attr,
+                               "', which was not given"),
+                  absl::StatusCode::kInvalidArgument);
+    }
+  }
+  ctx.attrs = &req.attrs;
+  ctx.input_dtypes.reserve(req.inputs.size());
+  ctx.input_shapes.reserve(req.inputs.size());
+  for (const Tensor& in : req.inputs) {
+    ctx.input_dtypes.push_back(in.dtype());
+    ctx.input_shapes.push_back(in.shape());
+  }
+  if (absl::Status s = def.infer(ctx); !s.ok()) {
+    return fail(ctx.error_kind.value_or(ErrorKind::kAttr), s.message(),
+                absl::StatusCode::kInvalidArgument);
+  }
+  // A custom inference function is checked like user input: the executor
+  // relies on one valid dtype and shape per declared output.
+  const size_t n = ctx.output_dtypes.size();
+  if (n == 0 || ctx.output_shapes.size() != n ||
+      (def.num_outputs != OpDef::kOutputsFromInference &&
+       n != static_cast<size_t>(def.num_outputs))) {
+    return fail(
+        ErrorKind::kInference,
+        absl::StrCat("the inference function of op ", req.op, " set ", n,
+                     " output dtype(s) and ", ctx.output_shapes.size(),
+                     " output shape(s); the op declares ",
+                     def.num_outputs == OpDef::kOutputsFromInference
+                         ? std::string("at least 1")
+                         : absl::StrCat(def.num_outputs),
+                     " (fix the op's inference function)"),
+        absl::StatusCode::kInternal);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Shape& shape = ctx.output_shapes[i];
+    if (!IsValidDType(ctx.output_dtypes[i]) ||
+        std::any_of(shape.dims().begin(), shape.dims().end(),
+                    [](int64_t d) { return d < Shape::kUnknown; })) {
+      return fail(
+          ErrorKind::kInference,
+          absl::StrCat("the inference function of op ", req.op,
+                       " produced an invalid output ", i, ": ",
+                       DTypeName(ctx.output_dtypes[i]), shape.DebugString(),
+                       " (fix the op's inference function)"),
+          absl::StatusCode::kInternal);
+    }
+    // A well-formed shape whose element count overflows comes from the
+    // user's input shapes: a shape error, not a bug in inference.
+    if (absl::Status s = shape.Validate(); !s.ok()) {
+      return fail(ErrorKind::kShape,
+                  absl::StrCat("output ", i, ": ", s.message()),
+                  absl::StatusCode::kInvalidArgument);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const Node*> GraphImpl::AddNode(NodeRequest req) {
+  // First error wins: a non-ok input's error is returned unchanged.
+  for (const Tensor& t : req.inputs) {
+    if (!t.ok()) return t.status();
+  }
+  for (const Tensor& t : req.control_inputs) {
+    if (!t.ok()) return t.status();
+  }
+
+  const internal::ThreadStacks& stacks = internal::CurrentStacks();
+  auto node = std::unique_ptr<Node>(new Node());
+  node->provenance_ = MakeProvenance(req, stacks);
+  const Provenance& p = node->provenance_;
+  const std::string base_leaf =
+      req.name.empty() ? std::string(req.op) : std::string(req.name);
+  const std::string base = p.name_scope.empty()
+                               ? base_leaf
+                               : absl::StrCat(p.name_scope, "/", base_leaf);
+
+  if (absl::Status s = CheckCrossGraph(req, p, base); !s.ok()) return s;
+
+  const BuildErrorFn fail = [&](ErrorKind kind, std::string_view detail,
+                                absl::StatusCode code) {
+    return BuildError(kind, code, detail, base, req.op, *this, p, req.inputs);
   };
-
   // Built outside the graph's lock: formatting may symbolize a stack.
   auto finalized_error = [&](const std::source_location& at) {
-    return fail("finalized",
+    return fail(ErrorKind::kFinalized,
                 absl::StrCat("the graph was finalized at ",
                              SourceSite::From(at).ToString(),
                              " and accepts no more ops"),
@@ -236,67 +320,37 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     return finalized_error(at);
   }
   if (absl::Status s = ValidateNodeName(base); !s.ok()) {
-    return fail("name", s.message());
+    return fail(ErrorKind::kName, s.message(),
+                absl::StatusCode::kInvalidArgument);
   }
   std::string device(req.device);
   if (device.empty() && !stacks.devices.empty()) {
     device = stacks.devices.back().value;
   }
-  if (absl::Status s = ValidateDeviceName(device); !s.ok()) {
-    return fail("device", s.message());
+  if (absl::Status s = CheckDeviceName(device); !s.ok()) {
+    return fail(ErrorKind::kDevice, s.message(),
+                absl::StatusCode::kInvalidArgument);
   }
 
   const OpDef* def = OpRegistry::Global().Find(req.op);
   if (def == nullptr) {
     return fail(
-        "unknown_op",
+        ErrorKind::kUnknownOp,
         absl::StrCat("unknown op type ", Quoted(req.op), "; registered ops: ",
-                     absl::StrJoin(OpRegistry::Global().ListOps(), ", ")));
+                     absl::StrJoin(OpRegistry::Global().ListOps(), ", ")),
+        absl::StatusCode::kInvalidArgument);
   }
   if (static_cast<int>(req.inputs.size()) != def->num_inputs) {
-    return fail("arity",
+    return fail(ErrorKind::kArity,
                 absl::StrCat(req.op, " takes ", def->num_inputs,
-                             " input(s) but was given ", req.inputs.size()));
+                             " input(s) but was given ", req.inputs.size()),
+                absl::StatusCode::kInvalidArgument);
   }
-
-  for (const std::string& attr : def->attrs) {
-    if (!req.attrs.contains(attr)) {
-      return fail("attr", absl::StrCat(req.op, " requires attr '", attr,
-                                       "', which was not given"));
-    }
-  }
-
   InferenceContext ctx;
-  ctx.attrs = &req.attrs;
-  ctx.input_dtypes.reserve(req.inputs.size());
-  ctx.input_shapes.reserve(req.inputs.size());
-  for (const Tensor& in : req.inputs) {
-    ctx.input_dtypes.push_back(in.dtype());
-    ctx.input_shapes.push_back(in.shape());
-  }
-  if (absl::Status s = def->infer(ctx); !s.ok()) {
-    return fail(ctx.error_kind.empty() ? "attr" : ctx.error_kind, s.message());
-  }
-  // A custom inference function is checked like user input: the executor
-  // relies on exactly one valid output per node.
-  if (ctx.output_dtypes.size() != 1 || ctx.output_shapes.size() != 1) {
-    return fail("inference",
-                absl::StrCat("the inference function of op ", req.op, " set ",
-                             ctx.output_dtypes.size(), " output dtype(s) and ",
-                             ctx.output_shapes.size(),
-                             " output shape(s); weft ops have exactly one "
-                             "output (call InferenceContext::SetOutput once)"),
-                absl::StatusCode::kInternal);
-  }
-  if (absl::Status s = ctx.output_shapes[0].Validate(); !s.ok()) {
-    return fail(
-        "inference",
-        absl::StrCat("the inference function of op ", req.op,
-                     " produced an invalid output shape: ", s.message()),
-        absl::StatusCode::kInternal);
-  }
+  if (absl::Status s = RunInference(*def, req, fail, ctx); !s.ok()) return s;
 
   node->op_ = std::string(req.op);
+  node->op_def_ = def;
   node->attrs_ = std::move(req.attrs);
   node->device_ = std::move(device);
   node->output_dtypes_ = std::move(ctx.output_dtypes);
@@ -309,23 +363,34 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     node->control_inputs_.push_back(in.node()->id());
   }
 
-  const Node* added = nullptr;
   std::optional<std::source_location> finalized_at;
-  {
-    absl::MutexLock lock(&mu_);
-    finalized_at = finalized_at_;  // A Finalize() that raced the checks.
-    if (!finalized_at.has_value()) {
-      node->id_ = static_cast<int>(nodes_.size());
-      node->name_ = UniqueNameLocked(base);
-      by_name_.emplace(node->name_, node->id_);
-      added = node.get();
-      nodes_.push_back(std::move(node));
-      num_nodes_.store(static_cast<int>(nodes_.size()),
-                       std::memory_order_release);
-    }
+  const Node* added = Commit(std::move(node), base, finalized_at);
+  if (added == nullptr) return finalized_error(*finalized_at);
+  return added;
+}
+
+const Node* GraphImpl::Commit(std::unique_ptr<Node> node,
+                              const std::string& base,
+                              std::optional<std::source_location>& finalized) {
+  absl::MutexLock lock(&mu_);
+  finalized = finalized_at_;  // A Finalize() that raced the checks.
+  if (finalized.has_value()) return nullptr;
+  node->id_ = static_cast<int>(nodes_.size());
+  node->name_ = UniqueNameLocked(base);
+  by_name_.emplace(node->name_, node->id_);
+  const Node* added = node.get();
+  nodes_.push_back(std::move(node));
+  num_nodes_.store(static_cast<int>(nodes_.size()), std::memory_order_release);
+  return added;
+}
+
+std::vector<Tensor> GraphImpl::Outputs(const Node* node) {
+  std::vector<Tensor> out;
+  out.reserve(node->num_outputs());
+  for (int i = 0; i < node->num_outputs(); ++i) {
+    out.emplace_back(shared_from_this(), node, i);
   }
-  if (finalized_at.has_value()) return finalized_error(*finalized_at);
-  return Tensor(shared_from_this(), added, 0);
+  return out;
 }
 
 std::string GraphImpl::UniqueNameLocked(const std::string& base) {
@@ -394,10 +459,14 @@ absl::Status NullGraphError(std::string_view op, std::source_location where) {
       "op ", Quoted(op), " built at ", SourceSite::From(where).ToString(),
       " targets a null Graph handle (default-constructed); create graphs "
       "with Graph::Create"));
-  AttachOpErrorInfo(
-      OpErrorInfo{"null_graph", std::string(op), std::string(op), "", -1,
-                  SourceSite::From(where), CurrentThreadName()},
-      s);
+  AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kNullGraph,
+                                .node_name = std::string(op),
+                                .op_type = std::string(op),
+                                .graph_name = "",
+                                .graph_id = -1,
+                                .site = SourceSite::From(where),
+                                .thread = CurrentThreadName()},
+                    s);
   return s;
 }
 }  // namespace
@@ -417,10 +486,11 @@ NodeRequest MakeNodeRequest(std::string_view op,
   return req;
 }
 
-absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
-                                    std::vector<Tensor> inputs, AttrMap attrs,
-                                    const OpOptions& options,
-                                    std::source_location where) {
+absl::StatusOr<std::vector<Tensor>> Graph::AddOpN(std::string_view op,
+                                                  std::vector<Tensor> inputs,
+                                                  AttrMap attrs,
+                                                  const OpOptions& options,
+                                                  std::source_location where) {
   // First error wins, even over a null handle.
   for (const Tensor& t : inputs) {
     if (!t.ok()) return t.status();
@@ -434,16 +504,32 @@ absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
         "Graph::AddOp on graph ", DisplayName(), " at ",
         SourceSite::From(where).ToString(), " was given OpOptions.graph ",
         options.graph->DisplayName(), "; name one graph"));
-    AttachOpErrorInfo(
-        OpErrorInfo{"graph_mismatch", std::string(op), std::string(op), name(),
-                    id(), SourceSite::From(where), CurrentThreadName()},
-        s);
+    AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kGraphMismatch,
+                                  .node_name = std::string(op),
+                                  .op_type = std::string(op),
+                                  .graph_name = name(),
+                                  .graph_id = id(),
+                                  .site = SourceSite::From(where),
+                                  .thread = CurrentThreadName()},
+                      s);
     return s;
   }
   NodeRequest req =
       MakeNodeRequest(op, inputs, std::move(attrs), options, where);
   req.source = GraphSource::kExplicitHandle;
-  return impl_->AddNode(std::move(req));
+  absl::StatusOr<const Node*> node = impl_->AddNode(std::move(req));
+  if (!node.ok()) return node.status();
+  return impl_->Outputs(*node);
+}
+
+absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
+                                    std::vector<Tensor> inputs, AttrMap attrs,
+                                    const OpOptions& options,
+                                    std::source_location where) {
+  absl::StatusOr<std::vector<Tensor>> out =
+      AddOpN(op, std::move(inputs), std::move(attrs), options, where);
+  if (!out.ok()) return out.status();
+  return std::move(out->front());
 }
 
 absl::StatusOr<Tensor> Graph::AddOp(std::string_view op,
@@ -500,10 +586,16 @@ std::string Graph::DebugString() const {
     for (int c : n->control_inputs()) {
       args.push_back(absl::StrCat("^", node(c)->name()));
     }
+    std::vector<std::string> outs;
+    for (int i = 0; i < n->num_outputs(); ++i) {
+      outs.push_back(absl::StrCat(DTypeName(n->output_dtypes()[i]),
+                                  n->output_shapes()[i].DebugString()));
+    }
     absl::StrAppend(&out, n->id(), " ", n->name(), " = ", n->op(), "(",
-                    absl::StrJoin(args, ", "),
-                    ") : ", DTypeName(n->output_dtypes()[0]),
-                    n->output_shapes()[0].DebugString());
+                    absl::StrJoin(args, ", "), ") : ",
+                    outs.size() == 1
+                        ? outs[0]
+                        : absl::StrCat("(", absl::StrJoin(outs, ", "), ")"));
     if (!n->device().empty()) absl::StrAppend(&out, " @", n->device());
     out.append("\n");
   }

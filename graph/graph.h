@@ -58,6 +58,11 @@ class Graph {
   [[nodiscard]] absl::StatusOr<Tensor> AddOp(
       std::string_view op, std::vector<Tensor> inputs, AttrMap attrs = {},
       std::source_location where = std::source_location::current());
+  // Like AddOp, and returns every output of the node (at least one).
+  [[nodiscard]] absl::StatusOr<std::vector<Tensor>> AddOpN(
+      std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
+      const OpOptions& options,
+      std::source_location where = std::source_location::current());
 
   // The node with dense id `id`, or nullptr if out of range.
   const Node* node(int id) const;
@@ -65,12 +70,14 @@ class Graph {
   std::vector<const Node*> nodes() const;
   // The node named `name`, or nullptr.
   const Node* FindNode(std::string_view name) const;
-  // "name:slot" or "name" (slot 0) to a Tensor; kNotFound if absent.
+  // "name:slot" or "name" (slot 0) to a Tensor, for any output slot of the
+  // node; kNotFound if the node or the slot is absent.
   [[nodiscard]] absl::StatusOr<Tensor> GetTensor(std::string_view name) const;
 
   // "'training' (id 3)".
   std::string DisplayName() const;
-  // One line per node: "id name = Op(inputs) : dtype[shape] @device".
+  // One line per node: "id name = Op(inputs) : dtype[shape] @device"; a
+  // node with several outputs lists "(dtype[shape], dtype[shape])".
   std::string DebugString() const;
 
   friend bool operator==(const Graph& a, const Graph& b) {

@@ -4,6 +4,7 @@
 #define WEFT_GRAPH_GRAPH_IMPL_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -16,13 +17,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "graph/attr.h"
+#include "graph/errors.h"
 #include "graph/node.h"
+#include "graph/op_registry.h"
 #include "graph/provenance.h"
 #include "graph/tensor.h"
 
 namespace weft {
 
 struct OpOptions;  // graph/graph.h
+namespace internal {
+struct ThreadStacks;  // graph/scopes.h
+}  // namespace internal
 
 // Everything needed to add one node.
 struct NodeRequest {
@@ -59,9 +65,11 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
   int64_t id() const { return id_; }
   int num_nodes() const { return num_nodes_.load(std::memory_order_acquire); }
 
-  // Validates and adds a node; returns its output 0. Nothing is added on
-  // error. Checks inputs for cross-graph edges in O(1) each.
-  [[nodiscard]] absl::StatusOr<Tensor> AddNode(NodeRequest request);
+  // Validates and adds a node; returns it. Nothing is added on error.
+  // Checks inputs for cross-graph edges in O(1) each.
+  [[nodiscard]] absl::StatusOr<const Node*> AddNode(NodeRequest request);
+  // One Tensor per output of `node` (a node of this graph).
+  std::vector<Tensor> Outputs(const Node* node);
 
   void Finalize(std::source_location where);
   bool finalized() const;
@@ -71,6 +79,24 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
   const Node* FindNode(std::string_view name) const;
 
  private:
+  using BuildErrorFn = std::function<absl::Status(
+      ErrorKind, std::string_view detail, absl::StatusCode)>;
+
+  // AddNode's stages.
+  static Provenance MakeProvenance(NodeRequest& req,
+                                   const internal::ThreadStacks& stacks);
+  [[nodiscard]] absl::Status CheckCrossGraph(const NodeRequest& req,
+                                             const Provenance& p,
+                                             const std::string& base) const;
+  [[nodiscard]] absl::Status RunInference(const OpDef& def,
+                                          const NodeRequest& req,
+                                          const BuildErrorFn& fail,
+                                          InferenceContext& ctx) const;
+  // Names and appends `node`; nullptr (and `finalized` set) if the graph
+  // was finalized meanwhile.
+  const Node* Commit(std::unique_ptr<Node> node, const std::string& base,
+                     std::optional<std::source_location>& finalized);
+
   // Picks a unique name for `base` (base, base_1, base_2, ...).
   std::string UniqueNameLocked(const std::string& base)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -91,7 +117,8 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
 // Checks that a node or name-scope name is well formed: non-empty, made of
 // [A-Za-z0-9_.-] segments separated by single '/'.
 [[nodiscard]] absl::Status ValidateNodeName(std::string_view name);
-// Checks a device string: "" or "<kind>:<index>" ("cpu:0").
+// Checks a device string's form: "" or "<kind>:<index>" ("cpu:0"). Whether
+// the kind is registered is CheckDeviceName's job (graph/device_kind.h).
 [[nodiscard]] absl::Status ValidateDeviceName(std::string_view device);
 
 }  // namespace weft

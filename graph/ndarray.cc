@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_join.h"
+#include "graph/shape_util.h"
 
 namespace weft {
 
@@ -28,18 +29,46 @@ NDArray NDArray::Uninitialized(DType dtype, Shape shape) {
   return a;
 }
 
-absl::StatusOr<NDArray> NDArray::AllocateChecked(DType dtype, Shape shape) {
+absl::StatusOr<NDArray> NDArray::AllocateChecked(DType dtype, Shape shape,
+                                                 int64_t max_bytes,
+                                                 BufferAllocator* allocator) {
   if (!IsValidDType(dtype)) {
     return absl::InvalidArgumentError("NDArray: invalid dtype");
   }
   if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
-  if (shape.num_elements() >
-      static_cast<int64_t>((size_t{1} << 40) / DTypeSize(dtype))) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("NDArray: ", shape.DebugString(), " of ", DTypeName(dtype),
-                     " exceeds the 1 TiB limit"));
+  absl::StatusOr<int64_t> bytes = CheckedNumBytes(dtype, shape);
+  if (!bytes.ok()) return bytes.status();
+  constexpr int64_t kHardLimit = int64_t{1} << 40;  // 1 TiB.
+  const int64_t limit = max_bytes > 0 ? max_bytes : kHardLimit;
+  if (*bytes > limit) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "an array of ", DTypeName(dtype), shape.DebugString(), " needs ",
+        *bytes, " bytes, over the limit of ", limit,
+        " bytes per allocation (SessionOptions.max_allocation_bytes)"));
   }
-  return Uninitialized(dtype, std::move(shape));
+  NDArray a;
+  a.dtype_ = dtype;
+  a.num_elements_ = shape.num_elements();
+  a.shape_ = std::move(shape);
+  size_t rounded =
+      (static_cast<size_t>(*bytes) + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded == 0) rounded = kAlignment;
+  if (allocator != nullptr) {
+    a.buffer_ = allocator->AllocateBuffer(rounded);
+  } else {
+    void* p = std::aligned_alloc(kAlignment, rounded);
+    if (p != nullptr) {
+      a.buffer_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+    }
+  }
+  if (a.buffer_ == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory allocating ", rounded, " bytes for ",
+                     DTypeName(dtype), a.shape_.DebugString()));
+  }
+  a.data_ = a.buffer_.get();
+  if (dtype == DType::kBool) std::memset(a.data_, 0, rounded);
+  return a;
 }
 
 absl::StatusOr<NDArray> NDArray::Reshaped(Shape shape) const {

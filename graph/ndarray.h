@@ -18,6 +18,16 @@
 
 namespace weft {
 
+// A source of 64-byte aligned byte buffers for arrays (a caching allocator,
+// a device's memory). Returns nullptr when it cannot allocate.
+//
+// Thread safety: implementations must allow concurrent calls.
+class BufferAllocator {
+ public:
+  virtual ~BufferAllocator() = default;
+  virtual std::shared_ptr<void> AllocateBuffer(size_t bytes) = 0;
+};
+
 // A concrete array: dtype, fully known shape, and a shared buffer. Copying an
 // NDArray shares the buffer; the contents never change once the array has
 // been handed out (kernels fill a fresh array through mutable_data() before
@@ -96,8 +106,13 @@ class NDArray {
   // bool). The caller fills it through mutable_data() before sharing it.
   // `shape` must be concrete; AllocateChecked reports a bad shape instead.
   static NDArray Uninitialized(DType dtype, Shape shape);
-  [[nodiscard]] static absl::StatusOr<NDArray> AllocateChecked(DType dtype,
-                                                               Shape shape);
+  // The checked form: kInvalidArgument for an invalid dtype, a shape that
+  // is not concrete, or an element/byte count that overflows;
+  // kResourceExhausted over `max_bytes` (0: no limit beyond 1 TiB) or when
+  // the allocation fails. Never aborts. `allocator` null: the heap.
+  [[nodiscard]] static absl::StatusOr<NDArray> AllocateChecked(
+      DType dtype, Shape shape, int64_t max_bytes = 0,
+      BufferAllocator* allocator = nullptr);
 
   // The same buffer viewed with another shape of equal element count (no
   // copy). kInvalidArgument when the counts differ.

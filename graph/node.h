@@ -13,6 +13,8 @@
 
 namespace weft {
 
+struct OpDef;  // graph/op_registry.h
+
 // Output `slot` of the node with dense id `node` in the same graph.
 struct NodeInput {
   int node = -1;
@@ -21,7 +23,8 @@ struct NodeInput {
 };
 
 // A node of a graph: op type, unique name, attrs, data and control inputs,
-// requested device, inferred output types, and provenance. Nodes are created
+// requested device, the inferred dtype and shape of each of its outputs (one
+// or more), and provenance. Nodes are created
 // only by Graph::AddOp and never change afterwards.
 //
 // Thread safety: immutable once added; safe to read from any thread while the
@@ -31,6 +34,8 @@ class Node {
   int id() const { return id_; }
   const std::string& name() const { return name_; }
   const std::string& op() const { return op_; }
+  // The registered definition of op() (valid for the life of the process).
+  const OpDef& op_def() const { return *op_def_; }
   const AttrMap& attrs() const { return attrs_; }
   const std::vector<NodeInput>& inputs() const { return inputs_; }
   const std::vector<int>& control_inputs() const { return control_inputs_; }
@@ -48,6 +53,7 @@ class Node {
   int id_ = -1;
   std::string name_;
   std::string op_;
+  const OpDef* op_def_ = nullptr;
   AttrMap attrs_;
   std::vector<NodeInput> inputs_;
   std::vector<int> control_inputs_;

@@ -8,71 +8,23 @@
 namespace weft {
 
 absl::Status InferenceContext::DTypeError(std::string message) {
-  error_kind = "dtype";
+  error_kind = ErrorKind::kDType;
   return absl::InvalidArgumentError(std::move(message));
 }
 absl::Status InferenceContext::ShapeError(std::string message) {
-  error_kind = "shape";
+  error_kind = ErrorKind::kShape;
   return absl::InvalidArgumentError(std::move(message));
 }
 absl::Status InferenceContext::AttrError(std::string message) {
-  error_kind = "attr";
+  error_kind = ErrorKind::kAttr;
   return absl::InvalidArgumentError(std::move(message));
 }
 
-absl::StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b) {
-  const int rank = std::max(a.rank(), b.rank());
-  std::vector<int64_t> out(rank);
-  for (int i = 0; i < rank; ++i) {
-    const int ia = a.rank() - rank + i;
-    const int ib = b.rank() - rank + i;
-    const int64_t da = ia >= 0 ? a.dim(ia) : 1;
-    const int64_t db = ib >= 0 ? b.dim(ib) : 1;
-    int64_t d;
-    if (da == db) {
-      d = da;
-    } else if (da == 1) {
-      d = db;
-    } else if (db == 1) {
-      d = da;
-    } else if (da == Shape::kUnknown) {
-      d = db;  // da must be db (or 1, which yields db too).
-    } else if (db == Shape::kUnknown) {
-      d = da;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "shapes ", a.DebugString(), " and ", b.DebugString(),
-          " cannot be broadcast: dimension ", i, " is ", da, " vs ", db));
-    }
-    out[i] = d;
-  }
-  return Shape(std::move(out));
-}
-
-absl::StatusOr<std::vector<int>> NormalizeAxes(const std::vector<int64_t>& axes,
-                                               int rank) {
-  std::vector<int> out;
-  if (axes.empty()) {
-    for (int i = 0; i < rank; ++i) out.push_back(i);
-    return out;
-  }
-  for (int64_t a : axes) {
-    if (a < -rank || a >= rank) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("reduction axis ", a, " is out of range for rank ", rank,
-                       " (valid: ", -rank, " to ", rank - 1, ")"));
-    }
-    out.push_back(static_cast<int>(a < 0 ? a + rank : a));
-  }
-  std::sort(out.begin(), out.end());
-  if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reduction axes [", absl::StrJoin(axes, ","), "] repeat an axis"));
-  }
-  return out;
-}
-
 namespace {
+
+// More outputs than any sane Split needs; keeps a typo from allocating
+// millions of output slots.
+constexpr int64_t kMaxSplits = 1 << 16;
 
 std::string InputDesc(const InferenceContext& c, int i) {
   return absl::StrCat("input ", i, " is ", DTypeName(c.input_dtypes[i]),
@@ -165,46 +117,37 @@ absl::Status InferReduce(InferenceContext& c) {
 absl::Status InferReshape(InferenceContext& c) {
   absl::StatusOr<const Shape*> target = c.Attr<Shape>("shape");
   if (!target.ok()) return target.status();
-  const Shape& t = **target;
-  if (absl::Status s = t.Validate(); !s.ok()) {
-    return c.ShapeError(std::string(s.message()));
+  absl::StatusOr<Shape> out = ResolveReshape(c.input_shapes[0], **target);
+  if (!out.ok()) return c.ShapeError(std::string(out.status().message()));
+  c.SetOutput(c.input_dtypes[0], *std::move(out));
+  return absl::OkStatus();
+}
+
+absl::Status InferSplit(InferenceContext& c) {
+  absl::StatusOr<const int64_t*> num = c.Attr<int64_t>("num_splits");
+  if (!num.ok()) return num.status();
+  absl::StatusOr<const int64_t*> axis_attr = c.Attr<int64_t>("axis");
+  if (!axis_attr.ok()) return axis_attr.status();
+  const int64_t n = **num;
+  if (n < 1 || n > kMaxSplits) {
+    return c.AttrError(absl::StrCat("Split num_splits is ", n,
+                                    "; it must be from 1 to ", kMaxSplits));
   }
-  int unknown = -1;
-  int64_t known = 1;
-  for (int i = 0; i < t.rank(); ++i) {
-    if (t.dim(i) == Shape::kUnknown) {
-      if (unknown >= 0) {
-        return c.ShapeError(absl::StrCat("Reshape target ", t.DebugString(),
-                                         " has more than one -1"));
-      }
-      unknown = i;
-    } else {
-      known *= t.dim(i);
-    }
-  }
-  const int64_t in_count = c.input_shapes[0].num_elements();
-  std::vector<int64_t> out = t.dims();
-  if (unknown < 0) {
-    if (in_count >= 0 && in_count != known) {
+  const Shape& in = c.input_shapes[0];
+  absl::StatusOr<int> axis =
+      NormalizeAxis(**axis_attr, in.rank(), "Split axis");
+  if (!axis.ok()) return c.AttrError(std::string(axis.status().message()));
+  std::vector<int64_t> dims = in.dims();
+  if (dims[*axis] >= 0) {
+    if (dims[*axis] % n != 0) {
       return c.ShapeError(absl::StrCat(
-          "cannot reshape ", c.input_shapes[0].DebugString(), " (", in_count,
-          " elements) to ", t.DebugString(), " (", known, " elements)"));
+          "Split cannot divide dimension ", *axis, " of ", in.DebugString(),
+          " (size ", dims[*axis], ") into ", n, " equal parts"));
     }
-  } else if (in_count >= 0) {
-    if (known == 0) {
-      return c.ShapeError(absl::StrCat(
-          "cannot reshape ", c.input_shapes[0].DebugString(), " to ",
-          t.DebugString(), ": a -1 is ambiguous next to a 0 dimension"));
-    }
-    if (in_count % known != 0) {
-      return c.ShapeError(
-          absl::StrCat("cannot reshape ", c.input_shapes[0].DebugString(), " (",
-                       in_count, " elements) to ", t.DebugString(), ": ",
-                       in_count, " is not a multiple of ", known));
-    }
-    out[unknown] = in_count / known;
+    dims[*axis] /= n;
   }
-  c.SetOutput(c.input_dtypes[0], Shape(std::move(out)));
+  c.SetOutputs(std::vector<DType>(n, c.input_dtypes[0]),
+               std::vector<Shape>(n, Shape(dims)));
   return absl::OkStatus();
 }
 
@@ -249,6 +192,11 @@ void RegisterStandardOps(OpRegistry& r) {
   reg({"ReduceSum", 1, {"axes"}, InferReduce});
   reg({"ReduceMean", 1, {"axes"}, InferReduce});
   reg({"Reshape", 1, {"shape"}, InferReshape});
+  reg({.type = "Split",
+       .num_inputs = 1,
+       .attrs = {"num_splits", "axis"},
+       .infer = InferSplit,
+       .num_outputs = OpDef::kOutputsFromInference});
   reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();
@@ -277,6 +225,14 @@ absl::Status OpRegistry::Register(OpDef def) {
     return absl::InvalidArgumentError(
         "OpRegistry::Register: an op needs a type name and an inference "
         "function");
+  }
+  if (def.num_inputs < 0 || (def.num_outputs < 1 &&
+                             def.num_outputs != OpDef::kOutputsFromInference)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "OpRegistry::Register: op '", def.type, "' declares ", def.num_inputs,
+        " input(s) and ", def.num_outputs,
+        " output(s); ops take >= 0 inputs and have >= 1 outputs (or "
+        "OpDef::kOutputsFromInference)"));
   }
   absl::MutexLock lock(&mu_);
   if (ops_.contains(def.type)) {

@@ -1,12 +1,23 @@
 // op_registry.h — defines weft::OpRegistry, the process-wide table of op
 // definitions (inputs, outputs, attrs and the build-time shape/dtype
-// inference function), weft::OpDef and weft::InferenceContext, plus
-// BroadcastShapes (numpy broadcasting) used by inference and kernels.
+// inference function), weft::OpDef and weft::InferenceContext. The shape
+// arithmetic inference shares with kernels is in graph/shape_util.h.
+//
+//   // A custom op with two outputs (see docs/api.md for its kernel):
+//   OpDef def{.type = "MinMax", .num_inputs = 1,
+//             .infer = [](InferenceContext& c) {
+//               c.SetOutputs({c.input_dtypes[0], c.input_dtypes[0]},
+//                            {Shape{}, Shape{}});
+//               return absl::OkStatus();
+//             },
+//             .num_outputs = 2};
+//   absl::Status s = OpRegistry::Global().Register(std::move(def));
 #ifndef WEFT_GRAPH_OP_REGISTRY_H_
 #define WEFT_GRAPH_OP_REGISTRY_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,19 +29,22 @@
 #include "absl/synchronization/mutex.h"
 #include "graph/attr.h"
 #include "graph/dtype.h"
+#include "graph/errors.h"
 #include "graph/shape.h"
+#include "graph/shape_util.h"
 
 namespace weft {
 
-// What an inference function sees and fills in. Errors are returned through
-// DTypeError / ShapeError / AttrError so the caller can classify them.
+// What an inference function sees and fills in: one dtype and one shape per
+// output. Errors are returned through DTypeError / ShapeError / AttrError so
+// the caller can classify them.
 struct InferenceContext {
   std::vector<DType> input_dtypes;
   std::vector<Shape> input_shapes;
   const AttrMap* attrs = nullptr;
   std::vector<DType> output_dtypes;
   std::vector<Shape> output_shapes;
-  std::string error_kind;  // Set by the *Error helpers.
+  std::optional<ErrorKind> error_kind;  // Set by the *Error helpers.
 
   [[nodiscard]] absl::Status DTypeError(std::string message);
   [[nodiscard]] absl::Status ShapeError(std::string message);
@@ -45,33 +59,35 @@ struct InferenceContext {
     }
     return v;
   }
-  // Sets the single output.
+  // Sets the only output.
   void SetOutput(DType dtype, Shape shape) {
     output_dtypes.assign(1, dtype);
     output_shapes.assign(1, std::move(shape));
+  }
+  // Sets every output (the two lists must be of equal length).
+  void SetOutputs(std::vector<DType> dtypes, std::vector<Shape> shapes) {
+    output_dtypes = std::move(dtypes);
+    output_shapes = std::move(shapes);
   }
 };
 
 using InferFn = std::function<absl::Status(InferenceContext&)>;
 
-// The definition of one op type.
+// The definition of one op type. Every node has at least one output.
 struct OpDef {
-  std::string type;
+  std::string type = {};
   int num_inputs = 0;
-  std::vector<std::string> attrs;  // Required attribute names.
-  InferFn infer;
+  std::vector<std::string> attrs = {};  // Required attribute names.
+  InferFn infer = {};
+  // Outputs per node; kOutputsFromInference when the inference function
+  // decides (Split's num_splits). AddOp checks what inference set.
+  int num_outputs = 1;
+  // True for ops whose nodes must run even when nothing reads their output
+  // in a step, and must never be pruned as duplicates (Assign, Enqueue).
+  bool stateful = false;
+
+  static constexpr int kOutputsFromInference = -1;
 };
-
-// Numpy broadcasting of two shapes (unknown dims allowed); kInvalidArgument
-// naming both shapes when they are incompatible.
-[[nodiscard]] absl::StatusOr<Shape> BroadcastShapes(const Shape& a,
-                                                    const Shape& b);
-
-// Normalizes reduction `axes` for an input of `rank` (negative axes count
-// from the end; empty means every axis). Sorted, unique; kInvalidArgument for
-// an axis out of range or repeated.
-[[nodiscard]] absl::StatusOr<std::vector<int>> NormalizeAxes(
-    const std::vector<int64_t>& axes, int rank);
 
 // The process-wide op table. The first op set of DESIGN.md is registered on
 // first use; users may register more.

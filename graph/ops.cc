@@ -1,13 +1,20 @@
 #include "graph/ops.h"
 
+#include <algorithm>
+
 #include "graph/graph_impl.h"
 #include "graph/scopes.h"
 
 namespace weft {
 namespace internal {
 
-Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
-               const OpOptions& options, std::source_location where) {
+std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
+                             AttrMap attrs, const OpOptions& options,
+                             std::source_location where, int expected_outputs) {
+  auto failed = [&](absl::Status status) {
+    return std::vector<Tensor>(std::max(1, expected_outputs),
+                               Tensor::FromError(std::move(status)));
+  };
   Graph target;
   GraphSource source = GraphSource::kExplicitHandle;
   ScopeOrigin scope;
@@ -26,16 +33,24 @@ Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
   }
   if (target.is_null()) {
     // Graph::AddOp reports a null handle (after first-error-wins).
-    absl::StatusOr<Tensor> r =
-        target.AddOp(op, std::move(inputs), std::move(attrs), options, where);
-    return r.ok() ? *r : Tensor::FromError(r.status());
+    absl::StatusOr<std::vector<Tensor>> r =
+        target.AddOpN(op, std::move(inputs), std::move(attrs), options, where);
+    return r.ok() ? *std::move(r) : failed(r.status());
   }
   NodeRequest req =
       MakeNodeRequest(op, inputs, std::move(attrs), options, where);
   req.source = source;
   req.scope = std::move(scope);
-  absl::StatusOr<Tensor> r = target.impl()->AddNode(std::move(req));
-  return r.ok() ? *std::move(r) : Tensor::FromError(std::move(r).status());
+  absl::StatusOr<const Node*> node = target.impl()->AddNode(std::move(req));
+  if (!node.ok()) return failed(std::move(node).status());
+  return target.impl()->Outputs(*node);
+}
+
+Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
+               const OpOptions& options, std::source_location where) {
+  return BuildOpN(op, std::move(inputs), std::move(attrs), options, where,
+                  /*expected_outputs=*/1)
+      .front();
 }
 
 }  // namespace internal
@@ -101,6 +116,15 @@ Tensor Reshape(const Tensor& x, Shape shape, const OpOptions& options,
 Tensor Cast(const Tensor& x, DType dtype, const OpOptions& options,
             std::source_location where) {
   return BuildOp("Cast", {x}, {{"dtype", dtype}}, options, where);
+}
+
+std::vector<Tensor> Split(const Tensor& x, int num_splits, int axis,
+                          const OpOptions& options,
+                          std::source_location where) {
+  return internal::BuildOpN(
+      "Split", {x},
+      {{"num_splits", int64_t{num_splits}}, {"axis", int64_t{axis}}}, options,
+      where, num_splits);
 }
 
 }  // namespace ops

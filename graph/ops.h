@@ -1,6 +1,6 @@
 // ops.h — defines the op builders of weft::ops: Const, Placeholder,
 // Identity, the elementwise arithmetic (numpy broadcasting), MatMul, the
-// activations, reductions, Reshape and Cast.
+// activations, reductions, Reshape, Cast and Split (several outputs).
 //
 // Every builder takes trailing `const OpOptions& options = {}` and a
 // defaulted `std::source_location`. The op lands in `options.graph` if set,
@@ -61,6 +61,14 @@ Tensor ReduceMean(const Tensor& x, std::vector<int64_t> axes, WEFT_OP_TAIL);
 Tensor Reshape(const Tensor& x, Shape shape, WEFT_OP_TAIL);
 Tensor Cast(const Tensor& x, DType dtype, WEFT_OP_TAIL);
 
+// Splits `x` into `num_splits` equal parts along `axis` (negative counts from
+// the end): one output per part. Build-time errors: an axis out of range,
+// num_splits < 1, or a known dimension not divisible by num_splits. On
+// failure every returned Tensor (num_splits of them, at least one) carries
+// the error.
+std::vector<Tensor> Split(const Tensor& x, int num_splits, int axis,
+                          WEFT_OP_TAIL);
+
 #undef WEFT_OP_TAIL
 
 }  // namespace ops
@@ -70,6 +78,11 @@ namespace internal {
 // thread's default graph) and returns its output 0 or the error Tensor.
 Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
                const OpOptions& options, std::source_location where);
+// Like BuildOp, for any number of outputs: every output, or on failure
+// max(1, expected_outputs) Tensors carrying the error (never empty).
+std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
+                             AttrMap attrs, const OpOptions& options,
+                             std::source_location where, int expected_outputs);
 }  // namespace internal
 
 }  // namespace weft

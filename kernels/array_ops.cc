@@ -1,5 +1,6 @@
-// Kernels that produce or forward arrays without arithmetic: Const,
-// Placeholder, Identity, Reshape and Cast.
+// Kernels that produce, forward or rearrange arrays without arithmetic:
+// Const, Placeholder, Identity, Reshape, Cast and Split.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/ndarray.h"
 #include "graph/shape.h"
+#include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -18,69 +20,106 @@ namespace weft {
 namespace kernels_internal {
 namespace {
 
-absl::Status ConstKernel(KernelContext& ctx) {
-  const NDArray* value = NodeAttr<NDArray>(ctx.node, "value");
-  if (value == nullptr || !value->valid()) {
-    return absl::InternalError("Const node has no valid 'value' attr");
+// The value is read from the attr once, when the plan is compiled.
+class ConstKernel : public OpKernel {
+ public:
+  explicit ConstKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("value", &value_));
+    if (c.status().ok() && !value_.valid()) {
+      c.SetStatus(absl::InvalidArgumentError("Const of an empty NDArray"));
+    }
   }
-  ctx.outputs[0] = *value;  // Shares the buffer: NDArrays are immutable.
-  return absl::OkStatus();
-}
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    ctx.set_output(0, value_);  // Shares the buffer: NDArrays are immutable.
+    return absl::OkStatus();
+  }
 
-absl::Status PlaceholderKernel(KernelContext&) {
+ private:
+  NDArray value_;
+};
+
+absl::Status PlaceholderKernel(OpKernelContext&) {
   return absl::InvalidArgumentError("placeholder was not fed");
 }
 
-absl::Status IdentityKernel(KernelContext& ctx) {
-  ctx.outputs[0] = std::move(ctx.inputs[0]);
+absl::Status IdentityKernel(OpKernelContext& ctx) {
+  ctx.set_output(0, ctx.release_input(0));
   return absl::OkStatus();
 }
 
-absl::Status ReshapeKernel(KernelContext& ctx) {
-  const NDArray& in = ctx.inputs[0];
-  const Shape* target = NodeAttr<Shape>(ctx.node, "shape");
-  if (target == nullptr) {
-    return absl::InternalError("Reshape node has no 'shape' attr");
+// The target shape is read once; its -1 is resolved per run against the
+// actual input by ResolveReshape, the same function inference uses.
+class ReshapeKernel : public OpKernel {
+ public:
+  explicit ReshapeKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("shape", &target_));
   }
-  const int64_t count = in.num_elements();
-  int unknown = -1;
-  int64_t known = 1;
-  for (int i = 0; i < target->rank(); ++i) {
-    const int64_t d = target->dim(i);
-    if (d == Shape::kUnknown && unknown < 0) {
-      unknown = i;
-    } else if (d < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid Reshape target ", target->DebugString()));
-    } else if (__builtin_mul_overflow(known, d, &known)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Reshape target ", target->DebugString(), " overflows int64"));
-    }
-  }
-  if (unknown < 0) {
-    if (known != count) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot reshape ", in.shape().DebugString(), " (", count,
-          " elements) to ", target->DebugString(), " (", known, " elements)"));
-    }
-    absl::StatusOr<NDArray> out = in.Reshaped(*target);
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& in = ctx.input(0);
+    absl::StatusOr<Shape> shape = ResolveReshape(in.shape(), target_);
+    if (!shape.ok()) return shape.status();
+    absl::StatusOr<NDArray> out = in.Reshaped(*std::move(shape));
     if (!out.ok()) return out.status();
-    ctx.outputs[0] = *std::move(out);
+    ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
-  if (known == 0 || count % known != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot reshape ", in.shape().DebugString(), " (", count,
-                     " elements) to ", target->DebugString(), ": ", count,
-                     " is not a multiple of ", known));
+
+ private:
+  Shape target_;
+};
+
+// Split: num_splits equal parts along the axis, one per output. Parsed once.
+template <typename T>
+class SplitKernel : public OpKernel {
+ public:
+  explicit SplitKernel(OpKernelConstruction& c) : OpKernel(c) {
+    int64_t axis = 0;
+    c.SetStatus(c.GetAttr("num_splits", &num_splits_));
+    c.SetStatus(c.GetAttr("axis", &axis));
+    if (!c.status().ok()) return;
+    absl::StatusOr<int> a =
+        NormalizeAxis(axis, c.input_shape(0).rank(), "Split axis");
+    if (!a.ok()) {
+      c.SetStatus(a.status());
+      return;
+    }
+    axis_ = *a;
   }
-  std::vector<int64_t> dims = target->dims();
-  dims[unknown] = count / known;
-  absl::StatusOr<NDArray> out = in.Reshaped(Shape(std::move(dims)));
-  if (!out.ok()) return out.status();
-  ctx.outputs[0] = *std::move(out);
-  return absl::OkStatus();
-}
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& in = ctx.input(0);
+    const Shape& shape = in.shape();
+    if (shape.rank() <= axis_ || shape.dim(axis_) % num_splits_ != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Split cannot divide ", shape.DebugString(), " into ",
+                       num_splits_, " equal parts along axis ", axis_));
+    }
+    std::vector<int64_t> dims = shape.dims();
+    const int64_t part = dims[axis_] / num_splits_;
+    dims[axis_] = part;
+    // Row-major: `outer` blocks, each `part * inner` elements per output.
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis_; ++i) outer *= shape.dim(i);
+    for (int i = axis_ + 1; i < shape.rank(); ++i) inner *= shape.dim(i);
+    const int64_t chunk = part * inner;
+    const T* src = in.values<T>().data();
+    for (int k = 0; k < num_splits_; ++k) {
+      absl::StatusOr<NDArray> out = ctx.allocate_output(k, Shape(dims));
+      if (!out.ok()) return out.status();
+      T* dst = out->mutable_data<T>();
+      for (int64_t o = 0; o < outer; ++o) {
+        const T* from = src + (o * num_splits_ + k) * chunk;
+        std::copy(from, from + chunk, dst + o * chunk);
+      }
+      ctx.set_output(k, *std::move(out));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t num_splits_ = 1;
+  int axis_ = 0;
+};
 
 // Converts one value. To bool is x != 0. Floating to integer truncates toward
 // zero, saturates at the integer type's range, and maps NaN to 0 (a plain
@@ -113,19 +152,30 @@ void CastTo(const NDArray& in, NDArray& out_array) {
   });
 }
 
+// Cast: the target dtype is read once, when the plan is compiled.
 template <typename From>
-absl::Status CastKernel(KernelContext& ctx) {
-  const NDArray& in = ctx.inputs[0];
-  const DType* to = NodeAttr<DType>(ctx.node, "dtype");
-  if (to == nullptr) {
-    return absl::InternalError("Cast node has no 'dtype' attr");
+class CastKernel : public OpKernel {
+ public:
+  explicit CastKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("dtype", &to_));
   }
-  if (*to == in.dtype()) {  // Nothing to convert: forward the buffer.
-    ctx.outputs[0] = std::move(ctx.inputs[0]);
+  absl::Status Compute(OpKernelContext& ctx) const override;
+
+ private:
+  DType to_ = DType::kFloat32;
+};
+
+template <typename From>
+absl::Status CastKernel<From>::Compute(OpKernelContext& ctx) const {
+  const NDArray& in = ctx.input(0);
+  if (to_ == in.dtype()) {  // Nothing to convert: forward the buffer.
+    ctx.set_output(0, ctx.release_input(0));
     return absl::OkStatus();
   }
-  NDArray out = NDArray::Uninitialized(*to, in.shape());
-  switch (*to) {
+  absl::StatusOr<NDArray> allocated = ctx.allocate_output(0, in.shape());
+  if (!allocated.ok()) return allocated.status();
+  NDArray& out = *allocated;
+  switch (to_) {
     case DType::kFloat32:
       CastTo<float, From>(in, out);
       break;
@@ -143,20 +193,33 @@ absl::Status CastKernel(KernelContext& ctx) {
       break;
     default:
       return absl::InvalidArgumentError(absl::StrCat(
-          "Cast to an invalid dtype (", static_cast<int>(*to), ")"));
+          "Cast to an invalid dtype (", static_cast<int>(to_), ")"));
   }
-  ctx.outputs[0] = std::move(out);
+  ctx.set_output(0, std::move(out));
   return absl::OkStatus();
 }
 
 template <typename T>
 void RegisterForType(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
-  MustRegister(r, {"Const", dt, ConstKernel});
-  MustRegister(r, {"Placeholder", dt, PlaceholderKernel});
-  MustRegister(r, {"Identity", dt, IdentityKernel});
-  MustRegister(r, {"Reshape", dt, ReshapeKernel});
-  MustRegister(r, {"Cast", dt, CastKernel<T>});
+  MustRegister(r, {.op = "Const",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ConstKernel>()});
+  MustRegister(r, {.op = "Placeholder",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(PlaceholderKernel)});
+  MustRegister(r, {.op = "Identity",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(IdentityKernel)});
+  MustRegister(r, {.op = "Reshape",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ReshapeKernel>()});
+  MustRegister(r, {.op = "Cast",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<CastKernel<T>>()});
+  MustRegister(r, {.op = "Split",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<SplitKernel<T>>()});
 }
 
 }  // namespace

@@ -16,8 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "graph/ndarray.h"
-#include "graph/op_registry.h"
 #include "graph/shape.h"
+#include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -270,9 +270,9 @@ absl::Status LoopError(int code, DType dtype) {
 }
 
 template <template <typename> class Op, typename T>
-absl::Status BinaryKernel(KernelContext& ctx) {
-  const NDArray& a = ctx.inputs[0];
-  const NDArray& b = ctx.inputs[1];
+absl::Status BinaryKernel(OpKernelContext& ctx) {
+  const NDArray& a = ctx.input(0);
+  const NDArray& b = ctx.input(1);
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   constexpr DType kDType = DTypeOf<T>::value;
@@ -302,7 +302,9 @@ absl::Status BinaryKernel(KernelContext& ctx) {
     out_shape = &broadcast;
   }
 
-  NDArray out = NDArray::Uninitialized(kDType, *out_shape);
+  absl::StatusOr<NDArray> allocated = ctx.allocate_output(0, *out_shape);
+  if (!allocated.ok()) return allocated.status();
+  NDArray out = *std::move(allocated);
   T* po = out.mutable_data<T>();
   const int64_t n = out.num_elements();
   int err;
@@ -333,13 +335,13 @@ absl::Status BinaryKernel(KernelContext& ctx) {
     });
   }
   if (err != 0) return LoopError(err, kDType);
-  ctx.outputs[0] = std::move(out);
+  ctx.set_output(0, std::move(out));
   return absl::OkStatus();
 }
 
 template <template <typename> class Op, typename T>
-absl::Status UnaryKernel(KernelContext& ctx) {
-  const NDArray& x = ctx.inputs[0];
+absl::Status UnaryKernel(OpKernelContext& ctx) {
+  const NDArray& x = ctx.input(0);
   constexpr DType kDType = DTypeOf<T>::value;
   if (x.dtype() != kDType) {
     return absl::InvalidArgumentError(
@@ -347,29 +349,50 @@ absl::Status UnaryKernel(KernelContext& ctx) {
                      DTypeName(x.dtype())));
   }
   const T* px = static_cast<const T*>(x.raw_data());
-  NDArray out = NDArray::Uninitialized(kDType, x.shape());
-  T* po = out.mutable_data<T>();
+  absl::StatusOr<NDArray> out = ctx.allocate_output(0, x.shape());
+  if (!out.ok()) return out.status();
+  T* po = out->mutable_data<T>();
   ForRange(x.num_elements(), [px, po](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) po[i] = Op<T>::Apply(px[i]);
     return 0;
   });
-  ctx.outputs[0] = std::move(out);
+  ctx.set_output(0, *std::move(out));
   return absl::OkStatus();
 }
 
 template <typename T>
 void RegisterNumeric(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
-  MustRegister(r, {"Add", dt, BinaryKernel<AddOp, T>});
-  MustRegister(r, {"Sub", dt, BinaryKernel<SubOp, T>});
-  MustRegister(r, {"Mul", dt, BinaryKernel<MulOp, T>});
-  MustRegister(r, {"Div", dt, BinaryKernel<DivOp, T>});
-  MustRegister(r, {"Maximum", dt, BinaryKernel<MaximumOp, T>});
-  MustRegister(r, {"Neg", dt, UnaryKernel<NegOp, T>});
-  MustRegister(r, {"Relu", dt, UnaryKernel<ReluOp, T>});
+  MustRegister(r, {.op = "Add",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(BinaryKernel<AddOp, T>)});
+  MustRegister(r, {.op = "Sub",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(BinaryKernel<SubOp, T>)});
+  MustRegister(r, {.op = "Mul",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(BinaryKernel<MulOp, T>)});
+  MustRegister(r, {.op = "Div",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(BinaryKernel<DivOp, T>)});
+  MustRegister(r,
+               {.op = "Maximum",
+                .dtype = dt,
+                .factory = FunctionKernelFactory(BinaryKernel<MaximumOp, T>)});
+  MustRegister(r, {.op = "Neg",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(UnaryKernel<NegOp, T>)});
+  MustRegister(r, {.op = "Relu",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(UnaryKernel<ReluOp, T>)});
   if constexpr (std::is_floating_point_v<T>) {
-    MustRegister(r, {"Sigmoid", dt, UnaryKernel<SigmoidOp, T>});
-    MustRegister(r, {"Tanh", dt, UnaryKernel<TanhOp, T>});
+    MustRegister(r,
+                 {.op = "Sigmoid",
+                  .dtype = dt,
+                  .factory = FunctionKernelFactory(UnaryKernel<SigmoidOp, T>)});
+    MustRegister(r, {.op = "Tanh",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(UnaryKernel<TanhOp, T>)});
   }
 }
 

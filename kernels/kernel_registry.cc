@@ -1,19 +1,92 @@
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "graph/device_kind.h"
+#include "graph/errors.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
 namespace weft {
+
+using internal::Quoted;
+
+// ------------------------------------------------ OpKernelConstruction --
+
+OpKernelConstruction::OpKernelConstruction(const Node& node,
+                                           std::vector<DType> input_dtypes,
+                                           std::vector<Shape> input_shapes,
+                                           std::string_view device)
+    : node_(node),
+      input_dtypes_(std::move(input_dtypes)),
+      input_shapes_(std::move(input_shapes)),
+      device_(device) {}
+
+absl::Status OpKernelConstruction::MissingAttr(std::string_view name) const {
+  return absl::InvalidArgumentError(
+      absl::StrCat("the kernel for ", node_.op(), " needs attr ", Quoted(name),
+                   ", which the node lacks or holds with another type"));
+}
+
+// ----------------------------------------------------- OpKernelContext --
+
+absl::StatusOr<NDArray> OpKernelContext::allocate_temp(DType dtype,
+                                                       Shape shape) {
+  absl::StatusOr<NDArray> a = NDArray::AllocateChecked(
+      dtype, std::move(shape), env_.limits.max_bytes, env_.allocator);
+  if (!a.ok()) allocation_failed_ = true;
+  return a;
+}
+
+absl::StatusOr<NDArray> OpKernelContext::allocate_output(int i, Shape shape) {
+  return allocate_temp(node_.output_dtypes()[i], std::move(shape));
+}
+
+// ------------------------------------------------------- AsyncOpKernel --
+
+absl::Status AsyncOpKernel::Compute(OpKernelContext& ctx) const {
+  absl::Notification done;
+  absl::Status result;
+  ComputeAsync(ctx, [&](absl::Status s) {
+    result = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+// ------------------------------------------------------------ factories --
+
+KernelFactory FunctionKernelFactory(KernelFn fn) {
+  class FunctionKernel : public OpKernel {
+   public:
+    FunctionKernel(OpKernelConstruction& c, KernelFn fn)
+        : OpKernel(c), fn_(fn) {}
+    absl::Status Compute(OpKernelContext& ctx) const override {
+      return fn_(ctx);
+    }
+
+   private:
+    const KernelFn fn_;
+  };
+  return [fn](OpKernelConstruction& c)
+             -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new FunctionKernel(c, fn));
+  };
+}
 
 DType KernelKeyDType(const Node& node, const std::vector<DType>& input_dtypes) {
   if (!input_dtypes.empty()) return input_dtypes[0];
   if (!node.output_dtypes().empty()) return node.output_dtypes()[0];
   return DType::kFloat32;
 }
+
+// -------------------------------------------------------- KernelRegistry --
 
 KernelRegistry& KernelRegistry::Global() {
   static KernelRegistry* registry = [] {
@@ -25,34 +98,58 @@ KernelRegistry& KernelRegistry::Global() {
 }
 
 absl::Status KernelRegistry::Register(KernelDef def) {
-  if (def.op.empty() || def.fn == nullptr) {
+  if (def.op.empty() || !def.factory) {
     return absl::InvalidArgumentError(
-        "KernelRegistry::Register: a kernel needs an op type and a non-null "
-        "function");
+        "KernelRegistry::Register: a kernel needs an op type and a factory");
   }
   if (!IsValidDType(def.dtype)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("KernelRegistry::Register: kernel for '", def.op,
-                     "' has an invalid dtype"));
+        absl::StrCat("KernelRegistry::Register: kernel for ", Quoted(def.op),
+                     " has an invalid dtype"));
+  }
+  if (!IsDeviceKindRegistered(def.device_kind)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KernelRegistry::Register: kernel for ", Quoted(def.op),
+        " names device kind ", Quoted(def.device_kind),
+        ", which is not registered (register it with RegisterDeviceKind)"));
   }
   absl::MutexLock lock(&mu_);
-  std::pair<std::string, DType> key(def.op, def.dtype);
-  if (kernels_.contains(key)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a kernel for op '", def.op, "' and dtype ",
-                     DTypeName(def.dtype), " is already registered"));
+  auto& list = kernels_[Key(def.op, def.device_kind, def.dtype)];
+  for (const auto& existing : list) {
+    if (existing->priority == def.priority) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "a kernel for op ", Quoted(def.op), ", device kind ",
+          Quoted(def.device_kind), " and dtype ", DTypeName(def.dtype),
+          " is already registered with priority ", def.priority,
+          "; register an override with a higher priority"));
+    }
   }
-  kernels_.emplace(std::move(key),
-                   std::make_unique<const KernelDef>(std::move(def)));
+  auto it = std::find_if(list.begin(), list.end(), [&](const auto& k) {
+    return k->priority < def.priority;
+  });
+  list.insert(it, std::make_unique<const KernelDef>(std::move(def)));
   return absl::OkStatus();
 }
 
-const KernelDef* KernelRegistry::Find(std::string_view op, DType dtype) const {
-  // Op names are short, so this key fits std::string's inline buffer.
-  const std::pair<std::string, DType> key(std::string(op), dtype);
+const KernelDef* KernelRegistry::Find(std::string_view op,
+                                      std::string_view device_kind,
+                                      DType dtype) const {
+  const Key key(std::string(op), std::string(device_kind), dtype);
   absl::ReaderMutexLock lock(&mu_);
   auto it = kernels_.find(key);
-  return it == kernels_.end() ? nullptr : it->second.get();
+  return it == kernels_.end() || it->second.empty() ? nullptr
+                                                    : it->second.front().get();
+}
+
+std::vector<const KernelDef*> KernelRegistry::FindAll(
+    std::string_view op, std::string_view device_kind, DType dtype) const {
+  const Key key(std::string(op), std::string(device_kind), dtype);
+  std::vector<const KernelDef*> out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = kernels_.find(key);
+  if (it == kernels_.end()) return out;
+  for (const auto& k : it->second) out.push_back(k.get());
+  return out;
 }
 
 namespace kernels_internal {

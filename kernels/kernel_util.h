@@ -1,8 +1,7 @@
 // kernel_util.h — internal helpers shared by the standard kernels in
-// kernels/*.cc: attribute lookup without allocation, the parallel-split
-// threshold, a chunked parallel loop over oneTBB, and the per-file
-// registration entry points called by internal::RegisterStandardKernels.
-// Not part of weft's public API.
+// kernels/*.cc: the parallel-split threshold, a chunked parallel loop over
+// oneTBB, and the per-file registration entry points called by
+// internal::RegisterStandardKernels. Not part of weft's public API.
 #ifndef WEFT_KERNELS_KERNEL_UTIL_H_
 #define WEFT_KERNELS_KERNEL_UTIL_H_
 
@@ -25,15 +24,6 @@ namespace kernels_internal {
 inline constexpr int64_t kParallelThreshold = kParallelElementThreshold;
 // Elements per TBB chunk once the work is split.
 inline constexpr int64_t kParallelGrain = 16384;
-
-// The attribute `name` of `node` as T, or nullptr. Looks the name up as a
-// string_view (heterogeneous lookup), so it never allocates.
-template <typename T>
-const T* NodeAttr(const Node& node, std::string_view name) {
-  auto it = node.attrs().find(name);
-  if (it == node.attrs().end()) return nullptr;
-  return std::get_if<T>(&it->second);
-}
 
 // Runs `body(begin, end)` over [0, n): inline when n is at most
 // kParallelThreshold, else split into chunks with tbb::parallel_for. `body`

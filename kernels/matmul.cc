@@ -1,5 +1,6 @@
 // MatMul: [m,k] x [k,n] -> [m,n] with Eigen, for the four numeric dtypes.
 #include <cstdint>
+#include <type_traits>
 
 #include "Eigen/Core"
 #include "absl/status/status.h"
@@ -19,10 +20,25 @@ template <typename T>
 using MatrixMap = Eigen::Map<
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
+// Integer products wrap around (two's complement, like integer Add and Mul):
+// Eigen multiplies in the unsigned type of the same width, where overflow is
+// defined, and the bits are reinterpreted.
 template <typename T>
-absl::Status MatMulKernel(KernelContext& ctx) {
-  const NDArray& a = ctx.inputs[0];
-  const NDArray& b = ctx.inputs[1];
+struct MathTypeOf {
+  using type = T;
+};
+template <typename T>
+requires std::is_integral_v<T>
+struct MathTypeOf<T> {
+  using type = std::make_unsigned_t<T>;
+};
+template <typename T>
+using MathType = typename MathTypeOf<T>::type;
+
+template <typename T>
+absl::Status MatMulKernel(OpKernelContext& ctx) {
+  const NDArray& a = ctx.input(0);
+  const NDArray& b = ctx.input(1);
   constexpr DType kDType = DTypeOf<T>::value;
   if (a.dtype() != kDType || b.dtype() != kDType) {
     return absl::InvalidArgumentError(
@@ -43,16 +59,18 @@ absl::Status MatMulKernel(KernelContext& ctx) {
         " x ", b.shape().DebugString(), " (", k, " vs ", b.shape().dim(0),
         ")"));
   }
-  NDArray out = NDArray::Uninitialized(kDType, Shape{m, n});
-  MatrixMap<T> c(out.mutable_data<T>(), m, n);
+  absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape{m, n});
+  if (!out.ok()) return out.status();
+  using M = MathType<T>;
+  MatrixMap<M> c(reinterpret_cast<M*>(out->mutable_data<T>()), m, n);
   if (k == 0) {
     c.setZero();  // An empty sum.
   } else if (m > 0 && n > 0) {
-    ConstMatrixMap<T> am(static_cast<const T*>(a.raw_data()), m, k);
-    ConstMatrixMap<T> bm(static_cast<const T*>(b.raw_data()), k, n);
+    ConstMatrixMap<M> am(static_cast<const M*>(a.raw_data()), m, k);
+    ConstMatrixMap<M> bm(static_cast<const M*>(b.raw_data()), k, n);
     c.noalias() = am * bm;
   }
-  ctx.outputs[0] = std::move(out);
+  ctx.set_output(0, *std::move(out));
   return absl::OkStatus();
 }
 
@@ -60,8 +78,11 @@ absl::Status MatMulKernel(KernelContext& ctx) {
 
 void RegisterMatMulKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() {
-    MustRegister(registry, {"MatMul", DTypeOf<T>::value, MatMulKernel<T>,
-                            KernelCost::kExpensive});
+    MustRegister(registry, {.op = "MatMul",
+                            .dtype = DTypeOf<T>::value,
+                            .factory = FunctionKernelFactory(MatMulKernel<T>),
+                            .cost = KernelCost::kExpensive,
+                            .label = "eigen"});
   });
 }
 

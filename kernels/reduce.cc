@@ -17,8 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "graph/ndarray.h"
-#include "graph/op_registry.h"
 #include "graph/shape.h"
+#include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 #include "oneapi/tbb/blocked_range.h"
@@ -75,191 +75,249 @@ struct Group {
   bool reduced;
 };
 
-template <typename T, Reduction kKind>
-absl::Status ReduceKernel(KernelContext& ctx) {
-  const NDArray& x = ctx.inputs[0];
-  constexpr DType kDType = DTypeOf<T>::value;
-  if (x.dtype() != kDType) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected a ", DTypeName(kDType), " input, got ",
-                     DTypeName(x.dtype())));
-  }
-  const std::vector<int64_t>* axes_attr =
-      NodeAttr<std::vector<int64_t>>(ctx.node, "axes");
-  if (axes_attr == nullptr) {
-    return absl::InternalError("reduction node has no 'axes' attr");
-  }
-  const Shape& in_shape = x.shape();
-  absl::StatusOr<std::vector<int>> axes =
-      NormalizeAxes(*axes_attr, in_shape.rank());
-  if (!axes.ok()) return axes.status();
-
+// How one input shape is reduced: the output dims, the groups of adjacent
+// dims (size-1 dims dropped), and how many input elements each output sums.
+struct ReducePlan {
   std::vector<int64_t> out_dims;
   absl::InlinedVector<Group, 6> groups;
   int64_t reduced_count = 1;
-  for (int i = 0; i < in_shape.rank(); ++i) {
-    const int64_t d = in_shape.dim(i);
-    const bool reduced = std::binary_search(axes->begin(), axes->end(), i);
+};
+
+ReducePlan PlanReduction(const Shape& in, const std::vector<int>& axes) {
+  ReducePlan plan;
+  for (int i = 0; i < in.rank(); ++i) {
+    const int64_t d = in.dim(i);
+    const bool reduced = std::binary_search(axes.begin(), axes.end(), i);
     if (reduced) {
-      reduced_count *= d;
+      plan.reduced_count *= d;  // At most the input's element count.
     } else {
-      out_dims.push_back(d);
+      plan.out_dims.push_back(d);
     }
     if (d == 1) continue;  // Size-1 dims do not affect the memory walk.
-    if (!groups.empty() && groups.back().reduced == reduced) {
-      groups.back().size *= d;
+    if (!plan.groups.empty() && plan.groups.back().reduced == reduced) {
+      plan.groups.back().size *= d;
     } else {
-      groups.push_back({d, reduced});
+      plan.groups.push_back({d, reduced});
     }
   }
-  NDArray out = NDArray::Uninitialized(kDType, Shape(std::move(out_dims)));
-  T* po = out.mutable_data<T>();
-  const int64_t out_count = out.num_elements();
-  const T* pi = static_cast<const T*>(x.raw_data());
-  const int64_t in_count = x.num_elements();
+  return plan;
+}
 
-  if (in_count == 0) {  // Every output element reduces zero elements.
-    if (kKind == Reduction::kMean && out_count > 0) {
-      if constexpr (std::is_integral_v<T>) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "ReduceMean of ", DTypeName(kDType), " over zero elements: ",
-            in_shape.DebugString(), " reduced over its axes has no mean"));
+// The stages below each fill `po` (out_count elements) from `pi`
+// (in_count elements) for one shape of plan.groups.
+
+// Everything reduced into one value. Fixed blocks keep the float result
+// deterministic.
+template <typename T>
+void ReduceAll(const T* pi, int64_t in_count, T* po, Reduction kind,
+               int64_t reduced_count) {
+  const int64_t blocks = (in_count + kParallelGrain - 1) / kParallelGrain;
+  Acc<T> total = 0;
+  if (blocks <= 2) {
+    total = SumRange(pi, 0, in_count);
+  } else {
+    std::vector<Acc<T>> partial(blocks);
+    ParallelItems(blocks, kParallelGrain, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        partial[b] = SumRange(pi, b * kParallelGrain,
+                              std::min(in_count, (b + 1) * kParallelGrain));
+      }
+    });
+    for (const Acc<T>& p : partial) total += p;
+  }
+  po[0] = Finish<T>(total, kind, reduced_count);
+}
+
+// [kept, reduced]: one contiguous row per output element.
+template <typename T>
+void ReduceRows(const T* pi, int64_t rows, int64_t len, T* po, Reduction kind,
+                int64_t reduced_count) {
+  ParallelItems(rows, len, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      po[r] =
+          Finish<T>(SumRange(pi, r * len, (r + 1) * len), kind, reduced_count);
+    }
+  });
+}
+
+// [reduced, kept]: column sums. Rows are read contiguously (a narrow column
+// slice per task would stride through memory row by row and defeat the
+// prefetcher), so wide inputs split into column blocks and tall ones into
+// fixed row blocks whose partial sums are added in order.
+template <typename T>
+void ReduceColumns(const T* pi, int64_t rows, int64_t cols, T* po,
+                   Reduction kind, int64_t reduced_count) {
+  auto add_rows = [pi, cols](int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+                             Acc<T>* acc) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = pi + r * cols;
+      for (int64_t c = c0; c < c1; ++c) {
+        acc[c - c0] += static_cast<Acc<T>>(row[c]);
       }
     }
-    for (int64_t i = 0; i < out_count; ++i) {
-      po[i] = Finish<T>(Acc<T>{0}, kKind, reduced_count);
+  };
+  constexpr int64_t kColumnBlock = 1024;
+  if (rows * cols <= kParallelThreshold || cols >= 2 * kColumnBlock) {
+    const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+    ParallelItems(blocks, rows * std::min(cols, kColumnBlock),
+                  [&](int64_t b0, int64_t b1) {
+                    std::vector<Acc<T>> acc(kColumnBlock);
+                    for (int64_t b = b0; b < b1; ++b) {
+                      const int64_t c0 = b * kColumnBlock;
+                      const int64_t c1 = std::min(cols, c0 + kColumnBlock);
+                      std::fill(acc.begin(), acc.end(), Acc<T>{0});
+                      add_rows(0, rows, c0, c1, acc.data());
+                      for (int64_t c = c0; c < c1; ++c) {
+                        po[c] = Finish<T>(acc[c - c0], kind, reduced_count);
+                      }
+                    }
+                  });
+    return;
+  }
+  const int64_t block_rows = std::max<int64_t>(kParallelGrain / cols, 1);
+  const int64_t blocks = (rows + block_rows - 1) / block_rows;
+  std::vector<Acc<T>> partial(blocks * cols, Acc<T>{0});
+  ParallelItems(blocks, block_rows * cols, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      add_rows(b * block_rows, std::min(rows, (b + 1) * block_rows), 0, cols,
+               partial.data() + b * cols);
     }
-    ctx.outputs[0] = std::move(out);
+  });
+  for (int64_t c = 0; c < cols; ++c) {
+    Acc<T> total = 0;
+    for (int64_t b = 0; b < blocks; ++b) total += partial[b * cols + c];
+    po[c] = Finish<T>(total, kind, reduced_count);
+  }
+}
+
+// Any other pattern: walk the input one innermost group (a "row") at a
+// time, with an odometer over the outer groups giving the output offset.
+// Single-threaded.
+template <typename T>
+void ReduceGeneral(const T* pi, int64_t in_count, const ReducePlan& plan, T* po,
+                   int64_t out_count, Reduction kind) {
+  const auto& groups = plan.groups;
+  const int m = static_cast<int>(groups.size());
+  absl::InlinedVector<int64_t, 6> out_strides(m, 0);
+  int64_t run = 1;
+  for (int g = m - 1; g >= 0; --g) {
+    if (!groups[g].reduced) {
+      out_strides[g] = run;
+      run *= groups[g].size;
+    }
+  }
+  std::vector<Acc<T>> acc(out_count, Acc<T>{0});
+  const Group& last = groups[m - 1];
+  const int64_t len = last.size;
+  const int64_t rows = in_count / len;
+  absl::InlinedVector<int64_t, 6> index(m, 0);
+  int64_t out_off = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = pi + r * len;
+    if (last.reduced) {
+      acc[out_off] += SumRange(row, 0, len);
+    } else {
+      Acc<T>* dst = acc.data() + out_off;
+      for (int64_t j = 0; j < len; ++j) dst[j] += static_cast<Acc<T>>(row[j]);
+    }
+    for (int g = m - 2; g >= 0; --g) {
+      out_off += out_strides[g];
+      if (++index[g] < groups[g].size) break;
+      out_off -= groups[g].size * out_strides[g];
+      index[g] = 0;
+    }
+  }
+  for (int64_t i = 0; i < out_count; ++i) {
+    po[i] = Finish<T>(acc[i], kind, plan.reduced_count);
+  }
+}
+
+// ReduceSum / ReduceMean. The axes are parsed and normalized once, when the
+// plan is compiled (the input's rank is known then).
+template <typename T, Reduction kKind>
+class ReduceKernel : public OpKernel {
+ public:
+  explicit ReduceKernel(OpKernelConstruction& c) : OpKernel(c) {
+    std::vector<int64_t> axes;
+    if (absl::Status s = c.GetAttr("axes", &axes); !s.ok()) {
+      c.SetStatus(s);
+      return;
+    }
+    absl::StatusOr<std::vector<int>> norm =
+        NormalizeAxes(axes, c.input_shape(0).rank());
+    if (!norm.ok()) {
+      c.SetStatus(norm.status());
+      return;
+    }
+    axes_ = *std::move(norm);
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    constexpr DType kDType = DTypeOf<T>::value;
+    if (x.dtype() != kDType) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a ", DTypeName(kDType), " input, got ",
+                       DTypeName(x.dtype())));
+    }
+    const ReducePlan plan = PlanReduction(x.shape(), axes_);
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(plan.out_dims));
+    if (!out.ok()) return out.status();
+    T* po = out->mutable_data<T>();
+    const int64_t out_count = out->num_elements();
+    const T* pi = static_cast<const T*>(x.raw_data());
+    const int64_t in_count = x.num_elements();
+    const auto& groups = plan.groups;
+    if (in_count == 0) {  // Every output element reduces zero elements.
+      if constexpr (kKind == Reduction::kMean && std::is_integral_v<T>) {
+        if (out_count > 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "ReduceMean of ", DTypeName(kDType), " over zero elements: ",
+              x.shape().DebugString(), " reduced over its axes has no mean"));
+        }
+      }
+      for (int64_t i = 0; i < out_count; ++i) {
+        po[i] = Finish<T>(Acc<T>{0}, kKind, plan.reduced_count);
+      }
+    } else if (groups.empty() || (groups.size() == 1 && !groups[0].reduced)) {
+      // Nothing of size > 1 is reduced: each output is one input element.
+      for (int64_t i = 0; i < out_count; ++i) {
+        po[i] =
+            Finish<T>(static_cast<Acc<T>>(pi[i]), kKind, plan.reduced_count);
+      }
+    } else if (groups.size() == 1) {
+      ReduceAll(pi, in_count, po, kKind, plan.reduced_count);
+    } else if (groups.size() == 2 && !groups[0].reduced) {
+      ReduceRows(pi, groups[0].size, groups[1].size, po, kKind,
+                 plan.reduced_count);
+    } else if (groups.size() == 2) {
+      ReduceColumns(pi, groups[0].size, groups[1].size, po, kKind,
+                    plan.reduced_count);
+    } else {
+      ReduceGeneral(pi, in_count, plan, po, out_count, kKind);
+    }
+    ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
-  if (groups.empty() || (groups.size() == 1 && !groups[0].reduced)) {
-    // Nothing of size > 1 is reduced: each output is one input element.
-    for (int64_t i = 0; i < out_count; ++i) {
-      po[i] = Finish<T>(static_cast<Acc<T>>(pi[i]), kKind, reduced_count);
-    }
-  } else if (groups.size() == 1) {
-    // Reduce everything. Fixed blocks keep the float result deterministic.
-    const int64_t blocks = (in_count + kParallelGrain - 1) / kParallelGrain;
-    Acc<T> total = 0;
-    if (blocks <= 2) {
-      total = SumRange(pi, 0, in_count);
-    } else {
-      std::vector<Acc<T>> partial(blocks);
-      ParallelItems(blocks, kParallelGrain, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          partial[b] = SumRange(pi, b * kParallelGrain,
-                                std::min(in_count, (b + 1) * kParallelGrain));
-        }
-      });
-      for (const Acc<T>& p : partial) total += p;
-    }
-    po[0] = Finish<T>(total, kKind, reduced_count);
-  } else if (groups.size() == 2 && !groups[0].reduced) {
-    // [kept, reduced]: one contiguous row per output element.
-    const int64_t rows = groups[0].size;
-    const int64_t len = groups[1].size;
-    ParallelItems(rows, len, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        po[r] = Finish<T>(SumRange(pi, r * len, (r + 1) * len), kKind,
-                          reduced_count);
-      }
-    });
-  } else if (groups.size() == 2) {
-    // [reduced, kept]: column sums. Rows are read contiguously (a narrow
-    // column slice per task would stride through memory row by row and
-    // defeat the prefetcher), so wide inputs split into column blocks and
-    // tall ones into fixed row blocks whose partial sums are added in order.
-    const int64_t rows = groups[0].size;
-    const int64_t cols = groups[1].size;
-    auto add_rows = [pi, cols](int64_t r0, int64_t r1, int64_t c0, int64_t c1,
-                               Acc<T>* acc) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* row = pi + r * cols;
-        for (int64_t c = c0; c < c1; ++c) {
-          acc[c - c0] += static_cast<Acc<T>>(row[c]);
-        }
-      }
-    };
-    constexpr int64_t kColumnBlock = 1024;
-    if (in_count <= kParallelThreshold || cols >= 2 * kColumnBlock) {
-      const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-      ParallelItems(blocks, rows * std::min(cols, kColumnBlock),
-                    [&](int64_t b0, int64_t b1) {
-                      std::vector<Acc<T>> acc(kColumnBlock);
-                      for (int64_t b = b0; b < b1; ++b) {
-                        const int64_t c0 = b * kColumnBlock;
-                        const int64_t c1 = std::min(cols, c0 + kColumnBlock);
-                        std::fill(acc.begin(), acc.end(), Acc<T>{0});
-                        add_rows(0, rows, c0, c1, acc.data());
-                        for (int64_t c = c0; c < c1; ++c) {
-                          po[c] = Finish<T>(acc[c - c0], kKind, reduced_count);
-                        }
-                      }
-                    });
-    } else {
-      const int64_t block_rows = std::max<int64_t>(kParallelGrain / cols, 1);
-      const int64_t blocks = (rows + block_rows - 1) / block_rows;
-      std::vector<Acc<T>> partial(blocks * cols, Acc<T>{0});
-      ParallelItems(blocks, block_rows * cols, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          add_rows(b * block_rows, std::min(rows, (b + 1) * block_rows), 0,
-                   cols, partial.data() + b * cols);
-        }
-      });
-      for (int64_t c = 0; c < cols; ++c) {
-        Acc<T> total = 0;
-        for (int64_t b = 0; b < blocks; ++b) total += partial[b * cols + c];
-        po[c] = Finish<T>(total, kKind, reduced_count);
-      }
-    }
-  } else {
-    // General: walk the input one innermost group (a "row") at a time, with
-    // an odometer over the outer groups giving the output offset.
-    const int m = static_cast<int>(groups.size());
-    absl::InlinedVector<int64_t, 6> out_strides(m, 0);
-    int64_t run = 1;
-    for (int g = m - 1; g >= 0; --g) {
-      if (!groups[g].reduced) {
-        out_strides[g] = run;
-        run *= groups[g].size;
-      }
-    }
-    std::vector<Acc<T>> acc(out_count, Acc<T>{0});
-    const Group& last = groups[m - 1];
-    const int64_t len = last.size;
-    const int64_t rows = in_count / len;
-    absl::InlinedVector<int64_t, 6> index(m, 0);
-    int64_t out_off = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = pi + r * len;
-      if (last.reduced) {
-        acc[out_off] += SumRange(row, 0, len);
-      } else {
-        Acc<T>* dst = acc.data() + out_off;
-        for (int64_t j = 0; j < len; ++j) dst[j] += static_cast<Acc<T>>(row[j]);
-      }
-      for (int g = m - 2; g >= 0; --g) {
-        out_off += out_strides[g];
-        if (++index[g] < groups[g].size) break;
-        out_off -= groups[g].size * out_strides[g];
-        index[g] = 0;
-      }
-    }
-    for (int64_t i = 0; i < out_count; ++i) {
-      po[i] = Finish<T>(acc[i], kKind, reduced_count);
-    }
-  }
-  ctx.outputs[0] = std::move(out);
-  return absl::OkStatus();
-}
+ private:
+  std::vector<int> axes_;
+};
 
 template <typename T>
 void RegisterForType(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
   constexpr KernelCost kCost = KernelCost::kExpensive;
-  MustRegister(r, {"ReduceSum", dt, ReduceKernel<T, Reduction::kSum>, kCost});
-  MustRegister(r, {"ReduceMean", dt, ReduceKernel<T, Reduction::kMean>, kCost});
+  MustRegister(
+      r, {.op = "ReduceSum",
+          .dtype = dt,
+          .factory = MakeKernelFactory<ReduceKernel<T, Reduction::kSum>>(),
+          .cost = kCost});
+  MustRegister(
+      r, {.op = "ReduceMean",
+          .dtype = dt,
+          .factory = MakeKernelFactory<ReduceKernel<T, Reduction::kMean>>(),
+          .cost = kCost});
 }
 
 }  // namespace

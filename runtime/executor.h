@@ -1,122 +1,94 @@
-// executor.h — defines weft::CompiledPlan, the immutable flat form of a
-// partitioned graph (nodes, successor lists, initial pending counts, value
-// slots), weft::CompilePlan, weft::DeviceSet (one oneTBB task_arena per
-// device), and weft::ExecutePlan, which runs a plan with per-run state.
+// executor.h — defines weft::ExecutePlanAsync, which runs a CompiledPlan once
+// with per-run state (pending counters, value slots, a CancellationManager)
+// on a Session's devices, and the small types it needs. Internal to
+// runtime/: Session is the public entry point.
+//
+// Scheduling: ready steps run on their partition's Device with dependency
+// counting; cheap kernels run inline on the thread that made them ready,
+// expensive ones get a task of their own; an asynchronous kernel (or a
+// Recv) returns its thread and its completion schedules its successors.
+// The run completes — `done` is called exactly once — when every step has
+// finished, or earlier on the deadline or on an error once every task has
+// stopped. Work still in flight after an early completion holds the run's
+// state alive and is counted by RunTracker, so a Session can wait for it.
 #ifndef WEFT_RUNTIME_EXECUTOR_H_
 #define WEFT_RUNTIME_EXECUTOR_H_
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/status/status.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "graph/ndarray.h"
-#include "graph/node.h"
-#include "kernels/kernel.h"
-#include "oneapi/tbb/task_arena.h"
-#include "runtime/partitioner.h"
+#include "runtime/device.h"
+#include "runtime/plan.h"
+#include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 
 namespace weft {
 
-// One schedulable step.
-struct PlanNode {
-  enum class Kind : uint8_t { kKernel, kFeed, kSend, kRecv };
-  Kind kind = Kind::kKernel;
-  bool expensive = false;
-  int32_t partition = 0;
-  const Node* node = nullptr;  // kKernel/kFeed; Send/Recv: the source node.
-  KernelFn fn = nullptr;
-  int32_t inputs_begin = 0;  // Into CompiledPlan::input_slots.
-  int32_t num_inputs = 0;
-  int32_t succ_begin = 0;  // Into CompiledPlan::successors.
-  int32_t num_succ = 0;
-  int32_t pending = 0;       // Initial count of unfinished predecessors.
-  int32_t output_slot = -1;  // Value slot of output 0 (Recv: the received).
-  int32_t transfer = -1;     // Send/Recv: rendezvous slot.
-  // The inferred output 0, copied here so the hot path checks a kernel's
-  // result without touching the Node (a cache miss on large graphs).
-  DType out_dtype = DType::kFloat32;
-  int32_t out_rank = 0;
-  const Shape* out_shape = nullptr;
-};
-
-// An immutable, compiled plan; runs any number of times concurrently.
+// Counts runs with work in flight; WaitForNone blocks until there are none.
 //
-// Thread safety: immutable after CompilePlan; share freely.
-struct CompiledPlan {
-  PartitionedGraph partitioned;
-  std::vector<PlanNode> nodes;
-  std::vector<int32_t> input_slots;
-  // Parallel to input_slots: 1 when this read is the slot's only use in the
-  // run (one consumer, not fetched), so the step moves the value out of the
-  // slot instead of copying it, and its buffer dies as early as possible.
-  std::vector<uint8_t> input_is_last_use;
-  std::vector<int32_t> successors;
-  int32_t num_value_slots = 0;
-  std::vector<int32_t> feed_slots;          // Per feed, its value slot.
-  std::vector<int32_t> fetch_slots;         // Per fetch, its value slot.
-  std::vector<std::vector<int32_t>> roots;  // Per partition.
-  std::vector<int> partition_device;        // Partition -> DeviceSet index.
-  std::string dump;                         // partitioned.DebugString().
-};
-
-// Compiles the pruned, partitioned graph for (feeds, fetches). Errors name
-// the node and where it was defined: an unfed Placeholder ("feed"), a missing
-// kernel ("missing_kernel"); plus the partitioner's errors.
-[[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
-    const Graph& graph, absl::Span<const Tensor> feeds,
-    absl::Span<const Tensor> fetches, const std::vector<std::string>& devices);
-
-// One oneTBB task_arena per device.
-//
-// Thread safety: arenas are thread-safe; the set is immutable after
-// construction.
-class DeviceSet {
+// Thread safety: all methods may be called concurrently.
+class RunTracker {
  public:
-  DeviceSet(std::vector<std::string> names, int num_threads);
-  ~DeviceSet();
-  DeviceSet(const DeviceSet&) = delete;
-  DeviceSet& operator=(const DeviceSet&) = delete;
-
-  const std::vector<std::string>& names() const { return names_; }
-  tbb::task_arena& arena(int i) const { return *arenas_[i]; }
-
-  // Runs (including work outliving a timed-out call) register here; the
-  // destructor waits until none is left.
-  void BeginRun() const;
-  void EndRun() const;
+  void Begin();
+  void End();
+  void WaitForNone();
 
  private:
-  std::vector<std::string> names_;
-  std::vector<std::unique_ptr<tbb::task_arena>> arenas_;
-  mutable absl::Mutex mu_;
-  mutable int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// What a run executes on (owned by the Session; outlives the run).
+struct ExecutorEnv {
+  std::vector<Device*> devices;  // Indexed like CompiledPlan's devices.
+  Rendezvous* rendezvous = nullptr;
+  RunTracker* tracker = nullptr;
+  int64_t max_allocation_bytes = 0;
 };
 
 struct ExecuteOptions {
   absl::Time deadline = absl::InfiniteFuture();
   bool collect_stats = false;
   bool trace = false;
+  // The caller's thread runs its first partition before it waits (Run
+  // without a deadline). Never with a finite deadline: a slow step on the
+  // calling thread could not be abandoned on time.
+  bool caller_runs_inline = false;
 };
 
-// Runs `plan` on `devices` with `feeds` (one per plan feed slot) and returns
-// the fetched values. Per-run state lives in a fresh object, never in the
-// plan. The first error of any partition cancels the others and is returned
-// (kernel errors name the node and its definition site); passing the
-// deadline returns kDeadlineExceeded (a deadline already passed on entry runs
-// nothing). Work in flight may outlast a timed-out
-// call; it holds the per-run state alive and is counted by
-// devices.BeginRun/EndRun, so destroying the DeviceSet waits for it.
-[[nodiscard]] absl::StatusOr<std::vector<NDArray>> ExecutePlan(
-    std::shared_ptr<const CompiledPlan> plan, const DeviceSet& devices,
-    std::vector<NDArray> feeds, const ExecuteOptions& options,
-    RunMetadata* metadata);
+using ExecuteDone =
+    absl::AnyInvocable<void(absl::StatusOr<std::vector<NDArray>>) &&>;
+
+// Runs `plan` with `feeds` (one per plan feed slot). `done` gets the fetched
+// values or the first error (kernel errors name the node and its site;
+// past the deadline, kDeadlineExceeded). `metadata`, if not null, must
+// outlive `done` and is filled before it is called. `done` runs on a
+// device thread or the timer thread — or, with caller_runs_inline, possibly
+// on the calling thread before ExecutePlanAsync returns.
+void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
+                      const ExecutorEnv& env, std::vector<NDArray> feeds,
+                      const ExecuteOptions& options, RunMetadata* metadata,
+                      ExecuteDone done);
+
+namespace internal {
+// Per-step timing collected for RunMetadata.
+struct StepTiming {
+  int64_t start = -1;
+  int64_t end = -1;
+};
+// Fills node_stats, partition times and (with `trace`) the Chrome trace
+// JSON of `metadata` (trace_writer.cc).
+void FillRunMetadata(const CompiledPlan& plan,
+                     const std::vector<StepTiming>& timings, int64_t start_ns,
+                     int64_t end_ns, bool trace, RunMetadata& metadata);
+}  // namespace internal
 
 }  // namespace weft
 

@@ -41,7 +41,8 @@ int PartitionedGraph::num_nodes() const {
 
 absl::StatusOr<PartitionedGraph> PartitionGraph(
     const Graph& graph, absl::Span<const Tensor> fetches,
-    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices) {
+    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
+    absl::Span<const Tensor> targets) {
   if (graph.is_null()) {
     return absl::InvalidArgumentError("PartitionGraph: null graph");
   }
@@ -50,6 +51,11 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   }
   for (size_t i = 0; i < fetches.size(); ++i) {
     if (absl::Status s = CheckRunTensor(graph, fetches[i], "fetch", i); !s.ok())
+      return s;
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (absl::Status s = CheckRunTensor(graph, targets[i], "target", i);
+        !s.ok())
       return s;
   }
   absl::flat_hash_set<int> fed;
@@ -68,6 +74,7 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   std::vector<char> needed(nodes.size(), 0);
   std::vector<int> stack;
   for (const Tensor& t : fetches) stack.push_back(t.node()->id());
+  for (const Tensor& t : targets) stack.push_back(t.node()->id());
   while (!stack.empty()) {
     int id = stack.back();
     stack.pop_back();
@@ -96,7 +103,7 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
               " is placed on device ", Quoted(dev),
               ", which this session does not have (devices: ",
               absl::StrJoin(devices, ", "), ")")),
-          "device", *n, graph);
+          ErrorKind::kDevice, *n, graph);
     }
     device_of[id] = it->second;
     device_used[it->second] = 1;

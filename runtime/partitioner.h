@@ -6,6 +6,7 @@
 #ifndef WEFT_RUNTIME_PARTITIONER_H_
 #define WEFT_RUNTIME_PARTITIONER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,11 +18,12 @@
 
 namespace weft {
 
-// One step of a partition.
+// One step of a partition. Kind is the one enum of step kinds, shared by
+// the executor's compiled plan.
 struct PartitionItem {
-  enum class Kind {
+  enum class Kind : uint8_t {
     kOp,    // Runs node's kernel.
-    kFeed,  // node's output 0 comes from a feed; its inputs are not needed.
+    kFeed,  // node's outputs come from feeds; its inputs are not needed.
     kSend,  // Hands `transfer`'s value to the rendezvous.
     kRecv,  // Takes `transfer`'s value from the rendezvous.
   };
@@ -65,14 +67,16 @@ struct PartitionedGraph {
   std::string ToDot() const;
 };
 
-// Prunes `graph` back from `fetches`, stopping at `feeds`, places each node on
+// Prunes `graph` back from `fetches` and `targets` (nodes run for their
+// side effects only), stopping at `feeds`, places each node on
 // its device (Node::device(), "" meaning devices[0]) and partitions. Errors:
 // a non-ok, or foreign-graph fetch/feed; a node on a device not in
 // `devices` (kInvalidArgument naming node, device and `devices`); an empty
 // `devices`.
 [[nodiscard]] absl::StatusOr<PartitionedGraph> PartitionGraph(
     const Graph& graph, absl::Span<const Tensor> fetches,
-    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices);
+    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
+    absl::Span<const Tensor> targets = {});
 
 }  // namespace weft
 

@@ -1,24 +1,34 @@
 #include "runtime/session.h"
 
+#include <unistd.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "graph/device_kind.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
+#include "runtime/device.h"
+#include "runtime/executor.h"
+#include "runtime/plan.h"
+#include "runtime/rendezvous.h"
 
 namespace weft {
 namespace {
 
 using internal::Quoted;
 
-}  // namespace
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return int64_t{1} << 40;
+  return static_cast<int64_t>(pages) * page_size;
+}
 
-absl::StatusOr<std::unique_ptr<Session>> Session::Create(
-    Graph graph, SessionOptions options, std::source_location where) {
-  if (graph.is_null()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Session::Create at ", SourceSite::From(where).ToString(),
-                     ": null Graph handle; create graphs with Graph::Create"));
-  }
+absl::Status ValidateOptions(const SessionOptions& options) {
   if (options.devices.empty()) {
     return absl::InvalidArgumentError(
         "Session::Create: SessionOptions.devices is empty; name at least one "
@@ -27,7 +37,12 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   if (options.num_threads < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("Session::Create: num_threads is ", options.num_threads,
-                     "; use 0 for oneTBB's default or a positive count"));
+                     "; use 0 for the default or a positive count"));
+  }
+  if (options.max_allocation_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Session::Create: max_allocation_bytes is ",
+        options.max_allocation_bytes, "; use 0 for the machine's memory"));
   }
   absl::flat_hash_set<std::string> seen;
   for (const std::string& d : options.devices) {
@@ -35,33 +50,109 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
       return absl::InvalidArgumentError(
           "Session::Create: empty device name in SessionOptions.devices");
     }
-    if (absl::Status s = ValidateDeviceName(d); !s.ok()) return s;
+    if (absl::Status s = CheckDeviceName(d); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Session::Create: ", s.message()));
+    }
     if (!seen.insert(d).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Session::Create: device ", Quoted(d), " is listed twice"));
     }
   }
-  return std::unique_ptr<Session>(
-      new Session(std::move(graph), std::move(options), where));
+  for (const auto& [name, threads] : options.device_threads) {
+    if (!seen.contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Session::Create: device_threads names ", Quoted(name),
+                       ", which is not in SessionOptions.devices"));
+    }
+    if (threads < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Session::Create: device_threads[", Quoted(name),
+                       "] is ", threads, "; use 0 for the default"));
+    }
+  }
+  return absl::OkStatus();
 }
 
-Session::Session(Graph graph, SessionOptions options,
-                 std::source_location where)
-    : graph_(std::move(graph)),
-      options_(std::move(options)),
-      created_at_(where),
-      devices_(std::make_unique<DeviceSet>(options_.devices,
-                                           options_.num_threads)) {}
+// A fed tensor with its value, or a fetch/target, checked and keyed.
+struct RunRequest {
+  std::vector<Tensor> fed;
+  std::vector<NDArray> values;
+  std::vector<Tensor> fetches;
+  std::vector<Tensor> targets;
+};
 
-Session::~Session() = default;  // ~DeviceSet waits for runs in flight.
+}  // namespace
 
-int Session::num_cached_plans() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int>(plans_.size());
-}
+class Session::Impl {
+ public:
+  Impl(Graph graph, SessionOptions options, std::source_location where)
+      : graph_(std::move(graph)),
+        options_(std::move(options)),
+        created_at_(where) {}
 
-absl::Status Session::CheckTensor(const Tensor& t, std::string_view role,
-                                  int index, std::source_location where) const {
+  ~Impl() {
+    // Work that outlived a timed-out Run, and RunAsync calls in flight,
+    // finish before the devices go away.
+    tracker_.WaitForNone();
+  }
+
+  absl::Status CreateDevices() {
+    for (const std::string& name : options_.devices) {
+      auto it = options_.device_threads.find(name);
+      absl::StatusOr<std::unique_ptr<Device>> d =
+          CreateDevice({.name = name,
+                        .num_threads = it != options_.device_threads.end()
+                                           ? it->second
+                                           : options_.num_threads});
+      if (!d.ok()) return d.status();
+      devices_.push_back(*std::move(d));
+    }
+    env_.rendezvous = &rendezvous_;
+    env_.tracker = &tracker_;
+    env_.max_allocation_bytes = options_.max_allocation_bytes > 0
+                                    ? options_.max_allocation_bytes
+                                    : PhysicalMemoryBytes();
+    for (const auto& d : devices_) env_.devices.push_back(d.get());
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckTensor(const Tensor& t, std::string_view role, int index,
+                           std::source_location where) const;
+  absl::StatusOr<RunRequest> Validate(const Feeds& feeds,
+                                      const std::vector<Tensor>& fetches,
+                                      const std::vector<Tensor>& targets,
+                                      std::source_location where) const;
+  absl::StatusOr<std::shared_ptr<const CompiledPlan>> Plan(
+      const std::vector<Tensor>& feeds, const std::vector<Tensor>& fetches,
+      const std::vector<Tensor>& targets, std::source_location where);
+  // Validates, compiles (or finds) the plan and starts the run; `done`
+  // gets every error. `caller_runs_inline` as in ExecuteOptions.
+  void Start(const Feeds& feeds, const std::vector<Tensor>& fetches,
+             const std::vector<Tensor>& targets, const RunOptions& options,
+             RunMetadata* metadata, bool caller_runs_inline,
+             std::source_location where, ExecuteDone done);
+  // Calls `done(status)` from a device thread.
+  void FailAsync(absl::Status status, ExecuteDone done) {
+    auto shared = std::make_shared<ExecuteDone>(std::move(done));
+    devices_[0]->Schedule([shared, status] { std::move (*shared)(status); });
+  }
+
+  const Graph graph_;
+  const SessionOptions options_;
+  const std::source_location created_at_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  LocalRendezvous rendezvous_;
+  RunTracker tracker_;  // ~Impl waits until no run is in flight.
+  ExecutorEnv env_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::vector<int32_t>, std::shared_ptr<const CompiledPlan>>
+      plans_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status Session::Impl::CheckTensor(const Tensor& t, std::string_view role,
+                                        int index,
+                                        std::source_location where) const {
   if (!t.ok()) return t.status();
   if (t.graph_impl() == graph_.impl()) return absl::OkStatus();
   CrossGraphEdge e;
@@ -80,55 +171,12 @@ absl::Status Session::CheckTensor(const Tensor& t, std::string_view role,
   return MakeCrossGraphError(e);
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::GetPlan(
-    const std::vector<Tensor>& feeds, const std::vector<Tensor>& fetches,
-    std::source_location where) {
-  std::vector<int32_t> key;
-  key.reserve(2 * (feeds.size() + fetches.size()) + 1);
-  for (size_t i = 0; i < feeds.size(); ++i) {
-    if (absl::Status s = CheckTensor(feeds[i], "feed", i, where); !s.ok()) {
-      return s;
-    }
-    key.push_back(feeds[i].node()->id());
-    key.push_back(feeds[i].index());
-  }
-  key.push_back(-1);
-  for (size_t i = 0; i < fetches.size(); ++i) {
-    if (absl::Status s = CheckTensor(fetches[i], "fetch", i, where); !s.ok()) {
-      return s;
-    }
-    key.push_back(fetches[i].node()->id());
-    key.push_back(fetches[i].index());
-  }
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = plans_.find(key);
-    if (it != plans_.end()) return it->second;
-  }
-  // Graphs are append-only and nodes immutable, so a plan depends only on
-  // the fetches' ancestors, which never change: a cached plan stays valid as
-  // the graph grows, and new fetches simply compile a new plan.
-  absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
-      CompilePlan(graph_, feeds, fetches, options_.devices);
-  if (!plan.ok()) return plan.status();
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] = plans_.emplace(std::move(key), *plan);
-  return it->second;
-}
-
-absl::StatusOr<std::vector<NDArray>> Session::Run(
+absl::StatusOr<RunRequest> Session::Impl::Validate(
     const Feeds& feeds, const std::vector<Tensor>& fetches,
-    const RunOptions& options, RunMetadata* metadata,
-    std::source_location where) {
-  // The deadline covers the whole call, plan compilation included.
-  ExecuteOptions exec;
-  if (options.timeout != absl::InfiniteDuration()) {
-    exec.deadline = absl::Now() + options.timeout;
-  }
-  std::vector<Tensor> fed;
-  std::vector<NDArray> values;
-  fed.reserve(feeds.size());
-  values.reserve(feeds.size());
+    const std::vector<Tensor>& targets, std::source_location where) const {
+  RunRequest req;
+  req.fed.reserve(feeds.size());
+  req.values.reserve(feeds.size());
   for (size_t i = 0; i < feeds.size(); ++i) {
     const auto& [t, v] = feeds[i];
     if (absl::Status s = CheckTensor(t, "feed", i, where); !s.ok()) return s;
@@ -140,7 +188,7 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
               " defined at ", SourceSite::From(n.provenance().where).ToString(),
               ") in the Run at ", SourceSite::From(where).ToString(), ": ",
               why)),
-          "feed", n, graph_);
+          ErrorKind::kFeed, n, graph_);
     };
     if (!v.valid()) return feed_error("the fed NDArray is empty");
     if (v.dtype() != t.dtype() || !t.shape().IsCompatibleWith(v.shape())) {
@@ -150,20 +198,175 @@ absl::StatusOr<std::vector<NDArray>> Session::Run(
                        t.shape().DebugString()));
     }
     for (size_t j = 0; j < i; ++j) {
-      if (fed[j].node() == t.node() && fed[j].index() == t.index()) {
+      if (req.fed[j].node() == t.node() && req.fed[j].index() == t.index()) {
         return feed_error(absl::StrCat("the same tensor is also feed ", j));
       }
     }
-    fed.push_back(t);
-    values.push_back(v);
+    req.fed.push_back(t);
+    req.values.push_back(v);
   }
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    if (absl::Status s = CheckTensor(fetches[i], "fetch", i, where); !s.ok()) {
+      return s;
+    }
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (absl::Status s = CheckTensor(targets[i], "target", i, where); !s.ok()) {
+      return s;
+    }
+  }
+  req.fetches = fetches;
+  req.targets = targets;
+  return req;
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::Impl::Plan(
+    const std::vector<Tensor>& feeds, const std::vector<Tensor>& fetches,
+    const std::vector<Tensor>& targets, std::source_location where) {
+  std::vector<int32_t> key;
+  key.reserve(2 * (feeds.size() + fetches.size() + targets.size()) + 2);
+  auto add = [&](const std::vector<Tensor>& list,
+                 std::string_view role) -> absl::Status {
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (absl::Status s = CheckTensor(list[i], role, i, where); !s.ok()) {
+        return s;
+      }
+      key.push_back(list[i].node()->id());
+      key.push_back(list[i].index());
+    }
+    key.push_back(-1);
+    return absl::OkStatus();
+  };
+  if (absl::Status s = add(feeds, "feed"); !s.ok()) return s;
+  if (absl::Status s = add(fetches, "fetch"); !s.ok()) return s;
+  if (absl::Status s = add(targets, "target"); !s.ok()) return s;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+  }
+  // Graphs are append-only and nodes immutable, so a plan depends only on
+  // the fetches' ancestors, which never change: a cached plan stays valid as
+  // the graph grows, and new fetches simply compile a new plan.
   absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
-      GetPlan(fed, fetches, where);
+      CompilePlan(graph_, feeds, fetches, targets, options_.devices);
   if (!plan.ok()) return plan.status();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = plans_.emplace(std::move(key), *plan);
+  return it->second;
+}
+
+void Session::Impl::Start(const Feeds& feeds,
+                          const std::vector<Tensor>& fetches,
+                          const std::vector<Tensor>& targets,
+                          const RunOptions& options, RunMetadata* metadata,
+                          bool caller_runs_inline, std::source_location where,
+                          ExecuteDone done) {
+  // The deadline covers the whole call, plan compilation included.
+  ExecuteOptions exec;
+  if (options.timeout != absl::InfiniteDuration()) {
+    exec.deadline = absl::Now() + options.timeout;
+  }
+  absl::StatusOr<RunRequest> req = Validate(feeds, fetches, targets, where);
+  if (!req.ok()) return FailAsync(req.status(), std::move(done));
+  absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
+      Plan(req->fed, req->fetches, req->targets, where);
+  if (!plan.ok()) return FailAsync(plan.status(), std::move(done));
   exec.collect_stats = metadata != nullptr;
   exec.trace = options.trace;
-  return ExecutePlan(*std::move(plan), *devices_, std::move(values), exec,
-                     metadata);
+  exec.caller_runs_inline =
+      caller_runs_inline && exec.deadline == absl::InfiniteFuture();
+  ExecutePlanAsync(*std::move(plan), env_, std::move(req->values), exec,
+                   metadata, std::move(done));
+}
+
+// ------------------------------------------------------------ Session --
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(
+    Graph graph, SessionOptions options, std::source_location where) {
+  if (graph.is_null()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Session::Create at ", SourceSite::From(where).ToString(),
+                     ": null Graph handle; create graphs with Graph::Create"));
+  }
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  auto impl =
+      std::make_unique<Impl>(std::move(graph), std::move(options), where);
+  if (absl::Status s = impl->CreateDevices(); !s.ok()) return s;
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+const Graph& Session::graph() const { return impl_->graph_; }
+const SessionOptions& Session::options() const { return impl_->options_; }
+
+int Session::num_cached_plans() const {
+  absl::MutexLock lock(&impl_->mu_);
+  return static_cast<int>(impl_->plans_.size());
+}
+
+absl::StatusOr<std::vector<NDArray>> Session::Run(
+    const Feeds& feeds, const std::vector<Tensor>& fetches,
+    const RunOptions& options, RunMetadata* metadata,
+    std::source_location where) {
+  return Run(feeds, fetches, {}, options, metadata, where);
+}
+
+absl::StatusOr<std::vector<NDArray>> Session::Run(
+    const Feeds& feeds, const std::vector<Tensor>& fetches,
+    const std::vector<Tensor>& targets, const RunOptions& options,
+    RunMetadata* metadata, std::source_location where) {
+  absl::StatusOr<std::vector<NDArray>> result;
+  absl::Notification finished;
+  impl_->Start(feeds, fetches, targets, options, metadata,
+               /*caller_runs_inline=*/true, where,
+               [&](absl::StatusOr<std::vector<NDArray>> r) {
+                 result = std::move(r);
+                 finished.Notify();
+               });
+  finished.WaitForNotification();
+  return result;
+}
+
+void Session::RunAsync(Feeds feeds, std::vector<Tensor> fetches,
+                       RunOptions options, DoneCallback done,
+                       std::source_location where) {
+  RunAsync(std::move(feeds), std::move(fetches), {}, std::move(options),
+           std::move(done), where);
+}
+
+void Session::RunAsync(Feeds feeds, std::vector<Tensor> fetches,
+                       std::vector<Tensor> targets, RunOptions options,
+                       DoneCallback done, std::source_location where) {
+  impl_->Start(
+      feeds, fetches, targets, options, /*metadata=*/nullptr,
+      /*caller_runs_inline=*/false, where,
+      [done = std::move(done)](absl::StatusOr<std::vector<NDArray>> r) mutable {
+        if (done) done(std::move(r));
+      });
+}
+
+absl::StatusOr<PlanSummary> Session::GetPlan(const std::vector<Tensor>& feeds,
+                                             const std::vector<Tensor>& fetches,
+                                             const std::vector<Tensor>& targets,
+                                             std::source_location where) {
+  absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
+      impl_->Plan(feeds, fetches, targets, where);
+  if (!plan.ok()) return plan.status();
+  const CompiledPlan& p = **plan;
+  PlanSummary s;
+  s.num_partitions = static_cast<int>(p.partitioned.partitions.size());
+  s.num_transfers = static_cast<int>(p.partitioned.transfers.size());
+  s.num_nodes = p.partitioned.num_nodes();
+  for (const Partition& part : p.partitioned.partitions) {
+    s.partition_devices.push_back(part.device);
+  }
+  s.kernels = p.kernel_labels;
+  s.dump = p.dump;
+  s.dot = p.partitioned.ToDot();
+  return s;
 }
 
 }  // namespace weft

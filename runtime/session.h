@@ -1,38 +1,54 @@
 // session.h — defines weft::Session, which runs a Graph: it prunes the graph
-// to what the fetches need, partitions it over its devices, compiles and
-// caches a plan per (feeds, fetches) signature, and executes it on oneTBB;
-// plus weft::SessionOptions, weft::RunOptions and weft::Feeds.
+// to what the fetches and targets need, partitions it over its devices,
+// compiles and caches a plan per (feeds, fetches, targets) signature, and
+// executes it; plus weft::SessionOptions, weft::RunOptions, weft::Feeds and
+// weft::PlanSummary (a read-only view of a compiled plan).
+//
+//   auto session = *Session::Create(g, {.devices = {"cpu:0", "cpu:1"}});
+//   absl::StatusOr<std::vector<NDArray>> out =
+//       session->Run({{x, batch}}, {probs}, RunOptions{.timeout =
+//                                                      absl::Milliseconds(5)});
+//   session->RunAsync({{x, batch}}, {probs}, {},
+//                     [](absl::StatusOr<std::vector<NDArray>> r) { ... });
+//
+// No oneTBB or executor header is included here: the executor is private
+// to runtime/.
 #ifndef WEFT_RUNTIME_SESSION_H_
 #define WEFT_RUNTIME_SESSION_H_
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <source_location>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "graph/graph.h"
 #include "graph/ndarray.h"
 #include "graph/tensor.h"
-#include "runtime/executor.h"
 #include "runtime/run_metadata.h"
 
 namespace weft {
 
 struct SessionOptions {
-  // Threads per device arena; 0 = oneTBB's default.
+  // Threads per device; 0 = the device kind's default (for cpu, oneTBB's).
   int num_threads = 0;
-  // Each device is a oneTBB task_arena. Names are "<kind>:<index>".
+  // Devices, each "<kind>:<index>" of a registered kind (see device.h).
   std::vector<std::string> devices = {"cpu:0"};
+  // Per-device thread counts, overriding num_threads: {{"cpu:1", 1}}.
+  std::map<std::string, int> device_threads = {};
+  // The largest array one kernel may allocate, in bytes; a larger output is
+  // kResourceExhausted naming the node. 0 = the machine's physical memory.
+  int64_t max_allocation_bytes = 0;
 };
 
 struct RunOptions {
-  // Past it, Run returns kDeadlineExceeded and cancels the step.
+  // Past it, the run returns kDeadlineExceeded and is cancelled, whichever
+  // thread runs the work.
   absl::Duration timeout = absl::InfiniteDuration();
   // Fill RunMetadata::chrome_trace_json (also collects per-node timings).
   bool trace = false;
@@ -40,16 +56,32 @@ struct RunOptions {
 
 using Feeds = std::vector<std::pair<Tensor, NDArray>>;
 
+// What a compiled plan looks like (Session::GetPlan).
+struct PlanSummary {
+  int num_partitions = 0;
+  int num_transfers = 0;
+  int num_nodes = 0;  // Graph nodes in the pruned plan.
+  std::vector<std::string> partition_devices;
+  // "node:label" for each kernel, in plan order ("h:eigen").
+  std::vector<std::string> kernels;
+  std::string dump;  // The partitioner's deterministic text dump.
+  std::string dot;   // Graphviz DOT of the partitions.
+};
+
 // Runs one graph. Create one per graph, share it among request threads.
 //
-// Thread safety: Run (and DescribePlan) may be called from any number of
-// threads at once; compiled plans are immutable and shared, per-run state is
-// per call, and the plan cache is the only shared mutable state (a reader
-// lock on a hit). Destroying the Session waits for runs still in flight.
+// Thread safety: Run, RunAsync and GetPlan may be called from any number of
+// threads at once; compiled plans are immutable and shared, per-run state
+// is per call, and the plan cache is the only shared mutable state (a
+// reader lock on a hit). Destroying the Session waits for runs still in
+// flight, including work that outlived a timed-out Run.
 class Session {
  public:
-  // kInvalidArgument for a null graph, no devices, a malformed or repeated
-  // device name, or a negative num_threads.
+  using DoneCallback =
+      std::function<void(absl::StatusOr<std::vector<NDArray>>)>;
+
+  // kInvalidArgument for a null graph, no devices, a malformed, repeated or
+  // unregistered device name, or a negative thread count.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Session>> Create(
       Graph graph, SessionOptions options = {},
       std::source_location where = std::source_location::current());
@@ -61,40 +93,49 @@ class Session {
   // Runs the subgraph `fetches` need, with `feeds` substituted, and returns
   // one NDArray per fetch. Errors: a non-ok fetch or feed (its own error); a
   // feed or fetch of another graph (the cross-graph error); a fed value
-  // whose dtype or shape contradicts the tensor ("feed"); a repeated feed;
+  // whose dtype or shape contradicts the tensor (kFeed); a repeated feed;
   // an unfed placeholder; a node on a device this session lacks; a missing
-  // kernel; a kernel error (naming the node and where it was defined);
-  // kDeadlineExceeded past options.timeout. `metadata`, if not null, gets
-  // partition/transfer counts, and per-node and per-partition times.
+  // kernel; a kernel error (naming the node and where it was defined); an
+  // output over max_allocation_bytes (kResourceExhausted); kDeadlineExceeded
+  // past options.timeout. `metadata`, if not null, gets partition/transfer
+  // counts, and per-node and per-partition times.
   [[nodiscard]] absl::StatusOr<std::vector<NDArray>> Run(
       const Feeds& feeds, const std::vector<Tensor>& fetches,
       const RunOptions& options = {}, RunMetadata* metadata = nullptr,
       std::source_location where = std::source_location::current());
-
-  // The partition dump of the plan for (feeds, fetches), compiling it if
-  // needed (feeds here are just the fed tensors).
-  [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledPlan>> GetPlan(
-      const std::vector<Tensor>& feeds, const std::vector<Tensor>& fetches,
+  // The same, also running `targets` for their side effects only (an
+  // Assign, an Enqueue): their outputs are not returned.
+  [[nodiscard]] absl::StatusOr<std::vector<NDArray>> Run(
+      const Feeds& feeds, const std::vector<Tensor>& fetches,
+      const std::vector<Tensor>& targets, const RunOptions& options = {},
+      RunMetadata* metadata = nullptr,
       std::source_location where = std::source_location::current());
 
-  const Graph& graph() const { return graph_; }
-  const SessionOptions& options() const { return options_; }
+  // Starts a run and returns at once; `done` is called exactly once, on a
+  // runtime thread, with the fetched values or the error (every error Run
+  // reports, including validation errors). Run is built on the same path.
+  void RunAsync(Feeds feeds, std::vector<Tensor> fetches, RunOptions options,
+                DoneCallback done,
+                std::source_location where = std::source_location::current());
+  void RunAsync(Feeds feeds, std::vector<Tensor> fetches,
+                std::vector<Tensor> targets, RunOptions options,
+                DoneCallback done,
+                std::source_location where = std::source_location::current());
+
+  // The plan for (fed tensors, fetches, targets), compiling it if needed.
+  [[nodiscard]] absl::StatusOr<PlanSummary> GetPlan(
+      const std::vector<Tensor>& feeds, const std::vector<Tensor>& fetches,
+      const std::vector<Tensor>& targets = {},
+      std::source_location where = std::source_location::current());
+
+  const Graph& graph() const;
+  const SessionOptions& options() const;
   int num_cached_plans() const;
 
  private:
-  Session(Graph graph, SessionOptions options, std::source_location where);
-
-  [[nodiscard]] absl::Status CheckTensor(const Tensor& t, std::string_view role,
-                                         int index,
-                                         std::source_location where) const;
-
-  const Graph graph_;
-  const SessionOptions options_;
-  const std::source_location created_at_;
-  std::unique_ptr<DeviceSet> devices_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::vector<int32_t>, std::shared_ptr<const CompiledPlan>>
-      plans_ ABSL_GUARDED_BY(mu_);
+  class Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace weft

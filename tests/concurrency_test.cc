@@ -36,27 +36,30 @@ void RegisterTestOps() {
                     .Register({"TestFail", 1, {}, identity_infer})
                     .ok());
     for (DType d : {DType::kFloat32, DType::kInt32}) {
-      EXPECT_TRUE(KernelRegistry::Global()
-                      .Register({"TestSleep", d,
-                                 [](KernelContext& ctx) {
-                                   g_sleep_started.fetch_add(1);
-                                   const int64_t ms = *FindAttr<int64_t>(
-                                       ctx.node.attrs(), "ms");
-                                   std::this_thread::sleep_for(
-                                       std::chrono::milliseconds(ms));
-                                   ctx.outputs[0] = ctx.inputs[0];
-                                   g_sleep_finished.fetch_add(1);
-                                   return absl::OkStatus();
-                                 },
-                                 KernelCost::kExpensive})
-                      .ok());
-      EXPECT_TRUE(KernelRegistry::Global()
-                      .Register({"TestFail", d,
-                                 [](KernelContext&) {
-                                   return absl::DataLossError("injected fault");
-                                 },
-                                 KernelCost::kCheap})
-                      .ok());
+      EXPECT_TRUE(
+          KernelRegistry::Global()
+              .Register(
+                  {.op = "TestSleep",
+                   .dtype = d,
+                   .factory = FunctionKernelFactory([](OpKernelContext& ctx) {
+                     g_sleep_started.fetch_add(1);
+                     const int64_t ms =
+                         *FindAttr<int64_t>(ctx.node().attrs(), "ms");
+                     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                     ctx.set_output(0, ctx.input(0));
+                     g_sleep_finished.fetch_add(1);
+                     return absl::OkStatus();
+                   }),
+                   .cost = KernelCost::kExpensive})
+              .ok());
+      EXPECT_TRUE(
+          KernelRegistry::Global()
+              .Register({.op = "TestFail",
+                         .dtype = d,
+                         .factory = FunctionKernelFactory([](OpKernelContext&) {
+                           return absl::DataLossError("injected fault");
+                         })})
+              .ok());
     }
     return true;
   }();
@@ -133,7 +136,7 @@ TEST(Concurrency, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(r.status().message(), HasSubstr("node 'injected' (TestFail)"));
   EXPECT_THAT(r.status().message(), HasSubstr("injected fault"));
-  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, "kernel");
+  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, ErrorKind::kKernel);
   // 40 sleeps of 20 ms would take 400+ ms per chain; cancellation stops them.
   EXPECT_LT(g_sleep_started.load(), 40);
   EXPECT_LT(took, absl::Milliseconds(400));

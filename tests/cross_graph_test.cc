@@ -145,7 +145,7 @@ TEST(CrossGraph, ValueFromAnotherGraphUnderGraphScope) {
 
   std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "cross_graph");
+  EXPECT_EQ(info->kind, ErrorKind::kCrossGraph);
   EXPECT_EQ(info->node_name, "head/Add");
   EXPECT_EQ(info->graph_id, serving.id());
   EXPECT_EQ(info->site.line, y.line);
@@ -454,7 +454,7 @@ TEST(CrossGraph, StackTraceModeAddsStackToErrors) {
   EXPECT_THAT(msg.substr(stack + 10), StartsWith("    "));
   std::optional<OpErrorInfo> info = GetOpErrorInfo(bad.t.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "dtype");
+  EXPECT_EQ(info->kind, ErrorKind::kDType);
 }
 
 TEST(CrossGraph, DefaultModeHasNoStack) {

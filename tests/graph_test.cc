@@ -3,6 +3,7 @@
 
 #include "graph/graph.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "graph/device_kind.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
 #include "graph/ndarray.h"
@@ -130,7 +132,7 @@ TEST(Graph, InvalidNamesAreRejectedAndAddNothing) {
     EXPECT_THAT(t.status().message(), HasSubstr("invalid node name")) << bad;
     std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
     ASSERT_TRUE(info.has_value()) << bad;
-    EXPECT_EQ(info->kind, "name");
+    EXPECT_EQ(info->kind, ErrorKind::kName);
   }
   {
     NameScope bad_scope("bad:scope");
@@ -164,7 +166,7 @@ TEST(Graph, FinalizeRejectsFurtherOps) {
       HasSubstr(absl::StrCat("finalized at ", __FILE__, ":", finalize_line)));
   std::optional<OpErrorInfo> info = GetOpErrorInfo(y.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "finalized");
+  EXPECT_EQ(info->kind, ErrorKind::kFinalized);
   absl::StatusOr<Tensor> z = g.AddOp("Neg", {x});
   EXPECT_EQ(z.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(g.num_nodes(), 1);
@@ -219,7 +221,7 @@ TEST(Graph, DeviceFromOptionsAndScope) {
   {
     DeviceScope ds("cpu:1");
     in_scope = ScalarConst(1);
-    override = ScalarConst(1, {.device = "gpu:0"});
+    override = ScalarConst(1, {.device = "cpu:3"});
     {
       DeviceScope inner("");
       cleared = ScalarConst(1);
@@ -228,8 +230,44 @@ TEST(Graph, DeviceFromOptionsAndScope) {
   EXPECT_EQ(none.node()->device(), "");
   EXPECT_EQ(opt.node()->device(), "cpu:2");
   EXPECT_EQ(in_scope.node()->device(), "cpu:1");
-  EXPECT_EQ(override.node()->device(), "gpu:0");
+  EXPECT_EQ(override.node()->device(), "cpu:3");
   EXPECT_EQ(cleared.node()->device(), "");
+}
+
+TEST(Graph, UnregisteredDeviceKindIsABuildError) {
+  Graph g = Graph::Create("g");
+  const int before = g.num_nodes();
+  Tensor t = ops::Const(NDArray::Scalar(1.0f), {.graph = g, .device = "gpu:0"});
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(t.status().message(),
+              HasSubstr("device 'gpu:0' has kind 'gpu', which is not "
+                        "registered (registered kinds: cpu"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, ErrorKind::kDevice);
+  EXPECT_EQ(g.num_nodes(), before);
+  // Through a DeviceScope too.
+  DeviceScope ds("tpu:1");
+  Tensor u = ops::Const(NDArray::Scalar(1.0f), {.graph = g});
+  ASSERT_FALSE(u.ok());
+  EXPECT_THAT(u.status().message(), HasSubstr("kind 'tpu'"));
+}
+
+TEST(Graph, RegisteredDeviceKindsAreAccepted) {
+  EXPECT_TRUE(IsDeviceKindRegistered("cpu"));
+  EXPECT_EQ(RegisterDeviceKind("cpu").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(RegisterDeviceKind("Bad-Kind").code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(RegisterDeviceKind("graphtestkind").ok());
+  Graph g = Graph::Create("g");
+  Tensor t = ops::Const(NDArray::Scalar(1.0f),
+                        {.graph = g, .device = "graphtestkind:0"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t.node()->device(), "graphtestkind:0");
+  std::vector<std::string> kinds = RegisteredDeviceKinds();
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "graphtestkind"),
+            kinds.end());
 }
 
 TEST(Graph, InvalidDeviceIsAnError) {
@@ -243,7 +281,7 @@ TEST(Graph, InvalidDeviceIsAnError) {
     EXPECT_THAT(t.status().message(), HasSubstr("invalid device"));
     std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
     ASSERT_TRUE(info.has_value());
-    EXPECT_EQ(info->kind, "device");
+    EXPECT_EQ(info->kind, ErrorKind::kDevice);
   }
   {
     DeviceScope ds("nonsense");
@@ -325,7 +363,7 @@ TEST(Graph, NullHandleAddOpIsFailedPrecondition) {
   EXPECT_THAT(t.status().message(), HasSubstr("null Graph handle"));
   std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "null_graph");
+  EXPECT_EQ(info->kind, ErrorKind::kNullGraph);
 }
 
 TEST(Graph, OpsUnderNullGraphScopeFail) {
@@ -455,7 +493,7 @@ TEST(Graph, MissingRequiredAttrIsAnErrorBeforeInference) {
   EXPECT_THAT(std::string(r.status().message()),
               ::testing::HasSubstr("Reshape requires attr 'shape'"));
   ASSERT_TRUE(GetOpErrorInfo(r.status()).has_value());
-  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, "attr");
+  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, ErrorKind::kAttr);
   EXPECT_EQ(g.num_nodes(), before);
 }
 
@@ -468,7 +506,7 @@ TEST(Graph, FinalizedWinsOverOtherBuildErrors) {
   Tensor bad = ops::Add(f, i, {.graph = g});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, "finalized");
+  EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, ErrorKind::kFinalized);
 }
 
 TEST(Graph, AddOpWithAnotherGraphInOptionsHasAPayload) {
@@ -482,7 +520,7 @@ TEST(Graph, AddOpWithAnotherGraphInOptionsHasAPayload) {
               ::testing::HasSubstr("was given OpOptions.graph 'b'"));
   auto info = GetOpErrorInfo(r.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "graph_mismatch");
+  EXPECT_EQ(info->kind, ErrorKind::kGraphMismatch);
   EXPECT_EQ(info->graph_id, a.id());
   EXPECT_EQ(info->site.line, line);
 }
@@ -507,7 +545,7 @@ TEST(Graph, ReshapeMinusOneNextToZeroIsAmbiguous) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()),
               ::testing::HasSubstr("a -1 is ambiguous next to a 0 dimension"));
-  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, "shape");
+  EXPECT_EQ(GetOpErrorInfo(r.status())->kind, ErrorKind::kShape);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Tests for kernels/: the kernel registry and every standard kernel, run
-// directly (no executor) on nodes built with the op builders.
+// Tests for kernels/: the kernel registry and every standard kernel, each
+// run through the real compile/construct/compute path (tests/
+// kernel_test_util.h) on nodes built with the op builders.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -14,9 +15,11 @@
 #include "gmock/gmock.h"
 #include "graph/graph.h"
 #include "graph/ndarray.h"
+#include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
+#include "tests/kernel_test_util.h"
 
 namespace weft {
 namespace {
@@ -42,22 +45,9 @@ Tensor Feed(const Graph& g, const NDArray& a) {
   return ops::Placeholder(a.dtype(), a.shape(), In(g));
 }
 
-// Looks up the kernel of `t`'s node and runs it on `inputs`.
+// Runs `t`'s node through the real compile/construct/compute path.
 absl::StatusOr<NDArray> RunNode(const Tensor& t, std::vector<NDArray> inputs) {
-  if (!t.ok()) return t.status();
-  const Node& node = *t.node();
-  std::vector<DType> input_dtypes;
-  for (const NDArray& a : inputs) input_dtypes.push_back(a.dtype());
-  const DType key = KernelKeyDType(node, input_dtypes);
-  const KernelDef* def = KernelRegistry::Global().Find(node.op(), key);
-  if (def == nullptr) {
-    return absl::NotFoundError("no kernel for " + node.op() + " " +
-                               std::string(DTypeName(key)));
-  }
-  std::vector<NDArray> outputs(node.num_outputs());
-  KernelContext ctx{node, absl::MakeSpan(inputs), absl::MakeSpan(outputs)};
-  if (absl::Status s = def->fn(ctx); !s.ok()) return s;
-  return outputs[0];
+  return testing::RunKernel(t, std::move(inputs));
 }
 
 absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
@@ -151,7 +141,7 @@ TEST(KernelRegistry, HasEveryStandardKernelForTheDTypesInferenceAccepts) {
   for (const Case& c : cases) {
     for (DType dt : all) {
       SCOPED_TRACE(c.op + " " + std::string(DTypeName(dt)));
-      const KernelDef* def = KernelRegistry::Global().Find(c.op, dt);
+      const KernelDef* def = KernelRegistry::Global().Find(c.op, "cpu", dt);
       const bool supported =
           std::find(c.dtypes.begin(), c.dtypes.end(), dt) != c.dtypes.end();
       if (!supported) {
@@ -161,61 +151,139 @@ TEST(KernelRegistry, HasEveryStandardKernelForTheDTypesInferenceAccepts) {
       ASSERT_NE(def, nullptr);
       EXPECT_EQ(def->op, c.op);
       EXPECT_EQ(def->dtype, dt);
-      EXPECT_NE(def->fn, nullptr);
+      EXPECT_TRUE(static_cast<bool>(def->factory));
+      EXPECT_EQ(def->device_kind, "cpu");
       EXPECT_EQ(def->cost, c.cost);
     }
   }
 }
 
 TEST(KernelRegistry, FindUnknownOpReturnsNull) {
-  EXPECT_EQ(KernelRegistry::Global().Find("NoSuchOp", DType::kFloat32),
-            nullptr);
-  EXPECT_EQ(KernelRegistry::Global().Find("Add", DType::kBool), nullptr);
-  EXPECT_EQ(KernelRegistry::Global().Find("", DType::kFloat32), nullptr);
+  KernelRegistry& r = KernelRegistry::Global();
+  EXPECT_EQ(r.Find("NoSuchOp", "cpu", DType::kFloat32), nullptr);
+  EXPECT_EQ(r.Find("Add", "cpu", DType::kBool), nullptr);
+  EXPECT_EQ(r.Find("", "cpu", DType::kFloat32), nullptr);
+  EXPECT_EQ(r.Find("Add", "gpu", DType::kFloat32), nullptr);
 }
 
 TEST(KernelRegistry, FindReturnsStablePointers) {
-  const KernelDef* a = KernelRegistry::Global().Find("Add", DType::kFloat32);
-  const KernelDef* b = KernelRegistry::Global().Find("Add", DType::kFloat32);
+  const KernelDef* a =
+      KernelRegistry::Global().Find("Add", "cpu", DType::kFloat32);
+  const KernelDef* b =
+      KernelRegistry::Global().Find("Add", "cpu", DType::kFloat32);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a, b);
 }
 
-absl::Status NoopKernel(KernelContext&) { return absl::OkStatus(); }
+absl::Status NoopKernel(OpKernelContext&) { return absl::OkStatus(); }
 
-TEST(KernelRegistry, RegisterDuplicateIsAlreadyExists) {
-  absl::Status s =
-      KernelRegistry::Global().Register({"Add", DType::kFloat32, NoopKernel});
+TEST(KernelRegistry, RegisterSamePriorityIsAlreadyExists) {
+  const KernelDef* before =
+      KernelRegistry::Global().Find("Add", "cpu", DType::kFloat32);
+  absl::Status s = KernelRegistry::Global().Register(
+      {.op = "Add",
+       .dtype = DType::kFloat32,
+       .factory = FunctionKernelFactory(NoopKernel)});
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("'Add'"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("float32"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("higher priority"));
   // The original kernel is untouched.
-  EXPECT_NE(KernelRegistry::Global().Find("Add", DType::kFloat32)->fn,
-            NoopKernel);
+  EXPECT_EQ(KernelRegistry::Global().Find("Add", "cpu", DType::kFloat32),
+            before);
 }
 
-TEST(KernelRegistry, RegisterRejectsNullFunctionAndEmptyOp) {
-  absl::Status s = KernelRegistry::Global().Register(
-      {"KernelsTestNullFn", DType::kFloat32, nullptr});
+TEST(KernelRegistry, RegisterRejectsNullFactoryEmptyOpAndUnknownDeviceKind) {
+  KernelRegistry& r = KernelRegistry::Global();
+  absl::Status s = r.Register({.op = "KernelsTestNullFn",
+                               .dtype = DType::kFloat32,
+                               .factory = nullptr});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
-  EXPECT_EQ(KernelRegistry::Global().Find("KernelsTestNullFn", DType::kFloat32),
-            nullptr);
-  s = KernelRegistry::Global().Register({"", DType::kFloat32, NoopKernel});
+  EXPECT_EQ(r.Find("KernelsTestNullFn", "cpu", DType::kFloat32), nullptr);
+  s = r.Register({.op = "",
+                  .dtype = DType::kFloat32,
+                  .factory = FunctionKernelFactory(NoopKernel)});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  s = r.Register({.op = "KernelsTestGpu",
+                  .device_kind = "gpu",
+                  .dtype = DType::kFloat32,
+                  .factory = FunctionKernelFactory(NoopKernel)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("'gpu'"));
 }
 
 TEST(KernelRegistry, RegisterAddsAKernelForANewKey) {
   ASSERT_TRUE(KernelRegistry::Global()
-                  .Register({"KernelsTestCustom", DType::kInt64, NoopKernel,
-                             KernelCost::kExpensive})
+                  .Register({.op = "KernelsTestCustom",
+                             .dtype = DType::kInt64,
+                             .factory = FunctionKernelFactory(NoopKernel),
+                             .cost = KernelCost::kExpensive})
                   .ok());
   const KernelDef* def =
-      KernelRegistry::Global().Find("KernelsTestCustom", DType::kInt64);
+      KernelRegistry::Global().Find("KernelsTestCustom", "cpu", DType::kInt64);
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->fn, NoopKernel);
   EXPECT_EQ(def->cost, KernelCost::kExpensive);
-  EXPECT_EQ(KernelRegistry::Global().Find("KernelsTestCustom", DType::kInt32),
-            nullptr);
+  EXPECT_EQ(
+      KernelRegistry::Global().Find("KernelsTestCustom", "cpu", DType::kInt32),
+      nullptr);
+}
+
+// A higher-priority kernel overrides the default for its key, and a plan
+// compiled afterwards uses it (here: a Neg that returns zeros).
+absl::Status ZerosNegKernel(OpKernelContext& ctx) {
+  absl::StatusOr<NDArray> out = ctx.allocate_output(0, ctx.input(0).shape());
+  if (!out.ok()) return out.status();
+  for (int64_t i = 0; i < out->num_elements(); ++i) {
+    out->mutable_data<int64_t>()[i] = 0;
+  }
+  ctx.set_output(0, *std::move(out));
+  return absl::OkStatus();
+}
+
+absl::Status ForwardKernel(OpKernelContext& ctx) {
+  ctx.set_output(0, ctx.release_input(0));
+  return absl::OkStatus();
+}
+
+TEST(KernelRegistry, HigherPriorityOverridesTheDefault) {
+  ASSERT_TRUE(OpRegistry::Global()
+                  .Register({.type = "KernelsTestPrio",
+                             .num_inputs = 1,
+                             .infer =
+                                 [](InferenceContext& c) {
+                                   c.SetOutput(c.input_dtypes[0],
+                                               c.input_shapes[0]);
+                                   return absl::OkStatus();
+                                 }})
+                  .ok());
+  KernelRegistry& r = KernelRegistry::Global();
+  ASSERT_TRUE(r.Register({.op = "KernelsTestPrio",
+                          .dtype = DType::kInt64,
+                          .factory = FunctionKernelFactory(ForwardKernel)})
+                  .ok());
+  Graph g = Graph::Create();
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{2}, In(g));
+  Tensor y = *g.AddOp("KernelsTestPrio", {x});
+  ExpectArray<int64_t>(RunNode(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
+                       {1, 2});
+  const KernelDef* fallback = r.Find("KernelsTestPrio", "cpu", DType::kInt64);
+  ASSERT_TRUE(r.Register({.op = "KernelsTestPrio",
+                          .dtype = DType::kInt64,
+                          .factory = FunctionKernelFactory(ZerosNegKernel),
+                          .priority = 10,
+                          .label = "zeros"})
+                  .ok());
+  const KernelDef* now = r.Find("KernelsTestPrio", "cpu", DType::kInt64);
+  ASSERT_NE(now, nullptr);
+  EXPECT_EQ(now->label, "zeros");
+  std::vector<const KernelDef*> all =
+      r.FindAll("KernelsTestPrio", "cpu", DType::kInt64);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], now);
+  EXPECT_EQ(all[1], fallback);
+  // A plan compiled now (a new session) uses the override.
+  ExpectArray<int64_t>(RunNode(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
+                       {0, 0});
 }
 
 TEST(KernelRegistry, KeyDTypeIsInputZeroElseOutputZero) {
@@ -249,7 +317,7 @@ TEST(Kernels, PlaceholderWithoutAFeedIsInvalidArgument) {
   for (DType dt : {DType::kFloat32, DType::kInt64, DType::kBool}) {
     Tensor p = ops::Placeholder(dt, Shape{-1, 2}, In(g));
     ExpectError(RunNode(p, {}), absl::StatusCode::kInvalidArgument,
-                {"placeholder was not fed"});
+                {"this placeholder must be fed"});
   }
 }
 
@@ -608,13 +676,15 @@ TEST(Kernels, MatMulInnerMismatchAtRunTimeIsInvalidArgument) {
 TEST(Kernels, MatMulOfNonMatricesIsInvalidArgument) {
   Graph g = Graph::Create();
   Tensor a = ops::Placeholder(DType::kFloat64, Shape{-1, -1}, In(g));
-  Tensor c = ops::MatMul(a, a, In(g));
+  Tensor b = ops::Placeholder(DType::kFloat64, Shape{-1, -1}, In(g));
+  Tensor c = ops::MatMul(a, b, In(g));
   ASSERT_TRUE(c.ok()) << c.status();
-  // The executor checks feeds against placeholder shapes; the kernel must
-  // not trust that either.
+  // A vector never reaches the kernel: the feed is checked against the
+  // placeholder's rank first.
   ExpectError(RunNode(c, {Arr<double>({1, 2, 3}, Shape{3}),
                           Arr<double>({1, 2, 3}, Shape{3, 1})}),
-              absl::StatusCode::kInvalidArgument, {"matrices", "[3]"});
+              absl::StatusCode::kInvalidArgument,
+              {"fed float64[3]", "is float64[?,?]"});
 }
 
 // ---------------------------------------------------------------------------

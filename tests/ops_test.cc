@@ -36,7 +36,7 @@ struct Built {
 
 // Checks a build-time error: kInvalidArgument, the message fragment, the
 // provenance note naming this file and `line`, and the OpErrorInfo payload.
-void ExpectOpError(const absl::Status& s, int line, std::string_view kind,
+void ExpectOpError(const absl::Status& s, int line, ErrorKind kind,
                    std::string_view fragment) {
   SCOPED_TRACE(absl::StrCat("error built at line ", line, ": ", s.message()));
   ASSERT_FALSE(s.ok());
@@ -53,8 +53,7 @@ void ExpectOpError(const absl::Status& s, int line, std::string_view kind,
   EXPECT_FALSE(GetCrossGraphEdge(s).has_value());
 }
 
-void ExpectOpError(const Built& b, std::string_view kind,
-                   std::string_view fragment) {
+void ExpectOpError(const Built& b, ErrorKind kind, std::string_view fragment) {
   EXPECT_FALSE(b.t.ok());
   ExpectOpError(b.t.status(), b.line, kind, fragment);
 }
@@ -95,7 +94,7 @@ TEST_F(OpsTest, ConstTakesDTypeAndShapeOfItsValue) {
 
 TEST_F(OpsTest, ConstOfEmptyNDArrayIsAnError) {
   Built b{ops::Const(NDArray()), __LINE__};
-  ExpectOpError(b, "attr", "Const of an empty NDArray");
+  ExpectOpError(b, ErrorKind::kAttr, "Const of an empty NDArray");
 }
 
 TEST_F(OpsTest, Placeholder) {
@@ -106,13 +105,13 @@ TEST_F(OpsTest, Placeholder) {
 
 TEST_F(OpsTest, PlaceholderWithBadShapeIsAnError) {
   Built b{ops::Placeholder(DType::kFloat32, Shape{-2}), __LINE__};
-  ExpectOpError(b, "shape", "dimension 0 is -2");
+  ExpectOpError(b, ErrorKind::kShape, "dimension 0 is -2");
   EXPECT_EQ(g_.num_nodes(), 0);
 }
 
 TEST_F(OpsTest, PlaceholderWithInvalidDTypeIsAnError) {
   Built b{ops::Placeholder(static_cast<DType>(77), {1}), __LINE__};
-  ExpectOpError(b, "dtype", "invalid dtype");
+  ExpectOpError(b, ErrorKind::kDType, "invalid dtype");
 }
 
 TEST_F(OpsTest, Identity) {
@@ -163,7 +162,8 @@ TEST_F(OpsTest, IncompatibleBroadcastIsAnError) {
   Tensor b = F({4});
   const int before = g_.num_nodes();
   Built add{ops::Add(a, b), __LINE__};
-  ExpectOpError(add, "shape", "shapes [2,3] and [4] cannot be broadcast");
+  ExpectOpError(add, ErrorKind::kShape,
+                "shapes [2,3] and [4] cannot be broadcast");
   EXPECT_THAT(add.t.status().message(),
               HasSubstr("op 'Add' (Add) in graph 'ops' (id "));
   // The notes say where each input came from.
@@ -185,7 +185,7 @@ TEST_F(OpsTest, DTypeMismatchIsAnError) {
   Tensor f = F({2});
   Tensor i = P(DType::kInt32, {2});
   Built b{ops::Add(f, i), __LINE__};
-  ExpectOpError(b, "dtype",
+  ExpectOpError(b, ErrorKind::kDType,
                 "dtype mismatch: input 0 is float32[2] but input 1 is "
                 "int32[2]");
 }
@@ -193,7 +193,8 @@ TEST_F(OpsTest, DTypeMismatchIsAnError) {
 TEST_F(OpsTest, BinaryOnBoolIsAnError) {
   Tensor t = P(DType::kBool, {2});
   Built b{ops::Maximum(t, t), __LINE__};
-  ExpectOpError(b, "dtype", "this op takes float32, float64, int32 or int64");
+  ExpectOpError(b, ErrorKind::kDType,
+                "this op takes float32, float64, int32 or int64");
 }
 
 // ----------------------------------------------------------------- unary --
@@ -214,16 +215,16 @@ TEST_F(OpsTest, UnaryOps) {
 TEST_F(OpsTest, SigmoidOnIntIsAnError) {
   Tensor i = P(DType::kInt32, {3});
   Built b{ops::Sigmoid(i), __LINE__};
-  ExpectOpError(b, "dtype",
+  ExpectOpError(b, ErrorKind::kDType,
                 "input 0 is int32[3]; this op takes float32 or "
                 "float64");
   Built t{ops::Tanh(i), __LINE__};
-  ExpectOpError(t, "dtype", "this op takes float32 or float64");
+  ExpectOpError(t, ErrorKind::kDType, "this op takes float32 or float64");
 }
 
 TEST_F(OpsTest, NegOnBoolIsAnError) {
   Built b{ops::Neg(P(DType::kBool, {})), __LINE__};
-  ExpectOpError(b, "dtype", "input 0 is bool[]");
+  ExpectOpError(b, ErrorKind::kDType, "input 0 is bool[]");
 }
 
 // ---------------------------------------------------------------- MatMul --
@@ -240,7 +241,7 @@ TEST_F(OpsTest, MatMulInnerDimensionMismatchIsAnError) {
   Tensor a = F({2, 3});
   Tensor b = F({4, 5});
   Built m{ops::MatMul(a, b), __LINE__};
-  ExpectOpError(m, "shape",
+  ExpectOpError(m, ErrorKind::kShape,
                 "MatMul inner dimensions differ: [2,3] x [4,5] (3 vs 4)");
 }
 
@@ -248,16 +249,17 @@ TEST_F(OpsTest, MatMulOfNonMatricesIsAnError) {
   Tensor v = F({3});
   Tensor m = F({3, 4});
   Built b{ops::MatMul(v, m), __LINE__};
-  ExpectOpError(b, "shape", "MatMul takes two matrices, got [3] and [3,4]");
+  ExpectOpError(b, ErrorKind::kShape,
+                "MatMul takes two matrices, got [3] and [3,4]");
   Built s{ops::MatMul(F({}), F({})), __LINE__};
-  ExpectOpError(s, "shape", "MatMul takes two matrices");
+  ExpectOpError(s, ErrorKind::kShape, "MatMul takes two matrices");
 }
 
 TEST_F(OpsTest, MatMulDTypeMismatchIsAnError) {
   Tensor a = F({2, 3});
   Tensor b = P(DType::kFloat64, {3, 4});
   Built m{ops::MatMul(a, b), __LINE__};
-  ExpectOpError(m, "dtype", "dtype mismatch");
+  ExpectOpError(m, ErrorKind::kDType, "dtype mismatch");
 }
 
 // ------------------------------------------------------------ reductions --
@@ -283,22 +285,27 @@ TEST_F(OpsTest, ReduceAxes) {
 TEST_F(OpsTest, ReduceAxisOutOfRangeIsAnError) {
   Tensor x = F({2, 3});
   Built hi{ops::ReduceSum(x, {2}), __LINE__};
-  ExpectOpError(hi, "attr", "reduction axis 2 is out of range for rank 2");
+  ExpectOpError(hi, ErrorKind::kAttr,
+                "reduction axis 2 is out of range for rank 2");
   Built lo{ops::ReduceMean(x, {-3}), __LINE__};
-  ExpectOpError(lo, "attr", "reduction axis -3 is out of range");
+  ExpectOpError(lo, ErrorKind::kAttr, "reduction axis -3 is out of range");
   Built scalar{ops::ReduceSum(F({}), {0}), __LINE__};
-  ExpectOpError(scalar, "attr", "out of range for rank 0");
+  ExpectOpError(scalar, ErrorKind::kAttr,
+                "reduction axis 0 given for a scalar input, which has no "
+                "axes");
+  EXPECT_THAT(std::string(scalar.t.status().message()),
+              ::testing::Not(HasSubstr("0 to -1")));
 }
 
 TEST_F(OpsTest, ReduceDuplicateAxisIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::ReduceSum(x, {1, -1}), __LINE__};
-  ExpectOpError(b, "attr", "reduction axes [1,-1] repeat an axis");
+  ExpectOpError(b, ErrorKind::kAttr, "reduction axes [1,-1] repeat an axis");
 }
 
 TEST_F(OpsTest, ReduceOnBoolIsAnError) {
   Built b{ops::ReduceSum(P(DType::kBool, {2}), {}), __LINE__};
-  ExpectOpError(b, "dtype", "input 0 is bool[2]");
+  ExpectOpError(b, ErrorKind::kDType, "input 0 is bool[2]");
 }
 
 // --------------------------------------------------------- Reshape, Cast --
@@ -319,22 +326,23 @@ TEST_F(OpsTest, Reshape) {
 TEST_F(OpsTest, ReshapeWrongElementCountIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {4, 2}), __LINE__};
-  ExpectOpError(b, "shape",
+  ExpectOpError(b, ErrorKind::kShape,
                 "cannot reshape [2,3] (6 elements) to [4,2] (8 elements)");
   Built m{ops::Reshape(x, {-1, 4}), __LINE__};
-  ExpectOpError(m, "shape", "6 is not a multiple of 4");
+  ExpectOpError(m, ErrorKind::kShape, "6 is not a multiple of 4");
 }
 
 TEST_F(OpsTest, ReshapeWithTwoUnknownsIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {-1, -1}), __LINE__};
-  ExpectOpError(b, "shape", "Reshape target [?,?] has more than one -1");
+  ExpectOpError(b, ErrorKind::kShape,
+                "Reshape target [?,?] has more than one -1");
 }
 
 TEST_F(OpsTest, ReshapeWithNegativeDimIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {-3, 2}), __LINE__};
-  ExpectOpError(b, "shape", "dimension 0 is -3");
+  ExpectOpError(b, ErrorKind::kShape, "dimension 0 is -3");
 }
 
 TEST_F(OpsTest, Cast) {
@@ -351,7 +359,7 @@ TEST_F(OpsTest, Cast) {
 TEST_F(OpsTest, CastToInvalidDTypeIsAnError) {
   Tensor i = P(DType::kInt32, {2});
   Built b{ops::Cast(i, static_cast<DType>(99)), __LINE__};
-  ExpectOpError(b, "dtype", "Cast to an invalid dtype");
+  ExpectOpError(b, ErrorKind::kDType, "Cast to an invalid dtype");
 }
 
 // ----------------------------------------------- registry-level failures --
@@ -359,7 +367,8 @@ TEST_F(OpsTest, CastToInvalidDTypeIsAnError) {
 TEST_F(OpsTest, UnknownOpIsAnError) {
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("Nope", {});
-  ExpectOpError(t.status(), line, "unknown_op", "unknown op type 'Nope'");
+  ExpectOpError(t.status(), line, ErrorKind::kUnknownOp,
+                "unknown op type 'Nope'");
   EXPECT_THAT(t.status().message(), HasSubstr("registered ops: Add, Cast"));
   EXPECT_EQ(g_.num_nodes(), 0);
 }
@@ -368,11 +377,11 @@ TEST_F(OpsTest, WrongArityIsAnError) {
   Tensor x = F({2});
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("Add", {x});
-  ExpectOpError(t.status(), line, "arity",
+  ExpectOpError(t.status(), line, ErrorKind::kArity,
                 "Add takes 2 input(s) but was given 1");
   const int line2 = __LINE__ + 1;
   absl::StatusOr<Tensor> c = g_.AddOp("Const", {x}, {{"value", NDArray()}});
-  ExpectOpError(c.status(), line2, "arity", "Const takes 0 input(s)");
+  ExpectOpError(c.status(), line2, ErrorKind::kArity, "Const takes 0 input(s)");
   EXPECT_EQ(g_.num_nodes(), 1);
 }
 
@@ -380,7 +389,8 @@ TEST_F(OpsTest, MissingAttrIsAnError) {
   Tensor x = F({2});
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("ReduceSum", {x}, {{"axes", true}});
-  ExpectOpError(t.status(), line, "attr", "missing or mistyped attr 'axes'");
+  ExpectOpError(t.status(), line, ErrorKind::kAttr,
+                "missing or mistyped attr 'axes'");
 }
 
 TEST_F(OpsTest, AddOpBuildsRegisteredOps) {
@@ -439,14 +449,14 @@ TEST(OpRegistry, InferenceMustSetOneValidOutput) {
               HasSubstr("the inference function of op OpsTestNoOutput set 0 "
                         "output dtype(s) and 0 output shape(s)"));
   ASSERT_TRUE(GetOpErrorInfo(none.status()).has_value());
-  EXPECT_EQ(GetOpErrorInfo(none.status())->kind, "inference");
+  EXPECT_EQ(GetOpErrorInfo(none.status())->kind, ErrorKind::kInference);
 
   absl::StatusOr<Tensor> bad = g.AddOp("OpsTestBadShape", {x});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(bad.status().message()),
-              HasSubstr("produced an invalid output shape"));
-  EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, "inference");
+              HasSubstr("produced an invalid output 0"));
+  EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, ErrorKind::kInference);
   EXPECT_EQ(g.num_nodes(), before);
 }
 
@@ -457,7 +467,7 @@ TEST_F(OpsTest, FirstErrorWinsThroughAChain) {
   Tensor b = F({4, 5});
   const int before = g_.num_nodes();
   Built bad{ops::MatMul(a, b), __LINE__};
-  ExpectOpError(bad, "shape", "inner dimensions differ");
+  ExpectOpError(bad, ErrorKind::kShape, "inner dimensions differ");
 
   Tensor c = ops::Relu(bad.t);
   Tensor d = ops::Add(c, a);  // Would also be a shape error on its own.
@@ -468,7 +478,8 @@ TEST_F(OpsTest, FirstErrorWinsThroughAChain) {
     EXPECT_FALSE(t.ok());
     EXPECT_EQ(t.status(), bad.t.status());
   }
-  ExpectOpError(f.status(), bad.line, "shape", "inner dimensions differ");
+  ExpectOpError(f.status(), bad.line, ErrorKind::kShape,
+                "inner dimensions differ");
   absl::StatusOr<Tensor> via_add_op = g_.AddOp("Neg", {e});
   EXPECT_EQ(via_add_op.status(), bad.t.status());
   EXPECT_EQ(g_.num_nodes(), before);

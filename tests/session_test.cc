@@ -216,7 +216,7 @@ TEST(Session, FeedErrors) {
               HasSubstr(absl::StrCat("session_test.cc:", line)));
   auto info = GetOpErrorInfo(wrong_dtype.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "feed");
+  EXPECT_EQ(info->kind, ErrorKind::kFeed);
   EXPECT_EQ(info->node_name, x.node_name());
   EXPECT_EQ(info->site.line, line);
 
@@ -234,7 +234,7 @@ TEST(Session, FeedErrors) {
   auto unfed = session->Run({}, {y});
   EXPECT_EQ(unfed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(unfed.status().message(), HasSubstr("must be fed"));
-  EXPECT_EQ(GetOpErrorInfo(unfed.status())->kind, "feed");
+  EXPECT_EQ(GetOpErrorInfo(unfed.status())->kind, ErrorKind::kFeed);
 }
 
 TEST(Session, KernelErrorNamesNodeAndDefinitionSite) {
@@ -255,7 +255,7 @@ TEST(Session, KernelErrorNamesNodeAndDefinitionSite) {
   EXPECT_THAT(r.status().message(), HasSubstr("division by zero"));
   auto info = GetOpErrorInfo(r.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "kernel");
+  EXPECT_EQ(info->kind, ErrorKind::kKernel);
   EXPECT_EQ(info->node_name, "bad_div");
   EXPECT_EQ(info->site.line, line);
   // The session stays usable.
@@ -301,7 +301,7 @@ TEST(Session, UnknownDeviceIsAClearError) {
                         "not have (devices: cpu:0, cpu:1)"));
   auto info = GetOpErrorInfo(r.status());
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, "device");
+  EXPECT_EQ(info->kind, ErrorKind::kDevice);
   EXPECT_EQ(info->node_name, a.node_name());
 }
 

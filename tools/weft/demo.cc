@@ -125,12 +125,9 @@ absl::Status RunDemo(const DemoOptions& options) {
                 options.trace_path.c_str());
   }
   if (!options.dot_path.empty()) {
-    absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
-        (*session)->GetPlan({x}, {probs, loss});
+    absl::StatusOr<PlanSummary> plan = (*session)->GetPlan({x}, {probs, loss});
     if (!plan.ok()) return plan.status();
-    if (absl::Status s =
-            WriteFile(options.dot_path, (*plan)->partitioned.ToDot());
-        !s.ok()) {
+    if (absl::Status s = WriteFile(options.dot_path, plan->dot); !s.ok()) {
       return s;
     }
     std::printf("wrote Graphviz DOT to %s (dot -Tpng %s -o plan.png)\n",

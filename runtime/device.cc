@@ -1,0 +1,146 @@
+#include "runtime/device.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "absl/base/const_init.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/device_kind.h"
+#include "graph/errors.h"
+#include "oneapi/tbb/global_control.h"
+#include "oneapi/tbb/info.h"
+#include "oneapi/tbb/task_arena.h"
+
+namespace weft {
+namespace {
+
+using internal::Quoted;
+
+// oneTBB starts hardware_concurrency - 1 workers, shared by every arena; on
+// a small machine that is too few for all partitions of a step to run at
+// once. weft keeps one process-wide tbb::global_control raised to what the
+// devices alive need. A user's own global_control with a smaller value
+// still wins (oneTBB takes the minimum).
+void EnsureParallelism(size_t needed) {
+  static absl::Mutex mu(absl::kConstInit);
+  static size_t current ABSL_GUARDED_BY(mu) = 0;
+  static tbb::global_control* control ABSL_GUARDED_BY(mu) = nullptr;
+  absl::MutexLock lock(&mu);
+  if (needed <= current ||
+      needed <= static_cast<size_t>(tbb::info::default_concurrency())) {
+    return;
+  }
+  delete control;
+  control = new tbb::global_control(
+      tbb::global_control::max_allowed_parallelism, needed);
+  current = needed;
+}
+
+// The built-in CPU device: a oneTBB task_arena with one slot reserved for
+// the thread that calls Execute.
+class CpuDevice : public Device {
+ public:
+  explicit CpuDevice(DeviceOptions options) : Device(std::move(options)) {
+    const int threads = options_.num_threads > 0
+                            ? options_.num_threads
+                            : tbb::info::default_concurrency();
+    options_.num_threads = threads;
+    // Every cpu device alive gets its threads (the limit only rises).
+    EnsureParallelism(alive_threads_.fetch_add(threads) + threads + 1);
+    arena_ =
+        std::make_unique<tbb::task_arena>(threads, /*reserved_for_masters=*/1);
+  }
+  ~CpuDevice() override { alive_threads_.fetch_sub(options_.num_threads); }
+
+  void Schedule(std::function<void()> fn) override {
+    arena_->enqueue(std::move(fn));
+  }
+  void Execute(absl::FunctionRef<void()> fn) override { arena_->execute(fn); }
+
+ private:
+  static inline std::atomic<int> alive_threads_{0};
+  std::unique_ptr<tbb::task_arena> arena_;
+};
+
+struct FactoryTable {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, DeviceFactory> factories ABSL_GUARDED_BY(mu);
+};
+
+FactoryTable& Factories() {
+  static FactoryTable* table = [] {
+    auto* t = new FactoryTable();
+    absl::MutexLock lock(&t->mu);
+    t->factories["cpu"] =
+        [](const DeviceOptions& o) -> absl::StatusOr<std::unique_ptr<Device>> {
+      return std::unique_ptr<Device>(new CpuDevice(o));
+    };
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace
+
+std::string_view Device::kind() const { return DeviceKindOf(name()); }
+
+absl::Status RegisterDeviceFactory(std::string_view kind,
+                                   DeviceFactory factory) {
+  if (!factory) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RegisterDeviceFactory: null factory for kind ", Quoted(kind)));
+  }
+  FactoryTable& t = Factories();
+  absl::MutexLock lock(&t.mu);
+  if (t.factories.contains(kind)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a device factory for kind ", Quoted(kind), " is already registered"));
+  }
+  if (!IsDeviceKindRegistered(kind)) {
+    if (absl::Status s = RegisterDeviceKind(kind); !s.ok()) return s;
+  }
+  t.factories.emplace(std::string(kind), std::move(factory));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Device>> CreateDevice(
+    const DeviceOptions& options) {
+  if (absl::Status s = CheckDeviceName(options.name); !s.ok()) return s;
+  if (options.name.empty()) {
+    return absl::InvalidArgumentError("CreateDevice: empty device name");
+  }
+  if (options.num_threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device ", Quoted(options.name), ": num_threads is ",
+                     options.num_threads, "; use 0 for the default"));
+  }
+  DeviceFactory factory;
+  std::vector<std::string> kinds;
+  {
+    FactoryTable& t = Factories();
+    absl::MutexLock lock(&t.mu);
+    auto it = t.factories.find(DeviceKindOf(options.name));
+    if (it != t.factories.end()) factory = it->second;
+    for (const auto& [k, f] : t.factories) kinds.push_back(k);
+  }
+  if (!factory) {
+    std::sort(kinds.begin(), kinds.end());
+    return absl::InvalidArgumentError(
+        absl::StrCat("device ", Quoted(options.name), " has kind ",
+                     Quoted(DeviceKindOf(options.name)),
+                     ", which has no DeviceFactory (kinds with one: ",
+                     absl::StrJoin(kinds, ", "), ")"));
+  }
+  absl::StatusOr<std::unique_ptr<Device>> device = factory(options);
+  if (device.ok() && *device == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "the factory for ", Quoted(options.name), " returned no device"));
+  }
+  return device;
+}
+
+}  // namespace weft

@@ -1,0 +1,78 @@
+// device.h — defines weft::Device, the run-time side of one device of a
+// Session (its threads, its allocator), and the registry of device
+// factories by kind. The built-in kind "cpu" is a oneTBB task_arena per
+// device; other kinds register a factory (and so their kind, see
+// graph/device_kind.h) before sessions name them.
+//
+//   absl::Status s = RegisterDeviceFactory(
+//       "fake", [](const DeviceOptions& o) ->
+//       absl::StatusOr<std::unique_ptr<Device>> {
+//         return std::make_unique<MyDevice>(o);
+//       });
+//   auto session = Session::Create(g, {.devices = {"cpu:0", "fake:0"}});
+#ifndef WEFT_RUNTIME_DEVICE_H_
+#define WEFT_RUNTIME_DEVICE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/ndarray.h"
+
+namespace weft {
+
+struct DeviceOptions {
+  std::string name;  // "cpu:1"
+  // Worker threads for this device; 0 = the kind's default (for cpu,
+  // oneTBB's default concurrency).
+  int num_threads = 0;
+};
+
+// One device of a session. The executor runs a partition's steps through
+// Schedule (new work) and Execute (the calling thread joining in).
+//
+// Thread safety: all methods may be called concurrently from any thread.
+class Device {
+ public:
+  explicit Device(DeviceOptions options) : options_(std::move(options)) {}
+  virtual ~Device() = default;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  const std::string& name() const { return options_.name; }
+  std::string_view kind() const;
+  int num_threads() const { return options_.num_threads; }
+
+  // Runs `fn` later on one of the device's threads.
+  virtual void Schedule(std::function<void()> fn) = 0;
+  // Runs `fn` on the calling thread as one of the device's threads (work
+  // that `fn` spawns stays on this device); returns when `fn` returns.
+  virtual void Execute(absl::FunctionRef<void()> fn) = 0;
+  // Where kernels on this device allocate outputs; nullptr = the heap.
+  virtual BufferAllocator* allocator() { return nullptr; }
+
+ protected:
+  DeviceOptions options_;
+};
+
+using DeviceFactory = std::function<absl::StatusOr<std::unique_ptr<Device>>(
+    const DeviceOptions&)>;
+
+// Registers `factory` for device `kind` and registers the kind itself
+// (RegisterDeviceKind). kAlreadyExists if the kind has a factory.
+[[nodiscard]] absl::Status RegisterDeviceFactory(std::string_view kind,
+                                                 DeviceFactory factory);
+
+// Creates the device `options.name` with its kind's factory. kInvalidArgument
+// for a malformed name or a kind without a factory (listing the kinds).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Device>> CreateDevice(
+    const DeviceOptions& options);
+
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_DEVICE_H_
