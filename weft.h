@@ -2,15 +2,21 @@
 // explicit graph handles. Include this and depend on //:weft.
 //
 // Defines nothing itself; brings in:
-//   graph/   Graph, Tensor, NDArray, DType, Shape, the scopes (GraphScope,
-//            NameScope, DeviceScope, GraphContext, ContextScope), the op
-//            builders (weft::ops), provenance and the error payloads
-//            (CrossGraphEdge, OpErrorInfo);
-//   runtime/ Session, SessionOptions, RunOptions, RunMetadata, Feeds, and the
-//            partitioner (PartitionGraph).
+//   graph/   Graph, Tensor, NDArray, DType, Shape and the shape helpers, the
+//            scopes (GraphScope, NameScope, DeviceScope, GraphContext,
+//            ContextScope), the op builders (weft::ops) and op registry,
+//            device kinds, resources, provenance and the error payloads
+//            (ErrorKind, CrossGraphEdge, OpErrorInfo);
+//   kernels/ the kernel interface for custom kernels (OpKernel,
+//            AsyncOpKernel, KernelRegistry, CancellationManager);
+//   runtime/ Session, SessionOptions, RunOptions, RunMetadata, Feeds,
+//            PlanSummary, Device and device factories, the Rendezvous
+//            interface, and the partitioner (PartitionGraph).
+// No header here includes oneTBB or the executor's internals.
 #ifndef WEFT_WEFT_H_
 #define WEFT_WEFT_H_
 
+#include "graph/device_kind.h"
 #include "graph/dtype.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
@@ -19,10 +25,15 @@
 #include "graph/ops.h"
 #include "graph/provenance.h"
 #include "graph/scopes.h"
+#include "graph/resource.h"
 #include "graph/shape.h"
+#include "graph/shape_util.h"
 #include "graph/tensor.h"
+#include "kernels/cancellation.h"
 #include "kernels/kernel.h"
+#include "runtime/device.h"
 #include "runtime/partitioner.h"
+#include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 #include "runtime/session.h"
 

@@ -1,6 +1,8 @@
 #include "graph/errors.h"
 
-#include <nlohmann/json.hpp>
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include <utility>
 #include <vector>
 
@@ -33,45 +35,105 @@ constexpr std::pair<ErrorKind, std::string_view> kKindNames[] = {
     {ErrorKind::kAllocation, "allocation"},
 };
 
-using Json = nlohmann::json;
-
-Json SiteJson(const SourceSite& s) {
-  return Json{{"file", s.file}, {"line", s.line}, {"function", s.function}};
+// Payloads are "key=value&key=value" with '%', '&', '=', quotes, '\\' and
+// bytes outside printable ASCII percent-encoded: readable where absl
+// prints a Status with `<<` (which escapes quotes and backslashes), and
+// parsed back without any way to fail loudly.
+bool NeedsEscape(unsigned char c) {
+  return c < 0x20 || c >= 0x7F || c == '%' || c == '&' || c == '=' ||
+         c == '\'' || c == '"' || c == '\\';
 }
 
-// Readers that never throw: a payload under weft's URL written by someone
-// else must give nullopt, not an exception.
-bool GetString(const Json& j, const char* key, std::string& out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return false;
-  out = it->get<std::string>();
-  return true;
+class PayloadWriter {
+ public:
+  PayloadWriter& Add(std::string_view key, std::string_view value) {
+    if (!out_.empty()) out_.push_back('&');
+    absl::StrAppend(&out_, key, "=");
+    for (char ch : value) {
+      const unsigned char c = static_cast<unsigned char>(ch);
+      if (NeedsEscape(c)) {
+        absl::StrAppend(&out_, "%", absl::Hex(c, absl::kZeroPad2));
+      } else {
+        out_.push_back(ch);
+      }
+    }
+    return *this;
+  }
+  PayloadWriter& Add(std::string_view key, int64_t value) {
+    return Add(key, absl::StrCat(value));
+  }
+  PayloadWriter& AddSite(std::string_view prefix, const SourceSite& s) {
+    return Add(absl::StrCat(prefix, "file"), s.file)
+        .Add(absl::StrCat(prefix, "line"), s.line)
+        .Add(absl::StrCat(prefix, "function"), s.function);
+  }
+  absl::Cord Done() { return absl::Cord(std::move(out_)); }
+
+ private:
+  std::string out_;
+};
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
-template <typename Int>
-bool GetInt(const Json& j, const char* key, Int& out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) return false;
-  out = static_cast<Int>(it->get<int64_t>());
-  return true;
-}
-bool GetSite(const Json& j, const char* key, SourceSite& out) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() && GetString(*it, "file", out.file) &&
-         GetInt(*it, "line", out.line) &&
-         GetString(*it, "function", out.function);
-}
-std::optional<Json> ParsePayload(const absl::Status& status,
-                                 std::string_view url) {
+
+class PayloadReader {
+ public:
+  // False for anything not written by PayloadWriter.
+  bool Parse(std::string_view text) {
+    for (std::string_view field : absl::StrSplit(text, '&')) {
+      const size_t eq = field.find('=');
+      if (eq == std::string_view::npos) return false;
+      std::string value;
+      for (size_t i = eq + 1; i < field.size(); ++i) {
+        if (field[i] != '%') {
+          value.push_back(field[i]);
+          continue;
+        }
+        if (i + 2 >= field.size()) return false;
+        const int hi = HexDigit(field[i + 1]), lo = HexDigit(field[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        value.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      }
+      fields_[std::string(field.substr(0, eq))] = std::move(value);
+    }
+    return true;
+  }
+  bool Get(std::string_view key, std::string& out) const {
+    auto it = fields_.find(key);
+    if (it == fields_.end()) return false;
+    out = it->second;
+    return true;
+  }
+  template <typename Int>
+  bool GetInt(std::string_view key, Int& out) const {
+    std::string s;
+    int64_t v;
+    if (!Get(key, s) || !absl::SimpleAtoi(s, &v)) return false;
+    out = static_cast<Int>(v);
+    return true;
+  }
+  bool GetSite(std::string_view prefix, SourceSite& s) const {
+    return Get(absl::StrCat(prefix, "file"), s.file) &&
+           GetInt(absl::StrCat(prefix, "line"), s.line) &&
+           Get(absl::StrCat(prefix, "function"), s.function);
+  }
+
+ private:
+  absl::flat_hash_map<std::string, std::string> fields_;
+};
+
+std::optional<PayloadReader> ReadPayload(const absl::Status& status,
+                                         std::string_view url) {
   std::optional<absl::Cord> payload = status.GetPayload(url);
   if (!payload.has_value()) return std::nullopt;
-  Json j = Json::parse(std::string(*payload), /*cb=*/nullptr,
-                       /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
-}
-absl::Cord Dump(const Json& j) {
-  // Invalid UTF-8 in a name is replaced rather than throwing.
-  return absl::Cord(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  PayloadReader r;
+  if (!r.Parse(std::string(*payload))) return std::nullopt;
+  return r;
 }
 
 }  // namespace
@@ -143,26 +205,24 @@ const std::vector<ErrorKind>& AllErrorKinds() {
 }
 
 std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status) {
-  std::optional<Json> j = ParsePayload(status, kCrossGraphUrl);
-  if (!j.has_value()) return std::nullopt;
+  std::optional<PayloadReader> r = ReadPayload(status, kCrossGraphUrl);
+  if (!r.has_value()) return std::nullopt;
   CrossGraphEdge e;
-  int graph_source = 0, input_graph_source = 0;
-  auto control = j->find("control_input");
-  if (GetString(*j, "op", e.op_name) && GetString(*j, "op_type", e.op_type) &&
-      GetString(*j, "graph", e.graph_name) &&
-      GetInt(*j, "graph_id", e.graph_id) && GetSite(*j, "op_site", e.op_site) &&
-      GetString(*j, "op_thread", e.op_thread) &&
-      GetInt(*j, "graph_source", graph_source) &&
-      GetString(*j, "graph_reason", e.graph_reason) &&
-      GetInt(*j, "input_index", e.input_index) && control != j->end() &&
-      control->is_boolean() && GetString(*j, "input", e.input_name) &&
-      GetString(*j, "input_graph", e.input_graph_name) &&
-      GetInt(*j, "input_graph_id", e.input_graph_id) &&
-      GetSite(*j, "input_site", e.input_site) &&
-      GetString(*j, "input_thread", e.input_thread) &&
-      GetInt(*j, "input_graph_source", input_graph_source) &&
-      GetString(*j, "input_origin", e.input_origin)) {
-    e.control_input = control->get<bool>();
+  int graph_source = 0, input_graph_source = 0, control = 0;
+  if (r->Get("op", e.op_name) && r->Get("op_type", e.op_type) &&
+      r->Get("graph", e.graph_name) && r->GetInt("graph_id", e.graph_id) &&
+      r->GetSite("op_", e.op_site) && r->Get("op_thread", e.op_thread) &&
+      r->GetInt("graph_source", graph_source) &&
+      r->Get("graph_reason", e.graph_reason) &&
+      r->GetInt("input_index", e.input_index) &&
+      r->GetInt("control_input", control) && r->Get("input", e.input_name) &&
+      r->Get("input_graph", e.input_graph_name) &&
+      r->GetInt("input_graph_id", e.input_graph_id) &&
+      r->GetSite("input_", e.input_site) &&
+      r->Get("input_thread", e.input_thread) &&
+      r->GetInt("input_graph_source", input_graph_source) &&
+      r->Get("input_origin", e.input_origin)) {
+    e.control_input = control != 0;
     e.graph_source = static_cast<GraphSource>(graph_source);
     e.input_graph_source = static_cast<GraphSource>(input_graph_source);
     return e;
@@ -171,16 +231,25 @@ std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status) {
 }
 
 std::optional<OpErrorInfo> GetOpErrorInfo(const absl::Status& status) {
-  std::optional<Json> j = ParsePayload(status, kOpErrorUrl);
-  if (!j.has_value()) return std::nullopt;
+  std::optional<PayloadReader> r = ReadPayload(status, kOpErrorUrl);
+  if (!r.has_value()) {
+    // A cross-graph error carries one payload; its OpErrorInfo is derived.
+    std::optional<CrossGraphEdge> e = GetCrossGraphEdge(status);
+    if (!e.has_value()) return std::nullopt;
+    return OpErrorInfo{.kind = ErrorKind::kCrossGraph,
+                       .node_name = e->op_name,
+                       .op_type = e->op_type,
+                       .graph_name = e->graph_name,
+                       .graph_id = e->graph_id,
+                       .site = e->op_site,
+                       .thread = e->op_thread};
+  }
   OpErrorInfo info;
   std::string kind;
-  if (!GetString(*j, "kind", kind) || !GetString(*j, "node", info.node_name) ||
-      !GetString(*j, "op", info.op_type) ||
-      !GetString(*j, "graph", info.graph_name) ||
-      !GetInt(*j, "graph_id", info.graph_id) ||
-      !GetSite(*j, "site", info.site) ||
-      !GetString(*j, "thread", info.thread)) {
+  if (!r->Get("kind", kind) || !r->Get("node", info.node_name) ||
+      !r->Get("op", info.op_type) || !r->Get("graph", info.graph_name) ||
+      !r->GetInt("graph_id", info.graph_id) || !r->GetSite("", info.site) ||
+      !r->Get("thread", info.thread)) {
     return std::nullopt;
   }
   std::optional<ErrorKind> k = ErrorKindFromName(kind);
@@ -190,13 +259,15 @@ std::optional<OpErrorInfo> GetOpErrorInfo(const absl::Status& status) {
 }
 
 void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status) {
-  status.SetPayload(kOpErrorUrl, Dump(Json{{"kind", ErrorKindName(info.kind)},
-                                           {"node", info.node_name},
-                                           {"op", info.op_type},
-                                           {"graph", info.graph_name},
-                                           {"graph_id", info.graph_id},
-                                           {"site", SiteJson(info.site)},
-                                           {"thread", info.thread}}));
+  status.SetPayload(kOpErrorUrl, PayloadWriter()
+                                     .Add("kind", ErrorKindName(info.kind))
+                                     .Add("node", info.node_name)
+                                     .Add("op", info.op_type)
+                                     .Add("graph", info.graph_name)
+                                     .Add("graph_id", info.graph_id)
+                                     .AddSite("", info.site)
+                                     .Add("thread", info.thread)
+                                     .Done());
 }
 
 absl::Status WithNodeErrorInfo(absl::Status status, ErrorKind kind,
@@ -238,33 +309,27 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
                     "GraphContext::Capture() and ContextScope");
   }
   absl::Status status = absl::InvalidArgumentError(msg);
-  status.SetPayload(
-      kCrossGraphUrl,
-      Dump(Json{{"op", e.op_name},
-                {"op_type", e.op_type},
-                {"graph", e.graph_name},
-                {"graph_id", e.graph_id},
-                {"op_site", SiteJson(e.op_site)},
-                {"op_thread", e.op_thread},
-                {"graph_source", static_cast<int>(e.graph_source)},
-                {"graph_reason", e.graph_reason},
-                {"input_index", e.input_index},
-                {"control_input", e.control_input},
-                {"input", e.input_name},
-                {"input_graph", e.input_graph_name},
-                {"input_graph_id", e.input_graph_id},
-                {"input_site", SiteJson(e.input_site)},
-                {"input_thread", e.input_thread},
-                {"input_graph_source", static_cast<int>(e.input_graph_source)},
-                {"input_origin", e.input_origin}}));
-  AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kCrossGraph,
-                                .node_name = e.op_name,
-                                .op_type = e.op_type,
-                                .graph_name = e.graph_name,
-                                .graph_id = e.graph_id,
-                                .site = e.op_site,
-                                .thread = e.op_thread},
-                    status);
+  status.SetPayload(kCrossGraphUrl,
+                    PayloadWriter()
+                        .Add("op", e.op_name)
+                        .Add("op_type", e.op_type)
+                        .Add("graph", e.graph_name)
+                        .Add("graph_id", e.graph_id)
+                        .AddSite("op_", e.op_site)
+                        .Add("op_thread", e.op_thread)
+                        .Add("graph_source", static_cast<int>(e.graph_source))
+                        .Add("graph_reason", e.graph_reason)
+                        .Add("input_index", e.input_index)
+                        .Add("control_input", e.control_input ? 1 : 0)
+                        .Add("input", e.input_name)
+                        .Add("input_graph", e.input_graph_name)
+                        .Add("input_graph_id", e.input_graph_id)
+                        .AddSite("input_", e.input_site)
+                        .Add("input_thread", e.input_thread)
+                        .Add("input_graph_source",
+                             static_cast<int>(e.input_graph_source))
+                        .Add("input_origin", e.input_origin)
+                        .Done());
   return status;
 }
 

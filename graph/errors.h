@@ -8,8 +8,11 @@
 //     if (info->kind == ErrorKind::kShape) ++shape_errors;  // For a metric.
 //   }
 //
-// Payloads are compact JSON, so a Status printed with `<<` stays readable:
-//   ... [weft.dev/OpErrorInfo='{"kind":"shape","node":"head/Add",...}']
+// Payloads are "key=value&..." text (percent-encoding only what absl would
+// escape), so a Status printed with `<<` stays readable:
+//   ... [weft.dev/OpErrorInfo='kind=shape&node=head/Add&op=Add&...']
+// A cross-graph error carries the CrossGraphEdge payload only; its
+// OpErrorInfo (kind kCrossGraph) is derived from it.
 #ifndef WEFT_GRAPH_ERRORS_H_
 #define WEFT_GRAPH_ERRORS_H_
 

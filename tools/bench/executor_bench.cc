@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "Eigen/Core"
+#include "absl/synchronization/notification.h"
 #include "benchmark/benchmark.h"
 #include "oneapi/tbb/flow_graph.h"
 #include "weft.h"
@@ -159,6 +160,56 @@ WEFT_DAG_BENCH(FanOutFanIn, FanOutFanIn(10000))
 WEFT_DAG_BENCH(BinaryTree, BinaryTree(14))
 WEFT_DAG_BENCH(Wavefront, Wavefront(100, 100))
 
+// The LinearChain with every node's kernel asynchronous: an AsyncOpKernel
+// forwarding its input and calling `done` before ComputeAsync returns (the
+// cheapest async completion: the executor continues inline).
+class AsyncIdentityKernel : public AsyncOpKernel {
+ public:
+  using AsyncOpKernel::AsyncOpKernel;
+  void ComputeAsync(OpKernelContext& ctx, DoneCallback done) const override {
+    ctx.set_output(0, ctx.release_input(0));
+    std::move(done)(absl::OkStatus());
+  }
+};
+
+void RegisterAsyncIdentity() {
+  static bool once = [] {
+    absl::Status s = OpRegistry::Global().Register(
+        {.type = "BenchAsyncIdentity",
+         .num_inputs = 1,
+         .infer = [](InferenceContext& c) {
+           c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+           return absl::OkStatus();
+         }});
+    s.Update(KernelRegistry::Global().Register(
+        {.op = "BenchAsyncIdentity",
+         .dtype = DType::kFloat32,
+         .factory = MakeKernelFactory<AsyncIdentityKernel>()}));
+    return s.ok();
+  }();
+  (void)once;
+}
+
+void BM_LinearChain_Weft_Async(benchmark::State& state) {
+  RegisterAsyncIdentity();
+  constexpr int kNodes = 10000;
+  Graph g = Graph::Create("bench_async");
+  Tensor t = ops::Const(NDArray::Scalar<float>(1.0f), {.graph = g});
+  for (int i = 1; i < kNodes; ++i) t = *g.AddOp("BenchAsyncIdentity", {t});
+  auto session = *Session::Create(g);
+  const std::vector<Tensor> fetch = {t};
+  if (!session->Run({}, fetch).ok()) state.SkipWithError("run failed");
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    auto out = session->Run({}, fetch);
+    benchmark::DoNotOptimize(out);
+  }
+  SetNsPerNode(state, std::chrono::steady_clock::now() - start, kNodes);
+}
+BENCHMARK(BM_LinearChain_Weft_Async)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
 // Fixed cost of one Run: Identity of a scalar Const.
 void BM_SessionRun_SingleNode(benchmark::State& state) {
   Graph g = Graph::Create("single");
@@ -172,6 +223,26 @@ void BM_SessionRun_SingleNode(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SessionRun_SingleNode)->UseRealTime();
+
+// The same node through RunAsync: the caller starts the run and waits for
+// `done` (which runs on a device thread).
+void BM_RunAsync_SingleNode(benchmark::State& state) {
+  Graph g = Graph::Create("single_async");
+  Tensor y = ops::Identity(
+      ops::Const(NDArray::Scalar<float>(1.0f), {.graph = g}), {.graph = g});
+  auto session = *Session::Create(g);
+  const std::vector<Tensor> fetch = {y};
+  for (auto _ : state) {
+    absl::Notification done;
+    session->RunAsync({}, fetch, {},
+                      [&](absl::StatusOr<std::vector<NDArray>> out) {
+                        benchmark::DoNotOptimize(out);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+  }
+}
+BENCHMARK(BM_RunAsync_SingleNode)->UseRealTime();
 
 NDArray Ones(int n) {
   return *NDArray::Create<float>(std::vector<float>(n * n, 1.0f), Shape{n, n});

@@ -1,0 +1,522 @@
+// Tests of the asynchronous runtime core: AsyncOpKernel (completion on
+// another thread, inline completion, cancellation by deadline and by an
+// error elsewhere, many waiting runs holding no worker), RunAsync, targets,
+// deadlines whichever thread runs the work, the LocalRendezvous, custom
+// devices and per-device thread counts, and PlanSummary.
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "graph/errors.h"
+#include "graph/graph.h"
+#include "graph/op_registry.h"
+#include "graph/ops.h"
+#include "graph/scopes.h"
+#include "gtest/gtest.h"
+#include "kernels/kernel.h"
+#include "runtime/device.h"
+#include "runtime/rendezvous.h"
+#include "runtime/session.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status IdentityInfer(InferenceContext& c) {
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+// --- A gate: async kernels park here until released or cancelled.
+struct Gate {
+  absl::Mutex mu;
+  std::deque<std::function<void()>> parked ABSL_GUARDED_BY(mu);
+  std::atomic<int> waiting{0};
+  std::atomic<int> cancelled{0};
+
+  void ReleaseAll() {
+    std::deque<std::function<void()>> all;
+    {
+      absl::MutexLock lock(&mu);
+      all.swap(parked);
+    }
+    for (auto& f : all) f();
+  }
+};
+
+Gate& TheGate() {
+  static Gate* gate = new Gate();
+  return *gate;
+}
+
+// TestWaitAsync(x): forwards x once the gate releases it; ends with the
+// step's error when the step is cancelled first. Holds no thread while it
+// waits.
+class WaitAsyncKernel : public AsyncOpKernel {
+ public:
+  using AsyncOpKernel::AsyncOpKernel;
+  void ComputeAsync(OpKernelContext& ctx, DoneCallback done) const override {
+    struct Waiter {
+      OpKernelContext* ctx;
+      DoneCallback done;
+      std::atomic<bool> finished{false};
+      CancellationManager::Token token = 0;
+      bool registered = false;
+    };
+    auto w = std::make_shared<Waiter>();
+    w->ctx = &ctx;
+    w->done = std::move(done);
+    auto finish = [w](absl::Status s) {
+      if (w->finished.exchange(true)) return;
+      if (s.ok()) w->ctx->set_output(0, w->ctx->release_input(0));
+      std::move(w->done)(std::move(s));
+    };
+    Gate& gate = TheGate();
+    {
+      absl::MutexLock lock(&gate.mu);
+      gate.parked.push_back([w, finish] {
+        if (w->registered) w->ctx->cancellation()->Deregister(w->token);
+        finish(absl::OkStatus());
+      });
+    }
+    gate.waiting.fetch_add(1);
+    w->registered = ctx.cancellation()->Register(
+        [w, finish] {
+          TheGate().cancelled.fetch_add(1);
+          finish(w->ctx->cancellation()->status());
+        },
+        &w->token);
+    if (!w->registered) finish(ctx.cancellation()->status());
+  }
+};
+
+// TestNowAsync(x): an async kernel that completes inline (inside
+// ComputeAsync) with x + 1.
+class NowAsyncKernel : public AsyncOpKernel {
+ public:
+  using AsyncOpKernel::AsyncOpKernel;
+  void ComputeAsync(OpKernelContext& ctx, DoneCallback done) const override {
+    NDArray out = NDArray::Scalar(ctx.input(0).values<int64_t>()[0] + 1);
+    ctx.set_output(0, std::move(out));
+    std::move(done)(absl::OkStatus());
+  }
+};
+
+// TestLaterAsync(x): completes with x + 1 from a new thread after 1 ms.
+class LaterAsyncKernel : public AsyncOpKernel {
+ public:
+  using AsyncOpKernel::AsyncOpKernel;
+  void ComputeAsync(OpKernelContext& ctx, DoneCallback done) const override {
+    std::thread([&ctx, done = std::move(done)]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ctx.set_output(0, NDArray::Scalar(ctx.input(0).values<int64_t>()[0] + 1));
+      std::move(done)(absl::OkStatus());
+    }).detach();
+  }
+};
+
+std::atomic<int> g_counter{0};
+
+// TestBump(x): increments g_counter by one per run (a side effect).
+absl::Status BumpKernel(OpKernelContext& ctx) {
+  g_counter.fetch_add(1);
+  ctx.set_output(0, ctx.input(0));
+  return absl::OkStatus();
+}
+
+// TestSpin(x): busy for "ms" milliseconds on whatever thread runs it.
+absl::Status SpinKernel(OpKernelContext& ctx) {
+  const int64_t ms = *FindAttr<int64_t>(ctx.node().attrs(), "ms");
+  const absl::Time until = absl::Now() + absl::Milliseconds(ms);
+  while (absl::Now() < until) {
+  }
+  ctx.set_output(0, ctx.input(0));
+  return absl::OkStatus();
+}
+
+void RegisterTestOps() {
+  static bool once = [] {
+    for (const char* op : {"TestWaitAsync", "TestNowAsync", "TestLaterAsync",
+                           "TestBump"}) {
+      EXPECT_TRUE(OpRegistry::Global()
+                      .Register({.type = op,
+                                 .num_inputs = 1,
+                                 .infer = IdentityInfer,
+                                 .stateful = true})
+                      .ok());
+    }
+    EXPECT_TRUE(OpRegistry::Global()
+                    .Register({.type = "TestSpin",
+                               .num_inputs = 1,
+                               .attrs = {"ms"},
+                               .infer = IdentityInfer})
+                    .ok());
+    KernelRegistry& r = KernelRegistry::Global();
+    EXPECT_TRUE(r.Register({.op = "TestWaitAsync",
+                            .dtype = DType::kInt64,
+                            .factory = MakeKernelFactory<WaitAsyncKernel>()})
+                    .ok());
+    EXPECT_TRUE(r.Register({.op = "TestNowAsync",
+                            .dtype = DType::kInt64,
+                            .factory = MakeKernelFactory<NowAsyncKernel>()})
+                    .ok());
+    EXPECT_TRUE(r.Register({.op = "TestLaterAsync",
+                            .dtype = DType::kInt64,
+                            .factory = MakeKernelFactory<LaterAsyncKernel>()})
+                    .ok());
+    EXPECT_TRUE(r.Register({.op = "TestBump",
+                            .dtype = DType::kInt64,
+                            .factory = FunctionKernelFactory(BumpKernel)})
+                    .ok());
+    EXPECT_TRUE(r.Register({.op = "TestSpin",
+                            .dtype = DType::kInt64,
+                            .factory = FunctionKernelFactory(SpinKernel),
+                            .cost = KernelCost::kExpensive})
+                    .ok());
+    return true;
+  }();
+  (void)once;
+}
+
+Tensor Op(const std::string& op, const Tensor& x, AttrMap attrs = {}) {
+  absl::StatusOr<Tensor> t = x.graph().AddOp(op, {x}, std::move(attrs));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Tensor::FromError(t.status());
+}
+
+int64_t Scalar(const absl::StatusOr<std::vector<NDArray>>& r, int i = 0) {
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? (*r)[i].values<int64_t>()[0] : -1;
+}
+
+TEST(AsyncKernel, InlineAndLaterCompletionsChain) {
+  RegisterTestOps();
+  Graph g = Graph::Create("g");
+  Tensor t = ops::Const(NDArray::Scalar<int64_t>(0), {.graph = g});
+  for (int i = 0; i < 50; ++i) t = Op(i % 2 ? "TestNowAsync" : "TestLaterAsync", t);
+  auto session = *Session::Create(g, {.devices = {"cpu:0"}});
+  EXPECT_EQ(Scalar(session->Run({}, {t})), 50);
+  // Many runs at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int k = 0; k < 8; ++k) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {t});
+        if (!r.ok() || (*r)[0].values<int64_t>()[0] != 50) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(AsyncKernel, WaitingRunsHoldNoWorkerThread) {
+  RegisterTestOps();
+  Gate& gate = TheGate();
+  Graph waiting = Graph::Create("waiting");
+  Tensor w = Op("TestWaitAsync",
+                ops::Const(NDArray::Scalar<int64_t>(7), {.graph = waiting}));
+  auto blocked = *Session::Create(waiting);
+  constexpr int kRuns = 64;
+  std::atomic<int> done{0};
+  std::atomic<int> right{0};
+  const int before = gate.waiting.load();
+  for (int i = 0; i < kRuns; ++i) {
+    blocked->RunAsync({}, {w}, {},
+                      [&](absl::StatusOr<std::vector<NDArray>> r) {
+                        if (r.ok() && (*r)[0].values<int64_t>()[0] == 7) {
+                          right.fetch_add(1);
+                        }
+                        done.fetch_add(1);
+                      });
+  }
+  while (gate.waiting.load() - before < kRuns) absl::SleepFor(absl::Milliseconds(1));
+  // 64 runs are parked on a 2-core machine; another session still runs.
+  Graph other = Graph::Create("other");
+  Tensor y = ops::Neg(ops::Const(NDArray::Scalar<int64_t>(3), {.graph = other}),
+                      {.graph = other});
+  auto free_session = *Session::Create(other);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(Scalar(free_session->Run({}, {y})), -3);
+  EXPECT_EQ(done.load(), 0);
+  gate.ReleaseAll();
+  while (done.load() < kRuns) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(right.load(), kRuns);
+}
+
+TEST(AsyncKernel, DeadlineCancelsAWaitingKernelOnTime) {
+  RegisterTestOps();
+  Gate& gate = TheGate();
+  Graph g = Graph::Create("g");
+  Tensor w = Op("TestWaitAsync", ops::Const(NDArray::Scalar<int64_t>(1), {.graph = g}));
+  auto session = *Session::Create(g);
+  const int cancelled_before = gate.cancelled.load();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<NDArray>> r =
+      session->Run({}, {w}, RunOptions{.timeout = absl::Milliseconds(50)});
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_LT(took, absl::Seconds(2));  // Generous: a hang would never return.
+  EXPECT_EQ(gate.cancelled.load(), cancelled_before + 1);
+  gate.ReleaseAll();  // Its parked entry finds the waiter already finished.
+  // The session is reusable.
+  Tensor n = ops::Neg(ops::Const(NDArray::Scalar<int64_t>(2), {.graph = g}), {.graph = g});
+  EXPECT_EQ(Scalar(session->Run({}, {n})), -2);
+}
+
+TEST(AsyncKernel, ErrorElsewhereCancelsAWaitingKernel) {
+  RegisterTestOps();
+  Gate& gate = TheGate();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor w;
+  {
+    DeviceScope d("cpu:1");
+    w = Op("TestWaitAsync", ops::Const(NDArray::Scalar<int64_t>(1)));
+  }
+  // On the other device, integer division by zero fails after 100 ms, while
+  // w waits.
+  Tensor late = Op("TestSpin", ops::Const(NDArray::Scalar<int64_t>(0)),
+                   {{"ms", int64_t{100}}});
+  Tensor bad = ops::Div(ops::Const(NDArray::Scalar<int64_t>(1)), late);
+  auto session = *Session::Create(g, {.devices = {"cpu:0", "cpu:1"}});
+  const int cancelled_before = gate.cancelled.load();
+  absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {w, bad});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("integer division by zero"));
+  EXPECT_EQ(gate.cancelled.load(), cancelled_before + 1);
+  gate.ReleaseAll();
+}
+
+TEST(RunAsync, CallsDoneExactlyOnceOnARuntimeThread) {
+  Graph g = Graph::Create("g");
+  Tensor y = ops::Neg(ops::Const(NDArray::Scalar<int64_t>(5), {.graph = g}),
+                      {.graph = g});
+  auto session = *Session::Create(g);
+  constexpr int kRuns = 200;
+  std::atomic<int> calls{0};
+  std::atomic<int> on_caller{0};
+  std::atomic<int> right{0};
+  const std::thread::id caller = std::this_thread::get_id();
+  for (int i = 0; i < kRuns; ++i) {
+    session->RunAsync({}, {y}, {},
+                      [&](absl::StatusOr<std::vector<NDArray>> r) {
+                        if (std::this_thread::get_id() == caller) {
+                          on_caller.fetch_add(1);
+                        }
+                        if (r.ok() && (*r)[0].values<int64_t>()[0] == -5) {
+                          right.fetch_add(1);
+                        }
+                        calls.fetch_add(1);
+                      });
+  }
+  while (calls.load() < kRuns) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(20));  // A second call would show here.
+  EXPECT_EQ(calls.load(), kRuns);
+  EXPECT_EQ(right.load(), kRuns);
+  EXPECT_EQ(on_caller.load(), 0);
+}
+
+TEST(RunAsync, ValidationErrorsArriveThroughDone) {
+  Graph g = Graph::Create("g");
+  Graph other = Graph::Create("other");
+  Tensor foreign = ops::Const(NDArray::Scalar(1.0f), {.graph = other});
+  auto session = *Session::Create(g);
+  absl::Notification n;
+  absl::Status seen;
+  std::thread::id where;
+  session->RunAsync({}, {foreign}, {},
+                    [&](absl::StatusOr<std::vector<NDArray>> r) {
+                      seen = r.status();
+                      where = std::this_thread::get_id();
+                      n.Notify();
+                    });
+  n.WaitForNotification();
+  EXPECT_THAT(seen.message(), HasSubstr("cross-graph edge rejected"));
+  EXPECT_TRUE(GetCrossGraphEdge(seen).has_value());
+  EXPECT_NE(where, std::this_thread::get_id());
+}
+
+TEST(Session, TargetsRunForSideEffectsOnly) {
+  RegisterTestOps();
+  Graph g = Graph::Create("g");
+  Tensor x = ops::Const(NDArray::Scalar<int64_t>(1), {.graph = g});
+  Tensor bump = Op("TestBump", x);
+  Tensor y = ops::Neg(x, {.graph = g});
+  auto session = *Session::Create(g);
+  const int before = g_counter.load();
+  absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {}, {bump});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->empty());
+  EXPECT_EQ(g_counter.load(), before + 1);
+  r = session->Run({}, {y}, {bump});
+  EXPECT_EQ(Scalar(r), -1);
+  EXPECT_EQ(r->size(), 1u);
+  EXPECT_EQ(g_counter.load(), before + 2);
+  // Without the target the side effect does not happen.
+  EXPECT_EQ(Scalar(session->Run({}, {y})), -1);
+  EXPECT_EQ(g_counter.load(), before + 2);
+  // RunAsync with targets.
+  absl::Notification n;
+  session->RunAsync({}, {}, {bump}, {},
+                    [&](absl::StatusOr<std::vector<NDArray>>) { n.Notify(); });
+  n.WaitForNotification();
+  EXPECT_EQ(g_counter.load(), before + 3);
+  // A target of another graph is the cross-graph error.
+  Graph other = Graph::Create("other");
+  Tensor foreign = ops::Const(NDArray::Scalar(1.0f), {.graph = other});
+  absl::StatusOr<std::vector<NDArray>> bad = session->Run({}, {}, {foreign});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'target 0'"));
+}
+
+TEST(Deadline, HonouredWhenTheSlowStepWouldRunOnTheCallingThread) {
+  RegisterTestOps();
+  Graph g = Graph::Create("g");
+  Tensor slow = Op("TestSpin", ops::Const(NDArray::Scalar<int64_t>(1), {.graph = g}),
+                   {{"ms", int64_t{400}}});
+  auto session = *Session::Create(g);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<NDArray>> r =
+      session->Run({}, {slow}, RunOptions{.timeout = absl::Milliseconds(50)});
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  // Returned before the 400 ms step could have finished.
+  EXPECT_LT(took, absl::Milliseconds(350)) << took;
+  // Without a deadline the same run succeeds.
+  EXPECT_EQ(Scalar(session->Run({}, {slow})), 1);
+}
+
+TEST(Rendezvous, SendThenRecvRecvThenSendAbortAndDuplicates) {
+  LocalRendezvous rv;
+  ASSERT_TRUE(rv.Send(1, "a", NDArray::Scalar(1.0f)).ok());
+  absl::StatusOr<NDArray> got;
+  rv.RecvAsync(1, "a", [&](absl::StatusOr<NDArray> v) { got = std::move(v); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->values<float>()[0], 1.0f);
+  bool called = false;
+  rv.RecvAsync(1, "b", [&](absl::StatusOr<NDArray> v) {
+    called = true;
+    got = std::move(v);
+  });
+  EXPECT_FALSE(called);
+  ASSERT_TRUE(rv.Send(1, "b", NDArray::Scalar(2.0f)).ok());
+  EXPECT_TRUE(called);
+  EXPECT_EQ(got->values<float>()[0], 2.0f);
+  // Steps are independent.
+  ASSERT_TRUE(rv.Send(2, "a", NDArray::Scalar(3.0f)).ok());
+  EXPECT_EQ(rv.Send(2, "a", NDArray::Scalar(3.0f)).code(),
+            absl::StatusCode::kAlreadyExists);
+  // Abort wakes a waiting receiver and fails later sends.
+  called = false;
+  rv.RecvAsync(3, "x", [&](absl::StatusOr<NDArray> v) {
+    called = true;
+    got = std::move(v);
+  });
+  rv.AbortStep(3, absl::CancelledError("stop"));
+  EXPECT_TRUE(called);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(rv.Send(3, "y", NDArray()).code(), absl::StatusCode::kCancelled);
+  rv.EndStep(1);
+  rv.EndStep(2);
+  rv.EndStep(3);
+  EXPECT_EQ(rv.num_active_steps(), 0);
+}
+
+// A device kind registered by the user: every Schedule runs on a new
+// thread; Execute runs inline.
+class ThreadPerTaskDevice : public Device {
+ public:
+  using Device::Device;
+  void Schedule(std::function<void()> fn) override {
+    scheduled.fetch_add(1);
+    std::thread(std::move(fn)).detach();
+  }
+  void Execute(absl::FunctionRef<void()> fn) override { fn(); }
+  static inline std::atomic<int> scheduled{0};
+};
+
+TEST(Devices, UnregisteredKindIsACreateErrorListingKinds) {
+  Graph g = Graph::Create("g");
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::Create(g, {.devices = {"cpu:0", "gpu:0"}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("device 'gpu:0' has kind 'gpu', which is not "
+                        "registered (registered kinds: cpu"));
+  s = Session::Create(g, {.devices = {"cpu:0"}, .device_threads = {{"cpu:1", 1}}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("'cpu:1', which is not in"));
+}
+
+TEST(Devices, CustomDeviceKindRunsItsPartition) {
+  static bool registered = [] {
+    EXPECT_TRUE(RegisterDeviceFactory(
+                    "threads",
+                    [](const DeviceOptions& o)
+                        -> absl::StatusOr<std::unique_ptr<Device>> {
+                      return std::make_unique<ThreadPerTaskDevice>(o);
+                    })
+                    .ok());
+    // Kernels for the new kind: Neg of int64 reusing the cpu factory.
+    const KernelDef* cpu_neg =
+        KernelRegistry::Global().Find("Neg", "cpu", DType::kInt64);
+    EXPECT_TRUE(KernelRegistry::Global()
+                    .Register({.op = "Neg",
+                               .device_kind = "threads",
+                               .dtype = DType::kInt64,
+                               .factory = cpu_neg->factory})
+                    .ok());
+    return true;
+  }();
+  (void)registered;
+  EXPECT_EQ(RegisterDeviceFactory("threads", nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Const(NDArray::Scalar<int64_t>(4), {.device = "cpu:0"});
+  Tensor y = ops::Neg(x, {.device = "threads:0"});
+  Tensor z = ops::Neg(ops::Cast(y, DType::kInt64, {.device = "threads:0"}));
+  auto session = *Session::Create(
+      g, {.devices = {"cpu:0", "threads:0"}, .device_threads = {{"cpu:0", 1}}});
+  const int before = ThreadPerTaskDevice::scheduled.load();
+  absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {y});
+  EXPECT_EQ(Scalar(r), -4);
+  EXPECT_GT(ThreadPerTaskDevice::scheduled.load(), before);
+  // Cast has no kernel for the new kind: a compile error naming it.
+  absl::StatusOr<std::vector<NDArray>> missing = session->Run({}, {z});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr("no kernel for op Cast on device kind 'threads'"));
+  EXPECT_EQ(GetOpErrorInfo(missing.status())->kind, ErrorKind::kMissingKernel);
+}
+
+TEST(Session, GetPlanSummarizesThePlan) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor a = ops::Placeholder(DType::kFloat32, Shape{2, 2});
+  Tensor h = ops::MatMul(a, a, {.name = "h", .device = "cpu:1"});
+  Tensor y = ops::Relu(h, {.device = "cpu:0"});
+  auto session = *Session::Create(g, {.devices = {"cpu:0", "cpu:1"}});
+  absl::StatusOr<PlanSummary> plan = session->GetPlan({a}, {y});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->num_partitions, 2);
+  EXPECT_EQ(plan->num_transfers, 2);  // a to cpu:1, h back to cpu:0.
+  EXPECT_EQ(plan->num_nodes, 3);
+  EXPECT_THAT(plan->partition_devices, ::testing::ElementsAre("cpu:0", "cpu:1"));
+  EXPECT_THAT(plan->kernels, ::testing::Contains("h:eigen"));
+  EXPECT_THAT(plan->dump, HasSubstr("recv h:0@cpu:1->cpu:0"));
+  EXPECT_THAT(plan->dot, HasSubstr("digraph weft"));
+  EXPECT_EQ(session->num_cached_plans(), 1);
+}
+
+}  // namespace
+}  // namespace weft
