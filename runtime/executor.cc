@@ -185,29 +185,38 @@ inline NDArray TakeInput(RunState& st, int32_t k) {
   return st.plan->input_is_last_use[k] ? std::move(v) : v;
 }
 
-// Checks a kernel's outputs against what the graph inferred and stores
-// them in the run's value slots. False (the run failed) on a mismatch.
-bool StoreOutputs(RunState& st, const PlanNode& n, absl::Span<NDArray> out) {
+// Checks a kernel's outputs against what the graph inferred. False (the run
+// failed) on a mismatch.
+bool CheckOutputs(RunState& st, const PlanNode& n,
+                  absl::Span<const NDArray> out) {
   const Node& node = *n.node;
   for (int i = 0; i < n.num_outputs; ++i) {
     const NDArray& v = out[i];
     const DType dtype = i == 0 ? n.out_dtype : node.output_dtypes()[i];
     const Shape& shape = i == 0 ? *n.out_shape : node.output_shapes()[i];
-    if (v.valid() && v.dtype() == dtype && v.shape().rank() == shape.rank() &&
+    if (v.valid() && v.dtype() == dtype &&
+        v.shape().rank() == shape.rank() &&
         (shape.rank() == 0 || shape.IsCompatibleWith(v.shape()))) {
       continue;
     }
-    st.Fail(
-        NodeError(node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
-                  ErrorKind::kKernel,
-                  absl::StrCat("the kernel produced ",
-                               v.valid() ? absl::StrCat(DTypeName(v.dtype()),
-                                                        v.shape().DebugString())
-                                         : "no value",
-                               " for output ", i, " but the graph inferred ",
-                               DTypeName(dtype), shape.DebugString())));
+    st.Fail(NodeError(
+        node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
+        ErrorKind::kKernel,
+        absl::StrCat("the kernel produced ",
+                     v.valid() ? absl::StrCat(DTypeName(v.dtype()),
+                                              v.shape().DebugString())
+                               : "no value",
+                     " for output ", i, " but the graph inferred ",
+                     DTypeName(dtype), shape.DebugString())));
     return false;
   }
+  return true;
+}
+
+// Checks outputs computed elsewhere (an async step's) and stores them in
+// the run's value slots.
+bool StoreOutputs(RunState& st, const PlanNode& n, absl::Span<NDArray> out) {
+  if (!CheckOutputs(st, n, out)) return false;
   for (int i = 0; i < n.num_outputs; ++i) {
     st.values[n.output_slot + i] = std::move(out[i]);
   }
@@ -336,6 +345,19 @@ StepResult StartAsync(const RunPtr& st, int32_t id, int num_inputs,
   return ok ? StepResult::kDone : StepResult::kFailed;
 }
 
+// Runs a synchronous kernel on `in`. Outputs are written straight into the
+// run's value slots (each written by this step only), then checked.
+inline StepResult ComputeSync(RunState& st, const PlanNode& n,
+                              absl::Span<NDArray> in) {
+  const absl::Span<NDArray> out(&st.values[n.output_slot], n.num_outputs);
+  OpKernelContext ctx(*n.node, in, out, st.step_envs[n.partition]);
+  if (absl::Status s = n.kernel->Compute(ctx); !s.ok()) {
+    FailKernel(st, n, s, ctx.allocation_failed());
+    return StepResult::kFailed;
+  }
+  return CheckOutputs(st, n, out) ? StepResult::kDone : StepResult::kFailed;
+}
+
 // Runs one step.
 inline StepResult Step(const RunPtr& stp, int32_t id) {
   RunState& st = *stp;
@@ -351,19 +373,16 @@ inline StepResult Step(const RunPtr& stp, int32_t id) {
                   a->ctx, std::move(done));
             });
       }
+      // The common one-input case skips the inline vector's bookkeeping.
+      if (n.num_inputs == 1) {
+        NDArray in = TakeInput(st, n.inputs_begin);
+        return ComputeSync(st, n, absl::Span<NDArray>(&in, 1));
+      }
       absl::InlinedVector<NDArray, 4> in(n.num_inputs);
       for (int32_t i = 0; i < n.num_inputs; ++i) {
         in[i] = TakeInput(st, n.inputs_begin + i);
       }
-      absl::InlinedVector<NDArray, 1> out(n.num_outputs);
-      OpKernelContext ctx(*n.node, absl::MakeSpan(in), absl::MakeSpan(out),
-                          st.step_envs[n.partition]);
-      if (absl::Status s = n.kernel->Compute(ctx); !s.ok()) {
-        FailKernel(st, n, s, ctx.allocation_failed());
-        return StepResult::kFailed;
-      }
-      return StoreOutputs(st, n, absl::MakeSpan(out)) ? StepResult::kDone
-                                                      : StepResult::kFailed;
+      return ComputeSync(st, n, absl::MakeSpan(in));
     }
     case PartitionItem::Kind::kFeed:
       return StepResult::kDone;
