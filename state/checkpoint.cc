@@ -165,6 +165,12 @@ absl::Status CheckVariableList(std::string_view fn, std::string_view path,
                        "] is a null Variable\n  fix: pass handles returned by "
                        "Variable::Create"));
     }
+    if (v.name() == "__metadata__") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          fn, "(", Quoted(path), "): variables[", i, "] ", v.DebugString(),
+          " is named '__metadata__', which the safetensors format reserves "
+          "for the file's metadata\n  fix: rename the variable"));
+    }
     auto [it, inserted] = seen.emplace(v.name(), i);
     if (!inserted) {
       const Variable& first = variables[it->second];

@@ -253,6 +253,13 @@ TEST(Checkpoint, SaveErrorsNameThePathAndTheProblem) {
                     HasSubstr("checkpoint_test.cc:")));
   s = SaveVariables(TempPath("x.safetensors"), {v, v});
   EXPECT_THAT(s.message(), HasSubstr("(the same variable twice)"));
+
+  Variable meta = MustCreate("__metadata__", NDArray::Scalar<float>(0));
+  s = SaveVariables(TempPath("x.safetensors"), {meta});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("is named '__metadata__', which the safetensors "
+                        "format reserves"));
 }
 
 // Writes `header` (and `data`) as a checkpoint and restores `vars` from it.
