@@ -2,7 +2,8 @@
 //
 // This file is compiled once per SIMD target: hwy/foreach_target.h
 // re-includes it (HWY_TARGET_INCLUDE) with HWY_NAMESPACE set to N_AVX3,
-// N_AVX2, N_SSE4, N_SSSE3 and N_EMU128, each region under a
+// N_AVX2, N_SSE4, N_SSSE3 and N_SCALAR (the portable baseline: no -march, so
+// SSE2), each region under a
 // `#pragma GCC target` for its ISA. The per-target code below uses only
 // Highway ops and plain arithmetic: no Abseil, oneTBB or std:: templates, so
 // no inline function shared with baseline code is ever instantiated under
@@ -204,9 +205,10 @@ HWY_INLINE V PowF64(D d, V x, V y) {
   const V half_y = hn::Mul(y, hn::Set(d, T(0.5)));
   const auto y_odd = hn::AndNot(hn::Eq(hn::Round(half_y), half_y), y_int);
   r = hn::IfThenElse(y_odd, hn::CopySign(r, x), r);
-  r = hn::IfThenElse(
-      hn::AndNot(y_int, hn::And(hn::Lt(x, hn::Zero(d)), hn::IsFinite(y))),
-      hn::NaN(d), r);
+  r = hn::IfThenElse(hn::AndNot(y_int, hn::And(hn::And(hn::Lt(x, hn::Zero(d)),
+                                                       hn::IsFinite(x)),
+                                               hn::IsFinite(y))),
+                     hn::NaN(d), r);
   const auto is_one = hn::Or(hn::Or(hn::Eq(y, hn::Zero(d)), hn::Eq(x, one)),
                              hn::And(hn::Eq(ax, one), hn::IsInf(y)));
   return hn::IfThenElse(is_one, one, r);
@@ -292,6 +294,19 @@ HWY_INLINE void BinaryLoopImpl(const T* x, const T* y, T* out, size_t n,
   }
 }
 
+// Demotes double lanes to float; Highway's DemoteTo saturates at FLT_MAX,
+// so values that round to infinity (>= FLT_MAX + half an ULP) are fixed up.
+template <class DF, class DD, class VD>
+HWY_INLINE hn::Vec<DF> DemoteRounded(DF df, DD dd, VD r) {
+  const auto overflow = hn::Ge(hn::Abs(r), hn::Set(dd, 3.4028235677973366e38));
+  // The mask crosses lane sizes as a demoted 0/1 flag.
+  const auto flag =
+      hn::DemoteTo(df, hn::IfThenElseZero(overflow, hn::Set(dd, 1.0)));
+  const auto f = hn::DemoteTo(df, r);
+  return hn::IfThenElse(hn::Eq(flag, hn::Set(df, 1.0f)),
+                        hn::CopySign(hn::Inf(df), f), f);
+}
+
 // Pow on float arrays, computed in double lanes (half as many per vector).
 HWY_INLINE void PowF32Loop(const float* x, const float* y, float* out, size_t n,
                            int layout) {
@@ -305,14 +320,14 @@ HWY_INLINE void PowF32Loop(const float* x, const float* y, float* out, size_t n,
   for (; i + lanes <= n; i += lanes) {
     const auto a = hn::PromoteTo(dd, load(df, x, layout == kScalarLeft, i));
     const auto b = hn::PromoteTo(dd, load(df, y, layout == kScalarRight, i));
-    hn::StoreU(hn::DemoteTo(df, PowF64(dd, a, b)), df, out + i);
+    hn::StoreU(DemoteRounded(df, dd, PowF64(dd, a, b)), df, out + i);
   }
   const hn::CappedTag<double, 1> dd1;
   const hn::Rebind<float, decltype(dd1)> df1;
   for (; i < n; ++i) {
     const auto a = hn::PromoteTo(dd1, load(df1, x, layout == kScalarLeft, i));
     const auto b = hn::PromoteTo(dd1, load(df1, y, layout == kScalarRight, i));
-    hn::StoreU(hn::DemoteTo(df1, PowF64(dd1, a, b)), df1, out + i);
+    hn::StoreU(DemoteRounded(df1, dd1, PowF64(dd1, a, b)), df1, out + i);
   }
 }
 
@@ -556,15 +571,16 @@ HWY_INLINE void SoftmaxT(const T* x, T* out, size_t rows, size_t cols,
     const auto sum =
         hn::Add(hn::Set(d1, hn::GetLane(hn::SumOfLanes(d, acc))), acc1);
     if (log_space) {
-      // out = x - (max + log(sum)).
-      const T shift = hn::GetLane(hn::Add(vmax1, SafeLog(d1, sum)));
-      const auto vs = hn::Set(d, shift);
-      const auto vs1 = hn::Set(d1, shift);
+      // out = (x - max) - log(sum): x - max is exact for nearby values.
+      const T log_sum = hn::GetLane(SafeLog(d1, sum));
+      const auto vl = hn::Set(d, log_sum);
+      const auto vl1 = hn::Set(d1, log_sum);
       for (i = 0; i + lanes <= cols; i += lanes) {
-        hn::StoreU(hn::Sub(hn::LoadU(d, xr + i), vs), d, yr + i);
+        hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, xr + i), vmax), vl), d, yr + i);
       }
       for (; i < cols; ++i) {
-        hn::StoreU(hn::Sub(hn::LoadU(d1, xr + i), vs1), d1, yr + i);
+        hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d1, xr + i), vmax1), vl1), d1,
+                   yr + i);
       }
     } else {
       const T inv = hn::GetLane(hn::Div(hn::Set(d1, T(1)), sum));

@@ -26,7 +26,7 @@
 //   Log     <= 4 ULP.            Tanh    <= 4 ULP.
 //   Sigmoid <= 4 ULP for results >= the smallest normal.
 //   Erf     float: absolute error <= 4e-7 (A&S 7.1.26 for |x| >= 0.5) and
-//           <= 2 ULP for |x| < 0.5 (Taylor); double: <= 16 ULP.
+//           <= 2 ULP for |x| < 0.5 (Taylor); double: <= 4 ULP.
 //   Pow (float only) <= 1 ULP (computed in double).
 //   Sqrt, Rsqrt, Div: correctly rounded / <= 1 ULP (Rsqrt = 1 / sqrt).
 // See docs/kernels.md for the constructions.
@@ -113,7 +113,7 @@ template <typename T>
                                       int64_t cols);
 
 // The SIMD targets compiled into this binary that this CPU supports, best
-// first (for example {"AVX3", "AVX2", "SSE4", "SSSE3", "EMU128"}). The last
+// first (for example {"AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR"}). The last
 // one is the portable baseline.
 std::vector<std::string> SimdTargets();
 // The target the routines dispatch to now.
