@@ -222,7 +222,7 @@ TEST(Gemm, RejectsSmallLeadingDimension) {
 }
 
 TEST(Gemm, RejectsNegativeSizesAndNullBuffers) {
-  double c[1];
+  double c[1] = {};
   absl::Status s = Gemm(false, false, -1, 1, 1, c, 1, c, 1, c, 1);
   EXPECT_THAT(s.message(),
               HasSubstr("weft::cpu::Gemm<float64>: negative size (m=-1"));
@@ -275,7 +275,7 @@ TEST(BatchMatMul, MatchesPerItemProducts) {
 }
 
 TEST(BatchMatMul, RejectsNegativeBatch) {
-  float x[1];
+  float x[1] = {};
   absl::Status s = BatchMatMul<float>(false, false, -2, 1, 1, 1, x, x, x);
   EXPECT_THAT(s.message(),
               HasSubstr("weft::cpu::BatchMatMul<float32>: negative batch -2"));

@@ -379,56 +379,48 @@ HWY_NOINLINE void BinaryI64(int op, const int64_t* x, const int64_t* y,
   BinaryT(op, x, y, out, n, layout);
 }
 
-// Unary op: f(d, v) -> v.
+// Unary op kOp: f(d, v) -> v (one op per instantiation).
+template <int kOp>
 struct UnaryFn {
-  int op;
   template <class D, class V>
   HWY_INLINE V operator()(D d, V v) const {
     using T = hn::TFromD<D>;
-    switch (op) {
-      case kNeg:
-        return hn::Neg(v);
-      case kAbs:
-        return hn::Abs(v);
-      case kRelu:
-        return hn::IfThenElse(hn::Lt(v, hn::Zero(d)), hn::Zero(d), v);
-      case kSquare:
-        if constexpr (sizeof(T) == 8 && !hwy::IsFloat<T>()) {
-          return v;  // int64 multiply: done in the baseline section.
-        } else {
-          return hn::Mul(v, v);
-        }
-      default:
-        break;
-    }
-    if constexpr (hwy::IsFloat<T>()) {
-      switch (op) {
-        case kSqrt:
-          return hn::Sqrt(v);
-        case kRsqrt:
-          return hn::Div(hn::Set(d, T(1)), hn::Sqrt(v));
-        case kExp:
-          return SafeExp(d, v);
-        case kLog:
-          return SafeLog(d, v);
-        case kTanh:
-          return TanhOf(d, v);
-        case kSigmoid:
-          return SigmoidOf(d, v);
-        case kErf:
-          return ErfOf(d, v);
-        default:
-          break;
+    if constexpr (kOp == kNeg) {
+      return hn::Neg(v);
+    } else if constexpr (kOp == kAbs) {
+      return hn::Abs(v);
+    } else if constexpr (kOp == kRelu) {
+      return hn::IfThenElse(hn::Lt(v, hn::Zero(d)), hn::Zero(d), v);
+    } else if constexpr (kOp == kSquare) {
+      if constexpr (sizeof(T) == 8 && !hwy::IsFloat<T>()) {
+        return v;  // int64 multiply: done in the baseline section.
+      } else {
+        return hn::Mul(v, v);
       }
+    } else if constexpr (!hwy::IsFloat<T>()) {
+      return v;  // float-only ops; rejected before dispatch.
+    } else if constexpr (kOp == kSqrt) {
+      return hn::Sqrt(v);
+    } else if constexpr (kOp == kRsqrt) {
+      return hn::Div(hn::Set(d, T(1)), hn::Sqrt(v));
+    } else if constexpr (kOp == kExp) {
+      return SafeExp(d, v);
+    } else if constexpr (kOp == kLog) {
+      return SafeLog(d, v);
+    } else if constexpr (kOp == kTanh) {
+      return TanhOf(d, v);
+    } else if constexpr (kOp == kSigmoid) {
+      return SigmoidOf(d, v);
+    } else {
+      return ErfOf(d, v);
     }
-    return v;
   }
 };
 
 // Dispatches once on the op, then runs a loop specialized for it.
 template <typename T, int kOp>
 HWY_INLINE void UnaryLoop(const T* x, T* out, size_t n) {
-  const UnaryFn fn{kOp};
+  const UnaryFn<kOp> fn;
   const hn::ScalableTag<T> d;
   const size_t lanes = hn::Lanes(d);
   size_t i = 0;
