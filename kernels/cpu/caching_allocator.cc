@@ -1,0 +1,200 @@
+// caching_allocator.cc — size-class free lists behind an absl::Mutex.
+#include "kernels/cpu/caching_allocator.h"
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_HAS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_HAS_ASAN 1
+#endif
+#endif
+
+#ifdef WEFT_HAS_ASAN
+#include <sanitizer/asan_interface.h>
+#define WEFT_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define WEFT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define WEFT_POISON(p, n) ((void)(p), (void)(n))
+#define WEFT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace weft {
+namespace cpu {
+namespace {
+
+constexpr std::align_val_t kAlign{CachingAllocator::kAlignment};
+
+size_t RoundUp(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+void* SystemAllocate(size_t bytes) {
+  return ::operator new(bytes, kAlign, std::nothrow);
+}
+
+void SystemFree(void* p) { ::operator delete(p, kAlign); }
+
+}  // namespace
+
+// The shared state: outlives the allocator while any block is alive.
+struct CachingAllocator::Pool {
+  explicit Pool(size_t max_cached) : max_cached_bytes(max_cached) {}
+
+  // Returns a block of size class `size` (requested `bytes`) to the cache,
+  // or frees it when the cache is closed or full.
+  void Release(void* p, size_t size) {
+    {
+      absl::MutexLock lock(&mu);
+      live_bytes -= size;
+      if (open && cached_bytes + size <= max_cached_bytes) {
+        WEFT_POISON(p, size);
+        free_lists[size].push_back(p);
+        cached_bytes += size;
+        return;
+      }
+    }
+    SystemFree(p);
+  }
+
+  // Takes every cached block out (to free them outside the lock).
+  std::vector<std::pair<void*, size_t>> TakeAll()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<std::pair<void*, size_t>> blocks;
+    for (auto& [size, list] : free_lists) {
+      for (void* p : list) blocks.emplace_back(p, size);
+    }
+    free_lists.clear();
+    cached_bytes = 0;
+    return blocks;
+  }
+
+  const size_t max_cached_bytes;
+  mutable absl::Mutex mu;
+  bool open ABSL_GUARDED_BY(mu) = true;
+  absl::flat_hash_map<size_t, std::vector<void*>> free_lists
+      ABSL_GUARDED_BY(mu);
+  CachingAllocatorStats stats ABSL_GUARDED_BY(mu);
+  size_t cached_bytes ABSL_GUARDED_BY(mu) = 0;
+  size_t live_bytes ABSL_GUARDED_BY(mu) = 0;
+};
+
+CachingAllocator::CachingAllocator(CachingAllocatorOptions options)
+    : options_(options),
+      pool_(std::make_shared<Pool>(options.max_cached_bytes)) {}
+
+CachingAllocator::~CachingAllocator() {
+  std::vector<std::pair<void*, size_t>> blocks;
+  {
+    absl::MutexLock lock(&pool_->mu);
+    pool_->open = false;
+    blocks = pool_->TakeAll();
+  }
+  for (auto [p, size] : blocks) {
+    WEFT_UNPOISON(p, size);
+    SystemFree(p);
+  }
+}
+
+CachingAllocator& CachingAllocator::Default() {
+  static CachingAllocator* const instance = new CachingAllocator();
+  return *instance;
+}
+
+size_t CachingAllocator::SizeClass(size_t bytes) const {
+  if (bytes < options_.min_cached_bytes) {
+    return RoundUp(bytes == 0 ? 1 : bytes, kAlignment);
+  }
+  // Four classes per power of two: step = 2^floor(log2(bytes)) / 4.
+  const int log2 = 63 - __builtin_clzll(static_cast<unsigned long long>(bytes));
+  const size_t step = std::max<size_t>(kAlignment, (size_t{1} << log2) / 4);
+  return RoundUp(bytes, step);
+}
+
+absl::StatusOr<std::shared_ptr<void>> CachingAllocator::Allocate(size_t bytes) {
+  if (bytes > (size_t{1} << 48)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "weft::cpu::CachingAllocator: a block of ", bytes,
+        " bytes exceeds the address space; check the tensor's shape"));
+  }
+  const size_t size = SizeClass(bytes);
+  if (bytes < options_.min_cached_bytes) {
+    void* p = SystemAllocate(size);
+    if (p == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "weft::cpu::CachingAllocator: out of memory for ", bytes, " bytes"));
+    }
+    {
+      absl::MutexLock lock(&pool_->mu);
+      ++pool_->stats.uncached;
+    }
+    return std::shared_ptr<void>(p, [](void* q) { SystemFree(q); });
+  }
+  void* p = nullptr;
+  {
+    absl::MutexLock lock(&pool_->mu);
+    auto it = pool_->free_lists.find(size);
+    if (it != pool_->free_lists.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      pool_->cached_bytes -= size;
+      ++pool_->stats.hits;
+    } else {
+      ++pool_->stats.misses;
+    }
+    pool_->live_bytes += size;
+  }
+  if (p == nullptr) {
+    p = SystemAllocate(size);
+    if (p == nullptr) {
+      absl::MutexLock lock(&pool_->mu);
+      pool_->live_bytes -= size;
+      return absl::ResourceExhaustedError(
+          absl::StrCat("weft::cpu::CachingAllocator: out of memory for ", bytes,
+                       " bytes (size class ", size,
+                       "); Trim() other allocators or lower the batch size"));
+    }
+  }
+  // The requested bytes are usable; the slack up to the class stays
+  // poisoned under ASan.
+  WEFT_POISON(p, size);
+  WEFT_UNPOISON(p, bytes);
+  std::shared_ptr<Pool> pool = pool_;
+  return std::shared_ptr<void>(p, [pool = std::move(pool), size](void* q) {
+    WEFT_UNPOISON(q, size);
+    pool->Release(q, size);
+  });
+}
+
+void CachingAllocator::Trim() {
+  std::vector<std::pair<void*, size_t>> blocks;
+  {
+    absl::MutexLock lock(&pool_->mu);
+    blocks = pool_->TakeAll();
+  }
+  for (auto [p, size] : blocks) {
+    WEFT_UNPOISON(p, size);
+    SystemFree(p);
+  }
+}
+
+CachingAllocatorStats CachingAllocator::stats() const {
+  absl::MutexLock lock(&pool_->mu);
+  CachingAllocatorStats s = pool_->stats;
+  s.cached_bytes = pool_->cached_bytes;
+  s.live_bytes = pool_->live_bytes;
+  return s;
+}
+
+}  // namespace cpu
+}  // namespace weft

@@ -1,0 +1,178 @@
+// Tests of kernels/cpu/caching_allocator.h: size classes, reuse, the byte
+// bound, Trim, blocks outliving the allocator, alignment, statistics under
+// concurrent use, and (under AddressSanitizer) poisoning of cached blocks.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kernels/cpu/caching_allocator.h"
+
+namespace weft {
+namespace cpu {
+namespace {
+
+constexpr size_t kKiB = 1024, kMiB = 1024 * 1024;
+
+std::shared_ptr<void> MustAllocate(CachingAllocator& alloc, size_t bytes) {
+  absl::StatusOr<std::shared_ptr<void>> p = alloc.Allocate(bytes);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : nullptr;
+}
+
+TEST(CachingAllocator, SizeClassesAreQuarterPowersOfTwoAboveTheThreshold) {
+  CachingAllocator alloc;
+  EXPECT_EQ(alloc.SizeClass(0), 64u);
+  EXPECT_EQ(alloc.SizeClass(100), 128u);
+  EXPECT_EQ(alloc.SizeClass(256 * kKiB - 1), 256 * kKiB);  // rounded to 64
+  EXPECT_EQ(alloc.SizeClass(256 * kKiB), 256 * kKiB);
+  EXPECT_EQ(alloc.SizeClass(1 * kMiB), 1 * kMiB);
+  EXPECT_EQ(alloc.SizeClass(1 * kMiB + 1), 1 * kMiB + 256 * kKiB);
+  EXPECT_EQ(alloc.SizeClass(1 * kMiB + 300 * kKiB), 1 * kMiB + 512 * kKiB);
+  EXPECT_EQ(alloc.SizeClass(64 * kMiB - 1), 64 * kMiB);
+}
+
+TEST(CachingAllocator, ReusesReleasedBlocksOfTheSameClass) {
+  CachingAllocator alloc;
+  void* first;
+  {
+    std::shared_ptr<void> a = MustAllocate(alloc, 3 * kMiB);
+    first = a.get();
+    std::memset(a.get(), 1, 3 * kMiB);
+    EXPECT_EQ(alloc.stats().live_bytes, 3 * kMiB);
+  }
+  EXPECT_EQ(alloc.stats().cached_bytes, 3 * kMiB);
+  // A slightly smaller request of the same class gets the same block.
+  std::shared_ptr<void> b = MustAllocate(alloc, 3 * kMiB - 1000);
+  EXPECT_EQ(b.get(), first);
+  const CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.hits, 1u);
+  EXPECT_EQ(s.misses, 1u);
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.live_bytes, 3 * kMiB);
+}
+
+TEST(CachingAllocator, SmallRequestsBypassTheCache) {
+  CachingAllocator alloc;
+  { std::shared_ptr<void> a = MustAllocate(alloc, 1000); }
+  const CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.uncached, 1u);
+  EXPECT_EQ(s.hits + s.misses, 0u);
+  EXPECT_EQ(s.cached_bytes, 0u);
+}
+
+TEST(CachingAllocator, BoundsTheCachedBytes) {
+  CachingAllocator alloc(
+      {.min_cached_bytes = 256 * kKiB, .max_cached_bytes = 2 * kMiB});
+  {
+    std::vector<std::shared_ptr<void>> blocks;
+    for (int i = 0; i < 3; ++i) blocks.push_back(MustAllocate(alloc, kMiB));
+  }
+  // Two fit under the bound; the third was freed.
+  EXPECT_EQ(alloc.stats().cached_bytes, 2 * kMiB);
+  alloc.Trim();
+  EXPECT_EQ(alloc.stats().cached_bytes, 0u);
+  { std::shared_ptr<void> a = MustAllocate(alloc, kMiB); }
+  EXPECT_EQ(alloc.stats().misses, 4u);
+}
+
+TEST(CachingAllocator, BlocksMayOutliveTheAllocator) {
+  std::shared_ptr<void> survivor;
+  {
+    CachingAllocator alloc;
+    survivor = MustAllocate(alloc, 2 * kMiB);
+    { std::shared_ptr<void> cached = MustAllocate(alloc, 2 * kMiB); }
+  }
+  // Writing and releasing after the allocator is gone is fine (ASan and
+  // LeakSanitizer check it).
+  std::memset(survivor.get(), 7, 2 * kMiB);
+  survivor.reset();
+}
+
+TEST(CachingAllocator, BlocksAre64ByteAligned) {
+  CachingAllocator alloc;
+  for (size_t bytes :
+       {size_t{1}, size_t{63}, size_t{4097}, 300 * kKiB, 5 * kMiB + 3}) {
+    std::shared_ptr<void> p = MustAllocate(alloc, bytes);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p.get()) % 64, 0u) << bytes;
+  }
+}
+
+TEST(CachingAllocator, DefaultIsOneInstance) {
+  EXPECT_EQ(&CachingAllocator::Default(), &CachingAllocator::Default());
+}
+
+TEST(CachingAllocator, RejectsImpossibleSizes) {
+  CachingAllocator alloc;
+  absl::StatusOr<std::shared_ptr<void>> p = alloc.Allocate(~size_t{0});
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(p.status().message(),
+              ::testing::HasSubstr("exceeds the address space; check the "
+                                   "tensor's shape"));
+}
+
+TEST(CachingAllocator, ConcurrentUseKeepsCountsConsistent) {
+  CachingAllocator alloc;
+  constexpr int kThreads = 4, kIterations = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&alloc, t] {
+      std::mt19937 rng(t);
+      std::vector<std::shared_ptr<void>> held;
+      for (int i = 0; i < kIterations; ++i) {
+        const size_t bytes = 256 * kKiB + (rng() % 8) * 100 * kKiB;
+        std::shared_ptr<void> p = MustAllocate(alloc, bytes);
+        ASSERT_NE(p, nullptr);
+        // Write the first and last bytes; another thread must not own them.
+        static_cast<char*>(p.get())[0] = static_cast<char>(t);
+        static_cast<char*>(p.get())[bytes - 1] = static_cast<char>(t);
+        held.push_back(std::move(p));
+        if (held.size() > 3) {
+          EXPECT_EQ(static_cast<char*>(held.front().get())[0],
+                    static_cast<char>(t));
+          held.erase(held.begin());  // released on this thread
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.hits + s.misses, uint64_t{kThreads} * kIterations);
+  EXPECT_GT(s.hits, 0u);
+  EXPECT_EQ(s.live_bytes, 0u);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+TEST(CachingAllocatorDeathTest, TouchingACachedBlockIsReported) {
+  EXPECT_DEATH(
+      {
+        CachingAllocator alloc;
+        char* raw;
+        {
+          std::shared_ptr<void> p = MustAllocate(alloc, kMiB);
+          raw = static_cast<char*>(p.get());
+        }
+        raw[100] = 1;  // the block is cached and poisoned
+      },
+      "use-after-poison");
+}
+
+TEST(CachingAllocatorDeathTest, TheSlackOfTheSizeClassIsPoisoned) {
+  EXPECT_DEATH(
+      {
+        CachingAllocator alloc;
+        std::shared_ptr<void> p = MustAllocate(alloc, kMiB + 8);
+        static_cast<char*>(p.get())[kMiB + 64] = 1;  // past the request
+      },
+      "use-after-poison");
+}
+#endif
+
+}  // namespace
+}  // namespace cpu
+}  // namespace weft
