@@ -11,11 +11,18 @@
 //            AsyncOpKernel, KernelRegistry, CancellationManager);
 //   runtime/ Session, SessionOptions, RunOptions, RunMetadata, Feeds,
 //            PlanSummary, Device and device factories, the Rendezvous
-//            interface, and the partitioner (PartitionGraph).
+//            interface, and the partitioner (PartitionGraph);
+//   state/   Variable, its graph ops (ReadVariable, Assign, AssignAdd,
+//            AssignSub) and checkpoints (SaveVariables, RestoreVariables);
+//   async/   Queue, its graph ops (Enqueue, Dequeue, DequeueMany),
+//            QueueRunner, and the serving Batcher.
 // No header here includes oneTBB or the executor's internals.
 #ifndef WEFT_WEFT_H_
 #define WEFT_WEFT_H_
 
+#include "async/batcher.h"
+#include "async/queue.h"
+#include "async/queue_ops.h"
 #include "graph/device_kind.h"
 #include "graph/dtype.h"
 #include "graph/errors.h"
@@ -36,5 +43,8 @@
 #include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 #include "runtime/session.h"
+#include "state/checkpoint.h"
+#include "state/variable.h"
+#include "state/variable_ops.h"
 
 #endif  // WEFT_WEFT_H_

@@ -226,7 +226,7 @@ absl::Status OpRegistry::Register(OpDef def) {
         "OpRegistry::Register: an op needs a type name and an inference "
         "function");
   }
-  if (def.num_inputs < 0 || (def.num_outputs < 1 &&
+  if (def.num_inputs < OpDef::kVariadicInputs || (def.num_outputs < 1 &&
                              def.num_outputs != OpDef::kOutputsFromInference)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "OpRegistry::Register: op '", def.type, "' declares ", def.num_inputs,

@@ -76,7 +76,7 @@ using InferFn = std::function<absl::Status(InferenceContext&)>;
 // The definition of one op type. Every node has at least one output.
 struct OpDef {
   std::string type = {};
-  int num_inputs = 0;
+  int num_inputs = 0;  // Or kVariadicInputs.
   std::vector<std::string> attrs = {};  // Required attribute names.
   InferFn infer = {};
   // Outputs per node; kOutputsFromInference when the inference function
@@ -87,6 +87,8 @@ struct OpDef {
   bool stateful = false;
 
   static constexpr int kOutputsFromInference = -1;
+  // As num_inputs: any number of inputs (Enqueue's components).
+  static constexpr int kVariadicInputs = -1;
 };
 
 // The process-wide op table. The first op set of DESIGN.md is registered on

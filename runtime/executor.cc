@@ -194,20 +194,19 @@ bool CheckOutputs(RunState& st, const PlanNode& n,
     const NDArray& v = out[i];
     const DType dtype = i == 0 ? n.out_dtype : node.output_dtypes()[i];
     const Shape& shape = i == 0 ? *n.out_shape : node.output_shapes()[i];
-    if (v.valid() && v.dtype() == dtype &&
-        v.shape().rank() == shape.rank() &&
+    if (v.valid() && v.dtype() == dtype && v.shape().rank() == shape.rank() &&
         (shape.rank() == 0 || shape.IsCompatibleWith(v.shape()))) {
       continue;
     }
-    st.Fail(NodeError(
-        node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
-        ErrorKind::kKernel,
-        absl::StrCat("the kernel produced ",
-                     v.valid() ? absl::StrCat(DTypeName(v.dtype()),
-                                              v.shape().DebugString())
-                               : "no value",
-                     " for output ", i, " but the graph inferred ",
-                     DTypeName(dtype), shape.DebugString())));
+    st.Fail(
+        NodeError(node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
+                  ErrorKind::kKernel,
+                  absl::StrCat("the kernel produced ",
+                               v.valid() ? absl::StrCat(DTypeName(v.dtype()),
+                                                        v.shape().DebugString())
+                                         : "no value",
+                               " for output ", i, " but the graph inferred ",
+                               DTypeName(dtype), shape.DebugString())));
     return false;
   }
   return true;

@@ -12,7 +12,7 @@
 //     bytes / time.
 //   BM_Softmax_{Weft,Loop}: row-wise softmax of 1024 x 1024 float32.
 //
-// Run: bazel run -c opt //tools/bench:kernels_bench -- \
+// Run: bazel run -c opt //tools/bench:kernels_bench --
 //        --benchmark_filter='Gemm.*/1024|Add' --benchmark_repetitions=3
 #include <cblas.h>
 

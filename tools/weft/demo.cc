@@ -192,7 +192,8 @@ absl::Status RunDemo(const DemoOptions& options) {
   std::printf("built '%s' in %s from thread 'worker-2'; ran it: %s\n",
               fixed.name().c_str(), fixed.graph().DisplayName().c_str(),
               (*head)[0].DebugString(6).c_str());
-  return absl::OkStatus();
+  if (absl::Status s = RunStateDemo(); !s.ok()) return s;
+  return RunAsyncDemo();
 }
 
 }  // namespace weft::tools

@@ -15,8 +15,16 @@ struct DemoOptions {
 
 // Builds and runs a two-layer MLP over cpu:0 and cpu:1, prints results,
 // partitions, transfers and times, then demonstrates the cross-graph error
-// from a worker thread and its fix. Prints to stdout.
+// from a worker thread and its fix, then sections 6 and 7 below. Prints to
+// stdout.
 [[nodiscard]] absl::Status RunDemo(const DemoOptions& options);
+
+// Section 6 (demo_state.cc): Variables shared by a training and a serving
+// graph, a checkpoint saved and restored.
+[[nodiscard]] absl::Status RunStateDemo();
+// Section 7 (demo_async.cc): producers feeding a Queue into a graph, and the
+// Batcher serving 64 clients with and without batching.
+[[nodiscard]] absl::Status RunAsyncDemo();
 
 }  // namespace weft::tools
 
