@@ -120,10 +120,9 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status) {
 absl::Status WithNodeErrorInfo(absl::Status status, std::string_view kind,
                                const Node& node, const Graph& graph) {
   const Provenance& p = node.provenance();
-  AttachOpErrorInfo(
-      OpErrorInfo{std::string(kind), node.name(), node.op(), graph.name(),
-                  graph.id(), SourceSite::From(p.where), p.thread},
-      status);
+  AttachOpErrorInfo(OpErrorInfo{std::string(kind), node.name(), node.op(),
+                                graph.name(), graph.id(), p.Site(), p.thread},
+                    status);
   return status;
 }
 
@@ -186,7 +185,7 @@ void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& e) {
   e.input_name = input.name();
   e.input_graph_name = g.name();
   e.input_graph_id = g.id();
-  e.input_site = SourceSite::From(p.where);
+  e.input_site = p.Site();
   e.input_thread = p.thread;
   e.input_graph_source = p.graph_source;
   e.input_origin = p.OriginClause();

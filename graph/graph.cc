@@ -156,10 +156,9 @@ absl::Status BuildError(std::string kind, absl::StatusCode code,
       code, absl::StrCat("op ", Quoted(node_name), " (", op, ") in graph ",
                          GraphDisplay(g), ": ", detail,
                          ProvenanceNotes(g, p, inputs)));
-  AttachOpErrorInfo(
-      OpErrorInfo{std::move(kind), node_name, std::string(op), g.name(), g.id(),
-                  SourceSite::From(p.where), p.thread},
-      status);
+  AttachOpErrorInfo(OpErrorInfo{std::move(kind), node_name, std::string(op),
+                                g.name(), g.id(), p.Site(), p.thread},
+                    status);
   return status;
 }
 
@@ -177,18 +176,22 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
   internal::ThreadStacks& stacks = internal::CurrentStacks();
   auto node = std::unique_ptr<Node>(new Node());
   Provenance& p = node->provenance_;
-  p.where = req.where;
-  p.thread = CurrentThreadName();
-  if (!stacks.names.empty()) p.name_scope = stacks.names.back().value;
-  p.graph_source = req.source;
-  p.scope = std::move(req.scope);
-  if (GetProvenanceMode() == ProvenanceMode::kStackTraces) {
-    p.stack = internal::CaptureStack(/*skip=*/2);
+  if (req.loaded != nullptr) {
+    p = *req.loaded;
+  } else {
+    p.where = req.where;
+    p.thread = CurrentThreadName();
+    if (!stacks.names.empty()) p.name_scope = stacks.names.back().value;
+    p.graph_source = req.source;
+    p.scope = std::move(req.scope);
+    if (GetProvenanceMode() == ProvenanceMode::kStackTraces) {
+      p.stack = internal::CaptureStack(/*skip=*/2);
+    }
   }
 
   const std::string base_leaf =
       req.name.empty() ? std::string(req.op) : std::string(req.name);
-  std::string base = p.name_scope.empty()
+  std::string base = p.name_scope.empty() || req.loaded != nullptr
                          ? base_leaf
                          : absl::StrCat(p.name_scope, "/", base_leaf);
 
@@ -203,7 +206,7 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     e.op_type = std::string(req.op);
     e.graph_name = name_;
     e.graph_id = id_;
-    e.op_site = SourceSite::From(p.where);
+    e.op_site = p.Site();
     e.op_thread = p.thread;
     e.graph_source = p.graph_source;
     e.graph_reason = p.GraphReason(Quoted(name_));
@@ -239,7 +242,7 @@ absl::StatusOr<Tensor> GraphImpl::AddNode(NodeRequest req) {
     return fail("name", s.message());
   }
   std::string device(req.device);
-  if (device.empty() && !stacks.devices.empty()) {
+  if (device.empty() && !stacks.devices.empty() && req.loaded == nullptr) {
     device = stacks.devices.back().value;
   }
   if (absl::Status s = ValidateDeviceName(device); !s.ok()) {

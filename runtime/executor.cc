@@ -25,12 +25,10 @@ absl::Status NodeError(const Node& node, const Graph& graph,
                        absl::StatusCode code, std::string_view kind,
                        std::string_view message) {
   return WithNodeErrorInfo(
-      absl::Status(
-          code,
-          absl::StrCat("node ", Quoted(node.name()), " (", node.op(),
-                       ") defined at ",
-                       SourceSite::From(node.provenance().where).ToString(),
-                       ": ", message)),
+      absl::Status(code, absl::StrCat("node ", Quoted(node.name()), " (",
+                                      node.op(), ") defined at ",
+                                      node.provenance().Site().ToString(), ": ",
+                                      message)),
       kind, node, graph);
 }
 
