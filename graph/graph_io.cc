@@ -143,7 +143,8 @@ absl::Status SaveAttr(const std::string& node, const std::string& key,
   } else if (const auto* v = std::get_if<Shape>(&value)) {
     ToProto(*v, out->mutable_shape());
   } else if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) {
-    for (int64_t x : *v) out->mutable_int_list()->add_value(x);
+    IntList* list = out->mutable_int_list();  // Set even when empty.
+    for (int64_t x : *v) list->add_value(x);
   } else if (const auto* v = std::get_if<NDArray>(&value)) {
     NDArrayDef* a = out->mutable_ndarray();
     a->set_dtype(ToProto(v->dtype()));
