@@ -5,7 +5,8 @@
 //   graph/   Graph, Tensor, NDArray, DType, Shape, the scopes (GraphScope,
 //            NameScope, DeviceScope, GraphContext, ContextScope), the op
 //            builders (weft::ops), provenance and the error payloads
-//            (CrossGraphEdge, OpErrorInfo);
+//            (CrossGraphEdge, OpErrorInfo), graph files (SaveGraph,
+//            LoadGraph) and NPY files (ReadNpy, WriteNpy);
 //   runtime/ Session, SessionOptions, RunOptions, RunMetadata, Feeds, and the
 //            partitioner (PartitionGraph).
 #ifndef WEFT_WEFT_H_
@@ -14,7 +15,9 @@
 #include "graph/dtype.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
+#include "graph/graph_io.h"
 #include "graph/ndarray.h"
+#include "graph/npy.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "graph/provenance.h"

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -78,6 +79,16 @@ void ProtobufLogHandler(google::protobuf::LogLevel level, const char* file,
     std::fprintf(stderr, "protobuf fatal at %s:%d: %s\n", file, line,
                  message.c_str());
   }
+}
+
+// Under `bazel run` the tool runs in its runfiles directory; a relative
+// path means one relative to where the user typed the command.
+std::string UserPath(std::string_view path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || cwd == nullptr || *cwd == '\0') {
+    return std::string(path);
+  }
+  return absl::StrCat(cwd, "/", path);
 }
 
 // ------------------------------------------------------------- feeds ----
@@ -221,7 +232,7 @@ absl::StatusOr<Feeds> ParseFeeds(const Graph& g,
           absl::StrCat("--feed ", Quoted(name), ": ", t.status().message()));
     }
     absl::StatusOr<NDArray> array = absl::StartsWith(value, "@")
-                                        ? ReadNpy(value.substr(1))
+                                        ? ReadNpy(UserPath(value.substr(1)))
                                         : ParseJsonValue(value, t->dtype());
     if (!array.ok()) {
       return absl::Status(array.status().code(),
@@ -390,7 +401,7 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
       {.num_threads = absl::GetFlag(FLAGS_threads), .devices = Devices(*g)});
   if (!session.ok()) return session.status();
   RunOptions options;
-  const std::string trace = absl::GetFlag(FLAGS_trace);
+  const std::string trace = UserPath(absl::GetFlag(FLAGS_trace));
   options.trace = !trace.empty();
   RunMetadata metadata;
   absl::StatusOr<std::vector<NDArray>> out =
@@ -402,7 +413,7 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
       return s;
     }
   }
-  const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
+  const std::string out_dir = UserPath(absl::GetFlag(FLAGS_out_dir));
   for (size_t i = 0; i < out->size(); ++i) {
     const NDArray& a = (*out)[i];
     if (!out_dir.empty()) {
@@ -580,7 +591,7 @@ int RunGraphCommand(const std::vector<char*>& args,
                  command.c_str(), args.size() - 2, kGraphCommandsUsage);
     return 2;
   }
-  const std::string path = args[2];
+  const std::string path = UserPath(args[2]);
   absl::Status s;
   if (command == "check") {
     s = Check(path);
