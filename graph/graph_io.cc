@@ -222,13 +222,19 @@ absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
     for (int c : n->control_inputs()) {
       nd->add_input(absl::StrCat("^", nodes[c]->name()));
     }
-    for (const auto& [key, value] : n->attrs()) {
-      AttrValueDef attr;
-      if (absl::Status s = SaveAttr(n->name(), key, value, &attr, resources);
+    // Sorted by key: the output is deterministic.
+    std::vector<std::pair<std::string, const AttrValue*>> attrs;
+    for (const auto& [key, value] : n->attrs()) attrs.emplace_back(key, &value);
+    std::sort(attrs.begin(), attrs.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, value] : attrs) {
+      AttrEntry* entry = nd->add_attr();
+      entry->set_key(key);
+      if (absl::Status s = SaveAttr(n->name(), key, *value,
+                                    entry->mutable_value(), resources);
           !s.ok()) {
         return s;
       }
-      (*nd->mutable_attr())[key] = std::move(attr);
     }
     nd->set_device(n->device());
     SaveProvenance(n->provenance(), nd->mutable_provenance());
@@ -633,10 +639,13 @@ class Loader {
     }
 
     AttrMap attrs;
-    for (const auto& [key, value] : nd.attr()) {
-      absl::StatusOr<AttrValue> v = LoadAttr(i, key, value);
+    for (const AttrEntry& entry : nd.attr()) {
+      absl::StatusOr<AttrValue> v = LoadAttr(i, entry.key(), entry.value());
       if (!v.ok()) return v.status();
-      attrs.emplace(key, *std::move(v));
+      if (!attrs.emplace(entry.key(), *std::move(v)).second) {
+        return NodeError(i, absl::StrCat("attr ", Quoted(entry.key())),
+                         "the attr is given twice");
+      }
     }
 
     Provenance p;

@@ -69,7 +69,7 @@ enum class GraphFileFormat {
                                               std::string_view name = "");
 
 // The file contents SaveGraph writes, in memory. Binary output is
-// deterministic (map entries sorted).
+// deterministic (attrs sorted by key).
 [[nodiscard]] absl::StatusOr<std::string> SerializeGraph(
     const Graph& graph, GraphFileFormat format);
 

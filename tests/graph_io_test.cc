@@ -473,8 +473,12 @@ TEST_F(GraphIoTest, NewerMinorVersionWithUnknownFieldsLoads) {
   def.set_version_minor(7);
   def.add_node()->set_name("p");
   def.mutable_node(0)->set_op("Placeholder");
-  (*def.mutable_node(0)->mutable_attr())["dtype"].set_dtype(DT_INT64);
-  (*def.mutable_node(0)->mutable_attr())["shape"].mutable_shape()->add_dim(-1);
+  AttrEntry* dtype = def.mutable_node(0)->add_attr();
+  dtype->set_key("dtype");
+  dtype->mutable_value()->set_dtype(DT_INT64);
+  AttrEntry* shape = def.mutable_node(0)->add_attr();
+  shape->set_key("shape");
+  shape->mutable_value()->mutable_shape()->add_dim(-1);
   std::string bytes = def.SerializeAsString();
   bytes += std::string("\x98\x06\x2a", 3);  // field 99, varint 42.
   absl::StatusOr<Graph> g =
@@ -563,6 +567,26 @@ TEST_F(GraphIoTest, BadAttrsAreRefused) {
       HasSubstr("bool ndarray element 0 is 2; bools are saved as 0 or 1"));
   EXPECT_THAT(std::string(const_with("ndarray { shape { dim: 1 } }").message()),
               HasSubstr("ndarray has unknown dtype value 0"));
+  EXPECT_THAT(
+      std::string(LoadText(TextGraph(R"pb(
+                    node {
+                      name: "p"
+                      op: "Placeholder"
+                      attr {
+                        key: "dtype"
+                        value { dtype: DT_FLOAT32 }
+                      }
+                      attr {
+                        key: "dtype"
+                        value { dtype: DT_INT32 }
+                      }
+                      attr {
+                        key: "shape"
+                        value { shape {} }
+                      }
+                    })pb"))
+                      .message()),
+      HasSubstr("node #0 'p', field attr 'dtype': the attr is given twice"));
   EXPECT_THAT(std::string(const_with("i: 3").message()),
               HasSubstr("missing or mistyped attr 'value'"));
   EXPECT_THAT(std::string(LoadText(TextGraph(R"pb(
