@@ -6,7 +6,8 @@
 //            scopes (GraphScope, NameScope, DeviceScope, GraphContext,
 //            ContextScope), the op builders (weft::ops) and op registry,
 //            device kinds, resources, provenance and the error payloads
-//            (ErrorKind, CrossGraphEdge, OpErrorInfo);
+//            (ErrorKind, CrossGraphEdge, OpErrorInfo), graph files
+//            (SaveGraph, LoadGraph) and NPY files (ReadNpy, WriteNpy);
 //   kernels/ the kernel interface for custom kernels (OpKernel,
 //            AsyncOpKernel, KernelRegistry, CancellationManager);
 //   runtime/ Session, SessionOptions, RunOptions, RunMetadata, Feeds,
@@ -27,7 +28,9 @@
 #include "graph/dtype.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
+#include "graph/graph_io.h"
 #include "graph/ndarray.h"
+#include "graph/npy.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "graph/provenance.h"

@@ -278,7 +278,7 @@ absl::Status WithNodeErrorInfo(absl::Status status, ErrorKind kind,
                                 .op_type = node.op(),
                                 .graph_name = graph.name(),
                                 .graph_id = graph.id(),
-                                .site = SourceSite::From(p.where),
+                                .site = p.Site(),
                                 .thread = p.thread},
                     status);
   return status;
@@ -339,7 +339,7 @@ void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& e) {
   e.input_name = input.name();
   e.input_graph_name = g.name();
   e.input_graph_id = g.id();
-  e.input_site = SourceSite::From(p.where);
+  e.input_site = p.Site();
   e.input_thread = p.thread;
   e.input_graph_source = p.graph_source;
   e.input_origin = p.OriginClause();

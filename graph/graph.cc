@@ -164,7 +164,7 @@ absl::Status BuildError(ErrorKind kind, absl::StatusCode code,
                                 .op_type = std::string(op),
                                 .graph_name = g.name(),
                                 .graph_id = g.id(),
-                                .site = SourceSite::From(p.where),
+                                .site = p.Site(),
                                 .thread = p.thread},
                     status);
   return status;
@@ -177,6 +177,8 @@ absl::Status BuildError(ErrorKind kind, absl::StatusCode code,
 
 Provenance GraphImpl::MakeProvenance(NodeRequest& req,
                                      const internal::ThreadStacks& stacks) {
+  // A node loaded from a file keeps the provenance it was saved with.
+  if (req.loaded != nullptr) return *req.loaded;
   Provenance p;
   p.where = req.where;
   p.thread = CurrentThreadName();
@@ -203,7 +205,7 @@ absl::Status GraphImpl::CheckCrossGraph(const NodeRequest& req,
     e.op_type = std::string(req.op);
     e.graph_name = name_;
     e.graph_id = id_;
-    e.op_site = SourceSite::From(p.where);
+    e.op_site = p.Site();
     e.op_thread = p.thread;
     e.graph_source = p.graph_source;
     e.graph_reason = p.GraphReason(Quoted(name_));
@@ -293,7 +295,8 @@ absl::StatusOr<const Node*> GraphImpl::AddNode(NodeRequest req) {
   const Provenance& p = node->provenance_;
   const std::string base_leaf =
       req.name.empty() ? std::string(req.op) : std::string(req.name);
-  const std::string base = p.name_scope.empty()
+  // A loaded node's name is used as saved (its scope is already in it).
+  const std::string base = p.name_scope.empty() || req.loaded != nullptr
                                ? base_leaf
                                : absl::StrCat(p.name_scope, "/", base_leaf);
 
@@ -324,7 +327,7 @@ absl::StatusOr<const Node*> GraphImpl::AddNode(NodeRequest req) {
                 absl::StatusCode::kInvalidArgument);
   }
   std::string device(req.device);
-  if (device.empty() && !stacks.devices.empty()) {
+  if (device.empty() && !stacks.devices.empty() && req.loaded == nullptr) {
     device = stacks.devices.back().value;
   }
   if (absl::Status s = CheckDeviceName(device); !s.ok()) {

@@ -41,6 +41,11 @@ struct NodeRequest {
   GraphSource source = GraphSource::kExplicitHandle;
   ScopeOrigin scope;  // For kGraphScope.
   std::source_location where;
+  // Set when loading a graph from a file (graph/graph_io.h): the node's saved
+  // provenance is used instead of recording one, `name` is the full node
+  // name (no NameScope prefix) and `device` is taken as given (no
+  // DeviceScope).
+  const Provenance* loaded = nullptr;
 };
 
 // The request for `op` with the caller's inputs, attrs, and the name,

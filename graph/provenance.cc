@@ -90,19 +90,30 @@ std::string SourceSite::ToString() const {
   return absl::StrCat(FileLine(), " in ", function);
 }
 
+SourceSite Provenance::Site() const {
+  return loaded != nullptr ? loaded->where : SourceSite::From(where);
+}
+
 std::string Provenance::BuiltAt() const {
-  return absl::StrCat(SourceSite::From(where).ToString(), ", thread '", thread,
-                      "'");
+  return absl::StrCat(Site().ToString(), ", thread '", thread, "'");
 }
 
 namespace {
-std::string ScopeSiteText(const ScopeOrigin& scope, std::string_view thread) {
-  std::string out = SourceSite::From(scope.site).ToString();
-  if (scope.carried_by.has_value()) {
+std::string ScopeSiteText(const Provenance& p) {
+  const ScopeOrigin& scope = p.scope;
+  std::string out = p.loaded != nullptr
+                        ? p.loaded->scope_site.ToString()
+                        : SourceSite::From(scope.site).ToString();
+  std::optional<SourceSite> carried_by;
+  if (p.loaded != nullptr) {
+    carried_by = p.loaded->scope_carried_by;
+  } else if (scope.carried_by.has_value()) {
+    carried_by = SourceSite::From(*scope.carried_by);
+  }
+  if (carried_by.has_value()) {
     absl::StrAppend(&out, " on thread '", scope.thread,
-                    "', carried into thread '", thread,
-                    "' by the ContextScope at ",
-                    SourceSite::From(*scope.carried_by).ToString());
+                    "', carried into thread '", p.thread,
+                    "' by the ContextScope at ", carried_by->ToString());
   }
   return out;
 }
@@ -118,7 +129,7 @@ std::string Provenance::GraphReason(std::string_view graph_display) const {
       return absl::StrCat(graph_display,
                           " is the default graph because of the GraphScope "
                           "pushed at ",
-                          ScopeSiteText(scope, thread));
+                          ScopeSiteText(*this));
     case GraphSource::kRootGraph:
       return absl::StrCat(graph_display, " is the root graph because thread '",
                           thread,
@@ -134,7 +145,7 @@ std::string Provenance::OriginClause() const {
       return "through an explicit graph handle";
     case GraphSource::kGraphScope:
       return absl::StrCat("under the GraphScope pushed at ",
-                          ScopeSiteText(scope, thread));
+                          ScopeSiteText(*this));
     case GraphSource::kRootGraph:
       return "in the root graph (that thread had no GraphScope)";
   }

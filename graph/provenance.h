@@ -53,6 +53,15 @@ struct ScopeOrigin {
   std::optional<std::source_location> carried_by;
 };
 
+// The sites of a node loaded from a file (graph/graph_io.h). They stand in
+// for Provenance's std::source_location fields, which cannot be made from a
+// file: Provenance::Site() and the messages read them when set.
+struct LoadedSites {
+  SourceSite where;
+  SourceSite scope_site;
+  std::optional<SourceSite> scope_carried_by;
+};
+
 // Everything recorded about how a node came to be.
 //
 // Thread safety: immutable once stored in a node; safe to read concurrently.
@@ -63,6 +72,12 @@ struct Provenance {
   GraphSource graph_source = GraphSource::kExplicitHandle;
   ScopeOrigin scope;  // Meaningful for kGraphScope.
   std::shared_ptr<const std::vector<void*>> stack;  // kStackTraces only.
+  // Set for a node loaded from a file: its saved sites replace `where` and
+  // the `scope` source_locations.
+  std::shared_ptr<const LoadedSites> loaded;
+
+  // Where the node was built: loaded->where, else SourceSite::From(where).
+  SourceSite Site() const;
 
   // "model.cc:42 in BuildHead, thread 'main'".
   std::string BuiltAt() const;

@@ -99,9 +99,8 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
       return WithNodeErrorInfo(
           absl::InvalidArgumentError(absl::StrCat(
               "node ", Quoted(n->name()), " (", n->op(), ") defined at ",
-              SourceSite::From(n->provenance().where).ToString(),
-              " is placed on device ", Quoted(dev),
-              ", which this session does not have (devices: ",
+              n->provenance().Site().ToString(), " is placed on device ",
+              Quoted(dev), ", which this session does not have (devices: ",
               absl::StrJoin(devices, ", "), ")")),
           ErrorKind::kDevice, *n, graph);
     }

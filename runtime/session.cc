@@ -185,7 +185,7 @@ absl::StatusOr<RunRequest> Session::Impl::Validate(
       return WithNodeErrorInfo(
           absl::InvalidArgumentError(absl::StrCat(
               "feed ", i, " for ", Quoted(t.name()), " (", n.op(),
-              " defined at ", SourceSite::From(n.provenance().where).ToString(),
+              " defined at ", n.provenance().Site().ToString(),
               ") in the Run at ", SourceSite::From(where).ToString(), ": ",
               why)),
           ErrorKind::kFeed, n, graph_);

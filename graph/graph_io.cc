@@ -1,0 +1,784 @@
+#include "graph/graph_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/text_format.h"
+#include "graph/errors.h"
+#include "graph/graph_def.pb.h"
+#include "graph/graph_impl.h"
+#include "graph/ndarray.h"
+#include "graph/provenance.h"
+
+namespace weft {
+namespace {
+
+// NDArray contents are saved as little-endian bytes, which is the host's
+// order on every platform weft builds for.
+static_assert(std::endian::native == std::endian::little,
+              "graph_io saves raw little-endian bytes; add byte swapping for "
+              "a big-endian host");
+
+using internal::Quoted;
+
+// ------------------------------------------------------------- resolvers --
+
+struct ResolverTable {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::shared_ptr<const ResourceResolver>>
+      by_kind ABSL_GUARDED_BY(mu);
+};
+
+ResolverTable& Resolvers() {
+  static ResolverTable* table = new ResolverTable();
+  return *table;
+}
+
+std::shared_ptr<const ResourceResolver> FindResolver(std::string_view kind) {
+  ResolverTable& t = Resolvers();
+  absl::MutexLock lock(&t.mu);
+  auto it = t.by_kind.find(kind);
+  return it == t.by_kind.end() ? nullptr : it->second;
+}
+
+// ---------------------------------------------------------------- dtypes --
+
+DataType ToProto(DType d) {
+  switch (d) {
+    case DType::kFloat32:
+      return DT_FLOAT32;
+    case DType::kFloat64:
+      return DT_FLOAT64;
+    case DType::kInt32:
+      return DT_INT32;
+    case DType::kInt64:
+      return DT_INT64;
+    case DType::kBool:
+      return DT_BOOL;
+  }
+  return DT_INVALID;
+}
+
+std::optional<DType> FromProto(int d) {
+  switch (d) {
+    case DT_FLOAT32:
+      return DType::kFloat32;
+    case DT_FLOAT64:
+      return DType::kFloat64;
+    case DT_INT32:
+      return DType::kInt32;
+    case DT_INT64:
+      return DType::kInt64;
+    case DT_BOOL:
+      return DType::kBool;
+    default:
+      return std::nullopt;
+  }
+}
+
+GraphSourceDef ToProto(GraphSource s) {
+  switch (s) {
+    case GraphSource::kExplicitHandle:
+      return GRAPH_SOURCE_EXPLICIT_HANDLE;
+    case GraphSource::kGraphScope:
+      return GRAPH_SOURCE_GRAPH_SCOPE;
+    case GraphSource::kRootGraph:
+      return GRAPH_SOURCE_ROOT_GRAPH;
+  }
+  return GRAPH_SOURCE_EXPLICIT_HANDLE;
+}
+
+void ToProto(const SourceSite& site, SourceSiteDef* out) {
+  out->set_file(site.file);
+  out->set_line(site.line);
+  out->set_function(site.function);
+}
+
+SourceSite FromProto(const SourceSiteDef& d) {
+  return SourceSite{d.file(), d.line(), d.function()};
+}
+
+void ToProto(const Shape& shape, ShapeDef* out) {
+  for (int64_t d : shape.dims()) out->add_dim(d);
+}
+
+// ------------------------------------------------------------------ save --
+
+absl::Status SaveAttr(const std::string& node, const std::string& key,
+                      const AttrValue& value, AttrValueDef* out,
+                      std::vector<ResourceRef>& resources) {
+  if (const auto* v = std::get_if<int64_t>(&value)) {
+    out->set_i(*v);
+  } else if (const auto* v = std::get_if<double>(&value)) {
+    out->set_f(*v);
+  } else if (const auto* v = std::get_if<bool>(&value)) {
+    out->set_b(*v);
+  } else if (const auto* v = std::get_if<std::string>(&value)) {
+    out->set_s(*v);
+  } else if (const auto* v = std::get_if<DType>(&value)) {
+    out->set_dtype(ToProto(*v));
+  } else if (const auto* v = std::get_if<Shape>(&value)) {
+    ToProto(*v, out->mutable_shape());
+  } else if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) {
+    IntList* list = out->mutable_int_list();  // Set even when empty.
+    for (int64_t x : *v) list->add_value(x);
+  } else if (const auto* v = std::get_if<NDArray>(&value)) {
+    NDArrayDef* a = out->mutable_ndarray();
+    a->set_dtype(ToProto(v->dtype()));
+    ToProto(v->shape(), a->mutable_shape());
+    if (v->valid()) {
+      a->set_content(static_cast<const char*>(v->raw_data()), v->num_bytes());
+    }
+  } else if (const auto* v = std::get_if<ResourceRef>(&value)) {
+    if (*v == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot save node ", Quoted(node), ": attr ", Quoted(key),
+          " holds a null resource reference; give it the "
+          "Variable or Queue it refers to"));
+    }
+    out->mutable_resource()->set_kind(std::string((*v)->kind()));
+    out->mutable_resource()->set_name((*v)->name());
+    bool seen = false;
+    for (const ResourceRef& r : resources) {
+      seen = seen || (r->kind() == (*v)->kind() && r->name() == (*v)->name());
+    }
+    if (!seen) resources.push_back(*v);
+  }
+  return absl::OkStatus();
+}
+
+void SaveProvenance(const Provenance& p, ProvenanceDef* out) {
+  ToProto(p.Site(), out->mutable_site());
+  out->set_thread(p.thread);
+  out->set_name_scope(p.name_scope);
+  out->set_graph_source(ToProto(p.graph_source));
+  if (p.graph_source == GraphSource::kGraphScope) {
+    if (p.loaded != nullptr) {
+      ToProto(p.loaded->scope_site, out->mutable_scope_site());
+      if (p.loaded->scope_carried_by.has_value()) {
+        ToProto(*p.loaded->scope_carried_by, out->mutable_scope_carried_by());
+      }
+    } else {
+      ToProto(SourceSite::From(p.scope.site), out->mutable_scope_site());
+      if (p.scope.carried_by.has_value()) {
+        ToProto(SourceSite::From(*p.scope.carried_by),
+                out->mutable_scope_carried_by());
+      }
+    }
+    out->set_scope_thread(p.scope.thread);
+  }
+  if (p.stack != nullptr) {
+    for (std::string_view frame :
+         absl::StrSplit(p.SymbolizedStack(""), '\n', absl::SkipEmpty())) {
+      out->add_stack(std::string(frame));
+    }
+  }
+}
+
+absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
+  if (graph.is_null()) {
+    return absl::InvalidArgumentError(
+        "cannot save a null Graph handle (default-constructed); create graphs "
+        "with Graph::Create");
+  }
+  GraphDef def;
+  def.set_version_major(kGraphDefVersionMajor);
+  def.set_version_minor(kGraphDefVersionMinor);
+  def.set_name(graph.name());
+  def.set_producer(absl::StrCat("weft graph format ", kGraphDefVersionMajor,
+                                ".", kGraphDefVersionMinor));
+  std::vector<ResourceRef> resources;
+  const std::vector<const Node*> nodes = graph.nodes();
+  for (const Node* n : nodes) {
+    NodeDef* nd = def.add_node();
+    nd->set_name(n->name());
+    nd->set_op(n->op());
+    for (const NodeInput& in : n->inputs()) {
+      nd->add_input(absl::StrCat(nodes[in.node]->name(), ":", in.slot));
+    }
+    for (int c : n->control_inputs()) {
+      nd->add_input(absl::StrCat("^", nodes[c]->name()));
+    }
+    // Sorted by key: the output is deterministic.
+    std::vector<std::pair<std::string, const AttrValue*>> attrs;
+    for (const auto& [key, value] : n->attrs()) attrs.emplace_back(key, &value);
+    std::sort(attrs.begin(), attrs.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, value] : attrs) {
+      AttrEntry* entry = nd->add_attr();
+      entry->set_key(key);
+      if (absl::Status s = SaveAttr(n->name(), key, *value,
+                                    entry->mutable_value(), resources);
+          !s.ok()) {
+        return s;
+      }
+    }
+    nd->set_device(n->device());
+    SaveProvenance(n->provenance(), nd->mutable_provenance());
+  }
+  for (const ResourceRef& r : resources) {
+    ResourceRefDef* rd = def.add_resource();
+    rd->set_kind(std::string(r->kind()));
+    rd->set_name(r->name());
+  }
+  return def;
+}
+
+// -------------------------------------------------------------- file I/O --
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+absl::Status IoError(int err, std::string_view what, std::string_view path) {
+  std::string msg = absl::StrCat(what, " ", Quoted(path), ": ", ErrnoText(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    default:
+      return absl::UnavailableError(msg);
+  }
+}
+
+absl::Status WriteFileAtomically(std::string_view path,
+                                 std::string_view contents) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string target(path);
+  const std::string tmp =
+      absl::StrCat(target, ".tmp.", getpid(), ".", counter.fetch_add(1));
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(errno, "cannot create", tmp);
+  size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t w = write(fd, contents.data() + done, contents.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      const int err = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return IoError(err, "cannot write", tmp);
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return IoError(err, "cannot flush", tmp);
+  }
+  if (rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return IoError(err, "cannot rename the temporary file over", target);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(std::string_view path) {
+  const std::string p(path);
+  const int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError(errno, "cannot open graph file", path);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph file ", Quoted(path), " is a directory"));
+  }
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t r = read(fd, buf, sizeof(buf));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const int err = errno;
+      close(fd);
+      return IoError(err, "cannot read graph file", path);
+    }
+    if (r == 0) break;
+    out.append(buf, static_cast<size_t>(r));
+  }
+  close(fd);
+  return out;
+}
+
+// ----------------------------------------------------------------- parse --
+
+// Collects the text parser's first error with its position.
+class TextErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ",
+                            message);
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
+                                       GraphFileFormat format,
+                                       std::string_view source) {
+  GraphDef def;
+  if (format == GraphFileFormat::kBinary) {
+    if (contents.size() > static_cast<size_t>(INT_MAX) ||
+        !def.ParseFromArray(contents.data(),
+                            static_cast<int>(contents.size()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "graph file ", Quoted(source),
+          " is not a valid binary weft.GraphDef (truncated or corrupt); a "
+          "'.pb' file must hold the protobuf wire format, a '.pbtxt' file "
+          "the text format"));
+    }
+    return def;
+  }
+  google::protobuf::TextFormat::Parser parser;
+  TextErrors errors;
+  parser.RecordErrorsTo(&errors);
+  // Fields of a newer minor version are skipped, as the binary parser does.
+  parser.AllowUnknownField(true);
+  google::protobuf::io::ArrayInputStream in(
+      contents.data(),
+      static_cast<int>(std::min<size_t>(contents.size(), INT_MAX)));
+  if (contents.size() > static_cast<size_t>(INT_MAX) ||
+      !parser.Parse(&in, &def)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "graph file ", Quoted(source), " is not a valid text weft.GraphDef: ",
+        errors.first().empty() ? "parse error" : errors.first()));
+  }
+  return def;
+}
+
+// ------------------------------------------------------------------ load --
+
+// Copies `status` with `prefix` before its message, keeping its code and
+// payloads (OpErrorInfo, CrossGraphEdge).
+absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+class Loader {
+ public:
+  Loader(const GraphDef& def, std::string_view source, Graph graph)
+      : def_(def), source_(source), graph_(std::move(graph)) {}
+
+  absl::Status Run() {
+    if (absl::Status s = CheckVersion(); !s.ok()) return s;
+    if (def_.library().function_size() > 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "graph file ", Quoted(source_), " defines function ",
+          Quoted(def_.library().function(0).name()),
+          " in its function library; this build of weft does not support "
+          "functions yet (load it with a weft that does)"));
+    }
+    if (absl::Status s = BindResources(); !s.ok()) return s;
+    for (int i = 0; i < def_.node_size(); ++i) {
+      if (absl::Status s = LoadNode(i); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string FileText() const {
+    return absl::StrCat("graph file ", Quoted(source_));
+  }
+  std::string NodeText(int i) const {
+    return absl::StrCat(FileText(), ", node #", i, " ",
+                        Quoted(def_.node(i).name()));
+  }
+  absl::Status NodeError(int i, std::string_view field,
+                         std::string_view detail) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(NodeText(i), ", field ", field, ": ", detail));
+  }
+
+  absl::Status CheckVersion() const {
+    const int major = def_.version_major();
+    if (major == kGraphDefVersionMajor) return absl::OkStatus();
+    if (major == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          FileText(),
+          " has no format version (version_major is 0 or missing); weft "
+          "writes version_major: ",
+          kGraphDefVersionMajor, " (is this a weft.GraphDef?)"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        FileText(), " has format version ", major, ".", def_.version_minor(),
+        "; this build of weft reads format ", kGraphDefVersionMajor, ".x only",
+        major > kGraphDefVersionMajor
+            ? " (the file was written by a newer weft: upgrade weft to load it)"
+            : ""));
+  }
+
+  absl::Status BindResources() {
+    for (int i = 0; i < def_.resource_size(); ++i) {
+      const ResourceRefDef& r = def_.resource(i);
+      const std::string what = absl::StrCat(r.kind(), " ", Quoted(r.name()));
+      const std::pair<std::string, std::string> key(r.kind(), r.name());
+      if (resources_.contains(key)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(FileText(), ", field resource[", i, "]: ", what,
+                         " is declared twice"));
+      }
+      std::shared_ptr<const ResourceResolver> resolver = FindResolver(r.kind());
+      if (resolver == nullptr) {
+        return absl::NotFoundError(absl::StrCat(
+            FileText(), " refers to ", what,
+            ", which is unbound: no resolver is registered for resources of "
+            "kind ",
+            Quoted(r.kind()),
+            " (call weft::RegisterResourceResolver before LoadGraph)"));
+      }
+      absl::StatusOr<ResourceRef> ref = (*resolver)(r.name());
+      if (!ref.ok()) {
+        return Prefixed(ref.status(),
+                        absl::StrCat(FileText(), " refers to ", what,
+                                     ", which could not be bound: "));
+      }
+      if (*ref == nullptr || (*ref)->kind() != r.kind() ||
+          (*ref)->name() != r.name()) {
+        return absl::NotFoundError(absl::StrCat(
+            FileText(), " refers to ", what,
+            ", which is unbound: the resolver returned ",
+            *ref == nullptr
+                ? std::string("no resource")
+                : absl::StrCat((*ref)->kind(), " ", Quoted((*ref)->name()))));
+      }
+      resources_.emplace(key, *std::move(ref));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AttrValue> LoadAttr(int i, const std::string& key,
+                                     const AttrValueDef& a) const {
+    const std::string field = absl::StrCat("attr ", Quoted(key));
+    auto bad = [&](std::string_view detail) {
+      return NodeError(i, field, detail);
+    };
+    auto shape_of = [&](const ShapeDef& s) -> absl::StatusOr<Shape> {
+      Shape shape(std::vector<int64_t>(s.dim().begin(), s.dim().end()));
+      if (absl::Status st = shape.Validate(); !st.ok()) {
+        return bad(st.message());
+      }
+      return shape;
+    };
+    switch (a.value_case()) {
+      case AttrValueDef::kI:
+        return AttrValue(static_cast<int64_t>(a.i()));
+      case AttrValueDef::kF:
+        return AttrValue(a.f());
+      case AttrValueDef::kB:
+        return AttrValue(a.b());
+      case AttrValueDef::kS:
+        return AttrValue(a.s());
+      case AttrValueDef::kDtype: {
+        std::optional<DType> d = FromProto(a.dtype());
+        if (!d.has_value()) {
+          return bad(absl::StrCat("unknown dtype value ", a.dtype()));
+        }
+        return AttrValue(*d);
+      }
+      case AttrValueDef::kShape: {
+        absl::StatusOr<Shape> s = shape_of(a.shape());
+        if (!s.ok()) return s.status();
+        return AttrValue(*std::move(s));
+      }
+      case AttrValueDef::kIntList:
+        return AttrValue(std::vector<int64_t>(a.int_list().value().begin(),
+                                              a.int_list().value().end()));
+      case AttrValueDef::kNdarray: {
+        const NDArrayDef& nd = a.ndarray();
+        std::optional<DType> d = FromProto(nd.dtype());
+        if (!d.has_value()) {
+          return bad(
+              absl::StrCat("ndarray has unknown dtype value ", nd.dtype()));
+        }
+        absl::StatusOr<Shape> s = shape_of(nd.shape());
+        if (!s.ok()) return s.status();
+        if (absl::Status st = s->ValidateConcrete(); !st.ok()) {
+          return bad(absl::StrCat("ndarray shape: ", st.message()));
+        }
+        // Compared in elements first: a huge shape cannot overflow the
+        // byte count.
+        const size_t elem = DTypeSize(*d);
+        const uint64_t have = nd.content().size();
+        if (have % elem != 0 ||
+            static_cast<uint64_t>(s->num_elements()) != have / elem) {
+          return bad(absl::StrCat("ndarray ", DTypeName(*d), s->DebugString(),
+                                  " needs ", s->num_elements(), " elements of ",
+                                  elem, " byte(s) but its content holds ", have,
+                                  " bytes"));
+        }
+        absl::StatusOr<NDArray> arr = NDArray::AllocateChecked(*d, *s);
+        if (!arr.ok()) return bad(arr.status().message());
+        if (have > 0) {
+          std::memcpy(arr->mutable_raw_data(), nd.content().data(), have);
+        }
+        if (*d == DType::kBool) {
+          for (uint64_t k = 0; k < have; ++k) {
+            const unsigned char byte =
+                static_cast<unsigned char>(nd.content()[k]);
+            if (byte > 1) {
+              return bad(absl::StrCat("bool ndarray element ", k, " is ",
+                                      static_cast<int>(byte),
+                                      "; bools are saved as 0 or 1"));
+            }
+          }
+        }
+        return AttrValue(*std::move(arr));
+      }
+      case AttrValueDef::kResource: {
+        const ResourceRefDef& r = a.resource();
+        auto it = resources_.find(std::make_pair(r.kind(), r.name()));
+        if (it == resources_.end()) {
+          return bad(absl::StrCat(
+              "refers to ", r.kind(), " ", Quoted(r.name()),
+              ", which the file's resource list does not declare"));
+        }
+        return AttrValue(it->second);
+      }
+      case AttrValueDef::VALUE_NOT_SET:
+        break;
+    }
+    return bad("no value is set (or it is of a kind this weft does not know)");
+  }
+
+  absl::Status LoadNode(int i) {
+    const NodeDef& nd = def_.node(i);
+    if (nd.name().empty()) {
+      return NodeError(i, "name", "a node name cannot be empty");
+    }
+    if (absl::Status s = ValidateNodeName(nd.name()); !s.ok()) {
+      return NodeError(i, "name", s.message());
+    }
+    if (graph_.FindNode(nd.name()) != nullptr) {
+      return NodeError(
+          i, "name",
+          absl::StrCat("duplicate node name: node #",
+                       graph_.FindNode(nd.name())->id(),
+                       " has the same name (node names are unique)"));
+    }
+    if (nd.op().empty()) return NodeError(i, "op", "no op type");
+
+    std::vector<Tensor> inputs, control;
+    for (int k = 0; k < nd.input_size(); ++k) {
+      const std::string& ref = nd.input(k);
+      const std::string field = absl::StrCat("input[", k, "] ", Quoted(ref));
+      const bool is_control = !ref.empty() && ref[0] == '^';
+      if (!is_control && !control.empty()) {
+        return NodeError(i, field,
+                         "data inputs must come before control inputs (^node)");
+      }
+      std::string_view node_name =
+          is_control ? std::string_view(ref).substr(1) : std::string_view(ref);
+      int slot = 0;
+      if (!is_control) {
+        if (size_t colon = node_name.rfind(':');
+            colon != std::string_view::npos) {
+          std::string_view digits = node_name.substr(colon + 1);
+          node_name = node_name.substr(0, colon);
+          bool ok = !digits.empty() && digits.size() <= 9;
+          for (char c : digits) ok = ok && absl::ascii_isdigit(c);
+          if (!ok || !absl::SimpleAtoi(digits, &slot)) {
+            return NodeError(
+                i, field,
+                "expected 'node:slot' (slot a non-negative integer), "
+                "'node', or '^node' for a control input");
+          }
+        }
+      }
+      const Node* src = graph_.FindNode(node_name);
+      if (src == nullptr) {
+        return NodeError(
+            i, field,
+            absl::StrCat("refers to no earlier node ", Quoted(node_name),
+                         " (nodes are listed in a topological order: every "
+                         "input names a node defined before it)"));
+      }
+      if (slot >= src->num_outputs()) {
+        return NodeError(i, field,
+                         absl::StrCat("node ", Quoted(node_name), " (",
+                                      src->op(), ") has ", src->num_outputs(),
+                                      " output(s); there is no slot ", slot));
+      }
+      (is_control ? control : inputs)
+          .push_back(Tensor(graph_.impl(), src, slot));
+    }
+
+    AttrMap attrs;
+    for (const AttrEntry& entry : nd.attr()) {
+      absl::StatusOr<AttrValue> v = LoadAttr(i, entry.key(), entry.value());
+      if (!v.ok()) return v.status();
+      if (!attrs.emplace(entry.key(), *std::move(v)).second) {
+        return NodeError(i, absl::StrCat("attr ", Quoted(entry.key())),
+                         "the attr is given twice");
+      }
+    }
+
+    Provenance p;
+    auto sites = std::make_shared<LoadedSites>();
+    const ProvenanceDef& pd = nd.provenance();
+    if (nd.has_provenance()) {
+      sites->where = FromProto(pd.site());
+    } else {
+      // A hand-written node: errors point at the graph file itself.
+      sites->where = SourceSite{std::string(source_), 0, ""};
+    }
+    p.thread = pd.thread();
+    p.name_scope = pd.name_scope();
+    switch (pd.graph_source()) {
+      case GRAPH_SOURCE_EXPLICIT_HANDLE:
+        p.graph_source = GraphSource::kExplicitHandle;
+        break;
+      case GRAPH_SOURCE_GRAPH_SCOPE:
+        p.graph_source = GraphSource::kGraphScope;
+        break;
+      case GRAPH_SOURCE_ROOT_GRAPH:
+        p.graph_source = GraphSource::kRootGraph;
+        break;
+      default:
+        return NodeError(i, "provenance.graph_source",
+                         absl::StrCat("unknown value ", pd.graph_source()));
+    }
+    sites->scope_site = FromProto(pd.scope_site());
+    if (pd.has_scope_carried_by()) {
+      sites->scope_carried_by = FromProto(pd.scope_carried_by());
+    }
+    p.scope.thread = pd.scope_thread();
+    p.loaded = std::move(sites);
+
+    NodeRequest req;
+    req.op = nd.op();
+    req.inputs = inputs;
+    req.control_inputs = control;
+    req.attrs = std::move(attrs);
+    req.name = nd.name();
+    req.device = nd.device();
+    req.source = p.graph_source;
+    req.where = std::source_location::current();
+    req.loaded = &p;
+    absl::StatusOr<const Node*> t = graph_.impl()->AddNode(std::move(req));
+    if (!t.ok()) return Prefixed(t.status(), absl::StrCat(NodeText(i), ": "));
+    if ((*t)->name() != nd.name()) {  // Unreachable: names were checked.
+      return absl::InternalError(
+          absl::StrCat(NodeText(i), " was added as ", Quoted((*t)->name())));
+    }
+    return absl::OkStatus();
+  }
+
+  const GraphDef& def_;
+  const std::string_view source_;
+  Graph graph_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, ResourceRef>
+      resources_;
+};
+
+absl::StatusOr<Graph> FromGraphDef(const GraphDef& def, std::string_view source,
+                                   std::string_view name) {
+  Graph g = Graph::Create(name.empty() ? std::string_view(def.name()) : name);
+  Loader loader(def, source, g);
+  if (absl::Status s = loader.Run(); !s.ok()) return s;
+  return g;
+}
+
+}  // namespace
+
+absl::StatusOr<GraphFileFormat> GraphFileFormatForPath(std::string_view path) {
+  if (absl::EndsWith(path, ".pbtxt")) return GraphFileFormat::kText;
+  if (absl::EndsWith(path, ".pb")) return GraphFileFormat::kBinary;
+  return absl::InvalidArgumentError(
+      absl::StrCat("graph file ", Quoted(path),
+                   " has an unknown extension: use '.pb' (binary) or "
+                   "'.pbtxt' (text)"));
+}
+
+absl::StatusOr<std::string> SerializeGraph(const Graph& graph,
+                                           GraphFileFormat format) {
+  absl::StatusOr<GraphDef> def = ToGraphDef(graph);
+  if (!def.ok()) return def.status();
+  std::string out;
+  if (format == GraphFileFormat::kText) {
+    google::protobuf::TextFormat::Printer printer;
+    if (!printer.PrintToString(*def, &out)) {
+      return absl::InternalError("could not print the GraphDef as text");
+    }
+    return absl::StrCat(
+        "# weft.GraphDef (graph/graph_def.proto), text format\n", out);
+  }
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!def->SerializeToCodedStream(&coded)) {
+      return absl::InternalError("could not serialize the GraphDef");
+    }
+  }
+  return out;
+}
+
+absl::Status SaveGraph(const Graph& graph, std::string_view path) {
+  absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
+  if (!format.ok()) return format.status();
+  absl::StatusOr<std::string> contents = SerializeGraph(graph, *format);
+  if (!contents.ok()) return contents.status();
+  return WriteFileAtomically(path, *contents);
+}
+
+absl::StatusOr<Graph> ParseGraph(std::string_view contents,
+                                 GraphFileFormat format,
+                                 std::string_view source,
+                                 std::string_view name) {
+  absl::StatusOr<GraphDef> def = ParseGraphDef(contents, format, source);
+  if (!def.ok()) return def.status();
+  return FromGraphDef(*def, source, name);
+}
+
+absl::StatusOr<Graph> LoadGraph(std::string_view path, std::string_view name) {
+  absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
+  if (!format.ok()) return format.status();
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (!contents.ok()) return contents.status();
+  return ParseGraph(*contents, *format, path, name);
+}
+
+void RegisterResourceResolver(std::string kind, ResourceResolver resolver) {
+  ResolverTable& t = Resolvers();
+  absl::MutexLock lock(&t.mu);
+  t.by_kind[std::move(kind)] =
+      std::make_shared<const ResourceResolver>(std::move(resolver));
+}
+
+}  // namespace weft
