@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "graph/errors.h"
+#include "graph/graph_io.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "kernels/kernel.h"
@@ -180,6 +181,19 @@ bool RegisterVariableOps() {
 }
 
 const bool kRegistered = RegisterVariableOps();
+
+// A graph file names its variables; LoadGraph binds them by name to the
+// live Variable of that name (FindVariable: none, or two, is an error
+// naming it).
+const bool kResolverRegistered = [] {
+  RegisterResourceResolver(
+      "Variable", [](std::string_view name) -> absl::StatusOr<ResourceRef> {
+        absl::StatusOr<Variable> v = FindVariable(name);
+        if (!v.ok()) return v.status();
+        return v->resource();
+      });
+  return true;
+}();
 
 Tensor BuildVariableOp(std::string_view op, const Variable& variable,
                        std::vector<Tensor> inputs, const OpOptions& options,

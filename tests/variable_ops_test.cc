@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "graph/errors.h"
+#include "graph/graph_io.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
@@ -233,6 +234,36 @@ TEST(VariableOps, TrainingAndServingGraphsShareVariables) {
   EXPECT_NEAR(b.value().values<float>()[0], 1, 0.05);
   auto final_answer = server->Run({{q, NDArray::Scalar<float>(10)}}, {answer});
   EXPECT_NEAR((*final_answer)[0].values<float>()[0], 31, 0.5);
+}
+
+TEST(VariableOps, GraphFilesBindVariablesByName) {
+  Variable w = MakeVar("saved/w", NDArray::Scalar<float>(2));
+  Graph g = Graph::Create("g");
+  Tensor y = ops::Mul(ops::ReadVariable(w, {.graph = g}),
+                      ops::Const(NDArray::Scalar<float>(3), {.graph = g}),
+                      {.name = "y", .graph = g});
+  ASSERT_TRUE(y.ok()) << y.status();
+  const std::string path = ::testing::TempDir() + "/vars.pbtxt";
+  ASSERT_TRUE(SaveGraph(g, path).ok());
+  absl::StatusOr<Graph> loaded = LoadGraph(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<Variable> used = VariablesOf(*loaded);
+  ASSERT_EQ(used.size(), 1u);
+  EXPECT_EQ(used[0], w);  // The same live variable, bound by name.
+  auto session = *Session::Create(*loaded);
+  auto out = session->Run({}, {*loaded->GetTensor("y")});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].values<float>()[0], 6);
+  // With no live variable of that name, loading fails naming it.
+  {
+    Graph g2 = Graph::Create("g2");
+    Variable tmp = MakeVar("gone/v", NDArray::Scalar<float>(1));
+    ASSERT_TRUE(ops::ReadVariable(tmp, {.graph = g2}).ok());
+    ASSERT_TRUE(SaveGraph(g2, path).ok());
+  }
+  absl::StatusOr<Graph> unbound = LoadGraph(path);
+  ASSERT_FALSE(unbound.ok());
+  EXPECT_THAT(unbound.status().message(), HasSubstr("gone/v"));
 }
 
 }  // namespace
