@@ -311,6 +311,18 @@ bool QueueImpl::CancelWaiter(WaiterId id, absl::Status why) {
   return found;
 }
 
+void QueueImpl::PutBack(std::vector<std::vector<NDArray>> elements) {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = elements.rbegin(); it != elements.rend(); ++it) {
+      items_.push_front(std::move(*it));
+    }
+    Pump(completions);
+  }
+  RunAll(completions);
+}
+
 void QueueImpl::Close(std::source_location where) {
   Completions completions;
   {
@@ -541,6 +553,17 @@ Queue::WaiterId Queue::DequeueManyAsync(int64_t n, FewerOnClose on_close,
     return kNoWaiter;
   }
   return impl_->DequeueAsync(n, /*many=*/true, on_close, std::move(done));
+}
+
+absl::Status Queue::PutBack(std::vector<std::vector<NDArray>> elements) {
+  if (impl_ == nullptr) {
+    return absl::FailedPreconditionError("PutBack on a null Queue");
+  }
+  for (const std::vector<NDArray>& e : elements) {
+    if (absl::Status s = impl_->CheckValues(e); !s.ok()) return s;
+  }
+  impl_->PutBack(std::move(elements));
+  return absl::OkStatus();
 }
 
 bool Queue::CancelWaiter(WaiterId id, absl::Status why) {

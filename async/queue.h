@@ -156,6 +156,14 @@ class Queue {
   // or kNoWaiter): its `done` was or is being called with its real result.
   bool CancelWaiter(WaiterId id, absl::Status why);
 
+  // Puts elements a consumer took but could not deliver (its run failed)
+  // back at the front of the queue, in their order, ahead of everything
+  // else; capacity and a close do not refuse them (they are data the queue
+  // already held). Waiting dequeuers are served. kInvalidArgument for
+  // values that do not match the components.
+  [[nodiscard]] absl::Status PutBack(
+      std::vector<std::vector<NDArray>> elements);
+
   // --- State ---
   const std::string& name() const;
   const std::vector<TensorSpec>& components() const;

@@ -48,6 +48,9 @@ class QueueImpl : public Resource {
   WaiterId DequeueAsync(int64_t n, bool many, FewerOnClose on_close,
                         Queue::DequeueDone done);
   bool CancelWaiter(WaiterId id, absl::Status why);
+  // Returns elements taken by a consumer that could not deliver them to the
+  // front of the queue, in order (ignoring capacity and closing).
+  void PutBack(std::vector<std::vector<NDArray>> elements);
   void Close(std::source_location where);
 
   // "queue 'name' (created at file.cc:12 in Fn)".

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "async/stack.h"
 #include "graph/errors.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
@@ -200,6 +201,23 @@ class EnqueueKernel : public QueueKernel {
   }
 };
 
+// The queue elements a dequeue result holds: itself (Dequeue), or one per
+// row of the stacked components (DequeueMany).
+absl::StatusOr<std::vector<std::vector<NDArray>>> ToElements(
+    const std::vector<NDArray>& result, bool many) {
+  if (!many) return std::vector<std::vector<NDArray>>{result};
+  std::vector<std::vector<NDArray>> elements;
+  for (size_t c = 0; c < result.size(); ++c) {
+    absl::StatusOr<std::vector<NDArray>> rows = UnstackArray(result[c]);
+    if (!rows.ok()) return rows.status();
+    if (c == 0) elements.resize(rows->size());
+    for (size_t i = 0; i < rows->size() && i < elements.size(); ++i) {
+      elements[i].push_back(std::move((*rows)[i]));
+    }
+  }
+  return elements;
+}
+
 class DequeueKernel : public QueueKernel {
  public:
   explicit DequeueKernel(OpKernelConstruction& c) : QueueKernel(c) {
@@ -211,13 +229,32 @@ class DequeueKernel : public QueueKernel {
     std::shared_ptr<QueueWait> w =
         QueueWait::Make(ctx, queue_, std::move(done));
     if (w == nullptr) return;
-    auto deliver = [w](absl::StatusOr<std::vector<NDArray>> r) {
-      if (r.ok()) {
-        for (size_t i = 0; i < r->size(); ++i) {
-          w->ctx().set_output(static_cast<int>(i), std::move((*r)[i]));
-        }
+    const bool many = many_ > 0;
+    auto deliver = [w, q = queue_,
+                    many](absl::StatusOr<std::vector<NDArray>> r) mutable {
+      if (!r.ok()) return w->Finish(r.status());
+      // Exactly once: what this op took goes back to the front of the
+      // queue if its run fails after all (a deadline, an error elsewhere);
+      // a run that completes keeps it (the callback is then never run).
+      absl::StatusOr<std::vector<std::vector<NDArray>>> elements =
+          ToElements(*r, many);
+      if (!elements.ok()) return w->Finish(elements.status());
+      CancellationManager* cm = w->ctx().cancellation();
+      CancellationManager::Token token;
+      if (cm != nullptr && !cm->Register(
+                               [q, elements = *elements]() mutable {
+                                 q.PutBack(std::move(elements)).IgnoreError();
+                               },
+                               &token)) {
+        q.PutBack(*std::move(elements)).IgnoreError();
+        return w->Finish(cm->status().ok()
+                             ? absl::CancelledError("the run was cancelled")
+                             : cm->status());
       }
-      w->Finish(r.status());
+      for (size_t i = 0; i < r->size(); ++i) {
+        w->ctx().set_output(static_cast<int>(i), std::move((*r)[i]));
+      }
+      w->Finish(absl::OkStatus());
     };
     Queue q = queue_;  // The handle's calls are not const.
     w->Started(many_ > 0 ? q.DequeueManyAsync(many_, FewerOnClose::kFail,

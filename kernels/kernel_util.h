@@ -68,6 +68,8 @@ void RegisterArrayKernels(KernelRegistry& registry);        // array_ops.cc
 void RegisterElementwiseKernels(KernelRegistry& registry);  // elementwise.cc
 void RegisterMatMulKernels(KernelRegistry& registry);       // matmul.cc
 void RegisterReduceKernels(KernelRegistry& registry);       // reduce.cc
+// After the defaults: OpenBLAS / Highway kernels (fast_kernels.cc).
+void RegisterBackendKernels(KernelRegistry& registry);
 
 }  // namespace kernels_internal
 }  // namespace weft

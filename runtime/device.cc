@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
+#include "kernels/cpu/caching_allocator.h"
 #include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
@@ -40,6 +41,23 @@ void EnsureParallelism(size_t needed) {
   current = needed;
 }
 
+// Kernel outputs of a cpu device come from its own caching allocator: a
+// steady-state run of the same graph reuses the blocks of the previous one
+// instead of mapping fresh pages, and the cache goes with the device (the
+// Session). Blocks still referenced then are freed when released.
+class CachingBufferAllocator : public BufferAllocator {
+ public:
+  std::shared_ptr<void> AllocateBuffer(size_t bytes) override {
+    absl::StatusOr<std::shared_ptr<void>> b = cache_.Allocate(bytes);
+    return b.ok() ? *std::move(b) : nullptr;
+  }
+
+ private:
+  cpu::CachingAllocator cache_{cpu::CachingAllocatorOptions{
+      .max_cached_bytes = kMaxCachedBytesPerDevice}};
+  static constexpr size_t kMaxCachedBytesPerDevice = size_t{256} << 20;
+};
+
 // The built-in CPU device: a oneTBB task_arena with one slot reserved for
 // the thread that calls Execute.
 class CpuDevice : public Device {
@@ -60,8 +78,10 @@ class CpuDevice : public Device {
     arena_->enqueue(std::move(fn));
   }
   void Execute(absl::FunctionRef<void()> fn) override { arena_->execute(fn); }
+  BufferAllocator* allocator() override { return &allocator_; }
 
  private:
+  CachingBufferAllocator allocator_;
   static inline std::atomic<int> alive_threads_{0};
   std::unique_ptr<tbb::task_arena> arena_;
 };

@@ -96,7 +96,9 @@ struct RunState {
   void Fail(absl::Status s) {
     {
       absl::MutexLock lock(&mu);
-      if (!status.ok()) return;
+      // After completion the outcome is final: a late error (a timer that
+      // raced a successful finish) must not cancel what was delivered.
+      if (!status.ok() || sealed) return;
       status = s;
     }
     cancellation.Cancel(s);
@@ -128,6 +130,7 @@ struct RunState {
 
   absl::Mutex mu;
   absl::Status status ABSL_GUARDED_BY(mu);
+  bool sealed ABSL_GUARDED_BY(mu) = false;  // The outcome was decided.
 };
 
 using RunPtr = std::shared_ptr<RunState>;
@@ -141,7 +144,12 @@ void Complete(const RunPtr& st, bool drained) {
   if (const internal::Timer::Id t = st->timer.load(); t != 0) {
     internal::Timer::Global().Cancel(t);
   }
-  absl::Status status = st->GetStatus();
+  absl::Status status;
+  {
+    absl::MutexLock lock(&st->mu);
+    status = st->status;
+    st->sealed = true;
+  }
   const CompiledPlan& plan = *st->plan;
   if (st->metadata != nullptr && drained && st->started && st->collect_stats) {
     internal::FillRunMetadata(plan, st->timings, st->start_ns, NowNs(),
