@@ -93,9 +93,23 @@ WEFT_BINARY(Mul)
 WEFT_BINARY(Div)
 WEFT_BINARY(Maximum)
 WEFT_BINARY(MatMul)
+WEFT_BINARY(Less)
+WEFT_BINARY(LessEqual)
+WEFT_BINARY(Greater)
+WEFT_BINARY(GreaterEqual)
+WEFT_BINARY(Equal)
+WEFT_BINARY(NotEqual)
+WEFT_BINARY(LogicalAnd)
+WEFT_BINARY(LogicalOr)
+WEFT_UNARY(LogicalNot)
 
 #undef WEFT_UNARY
 #undef WEFT_BINARY
+
+Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
+              const OpOptions& options, std::source_location where) {
+  return BuildOp("Select", {cond, a, b}, {}, options, where);
+}
 
 Tensor ReduceSum(const Tensor& x, std::vector<int64_t> axes,
                  const OpOptions& options, std::source_location where) {
