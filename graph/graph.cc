@@ -340,7 +340,8 @@ absl::StatusOr<const Node*> GraphImpl::AddNode(NodeRequest req) {
                      absl::StrJoin(OpRegistry::Global().ListOps(), ", ")),
         absl::StatusCode::kInvalidArgument);
   }
-  if (static_cast<int>(req.inputs.size()) != def->num_inputs) {
+  if (def->num_inputs != OpDef::kVariadicInputs &&
+      static_cast<int>(req.inputs.size()) != def->num_inputs) {
     return fail(ErrorKind::kArity,
                 absl::StrCat(req.op, " takes ", def->num_inputs,
                              " input(s) but was given ", req.inputs.size()),

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/function.h"
 
 namespace weft {
 
@@ -273,6 +274,7 @@ void RegisterStandardOps(OpRegistry& r) {
        .attrs = {"num_splits", "axis"},
        .infer = InferSplit,
        .num_outputs = OpDef::kOutputsFromInference});
+  internal::RegisterFunctionOps(r);
   reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();
@@ -302,8 +304,9 @@ absl::Status OpRegistry::Register(OpDef def) {
         "OpRegistry::Register: an op needs a type name and an inference "
         "function");
   }
-  if (def.num_inputs < 0 || (def.num_outputs < 1 &&
-                             def.num_outputs != OpDef::kOutputsFromInference)) {
+  if ((def.num_inputs < 0 && def.num_inputs != OpDef::kVariadicInputs) ||
+      (def.num_outputs < 1 &&
+       def.num_outputs != OpDef::kOutputsFromInference)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "OpRegistry::Register: op '", def.type, "' declares ", def.num_inputs,
         " input(s) and ", def.num_outputs,

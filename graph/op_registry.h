@@ -87,6 +87,9 @@ struct OpDef {
   bool stateful = false;
 
   static constexpr int kOutputsFromInference = -1;
+  // As num_inputs: any number of inputs, checked by the inference function
+  // (Call, Cond and While take their functions' arguments and captures).
+  static constexpr int kVariadicInputs = -1;
 };
 
 // The process-wide op table. The first op set of DESIGN.md is registered on
