@@ -1,13 +1,13 @@
 #include "graph/errors.h"
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "graph/graph.h"
 
 namespace weft {
@@ -29,6 +29,7 @@ constexpr std::pair<ErrorKind, std::string_view> kKindNames[] = {
     {ErrorKind::kGraphMismatch, "graph_mismatch"},
     {ErrorKind::kCrossGraph, "cross_graph"},
     {ErrorKind::kInference, "inference"},
+    {ErrorKind::kFunction, "function"},
     {ErrorKind::kFeed, "feed"},
     {ErrorKind::kMissingKernel, "missing_kernel"},
     {ErrorKind::kKernel, "kernel"},
@@ -309,27 +310,27 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
                     "GraphContext::Capture() and ContextScope");
   }
   absl::Status status = absl::InvalidArgumentError(msg);
-  status.SetPayload(kCrossGraphUrl,
-                    PayloadWriter()
-                        .Add("op", e.op_name)
-                        .Add("op_type", e.op_type)
-                        .Add("graph", e.graph_name)
-                        .Add("graph_id", e.graph_id)
-                        .AddSite("op_", e.op_site)
-                        .Add("op_thread", e.op_thread)
-                        .Add("graph_source", static_cast<int>(e.graph_source))
-                        .Add("graph_reason", e.graph_reason)
-                        .Add("input_index", e.input_index)
-                        .Add("control_input", e.control_input ? 1 : 0)
-                        .Add("input", e.input_name)
-                        .Add("input_graph", e.input_graph_name)
-                        .Add("input_graph_id", e.input_graph_id)
-                        .AddSite("input_", e.input_site)
-                        .Add("input_thread", e.input_thread)
-                        .Add("input_graph_source",
-                             static_cast<int>(e.input_graph_source))
-                        .Add("input_origin", e.input_origin)
-                        .Done());
+  status.SetPayload(
+      kCrossGraphUrl,
+      PayloadWriter()
+          .Add("op", e.op_name)
+          .Add("op_type", e.op_type)
+          .Add("graph", e.graph_name)
+          .Add("graph_id", e.graph_id)
+          .AddSite("op_", e.op_site)
+          .Add("op_thread", e.op_thread)
+          .Add("graph_source", static_cast<int>(e.graph_source))
+          .Add("graph_reason", e.graph_reason)
+          .Add("input_index", e.input_index)
+          .Add("control_input", e.control_input ? 1 : 0)
+          .Add("input", e.input_name)
+          .Add("input_graph", e.input_graph_name)
+          .Add("input_graph_id", e.input_graph_id)
+          .AddSite("input_", e.input_site)
+          .Add("input_thread", e.input_thread)
+          .Add("input_graph_source", static_cast<int>(e.input_graph_source))
+          .Add("input_origin", e.input_origin)
+          .Done());
   return status;
 }
 

@@ -48,6 +48,8 @@ enum class ErrorKind {
   kGraphMismatch,  // Graph::AddOp given another graph in OpOptions.graph.
   kCrossGraph,     // An input from another graph (see CrossGraphEdge).
   kInference,      // A custom op's inference function misbehaved.
+  kFunction,       // A function call (Call, Cond, While) that cannot work:
+                   // a null Function, mismatched specs, recursion.
   // Run time (Session::Run, plan compilation, kernels).
   kFeed,           // A bad, repeated or missing feed.
   kMissingKernel,  // No kernel for (op, device kind, dtype).

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/function.h"
 
 namespace weft {
 
@@ -62,6 +63,63 @@ absl::Status InferBinary(InferenceContext& c) {
       BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
   if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
   c.SetOutput(c.input_dtypes[0], *std::move(shape));
+  return absl::OkStatus();
+}
+
+// Less, ..., NotEqual: one numeric dtype (Equal/NotEqual also bool),
+// broadcasting, bool output.
+absl::Status InferCompare(InferenceContext& c, bool allow_bool) {
+  if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
+  if (!(allow_bool && c.input_dtypes[0] == DType::kBool)) {
+    if (!IsNumeric(c.input_dtypes[0])) {
+      return c.DTypeError(absl::StrCat(
+          InputDesc(c, 0), "; this comparison takes float32, float64, int32 ",
+          allow_bool ? "int64 or bool" : "or int64"));
+    }
+  }
+  absl::StatusOr<Shape> shape =
+      BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
+  if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
+  c.SetOutput(DType::kBool, *std::move(shape));
+  return absl::OkStatus();
+}
+
+absl::Status RequireBool(InferenceContext& c, int i, std::string_view what) {
+  if (c.input_dtypes[i] != DType::kBool) {
+    return c.DTypeError(
+        absl::StrCat(InputDesc(c, i), "; ", what, " takes bool"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InferLogicalBinary(InferenceContext& c) {
+  if (absl::Status s = RequireBool(c, 0, "this logical op"); !s.ok()) return s;
+  if (absl::Status s = RequireBool(c, 1, "this logical op"); !s.ok()) return s;
+  absl::StatusOr<Shape> shape =
+      BroadcastShapes(c.input_shapes[0], c.input_shapes[1]);
+  if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
+  c.SetOutput(DType::kBool, *std::move(shape));
+  return absl::OkStatus();
+}
+
+// Select(cond, a, b): cond bool, a and b of one dtype; the three shapes
+// broadcast together.
+absl::Status InferSelect(InferenceContext& c) {
+  if (absl::Status s = RequireBool(c, 0, "Select's condition (input 0)");
+      !s.ok()) {
+    return s;
+  }
+  if (c.input_dtypes[1] != c.input_dtypes[2]) {
+    return c.DTypeError(absl::StrCat("dtype mismatch: ", InputDesc(c, 1),
+                                     " but ", InputDesc(c, 2),
+                                     "; Select's two values share a dtype"));
+  }
+  absl::StatusOr<Shape> ab =
+      BroadcastShapes(c.input_shapes[1], c.input_shapes[2]);
+  if (!ab.ok()) return c.ShapeError(std::string(ab.status().message()));
+  absl::StatusOr<Shape> shape = BroadcastShapes(c.input_shapes[0], *ab);
+  if (!shape.ok()) return c.ShapeError(std::string(shape.status().message()));
+  c.SetOutput(c.input_dtypes[1], *std::move(shape));
   return absl::OkStatus();
 }
 
@@ -185,6 +243,25 @@ void RegisterStandardOps(OpRegistry& r) {
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum"}) {
     reg({op, 2, {}, InferBinary});
   }
+  for (const char* op : {"Less", "LessEqual", "Greater", "GreaterEqual"}) {
+    reg({op, 2, {}, [](InferenceContext& c) {
+           return InferCompare(c, false);
+         }});
+  }
+  for (const char* op : {"Equal", "NotEqual"}) {
+    reg({op, 2, {}, [](InferenceContext& c) { return InferCompare(c, true); }});
+  }
+  for (const char* op : {"LogicalAnd", "LogicalOr"}) {
+    reg({op, 2, {}, InferLogicalBinary});
+  }
+  reg({"LogicalNot", 1, {}, [](InferenceContext& c) -> absl::Status {
+         if (absl::Status s = RequireBool(c, 0, "LogicalNot"); !s.ok()) {
+           return s;
+         }
+         c.SetOutput(DType::kBool, c.input_shapes[0]);
+         return absl::OkStatus();
+       }});
+  reg({"Select", 3, {}, InferSelect});
   for (const char* op : {"Neg", "Relu"}) reg({op, 1, {}, InferUnaryNumeric});
   for (const char* op : {"Sigmoid", "Tanh"})
     reg({op, 1, {}, InferUnaryFloating});
@@ -197,6 +274,7 @@ void RegisterStandardOps(OpRegistry& r) {
        .attrs = {"num_splits", "axis"},
        .infer = InferSplit,
        .num_outputs = OpDef::kOutputsFromInference});
+  internal::RegisterFunctionOps(r);
   reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();
@@ -226,8 +304,9 @@ absl::Status OpRegistry::Register(OpDef def) {
         "OpRegistry::Register: an op needs a type name and an inference "
         "function");
   }
-  if (def.num_inputs < OpDef::kVariadicInputs || (def.num_outputs < 1 &&
-                             def.num_outputs != OpDef::kOutputsFromInference)) {
+  if ((def.num_inputs < 0 && def.num_inputs != OpDef::kVariadicInputs) ||
+      (def.num_outputs < 1 &&
+       def.num_outputs != OpDef::kOutputsFromInference)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "OpRegistry::Register: op '", def.type, "' declares ", def.num_inputs,
         " input(s) and ", def.num_outputs,

@@ -87,7 +87,9 @@ struct OpDef {
   bool stateful = false;
 
   static constexpr int kOutputsFromInference = -1;
-  // As num_inputs: any number of inputs (Enqueue's components).
+  // As num_inputs: any number of inputs, checked by the inference function
+  // (Enqueue's components; Call, Cond and While take their functions'
+  // arguments and captures).
   static constexpr int kVariadicInputs = -1;
 };
 

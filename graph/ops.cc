@@ -2,11 +2,59 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "graph/errors.h"
 #include "graph/graph_impl.h"
 #include "graph/scopes.h"
 
 namespace weft {
 namespace internal {
+namespace {
+
+// The function being traced into `target` on this thread, or nullptr.
+const TracingFrame* FrameFor(const Graph& target) {
+  std::vector<TracingFrame>& frames = TracingStack();
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+    if (it->body == target) return &*it;
+  }
+  return nullptr;
+}
+
+// Inside a traced body, a listed capture used as a data input reads its
+// hidden placeholder instead.
+void SubstituteCaptures(const TracingFrame& frame, const Graph& target,
+                        std::vector<Tensor>& inputs) {
+  for (Tensor& in : inputs) {
+    if (!in.ok() || in.graph_impl() == target.impl()) continue;
+    for (size_t i = 0; i < frame.captures.size(); ++i) {
+      const Tensor& c = frame.captures[i];
+      if (c.node() == in.node() && c.index() == in.index()) {
+        in = frame.capture_placeholders[i];
+        break;
+      }
+    }
+  }
+}
+
+// The cross-graph error `status`, with the note that explains function
+// bodies appended.
+absl::Status WithFunctionNote(const absl::Status& status,
+                              const TracingFrame& frame) {
+  absl::Status out(
+      status.code(),
+      absl::StrCat(status.message(), "\n  the use is inside function ",
+                   Quoted(frame.function_name), " traced at ",
+                   SourceSite::From(frame.traced_at).ToString(),
+                   "; a function body is its own graph: pass the value as an "
+                   "argument, or list it in FunctionOptions::captures"));
+  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+}  // namespace
 
 std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
                              AttrMap attrs, const OpOptions& options,
@@ -37,12 +85,19 @@ std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
         target.AddOpN(op, std::move(inputs), std::move(attrs), options, where);
     return r.ok() ? *std::move(r) : failed(r.status());
   }
+  const TracingFrame* frame = FrameFor(target);
+  if (frame != nullptr) SubstituteCaptures(*frame, target, inputs);
   NodeRequest req =
       MakeNodeRequest(op, inputs, std::move(attrs), options, where);
   req.source = source;
   req.scope = std::move(scope);
   absl::StatusOr<const Node*> node = target.impl()->AddNode(std::move(req));
-  if (!node.ok()) return failed(std::move(node).status());
+  if (!node.ok()) {
+    if (frame != nullptr && GetCrossGraphEdge(node.status()).has_value()) {
+      return failed(WithFunctionNote(node.status(), *frame));
+    }
+    return failed(std::move(node).status());
+  }
   return target.impl()->Outputs(*node);
 }
 
@@ -93,9 +148,23 @@ WEFT_BINARY(Mul)
 WEFT_BINARY(Div)
 WEFT_BINARY(Maximum)
 WEFT_BINARY(MatMul)
+WEFT_BINARY(Less)
+WEFT_BINARY(LessEqual)
+WEFT_BINARY(Greater)
+WEFT_BINARY(GreaterEqual)
+WEFT_BINARY(Equal)
+WEFT_BINARY(NotEqual)
+WEFT_BINARY(LogicalAnd)
+WEFT_BINARY(LogicalOr)
+WEFT_UNARY(LogicalNot)
 
 #undef WEFT_UNARY
 #undef WEFT_BINARY
+
+Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
+              const OpOptions& options, std::source_location where) {
+  return BuildOp("Select", {cond, a, b}, {}, options, where);
+}
 
 Tensor ReduceSum(const Tensor& x, std::vector<int64_t> axes,
                  const OpOptions& options, std::source_location where) {

@@ -1,6 +1,7 @@
 // ops.h — defines the op builders of weft::ops: Const, Placeholder,
 // Identity, the elementwise arithmetic (numpy broadcasting), MatMul, the
-// activations, reductions, Reshape, Cast and Split (several outputs).
+// activations, reductions, Reshape, Cast, Split (several outputs), the
+// comparisons and logical ops, and Select.
 //
 // Every builder takes trailing `const OpOptions& options = {}` and a
 // defaulted `std::source_location`. The op lands in `options.graph` if set,
@@ -60,6 +61,25 @@ Tensor ReduceMean(const Tensor& x, std::vector<int64_t> axes, WEFT_OP_TAIL);
 // `shape` may contain one -1, inferred from the element count.
 Tensor Reshape(const Tensor& x, Shape shape, WEFT_OP_TAIL);
 Tensor Cast(const Tensor& x, DType dtype, WEFT_OP_TAIL);
+
+// Comparisons (numpy broadcasting, both inputs of one dtype): a bool tensor.
+// Less/LessEqual/Greater/GreaterEqual take the numeric dtypes; Equal and
+// NotEqual also take bool. NaN compares unequal to everything (IEEE).
+Tensor Less(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor LessEqual(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor Greater(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor GreaterEqual(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor Equal(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor NotEqual(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+// Logical ops on bool tensors (And/Or broadcast).
+Tensor LogicalAnd(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor LogicalOr(const Tensor& x, const Tensor& y, WEFT_OP_TAIL);
+Tensor LogicalNot(const Tensor& x, WEFT_OP_TAIL);
+// Elementwise choice: `a` where `cond` is true, else `b`. `cond` is bool;
+// `a` and `b` share any dtype; the three shapes broadcast together (numpy
+// `where`), so a scalar `cond` picks a whole tensor.
+Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
+              WEFT_OP_TAIL);
 
 // Splits `x` into `num_splits` equal parts along `axis` (negative counts from
 // the end): one output per part. Build-time errors: an axis out of range,

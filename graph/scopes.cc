@@ -11,6 +11,10 @@ ThreadStacks& CurrentStacks() {
   thread_local ThreadStacks stacks;
   return stacks;
 }
+std::vector<TracingFrame>& TracingStack() {
+  thread_local std::vector<TracingFrame> frames;
+  return frames;
+}
 }  // namespace internal
 
 namespace {

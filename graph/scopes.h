@@ -13,6 +13,7 @@
 
 #include "graph/graph.h"
 #include "graph/provenance.h"
+#include "graph/tensor.h"
 
 namespace weft {
 
@@ -34,6 +35,22 @@ struct ThreadStacks {
 };
 // This thread's stacks.
 ThreadStacks& CurrentStacks();
+
+// A function being traced on this thread (graph/function.h). While its body
+// runs, an op built into `body` from one of `captures` (a tensor of another
+// graph) reads the matching hidden placeholder instead, and any other
+// tensor of another graph is the cross-graph error with a note naming the
+// function.
+struct TracingFrame {
+  Graph body = {};
+  std::string function_name = {};
+  std::source_location traced_at = {};
+  std::vector<Tensor> captures = {};              // Of the enclosing graphs.
+  std::vector<Tensor> capture_placeholders = {};  // Of `body`, one each.
+};
+// This thread's functions being traced, outermost first (a function traced
+// inside another's body is nested).
+std::vector<TracingFrame>& TracingStack();
 }  // namespace internal
 
 // Pushes `graph` as this thread's default graph for the scope's lifetime

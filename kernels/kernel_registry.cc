@@ -168,6 +168,7 @@ namespace internal {
 
 void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterArrayKernels(registry);
+  kernels_internal::RegisterCompareKernels(registry);
   kernels_internal::RegisterElementwiseKernels(registry);
   kernels_internal::RegisterMatMulKernels(registry);
   kernels_internal::RegisterReduceKernels(registry);

@@ -65,6 +65,7 @@ void MustRegister(KernelRegistry& registry, KernelDef def);
 
 // Per-file registration, called once by internal::RegisterStandardKernels.
 void RegisterArrayKernels(KernelRegistry& registry);        // array_ops.cc
+void RegisterCompareKernels(KernelRegistry& registry);      // compare.cc
 void RegisterElementwiseKernels(KernelRegistry& registry);  // elementwise.cc
 void RegisterMatMulKernels(KernelRegistry& registry);       // matmul.cc
 void RegisterReduceKernels(KernelRegistry& registry);       // reduce.cc
