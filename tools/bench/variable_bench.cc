@@ -17,6 +17,7 @@
 #include "graph/ndarray.h"
 #include "state/variable.h"
 #include "state/variable_impl.h"
+#include "weft.h"
 
 namespace weft {
 namespace {
@@ -87,6 +88,64 @@ void BM_ValueWhileUpdating(benchmark::State& state) {
   if (!writer) state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ValueWhileUpdating)->Arg(1)->Arg(1024)->Threads(2)->UseRealTime();
+
+// Graph ops: ns per op inside a 1,000-node chain, against the same chain
+// of Identity. ReadVariable: each node reads the variable and adds it to
+// the chain (Add(prev, Read)); the baseline adds an Identity of a Const.
+// AssignAdd: each node adds the previous value into the variable
+// (AssignAdd(v, prev)); the baseline is Identity(prev).
+constexpr int kChain = 1000;
+
+void RunChain(benchmark::State& state, const Graph& g, const Tensor& last) {
+  auto session = *Session::Create(g);
+  if (!session->Run({}, {last}).ok()) state.SkipWithError("run failed");
+  for (auto _ : state) {
+    auto out = session->Run({}, {last});
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kChain,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_ReadVariable(benchmark::State& state) {
+  Variable v = *Variable::Create("bench/read", NDArray::Scalar<float>(1));
+  Graph g = Graph::Create("read");
+  GraphScope scope(g);
+  Tensor t = ops::Const(NDArray::Scalar<float>(0));
+  for (int i = 0; i < kChain; ++i) t = ops::Add(t, ops::ReadVariable(v));
+  RunChain(state, g, t);
+}
+BENCHMARK(BM_ReadVariable)->UseRealTime();
+
+void BM_ReadVariable_IdentityBaseline(benchmark::State& state) {
+  Graph g = Graph::Create("read_base");
+  GraphScope scope(g);
+  Tensor one = ops::Const(NDArray::Scalar<float>(1));
+  Tensor t = ops::Const(NDArray::Scalar<float>(0));
+  for (int i = 0; i < kChain; ++i) t = ops::Add(t, ops::Identity(one));
+  RunChain(state, g, t);
+}
+BENCHMARK(BM_ReadVariable_IdentityBaseline)->UseRealTime();
+
+void BM_AssignAddChain(benchmark::State& state) {
+  Variable v = *Variable::Create("bench/acc", NDArray::Scalar<float>(0));
+  Graph g = Graph::Create("assign");
+  GraphScope scope(g);
+  Tensor t = ops::Const(NDArray::Scalar<float>(1e-9f));
+  for (int i = 0; i < kChain; ++i) t = ops::AssignAdd(v, t);
+  RunChain(state, g, t);
+}
+BENCHMARK(BM_AssignAddChain)->UseRealTime();
+
+void BM_AssignAddChain_IdentityBaseline(benchmark::State& state) {
+  Graph g = Graph::Create("assign_base");
+  GraphScope scope(g);
+  Tensor t = ops::Const(NDArray::Scalar<float>(1e-9f));
+  for (int i = 0; i < kChain; ++i) t = ops::Identity(t);
+  RunChain(state, g, t);
+}
+BENCHMARK(BM_AssignAddChain_IdentityBaseline)->UseRealTime();
 
 }  // namespace
 }  // namespace weft
