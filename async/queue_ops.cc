@@ -314,19 +314,8 @@ bool RegisterQueueOps() {
 const bool kRegistered = RegisterQueueOps();
 
 absl::Status NullQueueError(std::string_view op, std::source_location where) {
-  absl::Status s = absl::InvalidArgumentError(
-      absl::StrCat(op, " built at ", SourceSite::From(where).ToString(),
-                   " was given a null Queue (default-constructed); create "
-                   "queues with Queue::Create"));
-  AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kAttr,
-                                .node_name = std::string(op),
-                                .op_type = std::string(op),
-                                .graph_name = "",
-                                .graph_id = -1,
-                                .site = SourceSite::From(where),
-                                .thread = CurrentThreadName()},
-                    s);
-  return s;
+  return NullResourceError(op, "Queue", "create queues with Queue::Create",
+                           where);
 }
 
 }  // namespace

@@ -285,6 +285,23 @@ absl::Status WithNodeErrorInfo(absl::Status status, ErrorKind kind,
   return status;
 }
 
+absl::Status NullResourceError(std::string_view op, std::string_view what,
+                               std::string_view fix,
+                               std::source_location where) {
+  absl::Status s = absl::InvalidArgumentError(absl::StrCat(
+      op, " built at ", SourceSite::From(where).ToString(),
+      " was given a null ", what, " (default-constructed); ", fix));
+  AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kAttr,
+                                .node_name = std::string(op),
+                                .op_type = std::string(op),
+                                .graph_name = "",
+                                .graph_id = -1,
+                                .site = SourceSite::From(where),
+                                .thread = CurrentThreadName()},
+                    s);
+  return s;
+}
+
 absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
   const std::string target = Quoted(e.graph_name);
   const std::string source = Quoted(e.input_graph_name);

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,6 +116,15 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status);
 [[nodiscard]] absl::Status WithNodeErrorInfo(absl::Status status,
                                              ErrorKind kind, const Node& node,
                                              const Graph& graph);
+
+// The error of an op builder given a null resource handle (a
+// default-constructed Variable or Queue): "<op> built at <site> was given a
+// null <what> (default-constructed); <fix>", kInvalidArgument, with an
+// OpErrorInfo of kind kAttr.
+[[nodiscard]] absl::Status NullResourceError(std::string_view op,
+                                             std::string_view what,
+                                             std::string_view fix,
+                                             std::source_location where);
 
 // Builds the cross-graph error: the message of DESIGN.md plus both payloads.
 absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);

@@ -203,19 +203,8 @@ Tensor BuildVariableOp(std::string_view op, const Variable& variable,
     for (const Tensor& t : inputs) {
       if (!t.ok()) return t;
     }
-    absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-        op, " built at ", SourceSite::From(where).ToString(),
-        " was given a null Variable (default-constructed); create variables "
-        "with Variable::Create"));
-    AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kAttr,
-                                  .node_name = std::string(op),
-                                  .op_type = std::string(op),
-                                  .graph_name = "",
-                                  .graph_id = -1,
-                                  .site = SourceSite::From(where),
-                                  .thread = CurrentThreadName()},
-                      s);
-    return Tensor::FromError(std::move(s));
+    return Tensor::FromError(NullResourceError(
+        op, "Variable", "create variables with Variable::Create", where));
   }
   return internal::BuildOp(op, std::move(inputs),
                            {{kVariableAttr, variable.resource()}}, options,

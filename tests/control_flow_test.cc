@@ -159,6 +159,26 @@ TEST(While, DeadlineStopsAnInfiniteLoopAndTheSessionIsReusable) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST(While, AnErrorElsewhereCancelsAnInfiniteLoop) {
+  Graph g = Graph::Create("forever");
+  GraphScope scope(g);
+  absl::StatusOr<Function> always =
+      Function::Trace("always", {I64("i")},
+                      [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
+                        return {ops::Equal(v[0], v[0])};
+                      });
+  ASSERT_TRUE(always.ok()) << always.status();
+  auto [cond, body] = Counter(5);
+  Tensor forever = ops::While(*always, body, {I64Const(0)})[0];
+  Tensor boom = ops::Div(I64Const(1), I64Const(0), {.name = "boom"});
+  auto session = *Session::Create(g);
+  // No deadline: only the failing node can stop the loop.
+  absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {forever, boom});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("node 'boom' (Div)"));
+  EXPECT_THAT(r.status().message(), HasSubstr("integer division by zero"));
+}
+
 TEST(While, BuildErrorsNameBothFunctions) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);

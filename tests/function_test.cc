@@ -310,6 +310,31 @@ TEST(Function, RunTimeErrorNamesNodeFunctionAndCallSite) {
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(Function, CallsRunOnTheirNodesDeviceAndTheBodysDevices) {
+  Graph g = Graph::Create("placed");
+  GraphScope scope(g);
+  absl::StatusOr<Function> f = Function::Trace(
+      "f", {{DType::kInt32, Shape{}, "x"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        Tensor y = ops::Neg(a[0]);
+        DeviceScope ds("cpu:1");  // A body node placed explicitly.
+        return {ops::Add(y, ops::Const(NDArray::Scalar<int32_t>(100)))};
+      });
+  ASSERT_TRUE(f.ok()) << f.status();
+  Tensor x = ops::Const(NDArray::Scalar<int32_t>(5));
+  Tensor on0 = ops::Call(*f, {x}, {.name = "on0", .device = "cpu:0"})[0];
+  Tensor on1 = ops::Call(*f, {x}, {.name = "on1", .device = "cpu:1"})[0];
+  auto session = *Session::Create(g, {.devices = {"cpu:0", "cpu:1"}});
+  absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {on0, on1});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].values<int32_t>()[0], 95);
+  EXPECT_EQ((*r)[1].values<int32_t>()[0], 95);
+  absl::StatusOr<PlanSummary> plan = session->GetPlan({}, {on0, on1});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->num_partitions, 2);
+  EXPECT_THAT(plan->dump, HasSubstr("Call"));
+}
+
 // Random small bodies: calling the function gives exactly what the same ops
 // built directly give.
 TEST(Function, RandomBodiesAgreeWithTheSameOpsBuiltDirectly) {

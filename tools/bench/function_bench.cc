@@ -32,7 +32,7 @@ void BM_Direct(benchmark::State& state) {
     benchmark::DoNotOptimize(session->Run({{x, v}}, {y}));
   }
 }
-BENCHMARK(BM_Direct);
+BENCHMARK(BM_Direct)->UseRealTime();
 
 void BM_Call_Inline(benchmark::State& state) {
   Graph g = Graph::Create("call");
@@ -46,7 +46,7 @@ void BM_Call_Inline(benchmark::State& state) {
     benchmark::DoNotOptimize(session->Run({{x, v}}, {y}));
   }
 }
-BENCHMARK(BM_Call_Inline);
+BENCHMARK(BM_Call_Inline)->UseRealTime();
 
 void BM_While_Iteration(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -75,7 +75,7 @@ void BM_While_Iteration(benchmark::State& state) {
       static_cast<double>(state.iterations()) * static_cast<double>(n),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_While_Iteration)->Arg(1000);
+BENCHMARK(BM_While_Iteration)->Arg(1000)->UseRealTime();
 
 void BM_Cond(benchmark::State& state) {
   Graph g = Graph::Create("cond");
@@ -97,7 +97,7 @@ void BM_Cond(benchmark::State& state) {
         session->Run({{p, NDArray::Scalar<bool>(flip)}, {x, v}}, {y}));
   }
 }
-BENCHMARK(BM_Cond);
+BENCHMARK(BM_Cond)->UseRealTime();
 
 }  // namespace
 }  // namespace weft
