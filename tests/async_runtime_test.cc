@@ -68,32 +68,37 @@ class WaitAsyncKernel : public AsyncOpKernel {
       DoneCallback done;
       std::atomic<bool> finished{false};
       CancellationManager::Token token = 0;
-      bool registered = false;
+      std::atomic<bool> registered{false};
     };
     auto w = std::make_shared<Waiter>();
     w->ctx = &ctx;
     w->done = std::move(done);
-    auto finish = [w](absl::Status s) {
-      if (w->finished.exchange(true)) return;
-      if (s.ok()) w->ctx->set_output(0, w->ctx->release_input(0));
-      std::move(w->done)(std::move(s));
-    };
+    // Whichever of "released" and "cancelled" comes first finishes the
+    // waiter; the other must not touch `ctx`, which dies with `done`.
     Gate& gate = TheGate();
     {
       absl::MutexLock lock(&gate.mu);
-      gate.parked.push_back([w, finish] {
+      gate.parked.push_back([w] {
+        if (w->finished.exchange(true)) return;
         if (w->registered) w->ctx->cancellation()->Deregister(w->token);
-        finish(absl::OkStatus());
+        w->ctx->set_output(0, w->ctx->release_input(0));
+        std::move(w->done)(absl::OkStatus());
       });
     }
-    gate.waiting.fetch_add(1);
-    w->registered = ctx.cancellation()->Register(
-        [w, finish] {
+    CancellationManager::Token token = 0;
+    const bool registered = ctx.cancellation()->Register(
+        [w] {
+          if (w->finished.exchange(true)) return;
           TheGate().cancelled.fetch_add(1);
-          finish(w->ctx->cancellation()->status());
+          std::move(w->done)(w->ctx->cancellation()->status());
         },
-        &w->token);
-    if (!w->registered) finish(ctx.cancellation()->status());
+        &token);
+    w->token = token;
+    w->registered = registered;
+    if (!registered && !w->finished.exchange(true)) {
+      std::move(w->done)(ctx.cancellation()->status());
+    }
+    gate.waiting.fetch_add(1);
   }
 };
 
