@@ -76,7 +76,7 @@ using InferFn = std::function<absl::Status(InferenceContext&)>;
 // The definition of one op type. Every node has at least one output.
 struct OpDef {
   std::string type = {};
-  int num_inputs = 0;  // Or kVariadicInputs.
+  int num_inputs = 0;                   // Or kVariadicInputs.
   std::vector<std::string> attrs = {};  // Required attribute names.
   InferFn infer = {};
   // Outputs per node; kOutputsFromInference when the inference function

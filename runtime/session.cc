@@ -183,11 +183,11 @@ absl::StatusOr<RunRequest> Session::Impl::Validate(
     const Node& n = *t.node();
     auto feed_error = [&](std::string_view why) {
       return WithNodeErrorInfo(
-          absl::InvalidArgumentError(absl::StrCat(
-              "feed ", i, " for ", Quoted(t.name()), " (", n.op(),
-              " defined at ", n.provenance().Site().ToString(),
-              ") in the Run at ", SourceSite::From(where).ToString(), ": ",
-              why)),
+          absl::InvalidArgumentError(
+              absl::StrCat("feed ", i, " for ", Quoted(t.name()), " (", n.op(),
+                           " defined at ", n.provenance().Site().ToString(),
+                           ") in the Run at ",
+                           SourceSite::From(where).ToString(), ": ", why)),
           ErrorKind::kFeed, n, graph_);
     };
     if (!v.valid()) return feed_error("the fed NDArray is empty");

@@ -38,9 +38,8 @@ NDArray Empty(DType dtype, Shape shape) {
 void ExpectCleanRunError(const absl::StatusOr<NDArray>& r,
                          const std::string& node) {
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().code(),
-              AnyOf(absl::StatusCode::kInvalidArgument,
-                    absl::StatusCode::kResourceExhausted))
+  EXPECT_THAT(r.status().code(), AnyOf(absl::StatusCode::kInvalidArgument,
+                                       absl::StatusCode::kResourceExhausted))
       << r.status();
   EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("'", node, "'")));
   std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
@@ -76,8 +75,9 @@ TEST(Hostile, BroadcastWhoseOutputIsAbsurd) {
   // would be too big, so use [2^21,1] x [1,2^21]: 2^42 int64 = 32 TiB.
   std::vector<int64_t> col(1 << 21, 1);
   ExpectCleanRunError(
-      testing::RunKernel(s, {*NDArray::Create<int64_t>(col, Shape{1 << 21, 1}),
-                             *NDArray::Create<int64_t>(col, Shape{1, 1 << 21})}),
+      testing::RunKernel(s,
+                         {*NDArray::Create<int64_t>(col, Shape{1 << 21, 1}),
+                          *NDArray::Create<int64_t>(col, Shape{1, 1 << 21})}),
       "outer");
 }
 
@@ -88,12 +88,12 @@ TEST(Hostile, ReductionAndSplitOfEmptyHugeInputs) {
   // [2^40, 0, 2^20] reduced over axis 1: 2^60 float64 outputs, whose byte
   // count overflows.
   ExpectCleanRunError(
-      testing::RunKernel(r, {Empty(DType::kFloat64,
-                                   Shape{kHuge, 0, int64_t{1} << 20})}),
+      testing::RunKernel(
+          r, {Empty(DType::kFloat64, Shape{kHuge, 0, int64_t{1} << 20})}),
       "sum");
   Tensor parts = ops::Split(x, 2, 0, {.name = "split", .graph = g})[0];
-  absl::StatusOr<NDArray> split = testing::RunKernel(
-      parts, {Empty(DType::kFloat64, Shape{2, 0, kHuge})});
+  absl::StatusOr<NDArray> split =
+      testing::RunKernel(parts, {Empty(DType::kFloat64, Shape{2, 0, kHuge})});
   ASSERT_TRUE(split.ok()) << split.status();
   EXPECT_EQ(split->shape(), (Shape{1, 0, kHuge}));
 }
@@ -102,14 +102,16 @@ TEST(Hostile, AllocationLimitIsConfigurable) {
   Graph g = Graph::Create("g");
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1}, {.graph = g});
   Tensor y = ops::Neg(x, {.name = "neg", .graph = g});
-  NDArray big = *NDArray::Create<float>(std::vector<float>(1024, 1), Shape{1024});
+  NDArray big =
+      *NDArray::Create<float>(std::vector<float>(1024, 1), Shape{1024});
   absl::StatusOr<NDArray> r =
       testing::RunKernel(y, {big}, {.max_allocation_bytes = 1000});
   ExpectCleanRunError(r, "neg");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(r.status().message(),
               HasSubstr("needs 4096 bytes, over the limit of 1000 bytes"));
-  EXPECT_TRUE(testing::RunKernel(y, {big}, {.max_allocation_bytes = 4096}).ok());
+  EXPECT_TRUE(
+      testing::RunKernel(y, {big}, {.max_allocation_bytes = 4096}).ok());
   EXPECT_EQ(Session::Create(g, {.max_allocation_bytes = -1}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -137,25 +139,30 @@ TEST(Hostile, IntegerMatMulWrapsLikeAddAndMul) {
   Tensor b = ops::Placeholder(DType::kInt32, Shape{2, 1}, {.graph = g});
   Tensor c = ops::MatMul(a, b, {.graph = g});
   const int32_t max = std::numeric_limits<int32_t>::max();
-  absl::StatusOr<NDArray> r = testing::RunKernel(
-      c, {*NDArray::Create<int32_t>({max, max}, Shape{1, 2}),
-          *NDArray::Create<int32_t>({max, 3}, Shape{2, 1})});
+  absl::StatusOr<NDArray> r =
+      testing::RunKernel(c, {*NDArray::Create<int32_t>({max, max}, Shape{1, 2}),
+                             *NDArray::Create<int32_t>({max, 3}, Shape{2, 1})});
   ASSERT_TRUE(r.ok()) << r.status();
-  const uint32_t expected = static_cast<uint32_t>(max) * static_cast<uint32_t>(max) +
-                            static_cast<uint32_t>(max) * 3u;
+  const uint32_t expected =
+      static_cast<uint32_t>(max) * static_cast<uint32_t>(max) +
+      static_cast<uint32_t>(max) * 3u;
   EXPECT_EQ(r->values<int32_t>()[0], static_cast<int32_t>(expected));
 }
 
 TEST(Hostile, NonAsciiNamesStayWholeInMessages) {
   Graph g = Graph::Create("g");
-  Tensor t = ops::Const(NDArray::Scalar(1.0f), {.name = "caf\xC3\xA9", .graph = g});
+  Tensor t =
+      ops::Const(NDArray::Scalar(1.0f), {.name = "caf\xC3\xA9", .graph = g});
   ASSERT_FALSE(t.ok());
   const std::string msg(t.status().message());
   EXPECT_THAT(msg, HasSubstr("character '\xC3\xA9' is not allowed"));
   EXPECT_THAT(msg, Not(HasSubstr("'\xC3'")));
   // Bytes that are not UTF-8 are escaped, never emitted raw.
-  EXPECT_EQ(internal::Quoted("a\xFF" "b"), "'a\\xffb'");
-  EXPECT_EQ(internal::Quoted("\xE2\x82\xAC"), "'\xE2\x82\xAC'");  // A euro sign.
+  EXPECT_EQ(internal::Quoted("a\xFF"
+                             "b"),
+            "'a\\xffb'");
+  EXPECT_EQ(internal::Quoted("\xE2\x82\xAC"),
+            "'\xE2\x82\xAC'");                              // A euro sign.
   EXPECT_EQ(internal::Quoted("\xE2\x82"), "'\\xe2\\x82'");  // Truncated.
   Tensor u = ops::Const(NDArray::Scalar(1.0f), {.name = "a\xFFz", .graph = g});
   EXPECT_THAT(u.status().message(), HasSubstr("character '\\xff'"));
@@ -164,7 +171,8 @@ TEST(Hostile, NonAsciiNamesStayWholeInMessages) {
 TEST(Hostile, StreamedStatusShowsReadablePayloads) {
   Graph training = Graph::Create("training");
   Graph serving = Graph::Create("serving");
-  Tensor x = ops::Const(NDArray::Scalar(1.0f), {.name = "x", .graph = training});
+  Tensor x =
+      ops::Const(NDArray::Scalar(1.0f), {.name = "x", .graph = training});
   GraphScope scope(serving);
   Tensor y = ops::Add(x, x, {.name = "head"});
   ASSERT_FALSE(y.ok());

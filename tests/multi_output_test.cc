@@ -180,8 +180,8 @@ TEST(Session, PartialFeedOfAMultiOutputNodeIsAnError) {
                         "of the node is fed"));
   EXPECT_EQ(GetOpErrorInfo(bad.status())->kind, ErrorKind::kFeed);
   // Feeding both works, and so does feeding one that alone is used.
-  absl::StatusOr<std::vector<NDArray>> both = session->Run(
-      {{p[0], Iota(2, Shape{2})}, {p[1], Iota(2, Shape{2})}}, {y});
+  absl::StatusOr<std::vector<NDArray>> both =
+      session->Run({{p[0], Iota(2, Shape{2})}, {p[1], Iota(2, Shape{2})}}, {y});
   ASSERT_TRUE(both.ok()) << both.status();
   EXPECT_THAT(Values<float>((*both)[0]), ElementsAre(0, 2));
   absl::StatusOr<std::vector<NDArray>> one =
@@ -213,9 +213,9 @@ TEST(CustomOp, TwoOutputsRegisteredByTheUser) {
                              .num_inputs = 1,
                              .infer =
                                  [](InferenceContext& c) {
-                                   c.SetOutputs({DType::kFloat32,
-                                                 DType::kFloat32},
-                                                {Shape{}, Shape{}});
+                                   c.SetOutputs(
+                                       {DType::kFloat32, DType::kFloat32},
+                                       {Shape{}, Shape{}});
                                    return absl::OkStatus();
                                  },
                              .num_outputs = 2})
@@ -257,14 +257,14 @@ TEST(CustomOp, InferenceSettingTheWrongOutputCountIsInternal) {
               HasSubstr("set 1 output dtype(s) and 1 output shape(s); the op "
                         "declares 2"));
   EXPECT_EQ(GetOpErrorInfo(t.status())->kind, ErrorKind::kInference);
-  EXPECT_EQ(OpRegistry::Global()
-                .Register({.type = "TestZeroOutputs",
-                           .infer = [](InferenceContext&) {
-                             return absl::OkStatus();
-                           },
-                           .num_outputs = 0})
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      OpRegistry::Global()
+          .Register(
+              {.type = "TestZeroOutputs",
+               .infer = [](InferenceContext&) { return absl::OkStatus(); },
+               .num_outputs = 0})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

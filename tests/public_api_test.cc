@@ -1,9 +1,8 @@
 // The umbrella header exports only the public API: including it brings in
 // no oneTBB header and no executor internals (checked by their include
 // guards), and a user program compiles against it alone.
-#include "weft.h"
-
 #include "gtest/gtest.h"
+#include "weft.h"
 
 #if defined(__TBB_detail__config_H) || defined(__TBB_task_arena_H)
 #error "weft.h must not include oneTBB"
@@ -23,8 +22,8 @@ TEST(PublicApi, UmbrellaHeaderIsEnoughToBuildAndRun) {
   Tensor y = ops::Add(halves[0], halves[1], {.graph = g});
   absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(g);
   ASSERT_TRUE(s.ok()) << s.status();
-  absl::StatusOr<std::vector<NDArray>> out = (*s)->Run(
-      {{x, *NDArray::Create<float>({1, 2, 3, 4}, Shape{2, 2})}}, {y});
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*s)->Run({{x, *NDArray::Create<float>({1, 2, 3, 4}, Shape{2, 2})}}, {y});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].values<float>()[0], 3);
   EXPECT_EQ((*out)[0].values<float>()[1], 7);
