@@ -141,6 +141,11 @@ class OpKernelContext {
   const NDArray& input(int i) const { return inputs_[i]; }
   // Moves input `i` out (this step's own reference); input(i) is then empty.
   NDArray release_input(int i) { return std::move(inputs_[i]); }
+  // Moves input `in` into output `out` (one move, for forwarding kernels
+  // such as Identity); input(in) is then empty.
+  void forward_input(int in, int out) {
+    outputs_[out] = std::move(inputs_[in]);
+  }
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
 
   // A fresh, uninitialized array of output `i`'s inferred dtype and
@@ -174,6 +179,9 @@ class OpKernelContext {
   bool allocation_failed_ = false;
 };
 
+// The function of a stateless kernel (see FunctionKernelFactory).
+using KernelFn = absl::Status (*)(OpKernelContext& ctx);
+
 // A kernel: built once per node when a plan is compiled, then run any
 // number of times. Compute() may be called concurrently by several runs of
 // the same plan, so a kernel keeps no per-run state in its members.
@@ -191,9 +199,17 @@ class OpKernel {
   virtual absl::Status Compute(OpKernelContext& ctx) const = 0;
   virtual bool is_async() const { return false; }
   const Node& node() const { return node_; }
+  // For a kernel made by FunctionKernelFactory, its function: the executor
+  // calls it directly, skipping the virtual call. Null otherwise.
+  KernelFn function() const { return function_; }
+
+ protected:
+  // Only FunctionKernelFactory's kernel sets it; Compute must then call it.
+  void set_function(KernelFn fn) { function_ = fn; }
 
  private:
   const Node& node_;
+  KernelFn function_ = nullptr;
 };
 
 // A kernel that may finish after ComputeAsync returns (a Recv, a Dequeue, a
@@ -240,7 +256,6 @@ KernelFactory MakeKernelFactory() {
 }
 
 // A stateless kernel from a plain function (no attributes to parse).
-using KernelFn = absl::Status (*)(OpKernelContext& ctx);
 KernelFactory FunctionKernelFactory(KernelFn fn);
 
 struct KernelDef {

@@ -66,7 +66,9 @@ KernelFactory FunctionKernelFactory(KernelFn fn) {
   class FunctionKernel : public OpKernel {
    public:
     FunctionKernel(OpKernelConstruction& c, KernelFn fn)
-        : OpKernel(c), fn_(fn) {}
+        : OpKernel(c), fn_(fn) {
+      set_function(fn);
+    }
     absl::Status Compute(OpKernelContext& ctx) const override {
       return fn_(ctx);
     }

@@ -15,20 +15,22 @@
 
 namespace weft {
 
-void RunTracker::Begin() {
-  absl::MutexLock lock(&mu_);
-  ++in_flight_;
-}
+void RunTracker::Begin() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
 
 void RunTracker::End() {
-  absl::MutexLock lock(&mu_);
-  --in_flight_;
+  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Releasing the mutex makes a waiter re-evaluate its condition.
+    absl::MutexLock lock(&mu_);
+  }
 }
 
 void RunTracker::WaitForNone() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
-      +[](int* n) { return *n == 0; }, &in_flight_));
+      +[](std::atomic<int>* n) {
+        return n->load(std::memory_order_acquire) == 0;
+      },
+      &in_flight_));
 }
 
 namespace {
@@ -116,8 +118,8 @@ struct RunState {
   const bool collect_stats;
   const bool trace;
   RunMetadata* const metadata;
-  ExecuteDone done;                // Called once, by Complete.
-  std::vector<StepEnv> step_envs;  // Per partition.
+  ExecuteDone done;                           // Called once, by Complete.
+  absl::InlinedVector<StepEnv, 2> step_envs;  // Per partition.
   CancellationManager cancellation;
   const std::unique_ptr<std::atomic<int32_t>[]> pending;
   std::vector<NDArray> values;
@@ -193,19 +195,23 @@ inline NDArray TakeInput(RunState& st, int32_t k) {
   return st.plan->input_is_last_use[k] ? std::move(v) : v;
 }
 
-// Checks a kernel's outputs against what the graph inferred. False (the run
-// failed) on a mismatch.
-bool CheckOutputs(RunState& st, const PlanNode& n,
-                  absl::Span<const NDArray> out) {
+// True when `v` is a value the graph's inference allows for an output of
+// `dtype` and `shape` (of rank `rank`).
+inline bool OutputMatches(const NDArray& v, DType dtype, int rank,
+                          const Shape& shape) {
+  return v.valid() && v.dtype() == dtype && v.shape().rank() == rank &&
+         (rank == 0 || shape.IsCompatibleWith(v.shape()));
+}
+
+// The out-of-line part of CheckOutputs: outputs 1.. and the error.
+ABSL_ATTRIBUTE_NOINLINE bool CheckOutputsSlow(RunState& st, const PlanNode& n,
+                                              absl::Span<const NDArray> out) {
   const Node& node = *n.node;
   for (int i = 0; i < n.num_outputs; ++i) {
     const NDArray& v = out[i];
     const DType dtype = i == 0 ? n.out_dtype : node.output_dtypes()[i];
     const Shape& shape = i == 0 ? *n.out_shape : node.output_shapes()[i];
-    if (v.valid() && v.dtype() == dtype && v.shape().rank() == shape.rank() &&
-        (shape.rank() == 0 || shape.IsCompatibleWith(v.shape()))) {
-      continue;
-    }
+    if (OutputMatches(v, dtype, shape.rank(), shape)) continue;
     st.Fail(
         NodeError(node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
                   ErrorKind::kKernel,
@@ -218,6 +224,19 @@ bool CheckOutputs(RunState& st, const PlanNode& n,
     return false;
   }
   return true;
+}
+
+// Checks a kernel's outputs against what the graph inferred. False (the run
+// failed) on a mismatch. The common case, one output, reads only the plan
+// node (output 0's dtype and rank are copied there) and, for a scalar, not
+// even the inferred shape: on large graphs each Node is a cache miss.
+inline bool CheckOutputs(RunState& st, const PlanNode& n,
+                         absl::Span<const NDArray> out) {
+  if (n.num_outputs == 1 &&
+      OutputMatches(out[0], n.out_dtype, n.out_rank, *n.out_shape)) {
+    return true;
+  }
+  return CheckOutputsSlow(st, n, out);
 }
 
 // Checks outputs computed elsewhere (an async step's) and stores them in
@@ -358,7 +377,9 @@ inline StepResult ComputeSync(RunState& st, const PlanNode& n,
                               absl::Span<NDArray> in) {
   const absl::Span<NDArray> out(&st.values[n.output_slot], n.num_outputs);
   OpKernelContext ctx(*n.node, in, out, st.step_envs[n.partition]);
-  if (absl::Status s = n.kernel->Compute(ctx); !s.ok()) {
+  if (absl::Status s =
+          n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
+      !s.ok()) {
     FailKernel(st, n, s, ctx.allocation_failed());
     return StepResult::kFailed;
   }
@@ -380,9 +401,19 @@ inline StepResult Step(const RunPtr& stp, int32_t id) {
                   a->ctx, std::move(done));
             });
       }
-      // The common one-input case skips the inline vector's bookkeeping.
+      // The common one-input case skips the inline vector's bookkeeping;
+      // when this step is the value's last reader, the kernel gets the slot
+      // itself (no move in and out), emptied afterwards so that the buffer
+      // dies as early as with a move.
       if (n.num_inputs == 1) {
-        NDArray in = TakeInput(st, n.inputs_begin);
+        if (plan.input_is_last_use[n.inputs_begin]) {
+          NDArray& slot = st.values[plan.input_slots[n.inputs_begin]];
+          const StepResult r =
+              ComputeSync(st, n, absl::Span<NDArray>(&slot, 1));
+          if (slot.valid()) slot = NDArray();
+          return r;
+        }
+        NDArray in = st.values[plan.input_slots[n.inputs_begin]];
         return ComputeSync(st, n, absl::Span<NDArray>(&in, 1));
       }
       absl::InlinedVector<NDArray, 4> in(n.num_inputs);
@@ -425,13 +456,16 @@ inline StepResult Step(const RunPtr& stp, int32_t id) {
 void RunTask(const RunPtr& st, int partition, ReadyList stack) {
   const CompiledPlan& plan = *st->plan;
   const bool check_deadline = st->deadline != absl::InfiniteFuture();
+  const bool collect_stats = st->collect_stats;
   ReadyList expensive;
+  // A cheap successor readied by the last step runs next without going
+  // through the stack (a chain never touches it).
+  int32_t next = -1;
   // Ready expensive nodes get tasks of their own, except one that runs here
   // when nothing cheap is ready.
   auto spill_expensive = [&] {
-    if (expensive.empty()) return;
-    if (stack.empty()) {
-      stack.push_back(expensive.back());
+    if (next < 0 && stack.empty()) {
+      next = expensive.back();
       expensive.pop_back();
     }
     for (int32_t e : expensive) Schedule(st, partition, {e});
@@ -444,12 +478,19 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
         [&](int32_t id) { return !plan.nodes[id].expensive; });
     expensive.assign(first_expensive, stack.end());
     stack.erase(first_expensive, stack.end());
-    spill_expensive();
+    if (!expensive.empty()) spill_expensive();
   }
-  while (!stack.empty()) {
+  for (;;) {
+    int32_t id = next;
+    if (id >= 0) {
+      next = -1;
+    } else if (!stack.empty()) {
+      id = stack.back();
+      stack.pop_back();
+    } else {
+      break;
+    }
     if (st->cancellation.cancelled()) break;
-    const int32_t id = stack.back();
-    stack.pop_back();
     const PlanNode& n = plan.nodes[id];
     if (check_deadline &&
         (n.expensive || (++steps % kDeadlineCheckInterval) == 0) &&
@@ -458,10 +499,10 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
       Complete(st, /*drained=*/false);
       break;
     }
-    const int64_t t0 = st->collect_stats ? NowNs() : 0;
+    const int64_t t0 = collect_stats ? NowNs() : 0;
     const StepResult r = Step(st, id);
     if (r == StepResult::kFailed) break;
-    if (st->collect_stats) {
+    if (collect_stats) {
       st->timings[id].start = t0;
       if (r == StepResult::kDone) st->timings[id].end = NowNs();
     }
@@ -472,11 +513,13 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
         Schedule(st, sn.partition, {s});
       } else if (sn.expensive) {
         expensive.push_back(s);
+      } else if (next < 0) {
+        next = s;
       } else {
         stack.push_back(s);
       }
     });
-    spill_expensive();
+    if (!expensive.empty()) spill_expensive();
   }
   FinishTask(st);
 }
@@ -498,7 +541,7 @@ void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
   auto st = std::make_shared<RunState>(std::move(plan), env, options, metadata,
                                        std::move(done));
   const CompiledPlan& p = *st->plan;
-  st->start_ns = NowNs();
+  if (st->collect_stats) st->start_ns = NowNs();
   for (size_t i = 0; i < feeds.size() && i < p.feed_slots.size(); ++i) {
     if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
   }
@@ -536,14 +579,17 @@ void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
   int mine = -1;
   for (size_t part = 0; part < p.roots.size(); ++part) {
     if (p.roots[part].empty()) continue;
-    if (options.caller_runs_inline && mine < 0) {
+    if ((options.caller_runs_inline || options.run_on_calling_thread) &&
+        mine < 0) {
       mine = static_cast<int>(part);
       continue;
     }
     ScheduleCounted(st, static_cast<int>(part),
                     ReadyList(p.roots[part].begin(), p.roots[part].end()));
   }
-  if (mine >= 0) {
+  if (mine >= 0 && options.run_on_calling_thread) {
+    RunTask(st, mine, ReadyList(p.roots[mine].begin(), p.roots[mine].end()));
+  } else if (mine >= 0) {
     st->device(mine).Execute([&] {
       RunTask(st, mine, ReadyList(p.roots[mine].begin(), p.roots[mine].end()));
     });

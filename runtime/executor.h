@@ -14,6 +14,7 @@
 #ifndef WEFT_RUNTIME_EXECUTOR_H_
 #define WEFT_RUNTIME_EXECUTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -41,8 +42,10 @@ class RunTracker {
   void WaitForNone();
 
  private:
+  // Begin/End are an atomic add each; End takes `mu_` only when the count
+  // reaches zero, so that WaitForNone's Await re-checks its condition.
   absl::Mutex mu_;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> in_flight_{0};
 };
 
 // What a run executes on (owned by the Session; outlives the run).
@@ -61,6 +64,11 @@ struct ExecuteOptions {
   // without a deadline). Never with a finite deadline: a slow step on the
   // calling thread could not be abandoned on time.
   bool caller_runs_inline = false;
+  // The calling thread runs its first partition directly, not inside the
+  // device's arena, with or without a deadline (a timer still fails the
+  // run on time). For nested runs started by a kernel that is already on
+  // a worker thread (internal::PreparedRun).
+  bool run_on_calling_thread = false;
 };
 
 using ExecuteDone =

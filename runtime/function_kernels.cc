@@ -25,6 +25,7 @@
 #include "graph/node.h"
 #include "graph/provenance.h"
 #include "kernels/kernel.h"
+#include "runtime/prepared_run.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -59,6 +60,10 @@ class FunctionRunner {
         Session::Create(fn_->graph, std::move(options));
     if (!s.ok()) return Rewrite(s.status());
     session_ = *std::move(s);
+    absl::StatusOr<std::unique_ptr<internal::PreparedRun>> prepared =
+        internal::PreparedRun::Create(*session_, feeds_, fn_->outputs);
+    if (!prepared.ok()) return Rewrite(prepared.status());
+    prepared_ = *std::move(prepared);
     return absl::OkStatus();
   }
 
@@ -66,29 +71,23 @@ class FunctionRunner {
 
   // Runs the body with `inputs` (arguments, then captures) and calls
   // `done` once with its outputs or the rewritten error.
-  void Run(const Values& inputs, absl::Time deadline, RunDone done) const {
-    RunOptions options;
-    if (deadline != absl::InfiniteFuture()) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) {
-        std::move(done)(absl::DeadlineExceededError(
-            absl::StrCat("the run's deadline passed before function ",
-                         fn_->Describe(), " could start")));
-        return;
-      }
-      options.timeout = left;
+  // The calling thread runs the body's first partition before Run returns
+  // (no thread hop, no plan lookup), so `done` is often called before Run
+  // returns; the arguments need no validation: the call node's inference
+  // checked them against the function's specs.
+  void Run(Values inputs, absl::Time deadline, RunDone done) const {
+    if (deadline != absl::InfiniteFuture() && absl::Now() >= deadline) {
+      std::move(done)(absl::DeadlineExceededError(
+          absl::StrCat("the run's deadline passed before function ",
+                       fn_->Describe(), " could start")));
+      return;
     }
-    Feeds feeds;
-    feeds.reserve(inputs.size());
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      feeds.emplace_back(feeds_[i], inputs[i]);
-    }
-    auto shared = std::make_shared<RunDone>(std::move(done));
-    session_->RunAsync(std::move(feeds), fn_->outputs, std::move(options),
-                       [this, shared](absl::StatusOr<Values> r) {
-                         if (!r.ok()) r = Rewrite(r.status());
-                         std::move (*shared)(std::move(r));
-                       });
+    prepared_->Run(
+        std::move(inputs), deadline,
+        [this, done = std::move(done)](absl::StatusOr<Values> r) mutable {
+          if (!r.ok()) r = Rewrite(r.status());
+          std::move(done)(std::move(r));
+        });
   }
 
  private:
@@ -119,7 +118,8 @@ class FunctionRunner {
   const std::shared_ptr<FunctionBody> fn_;
   const std::string call_site_;
   std::vector<Tensor> feeds_;
-  std::unique_ptr<Session> session_;  // Last: destroyed first.
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<internal::PreparedRun> prepared_;  // Last: destroyed first.
 };
 
 std::shared_ptr<FunctionBody> FunctionOf(OpKernelConstruction& c,
@@ -273,7 +273,7 @@ class CondKernel : public AsyncOpKernel {
     Values inputs = pred ? Concat(std::move(args), Slice(in, 1 + n, nt))
                          : Concat(std::move(args), Slice(in, 1 + n + nt, ne));
     (pred ? then_ : else_)
-        ->Run(inputs, exec->deadline(),
+        ->Run(std::move(inputs), exec->deadline(),
               [exec](absl::StatusOr<Values> r) { exec->Finish(std::move(r)); });
   }
 
@@ -321,15 +321,17 @@ class Loop : public std::enable_shared_from_this<Loop> {
       const FunctionRunner& runner = in_cond ? cond_ : body_;
       Values inputs = Concat(vars_, in_cond ? cond_captures_ : body_captures_);
       std::shared_ptr<Loop> self = shared_from_this();
-      runner.Run(inputs, exec_->deadline(), [self](absl::StatusOr<Values> r) {
-        const bool more = self->Advance(std::move(r));
-        self->more_ = more;
-        if (self->sync_.exchange(kCompleted, std::memory_order_acq_rel) ==
-            kLaunching) {
-          return;  // The launcher's loop continues.
-        }
-        if (more) self->Drive();
-      });
+      runner.Run(
+          std::move(inputs), exec_->deadline(),
+          [self](absl::StatusOr<Values> r) {
+            const bool more = self->Advance(std::move(r));
+            self->more_ = more;
+            if (self->sync_.exchange(kCompleted, std::memory_order_acq_rel) ==
+                kLaunching) {
+              return;  // The launcher's loop continues.
+            }
+            if (more) self->Drive();
+          });
       if (sync_.exchange(kIdle, std::memory_order_acq_rel) != kCompleted) {
         return;  // In flight; its callback continues the loop.
       }

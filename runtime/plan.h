@@ -34,7 +34,9 @@ struct PlanNode {
   int32_t partition = 0;
   const Node* node = nullptr;        // kOp/kFeed; Send/Recv: the source node.
   const OpKernel* kernel = nullptr;  // kOp.
-  int32_t inputs_begin = 0;          // Into CompiledPlan::input_slots.
+  // kernel->function(), called directly when set (no virtual call).
+  KernelFn kernel_fn = nullptr;
+  int32_t inputs_begin = 0;  // Into CompiledPlan::input_slots.
   int32_t num_inputs = 0;
   int32_t succ_begin = 0;  // Into CompiledPlan::successors.
   int32_t num_succ = 0;

@@ -164,6 +164,7 @@ absl::Status PlanBuilder::ConstructKernels() {
                                    : kernel.status().message()));
     }
     n.kernel = kernel->get();
+    n.kernel_fn = (*kernel)->function();
     n.async = (*kernel)->is_async();
     plan.kernels.push_back(*std::move(kernel));
     plan.kernel_labels.push_back(absl::StrCat(

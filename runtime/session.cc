@@ -14,6 +14,7 @@
 #include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/prepared_run.h"
 #include "runtime/rendezvous.h"
 
 namespace weft {
@@ -278,6 +279,27 @@ void Session::Impl::Start(const Feeds& feeds,
       caller_runs_inline && exec.deadline == absl::InfiniteFuture();
   ExecutePlanAsync(*std::move(plan), env_, std::move(req->values), exec,
                    metadata, std::move(done));
+}
+
+// ------------------------------------------------------ PreparedRun --
+
+absl::StatusOr<std::unique_ptr<internal::PreparedRun>>
+internal::PreparedRun::Create(Session& session, std::vector<Tensor> feeds,
+                              std::vector<Tensor> fetches) {
+  absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
+      session.impl_->Plan(feeds, fetches, {}, std::source_location::current());
+  if (!plan.ok()) return plan.status();
+  return std::unique_ptr<PreparedRun>(
+      new PreparedRun(session, *std::move(plan)));
+}
+
+void internal::PreparedRun::Run(std::vector<NDArray> values,
+                                absl::Time deadline, Done done) const {
+  ExecuteOptions exec;
+  exec.deadline = deadline;
+  exec.run_on_calling_thread = true;
+  ExecutePlanAsync(plan_, session_.impl_->env_, std::move(values), exec,
+                   /*metadata=*/nullptr, std::move(done));
 }
 
 // ------------------------------------------------------------ Session --

@@ -34,6 +34,10 @@
 
 namespace weft {
 
+namespace internal {
+class PreparedRun;  // runtime/prepared_run.h
+}  // namespace internal
+
 struct SessionOptions {
   // Threads per device; 0 = the device kind's default (for cpu, oneTBB's).
   int num_threads = 0;
@@ -133,6 +137,7 @@ class Session {
   int num_cached_plans() const;
 
  private:
+  friend class internal::PreparedRun;
   class Impl;
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
