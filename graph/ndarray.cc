@@ -35,9 +35,13 @@ absl::StatusOr<NDArray> NDArray::AllocateChecked(DType dtype, Shape shape,
   if (!IsValidDType(dtype)) {
     return absl::InvalidArgumentError("NDArray: invalid dtype");
   }
-  if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
-  absl::StatusOr<int64_t> bytes = CheckedNumBytes(dtype, shape);
-  if (!bytes.ok()) return bytes.status();
+  // A scalar needs no shape checks (the common case of small kernels).
+  absl::StatusOr<int64_t> bytes = static_cast<int64_t>(DTypeSize(dtype));
+  if (shape.rank() > 0) {
+    if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
+    bytes = CheckedNumBytes(dtype, shape);
+    if (!bytes.ok()) return bytes.status();
+  }
   constexpr int64_t kHardLimit = int64_t{1} << 40;  // 1 TiB.
   const int64_t limit = max_bytes > 0 ? max_bytes : kHardLimit;
   if (*bytes > limit) {

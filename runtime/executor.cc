@@ -473,11 +473,17 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
   };
   int steps = 0;
   if (stack.size() > 1) {
-    auto first_expensive = std::stable_partition(
-        stack.begin(), stack.end(),
-        [&](int32_t id) { return !plan.nodes[id].expensive; });
-    expensive.assign(first_expensive, stack.end());
-    stack.erase(first_expensive, stack.end());
+    // Split off the expensive roots, keeping both lists in order (no
+    // temporary buffer, unlike std::stable_partition).
+    size_t cheap = 0;
+    for (const int32_t id : stack) {
+      if (plan.nodes[id].expensive) {
+        expensive.push_back(id);
+      } else {
+        stack[cheap++] = id;
+      }
+    }
+    stack.resize(cheap);
     if (!expensive.empty()) spill_expensive();
   }
   for (;;) {

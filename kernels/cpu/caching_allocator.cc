@@ -1,6 +1,7 @@
 // caching_allocator.cc — size-class free lists behind an absl::Mutex.
 #include "kernels/cpu/caching_allocator.h"
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -38,6 +39,39 @@ namespace {
 constexpr std::align_val_t kAlign{CachingAllocator::kAlignment};
 
 size_t RoundUp(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+// Small blocks share one plain allocation with their reference count
+// (make_shared): a scalar or short vector costs one malloc, not two, and
+// no aligned allocation (glibc's memalign splits and frees a chunk on
+// every call). The block is over-allocated and its data aligned inside.
+template <size_t N>
+struct SmallBlock {
+  std::byte bytes[N + CachingAllocator::kAlignment];
+};
+
+constexpr size_t kMaxSmallBlock = 4 * CachingAllocator::kAlignment;
+
+template <size_t N>
+std::shared_ptr<void> AllocateSmallOf() {
+  auto block = std::make_shared_for_overwrite<SmallBlock<N>>();
+  void* p = block->bytes;
+  size_t space = sizeof(block->bytes);
+  std::align(CachingAllocator::kAlignment, N, p, space);
+  return std::shared_ptr<void>(std::move(block), p);  // Aliasing.
+}
+
+std::shared_ptr<void> AllocateSmall(size_t size) {
+  switch (size / CachingAllocator::kAlignment) {
+    case 1:
+      return AllocateSmallOf<64>();
+    case 2:
+      return AllocateSmallOf<128>();
+    case 3:
+      return AllocateSmallOf<192>();
+    default:
+      return AllocateSmallOf<256>();
+  }
+}
 
 void* SystemAllocate(size_t bytes) {
   return ::operator new(bytes, kAlign, std::nothrow);
@@ -84,7 +118,8 @@ struct CachingAllocator::Pool {
   bool open ABSL_GUARDED_BY(mu) = true;
   absl::flat_hash_map<size_t, std::vector<void*>> free_lists
       ABSL_GUARDED_BY(mu);
-  CachingAllocatorStats stats ABSL_GUARDED_BY(mu);
+  CachingAllocatorStats stats ABSL_GUARDED_BY(mu);  // But `uncached`:
+  std::atomic<uint64_t> uncached{0};                // Counted without the lock.
   size_t cached_bytes ABSL_GUARDED_BY(mu) = 0;
   size_t live_bytes ABSL_GUARDED_BY(mu) = 0;
 };
@@ -129,14 +164,12 @@ absl::StatusOr<std::shared_ptr<void>> CachingAllocator::Allocate(size_t bytes) {
   }
   const size_t size = SizeClass(bytes);
   if (bytes < options_.min_cached_bytes) {
+    pool_->uncached.fetch_add(1, std::memory_order_relaxed);
+    if (size <= kMaxSmallBlock) return AllocateSmall(size);
     void* p = SystemAllocate(size);
     if (p == nullptr) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "weft::cpu::CachingAllocator: out of memory for ", bytes, " bytes"));
-    }
-    {
-      absl::MutexLock lock(&pool_->mu);
-      ++pool_->stats.uncached;
     }
     return std::shared_ptr<void>(p, [](void* q) { SystemFree(q); });
   }
@@ -191,6 +224,7 @@ void CachingAllocator::Trim() {
 CachingAllocatorStats CachingAllocator::stats() const {
   absl::MutexLock lock(&pool_->mu);
   CachingAllocatorStats s = pool_->stats;
+  s.uncached = pool_->uncached.load(std::memory_order_relaxed);
   s.cached_bytes = pool_->cached_bytes;
   s.live_bytes = pool_->live_bytes;
   return s;
