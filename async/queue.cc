@@ -274,6 +274,34 @@ Queue::WaiterId QueueImpl::DequeueAsync(int64_t n, bool many,
   return id;
 }
 
+bool QueueImpl::TryEnqueueNow(std::vector<NDArray>& values) {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || !enqueuers_.empty() ||
+        static_cast<int64_t>(items_.size()) >= capacity_) {
+      return false;
+    }
+    items_.push_back(std::move(values));
+    Pump(completions);  // Serves waiting dequeuers (graph Dequeue ops).
+  }
+  RunAll(completions);
+  return true;
+}
+
+bool QueueImpl::TryDequeueNow(std::vector<NDArray>& out) {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!dequeuers_.empty() || items_.empty()) return false;
+    out = std::move(items_.front());
+    items_.pop_front();
+    Pump(completions);  // Admits waiting enqueuers to the freed room.
+  }
+  RunAll(completions);
+  return true;
+}
+
 bool QueueImpl::CancelWaiter(WaiterId id, absl::Status why) {
   if (id == Queue::kNoWaiter) return false;
   if (why.ok()) {
@@ -473,6 +501,8 @@ ResourceRef Queue::resource() const { return impl_; }
 absl::Status Queue::Enqueue(std::vector<NDArray> values,
                             absl::Duration timeout) {
   if (impl_ == nullptr) return NullQueueError("Enqueue");
+  if (absl::Status s = impl_->CheckValues(values); !s.ok()) return s;
+  if (impl_->TryEnqueueNow(values)) return absl::OkStatus();
   auto slot = std::make_shared<SyncResult<int64_t>>();
   const WaiterId id = impl_->EnqueueAsync(
       std::move(values),
@@ -492,6 +522,9 @@ absl::Status Queue::Enqueue(std::vector<NDArray> values,
 
 absl::StatusOr<std::vector<NDArray>> Queue::Dequeue(absl::Duration timeout) {
   if (impl_ == nullptr) return NullQueueError("Dequeue");
+  if (std::vector<NDArray> element; impl_->TryDequeueNow(element)) {
+    return element;
+  }
   auto slot = std::make_shared<SyncResult<std::vector<NDArray>>>();
   const WaiterId id =
       impl_->DequeueAsync(1, /*many=*/false, FewerOnClose::kFail,

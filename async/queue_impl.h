@@ -48,6 +48,12 @@ class QueueImpl : public Resource {
   WaiterId DequeueAsync(int64_t n, bool many, FewerOnClose on_close,
                         Queue::DequeueDone done);
   bool CancelWaiter(WaiterId id, absl::Status why);
+  // Host fast paths: complete at once, without registering a waiter, when
+  // nobody waits ahead and the queue is open with room (an item). The
+  // effect is exactly that of the waiter path completing at once. False
+  // (nothing done): take the waiter path. `values` must be checked first.
+  bool TryEnqueueNow(std::vector<NDArray>& values);
+  bool TryDequeueNow(std::vector<NDArray>& out);
   // Returns elements taken by a consumer that could not deliver them to the
   // front of the queue, in order (ignoring capacity and closing).
   void PutBack(std::vector<std::vector<NDArray>> elements);

@@ -337,6 +337,43 @@ TEST(Queue, WaitersAreServedFifo) {
   EXPECT_EQ(order, (std::vector<int64_t>{100, 3}));
 }
 
+// The host calls' fast path (no waiter registered when nothing waits
+// ahead) must keep the line: a host Enqueue hands its element to a waiting
+// dequeuer, and never passes a producer already waiting for room.
+TEST(Queue, HostCallsNeverOvertakeWaitersInLine) {
+  Queue q = MakeIntQueue(1);
+  std::vector<int64_t> many_got;
+  absl::Notification many_done;
+  q.DequeueManyAsync(1, FewerOnClose::kFail,
+                     [&](absl::StatusOr<std::vector<NDArray>> r) {
+                       ASSERT_TRUE(r.ok()) << r.status();
+                       many_got.push_back(r->at(0).values<int64_t>()[0]);
+                       many_done.Notify();
+                     });
+  ASSERT_TRUE(q.Enqueue(Item(7)).ok());  // Served to the waiter at once.
+  ASSERT_TRUE(many_done.HasBeenNotified());
+  EXPECT_EQ(many_got, (std::vector<int64_t>{7}));
+  EXPECT_EQ(q.size(), 0);
+
+  // Full queue with a producer waiting: a host Enqueue queues behind it.
+  ASSERT_TRUE(q.Enqueue(Item(1)).ok());
+  absl::Notification second_done;
+  q.EnqueueAsync(Item(2), [&](absl::StatusOr<int64_t> r) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    second_done.Notify();
+  });
+  absl::Status third = q.Enqueue(Item(3), absl::Milliseconds(20));
+  EXPECT_EQ(third.code(), absl::StatusCode::kDeadlineExceeded) << third;
+  absl::StatusOr<std::vector<NDArray>> a = q.Dequeue();
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(ValueOf(*a), 1);
+  ASSERT_TRUE(second_done.HasBeenNotified());
+  absl::StatusOr<std::vector<NDArray>> b = q.Dequeue();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(ValueOf(*b), 2);  // Not 3: the timed-out Enqueue added nothing.
+  EXPECT_EQ(q.size(), 0);
+}
+
 TEST(Queue, CancelWaiterTakesNothingAndCallsDoneWithTheReason) {
   Queue q = MakeIntQueue(2);
   absl::Status got;

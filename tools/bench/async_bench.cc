@@ -14,6 +14,7 @@
 
 #include "async/batcher.h"
 #include "async/queue.h"
+#include "async/queue_ops.h"
 #include "benchmark/benchmark.h"
 #include "weft.h"
 
@@ -89,6 +90,42 @@ void BM_QueueThroughput_MutexDeque(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kItemsPerIteration);
 }
 BENCHMARK(BM_QueueThroughput_MutexDeque)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Host enqueue -> graph dequeue: one producer thread enqueues on the host;
+// the benchmark thread runs a graph whose ops::Dequeue (range(0) == 1) or
+// ops::DequeueMany(range(0)) takes the items, one Session::Run per op.
+void BM_QueueThroughput_GraphDequeue(benchmark::State& state) {
+  const int64_t per_run = state.range(0);
+  Queue q = MakeQueue(kCapacity);
+  Graph g = Graph::Create("consumer");
+  Tensor out;
+  {
+    GraphScope scope(g);
+    out = per_run == 1 ? ops::Dequeue(q)[0] : ops::DequeueMany(q, per_run)[0];
+  }
+  auto session = *Session::Create(g);
+  const NDArray item = NDArray::Scalar<int64_t>(1);
+  const int64_t runs = kItemsPerIteration / per_run;
+  for (auto _ : state) {
+    std::thread producer([&] {
+      for (int64_t i = 0; i < runs * per_run; ++i) {
+        if (!q.Enqueue({item}).ok()) std::abort();
+      }
+    });
+    for (int64_t i = 0; i < runs; ++i) {
+      auto r = session->Run({}, {out});
+      if (!r.ok()) std::abort();
+      benchmark::DoNotOptimize(r);
+    }
+    producer.join();
+  }
+  state.SetItemsProcessed(state.iterations() * runs * per_run);
+}
+BENCHMARK(BM_QueueThroughput_GraphDequeue)
+    ->Arg(1)
+    ->Arg(100)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
