@@ -35,7 +35,7 @@ namespace weft {
 // kGraphDefVersionMajor, whatever its minor version (fields it does not know
 // are ignored), and refuses any other major version.
 inline constexpr int kGraphDefVersionMajor = 1;
-inline constexpr int kGraphDefVersionMinor = 0;
+inline constexpr int kGraphDefVersionMinor = 1;
 
 enum class GraphFileFormat {
   kBinary,  // ".pb": the protobuf wire format.
