@@ -70,24 +70,46 @@ std::vector<std::shared_ptr<FunctionBody>> CalledFunctions(const Node& node) {
 }
 
 namespace {
-void VisitFunctions(const Graph& graph,
-                    absl::flat_hash_set<const FunctionBody*>& seen,
-                    std::vector<std::shared_ptr<FunctionBody>>& out) {
+// The functions `graph`'s nodes call, in node order.
+std::vector<std::shared_ptr<FunctionBody>> CalledBy(const Graph& graph) {
+  std::vector<std::shared_ptr<FunctionBody>> out;
   for (const Node* n : graph.nodes()) {
     for (std::shared_ptr<FunctionBody>& fb : CalledFunctions(*n)) {
-      if (!seen.insert(fb.get()).second) continue;
-      VisitFunctions(fb->graph, seen, out);  // Callees first.
       out.push_back(std::move(fb));
     }
   }
+  return out;
 }
 }  // namespace
 
 std::vector<std::shared_ptr<FunctionBody>> ReachableFunctions(
     const Graph& graph) {
-  absl::flat_hash_set<const FunctionBody*> seen;
   std::vector<std::shared_ptr<FunctionBody>> out;
-  if (!graph.is_null()) VisitFunctions(graph, seen, out);
+  if (graph.is_null()) return out;
+  // A depth-first post-order (callees first), iterative: a loaded file may
+  // chain many functions.
+  struct Frame {
+    std::shared_ptr<FunctionBody> self;  // Null for `graph` itself.
+    std::vector<std::shared_ptr<FunctionBody>> callees;
+    size_t next = 0;
+  };
+  absl::flat_hash_set<const FunctionBody*> seen;
+  std::vector<Frame> stack;
+  stack.push_back({nullptr, CalledBy(graph)});
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.next < top.callees.size()) {
+      std::shared_ptr<FunctionBody> fb = top.callees[top.next++];
+      if (seen.insert(fb.get()).second) {
+        std::vector<std::shared_ptr<FunctionBody>> callees =
+            CalledBy(fb->graph);
+        stack.push_back({std::move(fb), std::move(callees)});
+      }
+      continue;
+    }
+    if (top.self != nullptr) out.push_back(std::move(top.self));
+    stack.pop_back();
+  }
   return out;
 }
 
