@@ -4,8 +4,11 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
 #include "graph/node.h"
@@ -17,9 +20,118 @@
 namespace weft {
 namespace internal {
 
+SourceSite FunctionBody::traced_site() const {
+  return loaded_site.has_value() ? *loaded_site
+                                 : SourceSite::From(created_at());
+}
+
 std::string FunctionBody::Describe() const {
-  return absl::StrCat(Quoted(name()), " (traced at ",
-                      SourceSite::From(created_at()).ToString(), ")");
+  return absl::StrCat(Quoted(name()), " (traced at ", traced_site().ToString(),
+                      ")");
+}
+
+std::string FunctionBody::DebugString() const {
+  auto specs = [](const std::vector<TensorSpec>& specs,
+                  const std::vector<Tensor>* placeholders) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const TensorSpec& s = specs[i];
+      out.push_back(absl::StrCat(
+          placeholders != nullptr && i < placeholders->size()
+              ? absl::StrCat((*placeholders)[i].node_name(), " = ")
+              : "",
+          s.name, ": ", DTypeName(s.dtype), s.shape.DebugString()));
+    }
+    return absl::StrJoin(out, ", ");
+  };
+  std::string out =
+      absl::StrCat("function ", Quoted(name()), "(", specs(arg_specs, nullptr));
+  if (!capture_specs.empty()) {
+    absl::StrAppend(&out, "; captures ",
+                    specs(capture_specs, &capture_placeholders));
+  }
+  absl::StrAppend(&out, ") -> (", specs(output_specs, nullptr), "), traced at ",
+                  traced_site().ToString(), "\n", graph.DebugString());
+  return out;
+}
+
+std::vector<std::shared_ptr<FunctionBody>> CalledFunctions(const Node& node) {
+  std::vector<std::shared_ptr<FunctionBody>> out;
+  for (const std::string& key : node.op_def().attrs) {
+    auto it = node.attrs().find(key);
+    if (it == node.attrs().end()) continue;
+    const auto* ref = std::get_if<ResourceRef>(&it->second);
+    if (ref == nullptr) continue;
+    if (auto fb = std::dynamic_pointer_cast<FunctionBody>(*ref)) {
+      out.push_back(std::move(fb));
+    }
+  }
+  return out;
+}
+
+namespace {
+// The functions `graph`'s nodes call, in node order.
+std::vector<std::shared_ptr<FunctionBody>> CalledBy(const Graph& graph) {
+  std::vector<std::shared_ptr<FunctionBody>> out;
+  for (const Node* n : graph.nodes()) {
+    for (std::shared_ptr<FunctionBody>& fb : CalledFunctions(*n)) {
+      out.push_back(std::move(fb));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::shared_ptr<FunctionBody>> ReachableFunctions(
+    const Graph& graph) {
+  std::vector<std::shared_ptr<FunctionBody>> out;
+  if (graph.is_null()) return out;
+  // A depth-first post-order (callees first), iterative: a loaded file may
+  // chain many functions.
+  struct Frame {
+    std::shared_ptr<FunctionBody> self;  // Null for `graph` itself.
+    std::vector<std::shared_ptr<FunctionBody>> callees;
+    size_t next = 0;
+  };
+  absl::flat_hash_set<const FunctionBody*> seen;
+  std::vector<Frame> stack;
+  stack.push_back({nullptr, CalledBy(graph)});
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.next < top.callees.size()) {
+      std::shared_ptr<FunctionBody> fb = top.callees[top.next++];
+      if (seen.insert(fb.get()).second) {
+        std::vector<std::shared_ptr<FunctionBody>> callees =
+            CalledBy(fb->graph);
+        stack.push_back({std::move(fb), std::move(callees)});
+      }
+      continue;
+    }
+    if (top.self != nullptr) out.push_back(std::move(top.self));
+    stack.pop_back();
+  }
+  return out;
+}
+
+std::string OpLabel(const Node& node) {
+  std::vector<std::string> parts;
+  for (const std::string& key : node.op_def().attrs) {
+    auto it = node.attrs().find(key);
+    if (it == node.attrs().end()) continue;
+    const auto* ref = std::get_if<ResourceRef>(&it->second);
+    if (ref == nullptr ||
+        dynamic_cast<const FunctionBody*>(ref->get()) == nullptr) {
+      continue;
+    }
+    std::string_view role = key;
+    if (absl::ConsumeSuffix(&role, "_function")) {
+      parts.push_back(absl::StrCat(role, "=", (*ref)->name()));
+    } else {
+      parts.push_back((*ref)->name());
+    }
+  }
+  if (parts.empty()) return node.op();
+  return absl::StrCat(node.op(), "[", absl::StrJoin(parts, ", "), "]");
 }
 
 namespace {
@@ -308,6 +420,38 @@ absl::Status NoteCapture(const absl::Status& status, const Function& fn,
                    "graph, or trace another function for this one"));
 }
 
+// Recursion is rejected before `name`'s body runs again: a body is traced
+// once, before its Function exists, so tracing a name already being traced
+// on this thread can only be a function (directly or through others)
+// tracing itself, which would never end.
+absl::Status CheckNotRecursive(const std::string& name,
+                               std::source_location where) {
+  const std::vector<TracingFrame>& frames = TracingStack();
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].function_name != name) continue;
+    std::vector<std::string> cycle;
+    std::string notes;
+    for (size_t k = i; k < frames.size(); ++k) {
+      cycle.push_back(Quoted(frames[k].function_name));
+      absl::StrAppend(&notes, "\n  ", Quoted(frames[k].function_name),
+                      " is being traced (Function::Trace at ",
+                      SourceSite::From(frames[k].traced_at).ToString(), ")");
+    }
+    cycle.push_back(Quoted(name));
+    absl::Status s = absl::InvalidArgumentError(absl::StrCat(
+        "recursion rejected: function ", Quoted(name), " traced at ",
+        SourceSite::From(where).ToString(),
+        " is already being traced on this thread: ",
+        absl::StrJoin(cycle, " -> "), notes,
+        "\n  fix: a function cannot call itself, directly or through other "
+        "functions (its body is traced once, before the Function exists); "
+        "iterate with ops::While, or give a different nested function its "
+        "own name"));
+    return s;
+  }
+  return absl::OkStatus();
+}
+
 // Sets the calling thread's name and device scopes aside for its lifetime,
 // so a body's nodes are named and placed independently of the caller.
 class FreshScopes {
@@ -387,6 +531,9 @@ absl::StatusOr<Function> Function::Trace(
   if (!body) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": the body is an empty std::function"));
+  }
+  if (absl::Status s = internal::CheckNotRecursive(fname, where); !s.ok()) {
+    return s;
   }
   for (size_t i = 0; i < args.size(); ++i) {
     if (!IsValidDType(args[i].dtype)) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -31,12 +32,14 @@
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
+#include "graph/provenance.h"
 #include "graph/resource.h"
 #include "graph/tensor.h"
 #include "graph/tensor_spec.h"
 
 namespace weft {
 
+class Node;
 class OpRegistry;
 
 struct FunctionOptions {
@@ -66,10 +69,31 @@ class FunctionBody : public Resource {
   std::vector<Tensor> capture_placeholders;  // Placeholders of `graph`.
   std::vector<Tensor> outputs;               // Tensors of `graph`.
   std::vector<std::string> devices;          // Devices named in the body.
+  // Set for a function loaded from a graph file (graph/graph_io.h): its
+  // saved trace site, which stands in for created_at().
+  std::optional<SourceSite> loaded_site;
 
+  // Where the function was traced: loaded_site, else created_at().
+  SourceSite traced_site() const;
   // "'f' (traced at model.cc:10 in Build)".
   std::string Describe() const;
+  // The signature line, then the body graph's DebugString:
+  //   function 'f'(x: float32[-1]; captures w:0: float32[]) -> (Mul:0:
+  //   float32[-1]), traced at model.cc:10 in Build
+  std::string DebugString() const;
 };
+
+// The functions `node`'s attrs refer to (Call: one; Cond, While: two), in
+// the order of its op's attrs.
+std::vector<std::shared_ptr<FunctionBody>> CalledFunctions(const Node& node);
+// Every function reachable from `graph`'s nodes, transitively through the
+// bodies, each once, callees before their callers (the order a graph file's
+// library lists them in).
+std::vector<std::shared_ptr<FunctionBody>> ReachableFunctions(
+    const Graph& graph);
+// The op of `node` with the functions it calls, for dumps: "Call[f]",
+// "Cond[then=t, else=e]", "While[cond=c, body=b]"; other ops: node.op().
+std::string OpLabel(const Node& node);
 // Registers Call, Cond and While (called by the op registry).
 void RegisterFunctionOps(OpRegistry& registry);
 }  // namespace internal
@@ -88,7 +112,10 @@ class Function {
   // runs with the body graph as the default graph and empty name and device
   // scopes (restored afterwards). Errors: an invalid spec, a non-ok
   // capture, a body that returns no tensors, a non-ok tensor (its error,
-  // with a note naming the function) or a tensor of another graph.
+  // with a note naming the function) or a tensor of another graph, and
+  // recursion: tracing a function whose name is already being traced on
+  // this thread (directly or through nested traces) fails at once with
+  // kInvalidArgument naming the cycle ("'f' -> 'g' -> 'f'").
   [[nodiscard]] static absl::StatusOr<Function> Trace(
       std::string_view name, std::vector<TensorSpec> args,
       std::function<std::vector<Tensor>(const std::vector<Tensor>&)> body,
@@ -106,6 +133,8 @@ class Function {
   // The body graph, inspectable (and dumpable) like any graph.
   Graph body() const { return body_->graph; }
   const std::source_location& traced_at() const { return body_->created_at(); }
+  // The signature and the body graph, as text (FunctionBody::DebugString).
+  std::string DebugString() const { return body_->DebugString(); }
 
   // Internal: what call nodes refer to.
   const std::shared_ptr<internal::FunctionBody>& body_ref() const {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
+#include "graph/function.h"
 #include "graph/graph_impl.h"
 #include "graph/op_registry.h"
 #include "graph/scopes.h"
@@ -595,8 +596,8 @@ std::string Graph::DebugString() const {
       outs.push_back(absl::StrCat(DTypeName(n->output_dtypes()[i]),
                                   n->output_shapes()[i].DebugString()));
     }
-    absl::StrAppend(&out, n->id(), " ", n->name(), " = ", n->op(), "(",
-                    absl::StrJoin(args, ", "), ") : ",
+    absl::StrAppend(&out, n->id(), " ", n->name(), " = ", internal::OpLabel(*n),
+                    "(", absl::StrJoin(args, ", "), ") : ",
                     outs.size() == 1
                         ? outs[0]
                         : absl::StrCat("(", absl::StrJoin(outs, ", "), ")"));

@@ -17,10 +17,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -28,6 +30,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "graph/errors.h"
+#include "graph/function.h"
 #include "graph/graph_def.pb.h"
 #include "graph/graph_impl.h"
 #include "graph/ndarray.h"
@@ -127,6 +130,16 @@ void ToProto(const Shape& shape, ShapeDef* out) {
 
 // ------------------------------------------------------------------ save --
 
+// Copies `status` with `prefix` before its message, keeping its code and
+// payloads (OpErrorInfo, CrossGraphEdge).
+absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
 absl::Status SaveAttr(const std::string& node, const std::string& key,
                       const AttrValue& value, AttrValueDef* out,
                       std::vector<ResourceRef>& resources) {
@@ -161,6 +174,10 @@ absl::Status SaveAttr(const std::string& node, const std::string& key,
     }
     out->mutable_resource()->set_kind(std::string((*v)->kind()));
     out->mutable_resource()->set_name((*v)->name());
+    // A function is saved in the library (see ToGraphDef), not bound.
+    if (dynamic_cast<const internal::FunctionBody*>(v->get()) != nullptr) {
+      return absl::OkStatus();
+    }
     bool seen = false;
     for (const ResourceRef& r : resources) {
       seen = seen || (r->kind() == (*v)->kind() && r->name() == (*v)->name());
@@ -198,22 +215,13 @@ void SaveProvenance(const Provenance& p, ProvenanceDef* out) {
   }
 }
 
-absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
-  if (graph.is_null()) {
-    return absl::InvalidArgumentError(
-        "cannot save a null Graph handle (default-constructed); create graphs "
-        "with Graph::Create");
-  }
-  GraphDef def;
-  def.set_version_major(kGraphDefVersionMajor);
-  def.set_version_minor(kGraphDefVersionMinor);
-  def.set_name(graph.name());
-  def.set_producer(absl::StrCat("weft graph format ", kGraphDefVersionMajor,
-                                ".", kGraphDefVersionMinor));
-  std::vector<ResourceRef> resources;
+// The nodes of `graph` into `def` (resources they refer to are appended to
+// `resources`, once each).
+absl::Status SaveNodes(const Graph& graph, GraphDef* def,
+                       std::vector<ResourceRef>& resources) {
   const std::vector<const Node*> nodes = graph.nodes();
   for (const Node* n : nodes) {
-    NodeDef* nd = def.add_node();
+    NodeDef* nd = def->add_node();
     nd->set_name(n->name());
     nd->set_op(n->op());
     for (const NodeInput& in : n->inputs()) {
@@ -238,6 +246,77 @@ absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
     }
     nd->set_device(n->device());
     SaveProvenance(n->provenance(), nd->mutable_provenance());
+  }
+  return absl::OkStatus();
+}
+
+void SaveArg(const TensorSpec& spec, std::string_view name,
+             std::string_view tensor, ArgDef* out) {
+  out->set_name(std::string(name));
+  out->set_dtype(ToProto(spec.dtype));
+  ToProto(spec.shape, out->mutable_shape());
+  out->set_tensor(std::string(tensor));
+}
+
+// One function of the library: its interface, its body's nodes and where
+// it was traced.
+absl::Status SaveFunction(const internal::FunctionBody& fb, FunctionDef* fd,
+                          std::vector<ResourceRef>& resources) {
+  fd->set_name(fb.name());
+  for (size_t i = 0; i < fb.arg_specs.size(); ++i) {
+    SaveArg(fb.arg_specs[i], fb.args[i].node_name(), "", fd->add_arg());
+  }
+  for (size_t i = 0; i < fb.output_specs.size(); ++i) {
+    SaveArg(fb.output_specs[i], fb.output_specs[i].name, fb.outputs[i].name(),
+            fd->add_output());
+  }
+  for (size_t i = 0; i < fb.capture_specs.size(); ++i) {
+    SaveArg(fb.capture_specs[i], fb.capture_placeholders[i].node_name(),
+            fb.capture_specs[i].name, fd->add_capture());
+  }
+  GraphDef* body = fd->mutable_body();
+  body->set_name(fb.graph.name());
+  if (absl::Status s = SaveNodes(fb.graph, body, resources); !s.ok()) {
+    return Prefixed(s, absl::StrCat("in function ", fb.Describe(), ": "));
+  }
+  ToProto(fb.traced_site(), fd->mutable_provenance()->mutable_site());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
+  if (graph.is_null()) {
+    return absl::InvalidArgumentError(
+        "cannot save a null Graph handle (default-constructed); create graphs "
+        "with Graph::Create");
+  }
+  GraphDef def;
+  def.set_version_major(kGraphDefVersionMajor);
+  def.set_version_minor(kGraphDefVersionMinor);
+  def.set_name(graph.name());
+  def.set_producer(absl::StrCat("weft graph format ", kGraphDefVersionMajor,
+                                ".", kGraphDefVersionMinor));
+  std::vector<ResourceRef> resources;
+  if (absl::Status s = SaveNodes(graph, &def, resources); !s.ok()) return s;
+  // The library: every function reachable from the nodes, callees first,
+  // each once. Attrs refer to functions by name, so names must be unique.
+  absl::flat_hash_map<std::string, const internal::FunctionBody*> by_name;
+  for (const std::shared_ptr<internal::FunctionBody>& fb :
+       internal::ReachableFunctions(graph)) {
+    auto [it, inserted] = by_name.emplace(fb->name(), fb.get());
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot save graph ", graph.DisplayName(),
+          ": it calls two different functions named ", Quoted(fb->name()),
+          "\n  one is ", it->second->Describe(), "\n  the other is ",
+          fb->Describe(),
+          "\n  fix: a graph file refers to functions by name; give each "
+          "Function::Trace its own name"));
+    }
+    if (absl::Status s =
+            SaveFunction(*fb, def.mutable_library()->add_function(), resources);
+        !s.ok()) {
+      return s;
+    }
   }
   for (const ResourceRef& r : resources) {
     ResourceRefDef* rd = def.add_resource();
@@ -380,31 +459,50 @@ absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
 
 // ------------------------------------------------------------------ load --
 
-// Copies `status` with `prefix` before its message, keeping its code and
-// payloads (OpErrorInfo, CrossGraphEdge).
-absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
-  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
+// What the loaders of one file share: the file's name, its bound
+// resources and the functions of its library loaded so far.
+struct LoadState {
+  std::string_view source;
+  absl::flat_hash_map<std::pair<std::string, std::string>, ResourceRef>
+      resources = {};
+  absl::flat_hash_map<std::string, std::shared_ptr<internal::FunctionBody>>
+      functions = {};
+};
+
+// Splits "node:slot" (or "node", slot 0) into `node` and `slot`; false if
+// the slot is not a small non-negative integer.
+bool SplitTensorRef(std::string_view ref, std::string_view& node, int& slot) {
+  node = ref;
+  slot = 0;
+  const size_t colon = ref.rfind(':');
+  if (colon == std::string_view::npos) return true;
+  std::string_view digits = ref.substr(colon + 1);
+  node = ref.substr(0, colon);
+  bool ok = !digits.empty() && digits.size() <= 9;
+  for (char c : digits) ok = ok && absl::ascii_isdigit(c);
+  return ok && absl::SimpleAtoi(digits, &slot);
 }
 
+// Loads one GraphDef's nodes into a graph: the file's top-level graph
+// (Run), or a function body (LoadNodes, with `function` naming it).
 class Loader {
  public:
-  Loader(const GraphDef& def, std::string_view source, Graph graph)
-      : def_(def), source_(source), graph_(std::move(graph)) {}
+  Loader(const GraphDef& def, LoadState& state, Graph graph,
+         std::string function = "")
+      : def_(def),
+        state_(state),
+        source_(state.source),
+        graph_(std::move(graph)),
+        function_(std::move(function)) {}
 
   absl::Status Run() {
     if (absl::Status s = CheckVersion(); !s.ok()) return s;
-    if (def_.library().function_size() > 0) {
-      return absl::UnimplementedError(absl::StrCat(
-          "graph file ", Quoted(source_), " defines function ",
-          Quoted(def_.library().function(0).name()),
-          " in its function library; this build of weft does not support "
-          "functions yet (load it with a weft that does)"));
-    }
     if (absl::Status s = BindResources(); !s.ok()) return s;
+    if (absl::Status s = LoadLibrary(); !s.ok()) return s;
+    return LoadNodes();
+  }
+
+  absl::Status LoadNodes() {
     for (int i = 0; i < def_.node_size(); ++i) {
       if (absl::Status s = LoadNode(i); !s.ok()) return s;
     }
@@ -413,7 +511,10 @@ class Loader {
 
  private:
   std::string FileText() const {
-    return absl::StrCat("graph file ", Quoted(source_));
+    return absl::StrCat("graph file ", Quoted(source_),
+                        function_.empty()
+                            ? ""
+                            : absl::StrCat(", function ", Quoted(function_)));
   }
   std::string NodeText(int i) const {
     return absl::StrCat(FileText(), ", node #", i, " ",
@@ -448,7 +549,7 @@ class Loader {
       const ResourceRefDef& r = def_.resource(i);
       const std::string what = absl::StrCat(r.kind(), " ", Quoted(r.name()));
       const std::pair<std::string, std::string> key(r.kind(), r.name());
-      if (resources_.contains(key)) {
+      if (state_.resources.contains(key)) {
         return absl::InvalidArgumentError(
             absl::StrCat(FileText(), ", field resource[", i, "]: ", what,
                          " is declared twice"));
@@ -477,7 +578,7 @@ class Loader {
                 ? std::string("no resource")
                 : absl::StrCat((*ref)->kind(), " ", Quoted((*ref)->name()))));
       }
-      resources_.emplace(key, *std::move(ref));
+      state_.resources.emplace(key, *std::move(ref));
     }
     return absl::OkStatus();
   }
@@ -562,8 +663,17 @@ class Loader {
       }
       case AttrValueDef::kResource: {
         const ResourceRefDef& r = a.resource();
-        auto it = resources_.find(std::make_pair(r.kind(), r.name()));
-        if (it == resources_.end()) {
+        if (r.kind() == kFunctionKind) {
+          auto it = state_.functions.find(r.name());
+          if (it == state_.functions.end()) {
+            return bad(absl::StrCat(
+                "refers to function ", Quoted(r.name()),
+                ", which the file's function library does not define"));
+          }
+          return AttrValue(ResourceRef(it->second));
+        }
+        auto it = state_.resources.find(std::make_pair(r.kind(), r.name()));
+        if (it == state_.resources.end()) {
           return bad(absl::StrCat(
               "refers to ", r.kind(), " ", Quoted(r.name()),
               ", which the file's resource list does not declare"));
@@ -605,20 +715,10 @@ class Loader {
       std::string_view node_name =
           is_control ? std::string_view(ref).substr(1) : std::string_view(ref);
       int slot = 0;
-      if (!is_control) {
-        if (size_t colon = node_name.rfind(':');
-            colon != std::string_view::npos) {
-          std::string_view digits = node_name.substr(colon + 1);
-          node_name = node_name.substr(0, colon);
-          bool ok = !digits.empty() && digits.size() <= 9;
-          for (char c : digits) ok = ok && absl::ascii_isdigit(c);
-          if (!ok || !absl::SimpleAtoi(digits, &slot)) {
-            return NodeError(
-                i, field,
-                "expected 'node:slot' (slot a non-negative integer), "
-                "'node', or '^node' for a control input");
-          }
-        }
+      if (!is_control && !SplitTensorRef(ref, node_name, slot)) {
+        return NodeError(i, field,
+                         "expected 'node:slot' (slot a non-negative integer), "
+                         "'node', or '^node' for a control input");
       }
       const Node* src = graph_.FindNode(node_name);
       if (src == nullptr) {
@@ -699,17 +799,263 @@ class Loader {
     return absl::OkStatus();
   }
 
+  // ------------------------------------------------- function library --
+
+  std::string LibraryText(int f) const {
+    return absl::StrCat(FileText(), ", function ",
+                        Quoted(def_.library().function(f).name()));
+  }
+
+  // Checks the library's names and references, orders it callees first
+  // (rejecting recursion with the cycle named) and loads each function.
+  absl::Status LoadLibrary() {
+    const FunctionLibrary& lib = def_.library();
+    const int n = lib.function_size();
+    absl::flat_hash_map<std::string, int> index;
+    for (int f = 0; f < n; ++f) {
+      const FunctionDef& fd = lib.function(f);
+      if (fd.name().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(FileText(), ", field library.function[", f,
+                         "].name: a function needs a name"));
+      }
+      auto [it, inserted] = index.emplace(fd.name(), f);
+      if (!inserted) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            FileText(), ", field library.function[", f, "]: function ",
+            Quoted(fd.name()), " is defined twice (also library.function[",
+            it->second, "]); function names in a graph file are unique"));
+      }
+      if (fd.body().library().function_size() > 0 ||
+          fd.body().resource_size() > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            LibraryText(f),
+            ", field body: a body lists neither functions nor resources; "
+            "both are declared once, at the top level of the file"));
+      }
+    }
+    // calls[f]: (callee, calling node) for each function attr in f's body.
+    std::vector<std::vector<std::pair<int, std::string>>> calls(n);
+    for (int f = 0; f < n; ++f) {
+      const GraphDef& body = lib.function(f).body();
+      for (int i = 0; i < body.node_size(); ++i) {
+        for (const AttrEntry& e : body.node(i).attr()) {
+          if (!e.value().has_resource() ||
+              e.value().resource().kind() != kFunctionKind) {
+            continue;
+          }
+          const std::string& callee = e.value().resource().name();
+          auto it = index.find(callee);
+          if (it == index.end()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                LibraryText(f), ", node #", i, " ", Quoted(body.node(i).name()),
+                ", field attr ", Quoted(e.key()), ": refers to function ",
+                Quoted(callee),
+                ", which the file's function library does not define"));
+          }
+          calls[f].emplace_back(it->second, body.node(i).name());
+        }
+      }
+    }
+    absl::StatusOr<std::vector<int>> order = CalleesFirst(calls);
+    if (!order.ok()) return order.status();
+    for (int f : *order) {
+      if (absl::Status s = LoadFunction(f); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // A depth-first order of the call graph, callees first (iterative: a
+  // file may chain many functions); a cycle is recursion, an error naming
+  // it: "'f' -> 'g' -> 'f'".
+  absl::StatusOr<std::vector<int>> CalleesFirst(
+      const std::vector<std::vector<std::pair<int, std::string>>>& calls)
+      const {
+    const int n = static_cast<int>(calls.size());
+    enum : char { kNew, kOnPath, kDone };
+    std::vector<char> state(n, kNew);
+    std::vector<int> order;
+    std::vector<std::pair<int, size_t>> path;  // (function, next call)
+    for (int root = 0; root < n; ++root) {
+      if (state[root] != kNew) continue;
+      path.emplace_back(root, 0);
+      state[root] = kOnPath;
+      while (!path.empty()) {
+        auto& [f, next] = path.back();
+        if (next == calls[f].size()) {
+          state[f] = kDone;
+          order.push_back(f);
+          path.pop_back();
+          continue;
+        }
+        const int g = calls[f][next++].first;
+        if (state[g] == kDone) continue;
+        if (state[g] == kNew) {
+          state[g] = kOnPath;
+          path.emplace_back(g, 0);
+          continue;
+        }
+        // g is on the path: the cycle runs from g to f and back to g.
+        size_t start = 0;
+        while (path[start].first != g) ++start;
+        std::vector<std::string> cycle, notes;
+        for (size_t k = start; k < path.size(); ++k) {
+          const int from = path[k].first;
+          const auto& [to, node] = calls[from][path[k].second - 1];
+          const std::string& name = def_.library().function(from).name();
+          cycle.push_back(Quoted(name));
+          notes.push_back(absl::StrCat(
+              "\n  function ", Quoted(name), " calls ",
+              Quoted(def_.library().function(to).name()), " in node ",
+              Quoted(node), " (traced at ",
+              FromProto(def_.library().function(from).provenance().site())
+                  .ToString(),
+              ")"));
+        }
+        cycle.push_back(Quoted(def_.library().function(g).name()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            FileText(),
+            ": recursion rejected: its function library has the "
+            "cycle ",
+            absl::StrJoin(cycle, " -> "), absl::StrJoin(notes, ""),
+            "\n  a function cannot call itself, directly or through other "
+            "functions; weft iterates with While"));
+      }
+    }
+    return order;
+  }
+
+  // The body node `name` of function `f` as one of its placeholders.
+  absl::StatusOr<Tensor> Placeholder(int f, const Graph& body,
+                                     std::string_view field,
+                                     const ArgDef& arg) const {
+    auto bad = [&](std::string_view detail) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(LibraryText(f), ", field ", field, " ",
+                       Quoted(arg.name()), ": ", detail));
+    };
+    const Node* node = body.FindNode(arg.name());
+    if (node == nullptr || node->op() != "Placeholder") {
+      return bad("names no Placeholder node of the body");
+    }
+    std::optional<DType> d = FromProto(arg.dtype());
+    const Shape shape(std::vector<int64_t>(arg.shape().dim().begin(),
+                                           arg.shape().dim().end()));
+    if (!d.has_value() || *d != node->output_dtypes()[0] ||
+        shape != node->output_shapes()[0]) {
+      return bad(
+          absl::StrCat("the declared spec differs from the placeholder's ",
+                       DTypeName(node->output_dtypes()[0]),
+                       node->output_shapes()[0].DebugString()));
+    }
+    return Tensor(body.impl(), node, 0);
+  }
+
+  // Rebuilds function `f` (its callees are loaded): the body's nodes
+  // through Graph::AddOp's checks, then its interface checked against them.
+  absl::Status LoadFunction(int f) {
+    const FunctionDef& fd = def_.library().function(f);
+    Graph body = Graph::Create(fd.body().name().empty()
+                                   ? std::string_view(fd.name())
+                                   : std::string_view(fd.body().name()));
+    Loader nodes(fd.body(), state_, body, fd.name());
+    if (absl::Status s = nodes.LoadNodes(); !s.ok()) return s;
+
+    auto fb = std::make_shared<internal::FunctionBody>(
+        fd.name(), std::source_location::current());
+    fb->loaded_site = fd.has_provenance()
+                          ? FromProto(fd.provenance().site())
+                          : SourceSite{std::string(source_), 0, ""};
+    fb->graph = body;
+    absl::flat_hash_set<const Node*> placeholders;
+    for (int k = 0; k < fd.arg_size() + fd.capture_size(); ++k) {
+      const bool is_arg = k < fd.arg_size();
+      const ArgDef& a = is_arg ? fd.arg(k) : fd.capture(k - fd.arg_size());
+      const std::string field =
+          is_arg ? absl::StrCat("arg[", k, "]")
+                 : absl::StrCat("capture[", k - fd.arg_size(), "]");
+      absl::StatusOr<Tensor> t = Placeholder(f, body, field, a);
+      if (!t.ok()) return t.status();
+      if (!placeholders.insert(t->node()).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            LibraryText(f), ", field ", field, " ", Quoted(a.name()),
+            ": the placeholder is already an argument or capture"));
+      }
+      TensorSpec spec{t->dtype(), t->shape(), is_arg ? a.name() : a.tensor()};
+      if (is_arg) {
+        fb->args.push_back(*t);
+        fb->arg_specs.push_back(std::move(spec));
+      } else {
+        fb->capture_placeholders.push_back(*t);
+        fb->capture_specs.push_back(std::move(spec));
+      }
+    }
+    if (fd.output_size() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(LibraryText(f),
+                       ", field output: a function returns at least one "
+                       "tensor"));
+    }
+    for (int k = 0; k < fd.output_size(); ++k) {
+      const ArgDef& o = fd.output(k);
+      auto bad = [&](std::string_view detail) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(LibraryText(f), ", field output[", k, "] ",
+                         Quoted(o.tensor()), ": ", detail));
+      };
+      std::string_view node_name;
+      int slot = 0;
+      if (!SplitTensorRef(o.tensor(), node_name, slot)) {
+        return bad("expected a body tensor as 'node:slot'");
+      }
+      const Node* node = body.FindNode(node_name);
+      if (node == nullptr || slot >= node->num_outputs()) {
+        return bad("names no tensor of the body");
+      }
+      if (node->op() == "Placeholder") {
+        return bad(
+            "an argument or capture is returned through an Identity, as "
+            "Function::Trace writes it (fed and fetched would be one tensor)");
+      }
+      std::optional<DType> d = FromProto(o.dtype());
+      const Shape shape(
+          std::vector<int64_t>(o.shape().dim().begin(), o.shape().dim().end()));
+      if (!d.has_value() || *d != node->output_dtypes()[slot] ||
+          shape != node->output_shapes()[slot]) {
+        return bad(absl::StrCat("the declared spec differs from the tensor's ",
+                                DTypeName(node->output_dtypes()[slot]),
+                                node->output_shapes()[slot].DebugString()));
+      }
+      fb->outputs.push_back(Tensor(body.impl(), node, slot));
+      fb->output_specs.push_back(
+          {*d, shape, o.name().empty() ? o.tensor() : o.name()});
+    }
+    for (const Node* n : body.nodes()) {
+      if (!n->device().empty() &&
+          std::find(fb->devices.begin(), fb->devices.end(), n->device()) ==
+              fb->devices.end()) {
+        fb->devices.push_back(n->device());
+      }
+    }
+    body.Finalize();
+    state_.functions.emplace(fd.name(), std::move(fb));
+    return absl::OkStatus();
+  }
+
+  static constexpr std::string_view kFunctionKind = "Function";
+
   const GraphDef& def_;
+  LoadState& state_;
   const std::string_view source_;
   Graph graph_;
-  absl::flat_hash_map<std::pair<std::string, std::string>, ResourceRef>
-      resources_;
+  const std::string function_;  // "" for the file's top-level graph.
 };
 
 absl::StatusOr<Graph> FromGraphDef(const GraphDef& def, std::string_view source,
                                    std::string_view name) {
   Graph g = Graph::Create(name.empty() ? std::string_view(def.name()) : name);
-  Loader loader(def, source, g);
+  LoadState state{.source = source};
+  Loader loader(def, state, g);
   if (absl::Status s = loader.Run(); !s.ok()) return s;
   return g;
 }

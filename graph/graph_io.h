@@ -31,11 +31,12 @@
 
 namespace weft {
 
-// The format version this build writes. It reads any file of major version
-// kGraphDefVersionMajor, whatever its minor version (fields it does not know
-// are ignored), and refuses any other major version.
+// The format version this build writes (1.1: 1.0 plus the function
+// library). It reads any file of major version kGraphDefVersionMajor,
+// whatever its minor version (fields it does not know are ignored), and
+// refuses any other major version.
 inline constexpr int kGraphDefVersionMajor = 1;
-inline constexpr int kGraphDefVersionMinor = 0;
+inline constexpr int kGraphDefVersionMinor = 1;
 
 enum class GraphFileFormat {
   kBinary,  // ".pb": the protobuf wire format.
@@ -48,8 +49,11 @@ enum class GraphFileFormat {
 
 // Writes `graph` to `path` (format by extension), atomically: a temporary
 // file in the same directory is written, flushed and renamed over `path`.
-// Errors: a null graph, a bad extension, an attr that cannot be saved (a
-// null resource reference), an I/O error (naming the path and the reason).
+// Every function the graph calls (transitively) is saved once in the
+// file's library. Errors: a null graph, a bad extension, an attr that
+// cannot be saved (a null resource reference), two different functions of
+// one name (files refer to functions by name), an I/O error (naming the
+// path and the reason).
 // The graph may be growing concurrently; the nodes present when the call
 // starts are saved.
 [[nodiscard]] absl::Status SaveGraph(const Graph& graph, std::string_view path);
@@ -63,8 +67,12 @@ enum class GraphFileFormat {
 // GraphDef, a major version other than kGraphDefVersionMajor
 // (kFailedPrecondition), a duplicate node name, an input naming no earlier
 // node or a missing output slot, a bad attr, anything the builders refuse,
-// an unbound resource reference (kNotFound naming it), a function library
-// (kUnimplemented: functions are not part of this build yet).
+// an unbound resource reference (kNotFound naming it), and in the function
+// library: a duplicate or unknown function name, recursion (the cycle
+// named: "'f' -> 'g' -> 'f'"), a body node the builders refuse, or an
+// interface that does not match its body (each naming the function).
+// Functions are loaded before the nodes, callees first, each body through
+// the same checks as the graph's nodes.
 [[nodiscard]] absl::StatusOr<Graph> LoadGraph(std::string_view path,
                                               std::string_view name = "");
 

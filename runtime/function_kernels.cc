@@ -43,7 +43,7 @@ class FunctionRunner {
  public:
   FunctionRunner(std::shared_ptr<FunctionBody> fn, const Node& call_node)
       : fn_(std::move(fn)),
-        call_site_(SourceSite::From(call_node.provenance().where).FileLine()) {
+        call_site_(call_node.provenance().Site().FileLine()) {
     for (const Tensor& t : fn_->args) feeds_.push_back(t);
     for (const Tensor& t : fn_->capture_placeholders) feeds_.push_back(t);
   }
@@ -93,10 +93,9 @@ class FunctionRunner {
  private:
   // "node 'f/Div' in function 'f' (traced at ...), called at ...: <msg>".
   absl::Status Rewrite(const absl::Status& s) const {
-    std::string head =
-        absl::StrCat("in function ", Quoted(fn_->name()), " (traced at ",
-                     SourceSite::From(fn_->created_at()).FileLine(),
-                     "), called at ", call_site_, ": ");
+    std::string head = absl::StrCat(
+        "in function ", Quoted(fn_->name()), " (traced at ",
+        fn_->traced_site().FileLine(), "), called at ", call_site_, ": ");
     std::string_view message = s.message();
     if (std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
         info.has_value() && info->graph_id == fn_->graph.id()) {

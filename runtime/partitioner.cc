@@ -8,7 +8,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "graph/errors.h"
+#include "graph/function.h"
 
 namespace weft {
 namespace {
@@ -211,8 +213,8 @@ std::string PartitionedGraph::DebugString() const {
                 "^", graph.node(c)->name(),
                 partition_of[c] != static_cast<int>(p) ? " (recv)" : ""));
           }
-          absl::StrAppend(&out, "  ", n->name(), " = ", n->op(), "(",
-                          absl::StrJoin(args, ", "), ")\n");
+          absl::StrAppend(&out, "  ", n->name(), " = ", internal::OpLabel(*n),
+                          "(", absl::StrJoin(args, ", "), ")\n");
           break;
         }
         case PartitionItem::Kind::kSend: {
@@ -247,8 +249,11 @@ std::string PartitionedGraph::ToDot() const {
     for (const PartitionItem& item : partitions[p].items) {
       if (item.kind == PartitionItem::Kind::kOp ||
           item.kind == PartitionItem::Kind::kFeed) {
+        // Function names are free text: escaped for DOT.
+        std::string op = internal::OpLabel(*item.node);
+        op = absl::StrReplaceAll(op, {{"\\", "\\\\"}, {"\"", "\\\""}});
         absl::StrAppend(&out, "    ", id(item.node), " [label=\"",
-                        item.node->name(), "\\n", item.node->op(),
+                        item.node->name(), "\\n", op,
                         item.kind == PartitionItem::Kind::kFeed ? " (fed)" : "",
                         "\"];\n");
       }

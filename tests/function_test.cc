@@ -379,5 +379,148 @@ TEST(Function, RandomBodiesAgreeWithTheSameOpsBuiltDirectly) {
   }
 }
 
+// Traces "fact", whose body traces "fact" again (a C++ helper calling
+// itself): without the recursion check this would never end.
+absl::StatusOr<Function> TraceFact() {
+  return Function::Trace(
+      "fact", {{DType::kInt32, Shape{}, "n"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        absl::StatusOr<Function> self = TraceFact();
+        if (!self.ok()) return {Tensor::FromError(self.status())};
+        return ops::Call(*self, {a[0]});
+      });
+}
+
+TEST(Function, DirectTraceRecursionIsRejectedNamingTheCycle) {
+  Graph g = Graph::Create("model");
+  GraphScope scope(g);
+  absl::StatusOr<Function> f = TraceFact();
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string msg(f.status().message());
+  EXPECT_THAT(msg, HasSubstr("recursion rejected: function 'fact' traced at "
+                             "tests/function_test.cc:"));
+  EXPECT_THAT(msg, HasSubstr("is already being traced on this thread: "
+                             "'fact' -> 'fact'"));
+  EXPECT_THAT(msg, HasSubstr("'fact' is being traced (Function::Trace at "
+                             "tests/function_test.cc:"));
+  EXPECT_THAT(msg, HasSubstr("iterate with ops::While"));
+  // The failed traces left no state behind: the same name traces again.
+  absl::StatusOr<Function> ok =
+      Function::Trace("fact", {{DType::kInt32, Shape{}, "n"}},
+                      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+                        return {ops::Neg(a[0])};
+                      });
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+absl::StatusOr<Function> TraceEven();
+absl::StatusOr<Function> TraceOdd() {
+  return Function::Trace(
+      "odd", {{DType::kInt32, Shape{}, "n"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        absl::StatusOr<Function> even = TraceEven();
+        if (!even.ok()) return {Tensor::FromError(even.status())};
+        return ops::Call(*even, {a[0]});
+      });
+}
+absl::StatusOr<Function> TraceEven() {
+  return Function::Trace(
+      "even", {{DType::kInt32, Shape{}, "n"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        absl::StatusOr<Function> odd = TraceOdd();
+        if (!odd.ok()) return {Tensor::FromError(odd.status())};
+        return ops::Call(*odd, {a[0]});
+      });
+}
+
+TEST(Function, IndirectTraceRecursionIsRejectedNamingTheCycle) {
+  Graph g = Graph::Create("model");
+  GraphScope scope(g);
+  absl::StatusOr<Function> f = TraceEven();
+  ASSERT_FALSE(f.ok());
+  const std::string msg(f.status().message());
+  EXPECT_THAT(msg, HasSubstr("recursion rejected: function 'even'"));
+  EXPECT_THAT(msg, HasSubstr("'even' -> 'odd' -> 'even'"));
+  EXPECT_THAT(msg, HasSubstr("'odd' is being traced (Function::Trace at "));
+  // Distinct nested functions (no name repeated) still trace.
+  absl::StatusOr<Function> outer = Function::Trace(
+      "outer", {{DType::kInt32, Shape{}, "n"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        absl::StatusOr<Function> inner = Function::Trace(
+            "inner", {{DType::kInt32, Shape{}, "n"}},
+            [](const std::vector<Tensor>& b) -> std::vector<Tensor> {
+              return {ops::Neg(b[0])};
+            });
+        if (!inner.ok()) return {Tensor::FromError(inner.status())};
+        return ops::Call(*inner, {a[0]});
+      });
+  EXPECT_TRUE(outer.ok()) << outer.status();
+}
+
+TEST(Function, DumpsNameTheCalledFunctions) {
+  Graph g = Graph::Create("model");
+  GraphScope scope(g);
+  Tensor w = ops::Const(NDArray::Scalar<int32_t>(3), {.name = "w"});
+  absl::StatusOr<Function> f = Function::Trace(
+      "scale", {{DType::kInt32, Shape{}, "x"}},
+      [&](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        return {ops::Mul(a[0], w)};
+      },
+      FunctionOptions{.captures = {w}});
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<Function> lt = Function::Trace(
+      "small", {{DType::kInt32, Shape{}, "i"}},
+      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        return {ops::Less(a[0], ops::Const(NDArray::Scalar<int32_t>(100)))};
+      });
+  ASSERT_TRUE(lt.ok()) << lt.status();
+  Tensor x = ops::Const(NDArray::Scalar<int32_t>(2), {.name = "x"});
+  Tensor y = ops::Call(*f, {x})[0];
+  Tensor loop = ops::While(*lt, *f, {y}, {}, {.name = "loop"})[0];
+  Tensor c = ops::Cond(ops::Less(x, y), *f, *f, {loop}, {.name = "pick"})[0];
+
+  // The graph's own dump.
+  const std::string dump = g.DebugString();
+  EXPECT_THAT(dump, HasSubstr("scale = Call[scale](x:0, w:0) : int32[]"));
+  EXPECT_THAT(dump, HasSubstr("loop = While[cond=small, body=scale](scale:0, "
+                              "w:0) : int32[]"));
+  EXPECT_THAT(dump, HasSubstr("pick = Cond[then=scale, else=scale]("));
+
+  // The partition dump and its DOT.
+  absl::StatusOr<PartitionedGraph> p =
+      PartitionGraph(g, {c}, {}, std::vector<std::string>{"cpu:0"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->DebugString(), HasSubstr("  scale = Call[scale](x:0, w:0)\n"));
+  EXPECT_THAT(p->DebugString(),
+              HasSubstr("  loop = While[cond=small, body=scale](scale:0, "
+                        "w:0)\n"));
+  EXPECT_THAT(p->ToDot(), HasSubstr("[label=\"loop\\nWhile[cond=small, "
+                                    "body=scale]\"]"));
+
+  // A function's body dumps like any graph: text, and partitioned as DOT.
+  const std::string fd = f->DebugString();
+  EXPECT_THAT(fd, HasSubstr("function 'scale'(x: int32[]; captures capture0 = "
+                            "w:0: int32[]) -> (Mul:0: int32[]), traced at "
+                            "tests/function_test.cc:"));
+  EXPECT_THAT(fd, HasSubstr("Mul = Mul(x:0, capture0:0) : int32[]"));
+  EXPECT_EQ(fd.substr(fd.find('\n') + 1), f->body().DebugString());
+  std::vector<Tensor> feeds = {f->body().GetTensor("x:0").value(),
+                               f->body().GetTensor("capture0:0").value()};
+  absl::StatusOr<PartitionedGraph> body =
+      PartitionGraph(f->body(), {f->body().GetTensor("Mul:0").value()}, feeds,
+                     std::vector<std::string>{"cpu:0"});
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(body->ToDot(), HasSubstr("label=\"Mul\\nMul\""));
+  EXPECT_THAT(body->DebugString(), HasSubstr("  x = feed\n"));
+
+  // And the functions reachable from a graph, callees first, each once.
+  std::vector<std::string> names;
+  for (const auto& fb : internal::ReachableFunctions(g)) {
+    names.push_back(fb->name());
+  }
+  EXPECT_THAT(names, ElementsAre("scale", "small"));
+}
+
 }  // namespace
 }  // namespace weft

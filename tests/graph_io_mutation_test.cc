@@ -81,9 +81,9 @@ std::string Check(const std::string& contents, GraphFileFormat format,
   return "error";
 }
 
-TEST(GraphIoMutation, MutantsLoadAsCleanErrors) {
+// Runs `rounds` rounds of mutants of `g`'s binary and text files.
+void RunMutants(const Graph& g, int rounds) {
   google::protobuf::SetLogHandler(&QuietProtobuf);
-  Graph g = SampleGraph();
   const std::string binary = *SerializeGraph(g, GraphFileFormat::kBinary);
   const std::string text = *SerializeGraph(g, GraphFileFormat::kText);
   ASSERT_TRUE(ParseGraph(binary, GraphFileFormat::kBinary, "b").ok());
@@ -97,7 +97,7 @@ TEST(GraphIoMutation, MutantsLoadAsCleanErrors) {
   };
   const std::vector<std::string> fields = TopLevelFields(binary);
   ASSERT_GT(fields.size(), 10u);
-  for (int round = 0; round < 1500; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     for (const auto* original : {&binary, &text}) {
       const GraphFileFormat format = original == &binary
                                          ? GraphFileFormat::kBinary
@@ -140,11 +140,52 @@ TEST(GraphIoMutation, MutantsLoadAsCleanErrors) {
                 absl::StrCat("shuffled-", round, ".pbtxt")));
   }
   std::printf("%d mutants: %d refused, %d loaded\n", total, errors, loaded);
-  EXPECT_EQ(total, 1500 * 6);
+  EXPECT_EQ(total, rounds * 6);
   // Most mutants are refused; some (a flipped bit inside a weight) load.
   EXPECT_GT(errors, total / 2);
   EXPECT_GT(loaded, 0);
   google::protobuf::SetLogHandler(nullptr);
+}
+
+TEST(GraphIoMutation, MutantsLoadAsCleanErrors) {
+  RunMutants(SampleGraph(), 1500);
+}
+
+// A graph whose file has a function library: a Call with a capture, a
+// function calling another, Cond and While (mutants may reorder, rename or
+// cut functions, or make them call each other).
+Graph FunctionSampleGraph() {
+  Graph g = Graph::Create("functions");
+  GraphScope scope(g);
+  const TensorSpec i32{DType::kInt32, Shape{}, "x"};
+  Tensor w = ops::Const(NDArray::Scalar<int32_t>(3), {.name = "w"});
+  absl::StatusOr<Function> scale = Function::Trace(
+      "scale", {i32},
+      [&](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        return {ops::Mul(a[0], w)};
+      },
+      FunctionOptions{.captures = {w}});
+  absl::StatusOr<Function> twice = Function::Trace(
+      "twice", {i32},
+      [&](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        return ops::Call(*scale, ops::Call(*scale, {a[0]}));
+      },
+      FunctionOptions{.captures = {w}});
+  absl::StatusOr<Function> small = Function::Trace(
+      "small", {i32}, [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+        return {ops::Less(a[0], ops::Const(NDArray::Scalar<int32_t>(100)))};
+      });
+  EXPECT_TRUE(scale.ok() && twice.ok() && small.ok());
+  Tensor x = ops::Placeholder(DType::kInt32, Shape{}, {.name = "x"});
+  Tensor y = ops::Call(*twice, {x})[0];
+  Tensor loop = ops::While(*small, *scale, {y})[0];
+  Tensor c = ops::Cond(ops::Less(x, loop), *twice, *scale, {loop})[0];
+  EXPECT_TRUE(c.ok()) << c.status();
+  return g;
+}
+
+TEST(GraphIoMutation, FunctionLibraryMutantsLoadAsCleanErrors) {
+  RunMutants(FunctionSampleGraph(), 500);
 }
 
 }  // namespace

@@ -49,20 +49,24 @@ ABSL_FLAG(int, runs, 100, "bench: timed runs (after one warm-up run)");
 ABSL_FLAG(int, threads, 0,
           "run, bench: threads per device arena (0 = oneTBB's default)");
 ABSL_FLAG(int, clients, 1, "bench: threads calling Session::Run at once");
+ABSL_FLAG(std::string, function, "",
+          "dot, partition: show the body of the graph's function NAME (its "
+          "arguments and captures fed; --fetch defaults to its outputs)");
 
 namespace weft::tools {
 
 const char kGraphCommandsUsage[] =
     "  check GRAPH               load a graph file (.pb or .pbtxt) and print\n"
     "                            a summary (nodes by op, placeholders,\n"
-    "                            devices), or the error; exit 0/1\n"
+    "                            devices, functions), or the error; exit 0/1\n"
     "  run GRAPH --feed NAME=VALUE ... --fetch NAME ... [--devices D,..]\n"
     "            [--threads T] [--trace FILE] [--out_dir DIR]\n"
     "                            run it and print (or save as .npy) each "
     "fetch\n"
-    "  dot GRAPH [--fetch ...] [--devices ...]\n"
-    "                            the partitioned graph as Graphviz DOT\n"
-    "  partition GRAPH --fetch ... --devices ...\n"
+    "  dot GRAPH [--fetch ...] [--devices ...] [--function F]\n"
+    "                            the partitioned graph (or function F's\n"
+    "                            body) as Graphviz DOT\n"
+    "  partition GRAPH --fetch ... --devices ... [--function F]\n"
     "                            the deterministic partition dump\n"
     "  bench GRAPH --feed ... --fetch ... [--runs N] [--threads T]\n"
     "            [--clients C]   p50/p90/p99 latency and runs/s\n";
@@ -348,15 +352,27 @@ absl::Status Check(const std::string& path) {
   std::map<std::string, int> by_op;
   std::map<std::string, int> by_device;
   std::set<std::string> resources;
+  // Resources are listed from the graph's nodes and its functions' bodies;
+  // functions have their own section.
+  const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
+      internal::ReachableFunctions(*g);
+  auto note_resources = [&](const Node* n) {
+    for (const auto& [key, value] : n->attrs()) {
+      if (const auto* r = std::get_if<ResourceRef>(&value);
+          r && *r &&
+          dynamic_cast<const internal::FunctionBody*>(r->get()) == nullptr) {
+        resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
+      }
+    }
+  };
   for (const Node* n : nodes) {
     ++by_op[n->op()];
     ++by_device[n->device().empty() ? "(default: the session's first device)"
                                     : n->device()];
-    for (const auto& [key, value] : n->attrs()) {
-      if (const auto* r = std::get_if<ResourceRef>(&value); r && *r) {
-        resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
-      }
-    }
+    note_resources(n);
+  }
+  for (const auto& fb : functions) {
+    for (const Node* n : fb->graph.nodes()) note_resources(n);
   }
   std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
               path.c_str(), nodes.size());
@@ -381,6 +397,33 @@ absl::Status Check(const std::string& path) {
   if (!resources.empty()) {
     std::printf("resources:\n");
     for (const std::string& r : resources) std::printf("  %s\n", r.c_str());
+  }
+  if (!functions.empty()) {
+    // Callees first, as the file's library lists them.
+    std::printf("functions:\n");
+    auto specs = [](const std::vector<TensorSpec>& v) {
+      std::vector<std::string> out;
+      for (const TensorSpec& s : v) {
+        out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
+      }
+      return absl::StrJoin(out, ", ");
+    };
+    for (const auto& fb : functions) {
+      std::string calls;
+      for (const Node* n : fb->graph.nodes()) {
+        for (const auto& callee : internal::CalledFunctions(*n)) {
+          absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
+                          Quoted(callee->name()));
+        }
+      }
+      std::printf(
+          "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
+          "at %s\n",
+          fb->name().c_str(), specs(fb->arg_specs).c_str(),
+          specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
+          fb->capture_specs.size(), calls.c_str(),
+          fb->traced_site().ToString().c_str());
+    }
   }
   return absl::OkStatus();
 }
@@ -438,8 +481,30 @@ absl::Status Partition(const std::string& path,
                        const std::vector<std::string>& fetch, bool dot) {
   absl::StatusOr<Graph> g = LoadGraph(path);
   if (!g.ok()) return g.status();
-  std::vector<Tensor> fetches;
-  if (fetch.empty()) {
+  std::vector<Tensor> fetches, feeds;
+  if (const std::string name = absl::GetFlag(FLAGS_function); !name.empty()) {
+    // A function's body: its arguments and captures are fed.
+    std::shared_ptr<internal::FunctionBody> fn;
+    std::vector<std::string> names;
+    for (auto& fb : internal::ReachableFunctions(*g)) {
+      names.push_back(Quoted(fb->name()));
+      if (fb->name() == name) fn = fb;
+    }
+    if (fn == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          "--function ", Quoted(name), ": graph ", Quoted(g->name()),
+          " calls no function of that name; it calls ",
+          names.empty() ? "none" : absl::StrJoin(names, ", ")));
+    }
+    *g = fn->graph;
+    feeds = fn->args;
+    feeds.insert(feeds.end(), fn->capture_placeholders.begin(),
+                 fn->capture_placeholders.end());
+    if (fetch.empty()) fetches = fn->outputs;
+  }
+  if (!fetches.empty()) {
+    // A function's outputs (no --fetch).
+  } else if (fetch.empty()) {
     if (!dot) {
       return absl::InvalidArgumentError(
           "partition needs --fetch (the tensors whose subgraph to split)");
@@ -455,7 +520,8 @@ absl::Status Partition(const std::string& path,
         "partition needs --devices (comma-separated, like cpu:0,cpu:1)");
   }
   const std::vector<std::string> devices = Devices(*g);
-  absl::StatusOr<PartitionedGraph> p = PartitionGraph(*g, fetches, {}, devices);
+  absl::StatusOr<PartitionedGraph> p =
+      PartitionGraph(*g, fetches, feeds, devices);
   if (!p.ok()) return p.status();
   std::fputs(dot ? p->ToDot().c_str() : p->DebugString().c_str(), stdout);
   return absl::OkStatus();
