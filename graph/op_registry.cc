@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/function.h"
+#include "graph/nn_ops.h"
 
 namespace weft {
 
@@ -135,23 +136,40 @@ absl::Status InferUnaryFloating(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// MatMul: [m,k] x [k,n] -> [m,n]; the optional bool attrs transpose_a /
+// transpose_b read a as [k,m] / b as [n,k].
 absl::Status InferMatMul(InferenceContext& c) {
   if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
   if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
+  absl::StatusOr<bool> ta = internal::OptionalBoolAttr(c, "transpose_a");
+  if (!ta.ok()) return ta.status();
+  absl::StatusOr<bool> tb = internal::OptionalBoolAttr(c, "transpose_b");
+  if (!tb.ok()) return tb.status();
   const Shape& a = c.input_shapes[0];
   const Shape& b = c.input_shapes[1];
   if (a.rank() != 2 || b.rank() != 2) {
-    return c.ShapeError(absl::StrCat("MatMul takes two matrices, got ",
-                                     a.DebugString(), " and ",
-                                     b.DebugString()));
+    return c.ShapeError(absl::StrCat(
+        "MatMul takes two matrices, got ", a.DebugString(), " and ",
+        b.DebugString(), "; for batches of matrices use BatchMatMul"));
   }
-  if (a.dim(1) >= 0 && b.dim(0) >= 0 && a.dim(1) != b.dim(0)) {
-    return c.ShapeError(
-        absl::StrCat("MatMul inner dimensions differ: ", a.DebugString(), " x ",
-                     b.DebugString(), " (", a.dim(1), " vs ", b.dim(0), ")"));
+  const int64_t m = a.dim(*ta ? 1 : 0), ka = a.dim(*ta ? 0 : 1);
+  const int64_t kb = b.dim(*tb ? 1 : 0), n = b.dim(*tb ? 0 : 1);
+  if (ka >= 0 && kb >= 0 && ka != kb) {
+    return c.ShapeError(absl::StrCat(
+        "MatMul inner dimensions differ: ", a.DebugString(),
+        *ta ? " (transposed)" : "", " x ", b.DebugString(),
+        *tb ? " (transposed)" : "", " (", ka, " vs ", kb,
+        "); check the operand order or the transpose_a/transpose_b flags"));
   }
-  c.SetOutput(c.input_dtypes[0], Shape{a.dim(0), b.dim(1)});
+  c.SetOutput(c.input_dtypes[0], Shape{m, n});
   return absl::OkStatus();
+}
+
+// Pow: both inputs of one floating dtype, broadcasting.
+absl::Status InferPow(InferenceContext& c) {
+  if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
+  if (absl::Status s = RequireFloating(c, 0); !s.ok()) return s;
+  return InferBinary(c);
 }
 
 absl::Status InferReduce(InferenceContext& c) {
@@ -240,9 +258,10 @@ void RegisterStandardOps(OpRegistry& r) {
          c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
          return absl::OkStatus();
        }});
-  for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum"}) {
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum", "Minimum"}) {
     reg({op, 2, {}, InferBinary});
   }
+  reg({"Pow", 2, {}, InferPow});
   for (const char* op : {"Less", "LessEqual", "Greater", "GreaterEqual"}) {
     reg({op, 2, {}, [](InferenceContext& c) {
            return InferCompare(c, false);
@@ -262,9 +281,13 @@ void RegisterStandardOps(OpRegistry& r) {
          return absl::OkStatus();
        }});
   reg({"Select", 3, {}, InferSelect});
-  for (const char* op : {"Neg", "Relu"}) reg({op, 1, {}, InferUnaryNumeric});
-  for (const char* op : {"Sigmoid", "Tanh"})
+  for (const char* op : {"Neg", "Relu", "Abs", "Square"}) {
+    reg({op, 1, {}, InferUnaryNumeric});
+  }
+  for (const char* op :
+       {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Erf"}) {
     reg({op, 1, {}, InferUnaryFloating});
+  }
   reg({"MatMul", 2, {}, InferMatMul});
   reg({"ReduceSum", 1, {"axes"}, InferReduce});
   reg({"ReduceMean", 1, {"axes"}, InferReduce});
@@ -275,6 +298,7 @@ void RegisterStandardOps(OpRegistry& r) {
        .infer = InferSplit,
        .num_outputs = OpDef::kOutputsFromInference});
   internal::RegisterFunctionOps(r);
+  internal::RegisterNnOps(r);
   reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
          absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
          if (!d.ok()) return d.status();

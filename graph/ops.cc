@@ -147,6 +147,15 @@ WEFT_BINARY(Sub)
 WEFT_BINARY(Mul)
 WEFT_BINARY(Div)
 WEFT_BINARY(Maximum)
+WEFT_BINARY(Minimum)
+WEFT_BINARY(Pow)
+WEFT_UNARY(Abs)
+WEFT_UNARY(Square)
+WEFT_UNARY(Exp)
+WEFT_UNARY(Log)
+WEFT_UNARY(Sqrt)
+WEFT_UNARY(Rsqrt)
+WEFT_UNARY(Erf)
 WEFT_BINARY(MatMul)
 WEFT_BINARY(Less)
 WEFT_BINARY(LessEqual)
@@ -160,6 +169,14 @@ WEFT_UNARY(LogicalNot)
 
 #undef WEFT_UNARY
 #undef WEFT_BINARY
+
+Tensor MatMul(const Tensor& a, const Tensor& b, bool transpose_a,
+              bool transpose_b, const OpOptions& options,
+              std::source_location where) {
+  return BuildOp("MatMul", {a, b},
+                 {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}},
+                 options, where);
+}
 
 Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
               const OpOptions& options, std::source_location where) {

@@ -1,10 +1,14 @@
-// Elementwise kernels: the binary ops Add, Sub, Mul, Div and Maximum (numpy
-// broadcasting) and the unary ops Neg, Relu, Sigmoid and Tanh.
+// Elementwise kernels: the binary ops Add, Sub, Mul, Div, Maximum, Minimum
+// and Pow (numpy broadcasting) and the unary ops Neg, Relu, Abs, Square,
+// Sigmoid, Tanh, Exp, Log, Sqrt, Rsqrt and Erf. These are the portable
+// defaults; fast_kernels.cc overrides the float32/float64 ones on
+// contiguous arrays with Highway.
 //
 // Integer Add/Sub/Mul/Neg wrap around on overflow (two's complement, like
 // numpy) rather than invoking undefined behavior. Integer Div truncates
 // toward zero and reports division by zero and INT_MIN / -1 as errors.
-// Maximum propagates NaN.
+// Maximum and Minimum propagate NaN. Integer Abs of the minimum value and
+// Square wrap around like Neg and Mul.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -91,6 +95,70 @@ struct MaximumOp {
   static constexpr bool kCanFail = false;
   // NaN in either operand gives NaN (a != a only for NaN).
   static T Apply(T a, T b) { return (a > b || a != a) ? a : b; }
+};
+
+template <typename T>
+struct MinimumOp {
+  static constexpr bool kCanFail = false;
+  // NaN in either operand gives NaN (a != a only for NaN).
+  static T Apply(T a, T b) { return (a < b || a != a) ? a : b; }
+};
+
+// Registered for float32/float64 only.
+template <typename T>
+struct PowOp {
+  static constexpr bool kCanFail = false;
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      return std::pow(a, b);
+    } else {
+      return T{0};  // Never registered.
+    }
+  }
+};
+
+template <typename T>
+struct AbsOp {
+  static T Apply(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      // The minimum value wraps to itself (two's complement), like Neg.
+      return x < 0
+                 ? static_cast<T>(Unsigned<T>{0} - static_cast<Unsigned<T>>(x))
+                 : x;
+    } else {
+      return std::fabs(x);
+    }
+  }
+};
+
+template <typename T>
+struct SquareOp {
+  static T Apply(T x) { return MulOp<T>::Apply(x, x); }
+};
+
+template <typename T>
+struct ExpOp {
+  static T Apply(T x) { return std::exp(x); }
+};
+
+template <typename T>
+struct LogOp {
+  static T Apply(T x) { return std::log(x); }
+};
+
+template <typename T>
+struct SqrtOp {
+  static T Apply(T x) { return std::sqrt(x); }
+};
+
+template <typename T>
+struct RsqrtOp {
+  static T Apply(T x) { return T{1} / std::sqrt(x); }
+};
+
+template <typename T>
+struct ErfOp {
+  static T Apply(T x) { return std::erf(x); }
 };
 
 template <typename T>
@@ -379,9 +447,19 @@ void RegisterNumeric(KernelRegistry& r) {
                {.op = "Maximum",
                 .dtype = dt,
                 .factory = FunctionKernelFactory(BinaryKernel<MaximumOp, T>)});
+  MustRegister(r,
+               {.op = "Minimum",
+                .dtype = dt,
+                .factory = FunctionKernelFactory(BinaryKernel<MinimumOp, T>)});
   MustRegister(r, {.op = "Neg",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(UnaryKernel<NegOp, T>)});
+  MustRegister(r, {.op = "Abs",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(UnaryKernel<AbsOp, T>)});
+  MustRegister(r, {.op = "Square",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(UnaryKernel<SquareOp, T>)});
   MustRegister(r, {.op = "Relu",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(UnaryKernel<ReluOp, T>)});
@@ -393,6 +471,25 @@ void RegisterNumeric(KernelRegistry& r) {
     MustRegister(r, {.op = "Tanh",
                      .dtype = dt,
                      .factory = FunctionKernelFactory(UnaryKernel<TanhOp, T>)});
+    MustRegister(r, {.op = "Exp",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(UnaryKernel<ExpOp, T>)});
+    MustRegister(r, {.op = "Log",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(UnaryKernel<LogOp, T>)});
+    MustRegister(r, {.op = "Sqrt",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(UnaryKernel<SqrtOp, T>)});
+    MustRegister(r,
+                 {.op = "Rsqrt",
+                  .dtype = dt,
+                  .factory = FunctionKernelFactory(UnaryKernel<RsqrtOp, T>)});
+    MustRegister(r, {.op = "Erf",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(UnaryKernel<ErfOp, T>)});
+    MustRegister(r, {.op = "Pow",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(BinaryKernel<PowOp, T>)});
   }
 }
 

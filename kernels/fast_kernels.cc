@@ -1,10 +1,11 @@
 // Backend kernels registered above the portable defaults (priority
-// kBackendPriority): MatMul of float32/float64 through OpenBLAS blocks on
-// oneTBB (kernels/cpu/gemm.h), and the elementwise ops of float32/float64
-// on contiguous arrays through Highway's runtime-dispatched SIMD
-// (kernels/cpu/elementwise.h). Each keeps the default kernel of its key as
-// a fallback for what it does not cover (general broadcasting), built when
-// the plan is compiled, so both paths see the same node.
+// kBackendPriority): MatMul and BatchMatMul of float32/float64 through
+// OpenBLAS blocks on oneTBB (kernels/cpu/gemm.h), and the elementwise ops
+// and last-axis Softmax/LogSoftmax of float32/float64 on contiguous arrays
+// through Highway's runtime-dispatched SIMD (kernels/cpu/elementwise.h). Each
+// keeps the default kernel of its key as a fallback for what it does not cover
+// (general broadcasting), built when the plan is compiled, so both paths see
+// the same node.
 #include <algorithm>
 #include <memory>
 #include <utility>
@@ -58,26 +59,112 @@ class WithFallback : public OpKernel {
 template <typename T>
 class GemmMatMulKernel : public WithFallback {
  public:
-  using WithFallback::WithFallback;
+  explicit GemmMatMulKernel(OpKernelConstruction& c) : WithFallback(c) {
+    c.SetStatus(ReadTransposeAttrs(c, &ta_, &tb_));
+  }
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& a = ctx.input(0);
     const NDArray& b = ctx.input(1);
     if (a.shape().rank() != 2 || b.shape().rank() != 2 ||
-        a.shape().dim(1) != b.shape().dim(0) || a.num_elements() == 0 ||
-        b.num_elements() == 0) {
+        a.shape().dim(ta_ ? 0 : 1) != b.shape().dim(tb_ ? 1 : 0) ||
+        a.num_elements() == 0 || b.num_elements() == 0) {
       return fallback_->Compute(ctx);  // Errors and empty products.
     }
-    const int64_t m = a.shape().dim(0), k = a.shape().dim(1),
-                  n = b.shape().dim(1);
+    const int64_t m = a.shape().dim(ta_ ? 1 : 0),
+                  k = a.shape().dim(ta_ ? 0 : 1),
+                  n = b.shape().dim(tb_ ? 0 : 1);
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape{m, n});
     if (!out.ok()) return out.status();
-    absl::Status s =
-        cpu::Gemm(false, false, m, n, k, a.values<T>().data(), k,
-                  b.values<T>().data(), n, out->mutable_data<T>(), n);
+    // The leading dimension is the stored row length.
+    absl::Status s = cpu::Gemm(ta_, tb_, m, n, k, a.values<T>().data(),
+                               a.shape().dim(1), b.values<T>().data(),
+                               b.shape().dim(1), out->mutable_data<T>(), n);
     if (!s.ok()) return s;
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
+
+ private:
+  bool ta_ = false;
+  bool tb_ = false;
+};
+
+// BatchMatMul through OpenBLAS: equal batch dims as one cpu::BatchMatMul
+// (parallel over the batch or within each product), broadcast batch dims as
+// one cpu::Gemm per output batch. Empty products and errors fall back.
+template <typename T>
+class GemmBatchMatMulKernel : public WithFallback {
+ public:
+  explicit GemmBatchMatMulKernel(OpKernelConstruction& c) : WithFallback(c) {
+    c.SetStatus(ReadTransposeAttrs(c, &ta_, &tb_));
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& a = ctx.input(0);
+    const NDArray& b = ctx.input(1);
+    absl::StatusOr<BatchMatMulPlan> plan =
+        PlanBatchMatMul(a.shape(), b.shape(), ta_, tb_);
+    if (!plan.ok() || plan->batch == 0 || plan->m == 0 || plan->n == 0 ||
+        plan->k == 0) {
+      return fallback_->Compute(ctx);
+    }
+    const int64_t m = plan->m, n = plan->n, k = plan->k;
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, plan->out_shape);
+    if (!out.ok()) return out.status();
+    const T* pa = a.values<T>().data();
+    const T* pb = b.values<T>().data();
+    T* pc = out->mutable_data<T>();
+    absl::Status s;
+    if (plan->dense) {
+      s = cpu::BatchMatMul<T>(ta_, tb_, plan->batch, m, n, k, pa, pb, pc);
+    } else {
+      for (int64_t i = 0; i < plan->batch && s.ok(); ++i) {
+        s = cpu::Gemm(ta_, tb_, m, n, k, pa + plan->a_batch(i) * m * k,
+                      ta_ ? m : k, pb + plan->b_batch(i) * k * n, tb_ ? k : n,
+                      pc + i * m * n, n);
+      }
+    }
+    if (!s.ok()) return s;
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool ta_ = false;
+  bool tb_ = false;
+};
+
+// Softmax / LogSoftmax over the last axis with Highway's row routine; other
+// axes (strided rows) and empty arrays fall back to the portable kernel.
+template <typename T, bool kLog>
+class SimdSoftmaxKernel : public WithFallback {
+ public:
+  explicit SimdSoftmaxKernel(OpKernelConstruction& c) : WithFallback(c) {
+    int64_t axis = 0;
+    c.SetStatus(c.GetAttr("axis", &axis));
+    const int rank = c.input_shape(0).rank();
+    last_axis_ = axis == -1 || axis == rank - 1;
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    const Shape& s = x.shape();
+    if (!last_axis_ || s.rank() == 0 || x.num_elements() == 0) {
+      return fallback_->Compute(ctx);
+    }
+    const int64_t cols = s.dim(s.rank() - 1);
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, s);
+    if (!out.ok()) return out.status();
+    const T* px = x.values<T>().data();
+    T* po = out->mutable_data<T>();
+    const int64_t rows = x.num_elements() / cols;
+    absl::Status st = kLog ? cpu::LogSoftmax(px, po, rows, cols)
+                           : cpu::Softmax(px, po, rows, cols);
+    if (!st.ok()) return st;
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool last_axis_ = false;
 };
 
 template <typename T>
@@ -147,13 +234,34 @@ void RegisterFor(KernelRegistry& r) {
                    .cost = KernelCost::kExpensive,
                    .priority = kBackendPriority,
                    .label = "openblas"});
+  MustRegister(r, {.op = "BatchMatMul",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<GemmBatchMatMulKernel<T>>(),
+                   .cost = KernelCost::kExpensive,
+                   .priority = kBackendPriority,
+                   .label = "openblas"});
+  MustRegister(r, {.op = "Softmax",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<SimdSoftmaxKernel<T, false>>(),
+                   .cost = KernelCost::kExpensive,
+                   .priority = kBackendPriority,
+                   .label = "highway"});
+  MustRegister(r, {.op = "LogSoftmax",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<SimdSoftmaxKernel<T, true>>(),
+                   .cost = KernelCost::kExpensive,
+                   .priority = kBackendPriority,
+                   .label = "highway"});
   const std::pair<const char*, cpu::BinaryOp> binary[] = {
       {"Add", cpu::BinaryOp::kAdd},
       {"Sub", cpu::BinaryOp::kSub},
       {"Mul", cpu::BinaryOp::kMul},
       {"Div", cpu::BinaryOp::kDiv},
-      {"Maximum", cpu::BinaryOp::kMaximum}};
+      {"Maximum", cpu::BinaryOp::kMaximum},
+      {"Minimum", cpu::BinaryOp::kMinimum},
+      {"Pow", cpu::BinaryOp::kPow}};
   for (const auto& [name, op] : binary) {
+    if (!cpu::Supports<T>(op)) continue;  // Pow: float32 only.
     MustRegister(r, {.op = name,
                      .dtype = dt,
                      .factory = [op = op](OpKernelConstruction& c)
@@ -166,10 +274,12 @@ void RegisterFor(KernelRegistry& r) {
                      .label = "highway"});
   }
   const std::pair<const char*, cpu::UnaryOp> unary[] = {
-      {"Neg", cpu::UnaryOp::kNeg},
-      {"Relu", cpu::UnaryOp::kRelu},
-      {"Sigmoid", cpu::UnaryOp::kSigmoid},
-      {"Tanh", cpu::UnaryOp::kTanh}};
+      {"Neg", cpu::UnaryOp::kNeg},         {"Relu", cpu::UnaryOp::kRelu},
+      {"Sigmoid", cpu::UnaryOp::kSigmoid}, {"Tanh", cpu::UnaryOp::kTanh},
+      {"Abs", cpu::UnaryOp::kAbs},         {"Square", cpu::UnaryOp::kSquare},
+      {"Exp", cpu::UnaryOp::kExp},         {"Log", cpu::UnaryOp::kLog},
+      {"Sqrt", cpu::UnaryOp::kSqrt},       {"Rsqrt", cpu::UnaryOp::kRsqrt},
+      {"Erf", cpu::UnaryOp::kErf}};
   for (const auto& [name, op] : unary) {
     MustRegister(r, {.op = name,
                      .dtype = dt,

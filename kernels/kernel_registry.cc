@@ -174,6 +174,7 @@ void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterElementwiseKernels(registry);
   kernels_internal::RegisterMatMulKernels(registry);
   kernels_internal::RegisterReduceKernels(registry);
+  kernels_internal::RegisterNnKernels(registry);
   kernels_internal::RegisterBackendKernels(registry);
 }
 

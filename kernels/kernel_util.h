@@ -1,7 +1,8 @@
 // kernel_util.h — internal helpers shared by the standard kernels in
 // kernels/*.cc: the parallel-split threshold, a chunked parallel loop over
-// oneTBB, and the per-file registration entry points called by
-// internal::RegisterStandardKernels. Not part of weft's public API.
+// oneTBB, MatMul/BatchMatMul's attrs and batch plan, and the per-file
+// registration entry points called by internal::RegisterStandardKernels. Not
+// part of weft's public API.
 #ifndef WEFT_KERNELS_KERNEL_UTIL_H_
 #define WEFT_KERNELS_KERNEL_UTIL_H_
 
@@ -9,9 +10,11 @@
 #include <cstdint>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "graph/attr.h"
 #include "graph/dtype.h"
+#include "graph/shape.h"
 #include "kernels/kernel.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
@@ -49,6 +52,23 @@ int ForRange(int64_t n, const Body& body) {
   return error.load(std::memory_order_relaxed);
 }
 
+// Runs body(begin, end) over [0, items), split across TBB workers when the
+// total work (items * cost_per_item elements) is large.
+template <typename Body>
+inline void ParallelItems(int64_t items, int64_t cost_per_item,
+                          const Body& body) {
+  const int64_t cost = std::max<int64_t>(cost_per_item, 1);
+  if (items <= 1 || items * cost <= kParallelThreshold) {
+    body(int64_t{0}, items);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(kParallelGrain / cost, 1);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, grain),
+                    [&body](const tbb::blocked_range<int64_t>& r) {
+                      body(r.begin(), r.end());
+                    });
+}
+
 // Calls `f.template operator()<T>()` for the C++ type T of each numeric
 // dtype (float32, float64, int32, int64), in that order.
 template <typename F>
@@ -63,11 +83,35 @@ void ForEachNumericType(F&& f) {
 // a programming error in kernels/ and aborts with the message.
 void MustRegister(KernelRegistry& registry, KernelDef def);
 
+// Reads MatMul/BatchMatMul's optional bool attrs transpose_a/transpose_b
+// (false when absent).
+[[nodiscard]] absl::Status ReadTransposeAttrs(const OpKernelConstruction& c,
+                                              bool* transpose_a,
+                                              bool* transpose_b);
+
+// How a BatchMatMul of stored shapes a and b runs: the output shape, the
+// product sizes, and per output batch which stored matrix of a and of b it
+// reads (batch dims broadcast numpy-style). The shape checks inference does,
+// repeated at run time against the actual inputs.
+struct BatchMatMulPlan {
+  Shape out_shape;
+  int64_t batch = 0, m = 0, n = 0, k = 0;
+  bool dense = false;  // Equal batch dims: output batch i reads a_i and b_i.
+  std::vector<int64_t> a_index, b_index;  // Filled unless dense.
+  int64_t a_batch(int64_t i) const { return dense ? i : a_index[i]; }
+  int64_t b_batch(int64_t i) const { return dense ? i : b_index[i]; }
+};
+[[nodiscard]] absl::StatusOr<BatchMatMulPlan> PlanBatchMatMul(const Shape& a,
+                                                              const Shape& b,
+                                                              bool transpose_a,
+                                                              bool transpose_b);
+
 // Per-file registration, called once by internal::RegisterStandardKernels.
 void RegisterArrayKernels(KernelRegistry& registry);        // array_ops.cc
 void RegisterCompareKernels(KernelRegistry& registry);      // compare.cc
 void RegisterElementwiseKernels(KernelRegistry& registry);  // elementwise.cc
 void RegisterMatMulKernels(KernelRegistry& registry);       // matmul.cc
+void RegisterNnKernels(KernelRegistry& registry);           // nn_ops.cc
 void RegisterReduceKernels(KernelRegistry& registry);       // reduce.cc
 // After the defaults: OpenBLAS / Highway kernels (fast_kernels.cc).
 void RegisterBackendKernels(KernelRegistry& registry);

@@ -1,16 +1,103 @@
-// MatMul: [m,k] x [k,n] -> [m,n] with Eigen, for the four numeric dtypes.
+// MatMul ([m,k] x [k,n] -> [m,n], transpose attrs) and BatchMatMul
+// (broadcast batch dims) with Eigen, for the four numeric dtypes; and the
+// batch plan both BatchMatMul kernels share.
+#include <algorithm>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "Eigen/Core"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "graph/ndarray.h"
+#include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
 namespace weft {
 namespace kernels_internal {
+
+absl::Status ReadTransposeAttrs(const OpKernelConstruction& c, bool* ta,
+                                bool* tb) {
+  for (auto [name, out] : {std::pair{"transpose_a", ta}, {"transpose_b", tb}}) {
+    *out = false;
+    if (c.node().attrs().find(name) == c.node().attrs().end()) continue;
+    if (absl::Status s = c.GetAttr(name, out); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BatchMatMulPlan> PlanBatchMatMul(const Shape& a, const Shape& b,
+                                                bool ta, bool tb) {
+  const int ra = a.rank(), rb = b.rank();
+  if (ra < 2 || rb < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("BatchMatMul takes batches of matrices (rank >= 2), got ",
+                     a.DebugString(), " and ", b.DebugString()));
+  }
+  BatchMatMulPlan p;
+  p.m = a.dim(ta ? ra - 1 : ra - 2);
+  p.k = a.dim(ta ? ra - 2 : ra - 1);
+  const int64_t kb = b.dim(tb ? rb - 1 : rb - 2);
+  p.n = b.dim(tb ? rb - 2 : rb - 1);
+  if (kb != p.k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BatchMatMul inner dimensions differ at run time: ", a.DebugString(),
+        ta ? " (transposed)" : "", " x ", b.DebugString(),
+        tb ? " (transposed)" : "", " (", p.k, " vs ", kb, ")"));
+  }
+  const Shape a_batch(
+      std::vector<int64_t>(a.dims().begin(), a.dims().end() - 2));
+  const Shape b_batch(
+      std::vector<int64_t>(b.dims().begin(), b.dims().end() - 2));
+  absl::StatusOr<Shape> batch = BroadcastShapes(a_batch, b_batch);
+  if (!batch.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BatchMatMul batch dimensions do not broadcast at run time: ",
+        batch.status().message()));
+  }
+  std::vector<int64_t> dims = batch->dims();
+  p.batch = 1;
+  for (int64_t d : dims) p.batch *= d;
+  dims.push_back(p.m);
+  dims.push_back(p.n);
+  p.out_shape = Shape(std::move(dims));
+  p.dense = a_batch == b_batch;
+  if (p.dense || p.batch == 0) return p;
+  // Per output batch, the stored matrix of a and of b it reads (a broadcast
+  // dim of size 1 has stride 0).
+  const int r = batch->rank();
+  auto strides = [r](const Shape& s) {
+    std::vector<int64_t> st(r, 0);
+    int64_t run = 1;
+    for (int i = s.rank() - 1, j = r - 1; i >= 0; --i, --j) {
+      st[j] = s.dim(i) == 1 ? 0 : run;
+      run *= s.dim(i);
+    }
+    return st;
+  };
+  const std::vector<int64_t> sa = strides(a_batch), sb = strides(b_batch);
+  p.a_index.resize(p.batch);
+  p.b_index.resize(p.batch);
+  std::vector<int64_t> idx(r, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < p.batch; ++i) {
+    p.a_index[i] = oa;
+    p.b_index[i] = ob;
+    for (int j = r - 1; j >= 0; --j) {
+      oa += sa[j];
+      ob += sb[j];
+      if (++idx[j] < batch->dim(j)) break;
+      oa -= sa[j] * idx[j];
+      ob -= sb[j] * idx[j];
+      idx[j] = 0;
+    }
+  }
+  return p;
+}
+
 namespace {
 
 template <typename T>
@@ -35,44 +122,130 @@ struct MathTypeOf<T> {
 template <typename T>
 using MathType = typename MathTypeOf<T>::type;
 
-template <typename T>
-absl::Status MatMulKernel(OpKernelContext& ctx) {
-  const NDArray& a = ctx.input(0);
-  const NDArray& b = ctx.input(1);
-  constexpr DType kDType = DTypeOf<T>::value;
-  if (a.dtype() != kDType || b.dtype() != kDType) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MatMul expected two ", DTypeName(kDType), " inputs, got ",
-                     DTypeName(a.dtype()), " and ", DTypeName(b.dtype())));
-  }
-  if (a.shape().rank() != 2 || b.shape().rank() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MatMul takes two matrices, got ", a.shape().DebugString(),
-                     " and ", b.shape().DebugString()));
-  }
-  const int64_t m = a.shape().dim(0);
-  const int64_t k = a.shape().dim(1);
-  const int64_t n = b.shape().dim(1);
-  if (b.shape().dim(0) != k) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MatMul inner dimensions differ at run time: ", a.shape().DebugString(),
-        " x ", b.shape().DebugString(), " (", k, " vs ", b.shape().dim(0),
-        ")"));
-  }
-  absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape{m, n});
-  if (!out.ok()) return out.status();
-  using M = MathType<T>;
-  MatrixMap<M> c(reinterpret_cast<M*>(out->mutable_data<T>()), m, n);
-  if (k == 0) {
-    c.setZero();  // An empty sum.
-  } else if (m > 0 && n > 0) {
-    ConstMatrixMap<M> am(static_cast<const M*>(a.raw_data()), m, k);
-    ConstMatrixMap<M> bm(static_cast<const M*>(b.raw_data()), k, n);
+// c = op(a) * op(b) for row-major maps of the stored shapes.
+template <typename M>
+void EigenProduct(bool ta, bool tb, const M* a, int64_t a_rows, int64_t a_cols,
+                  const M* b, int64_t b_rows, int64_t b_cols, MatrixMap<M>& c) {
+  ConstMatrixMap<M> am(a, a_rows, a_cols);
+  ConstMatrixMap<M> bm(b, b_rows, b_cols);
+  if (!ta && !tb) {
     c.noalias() = am * bm;
+  } else if (ta && !tb) {
+    c.noalias() = am.transpose() * bm;
+  } else if (!ta) {
+    c.noalias() = am * bm.transpose();
+  } else {
+    c.noalias() = am.transpose() * bm.transpose();
   }
-  ctx.set_output(0, *std::move(out));
-  return absl::OkStatus();
 }
+
+// MatMul with Eigen; the transpose attrs are read once, at plan compile.
+template <typename T>
+class MatMulKernel : public OpKernel {
+ public:
+  explicit MatMulKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(ReadTransposeAttrs(c, &ta_, &tb_));
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& a = ctx.input(0);
+    const NDArray& b = ctx.input(1);
+    constexpr DType kDType = DTypeOf<T>::value;
+    if (a.dtype() != kDType || b.dtype() != kDType) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "MatMul expected two ", DTypeName(kDType), " inputs, got ",
+          DTypeName(a.dtype()), " and ", DTypeName(b.dtype())));
+    }
+    if (a.shape().rank() != 2 || b.shape().rank() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "MatMul takes two matrices, got ", a.shape().DebugString(), " and ",
+          b.shape().DebugString()));
+    }
+    const int64_t m = a.shape().dim(ta_ ? 1 : 0);
+    const int64_t k = a.shape().dim(ta_ ? 0 : 1);
+    const int64_t kb = b.shape().dim(tb_ ? 1 : 0);
+    const int64_t n = b.shape().dim(tb_ ? 0 : 1);
+    if (kb != k) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("MatMul inner dimensions differ at run time: ",
+                       a.shape().DebugString(), ta_ ? " (transposed)" : "",
+                       " x ", b.shape().DebugString(),
+                       tb_ ? " (transposed)" : "", " (", k, " vs ", kb, ")"));
+    }
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape{m, n});
+    if (!out.ok()) return out.status();
+    using M = MathType<T>;
+    MatrixMap<M> c(reinterpret_cast<M*>(out->mutable_data<T>()), m, n);
+    if (k == 0) {
+      c.setZero();  // An empty sum.
+    } else if (m > 0 && n > 0) {
+      EigenProduct<M>(ta_, tb_, static_cast<const M*>(a.raw_data()),
+                      a.shape().dim(0), a.shape().dim(1),
+                      static_cast<const M*>(b.raw_data()), b.shape().dim(0),
+                      b.shape().dim(1), c);
+    }
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool ta_ = false;
+  bool tb_ = false;
+};
+
+// BatchMatMul with Eigen, one product per output batch (in parallel over
+// batches when the work is large).
+template <typename T>
+class BatchMatMulKernel : public OpKernel {
+ public:
+  explicit BatchMatMulKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(ReadTransposeAttrs(c, &ta_, &tb_));
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& a = ctx.input(0);
+    const NDArray& b = ctx.input(1);
+    absl::StatusOr<BatchMatMulPlan> plan =
+        PlanBatchMatMul(a.shape(), b.shape(), ta_, tb_);
+    if (!plan.ok()) return plan.status();
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, plan->out_shape);
+    if (!out.ok()) return out.status();
+    using M = MathType<T>;
+    M* pc = reinterpret_cast<M*>(out->mutable_data<T>());
+    const M* pa = static_cast<const M*>(a.raw_data());
+    const M* pb = static_cast<const M*>(b.raw_data());
+    const int64_t m = plan->m, n = plan->n, k = plan->k;
+    if (m > 0 && n > 0) {
+      auto body = [&](int64_t b0, int64_t b1) {
+        for (int64_t i = b0; i < b1; ++i) {
+          MatrixMap<M> c(pc + i * m * n, m, n);
+          if (k == 0) {
+            c.setZero();
+            continue;
+          }
+          EigenProduct<M>(ta_, tb_, pa + plan->a_batch(i) * m * k, ta_ ? k : m,
+                          ta_ ? m : k, pb + plan->b_batch(i) * k * n,
+                          tb_ ? n : k, tb_ ? k : n, c);
+        }
+      };
+      if (plan->batch * m * n * std::max<int64_t>(k, 1) <=
+          kParallelThreshold * 8) {
+        body(0, plan->batch);
+      } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, plan->batch),
+                          [&](const tbb::blocked_range<int64_t>& r) {
+                            body(r.begin(), r.end());
+                          });
+      }
+    }
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool ta_ = false;
+  bool tb_ = false;
+};
 
 }  // namespace
 
@@ -80,9 +253,15 @@ void RegisterMatMulKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() {
     MustRegister(registry, {.op = "MatMul",
                             .dtype = DTypeOf<T>::value,
-                            .factory = FunctionKernelFactory(MatMulKernel<T>),
+                            .factory = MakeKernelFactory<MatMulKernel<T>>(),
                             .cost = KernelCost::kExpensive,
                             .label = "eigen"});
+    MustRegister(registry,
+                 {.op = "BatchMatMul",
+                  .dtype = DTypeOf<T>::value,
+                  .factory = MakeKernelFactory<BatchMatMulKernel<T>>(),
+                  .cost = KernelCost::kExpensive,
+                  .label = "eigen"});
   });
 }
 

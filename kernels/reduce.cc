@@ -46,22 +46,6 @@ T Finish(Acc<T> acc, Reduction kind, int64_t count) {
   }
 }
 
-// Runs body(begin, end) over [0, items), split across TBB workers when the
-// total work (items * cost_per_item elements) is large.
-template <typename Body>
-void ParallelItems(int64_t items, int64_t cost_per_item, const Body& body) {
-  const int64_t cost = std::max<int64_t>(cost_per_item, 1);
-  if (items <= 1 || items * cost <= kParallelThreshold) {
-    body(int64_t{0}, items);
-    return;
-  }
-  const int64_t grain = std::max<int64_t>(kParallelGrain / cost, 1);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, grain),
-                    [&body](const tbb::blocked_range<int64_t>& r) {
-                      body(r.begin(), r.end());
-                    });
-}
-
 template <typename T>
 Acc<T> SumRange(const T* in, int64_t begin, int64_t end) {
   Acc<T> acc = 0;

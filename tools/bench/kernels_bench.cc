@@ -11,6 +11,12 @@
 //     into two halves on oneTBB, into a reused buffer. Counter GBps = 3 n 4
 //     bytes / time.
 //   BM_Softmax_{Weft,Loop}: row-wise softmax of 1024 x 1024 float32.
+//     BM_Softmax_Session: the same as one ops::Softmax node run by a
+//     Session (feed, kernel, fetch).
+//   BM_TransformerBlock: one encoder layer built from weft ops (d_model 256,
+//     4 heads, sequence 128, batch 8, FFN 1024 with an Erf GELU, post-norm
+//     layer norms from ReduceMean/Rsqrt), float32; the time is the latency
+//     of one Session::Run. Counter GFLOPs counts the matrix products only.
 //
 // Run: bazel run -c opt //tools/bench:kernels_bench --
 //        --benchmark_filter='Gemm.*/1024|Add' --benchmark_repetitions=3
@@ -25,12 +31,16 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "graph/graph.h"
+#include "graph/ndarray.h"
+#include "graph/ops.h"
 #include "kernels/cpu/caching_allocator.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
 #include "oneapi/tbb/partitioner.h"
+#include "runtime/session.h"
 
 namespace {
 
@@ -179,6 +189,157 @@ void BM_Softmax_Loop(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * x.size());
 }
 
+void BM_Softmax_Session(benchmark::State& state) {
+  namespace ops = weft::ops;
+  const std::vector<float> x = RandomFloats(kSoftmaxRows * kSoftmaxCols, 3);
+  weft::Graph g = weft::Graph::Create("softmax");
+  weft::Tensor in =
+      ops::Placeholder(weft::DType::kFloat32,
+                       weft::Shape{kSoftmaxRows, kSoftmaxCols}, {.graph = g});
+  weft::Tensor y = ops::Softmax(in, {.graph = g});
+  absl::StatusOr<weft::NDArray> value =
+      weft::NDArray::Create<float>(x, weft::Shape{kSoftmaxRows, kSoftmaxCols});
+  auto session = weft::Session::Create(g);
+  if (!y.ok() || !value.ok() || !session.ok()) {
+    state.SkipWithError("building the Softmax graph failed");
+    return;
+  }
+  const weft::Feeds feeds = {{in, *value}};
+  for (auto _ : state) {
+    auto out = (*session)->Run(feeds, {y});
+    if (!out.ok()) {
+      state.SkipWithError(std::string(out.status().message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(out->front().raw_data());
+  }
+  state.SetItemsProcessed(state.iterations() * x.size());
+}
+
+// One post-norm transformer encoder layer, built from weft ops.
+struct TransformerBlock {
+  static constexpr int64_t kBatch = 8, kSeq = 128, kModel = 256, kHeads = 4,
+                           kHeadDim = kModel / kHeads, kFfn = 4 * kModel;
+  weft::Graph graph = weft::Graph::Create("transformer");
+  weft::Tensor input;   // [batch * seq, model]
+  weft::Tensor output;  // [batch * seq, model]
+
+  TransformerBlock() {
+    namespace ops = weft::ops;
+    using weft::Shape;
+    using weft::Tensor;
+    const weft::OpOptions in{.graph = graph};
+    uint32_t seed = 10;
+    auto weight = [&](int64_t rows, int64_t cols) {
+      const float scale = 1.0f / std::sqrt(static_cast<float>(rows));
+      std::vector<float> v = RandomFloats(rows * cols, seed++);
+      for (float& f : v) f *= scale;
+      return ops::Const(*weft::NDArray::Create<float>(v, Shape{rows, cols}),
+                        in);
+    };
+    auto vec = [&](int64_t n, float value) {
+      return ops::Const(
+          *weft::NDArray::Create<float>(std::vector<float>(n, value), Shape{n}),
+          in);
+    };
+    auto scalar = [&](float value) {
+      return ops::Const(weft::NDArray::Scalar<float>(value), in);
+    };
+    auto dense = [&](const Tensor& x, int64_t from, int64_t to) {
+      return ops::Add(ops::MatMul(x, weight(from, to), in), vec(to, 0.01f), in);
+    };
+    const int64_t rows = kBatch * kSeq;
+    auto layer_norm = [&](const Tensor& x) {
+      Tensor mean = ops::Reshape(ops::ReduceMean(x, {1}, in), {rows, 1}, in);
+      Tensor centered = ops::Sub(x, mean, in);
+      Tensor var = ops::Reshape(
+          ops::ReduceMean(ops::Square(centered, in), {1}, in), {rows, 1}, in);
+      Tensor normed = ops::Mul(
+          centered, ops::Rsqrt(ops::Add(var, scalar(1e-5f), in), in), in);
+      return ops::Add(ops::Mul(normed, vec(kModel, 1.0f), in),
+                      vec(kModel, 0.0f), in);
+    };
+    // [rows, model] -> [batch, heads, seq, head_dim]
+    auto split_heads = [&](const Tensor& x) {
+      return ops::Transpose(
+          ops::Reshape(x, {kBatch, kSeq, kHeads, kHeadDim}, in), {0, 2, 1, 3},
+          in);
+    };
+    input = ops::Placeholder(weft::DType::kFloat32, Shape{rows, kModel}, in);
+    Tensor q = split_heads(dense(input, kModel, kModel));
+    Tensor k = split_heads(dense(input, kModel, kModel));
+    Tensor v = split_heads(dense(input, kModel, kModel));
+    Tensor scores = ops::Mul(ops::BatchMatMul(q, k, false, true, in),
+                             scalar(1.0f / std::sqrt(float{kHeadDim})), in);
+    Tensor context = ops::BatchMatMul(ops::Softmax(scores, in), v, in);
+    Tensor merged = ops::Reshape(ops::Transpose(context, {0, 2, 1, 3}, in),
+                                 {rows, kModel}, in);
+    Tensor h1 = layer_norm(ops::Add(input, dense(merged, kModel, kModel), in));
+    // GELU(x) = x / 2 * (1 + erf(x / sqrt(2))).
+    Tensor f = dense(h1, kModel, kFfn);
+    Tensor gelu = ops::Mul(
+        ops::Mul(f, scalar(0.5f), in),
+        ops::Add(scalar(1.0f),
+                 ops::Erf(ops::Mul(f, scalar(0.70710678f), in), in), in),
+        in);
+    output = layer_norm(ops::Add(h1, dense(gelu, kFfn, kModel), in));
+  }
+
+  // Multiply-adds x 2 of the matrix products.
+  static double Flops() {
+    const double rows = kBatch * kSeq;
+    return 2.0 * (4 * rows * kModel * kModel + 2 * rows * kModel * kFfn +
+                  2.0 * kBatch * kHeads * kSeq * kSeq * kHeadDim);
+  }
+};
+
+void BM_TransformerBlock(benchmark::State& state) {
+  TransformerBlock block;
+  if (!block.output.ok()) {
+    state.SkipWithError(std::string(block.output.status().message()).c_str());
+    return;
+  }
+  const int64_t rows = TransformerBlock::kBatch * TransformerBlock::kSeq;
+  absl::StatusOr<weft::NDArray> x = weft::NDArray::Create<float>(
+      RandomFloats(rows * TransformerBlock::kModel, 99),
+      weft::Shape{rows, TransformerBlock::kModel});
+  auto session = weft::Session::Create(block.graph);
+  if (!x.ok() || !session.ok()) {
+    state.SkipWithError("creating the session failed");
+    return;
+  }
+  const weft::Feeds feeds = {{block.input, *x}};
+  // One checked run: the right shape and finite, layer-normed values.
+  auto first = (*session)->Run(feeds, {block.output});
+  if (!first.ok()) {
+    state.SkipWithError(std::string(first.status().message()).c_str());
+    return;
+  }
+  const weft::NDArray& y = first->front();
+  double sum = 0, sum_sq = 0;
+  for (float v : y.values<float>()) {
+    sum += v;
+    sum_sq += double{v} * v;
+  }
+  const double n = static_cast<double>(y.num_elements());
+  if (y.shape() != block.output.shape() || !std::isfinite(sum_sq) ||
+      std::abs(sum / n) > 1e-3 || std::abs(sum_sq / n - 1) > 1e-2) {
+    state.SkipWithError("the transformer block computed a wrong result");
+    return;
+  }
+  for (auto _ : state) {
+    auto out = (*session)->Run(feeds, {block.output});
+    if (!out.ok()) {
+      state.SkipWithError(std::string(out.status().message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(out->front().raw_data());
+  }
+  state.counters["GFLOPs"] =
+      benchmark::Counter(TransformerBlock::Flops() / 1e9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
 BENCHMARK(BM_Gemm_Weft)
     ->Arg(256)
     ->Arg(1024)
@@ -209,5 +370,7 @@ BENCHMARK(BM_Add_Loop)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Softmax_Weft)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Softmax_Loop)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Softmax_Session)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TransformerBlock)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
