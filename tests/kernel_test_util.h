@@ -12,7 +12,9 @@
 #ifndef WEFT_TESTS_KERNEL_TEST_UTIL_H_
 #define WEFT_TESTS_KERNEL_TEST_UTIL_H_
 
+#include <cmath>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,7 +22,9 @@
 #include "graph/graph.h"
 #include "graph/graph_impl.h"
 #include "graph/ndarray.h"
+#include "graph/ops.h"
 #include "graph/tensor.h"
+#include "gtest/gtest.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -64,6 +68,44 @@ inline absl::StatusOr<NDArray> RunKernel(const Tensor& output,
       RunKernelOutputs({output}, std::move(inputs), std::move(options));
   if (!out.ok()) return out.status();
   return std::move(out->front());
+}
+
+// Small helpers shared by the kernel tests.
+
+// Options placing an op in `g`.
+inline OpOptions In(const Graph& g) { return OpOptions{.graph = g}; }
+
+// An array of `values` with `shape` (a failed test on a bad shape).
+template <typename T>
+NDArray Arr(const std::vector<T>& values, Shape shape) {
+  absl::StatusOr<NDArray> a = NDArray::Create<T>(values, std::move(shape));
+  EXPECT_TRUE(a.ok()) << a.status();
+  return a.ok() ? *a : NDArray();
+}
+
+// A placeholder in `g` of `a`'s dtype and shape.
+inline Tensor Feed(const Graph& g, const NDArray& a) {
+  return ops::Placeholder(a.dtype(), a.shape(), In(g));
+}
+
+// Checks dtype, shape and exact values (NaN matches NaN).
+template <typename T>
+void ExpectArray(const absl::StatusOr<NDArray>& result, const Shape& shape,
+                 const std::vector<T>& expected) {
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
+  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
+  absl::Span<const T> v = result->values<T>();
+  ASSERT_EQ(v.size(), expected.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(expected[i])) {
+        EXPECT_TRUE(std::isnan(v[i])) << "element " << i << " is " << v[i];
+        continue;
+      }
+    }
+    EXPECT_EQ(v[i], expected[i]) << "element " << i;
+  }
 }
 
 }  // namespace testing

@@ -24,27 +24,18 @@
 namespace weft {
 namespace {
 
+using testing::Arr;
+using testing::ExpectArray;
+using testing::Feed;
 using ::testing::HasSubstr;
+using testing::In;
 
 using BinaryBuilder = Tensor (*)(const Tensor&, const Tensor&, const OpOptions&,
                                  std::source_location);
 using UnaryBuilder = Tensor (*)(const Tensor&, const OpOptions&,
                                 std::source_location);
 
-OpOptions In(const Graph& g) { return OpOptions{.graph = g}; }
-
-template <typename T>
-NDArray Arr(const std::vector<T>& values, Shape shape) {
-  absl::StatusOr<NDArray> a = NDArray::Create<T>(values, std::move(shape));
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : NDArray();
-}
-
 // A placeholder of `a`'s dtype and shape.
-Tensor Feed(const Graph& g, const NDArray& a) {
-  return ops::Placeholder(a.dtype(), a.shape(), In(g));
-}
-
 // Runs `t`'s node through the real compile/construct/compute path.
 absl::StatusOr<NDArray> RunNode(const Tensor& t, std::vector<NDArray> inputs) {
   return testing::RunKernel(t, std::move(inputs));
@@ -61,26 +52,6 @@ absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
 absl::StatusOr<NDArray> RunUnary(UnaryBuilder op, const NDArray& a) {
   Graph g = Graph::Create("kernels_test");
   return RunNode(op(Feed(g, a), In(g), std::source_location::current()), {a});
-}
-
-// Checks dtype, shape and exact values (NaN matches NaN).
-template <typename T>
-void ExpectArray(const absl::StatusOr<NDArray>& result, const Shape& shape,
-                 const std::vector<T>& expected) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if constexpr (std::is_floating_point_v<T>) {
-      if (std::isnan(expected[i])) {
-        EXPECT_TRUE(std::isnan(v[i])) << "element " << i << " is " << v[i];
-        continue;
-      }
-    }
-    EXPECT_EQ(v[i], expected[i]) << "element " << i;
-  }
 }
 
 template <typename T>

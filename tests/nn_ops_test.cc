@@ -24,45 +24,17 @@
 namespace weft {
 namespace {
 
+using testing::Arr;
+using testing::ExpectArray;
+using testing::Feed;
 using ::testing::HasSubstr;
-
-OpOptions In(const Graph& g) { return OpOptions{.graph = g}; }
-
-template <typename T>
-NDArray Arr(const std::vector<T>& values, Shape shape) {
-  absl::StatusOr<NDArray> a = NDArray::Create<T>(values, std::move(shape));
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : NDArray();
-}
-
-Tensor Feed(const Graph& g, const NDArray& a) {
-  return ops::Placeholder(a.dtype(), a.shape(), In(g));
-}
+using testing::In;
 
 // A placeholder of `a`'s dtype with every dim unknown (checks reach the
 // kernel).
 Tensor FeedUnknown(const Graph& g, const NDArray& a) {
   return ops::Placeholder(
       a.dtype(), Shape(std::vector<int64_t>(a.shape().rank(), -1)), In(g));
-}
-
-template <typename T>
-void ExpectArray(const absl::StatusOr<NDArray>& result, const Shape& shape,
-                 const std::vector<T>& expected) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if constexpr (std::is_floating_point_v<T>) {
-      if (std::isnan(expected[i])) {
-        EXPECT_TRUE(std::isnan(v[i])) << "element " << i << " is " << v[i];
-        continue;
-      }
-    }
-    EXPECT_EQ(v[i], expected[i]) << "element " << i;
-  }
 }
 
 template <typename T>

@@ -22,24 +22,14 @@
 namespace weft {
 namespace {
 
+using testing::Arr;
 using ::testing::ElementsAre;
+using testing::Feed;
 using ::testing::HasSubstr;
+using testing::In;
 
 using BinaryBuilder = Tensor (*)(const Tensor&, const Tensor&, const OpOptions&,
                                  std::source_location);
-
-OpOptions In(const Graph& g) { return OpOptions{.graph = g}; }
-
-template <typename T>
-NDArray Arr(const std::vector<T>& values, Shape shape) {
-  absl::StatusOr<NDArray> a = NDArray::Create<T>(values, std::move(shape));
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : NDArray();
-}
-
-Tensor Feed(const Graph& g, const NDArray& a) {
-  return ops::Placeholder(a.dtype(), a.shape(), In(g));
-}
 
 absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
                                   const NDArray& b) {
