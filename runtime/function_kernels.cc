@@ -46,6 +46,10 @@ class FunctionRunner {
         call_site_(call_node.provenance().Site().FileLine()) {
     for (const Tensor& t : fn_->args) feeds_.push_back(t);
     for (const Tensor& t : fn_->capture_placeholders) feeds_.push_back(t);
+    for (const Tensor& t : feeds_) {
+      feed_dtypes_.push_back(t.dtype());
+      feed_shapes_.push_back(t.shape());
+    }
   }
 
   // The body runs on the call node's device (the first), plus any device
@@ -76,6 +80,10 @@ class FunctionRunner {
   // returns; the arguments need no validation: the call node's inference
   // checked them against the function's specs.
   void Run(Values inputs, absl::Time deadline, RunDone done) const {
+    if (absl::Status s = CheckInputs(inputs); !s.ok()) {
+      std::move(done)(std::move(s));
+      return;
+    }
     if (deadline != absl::InfiniteFuture() && absl::Now() >= deadline) {
       std::move(done)(absl::DeadlineExceededError(
           absl::StrCat("the run's deadline passed before function ",
@@ -91,6 +99,37 @@ class FunctionRunner {
   }
 
  private:
+  // Build time checked the caller's inferred shapes against the body's
+  // specs, but an unknown dim there takes any size at run time: a value
+  // the body's inference did not allow is an error naming the function
+  // and the argument (or capture), never a kernel fed a shape it was not
+  // built for. A dtype and rank compare for the usual scalar arguments.
+  absl::Status CheckInputs(const Values& inputs) const {
+    for (size_t i = 0; i < inputs.size() && i < feed_shapes_.size(); ++i) {
+      const NDArray& v = inputs[i];
+      const Shape& want = feed_shapes_[i];
+      if (v.valid() && v.dtype() == feed_dtypes_[i] &&
+          v.shape().rank() == want.rank() &&
+          (want.rank() == 0 || want.IsCompatibleWith(v.shape()))) {
+        continue;
+      }
+      const size_t num_args = fn_->args.size();
+      return absl::InvalidArgumentError(absl::StrCat(
+          "function ", fn_->Describe(), ", called at ", call_site_, ": ",
+          i < num_args ? absl::StrCat("argument ", i)
+                       : absl::StrCat("capture ", i - num_args),
+          " is ", DTypeName(feed_dtypes_[i]), want.DebugString(),
+          " but the call passed ",
+          v.valid()
+              ? absl::StrCat(DTypeName(v.dtype()), v.shape().DebugString())
+              : std::string("no value"),
+          " at run time (the caller's shape left that dim unknown); fix: ",
+          "give the caller's tensor the function's shape, or trace the ",
+          "function with an unknown dim there"));
+    }
+    return absl::OkStatus();
+  }
+
   // "node 'f/Div' in function 'f' (traced at ...), called at ...: <msg>".
   absl::Status Rewrite(const absl::Status& s) const {
     std::string head = absl::StrCat(
@@ -117,6 +156,8 @@ class FunctionRunner {
   const std::shared_ptr<FunctionBody> fn_;
   const std::string call_site_;
   std::vector<Tensor> feeds_;
+  std::vector<DType> feed_dtypes_;  // Per feed: the placeholder's spec.
+  std::vector<Shape> feed_shapes_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<internal::PreparedRun> prepared_;  // Last: destroyed first.
 };

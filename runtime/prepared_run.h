@@ -1,9 +1,9 @@
 // internal::PreparedRun: a plan of a Session compiled once for fixed
 // (feeds, fetches) and run many times with no per-call validation, plan
 // cache lookup or thread hop. The engine of the function kernels (Call,
-// Cond, While), whose argument values are correct by construction: the
-// caller's inference checked them against the function's TensorSpecs, and
-// every kernel output is checked against its inferred dtype and shape.
+// Cond, While), which check their argument values against the body's
+// placeholders themselves (a cheaper check than Session's, for the values
+// build time could not check: dims the caller left unknown).
 //
 //   auto prepared = *internal::PreparedRun::Create(session, args, outputs);
 //   prepared->Run(values, deadline, [](absl::StatusOr<std::vector<NDArray>> r)

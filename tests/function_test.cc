@@ -522,5 +522,37 @@ TEST(Function, DumpsNameTheCalledFunctions) {
   EXPECT_THAT(names, ElementsAre("scale", "small"));
 }
 
+// The build-time check accepts a caller shape with an unknown dim; a run
+// that then passes a size the body was not traced for is a clean error
+// naming the function and the argument.
+TEST(Function, ARunTimeShapeOutsideTheSpecIsAnErrorNamingTheArgument) {
+  absl::StatusOr<Function> f =
+      Function::Trace("double4", {TensorSpec{DType::kFloat32, Shape{4}, "x"}},
+                      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+                        return {ops::Add(a[0], a[0])};
+                      });
+  ASSERT_TRUE(f.ok()) << f.status();
+  Graph g = Graph::Create("caller");
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1}, {.graph = g});
+  std::vector<Tensor> y = ops::Call(*f, {x}, {.graph = g});
+  ASSERT_TRUE(y.at(0).ok()) << y.at(0).status();
+  auto session = *Session::Create(g);
+  absl::StatusOr<std::vector<NDArray>> ok =
+      session->Run({{x, NDArray::Vector<float>({1, 2, 3, 4})}}, {y[0]});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->at(0).values<float>()[3], 8.0f);
+  absl::StatusOr<std::vector<NDArray>> bad =
+      session->Run({{x, NDArray::Vector<float>({1, 2, 3, 4, 5})}}, {y[0]});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("'double4'"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("argument 0 is float32[4] but the call passed "
+                        "float32[5] at run time"));
+  // The session stays usable.
+  EXPECT_TRUE(
+      session->Run({{x, NDArray::Vector<float>({1, 1, 1, 1})}}, {y[0]}).ok());
+}
+
 }  // namespace
 }  // namespace weft
