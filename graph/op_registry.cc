@@ -165,10 +165,11 @@ absl::Status InferMatMul(InferenceContext& c) {
   return absl::OkStatus();
 }
 
-// Pow: both inputs of one floating dtype, broadcasting.
+// Pow: both inputs of one numeric dtype, broadcasting (integers: exact,
+// wrapping; a negative exponent fails at run time).
 absl::Status InferPow(InferenceContext& c) {
   if (absl::Status s = RequireSameDType(c); !s.ok()) return s;
-  if (absl::Status s = RequireFloating(c, 0); !s.ok()) return s;
+  if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
   return InferBinary(c);
 }
 

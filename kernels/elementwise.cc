@@ -8,7 +8,8 @@
 // numpy) rather than invoking undefined behavior. Integer Div truncates
 // toward zero and reports division by zero and INT_MIN / -1 as errors.
 // Maximum and Minimum propagate NaN. Integer Abs of the minimum value and
-// Square wrap around like Neg and Mul.
+// Square wrap around like Neg and Mul. Integer Pow is exact (repeated
+// squaring), wraps like Mul, and reports a negative exponent as an error.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -33,6 +34,7 @@ namespace {
 // parallel chunks fail.
 constexpr int kDivisionByZero = 1;
 constexpr int kDivisionOverflow = 2;
+constexpr int kNegativeIntegerExponent = 3;
 
 template <typename T>
 using Unsigned = std::make_unsigned_t<T>;
@@ -104,15 +106,30 @@ struct MinimumOp {
   static T Apply(T a, T b) { return (a < b || a != a) ? a : b; }
 };
 
-// Registered for float32/float64 only.
+// Floats: std::pow (C's special cases). Integers: exact by repeated
+// squaring, wrapping on overflow like Mul (two's complement); a negative
+// exponent is an error (the result is not an integer), as in NumPy.
 template <typename T>
 struct PowOp {
-  static constexpr bool kCanFail = false;
+  static constexpr bool kCanFail = std::is_integral_v<T>;
+  // Only called for integers, before Apply.
+  static int Check(T /*a*/, T b) {
+    if constexpr (std::is_signed_v<T>) {
+      if (b < 0) return kNegativeIntegerExponent;
+    }
+    return 0;
+  }
   static T Apply(T a, T b) {
     if constexpr (std::is_floating_point_v<T>) {
       return std::pow(a, b);
     } else {
-      return T{0};  // Never registered.
+      using U = Unsigned<T>;
+      U base = static_cast<U>(a), result = 1;
+      for (U e = static_cast<U>(b); e != 0; e >>= 1) {
+        if (e & 1) result = static_cast<U>(result * base);
+        base = static_cast<U>(base * base);
+      }
+      return static_cast<T>(result);
     }
   }
 };
@@ -332,6 +349,12 @@ absl::Status LoopError(int code, DType dtype) {
     return absl::InvalidArgumentError(
         absl::StrCat("integer division by zero (", DTypeName(dtype), ")"));
   }
+  if (code == kNegativeIntegerExponent) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "integer Pow with a negative exponent (", DTypeName(dtype),
+        "): the result is not an integer; Cast both inputs to a float "
+        "dtype first"));
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("integer overflow in division: the minimum ",
                    DTypeName(dtype), " divided by -1 does not fit"));
@@ -443,6 +466,9 @@ void RegisterNumeric(KernelRegistry& r) {
   MustRegister(r, {.op = "Div",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(BinaryKernel<DivOp, T>)});
+  MustRegister(r, {.op = "Pow",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(BinaryKernel<PowOp, T>)});
   MustRegister(r,
                {.op = "Maximum",
                 .dtype = dt,
@@ -487,9 +513,6 @@ void RegisterNumeric(KernelRegistry& r) {
     MustRegister(r, {.op = "Erf",
                      .dtype = dt,
                      .factory = FunctionKernelFactory(UnaryKernel<ErfOp, T>)});
-    MustRegister(r, {.op = "Pow",
-                     .dtype = dt,
-                     .factory = FunctionKernelFactory(BinaryKernel<PowOp, T>)});
   }
 }
 

@@ -549,6 +549,45 @@ TEST(Reduce, LargeSumsAreDeterministicAndAccurate) {
   }
 }
 
+// SumToDouble adds in one fixed order on every target: the same bits as the
+// portable reference, for every length around the 16-lane stripes, for
+// values whose sum depends on the order (large, small, cancelling).
+TEST(Reduce, SumToDoubleIsBitIdenticalOnEveryTarget) {
+  TargetGuard guard;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> mantissa(-1, 1);
+  std::uniform_int_distribution<int> exponent(-30, 30);
+  std::vector<float> xf(5000);
+  for (float& v : xf) v = std::ldexp(mantissa(rng), exponent(rng));
+  std::vector<double> xd(xf.begin(), xf.end());
+  for (double& v : xd) v *= 1 + 1e-9 * mantissa(rng);
+  const float hand[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,
+                        10, 11, 12, 13, 14, 15, 16, 17, 0.5f};
+  for (const std::string& t : SimdTargets()) {
+    SCOPED_TRACE(t);
+    ASSERT_TRUE(ForceSimdTargetForTest(t).ok());
+    EXPECT_EQ(SumToDouble(hand, 18), 153.5);
+    EXPECT_EQ(SumToDouble(hand, 0), 0.0);
+    for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 4999, 5000}) {
+      SCOPED_TRACE(n);
+      const double f = SumToDouble(xf.data(), n);
+      const double d = SumToDouble(xd.data(), n);
+      EXPECT_EQ(std::bit_cast<uint64_t>(f),
+                std::bit_cast<uint64_t>(SumToDoubleReference(xf.data(), n)));
+      EXPECT_EQ(std::bit_cast<uint64_t>(d),
+                std::bit_cast<uint64_t>(SumToDoubleReference(xd.data(), n)));
+      long double exact = 0, magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        exact += xf[i];
+        magnitude += std::fabs(xf[i]);
+      }
+      // The classic bound of recursive summation, n eps sum |x|.
+      EXPECT_NEAR(f, static_cast<double>(exact),
+                  static_cast<double>(n * 1.2e-16 * magnitude));
+    }
+  }
+}
+
 TEST(Softmax, HandComputedAndStable) {
   const float x[] = {1, 2, 3, 1000, 1001, 1002};
   float out[6];

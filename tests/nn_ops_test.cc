@@ -111,6 +111,8 @@ TEST_F(NnInference, ElementwiseShapesAndDTypes) {
   ExpectShape(ops::Minimum(F({2, 1}), F({3}), In(g_)), DType::kFloat32, {2, 3});
   ExpectShape(ops::Pow(P(DType::kFloat64, {4}), P(DType::kFloat64, {}), In(g_)),
               DType::kFloat64, {4});
+  ExpectShape(ops::Pow(P(DType::kInt64, {2, 1}), P(DType::kInt64, {3}), In(g_)),
+              DType::kInt64, {2, 3});
 }
 
 TEST_F(NnInference, FloatOnlyOpsRejectIntegers) {
@@ -120,9 +122,9 @@ TEST_F(NnInference, FloatOnlyOpsRejectIntegers) {
   ExpectBuildError(e, line, ErrorKind::kDType,
                    "input 0 is int32[3]; this op takes float32 or float64");
   line = __LINE__ + 1;
-  Tensor p = ops::Pow(i, i, In(g_));
+  Tensor p = ops::Pow(P(DType::kBool, {3}), P(DType::kBool, {3}), In(g_));
   ExpectBuildError(p, line, ErrorKind::kDType,
-                   "this op takes float32 or float64");
+                   "this op takes float32, float64, int32 or int64");
   line = __LINE__ + 1;
   Tensor s = ops::Softmax(i, In(g_));
   ExpectBuildError(s, line, ErrorKind::kDType,
@@ -309,7 +311,7 @@ TEST(NnKernels, EveryOpHasKernelsForTheDTypesInferenceAccepts) {
   const std::vector<DType> floating(all.begin(), all.begin() + 2);
   const std::vector<std::pair<std::string, std::vector<DType>>> cases = {
       {"Exp", floating},     {"Log", floating},        {"Sqrt", floating},
-      {"Rsqrt", floating},   {"Erf", floating},        {"Pow", floating},
+      {"Rsqrt", floating},   {"Erf", floating},        {"Pow", numeric},
       {"Softmax", floating}, {"LogSoftmax", floating}, {"Abs", numeric},
       {"Square", numeric},   {"Minimum", numeric},     {"ReduceMax", numeric},
       {"ArgMax", numeric},   {"BatchMatMul", numeric}, {"Transpose", all},
@@ -447,6 +449,48 @@ TEST(NnKernels, PowForFloatTypes) {
   ExpectNear<double>(
       testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y), In(g)), {x, y}),
       Shape{3}, {1024, 1.0 / 3, 1}, 1e-15);
+}
+
+TEST(NnKernels, PowForIntegerTypesIsExactAndWraps) {
+  Graph g = Graph::Create("nn");
+  for (int copies : {1, 40}) {
+    NDArray x = Arr<int32_t>(Repeat<int32_t>({2, 3, -2, 0, 7, 2, -1}, copies),
+                             Shape{7 * copies});
+    NDArray y = Arr<int32_t>(Repeat<int32_t>({10, 3, 3, 0, 1, 31, 5}, copies),
+                             Shape{7 * copies});
+    // 2^31 wraps to the minimum int32, as 2^30 * 2 does with Mul.
+    ExpectArray<int32_t>(
+        testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y), In(g)), {x, y}),
+        Shape{7 * copies},
+        Repeat<int32_t>({1024, 27, -8, 1, 7, -2147483647 - 1, -1}, copies));
+  }
+  NDArray x = Arr<int64_t>({2, 3}, Shape{2});
+  NDArray y = Arr<int64_t>({62}, Shape{1});
+  NDArray y40 = Arr<int64_t>({62, 40}, Shape{2});
+  ExpectArray<int64_t>(
+      testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y40), In(g)), {x, y40}),
+      Shape{2}, {int64_t{4611686018427387904}, int64_t{-6289078614652622815}});
+  ExpectArray<int64_t>(
+      testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y), In(g)), {x, y}),
+      Shape{2}, {int64_t{4611686018427387904}, int64_t{5069619362125685561}});
+}
+
+TEST(NnKernels, IntegerPowRejectsANegativeExponent) {
+  Graph g = Graph::Create("nn");
+  NDArray x = Arr<int32_t>({2, 2}, Shape{2});
+  NDArray y = Arr<int32_t>({1, -1}, Shape{2});
+  absl::StatusOr<NDArray> r = testing::RunKernel(
+      ops::Pow(Feed(g, x), Feed(g, y), {.name = "p", .graph = g}), {x, y});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("'p'"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("integer Pow with a negative exponent (int32): the "
+                        "result is not an integer; Cast both inputs to a "
+                        "float dtype first"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, ErrorKind::kKernel);
 }
 
 // ------------------------------------------------------------- Softmax --

@@ -46,6 +46,14 @@ constexpr ErfTaylor MakeErfTaylor() {
 }
 inline constexpr ErfTaylor kErfTaylor = MakeErfTaylor();
 
+// SumToDouble's last step: the 16 partial sums added in a fixed tree.
+inline double AddPartials(const double* p) {
+  double q[8];
+  for (int j = 0; j < 8; ++j) q[j] = p[j] + p[j + 8];
+  for (int j = 0; j < 4; ++j) q[j] += q[j + 4];
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
 }  // namespace detail
 }  // namespace cpu
 }  // namespace weft
@@ -524,6 +532,48 @@ HWY_INLINE T MaxT(const T* x, size_t n) {
   return hn::GetLane(m1);
 }
 
+// The sum of x[0, n) in double, in an order every target shares: element i
+// goes to partial sum i % 16 (a target of N double lanes keeps them in
+// 16 / N vectors), the tail goes to partials 0.. in scalar code, and the
+// partials are added in the fixed tree of detail::AddPartials. Results are
+// therefore bit-identical on every target and to the portable reference.
+template <typename T>
+HWY_INLINE double SumToDoubleT(const T* x, size_t n) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<T, decltype(dd)> dt;
+  constexpr size_t kLanes = hn::MaxLanes(dd);
+  static_assert(16 % kLanes == 0, "16 partial sums must fill whole vectors");
+  constexpr size_t kVectors = 16 / kLanes;
+  hn::Vec<decltype(dd)> acc[kVectors];
+#pragma GCC unroll 16
+  for (size_t k = 0; k < kVectors; ++k) acc[k] = hn::Zero(dd);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+#pragma GCC unroll 16
+    for (size_t k = 0; k < kVectors; ++k) {
+      const auto v = hn::LoadU(dt, x + i + k * kLanes);
+      if constexpr (std::is_same_v<T, double>) {
+        acc[k] = hn::Add(acc[k], v);
+      } else {
+        acc[k] = hn::Add(acc[k], hn::PromoteTo(dd, v));
+      }
+    }
+  }
+  HWY_ALIGN double partial[16];
+#pragma GCC unroll 16
+  for (size_t k = 0; k < kVectors; ++k) {
+    hn::Store(acc[k], dd, partial + k * kLanes);
+  }
+  for (size_t t = 0; i < n; ++i, ++t) partial[t] += static_cast<double>(x[i]);
+  return detail::AddPartials(partial);
+}
+
+HWY_NOINLINE double SumToDoubleF32(const float* x, size_t n) {
+  return SumToDoubleT(x, n);
+}
+HWY_NOINLINE double SumToDoubleF64(const double* x, size_t n) {
+  return SumToDoubleT(x, n);
+}
 HWY_NOINLINE float SumF32(const float* x, size_t n) { return SumT(x, n); }
 HWY_NOINLINE double SumF64(const double* x, size_t n) { return SumT(x, n); }
 HWY_NOINLINE int32_t SumI32(const int32_t* x, size_t n) { return SumT(x, n); }
@@ -628,6 +678,8 @@ HWY_EXPORT(UnaryF32);
 HWY_EXPORT(UnaryF64);
 HWY_EXPORT(UnaryI32);
 HWY_EXPORT(UnaryI64);
+HWY_EXPORT(SumToDoubleF32);
+HWY_EXPORT(SumToDoubleF64);
 HWY_EXPORT(SumF32);
 HWY_EXPORT(SumF64);
 HWY_EXPORT(SumI32);
@@ -969,6 +1021,28 @@ absl::StatusOr<T> Sum(const T* x, int64_t n) {
     for (T p : partial) total += static_cast<U>(p);
     return static_cast<T>(total);
   }
+}
+
+double SumToDouble(const float* x, int64_t n) {
+  return n <= 0
+             ? 0.0
+             : HWY_DYNAMIC_DISPATCH(SumToDoubleF32)(x, static_cast<size_t>(n));
+}
+double SumToDouble(const double* x, int64_t n) {
+  return n <= 0
+             ? 0.0
+             : HWY_DYNAMIC_DISPATCH(SumToDoubleF64)(x, static_cast<size_t>(n));
+}
+
+double SumToDoubleReference(const float* x, int64_t n) {
+  double partial[16] = {};
+  for (int64_t i = 0; i < n; ++i) partial[i % 16] += static_cast<double>(x[i]);
+  return detail::AddPartials(partial);
+}
+double SumToDoubleReference(const double* x, int64_t n) {
+  double partial[16] = {};
+  for (int64_t i = 0; i < n; ++i) partial[i % 16] += x[i];
+  return detail::AddPartials(partial);
 }
 
 template <typename T>

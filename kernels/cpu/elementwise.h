@@ -4,7 +4,8 @@
 // AVX-512 where available, SSE2-only code elsewhere).
 //
 // Defines the op enums (BinaryOp, UnaryOp), the array routines Binary /
-// BinaryScalarLeft / BinaryScalarRight / Unary, the reductions Sum and Max,
+// BinaryScalarLeft / BinaryScalarRight / Unary, the reductions Sum,
+// SumToDouble and Max,
 // the row-wise Softmax and LogSoftmax over the last axis, and test hooks
 // that pin dispatch to one target.
 //
@@ -98,6 +99,16 @@ template <typename T>
 // so the result does not depend on the thread count; integers wrap.
 template <typename T>
 [[nodiscard]] absl::StatusOr<T> Sum(const T* x, int64_t n);
+// The sum of x[0, n) accumulated in double (0 when n <= 0), on the calling
+// thread, for reductions that want more than float accuracy. The order is
+// fixed (element i into partial sum i % 16, the partials added in a fixed
+// tree), so every SIMD target returns the same bits as
+// SumToDoubleReference, the portable loop in that order. Unchecked: `x`
+// must hold n elements.
+double SumToDouble(const float* x, int64_t n);
+double SumToDouble(const double* x, int64_t n);
+double SumToDoubleReference(const float* x, int64_t n);
+double SumToDoubleReference(const double* x, int64_t n);
 // The maximum of x[0, n), NaN if any element is NaN. n must be positive.
 template <typename T>
 [[nodiscard]] absl::StatusOr<T> Max(const T* x, int64_t n);

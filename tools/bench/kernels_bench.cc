@@ -4,6 +4,13 @@
 //     Weft = weft::cpu::Gemm (serial OpenBLAS per block of C over oneTBB);
 //     OpenBLAS = one cblas_sgemm call on the serial library (one thread);
 //     Eigen = Eigen's product on row-major maps (this build's ISA flags).
+//   BM_Gemm_{OpenBLASThreaded,OneDNN}/N: the baselines that bring their own
+//     thread pool, loaded with dlopen (RTLD_LOCAL | RTLD_DEEPBIND, so their
+//     symbols never meet the serial OpenBLAS linked into weft):
+//     OpenBLASThreaded = Debian's pthread OpenBLAS (libopenblas0-pthread,
+//     /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0), all
+//     cores; OneDNN = dnnl_sgemm from Debian's libdnnl2 (OpenMP threads).
+//     Either reports an error (not a figure) when its package is missing.
 //     Counter GFLOPs = 2 N^3 / time.
 //   BM_Add_{Weft,Loop}/n: float32 z = x + y over n elements. Weft = the
 //     Highway Add into a buffer taken from the caching allocator on every
@@ -21,6 +28,7 @@
 // Run: bazel run -c opt //tools/bench:kernels_bench --
 //        --benchmark_filter='Gemm.*/1024|Add' --benchmark_repetitions=3
 #include <cblas.h>
+#include <dlfcn.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -28,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -82,6 +91,80 @@ void BM_Gemm_OpenBLAS(benchmark::State& state) {
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
                 a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetGflops(state, n);
+}
+
+// A BLAS-like library opened privately at run time; `fn` is null (and
+// `error` says why) when the library or the symbol is missing.
+template <typename Fn>
+struct DlSymbol {
+  Fn* fn = nullptr;
+  std::string error;
+  DlSymbol(const char* library, const char* symbol) {
+    void* handle = dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      error = std::string("cannot load ") + library + ": " +
+              (why != nullptr ? why : "unknown error");
+      return;
+    }
+    fn = reinterpret_cast<Fn*>(dlsym(handle, symbol));  // never closed
+    if (fn == nullptr) error = std::string("no ") + symbol + " in " + library;
+  }
+};
+
+using CblasSgemmFn = void(CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE,
+                          blasint, blasint, blasint, float, const float*,
+                          blasint, const float*, blasint, float, float*,
+                          blasint);
+
+void BM_Gemm_OpenBLASThreaded(benchmark::State& state) {
+  static const DlSymbol<CblasSgemmFn> sgemm(
+      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+      "cblas_sgemm");
+  if (sgemm.fn == nullptr) {
+    state.SkipWithError(sgemm.error.c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  const int64_t n = state.range(0);
+  const std::vector<float> a = RandomFloats(n * n, 1),
+                           b = RandomFloats(n * n, 2);
+  std::vector<float> c(n * n);
+  for (auto _ : state) {
+    sgemm.fn(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(),
+             n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetGflops(state, n);
+}
+
+// oneDNN's C API: row-major sgemm; returns dnnl_status_t (0 = success).
+using DnnlSgemmFn = int(char, char, int64_t, int64_t, int64_t, float,
+                        const float*, int64_t, const float*, int64_t, float,
+                        float*, int64_t);
+
+void BM_Gemm_OneDNN(benchmark::State& state) {
+  static const DlSymbol<DnnlSgemmFn> sgemm("libdnnl.so.2", "dnnl_sgemm");
+  if (sgemm.fn == nullptr) {
+    state.SkipWithError(sgemm.error.c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  const int64_t n = state.range(0);
+  const std::vector<float> a = RandomFloats(n * n, 1),
+                           b = RandomFloats(n * n, 2);
+  std::vector<float> c(n * n);
+  for (auto _ : state) {
+    if (sgemm.fn('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
+                 c.data(), n) != 0) {
+      state.SkipWithError("dnnl_sgemm failed");
+      break;
+    }
     benchmark::DoNotOptimize(c.data());
   }
   SetGflops(state, n);
@@ -347,6 +430,18 @@ BENCHMARK(BM_Gemm_Weft)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemm_OpenBLAS)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemm_OpenBLASThreaded)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemm_OneDNN)
     ->Arg(256)
     ->Arg(1024)
     ->Arg(4096)
