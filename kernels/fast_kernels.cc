@@ -4,9 +4,10 @@
 // and last-axis Softmax/LogSoftmax of float32/float64 on contiguous arrays
 // through Highway's runtime-dispatched SIMD (kernels/cpu/elementwise.h). Each
 // keeps the default kernel of its key as a fallback for what it does not cover
-// (general broadcasting), built when the plan is compiled, so both paths see
-// the same node.
+// (broadcasts other than a repeated row or column), built when the plan is
+// compiled, so both paths see the same node.
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -167,6 +168,40 @@ class SimdSoftmaxKernel : public WithFallback {
   bool last_axis_ = false;
 };
 
+// How the smaller operand of a broadcasting binary op repeats over the
+// larger one, whose shape is the output's.
+enum class Repeat {
+  kNone,     // Some other pattern: the portable kernel's general loop.
+  kRows,     // `small`'s dims, leading 1s dropped, are `big`'s trailing dims
+             // (a bias over the last axes): it repeats for every block of
+             // small.num_elements() output elements.
+  kColumns,  // Same rank, equal dims but the last, which is 1 in `small` (a
+             // per-row statistic such as a kept-dims mean): element r of
+             // small applies to row r of the output.
+};
+
+Repeat RepeatOf(const Shape& small, const Shape& big) {
+  const int ns = small.rank(), nb = big.rank();
+  if (ns > nb) return Repeat::kNone;
+  int first = 0;
+  while (first < ns && small.dim(first) == 1) ++first;
+  bool trailing = first < ns;
+  for (int i = first; trailing && i < ns; ++i) {
+    trailing = small.dim(i) == big.dim(nb - ns + i);
+  }
+  if (trailing) return Repeat::kRows;
+  if (ns != nb || ns < 2 || small.dim(ns - 1) != 1 || big.dim(nb - 1) <= 1) {
+    return Repeat::kNone;
+  }
+  for (int i = 0; i + 1 < ns; ++i) {
+    if (small.dim(i) != big.dim(i)) return Repeat::kNone;
+  }
+  return Repeat::kColumns;
+}
+
+// Elementwise binary ops through Highway: equal shapes, a scalar operand,
+// and the two common broadcasts (Repeat::kRows, kColumns) as one vector
+// call per row, rows split over oneTBB. Everything else falls back.
 template <typename T>
 class SimdBinaryKernel : public WithFallback {
  public:
@@ -176,30 +211,78 @@ class SimdBinaryKernel : public WithFallback {
     const NDArray& a = ctx.input(0);
     const NDArray& b = ctx.input(1);
     const int64_t na = a.num_elements(), nb = b.num_elements();
+    // Small arrays stay on the default loop (no dispatch overhead).
+    if (std::max(na, nb) < kSimdMin) return fallback_->Compute(ctx);
     const bool same = a.shape() == b.shape();
     const bool a_scalar = na == 1 && a.shape().rank() <= b.shape().rank();
     const bool b_scalar = nb == 1 && b.shape().rank() <= a.shape().rank();
-    // Small arrays stay on the default loop (no dispatch overhead).
-    if (!(same || a_scalar || b_scalar) || std::max(na, nb) < kSimdMin) {
-      return fallback_->Compute(ctx);
+    const bool b_small = nb < na;
+    Repeat repeat = Repeat::kNone;
+    if (!(same || a_scalar || b_scalar)) {
+      repeat = b_small ? RepeatOf(b.shape(), a.shape())
+                       : RepeatOf(a.shape(), b.shape());
+      const Shape& big = b_small ? a.shape() : b.shape();
+      const int64_t run = repeat == Repeat::kRows ? std::min(na, nb)
+                          : big.rank() > 0        ? big.dim(big.rank() - 1)
+                                                  : 0;
+      if (repeat == Repeat::kNone || run < kMinRun) {
+        return fallback_->Compute(ctx);
+      }
     }
-    const Shape& shape = same || b_scalar ? a.shape() : b.shape();
+    const Shape& shape =
+        same || b_scalar || (repeat != Repeat::kNone && b_small) ? a.shape()
+                                                                 : b.shape();
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, shape);
     if (!out.ok()) return out.status();
     const T* x = a.values<T>().data();
     const T* y = b.values<T>().data();
     T* o = out->mutable_data<T>();
     const int64_t n = out->num_elements();
-    absl::Status s = same       ? cpu::Binary(op_, x, y, o, n)
-                     : a_scalar ? cpu::BinaryScalarLeft(op_, x[0], y, o, n)
-                                : cpu::BinaryScalarRight(op_, x, y[0], o, n);
+    absl::Status s;
+    if (repeat == Repeat::kNone) {
+      s = same       ? cpu::Binary(op_, x, y, o, n)
+          : a_scalar ? cpu::BinaryScalarLeft(op_, x[0], y, o, n)
+                     : cpu::BinaryScalarRight(op_, x, y[0], o, n);
+    } else {
+      s = Repeated(repeat, b_small, x, y, o, n, shape.dim(shape.rank() - 1),
+                   std::min(na, nb));
+    }
     if (!s.ok()) return s;
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
  private:
+  // One vector call per output row; `b_small` says which operand repeats.
+  absl::Status Repeated(Repeat repeat, bool b_small, const T* x, const T* y,
+                        T* o, int64_t n, int64_t last_dim,
+                        int64_t small_count) const {
+    const int64_t cols = repeat == Repeat::kRows ? small_count : last_dim;
+    std::atomic<bool> failed{false};
+    ParallelItems(n / cols, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t at = r * cols;
+        absl::Status st;
+        if (repeat == Repeat::kRows) {
+          st = b_small ? cpu::Binary(op_, x + at, y, o + at, cols)
+                       : cpu::Binary(op_, x, y + at, o + at, cols);
+        } else {
+          st = b_small ? cpu::BinaryScalarRight(op_, x + at, y[r], o + at, cols)
+                       : cpu::BinaryScalarLeft(op_, x[r], y + at, o + at, cols);
+        }
+        if (!st.ok()) failed.store(true, std::memory_order_relaxed);
+      }
+    });
+    if (failed.load(std::memory_order_relaxed)) {
+      return absl::InternalError(
+          "a row of a broadcasting elementwise op failed in weft::cpu");
+    }
+    return absl::OkStatus();
+  }
+
   static constexpr int64_t kSimdMin = 64;
+  // Shorter repeated rows go to the portable loop (a call per row).
+  static constexpr int64_t kMinRun = 16;
   const cpu::BinaryOp op_;
 };
 

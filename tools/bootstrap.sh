@@ -2,7 +2,10 @@
 # Installs everything weft's offline Bazel build needs. Idempotent; a fast
 # no-op when everything is already present.
 #  - Debian packages: Bazel 4.2.3 (bazel-bootstrap), a headless JDK,
-#    bazel-skylib, bazel-platforms, Eigen, GoogleTest, Google Benchmark.
+#    bazel-skylib, bazel-platforms, Eigen, GoogleTest, Google Benchmark,
+#    protobuf, nlohmann-json, serial OpenBLAS, Highway; and, for the GEMM
+#    baselines of tools/bench:kernels_bench only (loaded with dlopen, never
+#    linked), the runtime libraries of threaded OpenBLAS and oneDNN.
 #  - Debian *source* packages of Abseil and oneTBB, unpacked under
 #    third_party/deps/ so Bazel builds them from source (and the sanitizer
 #    configs instrument them; see docs/building.md).
@@ -17,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
           libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
           protobuf-compiler libprotobuf-dev nlohmann-json3-dev
-          libopenblas-serial-dev libhwy-dev clang-format)
+          libopenblas-serial-dev libhwy-dev clang-format
+          libopenblas0-pthread libdnnl2)
 
 missing=()
 for p in "${packages[@]}"; do
