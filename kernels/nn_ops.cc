@@ -7,6 +7,7 @@
 // against the actual arrays (fed shapes may have been unknown), so a bad
 // input is a clean error, never an out-of-bounds access.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include "graph/ndarray.h"
 #include "graph/shape.h"
 #include "graph/shape_util.h"
+#include "kernels/cpu/elementwise.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -195,20 +197,25 @@ class ReduceMaxKernel : public OpKernel {
     constexpr T kLowest = std::numeric_limits<T>::has_infinity
                               ? -std::numeric_limits<T>::infinity()
                               : std::numeric_limits<T>::lowest();
-    // Trailing axes reduced: contiguous rows, in parallel.
+    // Trailing axes reduced: contiguous rows, in parallel, each through
+    // Highway's runtime-dispatched cpu::Max (NaN sticks there too).
     int first_reduced = in.rank();
     while (first_reduced > 0 && reduced[first_reduced - 1]) --first_reduced;
     bool trailing = true;
     for (int i = 0; i < first_reduced; ++i) trailing = trailing && !reduced[i];
     if (trailing) {
       const int64_t len = reduced_count;
+      std::atomic<bool> failed{false};
       ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
-          T acc = kLowest;
-          for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
-          po[r] = acc;
+          absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
+          if (!m.ok()) failed.store(true, std::memory_order_relaxed);
+          po[r] = m.ok() ? *m : kLowest;
         }
       });
+      if (failed.load(std::memory_order_relaxed)) {
+        return absl::InternalError("weft::cpu::Max failed on a ReduceMax row");
+      }
     } else {
       // General: walk the input in order; each element lands on the output
       // offset of its kept coordinates.

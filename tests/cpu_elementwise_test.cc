@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernels/cpu/elementwise.h"
@@ -546,6 +547,28 @@ TEST(Reduce, LargeSumsAreDeterministicAndAccurate) {
     EXPECT_EQ(*Sum(x.data(), n), s1);
     EXPECT_EQ(*Max(x.data(), n), want_max);
     EXPECT_EQ(*Sum(xi.data(), n), static_cast<int64_t>(want_i));
+  }
+}
+
+// A NaN anywhere (first lane, vector body, scalar tail) makes Max NaN on
+// every target; Highway's Ne(v, v) is false for NaN on AVX2, so this needs
+// IsNaN (a regression test: the vector body once ignored NaN).
+TEST(Reduce, MaxIsNaNWhereverTheNaNIs) {
+  TargetGuard guard;
+  for (const std::string& t : SimdTargets()) {
+    SCOPED_TRACE(t);
+    ASSERT_TRUE(ForceSimdTargetForTest(t).ok());
+    for (size_t n : {1, 7, 8, 17, 100, 1003}) {
+      for (size_t at : {size_t{0}, n / 2, n - 1}) {
+        SCOPED_TRACE(absl::StrCat("n=", n, " NaN at ", at));
+        std::vector<float> xf(n, 1.0f);
+        std::vector<double> xd(n, 1.0);
+        xf[at] = std::numeric_limits<float>::quiet_NaN();
+        xd[at] = std::numeric_limits<double>::quiet_NaN();
+        EXPECT_TRUE(std::isnan(*Max(xf.data(), static_cast<int64_t>(n))));
+        EXPECT_TRUE(std::isnan(*Max(xd.data(), static_cast<int64_t>(n))));
+      }
+    }
   }
 }
 

@@ -618,6 +618,35 @@ TEST(NnKernels, ReduceMaxOverAxes) {
       {3, nan});
 }
 
+// Long rows take the vectorized path: NaN anywhere in a row, the maximum
+// in the vector body or in the scalar tail, negative-only rows.
+TEST(NnKernels, ReduceMaxOfLongRowsMatchesALoop) {
+  Graph g = Graph::Create("nn");
+  constexpr int kRows = 37, kCols = 1003;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-100, 100);
+  std::vector<float> v(kRows * kCols);
+  for (float& e : v) e = dist(rng);
+  v[5 * kCols + 517] = std::numeric_limits<float>::quiet_NaN();
+  v[6 * kCols + kCols - 1] = 1000;  // In the tail.
+  v[7 * kCols + 3] = 1000;          // In the first vector.
+  for (int j = 0; j < kCols; ++j) v[8 * kCols + j] = -1 - j % 7;
+  std::vector<float> want(kRows);
+  for (int r = 0; r < kRows; ++r) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < kCols; ++j) {
+      const float e = v[r * kCols + j];
+      m = (e != e || m != m) ? std::numeric_limits<float>::quiet_NaN()
+                             : std::max(m, e);
+    }
+    want[r] = m;
+  }
+  NDArray x = Arr<float>(v, Shape{kRows, kCols});
+  ExpectArray<float>(
+      testing::RunKernel(ops::ReduceMax(Feed(g, x), {1}, In(g)), {x}),
+      Shape{kRows}, want);
+}
+
 TEST(NnKernels, ReduceMaxOverZeroElementsIsAnError) {
   Graph g = Graph::Create("nn");
   NDArray x = Arr<float>({}, Shape{2, 0});

@@ -501,6 +501,17 @@ HWY_INLINE T SumT(const T* x, size_t n) {
   return hn::GetLane(total);
 }
 
+// The lanes of v that are NaN (none for integers). Not Ne(v, v): Highway's
+// Ne is an ordered compare on AVX2/AVX-512 (_CMP_NEQ_OQ), false for NaN.
+template <class V>
+HWY_INLINE auto NaNLanes(V v) {
+  if constexpr (hwy::IsFloat<hn::TFromV<V>>()) {
+    return hn::IsNaN(v);
+  } else {
+    return hn::Ne(v, v);
+  }
+}
+
 // Max of x[0, n), n > 0; NaN if any lane is NaN.
 template <typename T>
 HWY_INLINE T MaxT(const T* x, size_t n) {
@@ -509,14 +520,14 @@ HWY_INLINE T MaxT(const T* x, size_t n) {
   const size_t lanes = hn::Lanes(d);
   size_t i = 0;
   auto m1 = hn::LoadU(d1, x);
-  auto nan1 = hn::Ne(m1, m1);
+  auto nan1 = NaNLanes(m1);
   if (n >= lanes) {
     auto m = hn::LoadU(d, x);
-    auto nan = hn::Ne(m, m);
+    auto nan = NaNLanes(m);
     for (i = lanes; i + lanes <= n; i += lanes) {
       const auto v = hn::LoadU(d, x + i);
       m = hn::Max(m, v);
-      nan = hn::Or(nan, hn::Ne(v, v));
+      nan = hn::Or(nan, NaNLanes(v));
     }
     if (!hn::AllFalse(d, nan)) return hn::GetLane(hn::NaN(d1));
     m1 = hn::Set(d1, hn::GetLane(hn::MaxOfLanes(d, m)));
@@ -526,7 +537,7 @@ HWY_INLINE T MaxT(const T* x, size_t n) {
   for (; i < n; ++i) {
     const auto v = hn::LoadU(d1, x + i);
     m1 = hn::Max(m1, v);
-    nan1 = hn::Or(nan1, hn::Ne(v, v));
+    nan1 = hn::Or(nan1, NaNLanes(v));
   }
   if (!hn::AllFalse(d1, nan1)) return hn::GetLane(hn::NaN(d1));
   return hn::GetLane(m1);
