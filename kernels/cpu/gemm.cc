@@ -177,9 +177,11 @@ void ZeroC(const Problem<T>& p) {
   for (int64_t i = 0; i < p.m; ++i) std::fill_n(p.c + i * p.ldc, p.n, T{0});
 }
 
-// Splits C into a grid of about 2 blocks per thread (at least kMinBlockDim
-// on each side), always cutting the dimension whose blocks are longer, and
-// runs the blocks on oneTBB.
+// Splits C into a grid of one block per thread (at least kMinBlockDim on
+// each side), always cutting the dimension whose blocks are longer, and runs
+// the blocks on oneTBB. One block per thread packs the least (measured with
+// interleaved repetitions on 2 cores: equal at 1024^3, ~8% faster at 256^3
+// than two blocks per thread; four per thread lose 10-15%).
 template <typename T>
 void Run(const Problem<T>& p, GemmParallelism parallelism) {
   if (p.m == 0 || p.n == 0) return;
@@ -194,7 +196,7 @@ void Run(const Problem<T>& p, GemmParallelism parallelism) {
     return;
   }
   int64_t grid_rows = 1, grid_cols = 1;
-  const int64_t target = 2 * int64_t{threads};
+  const int64_t target = threads;
   while (grid_rows * grid_cols < target) {
     const bool can_rows = p.m / (grid_rows + 1) >= kMinBlockDim;
     const bool can_cols = p.n / (grid_cols + 1) >= kMinBlockDim;

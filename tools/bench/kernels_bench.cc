@@ -120,12 +120,14 @@ using CblasSgemmFn = void(CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE,
                           blasint, const float*, blasint, float, float*,
                           blasint);
 
-void BM_Gemm_OpenBLASThreaded(benchmark::State& state) {
-  static const DlSymbol<CblasSgemmFn> sgemm(
-      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-      "cblas_sgemm");
-  if (sgemm.fn == nullptr) {
-    state.SkipWithError(sgemm.error.c_str());
+// The benchmark body for a GEMM reached through `symbol`: `call(n, a, b, c)`
+// computes c = a b for n x n row-major matrices and returns false on
+// failure. Reports the missing library as the benchmark's error.
+template <typename Fn, typename Call>
+void GemmThrough(benchmark::State& state, const DlSymbol<Fn>& symbol,
+                 Call call) {
+  if (symbol.fn == nullptr) {
+    state.SkipWithError(symbol.error.c_str());
     for (auto _ : state) {
     }
     return;
@@ -135,11 +137,25 @@ void BM_Gemm_OpenBLASThreaded(benchmark::State& state) {
                            b = RandomFloats(n * n, 2);
   std::vector<float> c(n * n);
   for (auto _ : state) {
-    sgemm.fn(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(),
-             n, b.data(), n, 0.0f, c.data(), n);
+    if (!call(n, a.data(), b.data(), c.data())) {
+      state.SkipWithError("the library's sgemm failed");
+      break;
+    }
     benchmark::DoNotOptimize(c.data());
   }
   SetGflops(state, n);
+}
+
+void BM_Gemm_OpenBLASThreaded(benchmark::State& state) {
+  static const DlSymbol<CblasSgemmFn> sgemm(
+      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+      "cblas_sgemm");
+  GemmThrough(state, sgemm,
+              [](int64_t n, const float* a, const float* b, float* c) {
+                sgemm.fn(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n,
+                         1.0f, a, n, b, n, 0.0f, c, n);
+                return true;
+              });
 }
 
 // oneDNN's C API: row-major sgemm; returns dnnl_status_t (0 = success).
@@ -149,25 +165,10 @@ using DnnlSgemmFn = int(char, char, int64_t, int64_t, int64_t, float,
 
 void BM_Gemm_OneDNN(benchmark::State& state) {
   static const DlSymbol<DnnlSgemmFn> sgemm("libdnnl.so.2", "dnnl_sgemm");
-  if (sgemm.fn == nullptr) {
-    state.SkipWithError(sgemm.error.c_str());
-    for (auto _ : state) {
-    }
-    return;
-  }
-  const int64_t n = state.range(0);
-  const std::vector<float> a = RandomFloats(n * n, 1),
-                           b = RandomFloats(n * n, 2);
-  std::vector<float> c(n * n);
-  for (auto _ : state) {
-    if (sgemm.fn('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
-                 c.data(), n) != 0) {
-      state.SkipWithError("dnnl_sgemm failed");
-      break;
-    }
-    benchmark::DoNotOptimize(c.data());
-  }
-  SetGflops(state, n);
+  GemmThrough(
+      state, sgemm, [](int64_t n, const float* a, const float* b, float* c) {
+        return sgemm.fn('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) == 0;
+      });
 }
 
 void BM_Gemm_Eigen(benchmark::State& state) {
