@@ -170,8 +170,7 @@ absl::Status Batcher::CheckExample(const std::vector<NDArray>& example) const {
     const NDArray& v = example[i];
     const Tensor& t = inputs_[i];
     const Shape shape = ExampleShape(t);
-    if (!v.valid() || v.dtype() != t.dtype() ||
-        !shape.IsCompatibleWith(v.shape())) {
+    if (!v.Matches(t.dtype(), shape)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Batcher::Run on ", Describe(), ": input ", i, " ", Quoted(t.name()),
           " takes ", DTypeName(t.dtype()), shape.DebugString(),

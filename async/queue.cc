@@ -83,7 +83,7 @@ absl::Status QueueImpl::CheckValues(const std::vector<NDArray>& values) const {
           " is an empty NDArray (default-constructed or moved from); fix: ",
           "pass a ", SpecString(spec), " value"));
     }
-    if (v.dtype() != spec.dtype || !spec.shape.IsCompatibleWith(v.shape())) {
+    if (!v.Matches(spec.dtype, spec.shape)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Enqueue to ", Describe(), ": ",
           DescribeComponent(components_, static_cast<int>(i)), " must be ",

@@ -149,6 +149,14 @@ class NDArray {
   }
   void* mutable_raw_data() { return data_; }
 
+  // True when this array is valid, of `dtype`, and of a shape `shape`
+  // allows (same rank; an unknown dim of `shape` matches any size): the
+  // check of a value against an inferred or declared spec that fed values,
+  // function arguments, queue components and batcher examples go through.
+  bool Matches(DType dtype, const Shape& shape) const {
+    return valid() && dtype_ == dtype && shape.IsCompatibleWith(shape_);
+  }
+
   // True when both arrays view the same buffer.
   bool SharesBufferWith(const NDArray& other) const {
     return buffer_ != nullptr && buffer_ == other.buffer_;

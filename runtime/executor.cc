@@ -195,8 +195,8 @@ inline NDArray TakeInput(RunState& st, int32_t k) {
   return st.plan->input_is_last_use[k] ? std::move(v) : v;
 }
 
-// True when `v` is a value the graph's inference allows for an output of
-// `dtype` and `shape` (of rank `rank`).
+// NDArray::Matches for the hot path: `rank` comes from the PlanNode, so a
+// scalar output is checked without reading the inferred Shape.
 inline bool OutputMatches(const NDArray& v, DType dtype, int rank,
                           const Shape& shape) {
   return v.valid() && v.dtype() == dtype && v.shape().rank() == rank &&
@@ -211,7 +211,7 @@ ABSL_ATTRIBUTE_NOINLINE bool CheckOutputsSlow(RunState& st, const PlanNode& n,
     const NDArray& v = out[i];
     const DType dtype = i == 0 ? n.out_dtype : node.output_dtypes()[i];
     const Shape& shape = i == 0 ? *n.out_shape : node.output_shapes()[i];
-    if (OutputMatches(v, dtype, shape.rank(), shape)) continue;
+    if (v.Matches(dtype, shape)) continue;
     st.Fail(
         NodeError(node, st.plan->partitioned.graph, absl::StatusCode::kInternal,
                   ErrorKind::kKernel,

@@ -108,11 +108,7 @@ class FunctionRunner {
     for (size_t i = 0; i < inputs.size() && i < feed_shapes_.size(); ++i) {
       const NDArray& v = inputs[i];
       const Shape& want = feed_shapes_[i];
-      if (v.valid() && v.dtype() == feed_dtypes_[i] &&
-          v.shape().rank() == want.rank() &&
-          (want.rank() == 0 || want.IsCompatibleWith(v.shape()))) {
-        continue;
-      }
+      if (v.Matches(feed_dtypes_[i], want)) continue;
       const size_t num_args = fn_->args.size();
       return absl::InvalidArgumentError(absl::StrCat(
           "function ", fn_->Describe(), ", called at ", call_site_, ": ",

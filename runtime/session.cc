@@ -192,7 +192,7 @@ absl::StatusOr<RunRequest> Session::Impl::Validate(
           ErrorKind::kFeed, n, graph_);
     };
     if (!v.valid()) return feed_error("the fed NDArray is empty");
-    if (v.dtype() != t.dtype() || !t.shape().IsCompatibleWith(v.shape())) {
+    if (!v.Matches(t.dtype(), t.shape())) {
       return feed_error(
           absl::StrCat("fed ", DTypeName(v.dtype()), v.shape().DebugString(),
                        " but ", Quoted(t.name()), " is ", DTypeName(t.dtype()),

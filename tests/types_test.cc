@@ -123,6 +123,21 @@ TEST(Shape, CompatibleWith) {
 
 // --------------------------------------------------------------- NDArray --
 
+TEST(NDArray, MatchesASpecWithUnknownDims) {
+  const NDArray a = NDArray::Uninitialized(DType::kFloat32, Shape{2, 3});
+  EXPECT_TRUE(a.Matches(DType::kFloat32, Shape{2, 3}));
+  EXPECT_TRUE(a.Matches(DType::kFloat32, Shape{-1, 3}));
+  EXPECT_TRUE(a.Matches(DType::kFloat32, Shape{-1, -1}));
+  EXPECT_FALSE(a.Matches(DType::kFloat64, Shape{2, 3}));
+  EXPECT_FALSE(a.Matches(DType::kFloat32, Shape{3, 2}));
+  EXPECT_FALSE(a.Matches(DType::kFloat32, Shape{6}));
+  EXPECT_FALSE(a.Matches(DType::kFloat32, Shape{-1, 3, 1}));
+  const NDArray scalar = NDArray::Scalar(1.0f);
+  EXPECT_TRUE(scalar.Matches(DType::kFloat32, Shape{}));
+  EXPECT_FALSE(scalar.Matches(DType::kFloat32, Shape{1}));
+  EXPECT_FALSE(NDArray().Matches(DType::kFloat32, Shape{}));
+}
+
 TEST(NDArray, MovedFromIsEmpty) {
   NDArray a = NDArray::Vector<int32_t>({1, 2, 3});
   NDArray b = std::move(a);
