@@ -143,6 +143,9 @@ T MaxOf(T acc, T x) {
   return (x > acc || x != x) && acc == acc ? x : acc;
 }
 
+// Rows shorter than this are reduced in a plain loop.
+constexpr int64_t kMinVectorRow = 64;
+
 template <typename T>
 class ReduceMaxKernel : public OpKernel {
  public:
@@ -197,8 +200,10 @@ class ReduceMaxKernel : public OpKernel {
     constexpr T kLowest = std::numeric_limits<T>::has_infinity
                               ? -std::numeric_limits<T>::infinity()
                               : std::numeric_limits<T>::lowest();
-    // Trailing axes reduced: contiguous rows, in parallel, each through
-    // Highway's runtime-dispatched cpu::Max (NaN sticks there too).
+    // Trailing axes reduced: contiguous rows, in parallel; rows of at least
+    // kMinVectorRow elements through Highway's runtime-dispatched cpu::Max
+    // (NaN sticks there too), shorter ones in a loop (a checked, dispatched
+    // call per short row would cost more than the row).
     int first_reduced = in.rank();
     while (first_reduced > 0 && reduced[first_reduced - 1]) --first_reduced;
     bool trailing = true;
@@ -208,6 +213,12 @@ class ReduceMaxKernel : public OpKernel {
       std::atomic<bool> failed{false};
       ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
+          if (len < kMinVectorRow) {
+            T acc = kLowest;
+            for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
+            po[r] = acc;
+            continue;
+          }
           absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
           if (!m.ok()) failed.store(true, std::memory_order_relaxed);
           po[r] = m.ok() ? *m : kLowest;

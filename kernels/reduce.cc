@@ -49,11 +49,20 @@ T Finish(Acc<T> acc, Reduction kind, int64_t count) {
 }
 
 // Floats: cpu::SumToDouble (vectorized, the same bits on every SIMD
-// target); integers: a wrapping 64-bit loop.
+// target) from kMinVectorRun elements on, a plain loop below that (a
+// dispatched call per short row would cost more than the row); integers: a
+// wrapping 64-bit loop.
+constexpr int64_t kMinVectorRun = 32;
+
 template <typename T>
 Acc<T> SumRange(const T* in, int64_t begin, int64_t end) {
   if constexpr (std::is_floating_point_v<T>) {
-    return cpu::SumToDouble(in + begin, end - begin);
+    if (end - begin >= kMinVectorRun) {
+      return cpu::SumToDouble(in + begin, end - begin);
+    }
+    double acc = 0;
+    for (int64_t i = begin; i < end; ++i) acc += static_cast<double>(in[i]);
+    return acc;
   } else {
     Acc<T> acc = 0;
     for (int64_t i = begin; i < end; ++i) acc += static_cast<Acc<T>>(in[i]);
