@@ -26,7 +26,11 @@
 //     of one Session::Run. Counter GFLOPs counts the matrix products only.
 //
 // Run: bazel run -c opt //tools/bench:kernels_bench --
-//        --benchmark_filter='Gemm.*/1024|Add' --benchmark_repetitions=3
+//        --benchmark_filter='Gemm.*/1024|Add' --benchmark_repetitions=5
+//        --benchmark_enable_random_interleaving=true
+// (interleave: speed on shared VMs drifts by 20-30% within minutes, and
+// without it the first benchmark of each round gets its own moment;
+// docs/perf.md compares ratios from interleaved runs only).
 #include <cblas.h>
 #include <dlfcn.h>
 
