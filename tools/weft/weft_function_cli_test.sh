@@ -9,22 +9,7 @@ set -uo pipefail
 weft="$1"
 graph="$2"
 tmp="${TEST_TMPDIR}"
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-expect_in() {  # expect_in FILE TEXT
-  grep -qF -- "$2" "$1" || { fail "$1 lacks: $2"; echo "--- $1:"; cat "$1"; }
-}
-run() {  # run WANT_STATUS OUT_FILE ARGS...: runs weft, checks the status
-  local want="$1" out="$2"
-  shift 2
-  "$weft" "$@" >"$out" 2>&1
-  local rc=$?
-  [ "$rc" -eq "$want" ] || { fail "weft $* exited ${rc}, want ${want}"; cat "$out"; }
-}
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/weft/cli_test_lib.sh"
 
 # check: the functions, callees first, with their trace sites.
 run 0 "$tmp/check.out" check "$graph"
@@ -67,8 +52,4 @@ run 1 "$tmp/rec.out" check "$tmp/rec.pbtxt"
 expect_in "$tmp/rec.out" "weft check: INVALID_ARGUMENT: graph file '$tmp/rec.pbtxt': recursion rejected: its function library has the cycle 'fib_body' -> 'fib_body'"
 expect_in "$tmp/rec.out" "function 'fib_body' calls 'fib_body' in node 'step' (traced at examples/fib.cc:"
 
-if [ "$failures" -ne 0 ]; then
-  echo "${failures} failure(s)"
-  exit 1
-fi
-echo "PASS"
+finish

@@ -9,25 +9,7 @@ weft="$1"
 graph="$2"
 golden="$3"
 tmp="${TEST_TMPDIR}"
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-expect_in() {  # expect_in FILE TEXT
-  grep -qF -- "$2" "$1" || { fail "$1 lacks: $2"; echo "--- $1:"; cat "$1"; }
-}
-expect_not_in() {  # expect_not_in FILE TEXT
-  if grep -qF -- "$2" "$1"; then fail "$1 has: $2"; fi
-}
-run() {  # run WANT_STATUS OUT_FILE ARGS...: runs weft, checks the status
-  local want="$1" out="$2"
-  shift 2
-  "$weft" "$@" >"$out" 2>&1
-  local rc=$?
-  [ "$rc" -eq "$want" ] || { fail "weft $* exited ${rc}, want ${want}"; cat "$out"; }
-}
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/weft/cli_test_lib.sh"
 
 # check: the summary.
 run 0 "$tmp/check.out" check "$graph"
@@ -108,8 +90,4 @@ for cmd in "  demo " "  check GRAPH" "  run GRAPH" "  dot GRAPH" "  partition GR
 done
 expect_in "$tmp/help.out" "--feed (run, bench: NAME=VALUE, repeatable"
 
-if [ "$failures" -ne 0 ]; then
-  echo "${failures} check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish

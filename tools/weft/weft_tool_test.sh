@@ -7,16 +7,7 @@ weft="$1"
 out="${TEST_TMPDIR}/demo.out"
 trace="${TEST_TMPDIR}/trace.json"
 dot="${TEST_TMPDIR}/plan.dot"
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-expect_in() {  # expect_in FILE TEXT
-  grep -qF -- "$2" "$1" || fail "$1 lacks: $2"
-}
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/weft/cli_test_lib.sh"
 
 if ! "$weft" demo --trace="$trace" --dot="$dot" >"$out" 2>&1; then
   fail "weft demo exited non-zero"
@@ -56,8 +47,4 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "weft bogus exited ${rc}, want 2"
 expect_in "${TEST_TMPDIR}/bogus.out" "Usage: weft <command> [flags]"
 
-if [ "$failures" -ne 0 ]; then
-  echo "${failures} check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish
