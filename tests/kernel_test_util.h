@@ -12,6 +12,7 @@
 #ifndef WEFT_TESTS_KERNEL_TEST_UTIL_H_
 #define WEFT_TESTS_KERNEL_TEST_UTIL_H_
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -86,6 +87,32 @@ NDArray Arr(const std::vector<T>& values, Shape shape) {
 // A placeholder in `g` of `a`'s dtype and shape.
 inline Tensor Feed(const Graph& g, const NDArray& a) {
   return ops::Placeholder(a.dtype(), a.shape(), In(g));
+}
+
+// Checks dtype, shape, and each value within max(abs_tolerance,
+// rel_tolerance * |expected|); an expected NaN must be NaN and an
+// expected infinity must be met exactly.
+template <typename T>
+void ExpectNear(const absl::StatusOr<NDArray>& result, const Shape& shape,
+                const std::vector<double>& expected, double abs_tolerance,
+                double rel_tolerance = 0) {
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
+  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
+  absl::Span<const T> v = result->values<T>();
+  ASSERT_EQ(v.size(), expected.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (std::isinf(expected[i]) || std::isnan(expected[i])) {
+      EXPECT_EQ(std::isnan(v[i]), std::isnan(expected[i])) << "element " << i;
+      if (std::isinf(expected[i])) {
+        EXPECT_EQ(v[i], expected[i]);
+      }
+      continue;
+    }
+    EXPECT_NEAR(v[i], expected[i],
+                std::max(abs_tolerance, rel_tolerance * std::abs(expected[i])))
+        << "element " << i;
+  }
 }
 
 // Checks dtype, shape and exact values (NaN matches NaN).

@@ -26,6 +26,7 @@ namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectNear;
 using testing::Feed;
 using ::testing::HasSubstr;
 using testing::In;
@@ -52,19 +53,6 @@ absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
 absl::StatusOr<NDArray> RunUnary(UnaryBuilder op, const NDArray& a) {
   Graph g = Graph::Create("kernels_test");
   return RunNode(op(Feed(g, a), In(g), std::source_location::current()), {a});
-}
-
-template <typename T>
-void ExpectNear(const absl::StatusOr<NDArray>& result, const Shape& shape,
-                const std::vector<double>& expected, double tolerance) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    EXPECT_NEAR(v[i], expected[i], tolerance) << "element " << i;
-  }
 }
 
 void ExpectError(const absl::StatusOr<NDArray>& result, absl::StatusCode code,

@@ -37,25 +37,11 @@ Tensor FeedUnknown(const Graph& g, const NDArray& a) {
       a.dtype(), Shape(std::vector<int64_t>(a.shape().rank(), -1)), In(g));
 }
 
+// These expectations are relative: within rel * max(1, |expected|).
 template <typename T>
-void ExpectNear(const absl::StatusOr<NDArray>& result, const Shape& shape,
-                const std::vector<double>& expected, double rel) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (std::isinf(expected[i]) || std::isnan(expected[i])) {
-      EXPECT_EQ(std::isnan(v[i]), std::isnan(expected[i])) << "element " << i;
-      if (std::isinf(expected[i])) {
-        EXPECT_EQ(v[i], expected[i]);
-      }
-      continue;
-    }
-    EXPECT_NEAR(v[i], expected[i], rel * std::max(1.0, std::abs(expected[i])))
-        << "element " << i;
-  }
+void ExpectClose(const absl::StatusOr<NDArray>& result, const Shape& shape,
+                 const std::vector<double>& expected, double rel) {
+  testing::ExpectNear<T>(result, shape, expected, rel, rel);
 }
 
 void ExpectError(const absl::StatusOr<NDArray>& result,
@@ -365,8 +351,8 @@ void CheckUnary(UnaryBuilder op, const std::vector<T>& x,
         absl::StrCat(copies, " copies, ", DTypeName(DTypeOf<T>::value)));
     const std::vector<T> xs = Repeat(x, copies);
     const Shape shape{static_cast<int64_t>(xs.size())};
-    ExpectNear<T>(RunUnary(op, Arr<T>(xs, shape)), shape,
-                  Repeat(expected, copies), rel);
+    ExpectClose<T>(RunUnary(op, Arr<T>(xs, shape)), shape,
+                   Repeat(expected, copies), rel);
   }
 }
 
@@ -436,7 +422,7 @@ TEST(NnKernels, PowForFloatTypes) {
     NDArray x =
         Arr<float>(Repeat<float>({2, 9, 4, -8}, copies), Shape{4 * copies});
     NDArray y = Arr<float>({0.5f}, Shape{});
-    ExpectNear<float>(
+    ExpectClose<float>(
         testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y), In(g)), {x, y}),
         Shape{4 * copies},
         Repeat<double>({1.4142135623730951, 3, 2,
@@ -446,7 +432,7 @@ TEST(NnKernels, PowForFloatTypes) {
   }
   NDArray x = Arr<double>({2, 3, 10}, Shape{3});
   NDArray y = Arr<double>({10, -1, 0}, Shape{3});
-  ExpectNear<double>(
+  ExpectClose<double>(
       testing::RunKernel(ops::Pow(Feed(g, x), Feed(g, y), In(g)), {x, y}),
       Shape{3}, {1024, 1.0 / 3, 1}, 1e-15);
 }
@@ -530,8 +516,8 @@ void CheckSoftmaxRows(bool log, int rows, int cols, double rel) {
   NDArray in = Arr<T>(xt, Shape{rows, cols});
   Tensor s = log ? ops::LogSoftmax(Feed(g, in), In(g))
                  : ops::Softmax(Feed(g, in), -1, In(g));
-  ExpectNear<T>(testing::RunKernel(s, {in}), Shape{rows, cols},
-                ReferenceSoftmax(xr, cols, log), rel);
+  ExpectClose<T>(testing::RunKernel(s, {in}), Shape{rows, cols},
+                 ReferenceSoftmax(xr, cols, log), rel);
 }
 
 TEST(NnKernels, SoftmaxOfHandComputedValues) {
@@ -542,9 +528,9 @@ TEST(NnKernels, SoftmaxOfHandComputedValues) {
   for (float shift : {0.0f, 1000.0f, -1000.0f}) {
     SCOPED_TRACE(shift);
     NDArray x = Arr<float>({1 + shift, 2 + shift, 3 + shift}, Shape{1, 3});
-    ExpectNear<float>(testing::RunKernel(ops::Softmax(Feed(g, x), In(g)), {x}),
-                      Shape{1, 3}, expected, 1e-6);
-    ExpectNear<float>(
+    ExpectClose<float>(testing::RunKernel(ops::Softmax(Feed(g, x), In(g)), {x}),
+                       Shape{1, 3}, expected, 1e-6);
+    ExpectClose<float>(
         testing::RunKernel(ops::LogSoftmax(Feed(g, x), In(g)), {x}),
         Shape{1, 3},
         {std::log(expected[0]), std::log(expected[1]), std::log(expected[2])},
@@ -553,11 +539,11 @@ TEST(NnKernels, SoftmaxOfHandComputedValues) {
   // Along axis 0 of [[1,1000],[2,1000],[3,1001]] (the strided kernel):
   NDArray m = Arr<double>({1, 1000, 2, 1000, 3, 1001}, Shape{3, 2});
   const double e2 = 1 / (2 + std::exp(1.0));
-  ExpectNear<double>(
+  ExpectClose<double>(
       testing::RunKernel(ops::Softmax(Feed(g, m), 0, In(g)), {m}), Shape{3, 2},
       {expected[0], e2, expected[1], e2, expected[2], std::exp(1.0) * e2},
       1e-14);
-  ExpectNear<double>(
+  ExpectClose<double>(
       testing::RunKernel(ops::LogSoftmax(Feed(g, m), -2, In(g)), {m}),
       Shape{3, 2},
       {std::log(expected[0]), std::log(e2), std::log(expected[1]), std::log(e2),
@@ -588,8 +574,9 @@ TEST(NnKernels, SoftmaxOverAMiddleAxisOfRank3) {
       for (int j = 0; j < 3; ++j)
         expected[o * 6 + j * 2 + i] = std::exp(j * (i + 1.0)) / sum;
     }
-  ExpectNear<float>(testing::RunKernel(ops::Softmax(Feed(g, x), 1, In(g)), {x}),
-                    Shape{2, 3, 2}, expected, 1e-6);
+  ExpectClose<float>(
+      testing::RunKernel(ops::Softmax(Feed(g, x), 1, In(g)), {x}),
+      Shape{2, 3, 2}, expected, 1e-6);
 }
 
 // ------------------------------------------------- ReduceMax and ArgMax --
@@ -882,8 +869,8 @@ void CheckMatMulCombos(const std::string& op_name, std::string_view kernel) {
       ASSERT_TRUE(plan.ok()) << plan.status();
       EXPECT_THAT(plan->kernels, ::testing::Contains(absl::StrCat(
                                      t->node_name(), ":", kernel)));
-      ExpectNear<T>(testing::RunKernel(*t, {a, b}), Shape{m, n},
-                    NaiveProduct(av, bv, 1, 1, 1, m, n, k, ta, tb), 0);
+      ExpectClose<T>(testing::RunKernel(*t, {a, b}), Shape{m, n},
+                     NaiveProduct(av, bv, 1, 1, 1, m, n, k, ta, tb), 0);
     }
   }
 }
@@ -942,7 +929,7 @@ void CheckBatchMatMul(const std::string& op_name) {
             g.AddOp(op_name, {Feed(g, a), Feed(g, b)},
                     {{"transpose_a", ta}, {"transpose_b", tb}}, In(g));
         ASSERT_TRUE(t.ok()) << t.status();
-        ExpectNear<T>(
+        ExpectClose<T>(
             testing::RunKernel(*t, {a, b}), Shape(od),
             NaiveProduct(av, bv, c.batch, c.ba, c.bb, m, n, k, ta, tb), 0);
       }
@@ -972,7 +959,7 @@ TEST(NnKernels, BatchMatMulOfALargeBatchMatchesANaiveProduct) {
     absl::StatusOr<Tensor> t =
         g.AddOp(op, {Feed(g, a), Feed(g, b)}, {{"transpose_b", true}}, In(g));
     ASSERT_TRUE(t.ok()) << t.status();
-    ExpectNear<float>(
+    ExpectClose<float>(
         testing::RunKernel(*t, {a, b}), Shape{4, 8, m, n},
         NaiveProduct(av, bv, batch, batch, batch, m, n, k, false, true), 0);
   }
