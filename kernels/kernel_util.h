@@ -89,6 +89,11 @@ void MustRegister(KernelRegistry& registry, KernelDef def);
                                               bool* transpose_a,
                                               bool* transpose_b);
 
+// Reads a reduction's "axes" attr and normalizes it against input 0's rank
+// (negative axes counted from the end; sorted, without repeats).
+[[nodiscard]] absl::StatusOr<std::vector<int>> ReadAxes(
+    const OpKernelConstruction& c);
+
 // How a BatchMatMul of stored shapes a and b runs: the output shape, the
 // product sizes, and per output batch which stored matrix of a and of b it
 // reads (batch dims broadcast numpy-style). The shape checks inference does,

@@ -150,21 +150,15 @@ template <typename T>
 class ReduceMaxKernel : public OpKernel {
  public:
   explicit ReduceMaxKernel(OpKernelConstruction& c) : OpKernel(c) {
-    std::vector<int64_t> axes;
-    if (absl::Status s = c.GetAttr("axes", &axes); !s.ok()) {
-      c.SetStatus(s);
+    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
+    if (!axes.ok()) {
+      c.SetStatus(axes.status());
       return;
     }
+    axes_ = *std::move(axes);
     if (c.node().attrs().contains("keep_dims")) {
       c.SetStatus(c.GetAttr("keep_dims", &keep_dims_));
     }
-    absl::StatusOr<std::vector<int>> norm =
-        NormalizeAxes(axes, c.input_shape(0).rank());
-    if (!norm.ok()) {
-      c.SetStatus(norm.status());
-      return;
-    }
-    axes_ = *std::move(norm);
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {

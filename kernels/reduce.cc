@@ -239,18 +239,12 @@ template <typename T, Reduction kKind>
 class ReduceKernel : public OpKernel {
  public:
   explicit ReduceKernel(OpKernelConstruction& c) : OpKernel(c) {
-    std::vector<int64_t> axes;
-    if (absl::Status s = c.GetAttr("axes", &axes); !s.ok()) {
-      c.SetStatus(s);
+    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
+    if (!axes.ok()) {
+      c.SetStatus(axes.status());
       return;
     }
-    absl::StatusOr<std::vector<int>> norm =
-        NormalizeAxes(axes, c.input_shape(0).rank());
-    if (!norm.ok()) {
-      c.SetStatus(norm.status());
-      return;
-    }
-    axes_ = *std::move(norm);
+    axes_ = *std::move(axes);
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -322,6 +316,12 @@ void RegisterForType(KernelRegistry& r) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<int>> ReadAxes(const OpKernelConstruction& c) {
+  std::vector<int64_t> axes;
+  if (absl::Status s = c.GetAttr("axes", &axes); !s.ok()) return s;
+  return NormalizeAxes(axes, c.input_shape(0).rank());
+}
 
 void RegisterReduceKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() { RegisterForType<T>(registry); });
