@@ -52,6 +52,57 @@ absl::Status DeadlineError() {
       "Session::Run passed its deadline; the run was cancelled");
 }
 
+// Frames a plan keeps pooled: up to kMaxPooledFrames, and no more than
+// kPooledFrameBytes of them (but always one, however large the plan).
+constexpr size_t kMaxPooledFrames = 8;
+constexpr size_t kPooledFrameBytes = size_t{8} << 20;
+
+size_t MaxPooledFrames(const CompiledPlan& plan) {
+  const size_t bytes =
+      static_cast<size_t>(plan.num_value_slots) * sizeof(NDArray) +
+      plan.nodes.size() * sizeof(std::atomic<int32_t>);
+  return std::clamp<size_t>(kPooledFrameBytes / std::max<size_t>(bytes, 1), 1,
+                            kMaxPooledFrames);
+}
+
+// A frame for a new run of `plan`: pooled or new, with the joins' pending
+// counts set.
+std::unique_ptr<RunFrame> TakeFrame(const CompiledPlan& plan) {
+  std::unique_ptr<RunFrame> f = plan.frames.Take();
+  if (f == nullptr) {
+    f = std::make_unique<RunFrame>();
+    f->values.resize(plan.num_value_slots);
+    f->pending.reset(new std::atomic<int32_t>[plan.nodes.size()]);
+  }
+  for (const int32_t j : plan.joins) {
+    f->pending[j].store(plan.nodes[j].pending, std::memory_order_relaxed);
+  }
+  return f;
+}
+
+}  // namespace
+
+std::unique_ptr<RunFrame> RunFramePool::Take() {
+  absl::MutexLock lock(&mu_);
+  if (free_.empty()) return nullptr;
+  std::unique_ptr<RunFrame> f = std::move(free_.back());
+  free_.pop_back();
+  return f;
+}
+
+void RunFramePool::Give(std::unique_ptr<RunFrame> frame, size_t max_frames) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (free_.size() < max_frames) {
+      free_.push_back(std::move(frame));
+      return;
+    }
+  }
+  // Freed here, outside the lock.
+}
+
+namespace {
+
 // Everything one run owns. Shared by the caller and every task of the run.
 struct RunState {
   RunState(std::shared_ptr<const CompiledPlan> p, const ExecutorEnv& e,
@@ -64,12 +115,10 @@ struct RunState {
         trace(o.trace),
         metadata(md),
         done(std::move(d)),
-        pending(new std::atomic<int32_t>[plan->nodes.size()]),
-        values(plan->num_value_slots) {
+        frame(TakeFrame(*plan)),
+        pending(frame->pending.get()),
+        values(frame->values) {
     env.tracker->Begin();
-    for (size_t i = 0; i < plan->nodes.size(); ++i) {
-      pending[i].store(plan->nodes[i].pending, std::memory_order_relaxed);
-    }
     step_envs.resize(plan->partition_device.size());
     for (size_t p = 0; p < step_envs.size(); ++p) {
       StepEnv& s = step_envs[p];
@@ -83,6 +132,17 @@ struct RunState {
     if (collect_stats) timings.resize(plan->nodes.size());
   }
   ~RunState() {
+    // Every task and async step is gone. Empty the slots (before the
+    // tracker lets the session, and its devices' allocators, go) and pool
+    // the frame for the plan's next run.
+    if (clean) {
+      for (const int32_t slot : plan->kept_slots) values[slot] = NDArray();
+    } else {
+      for (NDArray& v : values) {
+        if (v.valid()) v = NDArray();
+      }
+    }
+    plan->frames.Give(std::move(frame), MaxPooledFrames(*plan));
     env.rendezvous->EndStep(step_id);
     env.tracker->End();
   }
@@ -121,8 +181,12 @@ struct RunState {
   ExecuteDone done;                           // Called once, by Complete.
   absl::InlinedVector<StepEnv, 2> step_envs;  // Per partition.
   CancellationManager cancellation;
-  const std::unique_ptr<std::atomic<int32_t>[]> pending;
-  std::vector<NDArray> values;
+  std::unique_ptr<RunFrame> frame;      // Pooled again by ~RunState.
+  std::atomic<int32_t>* const pending;  // frame->pending (joins only).
+  std::vector<NDArray>& values;         // frame->values.
+  // Set by Complete: the run succeeded and every task finished, so every
+  // step ran and only plan->kept_slots can still hold values.
+  bool clean = false;
   std::atomic<int64_t> outstanding{0};  // Live tasks and async steps.
   std::atomic<bool> completed{false};
   std::atomic<internal::Timer::Id> timer{0};
@@ -152,6 +216,7 @@ void Complete(const RunPtr& st, bool drained) {
     status = st->status;
     st->sealed = true;
   }
+  st->clean = drained && status.ok() && !st->cancellation.cancelled();
   const CompiledPlan& plan = *st->plan;
   if (st->metadata != nullptr && drained && st->started && st->collect_stats) {
     internal::FillRunMetadata(plan, st->timings, st->start_ns, NowNs(),
@@ -373,8 +438,8 @@ StepResult StartAsync(const RunPtr& st, int32_t id, int num_inputs,
 
 // Runs a synchronous kernel on `in`. Outputs are written straight into the
 // run's value slots (each written by this step only), then checked.
-inline StepResult ComputeSync(RunState& st, const PlanNode& n,
-                              absl::Span<NDArray> in) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeSync(
+    RunState& st, const PlanNode& n, absl::Span<NDArray> in) {
   const absl::Span<NDArray> out(&st.values[n.output_slot], n.num_outputs);
   OpKernelContext ctx(*n.node, in, out, st.step_envs[n.partition]);
   if (absl::Status s =
@@ -513,6 +578,10 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
       if (r == StepResult::kDone) st->timings[id].end = NowNs();
     }
     if (r == StepResult::kPending) continue;
+    if (n.chain) {  // Its only successor is ready and runs next, here.
+      next = plan.successors[n.succ_begin];
+      continue;
+    }
     ReleaseSuccessors(*st, n, [&](int32_t s) {
       const PlanNode& sn = plan.nodes[s];
       if (sn.partition != partition) {

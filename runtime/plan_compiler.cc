@@ -1,7 +1,7 @@
 // CompilePlan, in named stages: AddSteps (one plan step per partition item,
 // value slots), WireEdges (successors and input slots), ConstructKernels
 // (one OpKernel per node), FinishCounts (pending counts, roots, feed/fetch
-// slots, last uses).
+// slots, last uses, joins, chains, the slots a run leaves filled).
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -213,8 +213,21 @@ void PlanBuilder::FinishCounts(absl::Span<const Tensor> feeds,
     ++uses[plan.fetch_slots.back()];
   }
   plan.input_is_last_use.reserve(plan.input_slots.size());
+  std::vector<char> emptied(plan.num_value_slots, 0);
   for (int32_t slot : plan.input_slots) {
     plan.input_is_last_use.push_back(uses[slot] == 1 ? 1 : 0);
+    if (uses[slot] == 1) emptied[slot] = 1;
+  }
+  for (int32_t slot = 0; slot < plan.num_value_slots; ++slot) {
+    if (!emptied[slot]) plan.kept_slots.push_back(slot);
+  }
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    PlanNode& n = plan.nodes[i];
+    if (n.pending > 1) plan.joins.push_back(static_cast<int32_t>(i));
+    if (n.num_succ == 1) {
+      const PlanNode& s = plan.nodes[plan.successors[n.succ_begin]];
+      n.chain = s.pending == 1 && s.partition == n.partition && !s.expensive;
+    }
   }
 }
 

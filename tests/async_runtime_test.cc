@@ -2,10 +2,13 @@
 // another thread, inline completion, cancellation by deadline and by an
 // error elsewhere, many waiting runs holding no worker), RunAsync, targets,
 // deadlines whichever thread runs the work, the LocalRendezvous, custom
-// devices and per-device thread counts, and PlanSummary.
+// devices and per-device thread counts, PlanSummary, and the reuse of
+// per-run frames (RunFrames).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -146,10 +149,43 @@ absl::Status SpinKernel(OpKernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Counts the buffers it has handed out that are still alive.
+class CountingAllocator : public BufferAllocator {
+ public:
+  std::shared_ptr<void> AllocateBuffer(size_t bytes) override {
+    void* p = ::operator new (bytes, std::align_val_t{NDArray::kAlignment});
+    live_.fetch_add(1);
+    return std::shared_ptr<void>(p, [this](void* q) {
+      ::operator delete (q, std::align_val_t{NDArray::kAlignment});
+      live_.fetch_sub(1);
+    });
+  }
+  int live() const { return live_.load(); }
+
+ private:
+  std::atomic<int> live_{0};
+};
+
+CountingAllocator& Tracked() {
+  static CountingAllocator* a = new CountingAllocator();
+  return *a;
+}
+
+// TestTracked(x): a copy of x in a buffer from Tracked().
+absl::Status TrackedKernel(OpKernelContext& ctx) {
+  absl::StatusOr<NDArray> out = NDArray::AllocateChecked(
+      DType::kInt64, ctx.input(0).shape(), 0, &Tracked());
+  if (!out.ok()) return out.status();
+  const absl::Span<const int64_t> in = ctx.input(0).values<int64_t>();
+  std::copy(in.begin(), in.end(), out->mutable_data<int64_t>());
+  ctx.set_output(0, *std::move(out));
+  return absl::OkStatus();
+}
+
 void RegisterTestOps() {
   static bool once = [] {
-    for (const char* op :
-         {"TestWaitAsync", "TestNowAsync", "TestLaterAsync", "TestBump"}) {
+    for (const char* op : {"TestWaitAsync", "TestNowAsync", "TestLaterAsync",
+                           "TestBump", "TestTracked"}) {
       EXPECT_TRUE(OpRegistry::Global()
                       .Register({.type = op,
                                  .num_inputs = 1,
@@ -179,6 +215,10 @@ void RegisterTestOps() {
     EXPECT_TRUE(r.Register({.op = "TestBump",
                             .dtype = DType::kInt64,
                             .factory = FunctionKernelFactory(BumpKernel)})
+                    .ok());
+    EXPECT_TRUE(r.Register({.op = "TestTracked",
+                            .dtype = DType::kInt64,
+                            .factory = FunctionKernelFactory(TrackedKernel)})
                     .ok());
     EXPECT_TRUE(r.Register({.op = "TestSpin",
                             .dtype = DType::kInt64,
@@ -528,6 +568,92 @@ TEST(Session, GetPlanSummarizesThePlan) {
   EXPECT_THAT(plan->dump, HasSubstr("recv h:0@cpu:1->cpu:0"));
   EXPECT_THAT(plan->dot, HasSubstr("digraph weft"));
   EXPECT_EQ(session->num_cached_plans(), 1);
+}
+
+// A run's per-step arrays are reused by the plan's next runs (RunFramePool).
+// Whatever a run leaves in them -- fetched values, values read twice,
+// outputs nobody reads, everything after a failure -- must be released when
+// the run ends, not when the frame is next used or the session dies. The
+// last reference may drop on a runtime thread just after Run returns, hence
+// the wait.
+bool TrackedBuffersReleased() {
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (Tracked().live() != 0 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return Tracked().live() == 0;
+}
+
+TEST(RunFrames, PooledFramesHoldNoArraysBetweenRuns) {
+  RegisterTestOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{3});
+  Tensor once = Op("TestTracked", x);      // Read once: moved out.
+  Tensor twice = Op("TestTracked", once);  // Read by two steps.
+  Tensor a = ops::Add(twice, twice);
+  Tensor fetched = Op("TestTracked", a);       // Fetched.
+  Tensor unread = Op("TestTracked", fetched);  // A target's output.
+  auto session = *Session::Create(g);
+  for (int run = 0; run < 4; ++run) {
+    {
+      absl::StatusOr<std::vector<NDArray>> r = session->Run(
+          {{x, NDArray::Vector<int64_t>({run, 1, 2})}}, {fetched}, {unread});
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_THAT((*r)[0].values<int64_t>(),
+                  ::testing::ElementsAre(2 * run, 2, 4));
+    }
+    EXPECT_TRUE(TrackedBuffersReleased()) << "run " << run;
+  }
+}
+
+TEST(RunFrames, AFailedRunLeavesNothingForTheNextRun) {
+  RegisterTestOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{});
+  Tensor d = ops::Placeholder(DType::kInt64, Shape{});
+  Tensor t = Op("TestTracked", x);
+  Tensor q = ops::Div(t, d);  // Fails on d = 0, after t was computed.
+  Tensor y = Op("TestTracked", ops::Add(q, t));
+  auto session = *Session::Create(g);
+  for (int run = 0; run < 3; ++run) {
+    absl::StatusOr<std::vector<NDArray>> bad = session->Run(
+        {{x, NDArray::Scalar<int64_t>(8)}, {d, NDArray::Scalar<int64_t>(0)}},
+        {y});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_THAT(bad.status().message(), HasSubstr("division by zero"));
+    EXPECT_TRUE(TrackedBuffersReleased());
+    EXPECT_EQ(Scalar(session->Run({{x, NDArray::Scalar<int64_t>(8)},
+                                   {d, NDArray::Scalar<int64_t>(2)}},
+                                  {y})),
+              12);
+    EXPECT_TRUE(TrackedBuffersReleased());
+  }
+}
+
+// Concurrent runs of one plan each get a frame of their own.
+TEST(RunFrames, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{});
+  Tensor y = x;
+  for (int i = 0; i < 50; ++i) y = ops::Add(y, ops::Identity(x));
+  auto session = *Session::Create(g);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const int64_t v = t * 1000 + i;
+        absl::StatusOr<std::vector<NDArray>> r =
+            session->Run({{x, NDArray::Scalar<int64_t>(v)}}, {y});
+        if (!r.ok() || (*r)[0].values<int64_t>()[0] != 51 * v) ++wrong;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
