@@ -89,6 +89,26 @@ inline Tensor Feed(const Graph& g, const NDArray& a) {
   return ops::Placeholder(a.dtype(), a.shape(), In(g));
 }
 
+// The checks ExpectNear and ExpectArray share: `result` is OK, of T's
+// dtype and `shape`, with `size` elements. Its values, or an empty span
+// (after recording the failure) when it is not OK or has another size.
+template <typename T>
+absl::Span<const T> CheckedResultValues(const absl::StatusOr<NDArray>& result,
+                                        const Shape& shape, size_t size) {
+  if (!result.ok()) {
+    ADD_FAILURE() << result.status();
+    return {};
+  }
+  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
+  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
+  absl::Span<const T> v = result->values<T>();
+  if (v.size() != size) {
+    ADD_FAILURE() << "got " << v.size() << " elements, expected " << size;
+    return {};
+  }
+  return v;
+}
+
 // Checks dtype, shape, and each value within max(abs_tolerance,
 // rel_tolerance * |expected|); an expected NaN must be NaN and an
 // expected infinity must be met exactly.
@@ -96,11 +116,8 @@ template <typename T>
 void ExpectNear(const absl::StatusOr<NDArray>& result, const Shape& shape,
                 const std::vector<double>& expected, double abs_tolerance,
                 double rel_tolerance = 0) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
+  const absl::Span<const T> v =
+      CheckedResultValues<T>(result, shape, expected.size());
   for (size_t i = 0; i < v.size(); ++i) {
     if (std::isinf(expected[i]) || std::isnan(expected[i])) {
       EXPECT_EQ(std::isnan(v[i]), std::isnan(expected[i])) << "element " << i;
@@ -119,11 +136,8 @@ void ExpectNear(const absl::StatusOr<NDArray>& result, const Shape& shape,
 template <typename T>
 void ExpectArray(const absl::StatusOr<NDArray>& result, const Shape& shape,
                  const std::vector<T>& expected) {
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->dtype(), DTypeOf<T>::value);
-  EXPECT_EQ(result->shape(), shape) << result->shape().DebugString();
-  absl::Span<const T> v = result->values<T>();
-  ASSERT_EQ(v.size(), expected.size());
+  const absl::Span<const T> v =
+      CheckedResultValues<T>(result, shape, expected.size());
   for (size_t i = 0; i < v.size(); ++i) {
     if constexpr (std::is_floating_point_v<T>) {
       if (std::isnan(expected[i])) {
