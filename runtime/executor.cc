@@ -18,10 +18,20 @@ namespace weft {
 void RunTracker::Begin() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
 
 void RunTracker::End() {
-  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    // Releasing the mutex makes a waiter re-evaluate its condition.
-    absl::MutexLock lock(&mu_);
+  // Not the last run: a plain decrement (a waiter cannot see zero).
+  int n = in_flight_.load(std::memory_order_relaxed);
+  while (n > 1) {
+    if (in_flight_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+      return;
+    }
   }
+  // Maybe the last: decrement under the mutex. A waiter evaluates its
+  // condition holding the mutex, so it sees zero (and may destroy the
+  // tracker) only after this thread has released it and is done with the
+  // tracker. (Decrementing first and locking after let the waiter return
+  // and the Session free the mutex while this thread was still locking it.)
+  absl::MutexLock lock(&mu_);
+  in_flight_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void RunTracker::WaitForNone() {

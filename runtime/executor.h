@@ -42,8 +42,9 @@ class RunTracker {
   void WaitForNone();
 
  private:
-  // Begin/End are an atomic add each; End takes `mu_` only when the count
-  // reaches zero, so that WaitForNone's Await re-checks its condition.
+  // Begin/End are an atomic add each; End takes `mu_` to bring the count
+  // from one to zero, so that WaitForNone's Await re-checks its condition
+  // and cannot return before End has let go of `mu_`.
   absl::Mutex mu_;
   std::atomic<int> in_flight_{0};
 };

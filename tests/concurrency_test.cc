@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
@@ -206,6 +207,31 @@ TEST(Concurrency, DeadlineCoversPlanCompilation) {
   EXPECT_EQ(md.num_partitions, 1);
   EXPECT_TRUE(md.node_stats.empty());
   EXPECT_EQ(md.run_wall_ns, 0);
+}
+
+// A Session destroyed as soon as its run reported back: the run's own
+// teardown (on a worker, after `done`) must be over before the destructor
+// frees what it uses. Under TSan/ASan this caught the run tracker's last
+// decrement racing the destructor.
+TEST(Concurrency, SessionDestroyedRightAfterItsRunReportsBack) {
+  Graph g = Graph::Create("short");
+  Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
+                      {.graph = g});
+  RunOptions zero;
+  zero.timeout = absl::ZeroDuration();
+  for (int i = 0; i < 300; ++i) {
+    auto session = *Session::Create(g);
+    absl::Notification reported;
+    session->RunAsync({}, {x}, {}, [&](absl::StatusOr<std::vector<NDArray>> r) {
+      EXPECT_TRUE(r.ok()) << r.status();
+      reported.Notify();
+    });
+    reported.WaitForNotification();
+    // A run that fails at once (its deadline passed) ends the same way.
+    EXPECT_EQ(session->Run({}, {x}, zero).status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+    session.reset();
+  }
 }
 
 TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
