@@ -8,6 +8,11 @@
 
 namespace weft {
 
+void NDArray::ReleaseOwned() noexcept {
+  shape_ = Shape();
+  buffer_.reset();
+}
+
 NDArray NDArray::Uninitialized(DType dtype, Shape shape) {
   NDArray a;
   a.dtype_ = dtype;

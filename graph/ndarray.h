@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -55,12 +57,20 @@ class NDArray {
         data_(other.data_) {
     other.Clear();
   }
+  // Moving into an empty array (a kernel's output slot, always) runs no
+  // deallocation code: what a non-empty array owns is released out of line
+  // first, and the owning members are then move-constructed in place (an
+  // emptied vector and shared_ptr own nothing, so skipping their
+  // destructors releases nothing twice and leaks nothing).
   NDArray& operator=(NDArray&& other) noexcept {
     if (this != &other) {
+      if (ABSL_PREDICT_FALSE(buffer_ != nullptr || shape_.HoldsStorage())) {
+        ReleaseOwned();
+      }
       dtype_ = other.dtype_;
-      shape_ = std::move(other.shape_);
+      std::construct_at(&shape_, std::move(other.shape_));
       num_elements_ = other.num_elements_;
-      buffer_ = std::move(other.buffer_);
+      std::construct_at(&buffer_, std::move(other.buffer_));
       data_ = other.data_;
       other.Clear();
     }
@@ -169,6 +179,9 @@ class NDArray {
   std::string DebugString(int max_elements = 16) const;
 
  private:
+  // Frees the shape's storage and drops the buffer reference: afterwards
+  // neither owns anything.
+  ABSL_ATTRIBUTE_NOINLINE void ReleaseOwned() noexcept;
   // The fields a default-constructed NDArray has, after a move.
   void Clear() {
     dtype_ = DType::kFloat32;

@@ -48,6 +48,9 @@ class Shape {
   std::string DebugString() const;
 
   friend bool operator==(const Shape& a, const Shape& b) = default;
+  // Whether the dims own heap storage (a moved-from or scalar Shape owns
+  // none).
+  bool HoldsStorage() const { return dims_.capacity() != 0; }
 
  private:
   std::vector<int64_t> dims_;

@@ -127,7 +127,7 @@ struct RunState {
         done(std::move(d)),
         frame(TakeFrame(*plan)),
         pending(frame->pending.get()),
-        values(frame->values) {
+        values(frame->values.data()) {
     env.tracker->Begin();
     step_envs.resize(plan->partition_device.size());
     for (size_t p = 0; p < step_envs.size(); ++p) {
@@ -148,7 +148,7 @@ struct RunState {
     if (clean) {
       for (const int32_t slot : plan->kept_slots) values[slot] = NDArray();
     } else {
-      for (NDArray& v : values) {
+      for (NDArray& v : frame->values) {
         if (v.valid()) v = NDArray();
       }
     }
@@ -193,7 +193,7 @@ struct RunState {
   CancellationManager cancellation;
   std::unique_ptr<RunFrame> frame;      // Pooled again by ~RunState.
   std::atomic<int32_t>* const pending;  // frame->pending (joins only).
-  std::vector<NDArray>& values;         // frame->values.
+  NDArray* const values;                // frame->values.data().
   // Set by Complete: the run succeeded and every task finished, so every
   // step ran and only plan->kept_slots can still hold values.
   bool clean = false;
@@ -271,11 +271,14 @@ inline NDArray TakeInput(RunState& st, int32_t k) {
 }
 
 // NDArray::Matches for the hot path: `rank` comes from the PlanNode, so a
-// scalar output is checked without reading the inferred Shape.
+// scalar output is checked without reading the inferred Shape. The three
+// scalar checks are combined without short-circuiting (one branch on the
+// hot path instead of three).
 inline bool OutputMatches(const NDArray& v, DType dtype, int rank,
                           const Shape& shape) {
-  return v.valid() && v.dtype() == dtype && v.shape().rank() == rank &&
-         (rank == 0 || shape.IsCompatibleWith(v.shape()));
+  const bool plain =
+      v.valid() & (v.dtype() == dtype) & (v.shape().rank() == rank);
+  return plain && (rank == 0 || shape.IsCompatibleWith(v.shape()));
 }
 
 // The out-of-line part of CheckOutputs: outputs 1.. and the error.
@@ -307,8 +310,9 @@ ABSL_ATTRIBUTE_NOINLINE bool CheckOutputsSlow(RunState& st, const PlanNode& n,
 // even the inferred shape: on large graphs each Node is a cache miss.
 inline bool CheckOutputs(RunState& st, const PlanNode& n,
                          absl::Span<const NDArray> out) {
-  if (n.num_outputs == 1 &&
-      OutputMatches(out[0], n.out_dtype, n.out_rank, *n.out_shape)) {
+  if (ABSL_PREDICT_TRUE(
+          n.num_outputs == 1 &&
+          OutputMatches(out[0], n.out_dtype, n.out_rank, *n.out_shape))) {
     return true;
   }
   return CheckOutputsSlow(st, n, out);
@@ -446,29 +450,71 @@ StepResult StartAsync(const RunPtr& st, int32_t id, int num_inputs,
   return ok ? StepResult::kDone : StepResult::kFailed;
 }
 
+// What a task reads on every step, loaded once per task: the plan's nodes,
+// the run's value slots and the task partition's StepEnv (a step's kernel
+// call could otherwise make the compiler reload each of them through
+// RunState on every step, lengthening the chain of dependent loads).
+struct TaskView {
+  RunState& st;
+  const CompiledPlan& plan;
+  const PlanNode* const nodes;
+  NDArray* const values;
+  const StepEnv& env;
+};
+
 // Runs a synchronous kernel on `in`. Outputs are written straight into the
 // run's value slots (each written by this step only), then checked.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeSync(
-    RunState& st, const PlanNode& n, absl::Span<NDArray> in) {
-  const absl::Span<NDArray> out(&st.values[n.output_slot], n.num_outputs);
-  OpKernelContext ctx(*n.node, in, out, st.step_envs[n.partition]);
+    const TaskView& t, const PlanNode& n, absl::Span<NDArray> in) {
+  RunState& st = t.st;
+  const absl::Span<NDArray> out(t.values + n.output_slot, n.num_outputs);
+  OpKernelContext ctx(*n.node, in, out, t.env);
   if (absl::Status s =
           n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
-      !s.ok()) {
+      ABSL_PREDICT_FALSE(!s.ok())) {
     FailKernel(st, n, s, ctx.allocation_failed());
     return StepResult::kFailed;
   }
   return CheckOutputs(st, n, out) ? StepResult::kDone : StepResult::kFailed;
 }
 
-// Runs one step.
-inline StepResult Step(const RunPtr& stp, int32_t id) {
-  RunState& st = *stp;
-  const CompiledPlan& plan = *st.plan;
-  const PlanNode& n = plan.nodes[id];
+// The most common step (PlanNode::simple): a synchronous kernel reading one
+// value for the last time and writing one. ComputeSync's work without its
+// branches on the step's shape; the input slot is emptied afterwards, so
+// that its buffer dies as early as with a move.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult SimpleStep(const TaskView& t,
+                                                          const PlanNode& n) {
+  NDArray& in = t.values[n.input0_slot];
+  NDArray& out = t.values[n.output_slot];
+  OpKernelContext ctx(*n.node, absl::Span<NDArray>(&in, 1),
+                      absl::Span<NDArray>(&out, 1), t.env);
+  if (absl::Status s =
+          n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
+      ABSL_PREDICT_FALSE(!s.ok())) {
+    FailKernel(t.st, n, s, ctx.allocation_failed());
+    return StepResult::kFailed;
+  }
+  if (in.valid()) in = NDArray();
+  if (ABSL_PREDICT_FALSE(
+          !OutputMatches(out, n.out_dtype, n.out_rank, *n.out_shape))) {
+    return CheckOutputsSlow(t.st, n, absl::Span<const NDArray>(&out, 1))
+               ? StepResult::kDone
+               : StepResult::kFailed;
+  }
+  return StepResult::kDone;
+}
+
+// Runs step `id` (`n`) of the task's partition.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult Step(const RunPtr& stp,
+                                                    const TaskView& t,
+                                                    int32_t id,
+                                                    const PlanNode& n) {
+  if (ABSL_PREDICT_TRUE(n.simple)) return SimpleStep(t, n);
+  RunState& st = t.st;
+  const CompiledPlan& plan = t.plan;
   switch (n.kind) {
     case PartitionItem::Kind::kOp: {
-      if (n.async) {
+      if (ABSL_PREDICT_FALSE(n.async)) {
         return StartAsync(
             stp, id, n.num_inputs, n.num_outputs,
             [&n](AsyncStep* a, AsyncOpKernel::DoneCallback done) {
@@ -481,21 +527,20 @@ inline StepResult Step(const RunPtr& stp, int32_t id) {
       // itself (no move in and out), emptied afterwards so that the buffer
       // dies as early as with a move.
       if (n.num_inputs == 1) {
-        if (plan.input_is_last_use[n.inputs_begin]) {
-          NDArray& slot = st.values[plan.input_slots[n.inputs_begin]];
-          const StepResult r =
-              ComputeSync(st, n, absl::Span<NDArray>(&slot, 1));
+        NDArray& slot = t.values[n.input0_slot];
+        if (n.input0_last_use) {
+          const StepResult r = ComputeSync(t, n, absl::Span<NDArray>(&slot, 1));
           if (slot.valid()) slot = NDArray();
           return r;
         }
-        NDArray in = st.values[plan.input_slots[n.inputs_begin]];
-        return ComputeSync(st, n, absl::Span<NDArray>(&in, 1));
+        NDArray in = slot;
+        return ComputeSync(t, n, absl::Span<NDArray>(&in, 1));
       }
       absl::InlinedVector<NDArray, 4> in(n.num_inputs);
       for (int32_t i = 0; i < n.num_inputs; ++i) {
         in[i] = TakeInput(st, n.inputs_begin + i);
       }
-      return ComputeSync(st, n, absl::MakeSpan(in));
+      return ComputeSync(t, n, absl::MakeSpan(in));
     }
     case PartitionItem::Kind::kFeed:
       return StepResult::kDone;
@@ -528,10 +573,17 @@ inline StepResult Step(const RunPtr& stp, int32_t id) {
   return StepResult::kFailed;
 }
 
-void RunTask(const RunPtr& st, int partition, ReadyList stack) {
+// RunTask's loop. kInstrumented: the run has a deadline or collects step
+// timings; the common run has neither and checks for them once per task,
+// not once per step.
+template <bool kInstrumented>
+void RunTaskLoop(const RunPtr& st, int partition, ReadyList stack) {
   const CompiledPlan& plan = *st->plan;
-  const bool check_deadline = st->deadline != absl::InfiniteFuture();
-  const bool collect_stats = st->collect_stats;
+  const TaskView view{*st, plan, plan.nodes.data(), st->values,
+                      st->step_envs[partition]};
+  const bool check_deadline =
+      kInstrumented && st->deadline != absl::InfiniteFuture();
+  const bool collect_stats = kInstrumented && st->collect_stats;
   ReadyList expensive;
   // A cheap successor readied by the last step runs next without going
   // through the stack (a chain never touches it).
@@ -571,28 +623,36 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
     } else {
       break;
     }
-    if (st->cancellation.cancelled()) break;
-    const PlanNode& n = plan.nodes[id];
-    if (check_deadline &&
-        (n.expensive || (++steps % kDeadlineCheckInterval) == 0) &&
-        absl::Now() > st->deadline) {
-      st->Fail(DeadlineError());
-      Complete(st, /*drained=*/false);
-      break;
+    // Runs step `id` and, while the step just run is a link of a straight
+    // chain (chain_next), its successor: a chain stays in this inner loop.
+    StepResult r;
+    const PlanNode* n;
+    for (;;) {
+      if (ABSL_PREDICT_FALSE(st->cancellation.cancelled())) {
+        r = StepResult::kFailed;
+        break;
+      }
+      n = &view.nodes[id];
+      if (check_deadline &&
+          (n->expensive || (++steps % kDeadlineCheckInterval) == 0) &&
+          absl::Now() > st->deadline) {
+        st->Fail(DeadlineError());
+        Complete(st, /*drained=*/false);
+        r = StepResult::kFailed;
+        break;
+      }
+      const int64_t t0 = collect_stats ? NowNs() : 0;
+      r = Step(st, view, id, *n);
+      if (collect_stats && r != StepResult::kFailed) {
+        st->timings[id].start = t0;
+        if (r == StepResult::kDone) st->timings[id].end = NowNs();
+      }
+      if (r != StepResult::kDone || n->chain_next < 0) break;
+      id = n->chain_next;
     }
-    const int64_t t0 = collect_stats ? NowNs() : 0;
-    const StepResult r = Step(st, id);
-    if (r == StepResult::kFailed) break;
-    if (collect_stats) {
-      st->timings[id].start = t0;
-      if (r == StepResult::kDone) st->timings[id].end = NowNs();
-    }
-    if (r == StepResult::kPending) continue;
-    if (n.chain) {  // Its only successor is ready and runs next, here.
-      next = plan.successors[n.succ_begin];
-      continue;
-    }
-    ReleaseSuccessors(*st, n, [&](int32_t s) {
+    if (ABSL_PREDICT_FALSE(r == StepResult::kFailed)) break;
+    if (ABSL_PREDICT_FALSE(r == StepResult::kPending)) continue;
+    ReleaseSuccessors(*st, *n, [&](int32_t s) {
       const PlanNode& sn = plan.nodes[s];
       if (sn.partition != partition) {
         Schedule(st, sn.partition, {s});
@@ -607,6 +667,14 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
     if (!expensive.empty()) spill_expensive();
   }
   FinishTask(st);
+}
+
+void RunTask(const RunPtr& st, int partition, ReadyList stack) {
+  if (st->deadline != absl::InfiniteFuture() || st->collect_stats) {
+    RunTaskLoop<true>(st, partition, std::move(stack));
+  } else {
+    RunTaskLoop<false>(st, partition, std::move(stack));
+  }
 }
 
 }  // namespace

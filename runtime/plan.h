@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,13 @@ struct PlanNode {
   PartitionItem::Kind kind = PartitionItem::Kind::kOp;
   bool expensive = false;
   bool async = false;  // An AsyncOpKernel, or a Recv.
-  // This step's only successor has no other predecessor, is on the same
-  // partition and is cheap: when this step completes, the executor runs it
-  // next without scanning the successor list (a straight chain).
-  bool chain = false;
+  // A kOp step with one input: whether this read is the slot's last use
+  // (input_is_last_use, copied here with input0_slot below: the common
+  // one-input step reads nothing but its PlanNode before its kernel).
+  bool input0_last_use = false;
+  // A synchronous kOp step with one input read for the last time
+  // (input0_last_use) and one output: the executor's shortest path.
+  bool simple = false;
   int32_t partition = 0;
   const Node* node = nullptr;        // kOp/kFeed; Send/Recv: the source node.
   const OpKernel* kernel = nullptr;  // kOp.
@@ -53,6 +57,12 @@ struct PlanNode {
   int32_t output_slot = -1;  // Value slot of output 0 (Recv: the received).
   int32_t num_outputs = 0;   // Consecutive slots from output_slot.
   int32_t transfer = -1;     // Send/Recv: index into transfers.
+  int32_t input0_slot = -1;  // A kOp step with one input: the input's slot.
+  // When this step's only successor has no other predecessor, is on the
+  // same partition and is cheap, that successor (else -1): when this step
+  // completes the executor runs it next, without scanning the successor
+  // list (a straight chain).
+  int32_t chain_next = -1;
   // Output 0 as inferred, copied here so the hot path checks a kernel's
   // result without touching the Node (a cache miss on large graphs).
   DType out_dtype = DType::kFloat32;
@@ -60,11 +70,29 @@ struct PlanNode {
   const Shape* out_shape = nullptr;
 };
 
+// A std::allocator that aligns its arrays to a cache line.
+template <typename T>
+struct CacheLineAllocator {
+  static constexpr std::align_val_t kAlign{64};
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}  // NOLINT: rebind
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), kAlign));
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  friend bool operator==(const CacheLineAllocator&,
+                         const CacheLineAllocator&) = default;
+};
+
 // The per-run arrays of one plan: a value slot per output and a pending
 // count per step. Between runs every slot is empty; only the entries of
 // CompiledPlan::joins in `pending` are meaningful (reset by each run).
 struct RunFrame {
-  std::vector<NDArray> values;
+  // Cache-line aligned: an NDArray is 64 bytes, so each slot is one line
+  // (malloc's 16-byte alignment put most slots across two).
+  std::vector<NDArray, CacheLineAllocator<NDArray>> values;
   std::unique_ptr<std::atomic<int32_t>[]> pending;
 };
 

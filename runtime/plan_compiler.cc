@@ -225,8 +225,16 @@ void PlanBuilder::FinishCounts(absl::Span<const Tensor> feeds,
     PlanNode& n = plan.nodes[i];
     if (n.pending > 1) plan.joins.push_back(static_cast<int32_t>(i));
     if (n.num_succ == 1) {
-      const PlanNode& s = plan.nodes[plan.successors[n.succ_begin]];
-      n.chain = s.pending == 1 && s.partition == n.partition && !s.expensive;
+      const int32_t next = plan.successors[n.succ_begin];
+      const PlanNode& s = plan.nodes[next];
+      if (s.pending == 1 && s.partition == n.partition && !s.expensive) {
+        n.chain_next = next;
+      }
+    }
+    if (n.kind == PartitionItem::Kind::kOp && n.num_inputs == 1) {
+      n.input0_slot = plan.input_slots[n.inputs_begin];
+      n.input0_last_use = plan.input_is_last_use[n.inputs_begin] != 0;
+      n.simple = !n.async && n.input0_last_use && n.num_outputs == 1;
     }
   }
 }

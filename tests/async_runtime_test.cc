@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
 #include "runtime/device.h"
+#include "runtime/plan.h"
 #include "runtime/rendezvous.h"
 #include "runtime/session.h"
 
@@ -632,6 +633,16 @@ TEST(RunFrames, AFailedRunLeavesNothingForTheNextRun) {
   }
 }
 
+// Each value slot (one 64-byte NDArray) is one cache line.
+TEST(RunFrames, ValueSlotsAreCacheLineAligned) {
+  static_assert(sizeof(NDArray) == 64);
+  for (int n : {1, 3, 1000}) {
+    RunFrame frame;
+    frame.values.resize(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(frame.values.data()) % 64, 0u) << n;
+  }
+}
+
 // Concurrent runs of one plan each get a frame of their own.
 TEST(RunFrames, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
   Graph g = Graph::Create("g");
@@ -654,6 +665,156 @@ TEST(RunFrames, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// --- The executor's step paths: "simple" steps (one function-kernel input
+// read for the last time, one output) and straight chains.
+
+// TestLiar(x): int64[3] whatever x is. TestMute(x): no output at all.
+// TestFailOn(x): fails when the scalar x is 3, else forwards x.
+absl::Status LiarKernel(OpKernelContext& ctx) {
+  ctx.set_output(0, NDArray::Vector<int64_t>({1, 2, 3}));
+  return absl::OkStatus();
+}
+absl::Status MuteKernel(OpKernelContext&) { return absl::OkStatus(); }
+absl::Status FailOnKernel(OpKernelContext& ctx) {
+  if (ctx.input(0).values<int64_t>()[0] == 3) {
+    return absl::InvalidArgumentError("refusing 3");
+  }
+  ctx.forward_input(0, 0);
+  return absl::OkStatus();
+}
+
+void RegisterStepPathOps() {
+  static bool once = [] {
+    RegisterTestOps();
+    const std::pair<const char*, KernelFn> ops[] = {
+        {"TestLiar", LiarKernel},
+        {"TestMute", MuteKernel},
+        {"TestFailOn", FailOnKernel}};
+    for (const auto& [op, fn] : ops) {
+      EXPECT_TRUE(
+          OpRegistry::Global()
+              .Register({.type = op, .num_inputs = 1, .infer = IdentityInfer})
+              .ok());
+      EXPECT_TRUE(KernelRegistry::Global()
+                      .Register({.op = op,
+                                 .dtype = DType::kInt64,
+                                 .factory = FunctionKernelFactory(fn)})
+                      .ok());
+    }
+    return true;
+  }();
+  (void)once;
+}
+
+const PlanNode& StepOf(const CompiledPlan& plan, const Tensor& t) {
+  for (const PlanNode& n : plan.nodes) {
+    if (n.kind == PartitionItem::Kind::kOp && n.node == t.node()) return n;
+  }
+  ADD_FAILURE() << "no step for " << t.name();
+  return plan.nodes.front();
+}
+
+int32_t StepIndex(const CompiledPlan& plan, const Tensor& t) {
+  return static_cast<int32_t>(&StepOf(plan, t) - plan.nodes.data());
+}
+
+TEST(StepPaths, PlanMarksSimpleStepsAndStraightChains) {
+  RegisterStepPathOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{2});
+  Tensor a = ops::Neg(x);             // Reads x once: simple.
+  Tensor b = ops::Neg(a);             // Simple; read by c and d.
+  Tensor c = ops::Neg(b);             // b is read again by d: not simple.
+  Tensor d = ops::Add(b, c);          // Two inputs.
+  Tensor e = Op("TestNowAsync", d);   // Asynchronous.
+  Tensor f = ops::Split(e, 2, 0)[0];  // Two outputs.
+  Tensor h = ops::Cast(f, DType::kFloat32);
+  Tensor k = ops::Neg(h);  // A kernel object (Highway), not a function.
+  absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
+      CompilePlan(g, {x}, {k}, {}, {"cpu"});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const CompiledPlan& p = **plan;
+  EXPECT_TRUE(StepOf(p, a).simple);
+  EXPECT_TRUE(StepOf(p, b).simple);
+  EXPECT_FALSE(StepOf(p, c).simple);
+  EXPECT_FALSE(StepOf(p, c).input0_last_use);
+  EXPECT_EQ(StepOf(p, c).input0_slot, StepOf(p, b).output_slot);
+  EXPECT_FALSE(StepOf(p, d).simple);
+  EXPECT_FALSE(StepOf(p, e).simple);
+  EXPECT_FALSE(StepOf(p, f).simple);
+  EXPECT_EQ(StepOf(p, k).kernel_fn, nullptr);
+  EXPECT_TRUE(StepOf(p, k).simple);
+  // a -> b is a straight chain; b has two successors; c's only successor,
+  // d, waits for b too.
+  EXPECT_EQ(StepOf(p, a).chain_next, StepIndex(p, b));
+  EXPECT_EQ(StepOf(p, b).chain_next, -1);
+  EXPECT_EQ(StepOf(p, c).chain_next, -1);
+  EXPECT_EQ(StepOf(p, d).chain_next, StepIndex(p, e));
+}
+
+TEST(StepPaths, ASimpleStepWithAWrongOutputShapeFailsNamingTheNode) {
+  RegisterStepPathOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{2});
+  Tensor y = Op("TestLiar", ops::Neg(x));
+  Tensor z = ops::Neg(y);
+  auto session = *Session::Create(g);
+  absl::StatusOr<std::vector<NDArray>> r =
+      session->Run({{x, NDArray::Vector<int64_t>({1, 2})}}, {z});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("the kernel produced int64[3] for output 0 but the "
+                        "graph inferred int64[2]"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, ErrorKind::kKernel);
+  EXPECT_EQ(info->node_name, y.node()->name());
+  EXPECT_EQ(info->op_type, "TestLiar");
+}
+
+TEST(StepPaths, ASimpleStepThatSetsNoOutputFails) {
+  RegisterStepPathOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{});
+  Tensor y = Op("TestMute", x);
+  auto session = *Session::Create(g);
+  absl::StatusOr<std::vector<NDArray>> r =
+      session->Run({{x, NDArray::Scalar<int64_t>(1)}}, {ops::Neg(y)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("the kernel produced no value for output 0"));
+  EXPECT_EQ(GetOpErrorInfo(r.status())->node_name, y.node()->name());
+}
+
+// A kernel error inside a straight chain ends the run there: the steps
+// after it never run, the error names the failing node, and the session
+// runs the same chain again afterwards.
+TEST(StepPaths, AFailureInAStraightChainStopsTheChain) {
+  RegisterStepPathOps();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt64, Shape{});
+  Tensor y = x;
+  for (int i = 0; i < 5; ++i) y = Op("TestBump", ops::Neg(y));
+  Tensor fail = Op("TestFailOn", y);
+  Tensor after = Op("TestBump", ops::Neg(fail));
+  auto session = *Session::Create(g);
+  g_counter.store(0);
+  absl::StatusOr<std::vector<NDArray>> r =
+      session->Run({{x, NDArray::Scalar<int64_t>(-3)}}, {after});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("refusing 3"));
+  EXPECT_EQ(GetOpErrorInfo(r.status())->node_name, fail.node()->name());
+  EXPECT_EQ(g_counter.load(), 5);  // The Bumps before it, none after.
+  EXPECT_EQ(Scalar(session->Run({{x, NDArray::Scalar<int64_t>(4)}}, {after})),
+            4);
+  EXPECT_EQ(g_counter.load(), 11);
 }
 
 }  // namespace

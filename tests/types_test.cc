@@ -1,7 +1,11 @@
 // Tests for DType, Shape and NDArray.
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -155,6 +159,64 @@ TEST(NDArray, MovedFromIsEmpty) {
   // NOLINTEND(bugprone-use-after-move)
   EXPECT_EQ(c.dtype(), DType::kInt32);
   EXPECT_THAT(c.values<int32_t>(), ::testing::ElementsAre(1, 2, 3));
+}
+
+// A BufferAllocator counting its live buffers.
+class LiveBuffers : public BufferAllocator {
+ public:
+  std::shared_ptr<void> AllocateBuffer(size_t bytes) override {
+    void* p = std::aligned_alloc(NDArray::kAlignment,
+                                 std::max<size_t>(bytes, NDArray::kAlignment));
+    ++live_;
+    return std::shared_ptr<void>(p, [this](void* q) {
+      std::free(q);
+      --live_;
+    });
+  }
+  int live() const { return live_; }
+
+ private:
+  std::atomic<int> live_{0};
+};
+
+// Move-assignment releases what the target held (out of line) before taking
+// the source's members: exactly once, and never a buffer still shared.
+TEST(NDArray, MoveAssignReleasesTheTargetsOldArrayOnce) {
+  LiveBuffers buffers;
+  {
+    NDArray a = *NDArray::AllocateChecked(DType::kInt32, Shape{3}, 0, &buffers);
+    NDArray b =
+        *NDArray::AllocateChecked(DType::kFloat64, Shape{2, 2}, 0, &buffers);
+    const void* b_data = b.raw_data();
+    ASSERT_EQ(buffers.live(), 2);
+    a = std::move(b);
+    EXPECT_EQ(buffers.live(), 1);  // a's old buffer, and only it, is gone.
+    EXPECT_EQ(a.dtype(), DType::kFloat64);
+    EXPECT_EQ(a.shape(), (Shape{2, 2}));
+    EXPECT_EQ(a.num_elements(), 4);
+    EXPECT_EQ(a.raw_data(), b_data);
+    // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is tested.
+    EXPECT_FALSE(b.valid());
+    EXPECT_EQ(b.shape(), Shape{});
+    // NOLINTEND(bugprone-use-after-move)
+
+    NDArray shared = a;  // A second reference to a's buffer.
+    NDArray c = *NDArray::AllocateChecked(DType::kInt32, Shape{5}, 0, &buffers);
+    ASSERT_EQ(buffers.live(), 2);
+    c = std::move(shared);  // c's old buffer goes; a's stays (still in a).
+    EXPECT_EQ(buffers.live(), 1);
+    EXPECT_TRUE(c.SharesBufferWith(a));
+    a = NDArray();  // c still holds it.
+    EXPECT_EQ(buffers.live(), 1);
+    EXPECT_EQ(c.shape(), (Shape{2, 2}));
+
+    NDArray& self = c;
+    c = std::move(self);  // Self-move keeps the array.
+    EXPECT_TRUE(c.valid());
+    EXPECT_EQ(c.shape(), (Shape{2, 2}));
+    EXPECT_EQ(buffers.live(), 1);
+  }
+  EXPECT_EQ(buffers.live(), 0);
 }
 
 TEST(NDArray, Scalar) {
