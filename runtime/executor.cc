@@ -462,6 +462,20 @@ struct TaskView {
   const StepEnv& env;
 };
 
+// Calls step `n`'s kernel (its function, else its Compute); false when it
+// failed, after failing the run with an error naming the node.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool CallKernel(RunState& st,
+                                                    const PlanNode& n,
+                                                    OpKernelContext& ctx) {
+  if (absl::Status s =
+          n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
+      ABSL_PREDICT_FALSE(!s.ok())) {
+    FailKernel(st, n, s, ctx.allocation_failed());
+    return false;
+  }
+  return true;
+}
+
 // Runs a synchronous kernel on `in`. Outputs are written straight into the
 // run's value slots (each written by this step only), then checked.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeSync(
@@ -469,12 +483,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeSync(
   RunState& st = t.st;
   const absl::Span<NDArray> out(t.values + n.output_slot, n.num_outputs);
   OpKernelContext ctx(*n.node, in, out, t.env);
-  if (absl::Status s =
-          n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
-      ABSL_PREDICT_FALSE(!s.ok())) {
-    FailKernel(st, n, s, ctx.allocation_failed());
-    return StepResult::kFailed;
-  }
+  if (!CallKernel(st, n, ctx)) return StepResult::kFailed;
   return CheckOutputs(st, n, out) ? StepResult::kDone : StepResult::kFailed;
 }
 
@@ -488,12 +497,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult SimpleStep(const TaskView& t,
   NDArray& out = t.values[n.output_slot];
   OpKernelContext ctx(*n.node, absl::Span<NDArray>(&in, 1),
                       absl::Span<NDArray>(&out, 1), t.env);
-  if (absl::Status s =
-          n.kernel_fn != nullptr ? n.kernel_fn(ctx) : n.kernel->Compute(ctx);
-      ABSL_PREDICT_FALSE(!s.ok())) {
-    FailKernel(t.st, n, s, ctx.allocation_failed());
-    return StepResult::kFailed;
-  }
+  if (!CallKernel(t.st, n, ctx)) return StepResult::kFailed;
   if (in.valid()) in = NDArray();
   if (ABSL_PREDICT_FALSE(
           !OutputMatches(out, n.out_dtype, n.out_rank, *n.out_shape))) {
