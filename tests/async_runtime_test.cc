@@ -667,7 +667,7 @@ TEST(RunFrames, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-// --- The executor's step paths: "simple" steps (one function-kernel input
+// --- The executor's step paths: "simple" steps (one input
 // read for the last time, one output) and straight chains.
 
 // TestLiar(x): int64[3] whatever x is. TestMute(x): no output at all.
