@@ -91,7 +91,8 @@ struct CacheLineAllocator {
 // CompiledPlan::joins in `pending` are meaningful (reset by each run).
 struct RunFrame {
   // Cache-line aligned: an NDArray is 64 bytes, so each slot is one line
-  // (malloc's 16-byte alignment put most slots across two).
+  // (with malloc's 16-byte alignment, every slot straddled two unless the
+  // block happened to start on a line).
   std::vector<NDArray, CacheLineAllocator<NDArray>> values;
   std::unique_ptr<std::atomic<int32_t>[]> pending;
 };
