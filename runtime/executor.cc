@@ -487,25 +487,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeSync(
   return CheckOutputs(st, n, out) ? StepResult::kDone : StepResult::kFailed;
 }
 
-// The most common step (PlanNode::simple): a synchronous kernel reading one
-// value for the last time and writing one. ComputeSync's work without its
-// branches on the step's shape; the input slot is emptied afterwards, so
-// that its buffer dies as early as with a move.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult SimpleStep(const TaskView& t,
-                                                          const PlanNode& n) {
-  NDArray& in = t.values[n.input0_slot];
-  NDArray& out = t.values[n.output_slot];
-  OpKernelContext ctx(*n.node, absl::Span<NDArray>(&in, 1),
-                      absl::Span<NDArray>(&out, 1), t.env);
-  if (!CallKernel(t.st, n, ctx)) return StepResult::kFailed;
-  if (in.valid()) in = NDArray();
-  if (ABSL_PREDICT_FALSE(
-          !OutputMatches(out, n.out_dtype, n.out_rank, *n.out_shape))) {
-    return CheckOutputsSlow(t.st, n, absl::Span<const NDArray>(&out, 1))
-               ? StepResult::kDone
-               : StepResult::kFailed;
-  }
-  return StepResult::kDone;
+// A one-input step that reads its value for the last time: the kernel gets
+// the slot itself (no move in and out), emptied afterwards so that the
+// buffer dies as early as with a move. The whole of a simple step
+// (PlanNode::simple).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult ComputeOnLastUse(
+    const TaskView& t, const PlanNode& n) {
+  NDArray& slot = t.values[n.input0_slot];
+  const StepResult r = ComputeSync(t, n, absl::Span<NDArray>(&slot, 1));
+  if (slot.valid()) slot = NDArray();
+  return r;
 }
 
 // Runs step `id` (`n`) of the task's partition.
@@ -513,7 +504,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult Step(const RunPtr& stp,
                                                     const TaskView& t,
                                                     int32_t id,
                                                     const PlanNode& n) {
-  if (ABSL_PREDICT_TRUE(n.simple)) return SimpleStep(t, n);
+  if (ABSL_PREDICT_TRUE(n.simple)) return ComputeOnLastUse(t, n);
   RunState& st = t.st;
   const CompiledPlan& plan = t.plan;
   switch (n.kind) {
@@ -526,18 +517,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult Step(const RunPtr& stp,
                   a->ctx, std::move(done));
             });
       }
-      // The common one-input case skips the inline vector's bookkeeping;
-      // when this step is the value's last reader, the kernel gets the slot
-      // itself (no move in and out), emptied afterwards so that the buffer
-      // dies as early as with a move.
+      // The common one-input case skips the inline vector's bookkeeping.
       if (n.num_inputs == 1) {
-        NDArray& slot = t.values[n.input0_slot];
-        if (n.input0_last_use) {
-          const StepResult r = ComputeSync(t, n, absl::Span<NDArray>(&slot, 1));
-          if (slot.valid()) slot = NDArray();
-          return r;
-        }
-        NDArray in = slot;
+        if (n.input0_last_use) return ComputeOnLastUse(t, n);
+        NDArray in = t.values[n.input0_slot];
         return ComputeSync(t, n, absl::Span<NDArray>(&in, 1));
       }
       absl::InlinedVector<NDArray, 4> in(n.num_inputs);
