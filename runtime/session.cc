@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -39,6 +41,11 @@ absl::Status ValidateOptions(const SessionOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("Session::Create: num_threads is ", options.num_threads,
                      "; use 0 for the default or a positive count"));
+  }
+  if (options.max_cached_plans < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Session::Create: max_cached_plans is ",
+                     options.max_cached_plans, "; it must be at least 1"));
   }
   if (options.max_allocation_bytes < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -146,10 +153,38 @@ class Session::Impl {
   LocalRendezvous rendezvous_;
   RunTracker tracker_;  // ~Impl waits until no run is in flight.
   ExecutorEnv env_;
+  // A cached plan and whether a run used it since the last eviction (set
+  // under the reader lock, hence atomic; new plans start unused).
+  struct CachedPlan {
+    explicit CachedPlan(std::shared_ptr<const CompiledPlan> p)
+        : plan(std::move(p)) {}
+    const std::shared_ptr<const CompiledPlan> plan;
+    std::atomic<bool> used{false};
+  };
+  // Makes room for one more plan when the cache is full: drops a plan not
+  // used since the last eviction (any plan if all were), then marks every
+  // remaining plan unused. "Not recently used": a plan compiled for a
+  // one-off signature goes before one that runs keep using.
+  void EvictOnePlan() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::vector<int32_t>, std::shared_ptr<const CompiledPlan>>
-      plans_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<std::vector<int32_t>, CachedPlan> plans_
+      ABSL_GUARDED_BY(mu_);
 };
+
+void Session::Impl::EvictOnePlan() {
+  auto victim = plans_.begin();
+  for (auto it = plans_.begin(); it != plans_.end(); ++it) {
+    if (!it->second.used.load(std::memory_order_relaxed)) {
+      victim = it;
+      break;
+    }
+  }
+  plans_.erase(victim);
+  for (auto& [key, cached] : plans_) {
+    cached.used.store(false, std::memory_order_relaxed);
+  }
+}
 
 absl::Status Session::Impl::CheckTensor(const Tensor& t, std::string_view role,
                                         int index,
@@ -244,7 +279,14 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::Impl::Plan(
   {
     absl::ReaderMutexLock lock(&mu_);
     auto it = plans_.find(key);
-    if (it != plans_.end()) return it->second;
+    if (it != plans_.end()) {
+      std::atomic<bool>& used = it->second.used;
+      // Read first: a plan in use stays a read-shared cache line.
+      if (!used.load(std::memory_order_relaxed)) {
+        used.store(true, std::memory_order_relaxed);
+      }
+      return it->second.plan;
+    }
   }
   // Graphs are append-only and nodes immutable, so a plan depends only on
   // the fetches' ancestors, which never change: a cached plan stays valid as
@@ -253,8 +295,14 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::Impl::Plan(
       CompilePlan(graph_, feeds, fetches, targets, options_.devices);
   if (!plan.ok()) return plan.status();
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = plans_.emplace(std::move(key), *plan);
-  return it->second;
+  if (auto it = plans_.find(key); it != plans_.end()) {
+    return it->second.plan;  // Another run compiled it meanwhile.
+  }
+  while (plans_.size() >= static_cast<size_t>(options_.max_cached_plans)) {
+    EvictOnePlan();
+  }
+  return plans_.try_emplace(std::move(key), *std::move(plan))
+      .first->second.plan;
 }
 
 void Session::Impl::Start(const Feeds& feeds,

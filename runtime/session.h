@@ -48,6 +48,12 @@ struct SessionOptions {
   // The largest array one kernel may allocate, in bytes; a larger output is
   // kResourceExhausted naming the node. 0 = the machine's physical memory.
   int64_t max_allocation_bytes = 0;
+  // The most compiled plans the session keeps (one per feeds/fetches/
+  // targets signature). Past it, compiling a new plan first drops one not
+  // used since the last time a plan was dropped (a later run of that
+  // signature compiles it again; runs already holding it are unaffected).
+  // Bounds a service's memory when its fetch sets vary. At least 1.
+  int max_cached_plans = 1024;
 };
 
 struct RunOptions {

@@ -109,6 +109,42 @@ TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
   EXPECT_EQ(session->num_cached_plans(), 1);
 }
 
+// Threads running more signatures than the plan cache holds: plans are
+// dropped and compiled again while other runs use them (each run holds its
+// plan), and every result is right.
+TEST(Concurrency, PlanCacheEvictsWhileOtherRunsUseThePlans) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Placeholder(DType::kInt32, Shape{});
+  std::vector<Tensor> ys;
+  for (int k = 0; k < 5; ++k) {
+    ys.push_back(ops::Add(x, ops::Const(NDArray::Scalar<int32_t>(k))));
+  }
+  SessionOptions o;
+  o.max_cached_plans = 2;
+  auto session = *Session::Create(g, o);
+  constexpr int kThreads = 8, kRuns = 300;
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        const int k = (t + r) % 5;
+        auto out = session->Run({{x, NDArray::Scalar<int32_t>(r)}}, {ys[k]});
+        if (!out.ok()) {
+          failed.fetch_add(1);
+        } else if ((*out)[0].values<int32_t>()[0] != r + k) {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(session->num_cached_plans(), 2);
+}
+
 TEST(Concurrency, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
   RegisterTestOps();
   Graph g = Graph::Create("faulty");

@@ -12,9 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
+#include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
+#include "kernels/kernel.h"
 
 namespace weft {
 namespace {
@@ -91,6 +93,88 @@ TEST(Session, OpsAddedAfterCreateCanBeFetched) {
   ASSERT_TRUE(r3.ok());
   EXPECT_EQ((*r3)[0].values<int64_t>()[0], 5);
   EXPECT_EQ(session->num_cached_plans(), 2);
+}
+
+// TestCountedCopy(x) = x; every kernel it builds (one per compiled plan
+// that contains it) is counted, so a test sees when a plan is compiled.
+std::atomic<int> counted_kernels_built{0};
+
+absl::Status CountedCopy(OpKernelContext& ctx) {
+  ctx.set_output(0, ctx.input(0));
+  return absl::OkStatus();
+}
+
+void RegisterCountedCopy() {
+  static const bool once = [] {
+    absl::Status s = OpRegistry::Global().Register(
+        {.type = "TestCountedCopy",
+         .num_inputs = 1,
+         .infer = [](InferenceContext& c) {
+           c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+           return absl::OkStatus();
+         }});
+    s.Update(KernelRegistry::Global().Register(
+        {.op = "TestCountedCopy",
+         .dtype = DType::kInt64,
+         .factory = [](OpKernelConstruction& c)
+             -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+           ++counted_kernels_built;
+           return FunctionKernelFactory(CountedCopy)(c);
+         }}));
+    EXPECT_TRUE(s.ok()) << s;
+    return true;
+  }();
+  (void)once;
+}
+
+// With room for two plans, a third signature drops the plan no run used
+// since it was compiled, keeps the one runs keep using, and every run
+// still returns the right values.
+TEST(Session, PlanCacheIsBoundedAndKeepsPlansInUse) {
+  RegisterCountedCopy();
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor x = ops::Const(NDArray::Scalar<int64_t>(3));
+  Tensor hot = *g.AddOp("TestCountedCopy", {x});
+  Tensor b = ops::Neg(x);
+  Tensor c = ops::Mul(x, x);
+  SessionOptions o;
+  o.max_cached_plans = 2;
+  auto session = MakeSession(g, o);
+  auto run = [&](const Tensor& t) {
+    absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {t});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? (*r)[0].values<int64_t>()[0] : int64_t{-1};
+  };
+  const int built = counted_kernels_built.load();
+  EXPECT_EQ(run(hot), 3);
+  EXPECT_EQ(run(hot), 3);  // Cached, and now used since compiled.
+  EXPECT_EQ(counted_kernels_built.load(), built + 1);
+  EXPECT_EQ(run(b), -3);  // Two plans: the cache is full.
+  EXPECT_EQ(run(c), 9);   // Drops b's plan (never reused), not hot's.
+  EXPECT_EQ(session->num_cached_plans(), 2);
+  EXPECT_EQ(run(hot), 3);
+  EXPECT_EQ(counted_kernels_built.load(), built + 1);  // Not recompiled.
+  EXPECT_EQ(run(b), -3);  // Compiled again; drops c's plan (unused).
+  EXPECT_EQ(run(hot), 3);
+  EXPECT_EQ(counted_kernels_built.load(), built + 1);
+  EXPECT_EQ(session->num_cached_plans(), 2);
+  // Many one-off signatures never push the cache past its bound.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(run(ops::Add(x, ops::Const(NDArray::Scalar<int64_t>(i)))), 3 + i);
+    EXPECT_LE(session->num_cached_plans(), 2);
+  }
+}
+
+TEST(Session, PlanCacheBoundMustBePositive) {
+  Graph g = Graph::Create("g");
+  SessionOptions o;
+  o.max_cached_plans = 0;
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(g, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("max_cached_plans is 0; it must be at least 1"));
 }
 
 TEST(Session, IdentityAndReshapeForwardBuffers) {
