@@ -75,8 +75,7 @@ absl::Status InferSoftmax(InferenceContext& c, std::string_view op) {
   absl::StatusOr<int> axis =
       AxisAttr(c, c.input_shapes[0].rank(), absl::StrCat(op, " axis"));
   if (!axis.ok()) return axis.status();
-  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-  return absl::OkStatus();
+  return InferSameAsInput(c);
 }
 
 // ReduceMax: numeric; axes as ReduceSum; optional keep_dims keeps each

@@ -22,6 +22,11 @@ absl::Status InferenceContext::AttrError(std::string message) {
   return absl::InvalidArgumentError(std::move(message));
 }
 
+absl::Status InferSameAsInput(InferenceContext& c) {
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
 namespace {
 
 // More outputs than any sane Split needs; keeps a typo from allocating
@@ -126,14 +131,12 @@ absl::Status InferSelect(InferenceContext& c) {
 
 absl::Status InferUnaryNumeric(InferenceContext& c) {
   if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
-  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-  return absl::OkStatus();
+  return InferSameAsInput(c);
 }
 
 absl::Status InferUnaryFloating(InferenceContext& c) {
   if (absl::Status s = RequireFloating(c, 0); !s.ok()) return s;
-  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-  return absl::OkStatus();
+  return InferSameAsInput(c);
 }
 
 // MatMul: [m,k] x [k,n] -> [m,n]; the optional bool attrs transpose_a /
@@ -255,10 +258,7 @@ void RegisterStandardOps(OpRegistry& r) {
          c.SetOutput(**d, **s);
          return absl::OkStatus();
        }});
-  reg({"Identity", 1, {}, [](InferenceContext& c) {
-         c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-         return absl::OkStatus();
-       }});
+  reg({"Identity", 1, {}, InferSameAsInput});
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum", "Minimum"}) {
     reg({op, 2, {}, InferBinary});
   }

@@ -73,6 +73,10 @@ struct InferenceContext {
 
 using InferFn = std::function<absl::Status(InferenceContext&)>;
 
+// An inference function for ops whose one output is input 0's dtype and
+// shape (Identity, most custom unary ops; TensorFlow's UnchangedShape).
+absl::Status InferSameAsInput(InferenceContext& c);
+
 // The definition of one op type. Every node has at least one output.
 struct OpDef {
   std::string type = {};

@@ -33,11 +33,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-absl::Status IdentityInfer(InferenceContext& c) {
-  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-  return absl::OkStatus();
-}
-
 // --- A gate: async kernels park here until released or cancelled.
 struct Gate {
   absl::Mutex mu;
@@ -190,7 +185,7 @@ void RegisterTestOps() {
       EXPECT_TRUE(OpRegistry::Global()
                       .Register({.type = op,
                                  .num_inputs = 1,
-                                 .infer = IdentityInfer,
+                                 .infer = InferSameAsInput,
                                  .stateful = true})
                       .ok());
     }
@@ -198,7 +193,7 @@ void RegisterTestOps() {
                     .Register({.type = "TestSpin",
                                .num_inputs = 1,
                                .attrs = {"ms"},
-                               .infer = IdentityInfer})
+                               .infer = InferSameAsInput})
                     .ok());
     KernelRegistry& r = KernelRegistry::Global();
     EXPECT_TRUE(r.Register({.op = "TestWaitAsync",
@@ -695,7 +690,8 @@ void RegisterStepPathOps() {
     for (const auto& [op, fn] : ops) {
       EXPECT_TRUE(
           OpRegistry::Global()
-              .Register({.type = op, .num_inputs = 1, .infer = IdentityInfer})
+              .Register(
+                  {.type = op, .num_inputs = 1, .infer = InferSameAsInput})
               .ok());
       EXPECT_TRUE(KernelRegistry::Global()
                       .Register({.op = op,

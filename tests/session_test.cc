@@ -106,13 +106,9 @@ absl::Status CountedCopy(OpKernelContext& ctx) {
 
 void RegisterCountedCopy() {
   static const bool once = [] {
-    absl::Status s = OpRegistry::Global().Register(
-        {.type = "TestCountedCopy",
-         .num_inputs = 1,
-         .infer = [](InferenceContext& c) {
-           c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-           return absl::OkStatus();
-         }});
+    absl::Status s = OpRegistry::Global().Register({.type = "TestCountedCopy",
+                                                    .num_inputs = 1,
+                                                    .infer = InferSameAsInput});
     s.Update(KernelRegistry::Global().Register(
         {.op = "TestCountedCopy",
          .dtype = DType::kInt64,

@@ -174,13 +174,10 @@ class AsyncIdentityKernel : public AsyncOpKernel {
 
 void RegisterAsyncIdentity() {
   static bool once = [] {
-    absl::Status s = OpRegistry::Global().Register(
-        {.type = "BenchAsyncIdentity",
-         .num_inputs = 1,
-         .infer = [](InferenceContext& c) {
-           c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
-           return absl::OkStatus();
-         }});
+    absl::Status s =
+        OpRegistry::Global().Register({.type = "BenchAsyncIdentity",
+                                       .num_inputs = 1,
+                                       .infer = InferSameAsInput});
     s.Update(KernelRegistry::Global().Register(
         {.op = "BenchAsyncIdentity",
          .dtype = DType::kFloat32,
