@@ -1,6 +1,7 @@
 // Concurrency, cancellation and timeout tests of the executor and Session.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +68,19 @@ Tensor Sleep(const Tensor& x, int64_t ms, const OpOptions& o = {}) {
   return *x.graph().AddOp("TestSleep", {x}, {{"ms", ms}}, o);
 }
 
+// Calls body(t, r) for r = 0 .. runs-1 on each of `threads` threads
+// t = 0 .. threads-1, and returns when every thread is done.
+void OnThreads(int threads, int runs,
+               const std::function<void(int t, int r)>& body) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&body, runs, t] {
+      for (int r = 0; r < runs; ++r) body(t, r);
+    });
+  }
+  for (std::thread& th : pool) th.join();
+}
+
 TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
   Graph g = Graph::Create("model");
   Tensor x, y;
@@ -81,25 +95,17 @@ TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
   }
   g.Finalize();
   auto session = *Session::Create(g, {0, {"cpu:0", "cpu:1"}});
-  constexpr int kThreads = 16, kRuns = 500;
   std::atomic<int> wrong{0}, failed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < kRuns; ++r) {
-        const int32_t a = t, b = r;
-        auto out = session->Run({{x, NDArray::Vector<int32_t>({a, b})}}, {y});
-        if (!out.ok()) {
-          failed.fetch_add(1);
-          continue;
-        }
-        // sum(3v + v + 1) over {a, b}.
-        if ((*out)[0].values<int32_t>()[0] != 4 * (a + b) + 2)
-          wrong.fetch_add(1);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  OnThreads(16, 500, [&](int t, int r) {
+    const int32_t a = t, b = r;
+    auto out = session->Run({{x, NDArray::Vector<int32_t>({a, b})}}, {y});
+    if (!out.ok()) {
+      failed.fetch_add(1);
+      return;
+    }
+    // sum(3v + v + 1) over {a, b}.
+    if ((*out)[0].values<int32_t>()[0] != 4 * (a + b) + 2) wrong.fetch_add(1);
+  });
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(session->num_cached_plans(), 1);
@@ -119,23 +125,16 @@ TEST(Concurrency, PlanCacheEvictsWhileOtherRunsUseThePlans) {
   SessionOptions o;
   o.max_cached_plans = 2;
   auto session = *Session::Create(g, o);
-  constexpr int kThreads = 8, kRuns = 300;
   std::atomic<int> wrong{0}, failed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < kRuns; ++r) {
-        const int k = (t + r) % 5;
-        auto out = session->Run({{x, NDArray::Scalar<int32_t>(r)}}, {ys[k]});
-        if (!out.ok()) {
-          failed.fetch_add(1);
-        } else if ((*out)[0].values<int32_t>()[0] != r + k) {
-          wrong.fetch_add(1);
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  OnThreads(8, 300, [&](int t, int r) {
+    const int k = (t + r) % 5;
+    auto out = session->Run({{x, NDArray::Scalar<int32_t>(r)}}, {ys[k]});
+    if (!out.ok()) {
+      failed.fetch_add(1);
+    } else if ((*out)[0].values<int32_t>()[0] != r + k) {
+      wrong.fetch_add(1);
+    }
+  });
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_LE(session->num_cached_plans(), 2);
@@ -277,24 +276,18 @@ TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
   }
   auto session = *Session::Create(g, {2, {"cpu:0", "cpu:1"}});
   std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < 200; ++r) {
-        const int32_t d = (t + r) % 5;  // 0 divides by zero.
-        auto out = session->Run({{x, NDArray::Scalar<int32_t>(d)}}, {q});
-        if (d == 0) {
-          if (out.ok() || out.status().message().find("division by zero") ==
-                              std::string::npos) {
-            bad.fetch_add(1);
-          }
-        } else if (!out.ok() || (*out)[0].values<int32_t>()[0] != 100 / d) {
-          bad.fetch_add(1);
-        }
+  OnThreads(8, 200, [&](int t, int r) {
+    const int32_t d = (t + r) % 5;  // 0 divides by zero.
+    auto out = session->Run({{x, NDArray::Scalar<int32_t>(d)}}, {q});
+    if (d == 0) {
+      if (out.ok() || out.status().message().find("division by zero") ==
+                          std::string::npos) {
+        bad.fetch_add(1);
       }
-    });
-  }
-  for (auto& th : threads) th.join();
+    } else if (!out.ok() || (*out)[0].values<int32_t>()[0] != 100 / d) {
+      bad.fetch_add(1);
+    }
+  });
   EXPECT_EQ(bad.load(), 0);
 }
 
