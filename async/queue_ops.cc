@@ -400,18 +400,23 @@ QueueRunner::~QueueRunner() {
 }
 
 void QueueRunner::Loop() {
+  RunOptions options;
+  options.cancellation = &cancel_;
   while (true) {
     absl::StatusOr<std::vector<NDArray>> r =
-        session_->Run(feeds_, {}, targets_);
+        session_->Run(feeds_, {}, targets_, options);
     absl::MutexLock lock(&mu_);
     if (r.ok()) {
       ++runs_;
       continue;
     }
-    if (r.status().code() != absl::StatusCode::kOutOfRange &&
-        first_error_.ok()) {
-      first_error_ = r.status();
-    }
+    // kOutOfRange: the input ended (or Cancel closed the queue); kCancelled
+    // after Cancel(): the run was stopped on request.
+    const absl::StatusCode code = r.status().code();
+    const bool expected =
+        code == absl::StatusCode::kOutOfRange ||
+        (code == absl::StatusCode::kCancelled && cancel_.cancelled());
+    if (!expected && first_error_.ok()) first_error_ = r.status();
     if (--live_ == 0) queue_.Close();
     return;
   }
@@ -430,6 +435,8 @@ absl::Status QueueRunner::Join() {
 
 absl::Status QueueRunner::Cancel() {
   queue_.Close();
+  cancel_.Cancel(
+      absl::CancelledError("QueueRunner::Cancel stopped the runner"));
   return Join();
 }
 

@@ -25,6 +25,7 @@
 #include "async/queue.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "kernels/cancellation.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -61,7 +62,12 @@ std::vector<Tensor> DequeueMany(
 // ended, e.g. a Dequeue of a closed source queue) is the normal end. When
 // every thread has stopped, `queue` is closed. Join() waits and returns the
 // first error other than kOutOfRange, or OK. Cancel() closes the queue so
-// blocked enqueues end, then joins.
+// blocked enqueues end, cancels the runs in flight (through
+// RunOptions::cancellation: a run waiting on a source queue that never
+// closes wakes up, and the source keeps its elements), then joins; the
+// runs it cancelled are not errors. An element a run had already taken
+// from its source when Cancel() came is lost with that run, as in
+// TensorFlow.
 //
 // Thread safety: Join and Cancel may be called from any thread; the
 // session must outlive the runner.
@@ -87,6 +93,8 @@ class QueueRunner {
   const std::vector<Tensor> targets_;
   const Feeds feeds_;
   std::vector<std::thread> threads_;
+  // Every run of every thread is registered here; Cancel() cancels it.
+  CancellationManager cancel_;
   mutable absl::Mutex mu_;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   int live_ ABSL_GUARDED_BY(mu_) = 0;

@@ -25,6 +25,11 @@ bool CancellationManager::Deregister(Token token) {
   return false;
 }
 
+bool CancellationManager::TryDeregister(Token token) {
+  absl::MutexLock lock(&mu_);
+  return callbacks_.erase(token) > 0;
+}
+
 void CancellationManager::Cancel(absl::Status status) {
   absl::flat_hash_map<Token, absl::AnyInvocable<void()>> callbacks;
   {

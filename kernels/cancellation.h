@@ -1,7 +1,8 @@
 // cancellation.h — defines weft::CancellationManager, the per-step object
 // through which an error, a deadline or the caller cancels a run, and which
 // asynchronous kernels (a Recv, a Dequeue, a nested run) use to stop
-// waiting.
+// waiting. A caller cancels its runs with one of its own, passed as
+// RunOptions::cancellation.
 //
 //   CancellationManager::Token token;
 //   if (!ctx.cancellation()->Register([&] { StopWaiting(); }, &token)) {
@@ -46,6 +47,11 @@ class CancellationManager {
   // callback has returned (so the caller may free what it uses) — unless
   // called from inside a callback, on the cancelling thread.
   bool Deregister(Token token);
+  // Deregister without the wait: true if removed before it ran; false if
+  // Cancel took it (it may be running now, on the cancelling thread). For a
+  // callback that stays safe to run after the caller has moved on (it holds
+  // only weak or owning references).
+  bool TryDeregister(Token token);
   // Cancels with `status` (the first call wins); later calls do nothing.
   void Cancel(absl::Status status);
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

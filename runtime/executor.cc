@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "graph/errors.h"
@@ -61,6 +62,22 @@ absl::Status DeadlineError() {
   return absl::DeadlineExceededError(
       "Session::Run passed its deadline; the run was cancelled");
 }
+
+}  // namespace
+
+absl::Status CallerCancelledError(const absl::Status& reason) {
+  absl::Status out(
+      reason.ok() ? absl::StatusCode::kCancelled : reason.code(),
+      absl::StrCat("Session::Run was cancelled by the caller through "
+                   "RunOptions::cancellation",
+                   reason.message().empty() ? "" : ": ", reason.message()));
+  reason.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+namespace {
 
 // Frames a plan keeps pooled: up to kMaxPooledFrames, and no more than
 // kPooledFrameBytes of them (but always one, however large the plan).
@@ -124,6 +141,7 @@ struct RunState {
         collect_stats(o.collect_stats || o.trace),
         trace(o.trace),
         metadata(md),
+        caller_cancellation(o.cancellation),
         done(std::move(d)),
         frame(TakeFrame(*plan)),
         pending(frame->pending.get()),
@@ -188,6 +206,11 @@ struct RunState {
   const bool collect_stats;
   const bool trace;
   RunMetadata* const metadata;
+  // RunOptions::cancellation, and this run's registration with it (made
+  // before any step runs, removed by Complete).
+  CancellationManager* const caller_cancellation;
+  CancellationManager::Token caller_token = 0;
+  bool caller_registered = false;
   ExecuteDone done;                           // Called once, by Complete.
   absl::InlinedVector<StepEnv, 2> step_envs;  // Per partition.
   CancellationManager cancellation;
@@ -219,6 +242,11 @@ void Complete(const RunPtr& st, bool drained) {
   if (st->completed.exchange(true, std::memory_order_acq_rel)) return;
   if (const internal::Timer::Id t = st->timer.load(); t != 0) {
     internal::Timer::Global().Cancel(t);
+  }
+  // Without waiting: a caller's Cancel running our callback right now
+  // finds the run completed (the callback holds only a weak reference).
+  if (st->caller_registered) {
+    st->caller_cancellation->TryDeregister(st->caller_token);
   }
   absl::Status status;
   {
@@ -684,6 +712,27 @@ void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
   if (st->collect_stats) st->start_ns = NowNs();
   for (size_t i = 0; i < feeds.size() && i < p.feed_slots.size(); ++i) {
     if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
+  }
+  // The caller's cancellation, before any step can run. caller_registered
+  // is set first: a Cancel on another thread may complete the run (and read
+  // it) before Register returns.
+  if (CancellationManager* cm = st->caller_cancellation; cm != nullptr) {
+    st->caller_registered = true;
+    std::weak_ptr<RunState> weak = st;
+    if (!cm->Register(
+            [weak, cm] {
+              if (RunPtr run = weak.lock()) {
+                run->Fail(CallerCancelledError(cm->status()));
+                Complete(run, /*drained=*/false);
+              }
+            },
+            &st->caller_token)) {
+      st->caller_registered = false;
+      st->Fail(CallerCancelledError(cm->status()));
+      st->outstanding.store(1, std::memory_order_relaxed);
+      st->first_device().Schedule([st] { FinishTask(st); });
+      return;
+    }
   }
   // Each partition with roots is one task, counted up front so that no
   // task can finish the run before the others are scheduled.

@@ -21,10 +21,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "graph/ndarray.h"
+#include "kernels/cancellation.h"
 #include "runtime/device.h"
 #include "runtime/plan.h"
 #include "runtime/rendezvous.h"
@@ -62,15 +64,24 @@ struct ExecuteOptions {
   bool collect_stats = false;
   bool trace = false;
   // The caller's thread runs its first partition before it waits (Run
-  // without a deadline). Never with a finite deadline: a slow step on the
-  // calling thread could not be abandoned on time.
+  // without a deadline). Never with a finite deadline or a cancellation: a
+  // slow step on the calling thread could not be abandoned on time.
   bool caller_runs_inline = false;
   // The calling thread runs its first partition directly, not inside the
   // device's arena, with or without a deadline (a timer still fails the
   // run on time). For nested runs started by a kernel that is already on
   // a worker thread (internal::PreparedRun).
   bool run_on_calling_thread = false;
+  // The caller's cancellation (RunOptions::cancellation): its Cancel fails
+  // the run with CallerCancelledError and completes it at once, like a
+  // deadline. Deregistered when the run completes.
+  CancellationManager* cancellation = nullptr;
 };
+
+// The run's error when `cancellation` (RunOptions::cancellation) was
+// cancelled with `reason`: reason's code (kCancelled if it was OK) and
+// payloads, a message naming RunOptions::cancellation and reason's message.
+absl::Status CallerCancelledError(const absl::Status& reason);
 
 using ExecuteDone =
     absl::AnyInvocable<void(absl::StatusOr<std::vector<NDArray>>) &&>;
@@ -79,8 +90,9 @@ using ExecuteDone =
 // values or the first error (kernel errors name the node and its site;
 // past the deadline, kDeadlineExceeded). `metadata`, if not null, must
 // outlive `done` and is filled before it is called. `done` runs on a
-// device thread or the timer thread — or, with caller_runs_inline, possibly
-// on the calling thread before ExecutePlanAsync returns.
+// device thread, the timer thread or the thread that cancels — or, with
+// caller_runs_inline, possibly on the calling thread before ExecutePlanAsync
+// returns.
 void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
                       const ExecutorEnv& env, std::vector<NDArray> feeds,
                       const ExecuteOptions& options, RunMetadata* metadata,

@@ -323,8 +323,12 @@ void Session::Impl::Start(const Feeds& feeds,
   if (!plan.ok()) return FailAsync(plan.status(), std::move(done));
   exec.collect_stats = metadata != nullptr;
   exec.trace = options.trace;
-  exec.caller_runs_inline =
-      caller_runs_inline && exec.deadline == absl::InfiniteFuture();
+  exec.cancellation = options.cancellation;
+  // Not with a deadline or a cancellation: a slow step on the calling
+  // thread could not be abandoned on time.
+  exec.caller_runs_inline = caller_runs_inline &&
+                            exec.deadline == absl::InfiniteFuture() &&
+                            options.cancellation == nullptr;
   ExecutePlanAsync(*std::move(plan), env_, std::move(req->values), exec,
                    metadata, std::move(done));
 }

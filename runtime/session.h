@@ -30,6 +30,7 @@
 #include "graph/graph.h"
 #include "graph/ndarray.h"
 #include "graph/tensor.h"
+#include "kernels/cancellation.h"
 #include "runtime/run_metadata.h"
 
 namespace weft {
@@ -62,6 +63,16 @@ struct RunOptions {
   absl::Duration timeout = absl::InfiniteDuration();
   // Fill RunMetadata::chrome_trace_json (also collects per-node timings).
   bool trace = false;
+  // When not null, the caller's handle to cancel the run from any thread:
+  // `cancellation->Cancel(status)` makes the run return at once with
+  // `status`'s code (kCancelled unless given another), a message naming
+  // RunOptions::cancellation and `status`'s message and payloads; waiting
+  // steps (a Dequeue, an Enqueue, a Recv) wake up, and a queue loses
+  // nothing. Cancelled before the run starts: no step runs. One manager may
+  // serve many runs (all cancelled together). It must outlive the run (Run
+  // returns, or RunAsync's `done` is called; the run deregisters itself
+  // before that) and any Cancel call on it.
+  CancellationManager* cancellation = nullptr;
 };
 
 using Feeds = std::vector<std::pair<Tensor, NDArray>>;

@@ -1,9 +1,12 @@
-// Concurrency, cancellation and timeout tests of the executor and Session.
+// Concurrency, cancellation (errors, deadlines, RunOptions::cancellation)
+// and timeout tests of the executor and Session.
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -13,6 +16,7 @@
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
+#include "kernels/cancellation.h"
 #include "kernels/kernel.h"
 #include "runtime/session.h"
 
@@ -263,6 +267,118 @@ TEST(Concurrency, SessionDestroyedRightAfterItsRunReportsBack) {
               absl::StatusCode::kDeadlineExceeded);
     session.reset();
   }
+}
+
+// RunOptions::cancellation, cancelled from another thread while a chain of
+// sleeps runs: the run returns kCancelled naming the option and the reason,
+// stops between steps, and the session is usable afterwards.
+TEST(CallerCancellation, StopsARunBetweenStepsAndTheSessionStaysUsable) {
+  RegisterTestOps();
+  Graph g = Graph::Create("cancelled");
+  Tensor c, slow;
+  {
+    GraphScope scope(g);
+    c = ops::Const(NDArray::Scalar<int32_t>(7));
+    slow = c;
+    for (int i = 0; i < 50; ++i) slow = Sleep(slow, 10);
+  }
+  auto session = *Session::Create(g);
+  g_sleep_started = 0;
+  g_sleep_finished = 0;
+  CancellationManager cancel;
+  std::thread canceller([&] {
+    while (g_sleep_started.load() == 0) std::this_thread::yield();
+    absl::Status reason = absl::CancelledError("client went away");
+    reason.SetPayload("type.example/request", absl::Cord("r-17"));
+    cancel.Cancel(reason);
+  });
+  auto r = session->Run({}, {slow}, RunOptions{.cancellation = &cancel});
+  canceller.join();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("RunOptions::cancellation"));
+  EXPECT_THAT(r.status().message(), HasSubstr("client went away"));
+  EXPECT_EQ(r.status().GetPayload("type.example/request"), absl::Cord("r-17"));
+  EXPECT_LT(g_sleep_started.load(), 50);
+  auto quick = session->Run({}, {c}, RunOptions{.cancellation = nullptr});
+  ASSERT_TRUE(quick.ok()) << quick.status();
+  EXPECT_EQ((*quick)[0].values<int32_t>()[0], 7);
+  session.reset();  // Waits for the cancelled run's in-flight step.
+  EXPECT_EQ(g_sleep_started.load(), g_sleep_finished.load());
+}
+
+// A manager cancelled before the run: no step runs, Run and RunAsync both
+// report the reason's code; a manager that is never cancelled changes
+// nothing.
+TEST(CallerCancellation, CancelledBeforeTheRunRunsNoStep) {
+  RegisterTestOps();
+  Graph g = Graph::Create("early");
+  Tensor slow = Sleep(ops::Const(NDArray::Scalar<int32_t>(1), {.graph = g}), 1,
+                      {.graph = g});
+  auto session = *Session::Create(g);
+  CancellationManager cancel;
+  cancel.Cancel(absl::AbortedError("server shutting down"));
+  g_sleep_started = 0;
+  auto r = session->Run({}, {slow}, RunOptions{.cancellation = &cancel});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("cancelled by the caller through "
+                        "RunOptions::cancellation: server shutting down"));
+  absl::Notification reported;
+  session->RunAsync({}, {slow}, RunOptions{.cancellation = &cancel},
+                    [&](absl::StatusOr<std::vector<NDArray>> out) {
+                      EXPECT_EQ(out.status().code(),
+                                absl::StatusCode::kAborted);
+                      reported.Notify();
+                    });
+  reported.WaitForNotification();
+  EXPECT_EQ(g_sleep_started.load(), 0);
+  CancellationManager idle;
+  auto ok = session->Run({}, {slow}, RunOptions{.cancellation = &idle});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].values<int32_t>()[0], 1);
+}
+
+// Cancel racing the runs' completion, one manager shared by the runs of a
+// thread: every run reports exactly once, with its value or kCancelled, and
+// nothing is left registered or waiting (run under TSan and ASan).
+TEST(CallerCancellation, RacesWithCompletionReportExactlyOnce) {
+  Graph g = Graph::Create("race");
+  Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
+                      {.graph = g});
+  auto session = *Session::Create(g);
+  std::atomic<int> values{0}, cancelled{0}, bad{0};
+  OnThreads(4, 100, [&](int, int) {
+    CancellationManager cancel;
+    std::atomic<int> reports{0};
+    absl::Notification done_a, done_b;
+    auto check = [&](absl::StatusOr<std::vector<NDArray>> r) {
+      reports.fetch_add(1);
+      if (r.ok() && (*r)[0].values<int32_t>()[0] == -3) {
+        values.fetch_add(1);
+      } else if (r.status().code() == absl::StatusCode::kCancelled) {
+        cancelled.fetch_add(1);
+      } else {
+        bad.fetch_add(1);
+      }
+    };
+    session->RunAsync({}, {x}, RunOptions{.cancellation = &cancel},
+                      [&](absl::StatusOr<std::vector<NDArray>> r) {
+                        check(std::move(r));
+                        done_a.Notify();
+                      });
+    std::thread canceller([&] { cancel.Cancel(absl::CancelledError("race")); });
+    session->RunAsync({}, {x}, RunOptions{.cancellation = &cancel},
+                      [&](absl::StatusOr<std::vector<NDArray>> r) {
+                        check(std::move(r));
+                        done_b.Notify();
+                      });
+    canceller.join();
+    done_a.WaitForNotification();
+    done_b.WaitForNotification();
+    if (reports.load() != 2) bad.fetch_add(1);
+  });
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(values.load() + cancelled.load(), 800);
 }
 
 TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {

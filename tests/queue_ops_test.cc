@@ -2,7 +2,8 @@
 // and end with kOutOfRange naming the queue; a blocked Dequeue returns on its
 // deadline with the session reusable and the queue intact; DequeueMany with
 // fewer than n on close; exactly-once delivery from 4 producers to 3
-// consumer graphs with random deadlines; build-time checks; QueueRunner.
+// consumer graphs with random deadlines; RunOptions::cancellation waking a
+// blocked Dequeue; build-time checks; QueueRunner (and its Cancel).
 #include "async/queue_ops.h"
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
+#include "kernels/cancellation.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -95,6 +97,31 @@ TEST(QueueOps, BlockedDequeueReturnsOnItsDeadlineAndLosesNothing) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(q.num_waiting_dequeuers(), 0);  // The waiter was withdrawn.
+  ASSERT_TRUE(q.Enqueue({NDArray::Scalar<int64_t>(42)}).ok());
+  auto ok = session->Run({}, {x});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].values<int64_t>()[0], 42);
+}
+
+// RunOptions::cancellation wakes a Dequeue waiting on an empty queue that
+// nobody closes; the waiter is withdrawn and a later element reaches the
+// next run (nothing lost).
+TEST(QueueOps, CallerCancellationWakesABlockedDequeueAndLosesNothing) {
+  Queue q = MakeQueue("idle", 4);
+  Graph g = Graph::Create("g");
+  Tensor x = ops::Dequeue(q, {.graph = g})[0];
+  auto session = *Session::Create(g);
+  CancellationManager cancel;
+  std::thread canceller([&] {
+    while (q.num_waiting_dequeuers() == 0) std::this_thread::yield();
+    cancel.Cancel(absl::CancelledError("request abandoned"));
+  });
+  auto r = session->Run({}, {x}, RunOptions{.cancellation = &cancel});
+  canceller.join();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(r.status().message(), HasSubstr("RunOptions::cancellation"));
+  EXPECT_THAT(r.status().message(), HasSubstr("request abandoned"));
+  EXPECT_EQ(q.num_waiting_dequeuers(), 0);
   ASSERT_TRUE(q.Enqueue({NDArray::Scalar<int64_t>(42)}).ok());
   auto ok = session->Run({}, {x});
   ASSERT_TRUE(ok.ok()) << ok.status();
@@ -236,6 +263,40 @@ TEST(QueueRunner, FeedsAQueueUntilItsSourceEndsThenClosesIt) {
   EXPECT_EQ((*runner)->runs(), 20);
   EXPECT_EQ(QueueRunner::Start(nullptr, sink, {put}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A runner whose source queue stays open and empty: Cancel() wakes its
+// blocked runs (not an error), closes the sink, and the source keeps every
+// element enqueued afterwards.
+TEST(QueueRunner, CancelStopsRunsWaitingOnASourceThatNeverCloses) {
+  Queue source = MakeQueue("open_source", 8);
+  Queue sink = MakeQueue("open_sink", 8);
+  Graph g = Graph::Create("pipe");
+  GraphScope scope(g);
+  Tensor put = ops::Enqueue(sink, {ops::Dequeue(source)[0]});
+  auto session = *Session::Create(g);
+  for (int64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(source.Enqueue({NDArray::Scalar(i)}).ok());
+  }
+  absl::StatusOr<std::unique_ptr<QueueRunner>> runner =
+      QueueRunner::Start(session.get(), sink, {put}, 2);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  int64_t sum = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto r = sink.Dequeue();
+    ASSERT_TRUE(r.ok()) << r.status();
+    sum += (*r)[0].values<int64_t>()[0];
+  }
+  EXPECT_EQ(sum, 6);
+  while (source.num_waiting_dequeuers() < 2) std::this_thread::yield();
+  EXPECT_TRUE((*runner)->Cancel().ok());
+  EXPECT_TRUE(sink.closed());
+  EXPECT_EQ((*runner)->runs(), 3);
+  EXPECT_EQ(source.num_waiting_dequeuers(), 0);
+  ASSERT_TRUE(source.Enqueue({NDArray::Scalar<int64_t>(4)}).ok());
+  EXPECT_EQ(source.size(), 1);
+  // A second Cancel, and the destructor after it, return at once.
+  EXPECT_TRUE((*runner)->Cancel().ok());
 }
 
 }  // namespace
