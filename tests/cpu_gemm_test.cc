@@ -1,7 +1,8 @@
 // Tests of kernels/cpu/gemm.h: hand-computed products, naive-loop
 // comparisons over odd sizes, transposes and padded leading dimensions, the
-// parallel split, integer wrap-around, BatchMatMul, concurrent callers and
-// the error messages.
+// parallel split, one-row and one-column products (gemv), integer
+// wrap-around, BatchMatMul, concurrent callers and the error messages.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -41,12 +42,14 @@ T OpAt(const Stored<T>& s, bool transpose, int64_t r, int64_t c) {
   return transpose ? s.at(c, r) : s.at(r, c);
 }
 
+// C's padding starts as 77 and must stay so; C itself starts as 77 or, with
+// `nan_c` (floating point), as NaN, like an uninitialized output buffer.
 template <typename T>
 void CheckAgainstNaive(int64_t m, int64_t n, int64_t k, bool ta, bool tb,
-                       int64_t pad, uint32_t seed) {
+                       int64_t pad, uint32_t seed, bool nan_c = false) {
   SCOPED_TRACE(::testing::Message()
                << "m=" << m << " n=" << n << " k=" << k << " ta=" << ta
-               << " tb=" << tb << " pad=" << pad);
+               << " tb=" << tb << " pad=" << pad << " nan_c=" << nan_c);
   std::mt19937 rng(seed);
   const Stored<T> a =
       ta ? Random<T>(k, m, pad, rng) : Random<T>(m, k, pad, rng);
@@ -54,6 +57,11 @@ void CheckAgainstNaive(int64_t m, int64_t n, int64_t k, bool ta, bool tb,
       tb ? Random<T>(n, k, pad, rng) : Random<T>(k, n, pad, rng);
   const int64_t ldc = n + pad;
   std::vector<T> c(static_cast<size_t>(std::max<int64_t>(1, m * ldc)), T{77});
+  if constexpr (std::numeric_limits<T>::has_quiet_NaN) {
+    for (int64_t i = 0; nan_c && i < m; ++i) {
+      std::fill_n(c.begin() + i * ldc, n, std::numeric_limits<T>::quiet_NaN());
+    }
+  }
   ASSERT_TRUE(Gemm(ta, tb, m, n, k, a.data.data(), a.ld, b.data.data(), b.ld,
                    c.data(), ldc)
                   .ok());
@@ -124,6 +132,30 @@ TEST(Gemm, ParallelSplitMatchesNaiveLoop) {
       CheckAgainstNaive<int32_t>(s[0], s[1], s[2], t & 1, t & 2, 1, ++seed);
     }
   }
+}
+
+// One-row and one-column products go to BLAS gemv (serial, and per block
+// when split): every transpose and stride, C overwritten even where it held
+// NaN (a BLAS may compute beta * C with beta = 0).
+TEST(Gemm, MatrixVectorProductsMatchNaiveLoopAndOverwriteC) {
+  const int64_t sizes[][3] = {{1, 1, 1},     {1, 300, 7}, {1, 7, 300},
+                              {300, 1, 7},   {7, 1, 300}, {1, 4096, 600},
+                              {4096, 1, 600}};
+  uint32_t seed = 300;
+  for (const auto& s : sizes) {
+    const bool large = s[0] * s[1] * s[2] >= kGemmInlineFlops;
+    for (int t = 0; t < 4; ++t) {
+      for (int64_t pad : {0, 3}) {
+        if (large && pad > 0) continue;  // Keeps the test short under ASan.
+        CheckAgainstNaive<float>(s[0], s[1], s[2], t & 1, t & 2, pad, ++seed,
+                                 /*nan_c=*/true);
+        CheckAgainstNaive<double>(s[0], s[1], s[2], t & 1, t & 2, pad, ++seed,
+                                  /*nan_c=*/true);
+      }
+    }
+  }
+  // The last two are above kGemmInlineFlops: split into per-block gemvs.
+  ASSERT_GE(int64_t{4096} * 600, kGemmInlineFlops);
 }
 
 TEST(Gemm, SerialAndParallelAgreeBitwise) {

@@ -1,5 +1,6 @@
 // gemm.cc — Gemm and BatchMatMul: serial OpenBLAS per block of C over oneTBB
-// for float/double, a blocked unsigned loop for int32/int64.
+// for float/double (gemv for one-row and one-column blocks), a blocked
+// unsigned loop for int32/int64.
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
@@ -52,24 +53,26 @@ bool MulOverflows(int64_t x, int64_t y) {
 template <typename T>
 absl::Status Validate(const char* routine, const Problem<T>& p,
                       bool check_pointers = true) {
-  const std::string where =
-      absl::StrCat("weft::cpu::", routine, "<", TypeName(T{}), ">");
+  // Built only for an error: Validate runs on every product.
+  const auto where = [routine] {
+    return absl::StrCat("weft::cpu::", routine, "<", TypeName(T{}), ">");
+  };
   if (p.m < 0 || p.n < 0 || p.k < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        where, ": negative size (m=", p.m, ", n=", p.n, ", k=", p.k,
+        where(), ": negative size (m=", p.m, ", n=", p.n, ", k=", p.k,
         "); pass the row and column counts of op(A) (m x k) and op(B) "
         "(k x n)"));
   }
   if (MulOverflows(p.m, p.k) || MulOverflows(p.k, p.n) ||
       MulOverflows(p.m, p.n)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": sizes m=", p.m, ", n=", p.n, ", k=", p.k,
+        absl::StrCat(where(), ": sizes m=", p.m, ", n=", p.n, ", k=", p.k,
                      " overflow a 64-bit element count; split the product"));
   }
   if (std::is_floating_point_v<T> &&
       std::max({p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) > INT_MAX) {
     return absl::InvalidArgumentError(absl::StrCat(
-        where,
+        where(),
         ": a size or leading dimension exceeds the BLAS's 32-bit "
         "index (m=",
         p.m, ", n=", p.n, ", k=", p.k, ", lda=", p.lda, ", ldb=", p.ldb,
@@ -93,7 +96,7 @@ absl::Status Validate(const char* routine, const Problem<T>& p,
   for (const auto& ld : lds) {
     if (ld.ld < std::max<int64_t>(1, ld.cols)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": ", ld.name, "=", ld.ld, " is smaller than the ", ld.cols,
+          where(), ": ", ld.name, "=", ld.ld, " is smaller than the ", ld.cols,
           " columns of its matrix (", ld.what,
           "); pass the row stride in elements, at least ",
           std::max<int64_t>(1, ld.cols)));
@@ -102,9 +105,10 @@ absl::Status Validate(const char* routine, const Problem<T>& p,
   const bool empty_c = p.m == 0 || p.n == 0;
   if (check_pointers && !empty_c &&
       (p.c == nullptr || (p.k > 0 && (p.a == nullptr || p.b == nullptr)))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ": null ", p.c == nullptr ? "C" : "A or B", " for a non-empty ",
-        p.m, "x", p.n, "x", p.k, " product; pass the buffers"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": null ", p.c == nullptr ? "C" : "A or B",
+                     " for a non-empty ", p.m, "x", p.n, "x", p.k,
+                     " product; pass the buffers"));
   }
   return absl::OkStatus();
 }
@@ -122,7 +126,59 @@ Problem<T> Block(const Problem<T>& p, int64_t r0, int64_t r1, int64_t c0,
   return q;
 }
 
+void Gemv(CBLAS_TRANSPOSE t, int64_t rows, int64_t cols, const float* a,
+          int64_t lda, const float* x, int64_t incx, float* y, int64_t incy) {
+  cblas_sgemv(CblasRowMajor, t, static_cast<int>(rows), static_cast<int>(cols),
+              1.0f, a, static_cast<int>(lda), x, static_cast<int>(incx), 0.0f,
+              y, static_cast<int>(incy));
+}
+
+void Gemv(CBLAS_TRANSPOSE t, int64_t rows, int64_t cols, const double* a,
+          int64_t lda, const double* x, int64_t incx, double* y, int64_t incy) {
+  cblas_dgemv(CblasRowMajor, t, static_cast<int>(rows), static_cast<int>(cols),
+              1.0, a, static_cast<int>(lda), x, static_cast<int>(incx), 0.0, y,
+              static_cast<int>(incy));
+}
+
+// A one-row or one-column product (k > 0) as a matrix-vector product: BLAS's
+// gemv streams the matrix once, where gemm first packs all of it (OpenBLAS
+// 0.3.21 does not forward m = 1 or n = 1 to gemv; packing the 256 x 256
+// weights was 22% of a one-example Session::Run). C is zeroed first: with
+// beta = 0 a BLAS may scale C by zero, and a fresh output buffer can hold
+// NaN bit patterns. False if the product has neither shape.
+template <typename T>
+bool SerialGemv(const Problem<T>& p) {
+  if (p.m == 1) {
+    // c (n) = op(B)^T * a, a = row 0 of op(A): A's first row, or with
+    // transpose_a its first column (stride lda).
+    std::fill_n(p.c, p.n, T{0});
+    if (p.transpose_b) {  // B stored n x k: c = B * a.
+      Gemv(CblasNoTrans, p.n, p.k, p.b, p.ldb, p.a, p.transpose_a ? p.lda : 1,
+           p.c, 1);
+    } else {  // B stored k x n: c = B^T * a.
+      Gemv(CblasTrans, p.k, p.n, p.b, p.ldb, p.a, p.transpose_a ? p.lda : 1,
+           p.c, 1);
+    }
+    return true;
+  }
+  if (p.n == 1) {
+    // c (m, stride ldc) = op(A) * b, b = column 0 of op(B): B's first
+    // column (stride ldb), or with transpose_b its first row.
+    for (int64_t i = 0; i < p.m; ++i) p.c[i * p.ldc] = T{0};
+    if (p.transpose_a) {  // A stored k x m: c = A^T * b.
+      Gemv(CblasTrans, p.k, p.m, p.a, p.lda, p.b, p.transpose_b ? 1 : p.ldb,
+           p.c, p.ldc);
+    } else {  // A stored m x k: c = A * b.
+      Gemv(CblasNoTrans, p.m, p.k, p.a, p.lda, p.b, p.transpose_b ? 1 : p.ldb,
+           p.c, p.ldc);
+    }
+    return true;
+  }
+  return false;
+}
+
 void SerialGemm(const Problem<float>& p) {
+  if (SerialGemv(p)) return;
   cblas_sgemm(CblasRowMajor, p.transpose_a ? CblasTrans : CblasNoTrans,
               p.transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(p.m),
               static_cast<int>(p.n), static_cast<int>(p.k), 1.0f, p.a,
@@ -131,6 +187,7 @@ void SerialGemm(const Problem<float>& p) {
 }
 
 void SerialGemm(const Problem<double>& p) {
+  if (SerialGemv(p)) return;
   cblas_dgemm(CblasRowMajor, p.transpose_a ? CblasTrans : CblasNoTrans,
               p.transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(p.m),
               static_cast<int>(p.n), static_cast<int>(p.k), 1.0, p.a,

@@ -100,6 +100,55 @@ void BM_Gemm_OpenBLAS(benchmark::State& state) {
   SetGflops(state, n);
 }
 
+// One row times a square matrix, [1,n]·[n,n] (a one-example MatMul
+// layer): reads the n x n matrix once, so the counter is GB/s of it.
+void SetMatrixGbps(benchmark::State& state, int64_t n) {
+  state.counters["GBps"] = benchmark::Counter(
+      4.0 * n * n / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_RowTimesMatrix_Weft(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const std::vector<float> a = RandomFloats(n, 1), b = RandomFloats(n * n, 2);
+  std::vector<float> c(n);
+  for (auto _ : state) {
+    if (!weft::cpu::Gemm(false, false, 1, n, n, a.data(), n, b.data(), n,
+                         c.data(), n)
+             .ok()) {
+      state.SkipWithError("Gemm failed");
+      break;
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetMatrixGbps(state, n);
+}
+
+// The same product as one sgemm call with m = 1 (weft's path before it
+// used gemv): OpenBLAS packs the whole matrix first.
+void BM_RowTimesMatrix_OpenBLASGemm(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const std::vector<float> a = RandomFloats(n, 1), b = RandomFloats(n * n, 2);
+  std::vector<float> c(n);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, n, n, 1.0f,
+                a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetMatrixGbps(state, n);
+}
+
+void BM_RowTimesMatrix_OpenBLASGemv(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const std::vector<float> a = RandomFloats(n, 1), b = RandomFloats(n * n, 2);
+  std::vector<float> c(n);
+  for (auto _ : state) {
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, n, 1.0f, b.data(), n, a.data(), 1,
+                0.0f, c.data(), 1);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetMatrixGbps(state, n);
+}
+
 // A BLAS-like library opened privately at run time; `fn` is null (and
 // `error` says why) when the library or the symbol is missing.
 template <typename Fn>
@@ -428,6 +477,24 @@ void BM_TransformerBlock(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
+BENCHMARK(BM_RowTimesMatrix_Weft)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RowTimesMatrix_OpenBLASGemm)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RowTimesMatrix_OpenBLASGemv)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm_Weft)
     ->Arg(256)
     ->Arg(1024)
