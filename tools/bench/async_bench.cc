@@ -1,7 +1,8 @@
 // Asynchronous input benchmarks (issue 9): weft::Queue host throughput and
 // wake-up latency against a plain mutex + condition variable std::deque,
-// and weft::Batcher requests/s for 64 clients on a MatMul model against the
-// same clients calling Session::Run one example each. Run with -c opt; see
+// and weft::Batcher requests/s for 64 clients on two MatMul models (small:
+// weights in L2; large: weights the size of the L3) against the same
+// clients calling Session::Run one example each. Run with -c opt; see
 // docs/async.md for the command and the figures.
 #include <algorithm>
 #include <chrono>
@@ -175,44 +176,65 @@ BENCHMARK(BM_WakeupRoundTrip_MutexDeque)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
-// --- Batcher: 64 clients, y = x[?,256] · W[256,256] ---
+// --- Batcher: 64 clients, on two MatMul models ---
+//
+// Small: y = x[?,256] · W[256,256] (256 KiB of weights: in L2, so one
+// example costs little more than the run and the thread hand-offs around
+// it). Large: y = Relu(x[?,1024] · W1[1024,4096]) · W2[4096,1024] (32 MiB
+// of weights, the size of the L3: one example streams them all from
+// memory, a batch of 32 reads them once per batch).
 
 constexpr int kClients = 64;
 constexpr int kRequestsPerClient = 40;
-constexpr int kDim = 256;
+
+enum class ModelSize { kSmall, kLarge };
+
+float Weight(size_t i) { return 0.001f * static_cast<float>(i % 97); }
+
+NDArray Weights(int64_t rows, int64_t cols) {
+  std::vector<float> w(static_cast<size_t>(rows * cols));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = Weight(i);
+  return *NDArray::Create<float>(w, Shape{rows, cols});
+}
 
 struct MatMulModel {
   Graph graph = Graph::Create("serving");
+  int64_t dim;  // Width of x and y.
   Tensor x, y;
   std::unique_ptr<Session> session;
-  MatMulModel() {
+  explicit MatMulModel(ModelSize size)
+      : dim(size == ModelSize::kSmall ? 256 : 1024) {
     GraphScope scope(graph);
-    x = ops::Placeholder(DType::kFloat32, Shape{-1, kDim});
-    std::vector<float> w(kDim * kDim);
-    for (size_t i = 0; i < w.size(); ++i) w[i] = 0.001f * (i % 97);
-    y = ops::MatMul(x,
-                    ops::Const(*NDArray::Create<float>(w, Shape{kDim, kDim})));
+    x = ops::Placeholder(DType::kFloat32, Shape{-1, dim});
+    if (size == ModelSize::kSmall) {
+      y = ops::MatMul(x, ops::Const(Weights(dim, dim)));
+    } else {
+      constexpr int64_t kHidden = 4096;
+      y = ops::MatMul(
+          ops::Relu(ops::MatMul(x, ops::Const(Weights(dim, kHidden)))),
+          ops::Const(Weights(kHidden, dim)));
+    }
     session = *Session::Create(graph);
   }
 };
 
-NDArray ExampleRow(int i) {
-  std::vector<float> v(kDim);
-  for (int j = 0; j < kDim; ++j) v[j] = 0.01f * ((i + j) % 13);
+NDArray ExampleRow(int64_t dim, int i) {
+  std::vector<float> v(static_cast<size_t>(dim));
+  for (int64_t j = 0; j < dim; ++j) v[j] = 0.01f * ((i + j) % 13);
   return NDArray::Vector<float>(v);
 }
 
 // Runs kClients threads doing kRequestsPerClient calls of `call` each and
 // records every call's latency (microseconds) into `latencies`.
 template <typename Call>
-void RunClients(Call call, std::vector<double>& latencies) {
+void RunClients(int64_t dim, Call call, std::vector<double>& latencies) {
   std::vector<std::vector<double>> per_client(kClients);
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       per_client[c].reserve(kRequestsPerClient);
       for (int r = 0; r < kRequestsPerClient; ++r) {
-        const NDArray row = ExampleRow(c * kRequestsPerClient + r);
+        const NDArray row = ExampleRow(dim, c * kRequestsPerClient + r);
         auto start = std::chrono::steady_clock::now();
         call(row);
         auto end = std::chrono::steady_clock::now();
@@ -237,27 +259,25 @@ void ReportLatencies(benchmark::State& state, std::vector<double>& latencies) {
   state.SetItemsProcessed(state.iterations() * kClients * kRequestsPerClient);
 }
 
-void BM_Serve64Clients_SessionRun(benchmark::State& state) {
-  MatMulModel m;
+void ServeWithSessionRun(benchmark::State& state, ModelSize size) {
+  MatMulModel m(size);
   std::vector<double> latencies;
   for (auto _ : state) {
     RunClients(
+        m.dim,
         [&](const NDArray& row) {
           auto out =
-              m.session->Run({{m.x, *row.Reshaped(Shape{1, kDim})}}, {m.y});
+              m.session->Run({{m.x, *row.Reshaped(Shape{1, m.dim})}}, {m.y});
           if (!out.ok()) std::abort();
         },
         latencies);
   }
   ReportLatencies(state, latencies);
 }
-BENCHMARK(BM_Serve64Clients_SessionRun)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
 
 // Arg 0: max_batch_size; arg 1: num_batch_threads.
-void BM_Serve64Clients_Batcher(benchmark::State& state) {
-  MatMulModel m;
+void ServeWithBatcher(benchmark::State& state, ModelSize size) {
+  MatMulModel m(size);
   BatcherOptions options;
   options.max_batch_size = static_cast<int>(state.range(0));
   options.num_batch_threads = static_cast<int>(state.range(1));
@@ -266,6 +286,7 @@ void BM_Serve64Clients_Batcher(benchmark::State& state) {
   std::vector<double> latencies;
   for (auto _ : state) {
     RunClients(
+        m.dim,
         [&](const NDArray& row) {
           if (!batcher->Run({row}).ok()) std::abort();
         },
@@ -276,10 +297,37 @@ void BM_Serve64Clients_Batcher(benchmark::State& state) {
   state.counters["mean_batch"] = static_cast<double>(stats.num_requests) /
                                  std::max<int64_t>(1, stats.num_batches);
 }
+
+void BM_Serve64Clients_SessionRun(benchmark::State& state) {
+  ServeWithSessionRun(state, ModelSize::kSmall);
+}
+BENCHMARK(BM_Serve64Clients_SessionRun)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_Serve64Clients_Batcher(benchmark::State& state) {
+  ServeWithBatcher(state, ModelSize::kSmall);
+}
 BENCHMARK(BM_Serve64Clients_Batcher)
     ->Args({32, 1})
     ->Args({32, 2})
     ->Args({8, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_Serve64Clients_SessionRun_Large(benchmark::State& state) {
+  ServeWithSessionRun(state, ModelSize::kLarge);
+}
+BENCHMARK(BM_Serve64Clients_SessionRun_Large)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_Serve64Clients_Batcher_Large(benchmark::State& state) {
+  ServeWithBatcher(state, ModelSize::kLarge);
+}
+BENCHMARK(BM_Serve64Clients_Batcher_Large)
+    ->Args({32, 1})
+    ->Args({32, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
