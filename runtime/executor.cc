@@ -603,11 +603,16 @@ void RunTaskLoop(const RunPtr& st, int partition, ReadyList stack) {
   // A cheap successor readied by the last step runs next without going
   // through the stack (a chain never touches it).
   int32_t next = -1;
-  // Ready expensive nodes get tasks of their own, except one that runs here
-  // when nothing cheap is ready.
+  // Ready expensive nodes get tasks of their own, except one that this task
+  // keeps and runs as soon as nothing cheap is ready. Handing every one to
+  // the device instead let a caller that runs its first partition inline
+  // leave with its heavy work queued for the workers: with 64 concurrent
+  // Session::Run callers all of it ran on the workers while the callers'
+  // own arena slot sat idle (one core of two busy).
+  int32_t kept = -1;
   auto spill_expensive = [&] {
-    if (next < 0 && stack.empty()) {
-      next = expensive.back();
+    if (kept < 0) {
+      kept = expensive.back();
       expensive.pop_back();
     }
     for (int32_t e : expensive) Schedule(st, partition, {e});
@@ -635,6 +640,9 @@ void RunTaskLoop(const RunPtr& st, int partition, ReadyList stack) {
     } else if (!stack.empty()) {
       id = stack.back();
       stack.pop_back();
+    } else if (kept >= 0) {
+      id = kept;
+      kept = -1;
     } else {
       break;
     }

@@ -136,7 +136,11 @@ absl::Status BumpKernel(OpKernelContext& ctx) {
 }
 
 // TestSpin(x): busy for "ms" milliseconds on whatever thread runs it.
+// The thread the last TestSpin ran on.
+std::atomic<std::thread::id> g_spin_thread;
+
 absl::Status SpinKernel(OpKernelContext& ctx) {
+  g_spin_thread.store(std::this_thread::get_id());
   const int64_t ms = *FindAttr<int64_t>(ctx.node().attrs(), "ms");
   const absl::Time until = absl::Now() + absl::Milliseconds(ms);
   while (absl::Now() < until) {
@@ -811,6 +815,42 @@ TEST(StepPaths, AFailureInAStraightChainStopsTheChain) {
   EXPECT_EQ(Scalar(session->Run({{x, NDArray::Scalar<int64_t>(4)}}, {after})),
             4);
   EXPECT_EQ(g_counter.load(), 11);
+}
+
+// A task keeps one ready expensive step for itself and runs it once its
+// cheap work is done, so a caller running its partition inline runs its own
+// heavy step even when cheap work was still ready at that moment. (It used
+// to hand such a step to a worker and leave: with 64 concurrent callers all
+// heavy steps ran on the worker while the callers' arena slot sat idle.)
+// Both creation orders, so that one of them readies the heavy step first.
+TEST(StepPaths, ACallerRunsItsOwnExpensiveStepAfterItsCheapWork) {
+  RegisterTestOps();
+  for (const bool heavy_first : {false, true}) {
+    SCOPED_TRACE(heavy_first ? "heavy created first" : "cheap created first");
+    Graph g = Graph::Create("g");
+    GraphScope scope(g);
+    Tensor heavy, cheap;
+    auto make_heavy = [&] {
+      heavy = Op("TestSpin", ops::Const(NDArray::Scalar<int64_t>(1)),
+                 {{"ms", int64_t{0}}});
+    };
+    auto make_cheap = [&] {
+      cheap = ops::Neg(ops::Neg(ops::Const(NDArray::Scalar<int64_t>(2))));
+    };
+    if (heavy_first) {
+      make_heavy();
+      make_cheap();
+    } else {
+      make_cheap();
+      make_heavy();
+    }
+    auto session = *Session::Create(g, {.devices = {"cpu:0"}});
+    g_spin_thread.store(std::thread::id());
+    absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {heavy, cheap});
+    EXPECT_EQ(Scalar(r, 0), 1);
+    EXPECT_EQ(Scalar(r, 1), 2);
+    EXPECT_EQ(g_spin_thread.load(), std::this_thread::get_id());
+  }
 }
 
 }  // namespace
