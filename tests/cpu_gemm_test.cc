@@ -1,12 +1,19 @@
 // Tests of kernels/cpu/gemm.h: hand-computed products, naive-loop
 // comparisons over odd sizes, transposes and padded leading dimensions, the
-// parallel split, one-row and one-column products (gemv), integer
-// wrap-around, BatchMatMul, concurrent callers and the error messages.
+// parallel split, one-row and one-column products (gemv), both float32
+// backends (oneDNN, OpenBLAS) and what oneDNN may not do to the process,
+// integer wrap-around, BatchMatMul, concurrent callers and the error
+// messages.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -46,10 +53,12 @@ T OpAt(const Stored<T>& s, bool transpose, int64_t r, int64_t c) {
 // `nan_c` (floating point), as NaN, like an uninitialized output buffer.
 template <typename T>
 void CheckAgainstNaive(int64_t m, int64_t n, int64_t k, bool ta, bool tb,
-                       int64_t pad, uint32_t seed, bool nan_c = false) {
+                       int64_t pad, uint32_t seed, bool nan_c = false,
+                       GemmBackend backend = GemmBackend::kAuto) {
   SCOPED_TRACE(::testing::Message()
                << "m=" << m << " n=" << n << " k=" << k << " ta=" << ta
-               << " tb=" << tb << " pad=" << pad << " nan_c=" << nan_c);
+               << " tb=" << tb << " pad=" << pad << " nan_c=" << nan_c
+               << " backend=" << static_cast<int>(backend));
   std::mt19937 rng(seed);
   const Stored<T> a =
       ta ? Random<T>(k, m, pad, rng) : Random<T>(m, k, pad, rng);
@@ -62,9 +71,15 @@ void CheckAgainstNaive(int64_t m, int64_t n, int64_t k, bool ta, bool tb,
       std::fill_n(c.begin() + i * ldc, n, std::numeric_limits<T>::quiet_NaN());
     }
   }
-  ASSERT_TRUE(Gemm(ta, tb, m, n, k, a.data.data(), a.ld, b.data.data(), b.ld,
-                   c.data(), ldc)
-                  .ok());
+  if constexpr (std::is_same_v<T, float>) {
+    ASSERT_TRUE(Gemm(ta, tb, m, n, k, a.data.data(), a.ld, b.data.data(), b.ld,
+                     c.data(), ldc, GemmParallelism::kAuto, backend)
+                    .ok());
+  } else {
+    ASSERT_TRUE(Gemm(ta, tb, m, n, k, a.data.data(), a.ld, b.data.data(), b.ld,
+                     c.data(), ldc)
+                    .ok());
+  }
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double want = 0;
@@ -158,6 +173,46 @@ TEST(Gemm, MatrixVectorProductsMatchNaiveLoopAndOverwriteC) {
   ASSERT_GE(int64_t{4096} * 600, kGemmInlineFlops);
 }
 
+// Each float32 backend forced on every block: small and large blocks, every
+// transpose, padded strides, C starting as NaN (oneDNN and OpenBLAS must
+// not compute beta * C with beta = 0). kAuto picks per block, so without
+// this a backend's transposed or small cases might never run.
+TEST(Gemm, EachFloatBackendMatchesNaiveLoop) {
+  const int64_t sizes[][3] = {{2, 3, 4}, {17, 33, 9}, {130, 140, 150}};
+  uint32_t seed = 500;
+  for (GemmBackend backend : {GemmBackend::kOneDNN, GemmBackend::kOpenBLAS}) {
+    for (const auto& s : sizes) {
+      for (int t = 0; t < 4; ++t) {
+        CheckAgainstNaive<float>(s[0], s[1], s[2], t & 1, t & 2, t, ++seed,
+                                 /*nan_c=*/true, backend);
+      }
+    }
+  }
+}
+
+int ThreadsInProcess() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<int>(std::distance(begin(tasks), end(tasks)));
+}
+
+// oneDNN is built on OpenMP: weft runs it with a team of one, so libgomp
+// starts no thread (oneTBB stays the only scheduler), and the calling
+// thread's own OpenMP setting is what it was.
+TEST(Gemm, OneDnnStartsNoThreadAndKeepsTheCallersOpenMPSetting) {
+  const int64_t n = 256;
+  std::vector<float> a(n * n, 1.0f), b(n * n, 0.5f), c(n * n);
+  omp_set_num_threads(3);
+  const int before = ThreadsInProcess();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Gemm(false, false, n, n, n, a.data(), n, b.data(), n, c.data(),
+                     n, GemmParallelism::kSerial, GemmBackend::kOneDNN)
+                    .ok());
+  }
+  EXPECT_EQ(ThreadsInProcess(), before);
+  EXPECT_EQ(omp_get_max_threads(), 3);
+  EXPECT_THAT(c, ::testing::Each(128.0f));
+}
+
 TEST(Gemm, SerialAndParallelAgreeBitwise) {
   std::mt19937 rng(7);
   const int64_t m = 300, n = 200, k = 150;
@@ -211,32 +266,37 @@ TEST(Gemm, EmptyInnerDimensionZeroesC) {
 
 TEST(Gemm, ConcurrentCallersGetCorrectProducts) {
   // Debian's serial OpenBLAS races in its buffer allocator when two threads
-  // call it at once; openblas_guard.cc serializes that allocator.
-  const int64_t n = 48;
-  std::vector<float> a(n * n), b(n * n), want(n * n);
-  for (int64_t i = 0; i < n * n; ++i) {
-    a[i] = static_cast<float>(i % 7 - 3);
-    b[i] = static_cast<float>(i % 5 - 2);
-  }
-  ASSERT_TRUE(
-      Gemm(false, false, n, n, n, a.data(), n, b.data(), n, want.data(), n)
-          .ok());
-  std::vector<int> wrong(4, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      std::vector<float> c(n * n);
-      for (int it = 0; it < 3000; ++it) {
-        if (!Gemm(false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n)
-                 .ok() ||
-            c != want) {
-          ++wrong[t];
+  // call it at once; openblas_guard.cc serializes that allocator. oneDNN
+  // must be safe to call concurrently as it is.
+  for (GemmBackend backend : {GemmBackend::kOpenBLAS, GemmBackend::kOneDNN}) {
+    SCOPED_TRACE(static_cast<int>(backend));
+    const int64_t n = 48;
+    std::vector<float> a(n * n), b(n * n), want(n * n);
+    for (int64_t i = 0; i < n * n; ++i) {
+      a[i] = static_cast<float>(i % 7 - 3);
+      b[i] = static_cast<float>(i % 5 - 2);
+    }
+    ASSERT_TRUE(
+        Gemm(false, false, n, n, n, a.data(), n, b.data(), n, want.data(), n)
+            .ok());
+    std::vector<int> wrong(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        std::vector<float> c(n * n);
+        for (int it = 0; it < 3000; ++it) {
+          if (!Gemm(false, false, n, n, n, a.data(), n, b.data(), n, c.data(),
+                    n, GemmParallelism::kAuto, backend)
+                   .ok() ||
+              c != want) {
+            ++wrong[t];
+          }
         }
-      }
-    });
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_THAT(wrong, ::testing::Each(0));
   }
-  for (auto& t : threads) t.join();
-  EXPECT_THAT(wrong, ::testing::Each(0));
 }
 
 TEST(Gemm, RejectsSmallLeadingDimension) {

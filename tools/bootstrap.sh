@@ -3,9 +3,10 @@
 # no-op when everything is already present.
 #  - Debian packages: Bazel 4.2.3 (bazel-bootstrap), a headless JDK,
 #    bazel-skylib, bazel-platforms, Eigen, GoogleTest, Google Benchmark,
-#    protobuf, nlohmann-json, serial OpenBLAS, Highway; and, for the GEMM
-#    baselines of tools/bench:kernels_bench only (loaded with dlopen, never
-#    linked), the runtime libraries of threaded OpenBLAS and oneDNN.
+#    protobuf, nlohmann-json, serial OpenBLAS, oneDNN (libdnnl-dev, weft's
+#    float32 GEMM kernel), Highway; and, for the GEMM baselines of
+#    tools/bench:kernels_bench only (loaded with dlopen, never linked), the
+#    runtime library of threaded OpenBLAS.
 #  - Debian *source* packages of Abseil and oneTBB, unpacked under
 #    third_party/deps/ so Bazel builds them from source (and the sanitizer
 #    configs instrument them; see docs/building.md).
@@ -20,8 +21,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
           libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
           protobuf-compiler libprotobuf-dev nlohmann-json3-dev
-          libopenblas-serial-dev libhwy-dev clang-format
-          libopenblas0-pthread libdnnl2)
+          libopenblas-serial-dev libdnnl-dev libhwy-dev clang-format
+          libopenblas0-pthread)
 
 missing=()
 for p in "${packages[@]}"; do

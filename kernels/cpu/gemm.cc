@@ -1,9 +1,11 @@
-// gemm.cc — Gemm and BatchMatMul: serial OpenBLAS per block of C over oneTBB
-// for float/double (gemv for one-row and one-column blocks), a blocked
-// unsigned loop for int32/int64.
+// gemm.cc — Gemm and BatchMatMul: one serial BLAS call per block of C over
+// oneTBB (oneDNN's sgemm for large float32 blocks, OpenBLAS otherwise, gemv
+// for one-row and one-column blocks), a blocked unsigned loop for
+// int32/int64.
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <climits>
@@ -13,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "oneapi/dnnl/dnnl.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
 #include "oneapi/tbb/partitioner.h"
@@ -177,8 +180,43 @@ bool SerialGemv(const Problem<T>& p) {
   return false;
 }
 
-void SerialGemm(const Problem<float>& p) {
+// oneDNN's sgemm, computed on the calling thread. Debian builds oneDNN on
+// OpenMP: the calling thread's OpenMP team size is set to 1 for the call
+// (and restored, as a user's OpenMP code on this thread may rely on it), so
+// oneDNN runs its serial path and libgomp starts no thread; the process
+// keeps one scheduler, oneTBB. False if oneDNN failed (it reports an error
+// only when it cannot allocate its packing buffers).
+bool OneDnnGemm(const Problem<float>& p) {
+  const int outer = omp_get_max_threads();
+  if (outer != 1) omp_set_num_threads(1);
+  const dnnl_status_t status =
+      dnnl_sgemm(p.transpose_a ? 'T' : 'N', p.transpose_b ? 'T' : 'N', p.m, p.n,
+                 p.k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, p.c, p.ldc);
+  if (outer != 1) omp_set_num_threads(outer);
+  return status == dnnl_success;
+}
+
+// kAuto's choice for one block, from one-thread measurements of both
+// libraries over shapes and transposes (docs/kernels.md): oneDNN's kernel
+// is ~10% faster once a block has kGemmInlineFlops multiply-adds and B is
+// not transposed; below that its call overhead, and with transpose_b its
+// packing, make OpenBLAS faster.
+bool UseOneDnn(const Problem<float>& p, GemmBackend backend) {
+  switch (backend) {
+    case GemmBackend::kOneDNN:
+      return true;
+    case GemmBackend::kOpenBLAS:
+      return false;
+    case GemmBackend::kAuto:
+      break;
+  }
+  return !p.transpose_b && p.m * p.n * p.k >= kGemmInlineFlops;
+}
+
+void SerialGemm(const Problem<float>& p, GemmBackend backend) {
   if (SerialGemv(p)) return;
+  // If oneDNN fails, OpenBLAS computes the block: C is fully overwritten.
+  if (UseOneDnn(p, backend) && OneDnnGemm(p)) return;
   cblas_sgemm(CblasRowMajor, p.transpose_a ? CblasTrans : CblasNoTrans,
               p.transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(p.m),
               static_cast<int>(p.n), static_cast<int>(p.k), 1.0f, p.a,
@@ -186,7 +224,7 @@ void SerialGemm(const Problem<float>& p) {
               static_cast<int>(p.ldc));
 }
 
-void SerialGemm(const Problem<double>& p) {
+void SerialGemm(const Problem<double>& p, GemmBackend /*float32 only*/) {
   if (SerialGemv(p)) return;
   cblas_dgemm(CblasRowMajor, p.transpose_a ? CblasTrans : CblasNoTrans,
               p.transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(p.m),
@@ -199,7 +237,7 @@ void SerialGemm(const Problem<double>& p) {
 // accumulated in a contiguous buffer from rows of op(B); op(B) is packed
 // once when B is transposed.
 template <typename T>
-void SerialGemm(const Problem<T>& p) {
+void SerialGemm(const Problem<T>& p, GemmBackend /*float32 only*/) {
   using U = std::make_unsigned_t<T>;
   std::vector<U> packed_b;
   const U* bp = reinterpret_cast<const U*>(p.b);
@@ -240,7 +278,8 @@ void ZeroC(const Problem<T>& p) {
 // interleaved repetitions on 2 cores: equal at 1024^3, ~8% faster at 256^3
 // than two blocks per thread; four per thread lose 10-15%).
 template <typename T>
-void Run(const Problem<T>& p, GemmParallelism parallelism) {
+void Run(const Problem<T>& p, GemmParallelism parallelism,
+         GemmBackend backend = GemmBackend::kAuto) {
   if (p.m == 0 || p.n == 0) return;
   if (p.k == 0) {
     ZeroC(p);
@@ -249,7 +288,7 @@ void Run(const Problem<T>& p, GemmParallelism parallelism) {
   const int threads = tbb::this_task_arena::max_concurrency();
   if (parallelism == GemmParallelism::kSerial || threads <= 1 ||
       p.m * p.n * p.k < kGemmInlineFlops) {
-    SerialGemm(p);
+    SerialGemm(p, backend);
     return;
   }
   int64_t grid_rows = 1, grid_cols = 1;
@@ -267,7 +306,7 @@ void Run(const Problem<T>& p, GemmParallelism parallelism) {
   }
   const int64_t blocks = grid_rows * grid_cols;
   if (blocks == 1) {
-    SerialGemm(p);
+    SerialGemm(p, backend);
     return;
   }
   tbb::parallel_for(
@@ -276,7 +315,8 @@ void Run(const Problem<T>& p, GemmParallelism parallelism) {
         for (int64_t b = range.begin(); b != range.end(); ++b) {
           const int64_t bi = b / grid_cols, bj = b % grid_cols;
           SerialGemm(Block(p, p.m * bi / grid_rows, p.m * (bi + 1) / grid_rows,
-                           p.n * bj / grid_cols, p.n * (bj + 1) / grid_cols));
+                           p.n * bj / grid_cols, p.n * (bj + 1) / grid_cols),
+                     backend);
         }
       },
       tbb::simple_partitioner());
@@ -286,10 +326,11 @@ template <typename T>
 absl::Status GemmImpl(bool transpose_a, bool transpose_b, int64_t m, int64_t n,
                       int64_t k, const T* a, int64_t lda, const T* b,
                       int64_t ldb, T* c, int64_t ldc,
-                      GemmParallelism parallelism) {
+                      GemmParallelism parallelism,
+                      GemmBackend backend = GemmBackend::kAuto) {
   const Problem<T> p{transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc};
   if (absl::Status s = Validate("Gemm", p); !s.ok()) return s;
-  Run(p, parallelism);
+  Run(p, parallelism, backend);
   return absl::OkStatus();
 }
 
@@ -298,9 +339,9 @@ absl::Status GemmImpl(bool transpose_a, bool transpose_b, int64_t m, int64_t n,
 absl::Status Gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n,
                   int64_t k, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float* c, int64_t ldc,
-                  GemmParallelism parallelism) {
+                  GemmParallelism parallelism, GemmBackend backend) {
   return GemmImpl(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc,
-                  parallelism);
+                  parallelism, backend);
 }
 
 absl::Status Gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n,

@@ -2,12 +2,17 @@
 // float, double, int32 and int64, and BatchMatMul over equal batch
 // dimensions.
 //
-// Floating point goes to Debian's serial OpenBLAS (runtime CPU dispatch, no
-// thread pool of its own), called once per block of C; the blocks run on
+// Floating point is one serial BLAS call per block of C; the blocks run on
 // oneTBB, in the caller's task arena, so the process keeps one scheduler.
-// Small products (under kGemmInlineFlops) run as one BLAS call on the calling
-// thread. Integers use a blocked loop computed in the unsigned type, so
-// overflow wraps around (two's complement) without undefined behaviour.
+// float32 blocks go to oneDNN's sgemm (its JIT kernels are picked for the CPU
+// at run time; called with one OpenMP thread, so it starts no threads) when
+// they are large and B is not transposed, and otherwise to Debian's serial
+// OpenBLAS (runtime CPU dispatch, no thread pool of its own), which also
+// computes float64 and every one-row or one-column product (gemv). Small
+// products (under kGemmInlineFlops) run as one call on the calling thread.
+// The first oneDNN call in a process generates its kernels (~30 ms). Integers
+// use a blocked loop computed in the unsigned type, so overflow wraps around
+// (two's complement) without undefined behaviour.
 //
 // All matrices are row-major with leading dimensions (row strides) in
 // elements. op(A) is m x k, op(B) is k x n, C is m x n and is overwritten.
@@ -36,6 +41,17 @@ inline constexpr int64_t kGemmInlineFlops = int64_t{1} << 21;  // 128^3
 // Whether a product may be split over oneTBB workers.
 enum class GemmParallelism { kAuto, kSerial };
 
+// Which library computes a float32 block of C (float64 is always OpenBLAS;
+// one-row and one-column blocks are always OpenBLAS's gemv).
+enum class GemmBackend {
+  // oneDNN for blocks of at least kGemmInlineFlops multiply-adds with B not
+  // transposed, OpenBLAS for the rest: the faster library for each shape on
+  // this hardware class (docs/kernels.md has the measurements).
+  kAuto,
+  kOpenBLAS,  // Every block: weft's kernel before oneDNN (benchmarks, tests).
+  kOneDNN,    // Every block; falls back to OpenBLAS if oneDNN fails.
+};
+
 // C[m, n] = op(A) * op(B), where op(A) = A (m x k, row stride lda) or, with
 // transpose_a, A^T for A stored as k x m (row stride lda); likewise op(B) =
 // B (k x n, ldb) or B^T for B stored as n x k. C has row stride ldc.
@@ -45,7 +61,8 @@ enum class GemmParallelism { kAuto, kSerial };
 [[nodiscard]] absl::Status Gemm(
     bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-    int64_t ldc, GemmParallelism parallelism = GemmParallelism::kAuto);
+    int64_t ldc, GemmParallelism parallelism = GemmParallelism::kAuto,
+    GemmBackend backend = GemmBackend::kAuto);
 [[nodiscard]] absl::Status Gemm(
     bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
     const double* a, int64_t lda, const double* b, int64_t ldb, double* c,

@@ -1,16 +1,19 @@
 // Math kernels against the best baselines available on the machine.
 //
-//   BM_Gemm_{Weft,OpenBLAS,Eigen}/N: float32 N x N x N products.
-//     Weft = weft::cpu::Gemm (serial OpenBLAS per block of C over oneTBB);
+//   BM_Gemm_{Weft,WeftOpenBLAS,OpenBLAS,Eigen}/N: float32 N x N x N
+//     products. Weft = weft::cpu::Gemm (one serial oneDNN sgemm per block of
+//     C over oneTBB); WeftOpenBLAS = the same split with serial OpenBLAS per
+//     block (GemmBackend::kOpenBLAS, weft's kernel before oneDNN);
 //     OpenBLAS = one cblas_sgemm call on the serial library (one thread);
 //     Eigen = Eigen's product on row-major maps (this build's ISA flags).
-//   BM_Gemm_{OpenBLASThreaded,OneDNN}/N: the baselines that bring their own
-//     thread pool, loaded with dlopen (RTLD_LOCAL | RTLD_DEEPBIND, so their
-//     symbols never meet the serial OpenBLAS linked into weft):
-//     OpenBLASThreaded = Debian's pthread OpenBLAS (libopenblas0-pthread,
-//     /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0), all
-//     cores; OneDNN = dnnl_sgemm from Debian's libdnnl2 (OpenMP threads).
-//     Either reports an error (not a figure) when its package is missing.
+//   BM_Gemm_{OpenBLASThreaded,OneDNN}/N: the baselines that use their own
+//     thread pool on all cores, looked up with dlopen (RTLD_LOCAL |
+//     RTLD_DEEPBIND, so their symbols never meet the serial OpenBLAS linked
+//     into weft): OpenBLASThreaded = Debian's pthread OpenBLAS
+//     (libopenblas0-pthread, /usr/lib/x86_64-linux-gnu/openblas-pthread/
+//     libopenblas.so.0); OneDNN = dnnl_sgemm of libdnnl.so.2 (the library
+//     weft links too) with its default OpenMP team, called from this
+//     thread. Either reports an error (not a figure) when it is missing.
 //     Counter GFLOPs = 2 N^3 / time.
 //   BM_Add_{Weft,Loop}/n: float32 z = x + y over n elements. Weft = the
 //     Highway Add into a buffer taken from the caching allocator on every
@@ -70,14 +73,15 @@ void SetGflops(benchmark::State& state, int64_t n) {
       2.0 * n * n * n / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Gemm_Weft(benchmark::State& state) {
+void GemmWeft(benchmark::State& state, weft::cpu::GemmBackend backend) {
   const int64_t n = state.range(0);
   const std::vector<float> a = RandomFloats(n * n, 1),
                            b = RandomFloats(n * n, 2);
   std::vector<float> c(n * n);
   for (auto _ : state) {
     if (!weft::cpu::Gemm(false, false, n, n, n, a.data(), n, b.data(), n,
-                         c.data(), n)
+                         c.data(), n, weft::cpu::GemmParallelism::kAuto,
+                         backend)
              .ok()) {
       state.SkipWithError("Gemm failed");
       break;
@@ -85,6 +89,14 @@ void BM_Gemm_Weft(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   SetGflops(state, n);
+}
+
+void BM_Gemm_Weft(benchmark::State& state) {
+  GemmWeft(state, weft::cpu::GemmBackend::kAuto);
+}
+
+void BM_Gemm_WeftOpenBLAS(benchmark::State& state) {
+  GemmWeft(state, weft::cpu::GemmBackend::kOpenBLAS);
 }
 
 void BM_Gemm_OpenBLAS(benchmark::State& state) {
@@ -496,6 +508,12 @@ BENCHMARK(BM_RowTimesMatrix_OpenBLASGemv)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm_Weft)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemm_WeftOpenBLAS)
     ->Arg(256)
     ->Arg(1024)
     ->Arg(4096)
