@@ -480,6 +480,25 @@ HWY_NOINLINE void UnaryI64(int op, const int64_t* x, int64_t* out, size_t n) {
   UnaryT(op, x, out, n);
 }
 
+// The sum of v's lanes. Integers are added lane by lane in the unsigned
+// type, so the sum wraps like the vector adds: Highway's AVX-512
+// SumOfLanes uses GCC's _mm512_reduce_add_epi32/epi64, whose last step is
+// a signed scalar add (undefined on overflow; UBSan reports it).
+template <class D, class V>
+HWY_INLINE hn::TFromD<D> LaneSum(D d, V v) {
+  using T = hn::TFromD<D>;
+  if constexpr (hwy::IsFloat<T>()) {
+    return hn::GetLane(hn::SumOfLanes(d, v));
+  } else {
+    using U = hwy::MakeUnsigned<T>;
+    HWY_ALIGN T lanes[hn::MaxLanes(d)];
+    hn::Store(v, d, lanes);
+    U sum = 0;
+    for (size_t i = 0; i < hn::Lanes(d); ++i) sum += static_cast<U>(lanes[i]);
+    return static_cast<T>(sum);
+  }
+}
+
 // Sum of x[0, n): four vector accumulators (wrapping for integers).
 template <typename T>
 HWY_INLINE T SumT(const T* x, size_t n) {
@@ -496,7 +515,7 @@ HWY_INLINE T SumT(const T* x, size_t n) {
   for (; i + lanes <= n; i += lanes) s0 = hn::Add(s0, hn::LoadU(d, x + i));
   s0 = hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
   const hn::CappedTag<T, 1> d1;
-  auto total = hn::Set(d1, hn::GetLane(hn::SumOfLanes(d, s0)));
+  auto total = hn::Set(d1, LaneSum(d, s0));
   for (; i < n; ++i) total = hn::Add(total, hn::LoadU(d1, x + i));
   return hn::GetLane(total);
 }
