@@ -78,12 +78,19 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(
                         absl::StrCat("Batcher::Create at ", site, ": ", role,
                                      " ", i, " was not built: "));
       }
-      if (!(t.graph() == graph)) {
-        return fail(absl::StrCat(
-            role, " ", i, " ", Quoted(t.name()), " belongs to graph ",
-            Quoted(t.graph().name()), " (id ", t.graph().id(),
-            ") but the session runs graph ", Quoted(graph.name()), " (id ",
-            graph.id(), "); fix: pass tensors of the session's graph"));
+      if (absl::Status s = CheckTensorInGraph(
+              t, static_cast<int>(i),
+              GraphUse{.user = "Batcher::Create",
+                       .role = role,
+                       .graph = &graph,
+                       .site = SourceSite::From(where),
+                       .graph_reason = absl::StrCat("the session runs graph ",
+                                                    Quoted(graph.name()),
+                                                    " (id ", graph.id(), ")"),
+                       .fix = "pass the Batcher tensors of the session's "
+                              "graph, or a Session of the tensors' graph"});
+          !s.ok()) {
+        return s;
       }
       if (t.shape().rank() == 0 || t.shape().dim(0) != Shape::kUnknown) {
         return fail(absl::StrCat(

@@ -223,6 +223,7 @@ std::optional<CrossGraphEdge> GetCrossGraphEdge(const absl::Status& status) {
       r->Get("input_thread", e.input_thread) &&
       r->GetInt("input_graph_source", input_graph_source) &&
       r->Get("input_origin", e.input_origin)) {
+    r->Get("fix", e.fix);  // Optional: "" = the op builders' advice.
     e.control_input = control != 0;
     e.graph_source = static_cast<GraphSource>(graph_source);
     e.input_graph_source = static_cast<GraphSource>(input_graph_source);
@@ -317,11 +318,15 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
   absl::StrAppend(&msg, "  ", Quoted(e.input_name), " was created at ",
                   e.input_site.ToString(), ", thread '", e.input_thread,
                   "',\n    ", e.input_origin, "\n");
-  absl::StrAppend(&msg, "  fix: build the op under a GraphScope for ", source,
-                  ", or bring the value into\n    ", target,
-                  " through a Placeholder (feed) or a Const of its computed "
-                  "value");
-  if (e.graph_source == GraphSource::kRootGraph) {
+  if (!e.fix.empty()) {
+    absl::StrAppend(&msg, "  fix: ", e.fix);
+  } else {
+    absl::StrAppend(&msg, "  fix: build the op under a GraphScope for ", source,
+                    ", or bring the value into\n    ", target,
+                    " through a Placeholder (feed) or a Const of its "
+                    "computed value");
+  }
+  if (e.fix.empty() && e.graph_source == GraphSource::kRootGraph) {
     absl::StrAppend(&msg,
                     "; on a worker thread, carry the builder's context in with "
                     "GraphContext::Capture() and ContextScope");
@@ -347,8 +352,28 @@ absl::Status MakeCrossGraphError(const CrossGraphEdge& e) {
           .Add("input_thread", e.input_thread)
           .Add("input_graph_source", static_cast<int>(e.input_graph_source))
           .Add("input_origin", e.input_origin)
+          .Add("fix", e.fix)
           .Done());
   return status;
+}
+
+absl::Status CheckTensorInGraph(const Tensor& t, int index,
+                                const GraphUse& use) {
+  if (!t.ok()) return t.status();
+  if (t.graph() == *use.graph) return absl::OkStatus();
+  CrossGraphEdge e;
+  e.op_name = absl::StrCat(use.role, " ", index);
+  e.op_type = use.user;
+  e.graph_name = use.graph->name();
+  e.graph_id = use.graph->id();
+  e.op_site = use.site;
+  e.op_thread = CurrentThreadName();
+  e.graph_source = GraphSource::kExplicitHandle;
+  e.graph_reason = use.graph_reason;
+  e.input_index = index;
+  e.fix = use.fix;
+  DescribeCrossGraphInput(t, e);
+  return MakeCrossGraphError(e);
 }
 
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& e) {

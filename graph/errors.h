@@ -88,6 +88,11 @@ struct CrossGraphEdge {
   std::string input_thread;
   GraphSource input_graph_source = GraphSource::kExplicitHandle;
   std::string input_origin;  // "under the GraphScope pushed at main.cc:30"
+  // The "fix:" note; "" = the advice for an op builder (build under a
+  // GraphScope for the input's graph, or bring the value in as a feed or a
+  // Const). Uses that are not op builders (a Session feed, a Batcher input,
+  // a function body) name their own fix.
+  std::string fix;
 };
 
 // The CrossGraphEdge attached to `status`, or nullopt.
@@ -126,8 +131,31 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status);
                                              std::string_view fix,
                                              std::source_location where);
 
-// Builds the cross-graph error: the message of DESIGN.md plus both payloads.
-absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);
+// Builds the cross-graph error, the one message every refusal of a tensor of
+// another graph uses ("cross-graph edge rejected: op ... but its input N
+// ... belongs to graph ...", a note per site, a fix), with the
+// CrossGraphEdge payload (and the OpErrorInfo derived from it).
+[[nodiscard]] absl::Status MakeCrossGraphError(const CrossGraphEdge& edge);
+
+// A use of tensors that must all belong to one graph outside an op
+// builder: a Session feed, fetch or target, a Batcher input or output, a
+// function's output, a PartitionGraph fetch. Op builders check their
+// inputs in Graph::AddOp.
+struct GraphUse {
+  std::string user;              // What uses the tensors: "Session::Run".
+  std::string role;              // What the tensor is to it: "feed", "input".
+  const Graph* graph = nullptr;  // The graph the tensors must belong to.
+  SourceSite site;               // Where the use was made (the caller's line).
+  std::string graph_reason;      // Why `graph` is the one: a sentence.
+  std::string fix;               // The fix note ("" = the op builders' advice).
+};
+
+// The one cross-graph check for such uses: OK if `t` belongs to
+// `use.graph`; `t`'s own error if it is not ok; else the cross-graph error
+// (MakeCrossGraphError) for "<role> <index>" of `use.user`, with its
+// CrossGraphEdge payload.
+[[nodiscard]] absl::Status CheckTensorInGraph(const Tensor& t, int index,
+                                              const GraphUse& use);
 
 // Fills the input-side fields of `edge` from `input`.
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& edge);

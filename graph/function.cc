@@ -516,17 +516,22 @@ void RegisterFunctionOps(OpRegistry& r) {
 
 using internal::Quoted;
 
-absl::StatusOr<Function> Function::Trace(
-    std::string_view name, std::vector<TensorSpec> args,
-    std::function<std::vector<Tensor>(const std::vector<Tensor>&)> body,
-    FunctionOptions options, std::source_location where) {
-  const std::string fname(name);
-  const std::string site = SourceSite::From(where).ToString();
-  const std::string what =
-      absl::StrCat("function ", Quoted(fname), " traced at ", site);
+namespace {
+
+// The stages of Function::Trace, in order. `what` is "function 'f' traced
+// at file:line", the subject of their messages.
+
+// Refuses a request that cannot be traced: no name, no body, recursion, an
+// argument spec that is not a valid dtype and shape, a capture not built.
+absl::Status ValidateTraceRequest(
+    const std::string& fname,
+    const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& body,
+    const std::vector<TensorSpec>& args, const FunctionOptions& options,
+    const std::string& what, std::source_location where) {
   if (fname.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Function::Trace at ", site, ": a function needs a name"));
+        absl::StrCat("Function::Trace at ", SourceSite::From(where).ToString(),
+                     ": a function needs a name"));
   }
   if (!body) {
     return absl::InvalidArgumentError(
@@ -552,11 +557,19 @@ absl::StatusOr<Function> Function::Trace(
           absl::StrCat("capture ", i, " of ", what, " is not a valid tensor"));
     }
   }
+  return absl::OkStatus();
+}
 
-  internal::FreshScopes fresh;
-  auto fb = std::make_shared<internal::FunctionBody>(fname, where);
-  Graph g = Graph::Create(fname);
-  fb->graph = g;
+// One Placeholder in the body per argument ("arg<i>" unless named), then
+// one hidden Placeholder per capture ("capture<i>"), recorded in `fb` and
+// in the tracing `frame` (which maps each capture to its placeholder).
+absl::Status AddArgumentPlaceholders(const std::vector<TensorSpec>& args,
+                                     const std::vector<Tensor>& captures,
+                                     const std::string& what,
+                                     std::source_location where,
+                                     internal::FunctionBody& fb,
+                                     internal::TracingFrame& frame) {
+  const Graph& g = fb.graph;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string arg_name =
         args[i].name.empty() ? absl::StrCat("arg", i) : args[i].name;
@@ -566,36 +579,55 @@ absl::StatusOr<Function> Function::Trace(
       return internal::WithNote(t.status(),
                                 absl::StrCat("argument ", i, " of ", what));
     }
-    fb->args.push_back(t);
-    fb->arg_specs.push_back({args[i].dtype, args[i].shape, t.node_name()});
+    fb.args.push_back(t);
+    fb.arg_specs.push_back({args[i].dtype, args[i].shape, t.node_name()});
   }
-  internal::TracingFrame frame{.body = g,
-                               .function_name = fname,
-                               .traced_at = where,
-                               .captures = options.captures};
-  for (size_t i = 0; i < options.captures.size(); ++i) {
-    const Tensor& c = options.captures[i];
+  for (size_t i = 0; i < captures.size(); ++i) {
+    const Tensor& c = captures[i];
     Tensor t = ops::Placeholder(
         c.dtype(), c.shape(), {.name = absl::StrCat("capture", i), .graph = g},
         where);
     if (!t.ok()) return t.status();
-    fb->capture_placeholders.push_back(t);
-    fb->capture_specs.push_back({c.dtype(), c.shape(), c.name()});
+    fb.capture_placeholders.push_back(t);
+    fb.capture_specs.push_back({c.dtype(), c.shape(), c.name()});
     frame.capture_placeholders.push_back(t);
   }
+  return absl::OkStatus();
+}
 
-  // Trace: the body graph is the default graph; the caller's name and
-  // device scopes are set aside while the body runs.
-  std::vector<Tensor> outs;
-  {
+// This thread's tracing frame for the body's run: pushed on construction,
+// popped on destruction, so the stack is intact however the body leaves
+// (a return, or an exception thrown by user code).
+class TracingFrameGuard {
+ public:
+  explicit TracingFrameGuard(internal::TracingFrame frame) {
     internal::TracingStack().push_back(std::move(frame));
-    {
-      GraphScope scope(g, where);
-      outs = body(fb->args);
-    }
-    internal::TracingStack().pop_back();
   }
+  ~TracingFrameGuard() { internal::TracingStack().pop_back(); }
+  TracingFrameGuard(const TracingFrameGuard&) = delete;
+  TracingFrameGuard& operator=(const TracingFrameGuard&) = delete;
+};
 
+// Runs `body` once with the body graph as the default graph (the caller's
+// name and device scopes are set aside by the caller's FreshScopes).
+std::vector<Tensor> RunBody(
+    const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& body,
+    internal::TracingFrame frame, const internal::FunctionBody& fb,
+    std::source_location where) {
+  TracingFrameGuard tracing(std::move(frame));
+  GraphScope scope(fb.graph, where);
+  return body(fb.args);
+}
+
+// Checks what the body returned and records it as the function's outputs:
+// at least one, each built, each of the body graph (a listed capture
+// returned as is becomes its placeholder); an argument or capture passed
+// straight through is fetched through an Identity.
+absl::Status SetOutputs(std::vector<Tensor> outs,
+                        const FunctionOptions& options, const std::string& what,
+                        std::source_location where,
+                        internal::FunctionBody& fb) {
+  const Graph& g = fb.graph;
   if (outs.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, " returned no tensors; a function returns at least one"));
@@ -606,22 +638,27 @@ absl::StatusOr<Function> Function::Trace(
       return internal::WithNote(
           t.status(), absl::StrCat("returned as output ", i, " of ", what));
     }
-    // A listed capture returned as is: its hidden placeholder.
     for (size_t k = 0; k < options.captures.size(); ++k) {
       const Tensor& c = options.captures[k];
       if (c.node() == t.node() && c.index() == t.index()) {
-        t = fb->capture_placeholders[k];
+        t = fb.capture_placeholders[k];
       }
     }
-    if (!(t.graph() == g)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output ", i, " ", Quoted(t.name()), " of ", what,
-          " belongs to graph ", t.graph().DisplayName(),
-          ", not to the function's body graph; a function returns tensors "
-          "computed in its body (from its arguments and captures)"));
+    if (absl::Status s = CheckTensorInGraph(
+            t, static_cast<int>(i),
+            GraphUse{.user = "Function::Trace",
+                     .role = "output",
+                     .graph = &g,
+                     .site = SourceSite::From(where),
+                     .graph_reason = absl::StrCat(
+                         Quoted(g.name()), " is the body graph of ", what),
+                     .fix = "a function returns tensors computed in its body "
+                            "(from its arguments and captures): pass the "
+                            "value as an argument, or list it in "
+                            "FunctionOptions::captures"});
+        !s.ok()) {
+      return s;
     }
-    // An argument or capture passed straight through: fed and fetched
-    // would be the same tensor, so fetch a copy.
     if (t.node()->op() == "Placeholder") {
       t = ops::Identity(t, {.name = absl::StrCat("output", i), .graph = g},
                         where);
@@ -629,17 +666,56 @@ absl::StatusOr<Function> Function::Trace(
     }
   }
   for (const Tensor& t : outs) {
-    fb->outputs.push_back(t);
-    fb->output_specs.push_back({t.dtype(), t.shape(), t.name()});
+    fb.outputs.push_back(t);
+    fb.output_specs.push_back({t.dtype(), t.shape(), t.name()});
   }
-  for (const Node* n : g.nodes()) {
-    if (!n->device().empty() &&
-        std::find(fb->devices.begin(), fb->devices.end(), n->device()) ==
-            fb->devices.end()) {
-      fb->devices.push_back(n->device());
+  return absl::OkStatus();
+}
+
+// The devices the body's nodes name, in first-use order.
+void CollectDevices(internal::FunctionBody& fb) {
+  for (const Node* n : fb.graph.nodes()) {
+    if (!n->device().empty() && std::find(fb.devices.begin(), fb.devices.end(),
+                                          n->device()) == fb.devices.end()) {
+      fb.devices.push_back(n->device());
     }
   }
-  g.Finalize(where);
+}
+
+}  // namespace
+
+absl::StatusOr<Function> Function::Trace(
+    std::string_view name, std::vector<TensorSpec> args,
+    std::function<std::vector<Tensor>(const std::vector<Tensor>&)> body,
+    FunctionOptions options, std::source_location where) {
+  const std::string fname(name);
+  const std::string what =
+      absl::StrCat("function ", Quoted(fname), " traced at ",
+                   SourceSite::From(where).ToString());
+  if (absl::Status s =
+          ValidateTraceRequest(fname, body, args, options, what, where);
+      !s.ok()) {
+    return s;
+  }
+  internal::FreshScopes fresh;
+  auto fb = std::make_shared<internal::FunctionBody>(fname, where);
+  fb->graph = Graph::Create(fname);
+  internal::TracingFrame frame{.body = fb->graph,
+                               .function_name = fname,
+                               .traced_at = where,
+                               .captures = options.captures};
+  if (absl::Status s = AddArgumentPlaceholders(args, options.captures, what,
+                                               where, *fb, frame);
+      !s.ok()) {
+    return s;
+  }
+  std::vector<Tensor> outs = RunBody(body, std::move(frame), *fb, where);
+  if (absl::Status s = SetOutputs(std::move(outs), options, what, where, *fb);
+      !s.ok()) {
+    return s;
+  }
+  CollectDevices(*fb);
+  fb->graph.Finalize(where);
   Function f;
   f.body_ = std::move(fb);
   f.captures_ =

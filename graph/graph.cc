@@ -576,6 +576,21 @@ absl::StatusOr<Tensor> Graph::GetTensor(std::string_view name) const {
   return Tensor(impl_, n, slot);
 }
 
+Tensor Graph::output(const Node& node, int index) const {
+  if (impl_ == nullptr || impl_->node(node.id()) != &node) {
+    return Tensor::FromError(absl::InvalidArgumentError(absl::StrCat(
+        "Graph::output: node ", Quoted(node.name()), " is not a node of graph ",
+        DisplayName(), "; take nodes from this graph's node(), nodes() or ",
+        "FindNode()")));
+  }
+  if (index < 0 || index >= node.num_outputs()) {
+    return Tensor::FromError(absl::OutOfRangeError(absl::StrCat(
+        "Graph::output: node ", Quoted(node.name()), " (", node.op(), ") has ",
+        node.num_outputs(), " output(s); there is no output ", index)));
+  }
+  return Tensor(impl_, &node, index);
+}
+
 std::string Graph::DisplayName() const {
   if (impl_ == nullptr) return "<null graph>";
   return GraphDisplay(*impl_);

@@ -73,6 +73,11 @@ class Graph {
   // "name:slot" or "name" (slot 0) to a Tensor, for any output slot of the
   // node; kNotFound if the node or the slot is absent.
   [[nodiscard]] absl::StatusOr<Tensor> GetTensor(std::string_view name) const;
+  // Output `index` of `node`, a node of this graph (from node(), nodes() or
+  // FindNode()): the public way to name any node's output. A non-ok Tensor
+  // (kInvalidArgument) if `node` belongs to another graph or the graph is
+  // null, kOutOfRange if the node has no output `index`.
+  Tensor output(const Node& node, int index = 0) const;
 
   // "'training' (id 3)".
   std::string DisplayName() const;
@@ -96,7 +101,7 @@ class Graph {
 // DefaultGraph(). `name` overrides the op type as the node's base name (the
 // innermost NameScope still prefixes it; a taken name gets a _N suffix).
 // `device` overrides the innermost DeviceScope. `control_inputs` must finish
-// before this op runs (weft's extension of the DESIGN.md struct). Every
+// before this op runs. Every
 // member has a default member initializer so that designated initializers
 // (`{.graph = g}`) compile cleanly under -Wextra (GCC's
 // -Wmissing-field-initializers).

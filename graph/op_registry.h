@@ -97,7 +97,7 @@ struct OpDef {
   static constexpr int kVariadicInputs = -1;
 };
 
-// The process-wide op table. The first op set of DESIGN.md is registered on
+// The process-wide op table. The built-in op families are registered on
 // first use; users may register more.
 //
 // Thread safety: all methods may be called concurrently. OpDef pointers stay

@@ -1,6 +1,8 @@
 #include "graph/ops.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
@@ -37,18 +39,33 @@ void SubstituteCaptures(const TracingFrame& frame, const Graph& target,
   }
 }
 
-// The cross-graph error `status`, with the note that explains function
-// bodies appended.
+// The cross-graph error `status` of an op built in the body of the function
+// `frame` traces, rebuilt to say what happened there: Function::Trace (not
+// a user's GraphScope) made the body graph current, and the fix is the
+// function's own (an argument or a listed capture), followed by a note
+// naming the function.
 absl::Status WithFunctionNote(const absl::Status& status,
                               const TracingFrame& frame) {
+  std::optional<CrossGraphEdge> e = GetCrossGraphEdge(status);
+  if (!e.has_value()) return status;
+  const std::string traced_at = SourceSite::From(frame.traced_at).ToString();
+  if (e->graph_source == GraphSource::kGraphScope) {
+    e->graph_reason =
+        absl::StrCat(Quoted(e->graph_name), " is the body graph of function ",
+                     Quoted(frame.function_name),
+                     ", made the default graph by Function::Trace at ",
+                     traced_at, " while the body runs");
+  }
+  e->fix = absl::StrCat(
+      "a function body is its own graph: pass the value as an argument, or "
+      "list it in FunctionOptions::captures of ",
+      Quoted(frame.function_name));
+  absl::Status rebuilt = MakeCrossGraphError(*e);
   absl::Status out(
-      status.code(),
-      absl::StrCat(status.message(), "\n  the use is inside function ",
-                   Quoted(frame.function_name), " traced at ",
-                   SourceSite::From(frame.traced_at).ToString(),
-                   "; a function body is its own graph: pass the value as an "
-                   "argument, or list it in FunctionOptions::captures"));
-  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+      rebuilt.code(),
+      absl::StrCat(rebuilt.message(), "\n  the use is inside function ",
+                   Quoted(frame.function_name), " traced at ", traced_at));
+  rebuilt.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
     out.SetPayload(url, payload);
   });
   return out;

@@ -18,14 +18,18 @@ namespace {
 using internal::Quoted;
 
 absl::Status CheckRunTensor(const Graph& graph, const Tensor& t,
-                            std::string_view role, size_t i) {
-  if (!t.ok()) return t.status();
-  if (!(t.graph() == graph)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(role, " ", i, " ", Quoted(t.name()), " belongs to graph ",
-                     t.graph().DisplayName(), ", not ", graph.DisplayName()));
-  }
-  return absl::OkStatus();
+                            std::string_view role, size_t i,
+                            std::source_location where) {
+  return CheckTensorInGraph(
+      t, static_cast<int>(i),
+      GraphUse{.user = "PartitionGraph",
+               .role = std::string(role),
+               .graph = &graph,
+               .site = SourceSite::From(where),
+               .graph_reason = absl::StrCat(Quoted(graph.name()),
+                                            " is the graph being partitioned"),
+               .fix = "pass fetches, feeds and targets of the graph being "
+                      "partitioned"});
 }
 
 }  // namespace
@@ -44,7 +48,7 @@ int PartitionedGraph::num_nodes() const {
 absl::StatusOr<PartitionedGraph> PartitionGraph(
     const Graph& graph, absl::Span<const Tensor> fetches,
     absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
-    absl::Span<const Tensor> targets) {
+    absl::Span<const Tensor> targets, std::source_location where) {
   if (graph.is_null()) {
     return absl::InvalidArgumentError("PartitionGraph: null graph");
   }
@@ -52,17 +56,19 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
     return absl::InvalidArgumentError("PartitionGraph: no devices");
   }
   for (size_t i = 0; i < fetches.size(); ++i) {
-    if (absl::Status s = CheckRunTensor(graph, fetches[i], "fetch", i); !s.ok())
+    if (absl::Status s = CheckRunTensor(graph, fetches[i], "fetch", i, where);
+        !s.ok())
       return s;
   }
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (absl::Status s = CheckRunTensor(graph, targets[i], "target", i);
+    if (absl::Status s = CheckRunTensor(graph, targets[i], "target", i, where);
         !s.ok())
       return s;
   }
   absl::flat_hash_set<int> fed;
   for (size_t i = 0; i < feeds.size(); ++i) {
-    if (absl::Status s = CheckRunTensor(graph, feeds[i], "feed", i); !s.ok())
+    if (absl::Status s = CheckRunTensor(graph, feeds[i], "feed", i, where);
+        !s.ok())
       return s;
     fed.insert(feeds[i].node()->id());
   }

@@ -7,6 +7,7 @@
 #define WEFT_RUNTIME_PARTITIONER_H_
 
 #include <cstdint>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,8 @@ struct PartitionedGraph {
 [[nodiscard]] absl::StatusOr<PartitionedGraph> PartitionGraph(
     const Graph& graph, absl::Span<const Tensor> fetches,
     absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
-    absl::Span<const Tensor> targets = {});
+    absl::Span<const Tensor> targets = {},
+    std::source_location where = std::source_location::current());
 
 }  // namespace weft
 

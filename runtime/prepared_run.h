@@ -9,7 +9,7 @@
 //   prepared->Run(values, deadline, [](absl::StatusOr<std::vector<NDArray>> r)
 //   {...});
 //
-// Not part of the public API (DESIGN.md): user code calls Session::Run or
+// Not part of the public API: user code calls Session::Run or
 // RunAsync, which validate every feed.
 #ifndef WEFT_RUNTIME_PREPARED_RUN_H_
 #define WEFT_RUNTIME_PREPARED_RUN_H_

@@ -116,7 +116,17 @@ class Session::Impl {
       if (!d.ok()) return d.status();
       devices_.push_back(*std::move(d));
     }
-    env_.rendezvous = &rendezvous_;
+    if (options_.rendezvous_factory) {
+      rendezvous_ = options_.rendezvous_factory();
+      if (rendezvous_ == nullptr) {
+        return absl::InvalidArgumentError(
+            "Session::Create: SessionOptions.rendezvous_factory returned a "
+            "null Rendezvous");
+      }
+    } else {
+      rendezvous_ = std::make_unique<LocalRendezvous>();
+    }
+    env_.rendezvous = rendezvous_.get();
     env_.tracker = &tracker_;
     env_.max_allocation_bytes = options_.max_allocation_bytes > 0
                                     ? options_.max_allocation_bytes
@@ -150,7 +160,8 @@ class Session::Impl {
   const SessionOptions options_;
   const std::source_location created_at_;
   std::vector<std::unique_ptr<Device>> devices_;
-  LocalRendezvous rendezvous_;
+  // Before tracker_: destroyed after ~Impl has waited for every run.
+  std::unique_ptr<Rendezvous> rendezvous_;
   RunTracker tracker_;  // ~Impl waits until no run is in flight.
   ExecutorEnv env_;
   // A cached plan and whether a run used it since the last eviction (set
@@ -189,22 +200,18 @@ void Session::Impl::EvictOnePlan() {
 absl::Status Session::Impl::CheckTensor(const Tensor& t, std::string_view role,
                                         int index,
                                         std::source_location where) const {
-  if (!t.ok()) return t.status();
-  if (t.graph_impl() == graph_.impl()) return absl::OkStatus();
-  CrossGraphEdge e;
-  e.op_name = absl::StrCat(role, " ", index);
-  e.op_type = "Session::Run";
-  e.graph_name = graph_.name();
-  e.graph_id = graph_.id();
-  e.op_site = SourceSite::From(where);
-  e.op_thread = CurrentThreadName();
-  e.graph_source = GraphSource::kExplicitHandle;
-  e.graph_reason = absl::StrCat(Quoted(graph_.name()),
+  if (t.ok() && t.graph_impl() == graph_.impl()) return absl::OkStatus();
+  return CheckTensorInGraph(
+      t, index,
+      GraphUse{.user = "Session::Run",
+               .role = std::string(role),
+               .graph = &graph_,
+               .site = SourceSite::From(where),
+               .graph_reason =
+                   absl::StrCat(Quoted(graph_.name()),
                                 " is the graph of the Session created at ",
-                                SourceSite::From(created_at_).ToString());
-  e.input_index = index;
-  DescribeCrossGraphInput(t, e);
-  return MakeCrossGraphError(e);
+                                SourceSite::From(created_at_).ToString()),
+               .fix = ""});
 }
 
 absl::StatusOr<RunRequest> Session::Impl::Validate(

@@ -31,6 +31,7 @@
 #include "graph/ndarray.h"
 #include "graph/tensor.h"
 #include "kernels/cancellation.h"
+#include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 
 namespace weft {
@@ -55,6 +56,14 @@ struct SessionOptions {
   // signature compiles it again; runs already holding it are unaffected).
   // Bounds a service's memory when its fetch sets vary. At least 1.
   int max_cached_plans = 1024;
+  // Makes the Rendezvous through which this session's partitions hand
+  // values to each other (every Send/Recv pair of every run), called once by
+  // Session::Create; empty = a LocalRendezvous. The seam for partitions that
+  // run elsewhere (another process, a remote task) and for instrumenting
+  // transfers. Returning null fails Create with kInvalidArgument. The
+  // Rendezvous is owned by the session and destroyed after its last run.
+  // A std::function (not AnyInvocable) because SessionOptions is copyable.
+  std::function<std::unique_ptr<Rendezvous>()> rendezvous_factory = {};
 };
 
 struct RunOptions {

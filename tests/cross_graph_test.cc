@@ -1,4 +1,4 @@
-// Tests for the cross-graph error: its exact message (DESIGN.md, "The
+// Tests for the cross-graph error: its exact message (docs/design.md, "The
 // cross-graph error"), its CrossGraphEdge payload, and how it propagates.
 
 #include <optional>
@@ -516,7 +516,7 @@ TEST(Provenance, SiteFunctionNamesAreShort) {
   (void)(f < f);
   EXPECT_EQ(Fn(f.last), "weft::Functor::operator<");
   EXPECT_EQ(Fn(InLambda()), "weft::InLambda");
-  // The site line reads like DESIGN.md's "model.cc:42 in BuildHead".
+  // The site line reads like docs/design.md's "model.cc:42 in BuildHead".
   EXPECT_THAT(
       SourceSite::From(HereInFreeFunction()).ToString(),
       ::testing::MatchesRegex(

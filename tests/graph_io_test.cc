@@ -293,7 +293,7 @@ Feeds Rebind(const Feeds& fed, const Graph& g) {
 
 std::vector<Tensor> AllOutputs(const Graph& g) {
   std::vector<Tensor> out;
-  for (const Node* n : g.nodes()) out.push_back(Tensor(g.impl(), n, 0));
+  for (const Node* n : g.nodes()) out.push_back(g.output(*n, 0));
   return out;
 }
 

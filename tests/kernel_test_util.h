@@ -52,7 +52,7 @@ inline absl::StatusOr<std::vector<NDArray>> RunKernelOutputs(
   Feeds feeds;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const NodeInput& in = node.inputs()[i];
-    feeds.emplace_back(Tensor(g.impl(), g.node(in.node), in.slot),
+    feeds.emplace_back(g.output(*g.node(in.node), in.slot),
                        std::move(inputs[i]));
   }
   absl::StatusOr<std::unique_ptr<Session>> session =
