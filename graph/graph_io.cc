@@ -1,15 +1,7 @@
 #include "graph/graph_io.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <bit>
-#include <cerrno>
 #include <climits>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -30,6 +22,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "graph/errors.h"
+#include "graph/file_io.h"
 #include "graph/function.h"
 #include "graph/graph_def.pb.h"
 #include "graph/graph_impl.h"
@@ -38,12 +31,6 @@
 
 namespace weft {
 namespace {
-
-// NDArray contents are saved as little-endian bytes, which is the host's
-// order on every platform weft builds for.
-static_assert(std::endian::native == std::endian::little,
-              "graph_io saves raw little-endian bytes; add byte swapping for "
-              "a big-endian host");
 
 using internal::Quoted;
 
@@ -163,7 +150,8 @@ absl::Status SaveAttr(const std::string& node, const std::string& key,
     a->set_dtype(ToProto(v->dtype()));
     ToProto(v->shape(), a->mutable_shape());
     if (v->valid()) {
-      a->set_content(static_cast<const char*>(v->raw_data()), v->num_bytes());
+      const std::string_view bytes = internal::NDArrayBytes(*v);
+      a->set_content(bytes.data(), bytes.size());
     }
   } else if (const auto* v = std::get_if<ResourceRef>(&value)) {
     if (*v == nullptr) {
@@ -326,89 +314,14 @@ absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
   return def;
 }
 
-// -------------------------------------------------------------- file I/O --
-
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-absl::Status IoError(int err, std::string_view what, std::string_view path) {
-  std::string msg = absl::StrCat(what, " ", Quoted(path), ": ", ErrnoText(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    default:
-      return absl::UnavailableError(msg);
-  }
-}
-
-absl::Status WriteFileAtomically(std::string_view path,
-                                 std::string_view contents) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string target(path);
-  const std::string tmp =
-      absl::StrCat(target, ".tmp.", getpid(), ".", counter.fetch_add(1));
-  const int fd =
-      open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError(errno, "cannot create", tmp);
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t w = write(fd, contents.data() + done, contents.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return IoError(err, "cannot write", tmp);
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    const int err = errno;
-    unlink(tmp.c_str());
-    return IoError(err, "cannot flush", tmp);
-  }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    unlink(tmp.c_str());
-    return IoError(err, "cannot rename the temporary file over", target);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(std::string_view path) {
-  const std::string p(path);
-  const int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError(errno, "cannot open graph file", path);
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("graph file ", Quoted(path), " is a directory"));
-  }
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t r = read(fd, buf, sizeof(buf));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      const int err = errno;
-      close(fd);
-      return IoError(err, "cannot read graph file", path);
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  close(fd);
-  return out;
-}
-
 // ----------------------------------------------------------------- parse --
 
-// Collects the text parser's first error with its position.
+// Collects the text parser's first error and the unknown fields it skipped
+// (reported as warnings), each with its position.
 class TextErrors : public google::protobuf::io::ErrorCollector {
  public:
+  explicit TextErrors(std::string_view contents) : contents_(contents) {}
+
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (first_.empty()) {
@@ -416,13 +329,67 @@ class TextErrors : public google::protobuf::io::ErrorCollector {
                             message);
     }
   }
-  void AddWarning(int, google::protobuf::io::ColumnNumber,
-                  const std::string&) override {}
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
+                  const std::string& message) override {
+    unknown_.push_back(UnknownField(line, column, message));
+  }
   const std::string& first() const { return first_; }
+  const std::vector<std::string>& unknown() const { return unknown_; }
 
  private:
+  // "line 5, column 3: unknown field 'devcie' in weft.NodeDef" from the
+  // parser's 'Message type "weft.NodeDef" has no field named "devcie".'
+  // (reported at the token after the name; the column is the name's).
+  std::string UnknownField(int line, int column,
+                           const std::string& message) const {
+    constexpr std::string_view kType = "Message type \"";
+    constexpr std::string_view kField = "\" has no field named \"";
+    const size_t type_at = message.find(kType);
+    const size_t field_at = message.find(kField);
+    if (type_at == std::string::npos || field_at == std::string::npos ||
+        field_at < type_at) {
+      return absl::StrCat("line ", line + 1, ", column ", column + 1, ": ",
+                          message);
+    }
+    const std::string type = message.substr(type_at + kType.size(),
+                                            field_at - type_at - kType.size());
+    std::string name = message.substr(field_at + kField.size());
+    name = name.substr(0, name.find('"'));
+    std::vector<std::string_view> lines = absl::StrSplit(contents_, '\n');
+    if (line >= 0 && static_cast<size_t>(line) < lines.size()) {
+      const size_t at = lines[line].rfind(name, static_cast<size_t>(column));
+      if (at != std::string_view::npos) column = static_cast<int>(at);
+    }
+    return absl::StrCat("line ", line + 1, ", column ", column + 1,
+                        ": unknown field ", Quoted(name), " in ", type);
+  }
+
+  std::string_view contents_;
   std::string first_;
+  std::vector<std::string> unknown_;
 };
+
+// A text file's unknown fields are skipped when it has a newer minor
+// version (fields this build does not know yet, as the binary parser skips
+// them) or another major version (CheckVersion refuses it); in a file of
+// this build's version or an older one they are mistakes ("devcie:").
+absl::Status CheckUnknownTextFields(const GraphDef& def,
+                                    const TextErrors& errors,
+                                    std::string_view source) {
+  const int major = def.version_major();
+  if (errors.unknown().empty() ||
+      (major == kGraphDefVersionMajor &&
+       def.version_minor() > kGraphDefVersionMinor) ||
+      (major != 0 && major != kGraphDefVersionMajor)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "graph file ", Quoted(source), " is not a valid text weft.GraphDef: ",
+      absl::StrJoin(errors.unknown(), "; "), "\n  format ",
+      kGraphDefVersionMajor, ".", kGraphDefVersionMinor,
+      " has no such field (is it misspelled?); only a file of a newer minor "
+      "version may hold fields this build does not know"));
+}
 
 absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
                                        GraphFileFormat format,
@@ -441,9 +408,10 @@ absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
     return def;
   }
   google::protobuf::TextFormat::Parser parser;
-  TextErrors errors;
+  TextErrors errors(contents);
   parser.RecordErrorsTo(&errors);
-  // Fields of a newer minor version are skipped, as the binary parser does.
+  // Unknown fields are collected (as warnings) and judged by the file's
+  // version once it is known: CheckUnknownTextFields.
   parser.AllowUnknownField(true);
   google::protobuf::io::ArrayInputStream in(
       contents.data(),
@@ -453,6 +421,9 @@ absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
     return absl::InvalidArgumentError(absl::StrCat(
         "graph file ", Quoted(source), " is not a valid text weft.GraphDef: ",
         errors.first().empty() ? "parse error" : errors.first()));
+  }
+  if (absl::Status s = CheckUnknownTextFields(def, errors, source); !s.ok()) {
+    return s;
   }
   return def;
 }
@@ -583,19 +554,26 @@ class Loader {
     return absl::OkStatus();
   }
 
+  // ----------------------------------------------------------- attrs --
+
+  absl::Status AttrError(int i, std::string_view key,
+                         std::string_view detail) const {
+    return NodeError(i, absl::StrCat("attr ", Quoted(key)), detail);
+  }
+
+  // A shape of attr `key` of node #i (unknown dims allowed).
+  absl::StatusOr<Shape> LoadShape(int i, std::string_view key,
+                                  const ShapeDef& def) const {
+    Shape shape(std::vector<int64_t>(def.dim().begin(), def.dim().end()));
+    if (absl::Status st = shape.Validate(); !st.ok()) {
+      return AttrError(i, key, st.message());
+    }
+    return shape;
+  }
+
+  // One attr of node #i; the value's kind picks the stage.
   absl::StatusOr<AttrValue> LoadAttr(int i, const std::string& key,
                                      const AttrValueDef& a) const {
-    const std::string field = absl::StrCat("attr ", Quoted(key));
-    auto bad = [&](std::string_view detail) {
-      return NodeError(i, field, detail);
-    };
-    auto shape_of = [&](const ShapeDef& s) -> absl::StatusOr<Shape> {
-      Shape shape(std::vector<int64_t>(s.dim().begin(), s.dim().end()));
-      if (absl::Status st = shape.Validate(); !st.ok()) {
-        return bad(st.message());
-      }
-      return shape;
-    };
     switch (a.value_case()) {
       case AttrValueDef::kI:
         return AttrValue(static_cast<int64_t>(a.i()));
@@ -608,85 +586,114 @@ class Loader {
       case AttrValueDef::kDtype: {
         std::optional<DType> d = FromProto(a.dtype());
         if (!d.has_value()) {
-          return bad(absl::StrCat("unknown dtype value ", a.dtype()));
+          return AttrError(i, key,
+                           absl::StrCat("unknown dtype value ", a.dtype()));
         }
         return AttrValue(*d);
       }
       case AttrValueDef::kShape: {
-        absl::StatusOr<Shape> s = shape_of(a.shape());
+        absl::StatusOr<Shape> s = LoadShape(i, key, a.shape());
         if (!s.ok()) return s.status();
         return AttrValue(*std::move(s));
       }
       case AttrValueDef::kIntList:
         return AttrValue(std::vector<int64_t>(a.int_list().value().begin(),
                                               a.int_list().value().end()));
-      case AttrValueDef::kNdarray: {
-        const NDArrayDef& nd = a.ndarray();
-        std::optional<DType> d = FromProto(nd.dtype());
-        if (!d.has_value()) {
-          return bad(
-              absl::StrCat("ndarray has unknown dtype value ", nd.dtype()));
-        }
-        absl::StatusOr<Shape> s = shape_of(nd.shape());
-        if (!s.ok()) return s.status();
-        if (absl::Status st = s->ValidateConcrete(); !st.ok()) {
-          return bad(absl::StrCat("ndarray shape: ", st.message()));
-        }
-        // Compared in elements first: a huge shape cannot overflow the
-        // byte count.
-        const size_t elem = DTypeSize(*d);
-        const uint64_t have = nd.content().size();
-        if (have % elem != 0 ||
-            static_cast<uint64_t>(s->num_elements()) != have / elem) {
-          return bad(absl::StrCat("ndarray ", DTypeName(*d), s->DebugString(),
-                                  " needs ", s->num_elements(), " elements of ",
-                                  elem, " byte(s) but its content holds ", have,
-                                  " bytes"));
-        }
-        absl::StatusOr<NDArray> arr = NDArray::AllocateChecked(*d, *s);
-        if (!arr.ok()) return bad(arr.status().message());
-        if (have > 0) {
-          std::memcpy(arr->mutable_raw_data(), nd.content().data(), have);
-        }
-        if (*d == DType::kBool) {
-          for (uint64_t k = 0; k < have; ++k) {
-            const unsigned char byte =
-                static_cast<unsigned char>(nd.content()[k]);
-            if (byte > 1) {
-              return bad(absl::StrCat("bool ndarray element ", k, " is ",
-                                      static_cast<int>(byte),
-                                      "; bools are saved as 0 or 1"));
-            }
-          }
-        }
-        return AttrValue(*std::move(arr));
-      }
-      case AttrValueDef::kResource: {
-        const ResourceRefDef& r = a.resource();
-        if (r.kind() == kFunctionKind) {
-          auto it = state_.functions.find(r.name());
-          if (it == state_.functions.end()) {
-            return bad(absl::StrCat(
-                "refers to function ", Quoted(r.name()),
-                ", which the file's function library does not define"));
-          }
-          return AttrValue(ResourceRef(it->second));
-        }
-        auto it = state_.resources.find(std::make_pair(r.kind(), r.name()));
-        if (it == state_.resources.end()) {
-          return bad(absl::StrCat(
-              "refers to ", r.kind(), " ", Quoted(r.name()),
-              ", which the file's resource list does not declare"));
-        }
-        return AttrValue(it->second);
-      }
+      case AttrValueDef::kNdarray:
+        return LoadNDArrayAttr(i, key, a.ndarray());
+      case AttrValueDef::kResource:
+        return LoadResourceAttr(i, key, a.resource());
       case AttrValueDef::VALUE_NOT_SET:
         break;
     }
-    return bad("no value is set (or it is of a kind this weft does not know)");
+    return AttrError(
+        i, key, "no value is set (or it is of a kind this weft does not know)");
   }
 
+  // An ndarray attr: its dtype, its concrete shape, then its content
+  // through the shared byte codec.
+  absl::StatusOr<AttrValue> LoadNDArrayAttr(int i, std::string_view key,
+                                            const NDArrayDef& nd) const {
+    std::optional<DType> d = FromProto(nd.dtype());
+    if (!d.has_value()) {
+      return AttrError(
+          i, key, absl::StrCat("ndarray has unknown dtype value ", nd.dtype()));
+    }
+    absl::StatusOr<Shape> s = LoadShape(i, key, nd.shape());
+    if (!s.ok()) return s.status();
+    if (absl::Status st = s->ValidateConcrete(); !st.ok()) {
+      return AttrError(i, key, absl::StrCat("ndarray shape: ", st.message()));
+    }
+    internal::NDArrayBytesError why;
+    absl::StatusOr<NDArray> arr =
+        internal::DecodeNDArray(*d, *s, nd.content(), &why);
+    if (!arr.ok()) {
+      return AttrError(i, key, NDArrayContentError(*d, *s, why, arr.status()));
+    }
+    return AttrValue(*std::move(arr));
+  }
+
+  // The codec's refusal of an ndarray attr's content, in graph-file terms.
+  static std::string NDArrayContentError(DType d, const Shape& s,
+                                         const internal::NDArrayBytesError& why,
+                                         const absl::Status& status) {
+    using Kind = internal::NDArrayBytesError::Kind;
+    switch (why.kind) {
+      case Kind::kSize:
+        return absl::StrCat("ndarray ", DTypeName(d), s.DebugString(),
+                            " needs ", why.elements, " elements of ",
+                            why.element_size, " byte(s) but its content holds ",
+                            why.bytes, " bytes");
+      case Kind::kBool:
+        return absl::StrCat("bool ndarray element ", why.index, " is ",
+                            why.value, "; bools are saved as 0 or 1");
+      default:
+        return std::string(status.message());
+    }
+  }
+
+  // A resource attr: a function of the file's library, or a resource the
+  // file declares (bound by BindResources).
+  absl::StatusOr<AttrValue> LoadResourceAttr(int i, std::string_view key,
+                                             const ResourceRefDef& r) const {
+    if (r.kind() == kFunctionKind) {
+      auto it = state_.functions.find(r.name());
+      if (it == state_.functions.end()) {
+        return AttrError(
+            i, key,
+            absl::StrCat("refers to function ", Quoted(r.name()),
+                         ", which the file's function library does not "
+                         "define"));
+      }
+      return AttrValue(ResourceRef(it->second));
+    }
+    auto it = state_.resources.find(std::make_pair(r.kind(), r.name()));
+    if (it == state_.resources.end()) {
+      return AttrError(
+          i, key,
+          absl::StrCat("refers to ", r.kind(), " ", Quoted(r.name()),
+                       ", which the file's resource list does not declare"));
+    }
+    return AttrValue(it->second);
+  }
+
+  // ----------------------------------------------------------- nodes --
+
+  // Node #i, in named stages: its name and op, its inputs, its attrs, its
+  // provenance, then the node itself through Graph::AddOp's checks.
   absl::Status LoadNode(int i) {
+    if (absl::Status s = CheckNameAndOp(i); !s.ok()) return s;
+    std::vector<Tensor> inputs, control;
+    if (absl::Status s = LoadInputs(i, inputs, control); !s.ok()) return s;
+    absl::StatusOr<AttrMap> attrs = LoadAttrs(i);
+    if (!attrs.ok()) return attrs.status();
+    Provenance p;
+    if (absl::Status s = LoadProvenance(i, p); !s.ok()) return s;
+    return AddLoadedNode(i, inputs, control, *std::move(attrs), p);
+  }
+
+  // The node's name is valid and new, and it has an op type.
+  absl::Status CheckNameAndOp(int i) const {
     const NodeDef& nd = def_.node(i);
     if (nd.name().empty()) {
       return NodeError(i, "name", "a node name cannot be empty");
@@ -702,8 +709,14 @@ class Loader {
                        " has the same name (node names are unique)"));
     }
     if (nd.op().empty()) return NodeError(i, "op", "no op type");
+    return absl::OkStatus();
+  }
 
-    std::vector<Tensor> inputs, control;
+  // The data inputs ("node:slot", "node") and then the control inputs
+  // ("^node"), each naming an earlier node's output.
+  absl::Status LoadInputs(int i, std::vector<Tensor>& inputs,
+                          std::vector<Tensor>& control) const {
+    const NodeDef& nd = def_.node(i);
     for (int k = 0; k < nd.input_size(); ++k) {
       const std::string& ref = nd.input(k);
       const std::string field = absl::StrCat("input[", k, "] ", Quoted(ref));
@@ -720,43 +733,56 @@ class Loader {
                          "expected 'node:slot' (slot a non-negative integer), "
                          "'node', or '^node' for a control input");
       }
-      const Node* src = graph_.FindNode(node_name);
-      if (src == nullptr) {
-        return NodeError(
-            i, field,
-            absl::StrCat("refers to no earlier node ", Quoted(node_name),
-                         " (nodes are listed in a topological order: every "
-                         "input names a node defined before it)"));
-      }
-      if (slot >= src->num_outputs()) {
-        return NodeError(i, field,
-                         absl::StrCat("node ", Quoted(node_name), " (",
-                                      src->op(), ") has ", src->num_outputs(),
-                                      " output(s); there is no slot ", slot));
-      }
-      (is_control ? control : inputs)
-          .push_back(Tensor(graph_.impl(), src, slot));
+      absl::StatusOr<Tensor> t = InputTensor(i, field, node_name, slot);
+      if (!t.ok()) return t.status();
+      (is_control ? control : inputs).push_back(*std::move(t));
     }
+    return absl::OkStatus();
+  }
 
+  // Output `slot` of the earlier node `node_name`.
+  absl::StatusOr<Tensor> InputTensor(int i, std::string_view field,
+                                     std::string_view node_name,
+                                     int slot) const {
+    const Node* src = graph_.FindNode(node_name);
+    if (src == nullptr) {
+      return NodeError(
+          i, field,
+          absl::StrCat("refers to no earlier node ", Quoted(node_name),
+                       " (nodes are listed in a topological order: every "
+                       "input names a node defined before it)"));
+    }
+    if (slot >= src->num_outputs()) {
+      return NodeError(i, field,
+                       absl::StrCat("node ", Quoted(node_name), " (", src->op(),
+                                    ") has ", src->num_outputs(),
+                                    " output(s); there is no slot ", slot));
+    }
+    return Tensor(graph_.impl(), src, slot);
+  }
+
+  // The node's attrs, each once.
+  absl::StatusOr<AttrMap> LoadAttrs(int i) const {
     AttrMap attrs;
-    for (const AttrEntry& entry : nd.attr()) {
+    for (const AttrEntry& entry : def_.node(i).attr()) {
       absl::StatusOr<AttrValue> v = LoadAttr(i, entry.key(), entry.value());
       if (!v.ok()) return v.status();
       if (!attrs.emplace(entry.key(), *std::move(v)).second) {
-        return NodeError(i, absl::StrCat("attr ", Quoted(entry.key())),
-                         "the attr is given twice");
+        return AttrError(i, entry.key(), "the attr is given twice");
       }
     }
+    return attrs;
+  }
 
-    Provenance p;
-    auto sites = std::make_shared<LoadedSites>();
+  // The saved provenance; a hand-written node (none saved) points at the
+  // graph file itself.
+  absl::Status LoadProvenance(int i, Provenance& p) const {
+    const NodeDef& nd = def_.node(i);
     const ProvenanceDef& pd = nd.provenance();
-    if (nd.has_provenance()) {
-      sites->where = FromProto(pd.site());
-    } else {
-      // A hand-written node: errors point at the graph file itself.
-      sites->where = SourceSite{std::string(source_), 0, ""};
-    }
+    auto sites = std::make_shared<LoadedSites>();
+    sites->where = nd.has_provenance()
+                       ? FromProto(pd.site())
+                       : SourceSite{std::string(source_), 0, ""};
     p.thread = pd.thread();
     p.name_scope = pd.name_scope();
     switch (pd.graph_source()) {
@@ -779,7 +805,15 @@ class Loader {
     }
     p.scope.thread = pd.scope_thread();
     p.loaded = std::move(sites);
+    return absl::OkStatus();
+  }
 
+  // Adds the node through GraphImpl::AddNode (every builder check), keeping
+  // its saved name and provenance.
+  absl::Status AddLoadedNode(int i, const std::vector<Tensor>& inputs,
+                             const std::vector<Tensor>& control, AttrMap attrs,
+                             const Provenance& p) {
+    const NodeDef& nd = def_.node(i);
     NodeRequest req;
     req.op = nd.op();
     req.inputs = inputs;
@@ -1100,7 +1134,12 @@ absl::Status SaveGraph(const Graph& graph, std::string_view path) {
   if (!format.ok()) return format.status();
   absl::StatusOr<std::string> contents = SerializeGraph(graph, *format);
   if (!contents.ok()) return contents.status();
-  return WriteFileAtomically(path, *contents);
+  if (absl::Status s = internal::WriteFileAtomically(path, *contents);
+      !s.ok()) {
+    return Prefixed(
+        s, absl::StrCat("cannot write graph file ", Quoted(path), ": "));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Graph> ParseGraph(std::string_view contents,
@@ -1115,7 +1154,8 @@ absl::StatusOr<Graph> ParseGraph(std::string_view contents,
 absl::StatusOr<Graph> LoadGraph(std::string_view path, std::string_view name) {
   absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
   if (!format.ok()) return format.status();
-  absl::StatusOr<std::string> contents = ReadFile(path);
+  absl::StatusOr<std::string> contents =
+      internal::ReadFileToString(path, "graph file");
   if (!contents.ok()) return contents.status();
   return ParseGraph(*contents, *format, path, name);
 }

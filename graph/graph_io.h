@@ -33,8 +33,10 @@ namespace weft {
 
 // The format version this build writes (1.1: 1.0 plus the function
 // library). It reads any file of major version kGraphDefVersionMajor,
-// whatever its minor version (fields it does not know are ignored), and
-// refuses any other major version.
+// whatever its minor version, and refuses any other major version. Fields
+// it does not know are skipped in a file of a newer minor version (binary
+// or text); in a text file of this or an older version an unknown field is
+// a load error naming it and its line (a misspelling such as `devcie:`).
 inline constexpr int kGraphDefVersionMajor = 1;
 inline constexpr int kGraphDefVersionMinor = 1;
 
@@ -47,13 +49,17 @@ enum class GraphFileFormat {
 [[nodiscard]] absl::StatusOr<GraphFileFormat> GraphFileFormatForPath(
     std::string_view path);
 
-// Writes `graph` to `path` (format by extension), atomically: a temporary
-// file in the same directory is written, flushed and renamed over `path`.
+// Writes `graph` to `path` (format by extension), atomically with
+// internal::WriteFileAtomically (graph/file_io.h): a temporary file in the
+// same directory is written, fsynced and renamed over `path`, then the
+// directory is fsynced; a failed save leaves the previous file unchanged.
 // Every function the graph calls (transitively) is saved once in the
 // file's library. Errors: a null graph, a bad extension, an attr that
 // cannot be saved (a null resource reference), two different functions of
-// one name (files refer to functions by name), an I/O error (naming the
-// path and the reason).
+// one name (files refer to functions by name), an I/O error ("cannot write
+// graph file '<path>': ..." with the step, the system's reason and the
+// errno's code: kResourceExhausted for a full disk, kPermissionDenied,
+// kNotFound for a missing directory).
 // The graph may be growing concurrently; the nodes present when the call
 // starts are saved.
 [[nodiscard]] absl::Status SaveGraph(const Graph& graph, std::string_view path);
@@ -64,7 +70,8 @@ enum class GraphFileFormat {
 // device names); node names are kept exactly. Errors (kInvalidArgument
 // unless noted) name the file, the node and the field: an unreadable file
 // (kNotFound / kPermissionDenied / kUnavailable), a file that is not a
-// GraphDef, a major version other than kGraphDefVersionMajor
+// GraphDef (in text: with the line and column; an unknown field, see
+// kGraphDefVersionMinor), a major version other than kGraphDefVersionMajor
 // (kFailedPrecondition), a duplicate node name, an input naming no earlier
 // node or a missing output slot, a bad attr, anything the builders refuse,
 // an unbound resource reference (kNotFound naming it), and in the function

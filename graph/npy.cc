@@ -1,11 +1,8 @@
 #include "graph/npy.h"
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -13,12 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/errors.h"
+#include "graph/file_io.h"
 
 namespace weft {
 namespace {
-
-static_assert(std::endian::native == std::endian::little,
-              "npy.cc reads and writes little-endian data as is");
 
 using internal::Quoted;
 
@@ -174,14 +169,24 @@ uint32_t ReadLE(const unsigned char* p, int bytes) {
   return v;
 }
 
-}  // namespace
-
-absl::StatusOr<NDArray> ParseNpy(std::string_view contents,
-                                 std::string_view source) {
-  auto bad = [&](std::string_view why) {
+// Errors about one file: "npy file '<source>': <why>".
+struct NpyErrors {
+  std::string_view source;
+  absl::Status operator()(std::string_view why) const {
     return absl::InvalidArgumentError(
         absl::StrCat("npy file ", Quoted(source), ": ", why));
-  };
+  }
+};
+
+// A file split at its header: the dict text and the data after it.
+struct NpySections {
+  std::string_view header;
+  std::string_view data;
+};
+
+// The magic, the format version and the header length.
+absl::StatusOr<NpySections> SplitSections(std::string_view contents,
+                                          const NpyErrors& bad) {
   const auto* u = reinterpret_cast<const unsigned char*>(contents.data());
   if (contents.size() < kMagicLen + 2 ||
       std::memcmp(contents.data(), kMagic, kMagicLen) != 0) {
@@ -205,9 +210,19 @@ absl::StatusOr<NDArray> ParseNpy(std::string_view contents,
                             " bytes announced, ", contents.size() - prefix,
                             " present)"));
   }
-  const std::string_view header = contents.substr(prefix, header_len);
+  return NpySections{contents.substr(prefix, header_len),
+                     contents.substr(prefix + header_len)};
+}
+
+// The header's three keys, each given once.
+struct NpyHeader {
+  HeaderParser::Value descr, fortran, shape;
+};
+
+absl::StatusOr<NpyHeader> ParseHeaderKeys(std::string_view text,
+                                          const NpyErrors& bad) {
   std::vector<std::pair<std::string, HeaderParser::Value>> entries;
-  HeaderParser parser(header);
+  HeaderParser parser(text);
   if (!parser.Parse(entries)) {
     return bad(absl::StrCat("malformed header: ", parser.error()));
   }
@@ -227,71 +242,79 @@ absl::StatusOr<NDArray> ParseNpy(std::string_view contents,
   if (descr == nullptr || fortran == nullptr || shape == nullptr) {
     return bad("the header needs 'descr', 'fortran_order' and 'shape'");
   }
-  if (descr->kind != HeaderParser::Value::Kind::kString) {
-    return bad("'descr' must be a string");
-  }
-  std::optional<DType> dtype = FromDescr(descr->str);
+  return NpyHeader{*descr, *fortran, *shape};
+}
+
+// The dtype and shape the header describes (C order only).
+absl::StatusOr<std::pair<DType, Shape>> ArraySpec(const NpyHeader& h,
+                                                  const NpyErrors& bad) {
+  using Kind = HeaderParser::Value::Kind;
+  if (h.descr.kind != Kind::kString) return bad("'descr' must be a string");
+  std::optional<DType> dtype = FromDescr(h.descr.str);
   if (!dtype.has_value()) {
     return bad(absl::StrCat(
-        "unsupported dtype '", descr->str,
+        "unsupported dtype '", h.descr.str,
         "'; weft reads '<f4' (float32), '<f8' (float64), '<i4' (int32), "
         "'<i8' (int64) and '|b1' (bool); convert with "
         "a.astype('<f4') etc."));
   }
-  if (fortran->kind != HeaderParser::Value::Kind::kBool) {
+  if (h.fortran.kind != Kind::kBool) {
     return bad("'fortran_order' must be True or False");
   }
-  if (fortran->b) {
+  if (h.fortran.b) {
     return bad(
         "fortran_order is True; weft reads C-order arrays only (save "
         "np.ascontiguousarray(a))");
   }
-  if (shape->kind != HeaderParser::Value::Kind::kTuple) {
-    return bad("'shape' must be a tuple");
-  }
-  Shape s(shape->tuple);
+  if (h.shape.kind != Kind::kTuple) return bad("'shape' must be a tuple");
+  Shape s(h.shape.tuple);
   if (absl::Status st = s.ValidateConcrete(); !st.ok()) {
     return bad(st.message());
   }
-  const std::string_view data = contents.substr(prefix + header_len);
-  const size_t elem = DTypeSize(*dtype);
-  if (data.size() % elem != 0 ||
-      static_cast<uint64_t>(s.num_elements()) != data.size() / elem) {
-    return bad(absl::StrCat("shape ", s.DebugString(), " of ",
-                            DTypeName(*dtype), " needs ", s.num_elements(),
-                            " elements but the file holds ", data.size(),
-                            " data bytes"));
+  return std::make_pair(*dtype, std::move(s));
+}
+
+// The data section as an array, through the shared byte codec.
+absl::StatusOr<NDArray> DecodeData(DType dtype, const Shape& shape,
+                                   std::string_view data,
+                                   const NpyErrors& bad) {
+  internal::NDArrayBytesError why;
+  absl::StatusOr<NDArray> out =
+      internal::DecodeNDArray(dtype, shape, data, &why);
+  if (out.ok()) return out;
+  switch (why.kind) {
+    case internal::NDArrayBytesError::Kind::kSize:
+      return bad(absl::StrCat("shape ", shape.DebugString(), " of ",
+                              DTypeName(dtype), " needs ", why.elements,
+                              " elements but the file holds ", why.bytes,
+                              " data bytes"));
+    case internal::NDArrayBytesError::Kind::kBool:
+      return bad(absl::StrCat("bool element ", why.index, " is ", why.value,
+                              ", not 0 or 1"));
+    default:
+      return bad(out.status().message());
   }
-  if (*dtype == DType::kBool) {
-    for (size_t i = 0; i < data.size(); ++i) {
-      if (static_cast<unsigned char>(data[i]) > 1) {
-        return bad(
-            absl::StrCat("bool element ", i, " is ",
-                         static_cast<int>(static_cast<unsigned char>(data[i])),
-                         ", not 0 or 1"));
-      }
-    }
-  }
-  absl::StatusOr<NDArray> out = NDArray::AllocateChecked(*dtype, std::move(s));
-  if (!out.ok()) return bad(out.status().message());
-  if (!data.empty())
-    std::memcpy(out->mutable_raw_data(), data.data(), data.size());
-  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<NDArray> ParseNpy(std::string_view contents,
+                                 std::string_view source) {
+  const NpyErrors bad{source};
+  absl::StatusOr<NpySections> sections = SplitSections(contents, bad);
+  if (!sections.ok()) return sections.status();
+  absl::StatusOr<NpyHeader> header = ParseHeaderKeys(sections->header, bad);
+  if (!header.ok()) return header.status();
+  absl::StatusOr<std::pair<DType, Shape>> spec = ArraySpec(*header, bad);
+  if (!spec.ok()) return spec.status();
+  return DecodeData(spec->first, spec->second, sections->data, bad);
 }
 
 absl::StatusOr<NDArray> ReadNpy(std::string_view path) {
-  std::ifstream in{std::string(path), std::ios::binary};
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open npy file ", Quoted(path)));
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot read npy file ", Quoted(path)));
-  }
-  return ParseNpy(buf.str(), path);
+  absl::StatusOr<std::string> contents =
+      internal::ReadFileToString(path, "npy file");
+  if (!contents.ok()) return contents.status();
+  return ParseNpy(*contents, path);
 }
 
 absl::StatusOr<std::string> SerializeNpy(const NDArray& array) {
@@ -320,19 +343,17 @@ absl::StatusOr<std::string> SerializeNpy(const NDArray& array) {
     out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   }
   out.append(dict);
-  out.append(static_cast<const char*>(array.raw_data()), array.num_bytes());
+  out.append(internal::NDArrayBytes(array));
   return out;
 }
 
 absl::Status WriteNpy(const NDArray& array, std::string_view path) {
   absl::StatusOr<std::string> bytes = SerializeNpy(array);
   if (!bytes.ok()) return bytes.status();
-  std::ofstream out{std::string(path), std::ios::binary | std::ios::trunc};
-  out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-  out.close();
-  if (!out) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot write npy file ", Quoted(path)));
+  if (absl::Status s = internal::WriteFileAtomically(path, *bytes); !s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat("cannot write npy file ", Quoted(path), ": ",
+                               s.message()));
   }
   return absl::OkStatus();
 }

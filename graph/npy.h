@@ -26,12 +26,17 @@ namespace weft {
 // kInvalidArgument for anything malformed or unsupported.
 [[nodiscard]] absl::StatusOr<NDArray> ParseNpy(std::string_view contents,
                                                std::string_view source);
-// ParseNpy on the file at `path` (kNotFound etc. if unreadable).
+// ParseNpy on the file at `path`. An unreadable file is "cannot open npy
+// file '<path>': <reason>" with the errno's code (kNotFound, ...).
 [[nodiscard]] absl::StatusOr<NDArray> ReadNpy(std::string_view path);
 
 // The .npy bytes of `array` (which must be valid()).
 [[nodiscard]] absl::StatusOr<std::string> SerializeNpy(const NDArray& array);
-// Writes SerializeNpy(array) to `path`.
+// Writes SerializeNpy(array) to `path` atomically (graph/file_io.h's
+// WriteFileAtomically: a temporary file, fsync, rename, directory fsync),
+// so a failed write leaves the previous file unchanged. I/O errors read
+// "cannot write npy file '<path>': ..." with the errno's code
+// (kResourceExhausted for a full disk, kPermissionDenied, kNotFound).
 [[nodiscard]] absl::Status WriteNpy(const NDArray& array,
                                     std::string_view path);
 

@@ -1,31 +1,21 @@
 #include "state/checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/errors.h"
+#include "graph/file_io.h"
 #include "nlohmann/json.hpp"
 #include "state/variable_impl.h"
-
-static_assert(std::endian::native == std::endian::little,
-              "weft's checkpoints copy NDArray bytes as little-endian data");
 
 namespace weft {
 namespace {
@@ -72,85 +62,6 @@ std::string_view TagOf(DType dtype) {
 
 std::string ShapeString(const std::vector<uint64_t>& dims) {
   return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
-}
-
-absl::Status ErrnoError(int err, std::string_view what) {
-  const std::string msg = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::UnavailableError(msg);
-  }
-}
-
-// Closes a file descriptor on scope exit unless released.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports the result (close can report a deferred write
-  // error).
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-// Writes all of `data`; false with errno set on failure.
-bool WriteAll(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads exactly `size` bytes at `offset`; the number read (less at end of
-// file), or -1 with errno set.
-int64_t ReadAt(int fd, void* data, size_t size, uint64_t offset) {
-  char* p = static_cast<char*>(data);
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n =
-        ::pread(fd, p + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return static_cast<int64_t>(done);
-}
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 // Checks the list of variables given to Save/Restore.
@@ -224,23 +135,11 @@ absl::StatusOr<std::string> BuildHeader(const std::vector<NDArray>& values,
   return text;
 }
 
-absl::Status WriteCheckpointFile(int fd, const std::string& header,
-                                 const std::vector<NDArray>& values) {
-  unsigned char length[8];
-  const uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i)
-    length[i] = static_cast<unsigned char>(n >> (8 * i));
-  if (!WriteAll(fd, length, sizeof(length)) ||
-      !WriteAll(fd, header.data(), header.size())) {
-    return ErrnoError(errno, "write");
-  }
-  for (const NDArray& v : values) {
-    if (!WriteAll(fd, v.raw_data(), v.num_bytes())) {
-      return ErrnoError(errno, "write");
-    }
-  }
-  if (::fsync(fd) != 0) return ErrnoError(errno, "fsync");
-  return absl::OkStatus();
+// The 8-byte little-endian header length that starts the file.
+std::string LengthPrefix(uint64_t n) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(n >> (8 * i));
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -425,35 +324,33 @@ std::string EntryMismatch(const Entry& e, const Variable& v) {
   return "";
 }
 
-// Reads the entry's bytes into a fresh array of the variable's type.
-absl::StatusOr<NDArray> ReadEntry(int fd, const Entry& e, const Variable& v,
+// Reads the entry's bytes into a fresh array of the variable's type,
+// through the shared byte codec.
+absl::StatusOr<NDArray> ReadEntry(const internal::ReadOnlyFile& file,
+                                  const Entry& e, const Variable& v,
                                   uint64_t data_start) {
-  absl::StatusOr<NDArray> array =
-      NDArray::AllocateChecked(v.dtype(), v.shape());
-  if (!array.ok()) return array.status();
-  const size_t bytes = array->num_bytes();
-  if (bytes == 0) return array;
-  const int64_t n =
-      ReadAt(fd, array->mutable_raw_data(), bytes, data_start + e.begin);
-  if (n < 0)
-    return ErrnoError(errno, absl::StrCat("read entry ", Quoted(e.name)));
-  if (static_cast<size_t>(n) != bytes) {
-    return absl::DataLossError(
-        absl::StrCat("truncated data: entry ", Quoted(e.name), " needs ", bytes,
-                     " bytes but the file ends after ", n,
-                     " (it changed while being read)"));
-  }
-  if (v.dtype() == DType::kBool) {
-    const unsigned char* p =
-        static_cast<const unsigned char*>(array->raw_data());
-    for (size_t i = 0; i < bytes; ++i) {
-      if (p[i] > 1) {
-        return absl::DataLossError(
-            absl::StrCat("bad data: entry ", Quoted(e.name),
-                         " is BOOL but element ", i, " is the byte ",
-                         static_cast<int>(p[i]), " (BOOL bytes are 0 or 1)"));
-      }
+  auto fill = [&](void* dst, size_t bytes) -> absl::Status {
+    absl::StatusOr<size_t> n = file.ReadAt(data_start + e.begin, dst, bytes);
+    if (!n.ok()) {
+      return absl::Status(
+          n.status().code(),
+          absl::StrCat("entry ", Quoted(e.name), ": ", n.status().message()));
     }
+    if (*n != bytes) {
+      return absl::DataLossError(
+          absl::StrCat("truncated data: entry ", Quoted(e.name), " needs ",
+                       bytes, " bytes but the file ends after ", *n,
+                       " (it changed while being read)"));
+    }
+    return absl::OkStatus();
+  };
+  internal::NDArrayBytesError why;
+  absl::StatusOr<NDArray> array =
+      internal::DecodeNDArrayFrom(v.dtype(), v.shape(), fill, &why);
+  if (!array.ok() && why.kind == internal::NDArrayBytesError::Kind::kBool) {
+    return absl::DataLossError(absl::StrCat(
+        "bad data: entry ", Quoted(e.name), " is BOOL but element ", why.index,
+        " is the byte ", why.value, " (BOOL bytes are 0 or 1)"));
   }
   return array;
 }
@@ -465,94 +362,46 @@ absl::Status WithPath(std::string_view fn, std::string_view path,
   return absl::Status(s.code(), msg);
 }
 
+constexpr std::string_view kSave = "SaveVariables";
+constexpr std::string_view kRestore = "RestoreVariables";
+
+constexpr std::string_view kSaveFix =
+    "check that the directory exists and is writable and that its "
+    "filesystem has space, then save again; a save that fails before its "
+    "rename leaves the previous file at the path, if any, unchanged";
+
 constexpr std::string_view kCorruptFix =
     "the file is not a valid safetensors checkpoint; restore from another "
     "copy, or save it again";
 
-}  // namespace
+// ---------------------------------------------------------------------------
+// Restore, stage by stage. Each stage's errors name the path.
 
-absl::Status SaveVariables(std::string_view path,
-                           const std::vector<Variable>& variables) {
-  constexpr std::string_view kFn = "SaveVariables";
-  if (absl::Status s = CheckVariableList(kFn, path, variables); !s.ok()) {
-    return s;
-  }
-  std::vector<NDArray> values;
-  values.reserve(variables.size());
-  for (const Variable& v : variables) values.push_back(v.value());
-  absl::StatusOr<std::string> header = BuildHeader(values, variables, path);
-  if (!header.ok()) return header.status();
-
-  static std::atomic<uint64_t> counter{0};
-  const std::string final_path(path);
-  const std::string temp_path =
-      absl::StrCat(final_path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-  const int raw_fd =
-      ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (raw_fd < 0) {
-    return WithPath(
-        kFn, path,
-        ErrnoError(errno, absl::StrCat("cannot create the temporary "
-                                       "file ",
-                                       Quoted(temp_path))),
-        "check that the directory exists and is writable");
-  }
-  Fd fd(raw_fd);
-  absl::Status s = WriteCheckpointFile(fd.get(), *header, values);
-  if (s.ok() && fd.Close() != 0) s = ErrnoError(errno, "close");
-  if (s.ok() && ::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    s = ErrnoError(errno, absl::StrCat("rename to ", Quoted(final_path)));
-  }
-  if (!s.ok()) {
-    ::unlink(temp_path.c_str());
-    return WithPath(kFn, path, s,
-                    "the previous file at the path, if any, is unchanged; "
-                    "free space or fix permissions and save again");
-  }
-  // Make the rename itself durable.
-  const std::string dir = DirectoryOf(final_path);
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
-    return WithPath(
-        kFn, path,
-        ErrnoError(errno, absl::StrCat("open directory ", Quoted(dir))), "");
-  }
-  Fd dir_guard(dir_fd);
-  if (::fsync(dir_fd) != 0 && errno != EINVAL) {
-    return WithPath(kFn, path, ErrnoError(errno, "fsync of the directory"), "");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RestoreVariables(std::string_view path,
-                              const std::vector<Variable>& variables) {
-  constexpr std::string_view kFn = "RestoreVariables";
-  if (absl::Status s = CheckVariableList(kFn, path, variables); !s.ok()) {
-    return s;
-  }
-  const std::string file(path);
-  const int raw_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw_fd < 0) {
-    return WithPath(kFn, path, ErrnoError(errno, "cannot open the file"),
+// The checkpoint file, open; a regular file.
+absl::StatusOr<internal::ReadOnlyFile> OpenCheckpoint(std::string_view path) {
+  absl::StatusOr<internal::ReadOnlyFile> file =
+      internal::ReadOnlyFile::Open(path, "the file");
+  if (!file.ok()) {
+    return WithPath(kRestore, path, file.status(),
                     "check the path; SaveVariables writes the file");
   }
-  Fd fd(raw_fd);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) {
-    return WithPath(kFn, path, ErrnoError(errno, "fstat"), "");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return WithPath(kFn, path,
+  if (!file->is_regular()) {
+    return WithPath(kRestore, path,
                     absl::FailedPreconditionError("not a regular file"),
                     "pass the path of a checkpoint file");
   }
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  return file;
+}
 
-  // 1. The header length.
+// The header length: at least 2 bytes, within the file and the format's
+// limit.
+absl::StatusOr<uint64_t> ReadHeaderLength(const internal::ReadOnlyFile& file) {
+  const uint64_t file_size = file.size();
   unsigned char length[8];
-  if (file_size < sizeof(length) ||
-      ReadAt(fd.get(), length, sizeof(length), 0) != 8) {
-    return WithPath(kFn, path,
+  absl::StatusOr<size_t> got =
+      file_size < sizeof(length) ? 0 : file.ReadAt(0, length, sizeof(length));
+  if (!got.ok() || *got != sizeof(length)) {
+    return WithPath(kRestore, file.path(),
                     absl::DataLossError(absl::StrCat(
                         "bad header: the file is ", file_size,
                         " bytes, too short for the 8-byte header length")),
@@ -562,7 +411,7 @@ absl::Status RestoreVariables(std::string_view path,
   for (int i = 0; i < 8; ++i) header_size |= uint64_t{length[i]} << (8 * i);
   if (header_size > file_size - 8 || header_size > kMaxHeaderBytes ||
       header_size < 2) {
-    return WithPath(kFn, path,
+    return WithPath(kRestore, file.path(),
                     absl::DataLossError(absl::StrCat(
                         "bad header: the header length is ", header_size,
                         " bytes, but the file holds ", file_size - 8,
@@ -570,31 +419,50 @@ absl::Status RestoreVariables(std::string_view path,
                         kMaxHeaderBytes, " bytes)")),
                     kCorruptFix);
   }
+  return header_size;
+}
 
-  // 2. The JSON header, every entry and the data section's size.
-  std::string text(header_size, '\0');
-  const int64_t got = ReadAt(fd.get(), text.data(), header_size, 8);
-  if (got < 0) return WithPath(kFn, path, ErrnoError(errno, "read"), "");
-  if (static_cast<uint64_t>(got) != header_size) {
-    return WithPath(kFn, path,
+// The validated entries and where the data section starts.
+struct Header {
+  std::map<std::string, Entry> entries;
+  uint64_t data_start = 0;
+};
+
+// The JSON header, every entry and the data section's size.
+absl::StatusOr<Header> ReadHeader(const internal::ReadOnlyFile& file) {
+  absl::StatusOr<uint64_t> header_size = ReadHeaderLength(file);
+  if (!header_size.ok()) return header_size.status();
+  std::string text(*header_size, '\0');
+  absl::StatusOr<size_t> got = file.ReadAt(8, text.data(), *header_size);
+  if (!got.ok()) return WithPath(kRestore, file.path(), got.status(), "");
+  if (*got != *header_size) {
+    return WithPath(kRestore, file.path(),
                     absl::DataLossError("truncated header: the file changed "
                                         "while being read"),
                     kCorruptFix);
   }
-  const uint64_t data_start = 8 + header_size;
+  Header header;
+  header.data_start = 8 + *header_size;
   absl::StatusOr<std::map<std::string, Entry>> entries =
-      ParseHeader(text, file_size - data_start);
+      ParseHeader(text, file.size() - header.data_start);
   if (!entries.ok()) {
-    return WithPath(kFn, path, entries.status(), kCorruptFix);
+    return WithPath(kRestore, file.path(), entries.status(), kCorruptFix);
   }
+  header.entries = *std::move(entries);
+  return header;
+}
 
-  // 3. Each variable's entry: present, of its dtype and shape.
+// Each variable's entry: present, of its dtype and shape (all problems
+// listed in one error).
+absl::StatusOr<std::vector<const Entry*>> MatchEntries(
+    std::string_view path, const std::map<std::string, Entry>& entries,
+    const std::vector<Variable>& variables) {
   std::vector<const Entry*> chosen;
   std::vector<std::string> missing;
   std::vector<std::string> mismatched;
   for (const Variable& v : variables) {
-    auto it = entries->find(v.name());
-    if (it == entries->end()) {
+    auto it = entries.find(v.name());
+    if (it == entries.end()) {
       missing.push_back(v.DebugString());
       chosen.push_back(nullptr);
       continue;
@@ -606,36 +474,39 @@ absl::Status RestoreVariables(std::string_view path,
     }
     chosen.push_back(&it->second);
   }
-  if (!missing.empty() || !mismatched.empty()) {
-    std::string msg;
-    for (const std::string& m : missing) {
-      absl::StrAppend(&msg, msg.empty() ? "" : "\n  ", "missing entry for ", m);
-    }
-    for (const std::string& m : mismatched) {
-      absl::StrAppend(&msg, msg.empty() ? "" : "\n  ", m);
-    }
-    std::vector<std::string> names;
-    for (const auto& [name, e] : *entries) names.push_back(Quoted(name));
-    absl::StrAppend(&msg, "\n  the file's entries: ",
-                    names.empty() ? "none" : absl::StrJoin(names, ", "),
-                    "\n  no variable was changed");
-    return WithPath(
-        kFn, path,
-        absl::Status(mismatched.empty() ? absl::StatusCode::kNotFound
-                                        : absl::StatusCode::kInvalidArgument,
-                     msg),
-        "restore from a checkpoint saved from variables of the "
-        "same names, dtypes and shapes");
+  if (missing.empty() && mismatched.empty()) return chosen;
+  std::string msg;
+  for (const std::string& m : missing) {
+    absl::StrAppend(&msg, msg.empty() ? "" : "\n  ", "missing entry for ", m);
   }
+  for (const std::string& m : mismatched) {
+    absl::StrAppend(&msg, msg.empty() ? "" : "\n  ", m);
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, e] : entries) names.push_back(Quoted(name));
+  absl::StrAppend(&msg, "\n  the file's entries: ",
+                  names.empty() ? "none" : absl::StrJoin(names, ", "),
+                  "\n  no variable was changed");
+  return WithPath(
+      kRestore, path,
+      absl::Status(mismatched.empty() ? absl::StatusCode::kNotFound
+                                      : absl::StatusCode::kInvalidArgument,
+                   msg),
+      "restore from a checkpoint saved from variables of the "
+      "same names, dtypes and shapes");
+}
 
-  // 4. The data, into fresh arrays.
+// The data, into fresh arrays.
+absl::StatusOr<std::vector<NDArray>> ReadValues(
+    const internal::ReadOnlyFile& file, const std::vector<const Entry*>& chosen,
+    const std::vector<Variable>& variables, uint64_t data_start) {
   std::vector<NDArray> values;
   values.reserve(variables.size());
   for (size_t i = 0; i < variables.size(); ++i) {
     absl::StatusOr<NDArray> a =
-        ReadEntry(fd.get(), *chosen[i], variables[i], data_start);
+        ReadEntry(file, *chosen[i], variables[i], data_start);
     if (!a.ok()) {
-      return WithPath(kFn, path,
+      return WithPath(kRestore, file.path(),
                       absl::Status(a.status().code(),
                                    absl::StrCat(a.status().message(),
                                                 "; no variable was changed")),
@@ -643,9 +514,14 @@ absl::Status RestoreVariables(std::string_view path,
     }
     values.push_back(*std::move(a));
   }
+  return values;
+}
 
-  // 5. Nothing can fail any more: the values were checked against the
-  // variables' fixed dtypes and shapes.
+// Assigns every value. Nothing can fail any more: the values were checked
+// against the variables' fixed dtypes and shapes.
+absl::Status AssignAll(std::string_view path,
+                       const std::vector<Variable>& variables,
+                       std::vector<NDArray> values) {
   for (size_t i = 0; i < variables.size(); ++i) {
     if (absl::Status s = variables[i].Assign(std::move(values[i])); !s.ok()) {
       return absl::InternalError(
@@ -657,6 +533,45 @@ absl::Status RestoreVariables(std::string_view path,
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SaveVariables(std::string_view path,
+                           const std::vector<Variable>& variables) {
+  if (absl::Status s = CheckVariableList(kSave, path, variables); !s.ok()) {
+    return s;
+  }
+  std::vector<NDArray> values;
+  values.reserve(variables.size());
+  for (const Variable& v : variables) values.push_back(v.value());
+  absl::StatusOr<std::string> header = BuildHeader(values, variables, path);
+  if (!header.ok()) return header.status();
+  const std::string length = LengthPrefix(header->size());
+  std::vector<std::string_view> pieces = {length, *header};
+  for (const NDArray& v : values) pieces.push_back(internal::NDArrayBytes(v));
+  if (absl::Status s = internal::WriteFileAtomically(path, pieces); !s.ok()) {
+    return WithPath(kSave, path, s, kSaveFix);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestoreVariables(std::string_view path,
+                              const std::vector<Variable>& variables) {
+  if (absl::Status s = CheckVariableList(kRestore, path, variables); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<internal::ReadOnlyFile> file = OpenCheckpoint(path);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<Header> header = ReadHeader(*file);
+  if (!header.ok()) return header.status();
+  absl::StatusOr<std::vector<const Entry*>> chosen =
+      MatchEntries(path, header->entries, variables);
+  if (!chosen.ok()) return chosen.status();
+  absl::StatusOr<std::vector<NDArray>> values =
+      ReadValues(*file, *chosen, variables, header->data_start);
+  if (!values.ok()) return values.status();
+  return AssignAll(path, variables, *std::move(values));
 }
 
 }  // namespace weft

@@ -33,9 +33,11 @@ namespace weft {
 // variable keyed by its name. The file is written under a temporary name in
 // the same directory, fsynced, renamed over `path` and the directory
 // fsynced, so `path` holds either the old file or the whole new one, never a
-// half-written one. kInvalidArgument for a null variable, two variables of
-// one name in `variables`, or a variable named "__metadata__" (reserved by
-// the format); an I/O error names the path and the system error.
+// half-written one (graph/file_io.h's WriteFileAtomically). kInvalidArgument
+// for a null variable, two variables of one name in `variables`, or a
+// variable named "__metadata__" (reserved by the format); an I/O error names
+// the path, the step and the system error, with the errno's code
+// (kResourceExhausted for a full disk, kPermissionDenied, kNotFound).
 // Each value is a consistent snapshot; the variables are not snapshotted
 // together (an update running meanwhile may land in some entries only).
 //

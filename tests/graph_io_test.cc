@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -28,6 +29,7 @@
 namespace weft {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 std::string TempPath(std::string_view file) {
@@ -515,6 +517,45 @@ TEST_F(GraphIoTest, NewerMinorVersionWithUnknownFieldsLoads) {
       ParseGraph(bytes, GraphFileFormat::kBinary, "future.pb");
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->FindNode("p")->output_dtypes()[0], DType::kInt64);
+}
+
+TEST_F(GraphIoTest, MisspelledTextFieldIsALoadErrorNamingTheFieldAndLine) {
+  // `devcie:` used to be skipped, moving the node to the default device.
+  const std::string text = TextGraph(absl::StrReplaceAll(
+      kConstF, {{"op: \"Const\"", "op: \"Const\"\n    devcie: \"cpu:1\""}}));
+  const int line =
+      1 + static_cast<int>(std::count(
+              text.begin(), text.begin() + text.find("devcie"), '\n'));
+  absl::Status s = LoadText(text, "typo.pbtxt");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr(absl::StrCat(
+                  "typo.pbtxt' is not a valid text weft.GraphDef: line ", line,
+                  ", column 5: unknown field 'devcie' in weft.NodeDef")));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("is it misspelled?"));
+
+  // The current minor version, a top-level field: also an error.
+  s = LoadText(absl::StrCat("version_major: 1\nversion_minor: 1\nnmae: \"t\"\n",
+                            kConstF),
+               "top.pbtxt");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("top.pbtxt' is not a valid text weft.GraphDef: line 3, "
+                        "column 1: unknown field 'nmae' in weft.GraphDef"));
+
+  // Several unknown fields are all listed.
+  s = LoadText(TextGraph(absl::StrCat("colour: 1\n", kConstF, "size: 2\n")));
+  EXPECT_THAT(std::string(s.message()),
+              AllOf(HasSubstr("line 3, column 1: unknown field 'colour'"),
+                    HasSubstr("unknown field 'size' in weft.GraphDef")));
+
+  // The correct spelling loads, on the named device.
+  absl::StatusOr<Graph> g = ParseGraph(
+      TextGraph(absl::StrReplaceAll(
+          kConstF, {{"op: \"Const\"", "op: \"Const\"\n device: \"cpu:1\""}})),
+      GraphFileFormat::kText, "ok.pbtxt");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->FindNode("a")->device(), "cpu:1");
 }
 
 TEST_F(GraphIoTest, UnknownOpIsRefused) {

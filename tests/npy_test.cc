@@ -5,6 +5,7 @@
 
 #include "graph/npy.h"
 
+#include <filesystem>
 #include <random>
 #include <string>
 
@@ -15,7 +16,9 @@
 namespace weft {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // A .npy file with `header` (a dict literal) as NumPy would write it.
 std::string NpyFile(std::string header, const std::string& data,
@@ -142,6 +145,39 @@ TEST(Npy, RefusesWhatWeftCannotRead) {
   EXPECT_EQ(ReadNpy("/nonexistent/a.npy").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_FALSE(SerializeNpy(NDArray()).ok());
+}
+
+TEST(Npy, FileErrorsNameThePathTheReasonAndHaveTheErrnoCode) {
+  const std::string missing_dir = absl::StrCat(testing::TempDir(), "/no/x.npy");
+  absl::Status s = WriteNpy(NDArray::Scalar<float>(1), missing_dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(
+      std::string(s.message()),
+      AllOf(StartsWith(absl::StrCat("cannot write npy file '", missing_dir,
+                                    "': cannot create "
+                                    "the temporary file '",
+                                    missing_dir, ".tmp.")),
+            HasSubstr("No such file or directory")));
+  absl::Status r = ReadNpy(missing_dir).status();
+  EXPECT_EQ(r.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r.message(), absl::StrCat("cannot open npy file '", missing_dir,
+                                      "': No such file or directory"));
+  r = ReadNpy(testing::TempDir()).status();
+  EXPECT_EQ(r.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.message()), HasSubstr("' is a directory"));
+}
+
+TEST(Npy, WriteReplacesTheFileAtomically) {
+  const std::string path = absl::StrCat(testing::TempDir(), "/replace.npy");
+  ASSERT_TRUE(
+      WriteNpy(NDArray::Vector<double>(std::vector<double>(1000, 2.5)), path)
+          .ok());
+  const NDArray small = NDArray::Vector<int32_t>({1, 2, 3});
+  ASSERT_TRUE(WriteNpy(small, path).ok());
+  absl::StatusOr<NDArray> back = ReadNpy(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->Equals(small));  // No tail of the longer file remains.
+  EXPECT_EQ(std::filesystem::file_size(path), SerializeNpy(small)->size());
 }
 
 TEST(Npy, MutatedFilesNeverCrash) {
