@@ -1,9 +1,9 @@
 // fib.cc — builds a graph with functions (Fibonacci by ops::While, a helper
-// called with ops::Call, and an ops::Cond) and saves it as a graph file with
-// its function library, by default examples/fib.pbtxt in the source tree:
+// called with ops::Call, and an ops::Cond) and saves it with its function
+// library to the graph file named on the command line (.pbtxt or .pb):
 //
-//   bazel run //examples:fib                  # rewrites examples/fib.pbtxt
-//   bazel run //examples:fib -- /tmp/fib.pb   # binary, elsewhere
+//   bazel run //examples:fib -- /tmp/fib.pbtxt
+//   bazel run //examples:fib -- examples/fib.pbtxt  # the checked-in file
 //
 //   weft check examples/fib.pbtxt             # lists the functions
 //   weft run examples/fib.pbtxt --feed n=10 --fetch fib   # 55
@@ -89,11 +89,24 @@ absl::StatusOr<weft::Graph> BuildFib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path = "examples/fib.pbtxt";
-  if (argc > 1) {
-    path = argv[1];
-  } else if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
-    path = absl::StrCat(ws, "/", path);  // Under `bazel run`.
+  const std::string arg = argc == 2 ? argv[1] : "";
+  if (arg.empty() || arg[0] == '-') {
+    // Never a default path: the checked-in examples/fib.pbtxt is only
+    // rewritten when named.
+    const bool help = arg == "-h" || arg == "--help";
+    std::fprintf(help ? stdout : stderr,
+                 "usage: fib OUTPUT  (the graph file to write: .pbtxt text, "
+                 ".pb binary)\n"
+                 "  bazel run //examples:fib -- /tmp/fib.pbtxt\n"
+                 "  bazel run //examples:fib -- examples/fib.pbtxt  # "
+                 "rewrites the checked-in file\n");
+    return help ? 0 : 2;
+  }
+  std::string path = arg;
+  // Under `bazel run`, a relative path is from where Bazel was run.
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && *cwd != '\0' && path[0] != '/') {
+    path = absl::StrCat(cwd, "/", path);
   }
   absl::StatusOr<weft::Graph> g = BuildFib();
   if (!g.ok()) {

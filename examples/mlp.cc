@@ -1,12 +1,12 @@
 // mlp.cc — builds the two-layer MLP of the README (layer1 on cpu:0, layer2
-// on cpu:1, as `weft demo` does, at a reviewable size) and saves it as a
-// graph file, by default examples/mlp.pbtxt in the source tree:
+// on cpu:1, as `weft demo` does, at a reviewable size) and saves it to the
+// graph file named on the command line (.pbtxt text or .pb binary):
 //
-//   bazel run //examples:mlp                  # rewrites examples/mlp.pbtxt
-//   bazel run //examples:mlp -- /tmp/mlp.pb   # binary, elsewhere
+//   bazel run //examples:mlp -- /tmp/mlp.pbtxt
+//   bazel run //examples:mlp -- examples/mlp.pbtxt  # the checked-in file
 //
-// The weights are a fixed function of their index, so the saved file is the
-// same on every run and machine.
+// Relative paths are from where you ran Bazel; the weights are a fixed
+// function of their index, so the file is the same on every run.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -58,11 +58,24 @@ absl::StatusOr<weft::Graph> BuildMlp() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path = "examples/mlp.pbtxt";
-  if (argc > 1) {
-    path = argv[1];
-  } else if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
-    path = absl::StrCat(ws, "/", path);  // Under `bazel run`.
+  const std::string arg = argc == 2 ? argv[1] : "";
+  if (arg.empty() || arg[0] == '-') {
+    // Never a default path: the checked-in examples/mlp.pbtxt is only
+    // rewritten when named.
+    const bool help = arg == "-h" || arg == "--help";
+    std::fprintf(help ? stdout : stderr,
+                 "usage: mlp OUTPUT  (the graph file to write: .pbtxt text, "
+                 ".pb binary)\n"
+                 "  bazel run //examples:mlp -- /tmp/mlp.pbtxt\n"
+                 "  bazel run //examples:mlp -- examples/mlp.pbtxt  # "
+                 "rewrites the checked-in file\n");
+    return help ? 0 : 2;
+  }
+  std::string path = arg;
+  // Under `bazel run`, a relative path is from where Bazel was run.
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && *cwd != '\0' && path[0] != '/') {
+    path = absl::StrCat(cwd, "/", path);
   }
   absl::StatusOr<weft::Graph> g = BuildMlp();
   if (!g.ok()) {

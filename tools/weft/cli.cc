@@ -1,6 +1,9 @@
 #include "tools/weft/cli.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,18 +30,14 @@
 #include "graph/graph_io.h"
 #include "graph/npy.h"
 #include "nlohmann/json.hpp"
+#include "tools/weft/command_line.h"
 #include "weft.h"
 
 ABSL_DECLARE_FLAG(std::string, trace);  // tools/weft/main.cc
 
-// Declared for --help; the values are taken from argv by
-// ExtractRepeatedFlags before absl parses it (so they may repeat).
-ABSL_FLAG(std::vector<std::string>, feed, {},
-          "run, bench: NAME=VALUE, repeatable; VALUE is a JSON array or "
-          "number ('x=[[1,2],[3,4]]', dtype from the tensor) or @file.npy");
-ABSL_FLAG(std::vector<std::string>, fetch, {},
-          "run, dot, partition, bench: tensor names to fetch ('probs' or "
-          "'probs:0'), repeatable or comma-separated");
+// The flags of the graph commands, set by ParseCommandLine
+// (tools/weft/command_line.cc, which also has their help; --feed and
+// --fetch repeat and are passed to RunGraphCommand).
 ABSL_FLAG(std::vector<std::string>, devices, {},
           "run, dot, partition, bench: comma-separated devices "
           "(cpu:0,cpu:1); default: the devices the graph names, else cpu:0");
@@ -54,22 +53,6 @@ ABSL_FLAG(std::string, function, "",
           "arguments and captures fed; --fetch defaults to its outputs)");
 
 namespace weft::tools {
-
-const char kGraphCommandsUsage[] =
-    "  check GRAPH               load a graph file (.pb or .pbtxt) and print\n"
-    "                            a summary (nodes by op, placeholders,\n"
-    "                            devices, functions), or the error; exit 0/1\n"
-    "  run GRAPH --feed NAME=VALUE ... --fetch NAME ... [--devices D,..]\n"
-    "            [--threads T] [--trace FILE] [--out_dir DIR]\n"
-    "                            run it and print (or save as .npy) each "
-    "fetch\n"
-    "  dot GRAPH [--fetch ...] [--devices ...] [--function F]\n"
-    "                            the partitioned graph (or function F's\n"
-    "                            body) as Graphviz DOT\n"
-    "  partition GRAPH --fetch ... --devices ... [--function F]\n"
-    "                            the deterministic partition dump\n"
-    "  bench GRAPH --feed ... --fetch ... [--runs N] [--threads T]\n"
-    "            [--clients C]   p50/p90/p99 latency and runs/s\n";
 
 namespace {
 
@@ -218,6 +201,56 @@ absl::StatusOr<NDArray> ParseJsonValue(std::string_view text, DType dtype) {
   return out;
 }
 
+std::vector<Tensor> Sinks(const Graph& g);
+
+// The names a tensor of `g` goes by: "node" (output 0) and "node:k" for
+// each further output; "node:k" for every output if `name` has a ':'.
+std::vector<std::string> TensorNames(const Graph& g, std::string_view name) {
+  const bool slot = name.find(':') != std::string_view::npos;
+  std::vector<std::string> out;
+  for (const Node* n : g.nodes()) {
+    for (int k = 0; k < n->num_outputs(); ++k) {
+      out.push_back(k == 0 && !slot ? n->name()
+                                    : absl::StrCat(n->name(), ":", k));
+    }
+  }
+  return out;
+}
+
+// `error` (GetTensor's, for --feed or --fetch `name`) with a hint: the
+// nearest tensor names ("did you mean 'layer2/probs'?"), else the graph's
+// placeholders (--feed) or the outputs no node consumes (--fetch).
+absl::Status TensorNameError(const Graph& g, std::string_view flag,
+                             std::string_view name, const absl::Status& error) {
+  std::string hint;
+  if (error.code() == absl::StatusCode::kNotFound) {
+    hint = DidYouMean(name, TensorNames(g, name));
+    if (hint.empty()) {
+      std::vector<std::string> names;
+      if (flag == "--feed") {
+        for (const Node* n : g.nodes()) {
+          if (n->op() == "Placeholder") names.push_back(Quoted(n->name()));
+        }
+      } else {
+        for (const Tensor& t : Sinks(g)) names.push_back(Quoted(t.node_name()));
+      }
+      constexpr size_t kMaxListed = 8;
+      if (names.size() > kMaxListed) {
+        names.resize(kMaxListed);
+        names.push_back("...");
+      }
+      if (!names.empty()) {
+        hint =
+            absl::StrCat(flag == "--feed" ? "; its placeholders: "
+                                          : "; its outputs no node consumes: ",
+                         absl::StrJoin(names, ", "));
+      }
+    }
+  }
+  return absl::Status(error.code(), absl::StrCat(flag, " ", Quoted(name), ": ",
+                                                 error.message(), hint));
+}
+
 absl::StatusOr<Feeds> ParseFeeds(const Graph& g,
                                  const std::vector<std::string>& specs) {
   Feeds feeds;
@@ -231,10 +264,7 @@ absl::StatusOr<Feeds> ParseFeeds(const Graph& g,
     const std::string name = spec.substr(0, eq);
     const std::string value = spec.substr(eq + 1);
     absl::StatusOr<Tensor> t = g.GetTensor(name);
-    if (!t.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--feed ", Quoted(name), ": ", t.status().message()));
-    }
+    if (!t.ok()) return TensorNameError(g, "--feed", name, t.status());
     absl::StatusOr<NDArray> array = absl::StartsWith(value, "@")
                                         ? ReadNpy(UserPath(value.substr(1)))
                                         : ParseJsonValue(value, t->dtype());
@@ -255,10 +285,7 @@ absl::StatusOr<std::vector<Tensor>> ParseFetches(
   std::vector<Tensor> out;
   for (const std::string& name : names) {
     absl::StatusOr<Tensor> t = g.GetTensor(name);
-    if (!t.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--fetch ", Quoted(name), ": ", t.status().message()));
-    }
+    if (!t.ok()) return TensorNameError(g, "--fetch", name, t.status());
     out.push_back(*t);
   }
   return out;
@@ -274,7 +301,7 @@ std::vector<Tensor> Sinks(const Graph& g) {
   }
   std::vector<Tensor> out;
   for (const Node* n : nodes) {
-    if (!used[n->id()]) out.push_back(Tensor(g.impl(), n, 0));
+    if (!used[n->id()]) out.push_back(g.output(*n, 0));
   }
   return out;
 }
@@ -333,12 +360,32 @@ std::string ToJson(const NDArray& a) {
   return out;
 }
 
-absl::Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    return absl::UnavailableError(absl::StrCat("cannot write ", Quoted(path)));
+// "<what> '<path>': <the system's reason>", with a code for the errno:
+// kNotFound, kPermissionDenied, else kUnavailable.
+absl::Status IoError(int err, std::string_view what, std::string_view path,
+                     std::string_view note = "") {
+  const std::string message =
+      absl::StrCat(what, " ", Quoted(path), ": ", std::strerror(err), note);
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::UnavailableError(message);
+  }
+}
+
+// --out_dir must be an existing directory: checked before the run.
+absl::Status CheckOutDir(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return IoError(errno, "--out_dir", dir, " (create the directory first)");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--out_dir ", Quoted(dir), ": not a directory"));
   }
   return absl::OkStatus();
 }
@@ -439,6 +486,10 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
   if (!feeds.ok()) return feeds.status();
   absl::StatusOr<std::vector<Tensor>> fetches = ParseFetches(*g, fetch);
   if (!fetches.ok()) return fetches.status();
+  const std::string out_dir = UserPath(absl::GetFlag(FLAGS_out_dir));
+  if (!out_dir.empty()) {
+    if (absl::Status s = CheckOutDir(out_dir); !s.ok()) return s;
+  }
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(
       *g,
       {.num_threads = absl::GetFlag(FLAGS_threads), .devices = Devices(*g)});
@@ -451,12 +502,11 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
       (*session)->Run(*feeds, *fetches, options, &metadata);
   if (!out.ok()) return out.status();
   if (!trace.empty()) {
-    if (absl::Status s = WriteText(trace, metadata.chrome_trace_json);
+    if (absl::Status s = WriteWholeFile(trace, metadata.chrome_trace_json);
         !s.ok()) {
       return s;
     }
   }
-  const std::string out_dir = UserPath(absl::GetFlag(FLAGS_out_dir));
   for (size_t i = 0; i < out->size(); ++i) {
     const NDArray& a = (*out)[i];
     if (!out_dir.empty()) {
@@ -464,7 +514,9 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
       std::replace(file.begin(), file.end(), '/', '_');
       std::replace(file.begin(), file.end(), ':', '_');
       const std::string p = absl::StrCat(out_dir, "/", file, ".npy");
-      if (absl::Status s = WriteNpy(a, p); !s.ok()) return s;
+      absl::StatusOr<std::string> bytes = SerializeNpy(a);
+      if (!bytes.ok()) return bytes.status();
+      if (absl::Status s = WriteWholeFile(p, *bytes); !s.ok()) return s;
       std::printf("%s: %s%s -> %s\n", fetch[i].c_str(),
                   std::string(DTypeName(a.dtype())).c_str(),
                   a.shape().DebugString().c_str(), p.c_str());
@@ -485,16 +537,18 @@ absl::Status Partition(const std::string& path,
   if (const std::string name = absl::GetFlag(FLAGS_function); !name.empty()) {
     // A function's body: its arguments and captures are fed.
     std::shared_ptr<internal::FunctionBody> fn;
-    std::vector<std::string> names;
+    std::vector<std::string> names, quoted;
     for (auto& fb : internal::ReachableFunctions(*g)) {
-      names.push_back(Quoted(fb->name()));
+      names.push_back(fb->name());
+      quoted.push_back(Quoted(fb->name()));
       if (fb->name() == name) fn = fb;
     }
     if (fn == nullptr) {
       return absl::NotFoundError(absl::StrCat(
           "--function ", Quoted(name), ": graph ", Quoted(g->name()),
           " calls no function of that name; it calls ",
-          names.empty() ? "none" : absl::StrJoin(names, ", ")));
+          quoted.empty() ? "none" : absl::StrJoin(quoted, ", "),
+          DidYouMean(name, names)));
     }
     *g = fn->graph;
     feeds = fn->args;
@@ -602,62 +656,24 @@ bool IsGraphCommand(std::string_view command) {
          command == "partition" || command == "bench";
 }
 
-void ExtractRepeatedFlags(int& argc, char** argv,
-                          std::vector<std::string>& feeds,
-                          std::vector<std::string>& fetches) {
-  int out = 1;
-  bool rest = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (rest || a == "--") {
-      rest = true;
-      argv[out++] = argv[i];
-      continue;
-    }
-    std::string value;
-    std::vector<std::string>* into = nullptr;
-    for (auto [flag, list] :
-         {std::pair{"feed", &feeds}, std::pair{"fetch", &fetches}}) {
-      for (std::string_view dashes : {"--", "-"}) {
-        const std::string bare = absl::StrCat(dashes, flag);
-        if (a == bare && i + 1 < argc) {
-          into = list;
-          value = argv[++i];
-        } else if (absl::StartsWith(a, bare + "=")) {
-          into = list;
-          value = std::string(a.substr(bare.size() + 1));
-        }
-        if (into != nullptr) break;
-      }
-      if (into != nullptr) break;
-    }
-    if (into == nullptr) {
-      argv[out++] = argv[i];
-    } else if (into == &fetches) {
-      for (std::string_view f : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-        fetches.emplace_back(f);
-      }
-    } else {
-      feeds.push_back(value);
-    }
+absl::Status WriteWholeFile(const std::string& path,
+                            std::string_view contents) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return IoError(errno, "cannot write", path);
+  int err = 0;
+  if (std::fwrite(contents.data(), 1, contents.size(), f) != contents.size()) {
+    err = errno;
   }
-  argc = out;
-  argv[argc] = nullptr;
+  if (std::fclose(f) != 0 && err == 0) err = errno;
+  if (err != 0) return IoError(err, "cannot write", path);
+  return absl::OkStatus();
 }
 
-int RunGraphCommand(const std::vector<char*>& args,
+int RunGraphCommand(const std::string& command, const std::string& graph,
                     const std::vector<std::string>& feeds,
                     const std::vector<std::string>& fetches) {
   google::protobuf::SetLogHandler(&ProtobufLogHandler);
-  const std::string command = args[1];
-  if (args.size() != 3) {
-    std::fprintf(stderr,
-                 "weft %s: expected exactly one graph file (got %zu "
-                 "arguments)\nUsage:\n%s",
-                 command.c_str(), args.size() - 2, kGraphCommandsUsage);
-    return 2;
-  }
-  const std::string path = UserPath(args[2]);
+  const std::string path = UserPath(graph);
   absl::Status s;
   if (command == "check") {
     s = Check(path);

@@ -1,12 +1,12 @@
 #include "tools/weft/demo.h"
 
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/weft/cli.h"
 #include "weft.h"
 
 namespace weft::tools {
@@ -17,16 +17,6 @@ NDArray RandomMatrix(int rows, int cols, float scale, std::mt19937& rng) {
   std::vector<float> v(rows * cols);
   for (float& x : v) x = dist(rng);
   return *NDArray::Create<float>(v, Shape{rows, cols});
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary);
-  out << contents;
-  out.close();
-  if (!out) {
-    return absl::UnavailableError(absl::StrCat("could not write ", path));
-  }
-  return absl::OkStatus();
 }
 
 void Section(std::string_view title) {
@@ -117,7 +107,8 @@ absl::Status RunDemo(const DemoOptions& options) {
   std::printf("whole step: %.1f us, %zu steps timed\n", md.run_wall_ns / 1000.0,
               md.node_stats.size());
   if (!options.trace_path.empty()) {
-    if (absl::Status s = WriteFile(options.trace_path, md.chrome_trace_json);
+    if (absl::Status s =
+            WriteWholeFile(options.trace_path, md.chrome_trace_json);
         !s.ok()) {
       return s;
     }
@@ -127,7 +118,7 @@ absl::Status RunDemo(const DemoOptions& options) {
   if (!options.dot_path.empty()) {
     absl::StatusOr<PlanSummary> plan = (*session)->GetPlan({x}, {probs, loss});
     if (!plan.ok()) return plan.status();
-    if (absl::Status s = WriteFile(options.dot_path, plan->dot); !s.ok()) {
+    if (absl::Status s = WriteWholeFile(options.dot_path, plan->dot); !s.ok()) {
       return s;
     }
     std::printf("wrote Graphviz DOT to %s (dot -Tpng %s -o plan.png)\n",

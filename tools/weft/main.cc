@@ -1,68 +1,40 @@
-// The `weft` command-line tool: `weft demo [--trace FILE] [--dot FILE]`, and
-// the commands on graph files (tools/weft/cli.h).
+// The `weft` command-line tool: `weft demo [--trace FILE] [--dot FILE]`, the
+// commands on graph files (tools/weft/cli.h) and help; the command line is
+// parsed by tools/weft/command_line.h.
 #include <cstdio>
 #include <string>
-#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "absl/status/status.h"
 #include "tools/weft/cli.h"
+#include "tools/weft/command_line.h"
 #include "tools/weft/demo.h"
 
 ABSL_FLAG(std::string, trace, "",
-          "demo: write the run's Chrome trace-event JSON to this file (also "
-          "run)");
+          "demo, run: write the run's Chrome trace-event JSON to this file");
 ABSL_FLAG(std::string, dot, "",
           "demo: write the partitioned plan as Graphviz DOT to this file");
 
-namespace {
-const std::string& Usage() {
-  static const std::string* usage = new std::string(absl::StrCat(
-      "weft — a multi-graph dataflow runtime with explicit graph handles.\n\n"
-      "Usage: weft <command> [flags]\n\n"
-      "Commands:\n"
-      "  demo    build a two-layer MLP on cpu:0 and cpu:1, run it, print the\n"
-      "          partitions, transfers and times, then show the cross-graph\n"
-      "          error from a worker thread and its fix\n",
-      weft::tools::kGraphCommandsUsage,
-      "\nFlags: --trace=FILE and --dot=FILE (demo); --feed and --fetch may\n"
-      "repeat; --help describes them all, --helpfull lists every flag.\n"
-      "Graph files: docs/graph_format.md; commands: docs/cli.md."));
-  return *usage;
-}
-
-// --help lists the flags defined by the tool itself (this directory).
-bool IsToolFlagFile(absl::string_view file) {
-  return absl::StrContains(file, "tools/weft/");
-}
-}  // namespace
-
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(Usage());
-  absl::FlagsUsageConfig config;
-  config.contains_help_flags = &IsToolFlagFile;
-  config.contains_helpshort_flags = &IsToolFlagFile;
-  absl::SetFlagsUsageConfig(config);
-  std::vector<std::string> feeds, fetches;
-  weft::tools::ExtractRepeatedFlags(argc, argv, feeds, fetches);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() >= 2 && weft::tools::IsGraphCommand(args[1])) {
-    return weft::tools::RunGraphCommand(args, feeds, fetches);
+  using weft::tools::Invocation;
+  const Invocation inv = weft::tools::ParseCommandLine(argc, argv);
+  if (inv.help && inv.error.empty())
+    return weft::tools::PrintHelp(inv.command);  // 0
+  if (!inv.error.empty() || inv.command.empty()) {
+    return weft::tools::PrintUsageError(inv);  // 2
   }
-  if (args.size() != 2 || std::string(args[1]) != "demo") {
-    std::fprintf(stderr, "%s\n", Usage().c_str());
-    return args.size() == 1 ? 0 : 2;
+  if (weft::tools::IsGraphCommand(inv.command)) {
+    return weft::tools::RunGraphCommand(inv.command, inv.args[0], inv.feeds,
+                                        inv.fetches);
   }
-  weft::tools::DemoOptions options;
+  weft::tools::DemoOptions options;  // inv.command == "demo"
   options.trace_path = absl::GetFlag(FLAGS_trace);
   options.dot_path = absl::GetFlag(FLAGS_dot);
   absl::Status s = weft::tools::RunDemo(options);
   if (!s.ok()) {
-    std::fprintf(stderr, "weft demo failed: %s\n", s.ToString().c_str());
+    std::fprintf(stderr, "weft demo: %s: %s\n",
+                 absl::StatusCodeToString(s.code()).c_str(),
+                 std::string(s.message()).c_str());
     return 1;
   }
   return 0;

@@ -1,0 +1,582 @@
+#include "tools/weft/command_line.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace weft::tools {
+namespace {
+
+constexpr int kWidth = 78;  // help text is wrapped at this column
+constexpr int kIndent = 6;  // under a command or flag line
+constexpr char kMore[] =
+    "Commands and examples: docs/cli.md; graph files: "
+    "docs/graph_format.md.\n";
+
+// `text` wrapped at kWidth, each line indented by `indent` spaces.
+std::string Wrap(std::string_view text, int indent) {
+  std::string out, line;
+  const std::string pad(indent, ' ');
+  for (std::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line.empty() &&
+        static_cast<int>(pad.size() + line.size() + 1 + word.size()) > kWidth) {
+      absl::StrAppend(&out, pad, line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&out, pad, line, "\n");
+  return out;
+}
+
+std::string Dashed(std::string_view flag) { return absl::StrCat("--", flag); }
+
+std::string Quote(std::string_view s) { return absl::StrCat("'", s, "'"); }
+
+bool IsHelpFlag(std::string_view name) {
+  return name == "h" || name == "help" || name == "helpfull" ||
+         name == "helpshort" || name == "?";
+}
+
+// "weft run: " or "weft: ".
+std::string ErrorPrefix(std::string_view command) {
+  return command.empty() ? "weft: " : absl::StrCat("weft ", command, ": ");
+}
+
+// `head` and then `synopsis`, wrapped at kWidth with continuation lines
+// indented by `indent`; a bracketed group ("[--devices D,...]") is never
+// split.
+std::string WrapSynopsis(std::string_view head, std::string_view synopsis,
+                         int indent) {
+  std::vector<std::string> words;
+  std::string word;
+  int depth = 0;
+  for (char ch : synopsis) {
+    if (ch == '[') ++depth;
+    if (ch == ']') --depth;
+    if (ch == ' ' && depth == 0) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word.push_back(ch);
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  std::string out(head);
+  size_t column = head.size();
+  bool line_empty = false;  // a continuation line with no word yet
+  for (const std::string& w : words) {
+    if (!line_empty && column + 1 + w.size() > kWidth) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+      line_empty = true;
+    }
+    absl::StrAppend(&out, line_empty ? "" : " ", w);
+    column += (line_empty ? 0 : 1) + w.size();
+    line_empty = false;
+  }
+  return absl::StrCat(out, "\n");
+}
+
+// "Usage: weft run GRAPH ...", continued under "GRAPH".
+std::string UsageLine(const CommandSpec& c) {
+  const std::string head = absl::StrCat("Usage: weft ", c.name);
+  return WrapSynopsis(head, c.synopsis, static_cast<int>(head.size()) + 1);
+}
+
+std::string CommandList() {
+  std::string out = "Commands:\n";
+  for (const CommandSpec& c : Commands()) {
+    absl::StrAppendFormat(&out, "  %-10s %s\n", c.name, c.summary);
+  }
+  return out;
+}
+
+std::vector<std::string> AllFlagNames() {
+  std::vector<std::string> out;
+  for (const FlagSpec& f : Flags()) out.emplace_back(f.name);
+  out.emplace_back("help");
+  return out;
+}
+
+std::vector<std::string> AllCommandNames() {
+  std::vector<std::string> out;
+  for (const CommandSpec& c : Commands()) out.emplace_back(c.name);
+  return out;
+}
+
+// The absl flag `name` set from `value`; a usage error if it does not parse
+// or is out of range.
+std::string SetFlag(const FlagSpec& spec, const std::string& value) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(spec.name);
+  if (flag == nullptr) {
+    return absl::StrCat("internal error: flag ", Dashed(spec.name),
+                        " is not defined");
+  }
+  std::string error;
+  if (!flag->ParseFrom(value, &error)) {
+    return absl::StrCat("invalid value ", Quote(value), " for ",
+                        Dashed(spec.name), ": expected ", spec.value,
+                        flag->IsOfType<int>() ? " (an integer)" : "");
+  }
+  if (flag->IsOfType<int>()) {
+    int v = 0;
+    if (absl::SimpleAtoi(flag->CurrentValue(), &v)) {
+      const int min = spec.name == "threads" ? 0 : 1;
+      if (v < min) {
+        return absl::StrCat("invalid value ", Quote(value), " for ",
+                            Dashed(spec.name), ": must be >= ", min);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<FlagSpec>& Flags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"feed", "NAME=VALUE",
+       "feed tensor NAME ('x' or 'x:0'; usually a placeholder) with VALUE: "
+       "inline JSON, a number or a nested array ('x=[[1,2],[3,4]]', the "
+       "dtype taken from the tensor), or @FILE.npy. Repeatable."},
+      {"fetch", "NAME[,NAME...]",
+       "tensors to fetch ('probs' or 'probs:0'). Repeatable, or "
+       "comma-separated."},
+      {"devices", "D[,D...]",
+       "the session's devices, comma-separated (cpu:0,cpu:1). Default: the "
+       "devices the graph's nodes name, else cpu:0; nodes without a device "
+       "go to the first."},
+      {"threads", "T", "threads per device arena (default 0: oneTBB's)."},
+      {"trace", "FILE",
+       "write the run's Chrome trace-event JSON to FILE (one track per "
+       "device; open it in ui.perfetto.dev)."},
+      {"dot", "FILE", "write the partitioned plan as Graphviz DOT to FILE."},
+      {"out_dir", "DIR",
+       "write each fetch to DIR/<fetch>.npy ('/' and ':' in the name become "
+       "'_') instead of printing it. DIR must exist."},
+      {"runs", "N", "timed runs, after one warm-up run (default 100)."},
+      {"clients", "C", "threads calling Session::Run at once (default 1)."},
+      {"function", "F",
+       "show the body of the graph's function F instead (its arguments and "
+       "captures fed; --fetch defaults to its outputs)."},
+  };
+  return *flags;
+}
+
+const std::vector<CommandSpec>& Commands() {
+  static const auto* commands = new std::vector<CommandSpec>{
+      {.name = "demo",
+       .synopsis = "[--trace FILE] [--dot FILE]",
+       .summary = "the built-in demo: an MLP on two devices, the "
+                  "cross-graph error",
+       .description =
+           "Builds a two-layer MLP on cpu:0 and cpu:1, runs it and prints "
+           "the partitions, transfers and times; then shows the "
+           "cross-graph error from a worker thread and its fix, trains a "
+           "model whose Variables a second graph serves from, and serves "
+           "clients through a Queue and the dynamic Batcher.",
+       .flags = {"trace", "dot"},
+       .example = "weft demo --trace=/tmp/t.json --dot=/tmp/plan.dot"},
+      {.name = "check",
+       .synopsis = "GRAPH",
+       .summary = "load a graph file and print a summary, or the error",
+       .description =
+           "Loads the graph file GRAPH (.pb or .pbtxt, written by "
+           "weft::SaveGraph), which re-runs every build-time check, and "
+           "prints its nodes by op, placeholders, devices, resources and "
+           "function library; or the error (exit status 1).",
+       .min_args = 1,
+       .max_args = 1,
+       .example = "weft check examples/mlp.pbtxt"},
+      {.name = "run",
+       .synopsis = "GRAPH --feed NAME=VALUE ... --fetch NAME ... "
+                   "[--devices D,...] [--threads T] [--trace FILE] "
+                   "[--out_dir DIR]",
+       .summary = "run a graph file; print or save each fetch",
+       .description =
+           "Runs GRAPH once with the fed values and prints each fetch as "
+           "'name: dtype[shape] = <JSON>', or with --out_dir writes it to "
+           "DIR/<name>.npy.",
+       .flags = {"feed", "fetch", "devices", "threads", "trace", "out_dir"},
+       .required = {"fetch"},
+       .min_args = 1,
+       .max_args = 1,
+       .example = "weft run examples/mlp.pbtxt --feed 'x=[[1,2,3,4]]' "
+                  "--fetch layer2/probs"},
+      {.name = "dot",
+       .synopsis = "GRAPH [--fetch NAME ...] [--devices D,...] [--function F]",
+       .summary = "the partitioned graph as Graphviz DOT",
+       .description =
+           "Prints the partitioned plan of GRAPH (or of function F's body) as "
+           "Graphviz DOT: one cluster per device, transfers dashed. Without "
+           "--fetch it fetches every output no node consumes.",
+       .flags = {"fetch", "devices", "function"},
+       .min_args = 1,
+       .max_args = 1,
+       .example = "weft dot examples/mlp.pbtxt | dot -Tpng > mlp.png"},
+      {.name = "partition",
+       .synopsis = "GRAPH --fetch NAME ... --devices D,... [--function F]",
+       .summary = "the deterministic partition dump (golden tests)",
+       .description =
+           "Prints the deterministic partition dump of GRAPH (or of function "
+           "F's body), PartitionedGraph::DebugString(), which "
+           "weft_partition_test compares with a golden file. Needs "
+           "--devices, and --fetch unless --function is given.",
+       .flags = {"fetch", "devices", "function"},
+       .required = {"devices"},
+       .min_args = 1,
+       .max_args = 1,
+       .example = "weft partition examples/mlp.pbtxt --fetch layer2/probs "
+                  "--devices cpu:0,cpu:1"},
+      {.name = "bench",
+       .synopsis = "GRAPH --feed NAME=VALUE ... --fetch NAME ... [--runs N] "
+                   "[--threads T] [--clients C] [--devices D,...]",
+       .summary = "latency percentiles and throughput of a graph file",
+       .description =
+           "One warm-up run (compiles and caches the plan), then --runs timed "
+           "Session::Run calls spread over --clients threads; prints the "
+           "latency percentiles and the throughput. Build with -c opt for "
+           "meaningful numbers.",
+       .flags = {"feed", "fetch", "runs", "threads", "clients", "devices"},
+       .required = {"fetch"},
+       .min_args = 1,
+       .max_args = 1,
+       .example = "weft bench examples/mlp.pbtxt --feed 'x=[[1,2,3,4]]' "
+                  "--fetch layer2/probs --runs 1000"},
+      {.name = "help",
+       .synopsis = "[COMMAND]",
+       .summary = "this help, or a command's usage and flags",
+       .description = "Prints the tool's help, or COMMAND's usage and flags "
+                      "(the same as 'weft COMMAND --help').",
+       .min_args = 0,
+       .max_args = 1,
+       .example = "weft help run"},
+  };
+  return *commands;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  for (const CommandSpec& c : Commands()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+const FlagSpec* FindFlag(std::string_view name) {
+  for (const FlagSpec& f : Flags()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+Invocation ParseCommandLine(int argc, char** argv) {
+  Invocation inv;
+  std::vector<std::string> positional;
+  std::vector<std::pair<const FlagSpec*, std::string>> values;
+  std::vector<std::string_view> given;  // flag names, in order
+  std::string flag_error;               // the first one
+  bool rest = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (rest || arg == "-" || !absl::StartsWith(arg, "-")) {
+      positional.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      rest = true;
+      continue;
+    }
+    std::string_view body = arg.substr(absl::StartsWith(arg, "--") ? 2 : 1);
+    std::string_view name = body;
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = body.find('='); eq != std::string_view::npos) {
+      name = body.substr(0, eq);
+      value = std::string(body.substr(eq + 1));
+      has_value = true;
+    }
+    if (IsHelpFlag(name)) {
+      inv.help = true;
+      continue;
+    }
+    const FlagSpec* spec = FindFlag(name);
+    if (spec == nullptr) {
+      if (flag_error.empty()) {
+        flag_error = absl::StrCat("unknown flag ",
+                                  arg.substr(0, arg.size() - body.size()), name,
+                                  DidYouMean(name, AllFlagNames(), "--", ""));
+      }
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 < argc && !absl::StartsWith(argv[i + 1], "--")) {
+        value = argv[++i];
+      } else {
+        if (flag_error.empty()) {
+          flag_error = absl::StrCat("flag ", Dashed(name), " needs a value (",
+                                    Dashed(name), " ", spec->value, ")");
+        }
+        continue;
+      }
+    }
+    given.push_back(spec->name);
+    if (spec->name == "feed") {
+      inv.feeds.push_back(std::move(value));
+    } else if (spec->name == "fetch") {
+      for (std::string_view f : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        inv.fetches.emplace_back(f);
+      }
+    } else {
+      values.emplace_back(spec, std::move(value));
+    }
+  }
+
+  if (positional.empty()) {
+    // `weft --help` is the tool's help; `weft` alone a usage error.
+    if (!inv.help) inv.error = flag_error;
+    return inv;
+  }
+  inv.command = positional[0];
+  inv.args.assign(positional.begin() + 1, positional.end());
+  if (inv.command == "help") {
+    inv.help = true;
+    if (inv.args.size() > 1) {
+      inv.error = absl::StrCat("help takes at most one command (got ",
+                               inv.args.size(), ")");
+      return inv;
+    }
+    inv.command = inv.args.empty() ? "" : inv.args[0];
+    inv.args.clear();
+    if (inv.command.empty()) return inv;
+  }
+  const CommandSpec* command = FindCommand(inv.command);
+  if (command == nullptr) {
+    inv.error = absl::StrCat("unknown command ", Quote(inv.command),
+                             DidYouMean(inv.command, AllCommandNames()));
+    inv.error_lists_commands = true;
+    inv.command.clear();
+    return inv;
+  }
+  if (inv.help) return inv;
+  if (!flag_error.empty()) {
+    inv.error = flag_error;
+    return inv;
+  }
+  for (std::string_view name : given) {
+    if (std::find(command->flags.begin(), command->flags.end(), name) ==
+        command->flags.end()) {
+      inv.error = absl::StrCat(
+          Dashed(name), " does not apply to ", command->name, "; ",
+          command->flags.empty()
+              ? absl::StrCat(command->name, " takes no flags")
+              : absl::StrCat(
+                    "its flags are ",
+                    absl::StrJoin(command->flags, ", ",
+                                  [](std::string* out, std::string_view f) {
+                                    out->append(Dashed(f));
+                                  })));
+      return inv;
+    }
+  }
+  const int n = static_cast<int>(inv.args.size());
+  if (n < command->min_args || n > command->max_args) {
+    if (command->min_args == 1 && command->max_args == 1) {
+      inv.error = absl::StrCat("expected exactly one graph file (got ", n,
+                               " arguments)");
+    } else {
+      inv.error = absl::StrCat("unexpected argument ",
+                               Quote(inv.args[command->max_args]));
+    }
+    return inv;
+  }
+  for (const auto& [spec, value] : values) {
+    if (std::string error = SetFlag(*spec, value); !error.empty()) {
+      inv.error = std::move(error);
+      return inv;
+    }
+  }
+  auto has = [&](std::string_view name) {
+    return std::find(given.begin(), given.end(), name) != given.end();
+  };
+  for (std::string_view name : command->required) {
+    if (!has(name)) {
+      inv.error = absl::StrCat(command->name, " needs ", Dashed(name), " ",
+                               FindFlag(name)->value);
+      return inv;
+    }
+  }
+  if (command->name == "partition" && !has("fetch") && !has("function")) {
+    inv.error =
+        "partition needs --fetch NAME (the tensors whose subgraph to split) "
+        "or --function F";
+    return inv;
+  }
+  if (has("fetch") && inv.fetches.empty()) {
+    inv.error = "--fetch needs a tensor name";
+    return inv;
+  }
+  return inv;
+}
+
+std::string GlobalHelp() {
+  std::string out =
+      "weft — a multi-graph dataflow runtime with explicit graph handles.\n\n"
+      "Usage: weft <command> [flags]\n"
+      "       weft <command> --help    (a command's usage, flags and an "
+      "example)\n\n"
+      "Commands:\n";
+  for (const CommandSpec& c : Commands()) {
+    absl::StrAppend(&out,
+                    WrapSynopsis(absl::StrCat("  ", c.name), c.synopsis, 8),
+                    Wrap(c.summary, kIndent));
+  }
+  absl::StrAppend(&out,
+                  "\nFlags (--flag VALUE or --flag=VALUE; each command takes "
+                  "some):\n");
+  for (const FlagSpec& f : Flags()) {
+    std::vector<std::string_view> users;
+    for (const CommandSpec& c : Commands()) {
+      if (std::find(c.flags.begin(), c.flags.end(), f.name) != c.flags.end()) {
+        users.push_back(c.name);
+      }
+    }
+    absl::StrAppend(
+        &out, "  ", Dashed(f.name), " ", f.value, "\n",
+        Wrap(absl::StrCat(absl::StrJoin(users, ", "), ": ", f.help), kIndent));
+  }
+  absl::StrAppend(
+      &out, "  -h, --help\n",
+      Wrap("this help; after a command, that command's help.", kIndent), "\n",
+      Wrap("GRAPH is a .pb or .pbtxt file written by weft::SaveGraph. Exit "
+           "status: 0 success, 1 an error, 2 a usage error.",
+           0),
+      kMore);
+  return out;
+}
+
+std::string CommandHelp(const CommandSpec& c) {
+  std::string out = absl::StrCat(UsageLine(c), "\n", Wrap(c.description, 0));
+  absl::StrAppend(&out, "\nFlags:\n");
+  for (std::string_view name : c.flags) {
+    const FlagSpec& f = *FindFlag(name);
+    absl::StrAppend(&out, "  ", Dashed(f.name), " ", f.value, "\n",
+                    Wrap(f.help, kIndent));
+  }
+  absl::StrAppend(&out, "  -h, --help\n", Wrap("this help.", kIndent));
+  if (!c.example.empty()) {
+    absl::StrAppend(&out, "\nExample:\n  ", c.example, "\n");
+  }
+  absl::StrAppend(&out, "\n", kMore);
+  return out;
+}
+
+int PrintHelp(std::string_view command) {
+  const CommandSpec* c = FindCommand(command);
+  const std::string text =
+      c == nullptr || c->name == "help" ? GlobalHelp() : CommandHelp(*c);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+int PrintUsageError(const Invocation& inv) {
+  if (inv.error.empty()) {
+    std::fputs(GlobalHelp().c_str(), stderr);
+    return 2;
+  }
+  std::string out = absl::StrCat(ErrorPrefix(inv.command), inv.error, "\n");
+  if (const CommandSpec* c = FindCommand(inv.command);
+      c != nullptr && c->name != "help") {
+    absl::StrAppend(&out, UsageLine(*c), "Run 'weft ", c->name,
+                    " --help' for its flags and an example.\n");
+  } else {
+    if (inv.error_lists_commands) absl::StrAppend(&out, CommandList());
+    absl::StrAppend(&out,
+                    "Run 'weft --help' for usage, 'weft <command> --help' "
+                    "for a command's flags.\n");
+  }
+  std::fputs(out.c_str(), stderr);
+  return 2;
+}
+
+int EditDistance(std::string_view a, std::string_view b) {
+  // d[i][j]: the distance between a[0, i) and b[0, j).
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+std::vector<std::string> NearestNames(
+    std::string_view word, const std::vector<std::string>& candidates,
+    int max) {
+  const std::string lower = absl::AsciiStrToLower(word);
+  // A third of the word, so "rnu" finds "run" but "x" does not find "w".
+  const int limit = word.size() < 2 ? 0 : std::max<int>(1, word.size() / 3);
+  std::vector<std::pair<int, std::string>> close;
+  std::set<std::string> seen;
+  for (const std::string& c : candidates) {
+    if (c == word || !seen.insert(c).second) continue;
+    const std::string lc = absl::AsciiStrToLower(c);
+    const int d = EditDistance(lower, lc);
+    if (d <= limit) {
+      close.emplace_back(d, c);
+    } else if (const size_t slash = lc.rfind('/');
+               slash != std::string::npos && lc.substr(slash + 1) == lower) {
+      close.emplace_back(1, c);  // "probs" for "layer2/probs"
+    } else if (word.size() >= 3 && absl::StartsWith(lc, lower)) {
+      close.emplace_back(std::max(limit, 1), c);  // "part" for "partition"
+    }
+  }
+  std::stable_sort(
+      close.begin(), close.end(),
+      [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> out;
+  for (const auto& [d, c] : close) {
+    // Only the nearest: "did you mean 'a'?", not "'a' or 'aaa'?".
+    if (static_cast<int>(out.size()) >= max || d > close.front().first) break;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string DidYouMean(std::string_view word,
+                       const std::vector<std::string>& candidates,
+                       std::string_view prefix, std::string_view suffix) {
+  const std::vector<std::string> near = NearestNames(word, candidates);
+  if (near.empty()) return "";
+  std::string out = "; did you mean ";
+  for (size_t i = 0; i < near.size(); ++i) {
+    if (i > 0) out.append(i + 1 == near.size() ? " or " : ", ");
+    absl::StrAppend(&out, prefix, near[i], suffix);
+  }
+  return absl::StrCat(out, "?");
+}
+
+}  // namespace weft::tools
