@@ -388,4 +388,15 @@ void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& e) {
   e.input_origin = p.OriginClause();
 }
 
+namespace internal {
+
+absl::Status WithNote(const absl::Status& status, std::string_view note) {
+  absl::Status out(status.code(), absl::StrCat(status.message(), "\n  ", note));
+  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+}  // namespace internal
 }  // namespace weft

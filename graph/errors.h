@@ -161,6 +161,10 @@ struct GraphUse {
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& edge);
 
 namespace internal {
+// `status` with `note` appended as a further line ("\n  note"); code and
+// payloads kept.
+[[nodiscard]] absl::Status WithNote(const absl::Status& status,
+                                    std::string_view note);
 // "'name'": how weft's messages quote names. Bytes that are not valid UTF-8
 // are shown as \xNN escapes; valid multi-byte characters stay whole.
 std::string Quoted(std::string_view name);

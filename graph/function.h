@@ -95,7 +95,7 @@ std::vector<std::shared_ptr<FunctionBody>> ReachableFunctions(
 // "Cond[then=t, else=e]", "While[cond=c, body=b]"; other ops: node.op().
 std::string OpLabel(const Node& node);
 // Registers Call, Cond and While (called by the op registry).
-void RegisterFunctionOps(OpRegistry& registry);
+
 }  // namespace internal
 
 // A traced function: a cheap, copyable handle (a default-constructed one is

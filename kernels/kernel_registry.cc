@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
+#include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -156,6 +157,35 @@ std::vector<const KernelDef*> KernelRegistry::FindAll(
 
 namespace kernels_internal {
 
+int64_t DimProduct(const Shape& s, int begin, int end) {
+  int64_t p = 1;
+  for (int i = begin; i < end; ++i) p *= s.dim(i);
+  return p;
+}
+
+int ReadAxis(OpKernelConstruction& c, std::string_view what) {
+  int64_t axis = 0;
+  if (absl::Status s = c.GetAttr("axis", &axis); !s.ok()) {
+    c.SetStatus(s);
+    return 0;
+  }
+  absl::StatusOr<int> a = NormalizeAxis(axis, c.input_shape(0).rank(), what);
+  if (!a.ok()) {
+    c.SetStatus(a.status());
+    return 0;
+  }
+  return *a;
+}
+
+absl::Status CheckRank(const NDArray& x, int axis, std::string_view op) {
+  if (x.shape().rank() <= axis) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, " axis ", axis, " is out of range for the fed ",
+                     DTypeName(x.dtype()), x.shape().DebugString()));
+  }
+  return absl::OkStatus();
+}
+
 void MustRegister(KernelRegistry& registry, KernelDef def) {
   if (absl::Status s = registry.Register(std::move(def)); !s.ok()) {
     std::fprintf(stderr, "weft: registering a standard kernel failed: %s\n",
@@ -168,12 +198,13 @@ void MustRegister(KernelRegistry& registry, KernelDef def) {
 
 namespace internal {
 
+// The one list of kernel families (kernel_util.h).
 void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterArrayKernels(registry);
-  kernels_internal::RegisterCompareKernels(registry);
   kernels_internal::RegisterElementwiseKernels(registry);
-  kernels_internal::RegisterMatMulKernels(registry);
+  kernels_internal::RegisterLogicKernels(registry);
   kernels_internal::RegisterReduceKernels(registry);
+  kernels_internal::RegisterLinalgKernels(registry);
   kernels_internal::RegisterNnKernels(registry);
   kernels_internal::RegisterBackendKernels(registry);
 }

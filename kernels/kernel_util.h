@@ -1,8 +1,8 @@
-// kernel_util.h — internal helpers shared by the standard kernels in
-// kernels/*.cc: the parallel-split threshold, a chunked parallel loop over
-// oneTBB, MatMul/BatchMatMul's attrs and batch plan, and the per-file
-// registration entry points called by internal::RegisterStandardKernels. Not
-// part of weft's public API.
+// kernel_util.h — internal helpers shared by the kernel families in
+// kernels/*_kernels.cc: the parallel-split threshold, a chunked parallel
+// loop over oneTBB, axis attrs, MatMul/BatchMatMul's attrs and batch plan,
+// and the family registration functions that internal::RegisterStandardKernels
+// calls, in one list. Not part of weft's public API.
 #ifndef WEFT_KERNELS_KERNEL_UTIL_H_
 #define WEFT_KERNELS_KERNEL_UTIL_H_
 
@@ -12,8 +12,11 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "graph/attr.h"
 #include "graph/dtype.h"
+#include "graph/ndarray.h"
 #include "graph/shape.h"
 #include "kernels/kernel.h"
 #include "oneapi/tbb/blocked_range.h"
@@ -89,6 +92,18 @@ void MustRegister(KernelRegistry& registry, KernelDef def);
                                               bool* transpose_a,
                                               bool* transpose_b);
 
+// The product of dims [begin, end) of `s`.
+int64_t DimProduct(const Shape& s, int begin, int end);
+
+// Reads the int64 attr "axis" and normalizes it against input 0's rank; on
+// error sets `c`'s status and returns 0.
+int ReadAxis(OpKernelConstruction& c, std::string_view what);
+
+// kInvalidArgument unless `x`'s rank is above `axis` (the rank the plan was
+// compiled for may differ from a fed array's).
+[[nodiscard]] absl::Status CheckRank(const NDArray& x, int axis,
+                                     std::string_view op);
+
 // Reads a reduction's "axes" attr and normalizes it against input 0's rank
 // (negative axes counted from the end; sorted, without repeats).
 [[nodiscard]] absl::StatusOr<std::vector<int>> ReadAxes(
@@ -111,14 +126,18 @@ struct BatchMatMulPlan {
                                                               bool transpose_a,
                                                               bool transpose_b);
 
-// Per-file registration, called once by internal::RegisterStandardKernels.
-void RegisterArrayKernels(KernelRegistry& registry);        // array_ops.cc
-void RegisterCompareKernels(KernelRegistry& registry);      // compare.cc
-void RegisterElementwiseKernels(KernelRegistry& registry);  // elementwise.cc
-void RegisterMatMulKernels(KernelRegistry& registry);       // matmul.cc
-void RegisterNnKernels(KernelRegistry& registry);           // nn_ops.cc
-void RegisterReduceKernels(KernelRegistry& registry);       // reduce.cc
-// After the defaults: OpenBLAS / Highway kernels (fast_kernels.cc).
+// One registration function per kernel family, called once, in this order,
+// by internal::RegisterStandardKernels (kernel_registry.cc). A family's ops
+// are defined in graph/<family>_ops.cc.
+void RegisterArrayKernels(KernelRegistry& registry);  // array_kernels.cc
+void RegisterElementwiseKernels(
+    KernelRegistry& registry);                         // elementwise_kernels.cc
+void RegisterLogicKernels(KernelRegistry& registry);   // logic_kernels.cc
+void RegisterReduceKernels(KernelRegistry& registry);  // reduce_kernels.cc
+void RegisterLinalgKernels(KernelRegistry& registry);  // linalg_kernels.cc
+void RegisterNnKernels(KernelRegistry& registry);      // nn_kernels.cc
+// Last: the backend kernels (oneDNN/OpenBLAS GEMM, Highway SIMD) that
+// override the portable defaults above by priority (backend_kernels.cc).
 void RegisterBackendKernels(KernelRegistry& registry);
 
 }  // namespace kernels_internal

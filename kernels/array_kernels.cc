@@ -1,7 +1,7 @@
-// Portable kernels of the model ops: Softmax and LogSoftmax (any axis;
-// float32/float64), ReduceMax and ArgMax (numeric), and the rearranging ops
-// Transpose, Concat, Slice and Gather (numeric and bool). fast_kernels.cc
-// overrides Softmax/LogSoftmax over the last axis with Highway.
+// The array family's kernels (ops defined in graph/array_ops.cc): those that
+// produce, forward or rearrange arrays without arithmetic — Const,
+// Placeholder, Identity, Reshape, Cast, Split, Transpose, Concat, Slice and
+// Gather — for the numeric dtypes and bool.
 //
 // Every shape fact inference checked at build time is checked again here
 // against the actual arrays (fed shapes may have been unknown), so a bad
@@ -34,276 +34,184 @@ std::string ListString(const std::vector<int64_t>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ","), "]");
 }
 
-// The product of dims [begin, end) of `s`.
-int64_t DimProduct(const Shape& s, int begin, int end) {
-  int64_t p = 1;
-  for (int i = begin; i < end; ++i) p *= s.dim(i);
-  return p;
+// The value is read from the attr once, when the plan is compiled.
+class ConstKernel : public OpKernel {
+ public:
+  explicit ConstKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("value", &value_));
+    if (c.status().ok() && !value_.valid()) {
+      c.SetStatus(absl::InvalidArgumentError("Const of an empty NDArray"));
+    }
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    ctx.set_output(0, value_);  // Shares the buffer: NDArrays are immutable.
+    return absl::OkStatus();
+  }
+
+ private:
+  NDArray value_;
+};
+
+absl::Status PlaceholderKernel(OpKernelContext&) {
+  return absl::InvalidArgumentError("placeholder was not fed");
 }
 
-// Reads the int64 attr "axis" and normalizes it against input 0's rank.
-int ReadAxis(OpKernelConstruction& c, std::string_view what) {
-  int64_t axis = 0;
-  if (absl::Status s = c.GetAttr("axis", &axis); !s.ok()) {
-    c.SetStatus(s);
-    return 0;
-  }
-  absl::StatusOr<int> a = NormalizeAxis(axis, c.input_shape(0).rank(), what);
-  if (!a.ok()) {
-    c.SetStatus(a.status());
-    return 0;
-  }
-  return *a;
-}
-
-// Checks that the input's rank is the one the plan was compiled for.
-absl::Status CheckRank(const NDArray& x, int axis, std::string_view op) {
-  if (x.shape().rank() <= axis) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, " axis ", axis, " is out of range for the fed ",
-                     DTypeName(x.dtype()), x.shape().DebugString()));
-  }
+absl::Status IdentityKernel(OpKernelContext& ctx) {
+  ctx.forward_input(0, 0);
   return absl::OkStatus();
 }
 
-// ------------------------------------------------------------- Softmax --
+// The target shape is read once; its -1 is resolved per run against the
+// actual input by ResolveReshape, the same function inference uses.
+class ReshapeKernel : public OpKernel {
+ public:
+  explicit ReshapeKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("shape", &target_));
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& in = ctx.input(0);
+    absl::StatusOr<Shape> shape = ResolveReshape(in.shape(), target_);
+    if (!shape.ok()) return shape.status();
+    absl::StatusOr<NDArray> out = in.Reshaped(*std::move(shape));
+    if (!out.ok()) return out.status();
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
 
-// out = softmax (or log-softmax) of x along an axis of length `len`, for
-// every (outer, inner) position; computed from x - max in double.
-template <typename T, bool kLog>
-void SoftmaxStrided(const T* x, T* out, int64_t outer, int64_t len,
-                    int64_t inner) {
-  ParallelItems(outer * inner, len * 3, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t o = p / inner, i = p % inner;
-      const T* xs = x + o * len * inner + i;
-      T* os = out + o * len * inner + i;
-      T max = xs[0];
-      for (int64_t j = 1; j < len; ++j) {
-        const T v = xs[j * inner];
-        if (v > max || v != v) max = v;
-        if (max != max) break;
-      }
-      double sum = 0;
-      for (int64_t j = 0; j < len; ++j) {
-        sum += std::exp(static_cast<double>(xs[j * inner]) - max);
-      }
-      if constexpr (kLog) {
-        const double log_sum = std::log(sum);
-        for (int64_t j = 0; j < len; ++j) {
-          os[j * inner] = static_cast<T>(static_cast<double>(xs[j * inner]) -
-                                         max - log_sum);
-        }
-      } else {
-        const double inv = 1.0 / sum;
-        for (int64_t j = 0; j < len; ++j) {
-          os[j * inner] = static_cast<T>(
-              std::exp(static_cast<double>(xs[j * inner]) - max) * inv);
-        }
-      }
+ private:
+  Shape target_;
+};
+
+// Split: num_splits equal parts along the axis, one per output. Parsed once.
+template <typename T>
+class SplitKernel : public OpKernel {
+ public:
+  explicit SplitKernel(OpKernelConstruction& c) : OpKernel(c) {
+    int64_t axis = 0;
+    c.SetStatus(c.GetAttr("num_splits", &num_splits_));
+    c.SetStatus(c.GetAttr("axis", &axis));
+    if (!c.status().ok()) return;
+    absl::StatusOr<int> a =
+        NormalizeAxis(axis, c.input_shape(0).rank(), "Split axis");
+    if (!a.ok()) {
+      c.SetStatus(a.status());
+      return;
     }
+    axis_ = *a;
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& in = ctx.input(0);
+    const Shape& shape = in.shape();
+    if (shape.rank() <= axis_ || shape.dim(axis_) % num_splits_ != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Split cannot divide ", shape.DebugString(), " into ",
+                       num_splits_, " equal parts along axis ", axis_));
+    }
+    std::vector<int64_t> dims = shape.dims();
+    const int64_t part = dims[axis_] / num_splits_;
+    dims[axis_] = part;
+    // Row-major: `outer` blocks, each `part * inner` elements per output.
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis_; ++i) outer *= shape.dim(i);
+    for (int i = axis_ + 1; i < shape.rank(); ++i) inner *= shape.dim(i);
+    const int64_t chunk = part * inner;
+    const T* src = in.values<T>().data();
+    for (int k = 0; k < num_splits_; ++k) {
+      absl::StatusOr<NDArray> out = ctx.allocate_output(k, Shape(dims));
+      if (!out.ok()) return out.status();
+      T* dst = out->mutable_data<T>();
+      for (int64_t o = 0; o < outer; ++o) {
+        const T* from = src + (o * num_splits_ + k) * chunk;
+        std::copy(from, from + chunk, dst + o * chunk);
+      }
+      ctx.set_output(k, *std::move(out));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t num_splits_ = 1;
+  int axis_ = 0;
+};
+
+// Converts one value. To bool is x != 0. Floating to integer truncates toward
+// zero, saturates at the integer type's range, and maps NaN to 0 (a plain
+// static_cast would be undefined behavior out of range).
+template <typename To, typename From>
+To ConvertValue(From x) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return x != From{0};
+  } else if constexpr (std::is_floating_point_v<From> &&
+                       std::is_integral_v<To>) {
+    if (std::isnan(x)) return To{0};
+    // Both bounds are powers of two, so they are exact in From.
+    constexpr From kLow = static_cast<From>(std::numeric_limits<To>::min());
+    constexpr From kHighExclusive = -kLow;
+    if (x <= kLow) return std::numeric_limits<To>::min();
+    if (x >= kHighExclusive) return std::numeric_limits<To>::max();
+    return static_cast<To>(x);
+  } else {
+    return static_cast<To>(x);
+  }
+}
+
+template <typename To, typename From>
+void CastTo(const NDArray& in, NDArray& out_array) {
+  const From* src = in.values<From>().data();
+  To* dst = out_array.mutable_data<To>();
+  ForRange(in.num_elements(), [src, dst](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dst[i] = ConvertValue<To>(src[i]);
+    return 0;
   });
 }
 
-template <typename T, bool kLog>
-class SoftmaxKernel : public OpKernel {
+// Cast: the target dtype is read once, when the plan is compiled.
+template <typename From>
+class CastKernel : public OpKernel {
  public:
-  explicit SoftmaxKernel(OpKernelConstruction& c)
-      : OpKernel(c),
-        axis_(ReadAxis(c, kLog ? "LogSoftmax axis" : "Softmax axis")) {}
-
-  absl::Status Compute(OpKernelContext& ctx) const override {
-    const NDArray& x = ctx.input(0);
-    if (absl::Status s = CheckRank(x, axis_, kLog ? "LogSoftmax" : "Softmax");
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<NDArray> out = ctx.allocate_output(0, x.shape());
-    if (!out.ok()) return out.status();
-    const Shape& s = x.shape();
-    const int64_t len = s.dim(axis_);
-    if (x.num_elements() > 0) {
-      SoftmaxStrided<T, kLog>(x.values<T>().data(), out->mutable_data<T>(),
-                              DimProduct(s, 0, axis_), len,
-                              DimProduct(s, axis_ + 1, s.rank()));
-    }
-    ctx.set_output(0, *std::move(out));
-    return absl::OkStatus();
+  explicit CastKernel(OpKernelConstruction& c) : OpKernel(c) {
+    c.SetStatus(c.GetAttr("dtype", &to_));
   }
+  absl::Status Compute(OpKernelContext& ctx) const override;
 
  private:
-  const int axis_;
+  DType to_ = DType::kFloat32;
 };
 
-// ------------------------------------------------------------ ReduceMax --
-
-// The larger of acc and x; NaN sticks.
-template <typename T>
-T MaxOf(T acc, T x) {
-  return (x > acc || x != x) && acc == acc ? x : acc;
-}
-
-// Rows shorter than this are reduced in a plain loop.
-constexpr int64_t kMinVectorRow = 64;
-
-template <typename T>
-class ReduceMaxKernel : public OpKernel {
- public:
-  explicit ReduceMaxKernel(OpKernelConstruction& c) : OpKernel(c) {
-    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
-    if (!axes.ok()) {
-      c.SetStatus(axes.status());
-      return;
-    }
-    axes_ = *std::move(axes);
-    if (c.node().attrs().contains("keep_dims")) {
-      c.SetStatus(c.GetAttr("keep_dims", &keep_dims_));
-    }
-  }
-
-  absl::Status Compute(OpKernelContext& ctx) const override {
-    const NDArray& x = ctx.input(0);
-    const Shape& in = x.shape();
-    if (!axes_.empty() && in.rank() <= axes_.back()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ReduceMax axes do not fit the fed ", in.DebugString()));
-    }
-    std::vector<int64_t> out_dims;
-    std::vector<bool> reduced(in.rank(), false);
-    int64_t reduced_count = 1;
-    for (int a : axes_) reduced[a] = true;
-    for (int i = 0; i < in.rank(); ++i) {
-      if (reduced[i]) {
-        reduced_count *= in.dim(i);
-        if (keep_dims_) out_dims.push_back(1);
-      } else {
-        out_dims.push_back(in.dim(i));
-      }
-    }
-    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(out_dims));
-    if (!out.ok()) return out.status();
-    const int64_t out_count = out->num_elements();
-    if (reduced_count == 0 && out_count > 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ReduceMax over zero elements: ", DTypeName(x.dtype()),
-                       in.DebugString(),
-                       " has an empty reduced axis, so there is no maximum"));
-    }
-    T* po = out->mutable_data<T>();
-    const T* pi = x.values<T>().data();
-    constexpr T kLowest = std::numeric_limits<T>::has_infinity
-                              ? -std::numeric_limits<T>::infinity()
-                              : std::numeric_limits<T>::lowest();
-    // Trailing axes reduced: contiguous rows, in parallel; rows of at least
-    // kMinVectorRow elements through Highway's runtime-dispatched cpu::Max
-    // (NaN sticks there too), shorter ones in a loop (a checked, dispatched
-    // call per short row would cost more than the row).
-    int first_reduced = in.rank();
-    while (first_reduced > 0 && reduced[first_reduced - 1]) --first_reduced;
-    bool trailing = true;
-    for (int i = 0; i < first_reduced; ++i) trailing = trailing && !reduced[i];
-    if (trailing) {
-      const int64_t len = reduced_count;
-      std::atomic<bool> failed{false};
-      ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          if (len < kMinVectorRow) {
-            T acc = kLowest;
-            for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
-            po[r] = acc;
-            continue;
-          }
-          absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
-          if (!m.ok()) failed.store(true, std::memory_order_relaxed);
-          po[r] = m.ok() ? *m : kLowest;
-        }
-      });
-      if (failed.load(std::memory_order_relaxed)) {
-        return absl::InternalError("weft::cpu::Max failed on a ReduceMax row");
-      }
-    } else {
-      // General: walk the input in order; each element lands on the output
-      // offset of its kept coordinates.
-      std::fill(po, po + out_count, kLowest);
-      const int rank = in.rank();
-      std::vector<int64_t> out_stride(rank, 0), idx(rank, 0);
-      int64_t run = 1;
-      for (int i = rank - 1; i >= 0; --i) {
-        if (!reduced[i]) {
-          out_stride[i] = run;
-          run *= in.dim(i);
-        }
-      }
-      int64_t off = 0;
-      const int64_t n = x.num_elements();
-      for (int64_t e = 0; e < n; ++e) {
-        po[off] = MaxOf(po[off], pi[e]);
-        for (int i = rank - 1; i >= 0; --i) {
-          off += out_stride[i];
-          if (++idx[i] < in.dim(i)) break;
-          off -= out_stride[i] * idx[i];
-          idx[i] = 0;
-        }
-      }
-    }
-    ctx.set_output(0, *std::move(out));
+template <typename From>
+absl::Status CastKernel<From>::Compute(OpKernelContext& ctx) const {
+  const NDArray& in = ctx.input(0);
+  if (to_ == in.dtype()) {  // Nothing to convert: forward the buffer.
+    ctx.set_output(0, ctx.release_input(0));
     return absl::OkStatus();
   }
-
- private:
-  std::vector<int> axes_;
-  bool keep_dims_ = false;
-};
-
-// --------------------------------------------------------------- ArgMax --
-
-template <typename T>
-class ArgMaxKernel : public OpKernel {
- public:
-  explicit ArgMaxKernel(OpKernelConstruction& c)
-      : OpKernel(c), axis_(ReadAxis(c, "ArgMax axis")) {}
-
-  absl::Status Compute(OpKernelContext& ctx) const override {
-    const NDArray& x = ctx.input(0);
-    if (absl::Status s = CheckRank(x, axis_, "ArgMax"); !s.ok()) return s;
-    const Shape& s = x.shape();
-    std::vector<int64_t> dims = s.dims();
-    dims.erase(dims.begin() + axis_);
-    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(dims));
-    if (!out.ok()) return out.status();
-    const int64_t len = s.dim(axis_);
-    const int64_t outer = DimProduct(s, 0, axis_);
-    const int64_t inner = DimProduct(s, axis_ + 1, s.rank());
-    if (len == 0 && outer * inner > 0) {
+  absl::StatusOr<NDArray> allocated = ctx.allocate_output(0, in.shape());
+  if (!allocated.ok()) return allocated.status();
+  NDArray& out = *allocated;
+  switch (to_) {
+    case DType::kFloat32:
+      CastTo<float, From>(in, out);
+      break;
+    case DType::kFloat64:
+      CastTo<double, From>(in, out);
+      break;
+    case DType::kInt32:
+      CastTo<int32_t, From>(in, out);
+      break;
+    case DType::kInt64:
+      CastTo<int64_t, From>(in, out);
+      break;
+    case DType::kBool:
+      CastTo<bool, From>(in, out);
+      break;
+    default:
       return absl::InvalidArgumentError(absl::StrCat(
-          "ArgMax along axis ", axis_, " of ", DTypeName(x.dtype()),
-          s.DebugString(), ", which is empty: there is no maximum"));
-    }
-    const T* pi = x.values<T>().data();
-    int64_t* po = out->mutable_data<int64_t>();
-    ParallelItems(outer * inner, len, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t o = p / inner, i = p % inner;
-        const T* xs = pi + o * len * inner + i;
-        T best = xs[0];
-        int64_t at = 0;
-        for (int64_t j = 1; j < len && best == best; ++j) {
-          const T v = xs[j * inner];
-          if (v > best || v != v) {
-            best = v;
-            at = j;
-          }
-        }
-        po[p] = at;
-      }
-    });
-    ctx.set_output(0, *std::move(out));
-    return absl::OkStatus();
+          "Cast to an invalid dtype (", static_cast<int>(to_), ")"));
   }
-
- private:
-  const int axis_;
-};
+  ctx.set_output(0, std::move(out));
+  return absl::OkStatus();
+}
 
 // ------------------------------------------------------------ Transpose --
 
@@ -561,27 +469,24 @@ class GatherKernel : public OpKernel {
 template <typename T>
 void RegisterForType(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
-  constexpr KernelCost kCost = KernelCost::kExpensive;
-  if constexpr (!std::is_same_v<T, bool>) {
-    if constexpr (std::is_floating_point_v<T>) {
-      MustRegister(r, {.op = "Softmax",
-                       .dtype = dt,
-                       .factory = MakeKernelFactory<SoftmaxKernel<T, false>>(),
-                       .cost = kCost});
-      MustRegister(r, {.op = "LogSoftmax",
-                       .dtype = dt,
-                       .factory = MakeKernelFactory<SoftmaxKernel<T, true>>(),
-                       .cost = kCost});
-    }
-    MustRegister(r, {.op = "ReduceMax",
-                     .dtype = dt,
-                     .factory = MakeKernelFactory<ReduceMaxKernel<T>>(),
-                     .cost = kCost});
-    MustRegister(r, {.op = "ArgMax",
-                     .dtype = dt,
-                     .factory = MakeKernelFactory<ArgMaxKernel<T>>(),
-                     .cost = kCost});
-  }
+  MustRegister(r, {.op = "Const",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ConstKernel>()});
+  MustRegister(r, {.op = "Placeholder",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(PlaceholderKernel)});
+  MustRegister(r, {.op = "Identity",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(IdentityKernel)});
+  MustRegister(r, {.op = "Reshape",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ReshapeKernel>()});
+  MustRegister(r, {.op = "Cast",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<CastKernel<T>>()});
+  MustRegister(r, {.op = "Split",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<SplitKernel<T>>()});
   MustRegister(r, {.op = "Transpose",
                    .dtype = dt,
                    .factory = MakeKernelFactory<TransposeKernel<T>>()});
@@ -598,7 +503,7 @@ void RegisterForType(KernelRegistry& r) {
 
 }  // namespace
 
-void RegisterNnKernels(KernelRegistry& registry) {
+void RegisterArrayKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() { RegisterForType<T>(registry); });
   RegisterForType<bool>(registry);
 }

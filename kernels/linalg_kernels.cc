@@ -1,4 +1,5 @@
-// MatMul ([m,k] x [k,n] -> [m,n], transpose attrs) and BatchMatMul
+// The linalg family's kernels (ops defined in graph/linalg_ops.cc): MatMul
+// ([m,k] x [k,n] -> [m,n], transpose attrs) and BatchMatMul
 // (broadcast batch dims) with Eigen, for the four numeric dtypes; and the
 // batch plan both BatchMatMul kernels share.
 #include <algorithm>
@@ -249,7 +250,7 @@ class BatchMatMulKernel : public OpKernel {
 
 }  // namespace
 
-void RegisterMatMulKernels(KernelRegistry& registry) {
+void RegisterLinalgKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() {
     MustRegister(registry, {.op = "MatMul",
                             .dtype = DTypeOf<T>::value,

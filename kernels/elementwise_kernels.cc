@@ -1,7 +1,8 @@
-// Elementwise kernels: the binary ops Add, Sub, Mul, Div, Maximum, Minimum
+// The elementwise family's kernels (ops defined in graph/elementwise_ops.cc):
+// the binary ops Add, Sub, Mul, Div, Maximum, Minimum
 // and Pow (numpy broadcasting) and the unary ops Neg, Relu, Abs, Square,
 // Sigmoid, Tanh, Exp, Log, Sqrt, Rsqrt and Erf. These are the portable
-// defaults; fast_kernels.cc overrides the float32/float64 ones on
+// defaults; backend_kernels.cc overrides the float32/float64 ones on
 // contiguous arrays with Highway.
 //
 // Integer Add/Sub/Mul/Neg wrap around on overflow (two's complement, like

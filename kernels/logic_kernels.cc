@@ -1,4 +1,5 @@
-// Predicate kernels: the comparisons Less, LessEqual, Greater, GreaterEqual,
+// The logic family's kernels (ops defined in graph/logic_ops.cc): the
+// comparisons Less, LessEqual, Greater, GreaterEqual,
 // Equal, NotEqual (numpy broadcasting, bool output, every numeric dtype;
 // Equal/NotEqual also bool), LogicalAnd, LogicalOr, LogicalNot, and Select
 // (cond, a, b broadcast together; a and b of any dtype).
@@ -296,7 +297,7 @@ void RegisterPredicate(KernelRegistry& r, const char* op) {
 
 }  // namespace
 
-void RegisterCompareKernels(KernelRegistry& registry) {
+void RegisterLogicKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() {
     RegisterPredicate<LessOp, T>(registry, "Less");
     RegisterPredicate<LessEqualOp, T>(registry, "LessEqual");

@@ -1,5 +1,6 @@
-// Reductions: ReduceSum and ReduceMean over the node's "axes" attr (empty =
-// every axis) for the four numeric dtypes.
+// The reduction family's kernels (ops defined in graph/reduce_ops.cc):
+// ReduceSum, ReduceMean and ReduceMax over the node's "axes" attr (empty =
+// every axis), and ArgMax over its "axis", for the four numeric dtypes.
 //
 // Floating inputs accumulate in double (contiguous runs through
 // cpu::SumToDouble: vectorized, in a fixed order); integer inputs accumulate in
@@ -8,15 +9,20 @@
 // mean over zero elements is NaN for floats and an error for integers. Parallel
 // sums use a fixed block split, so results do not depend on scheduling.
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "graph/ndarray.h"
 #include "graph/shape.h"
 #include "graph/shape_util.h"
@@ -299,6 +305,176 @@ class ReduceKernel : public OpKernel {
   std::vector<int> axes_;
 };
 
+// ------------------------------------------------------------ ReduceMax --
+
+// The larger of acc and x; NaN sticks.
+template <typename T>
+T MaxOf(T acc, T x) {
+  return (x > acc || x != x) && acc == acc ? x : acc;
+}
+
+// Rows shorter than this are reduced in a plain loop.
+constexpr int64_t kMinVectorRow = 64;
+
+template <typename T>
+class ReduceMaxKernel : public OpKernel {
+ public:
+  explicit ReduceMaxKernel(OpKernelConstruction& c) : OpKernel(c) {
+    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
+    if (!axes.ok()) {
+      c.SetStatus(axes.status());
+      return;
+    }
+    axes_ = *std::move(axes);
+    if (c.node().attrs().contains("keep_dims")) {
+      c.SetStatus(c.GetAttr("keep_dims", &keep_dims_));
+    }
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    const Shape& in = x.shape();
+    if (!axes_.empty() && in.rank() <= axes_.back()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ReduceMax axes do not fit the fed ", in.DebugString()));
+    }
+    std::vector<int64_t> out_dims;
+    std::vector<bool> reduced(in.rank(), false);
+    int64_t reduced_count = 1;
+    for (int a : axes_) reduced[a] = true;
+    for (int i = 0; i < in.rank(); ++i) {
+      if (reduced[i]) {
+        reduced_count *= in.dim(i);
+        if (keep_dims_) out_dims.push_back(1);
+      } else {
+        out_dims.push_back(in.dim(i));
+      }
+    }
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(out_dims));
+    if (!out.ok()) return out.status();
+    const int64_t out_count = out->num_elements();
+    if (reduced_count == 0 && out_count > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ReduceMax over zero elements: ", DTypeName(x.dtype()),
+                       in.DebugString(),
+                       " has an empty reduced axis, so there is no maximum"));
+    }
+    T* po = out->mutable_data<T>();
+    const T* pi = x.values<T>().data();
+    constexpr T kLowest = std::numeric_limits<T>::has_infinity
+                              ? -std::numeric_limits<T>::infinity()
+                              : std::numeric_limits<T>::lowest();
+    // Trailing axes reduced: contiguous rows, in parallel; rows of at least
+    // kMinVectorRow elements through Highway's runtime-dispatched cpu::Max
+    // (NaN sticks there too), shorter ones in a loop (a checked, dispatched
+    // call per short row would cost more than the row).
+    int first_reduced = in.rank();
+    while (first_reduced > 0 && reduced[first_reduced - 1]) --first_reduced;
+    bool trailing = true;
+    for (int i = 0; i < first_reduced; ++i) trailing = trailing && !reduced[i];
+    if (trailing) {
+      const int64_t len = reduced_count;
+      std::atomic<bool> failed{false};
+      ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          if (len < kMinVectorRow) {
+            T acc = kLowest;
+            for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
+            po[r] = acc;
+            continue;
+          }
+          absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
+          if (!m.ok()) failed.store(true, std::memory_order_relaxed);
+          po[r] = m.ok() ? *m : kLowest;
+        }
+      });
+      if (failed.load(std::memory_order_relaxed)) {
+        return absl::InternalError("weft::cpu::Max failed on a ReduceMax row");
+      }
+    } else {
+      // General: walk the input in order; each element lands on the output
+      // offset of its kept coordinates.
+      std::fill(po, po + out_count, kLowest);
+      const int rank = in.rank();
+      std::vector<int64_t> out_stride(rank, 0), idx(rank, 0);
+      int64_t run = 1;
+      for (int i = rank - 1; i >= 0; --i) {
+        if (!reduced[i]) {
+          out_stride[i] = run;
+          run *= in.dim(i);
+        }
+      }
+      int64_t off = 0;
+      const int64_t n = x.num_elements();
+      for (int64_t e = 0; e < n; ++e) {
+        po[off] = MaxOf(po[off], pi[e]);
+        for (int i = rank - 1; i >= 0; --i) {
+          off += out_stride[i];
+          if (++idx[i] < in.dim(i)) break;
+          off -= out_stride[i] * idx[i];
+          idx[i] = 0;
+        }
+      }
+    }
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<int> axes_;
+  bool keep_dims_ = false;
+};
+
+// --------------------------------------------------------------- ArgMax --
+
+template <typename T>
+class ArgMaxKernel : public OpKernel {
+ public:
+  explicit ArgMaxKernel(OpKernelConstruction& c)
+      : OpKernel(c), axis_(ReadAxis(c, "ArgMax axis")) {}
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    if (absl::Status s = CheckRank(x, axis_, "ArgMax"); !s.ok()) return s;
+    const Shape& s = x.shape();
+    std::vector<int64_t> dims = s.dims();
+    dims.erase(dims.begin() + axis_);
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(dims));
+    if (!out.ok()) return out.status();
+    const int64_t len = s.dim(axis_);
+    const int64_t outer = DimProduct(s, 0, axis_);
+    const int64_t inner = DimProduct(s, axis_ + 1, s.rank());
+    if (len == 0 && outer * inner > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ArgMax along axis ", axis_, " of ", DTypeName(x.dtype()),
+          s.DebugString(), ", which is empty: there is no maximum"));
+    }
+    const T* pi = x.values<T>().data();
+    int64_t* po = out->mutable_data<int64_t>();
+    ParallelItems(outer * inner, len, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t o = p / inner, i = p % inner;
+        const T* xs = pi + o * len * inner + i;
+        T best = xs[0];
+        int64_t at = 0;
+        for (int64_t j = 1; j < len && best == best; ++j) {
+          const T v = xs[j * inner];
+          if (v > best || v != v) {
+            best = v;
+            at = j;
+          }
+        }
+        po[p] = at;
+      }
+    });
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  const int axis_;
+};
+
 template <typename T>
 void RegisterForType(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
@@ -313,6 +489,14 @@ void RegisterForType(KernelRegistry& r) {
           .dtype = dt,
           .factory = MakeKernelFactory<ReduceKernel<T, Reduction::kMean>>(),
           .cost = kCost});
+  MustRegister(r, {.op = "ReduceMax",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ReduceMaxKernel<T>>(),
+                   .cost = kCost});
+  MustRegister(r, {.op = "ArgMax",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ArgMaxKernel<T>>(),
+                   .cost = kCost});
 }
 
 }  // namespace

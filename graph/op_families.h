@@ -1,0 +1,30 @@
+// op_families.h — internal to graph/: one registration function per op
+// family, each defined in graph/<family>_ops.cc together with the family's
+// inference functions and builders. OpRegistry::Global() calls them, in
+// this order, from one list (op_registry.cc); the family's kernels are in
+// kernels/<family>_kernels.cc. Not part of weft's public API.
+//
+// Adding an op to a family touches three files: its builder's declaration
+// in graph/ops.h, its definition + inference + builder in
+// graph/<family>_ops.cc, and its kernel in kernels/<family>_kernels.cc
+// (docs/adding_an_op.md).
+#ifndef WEFT_GRAPH_OP_FAMILIES_H_
+#define WEFT_GRAPH_OP_FAMILIES_H_
+
+#include "graph/op_registry.h"
+
+namespace weft {
+namespace internal {
+
+void RegisterArrayOps(OpRegistry& registry);        // array_ops.cc
+void RegisterElementwiseOps(OpRegistry& registry);  // elementwise_ops.cc
+void RegisterLogicOps(OpRegistry& registry);        // logic_ops.cc
+void RegisterReduceOps(OpRegistry& registry);       // reduce_ops.cc
+void RegisterLinalgOps(OpRegistry& registry);       // linalg_ops.cc
+void RegisterNnOps(OpRegistry& registry);           // nn_ops.cc
+void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_GRAPH_OP_FAMILIES_H_
