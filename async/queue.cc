@@ -398,9 +398,8 @@ namespace {
 using internal::Quoted;
 
 absl::Status NullQueueError(std::string_view op) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "Queue::", op, " on a null Queue handle (default-constructed); fix: ",
-      "use a handle returned by Queue::Create"));
+  return absl::FailedPreconditionError(
+      internal::NullHandleMessage(absl::StrCat("Queue::", op, " on"), "Queue"));
 }
 
 // The result slot of a blocking host call, shared with its waiter's `done`.
@@ -590,7 +589,7 @@ Queue::WaiterId Queue::DequeueManyAsync(int64_t n, FewerOnClose on_close,
 
 absl::Status Queue::PutBack(std::vector<std::vector<NDArray>> elements) {
   if (impl_ == nullptr) {
-    return absl::FailedPreconditionError("PutBack on a null Queue");
+    return NullQueueError("PutBack");
   }
   for (const std::vector<NDArray>& e : elements) {
     if (absl::Status s = impl_->CheckValues(e); !s.ok()) return s;

@@ -314,8 +314,7 @@ bool RegisterQueueOps() {
 const bool kRegistered = RegisterQueueOps();
 
 absl::Status NullQueueError(std::string_view op, std::source_location where) {
-  return NullResourceError(op, "Queue", "create queues with Queue::Create",
-                           where);
+  return NullResourceError(op, "Queue", where);
 }
 
 }  // namespace

@@ -263,11 +263,10 @@ absl::Status InferWhile(InferenceContext& c) {
 // The error a builder returns for a null Function.
 absl::Status NullFunctionError(std::string_view builder, std::string_view role,
                                std::source_location where) {
-  std::string msg = absl::StrCat(builder, " at ",
-                                 SourceSite::From(where).ToString(), ": ", role,
-                                 " is a null (default-constructed) "
-                                 "Function; pass one returned by "
-                                 "Function::Trace");
+  std::string msg = NullHandleMessage(
+      absl::StrCat(builder, " at ", SourceSite::From(where).ToString(), ": ",
+                   role, " is"),
+      "Function");
   const std::vector<TracingFrame>& frames = TracingStack();
   if (!frames.empty()) {
     std::string chain;

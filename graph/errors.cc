@@ -286,12 +286,12 @@ absl::Status WithNodeErrorInfo(absl::Status status, ErrorKind kind,
   return status;
 }
 
-absl::Status NullResourceError(std::string_view op, std::string_view what,
-                               std::string_view fix,
+absl::Status NullResourceError(std::string_view op, std::string_view kind,
                                std::source_location where) {
-  absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-      op, " built at ", SourceSite::From(where).ToString(),
-      " was given a null ", what, " (default-constructed); ", fix));
+  absl::Status s = absl::InvalidArgumentError(internal::NullHandleMessage(
+      absl::StrCat(op, " built at ", SourceSite::From(where).ToString(),
+                   " was given"),
+      kind));
   AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kAttr,
                                 .node_name = std::string(op),
                                 .op_type = std::string(op),
@@ -389,6 +389,17 @@ void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& e) {
 }
 
 namespace internal {
+
+std::string NullHandleMessage(std::string_view subject, std::string_view kind) {
+  std::string_view factory = "its factory";
+  if (kind == "Graph") factory = "Graph::Create(name)";
+  if (kind == "Variable") factory = "Variable::Create(name, initial_value)";
+  if (kind == "Queue") factory = "Queue::Create(name, components, capacity)";
+  if (kind == "Function") factory = "Function::Trace(name, args, body)";
+  return absl::StrCat(subject, " a null ", kind,
+                      " handle (default-constructed); fix: create it with ",
+                      factory, " and check the returned status");
+}
 
 absl::Status WithNote(const absl::Status& status, std::string_view note) {
   absl::Status out(status.code(), absl::StrCat(status.message(), "\n  ", note));

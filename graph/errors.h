@@ -124,11 +124,10 @@ void AttachOpErrorInfo(const OpErrorInfo& info, absl::Status& status);
 
 // The error of an op builder given a null resource handle (a
 // default-constructed Variable or Queue): "<op> built at <site> was given a
-// null <what> (default-constructed); <fix>", kInvalidArgument, with an
-// OpErrorInfo of kind kAttr.
+// null <kind> handle (default-constructed); fix: ..." (NullHandleMessage),
+// kInvalidArgument, with an OpErrorInfo of kind kAttr.
 [[nodiscard]] absl::Status NullResourceError(std::string_view op,
-                                             std::string_view what,
-                                             std::string_view fix,
+                                             std::string_view kind,
                                              std::source_location where);
 
 // Builds the cross-graph error, the one message every refusal of a tensor of
@@ -161,6 +160,13 @@ struct GraphUse {
 void DescribeCrossGraphInput(const Tensor& input, CrossGraphEdge& edge);
 
 namespace internal {
+// The one message for a null (default-constructed) handle of kind `kind`
+// ("Graph", "Variable", "Queue" or "Function"): "<subject> a null <kind>
+// handle (default-constructed); fix: create it with <the kind's factory>
+// ...". `subject` says who met it: "Variable::Assign on", "op 'Neg' built
+// at model.cc:3 targets", "SaveVariables('c.st'): variables[1] is". Each
+// caller keeps its status code and payload.
+std::string NullHandleMessage(std::string_view subject, std::string_view kind);
 // `status` with `note` appended as a further line ("\n  note"); code and
 // payloads kept.
 [[nodiscard]] absl::Status WithNote(const absl::Status& status,

@@ -460,10 +460,10 @@ bool Graph::finalized() const { return impl_ && impl_->finalized(); }
 
 namespace {
 absl::Status NullGraphError(std::string_view op, std::source_location where) {
-  absl::Status s = absl::FailedPreconditionError(absl::StrCat(
-      "op ", Quoted(op), " built at ", SourceSite::From(where).ToString(),
-      " targets a null Graph handle (default-constructed); create graphs "
-      "with Graph::Create"));
+  absl::Status s = absl::FailedPreconditionError(internal::NullHandleMessage(
+      absl::StrCat("op ", Quoted(op), " built at ",
+                   SourceSite::From(where).ToString(), " targets"),
+      "Graph"));
   AttachOpErrorInfo(OpErrorInfo{.kind = ErrorKind::kNullGraph,
                                 .node_name = std::string(op),
                                 .op_type = std::string(op),

@@ -274,8 +274,7 @@ absl::Status SaveFunction(const internal::FunctionBody& fb, FunctionDef* fd,
 absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
   if (graph.is_null()) {
     return absl::InvalidArgumentError(
-        "cannot save a null Graph handle (default-constructed); create graphs "
-        "with Graph::Create");
+        internal::NullHandleMessage("SaveGraph: cannot save", "Graph"));
   }
   GraphDef def;
   def.set_version_major(kGraphDefVersionMajor);

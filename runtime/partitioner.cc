@@ -50,7 +50,10 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
     absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
     absl::Span<const Tensor> targets, std::source_location where) {
   if (graph.is_null()) {
-    return absl::InvalidArgumentError("PartitionGraph: null graph");
+    return absl::InvalidArgumentError(internal::NullHandleMessage(
+        absl::StrCat("PartitionGraph at ", SourceSite::From(where).ToString(),
+                     ": the graph is"),
+        "Graph"));
   }
   if (devices.empty()) {
     return absl::InvalidArgumentError("PartitionGraph: no devices");

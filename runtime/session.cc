@@ -366,9 +366,10 @@ void internal::PreparedRun::Run(std::vector<NDArray> values,
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
     Graph graph, SessionOptions options, std::source_location where) {
   if (graph.is_null()) {
-    return absl::InvalidArgumentError(
+    return absl::InvalidArgumentError(internal::NullHandleMessage(
         absl::StrCat("Session::Create at ", SourceSite::From(where).ToString(),
-                     ": null Graph handle; create graphs with Graph::Create"));
+                     ": the graph is"),
+        "Graph"));
   }
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   auto impl =
@@ -425,7 +426,7 @@ void Session::RunAsync(Feeds feeds, std::vector<Tensor> fetches,
       feeds, fetches, targets, options, /*metadata=*/nullptr,
       /*caller_runs_inline=*/false, where,
       [done = std::move(done)](absl::StatusOr<std::vector<NDArray>> r) mutable {
-        if (done) done(std::move(r));
+        if (done) std::move(done)(std::move(r));
       });
 }
 

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "graph/graph.h"
@@ -107,8 +108,10 @@ struct PlanSummary {
 // flight, including work that outlived a timed-out Run.
 class Session {
  public:
+  // Called once with the run's result; may be move-only (like every weft
+  // callback, an absl::AnyInvocable).
   using DoneCallback =
-      std::function<void(absl::StatusOr<std::vector<NDArray>>)>;
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<NDArray>>) &&>;
 
   // kInvalidArgument for a null graph, no devices, a malformed, repeated or
   // unregistered device name, or a negative thread count.

@@ -71,10 +71,9 @@ absl::Status CheckVariableList(std::string_view fn, std::string_view path,
   for (size_t i = 0; i < variables.size(); ++i) {
     const Variable& v = variables[i];
     if (v.is_null()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(fn, "(", Quoted(path), "): variables[", i,
-                       "] is a null Variable\n  fix: pass handles returned by "
-                       "Variable::Create"));
+      return absl::InvalidArgumentError(internal::NullHandleMessage(
+          absl::StrCat(fn, "(", Quoted(path), "): variables[", i, "] is"),
+          "Variable"));
     }
     if (v.name() == "__metadata__") {
       return absl::InvalidArgumentError(absl::StrCat(

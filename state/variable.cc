@@ -123,11 +123,7 @@ const Shape& ScalarShape() {
 
 absl::Status NullVariableError(std::string_view what) {
   return absl::FailedPreconditionError(
-      absl::StrCat(what,
-                   " on a null Variable (default-constructed, never "
-                   "assigned from Variable::Create)\n  fix: create it with "
-                   "Variable::Create(name, initial_value) and check the "
-                   "returned status"));
+      internal::NullHandleMessage(absl::StrCat(what, " on"), "Variable"));
 }
 
 // a (+|-) b for one element type. Integers are computed in the unsigned type

@@ -203,8 +203,7 @@ Tensor BuildVariableOp(std::string_view op, const Variable& variable,
     for (const Tensor& t : inputs) {
       if (!t.ok()) return t;
     }
-    return Tensor::FromError(NullResourceError(
-        op, "Variable", "create variables with Variable::Create", where));
+    return Tensor::FromError(NullResourceError(op, "Variable", where));
   }
   return internal::BuildOp(op, std::move(inputs),
                            {{kVariableAttr, variable.resource()}}, options,

@@ -102,6 +102,9 @@ TEST(Rendezvous, SessionUsesTheRendezvousFromTheFactory) {
     EXPECT_EQ(metadata.num_transfers, 2);
   }
   // One rendezvous per session; every transfer of every run went through it.
+  // A step ends once all its partitions finish, which may be after Run
+  // returns: destroying the session waits for that.
+  session->reset();
   EXPECT_EQ(factory_calls.load(), 1);
   EXPECT_EQ(counts.sends.load(), 2 * kRuns);
   EXPECT_EQ(counts.recvs.load(), 2 * kRuns);
@@ -152,7 +155,9 @@ TEST(Rendezvous, ASendErrorFailsTheRunWithItsCode) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(out.status().message(), HasSubstr("link to cpu:1 is down"));
-  // The session stays usable, and the step was cleaned up.
+  // The step is cleaned up once its partitions finish (the run may return
+  // first): destroying the session waits for them.
+  session->reset();
   EXPECT_EQ(counts.ended_steps.load(), 1);
 }
 
