@@ -67,7 +67,7 @@ void RegisterElementwiseOps(OpRegistry& r) {
     reg({op, 1, {}, InferUnaryNumeric});
   }
   for (const char* op :
-       {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Erf"}) {
+       {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Erf", "Softplus"}) {
     reg({op, 1, {}, InferUnaryFloating});
   }
 }
@@ -107,6 +107,7 @@ WEFT_UNARY(Log)
 WEFT_UNARY(Sqrt)
 WEFT_UNARY(Rsqrt)
 WEFT_UNARY(Erf)
+WEFT_UNARY(Softplus)
 
 #undef WEFT_UNARY
 #undef WEFT_BINARY

@@ -62,6 +62,8 @@ Tensor Log(const Tensor& x, WEFT_OP_TAIL);
 Tensor Sqrt(const Tensor& x, WEFT_OP_TAIL);
 Tensor Rsqrt(const Tensor& x, WEFT_OP_TAIL);
 Tensor Erf(const Tensor& x, WEFT_OP_TAIL);
+// float32/float64: log(1 + exp(x)), without overflow for large x.
+Tensor Softplus(const Tensor& x, WEFT_OP_TAIL);
 
 // Softmax / LogSoftmax along `axis` (default -1, the last; negative counts
 // from the end), float32/float64, computed from x - max(x) so large inputs

@@ -179,6 +179,14 @@ struct ErfOp {
   static T Apply(T x) { return std::erf(x); }
 };
 
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exp never overflows.
+template <typename T>
+struct SoftplusOp {
+  static T Apply(T x) {
+    return std::max(x, T{0}) + std::log1p(std::exp(-std::abs(x)));
+  }
+};
+
 template <typename T>
 struct NegOp {
   static T Apply(T x) {
@@ -514,6 +522,10 @@ void RegisterNumeric(KernelRegistry& r) {
     MustRegister(r, {.op = "Erf",
                      .dtype = dt,
                      .factory = FunctionKernelFactory(UnaryKernel<ErfOp, T>)});
+    MustRegister(
+        r, {.op = "Softplus",
+            .dtype = dt,
+            .factory = FunctionKernelFactory(UnaryKernel<SoftplusOp, T>)});
   }
 }
 
