@@ -60,9 +60,13 @@ class QueueImpl : public Resource {
   void Close(std::source_location where);
 
   // "queue 'name' (created at file.cc:12 in Fn)".
-  std::string Describe() const;
+  std::string Describe() const override;
 
   const std::vector<TensorSpec>& components() const { return components_; }
+  // The components: what Enqueue takes and Dequeue gives.
+  const std::vector<TensorSpec>& value_specs() const override {
+    return components_;
+  }
   int capacity() const { return capacity_; }
   int size() const;
   bool closed() const;

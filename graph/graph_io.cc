@@ -531,7 +531,9 @@ class Loader {
             ", which is unbound: no resolver is registered for resources of "
             "kind ",
             Quoted(r.kind()),
-            " (call weft::RegisterResourceResolver before LoadGraph)"));
+            " (weft binds a Variable by name once the process has created "
+            "one: create the variables before LoadGraph; for other kinds "
+            "call weft::RegisterResourceResolver before LoadGraph)"));
       }
       absl::StatusOr<ResourceRef> ref = (*resolver)(r.name());
       if (!ref.ok()) {

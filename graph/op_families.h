@@ -23,6 +23,7 @@ void RegisterReduceOps(OpRegistry& registry);       // reduce_ops.cc
 void RegisterLinalgOps(OpRegistry& registry);       // linalg_ops.cc
 void RegisterNnOps(OpRegistry& registry);           // nn_ops.cc
 void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
+void RegisterStateOps(OpRegistry& registry);        // state_ops.cc
 
 }  // namespace internal
 }  // namespace weft

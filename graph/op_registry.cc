@@ -37,6 +37,7 @@ void RegisterStandardOps(OpRegistry& r) {
   internal::RegisterLinalgOps(r);
   internal::RegisterNnOps(r);
   internal::RegisterControlFlowOps(r);
+  internal::RegisterStateOps(r);
 }
 
 }  // namespace

@@ -15,6 +15,9 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "graph/tensor_spec.h"
 
 namespace weft {
 
@@ -32,6 +35,12 @@ class Resource {
 
   // "Variable", "Queue": used in messages and dumps.
   virtual std::string_view kind() const = 0;
+  // The dtype and shape of each value the resource holds, for the build-time
+  // inference of the ops that use it (graph/state_ops.cc, queue_ops.cc): a
+  // Variable holds one, a Queue one per tuple component. Empty by default.
+  virtual const std::vector<TensorSpec>& value_specs() const;
+  // How messages name it: "'w' (created at model.cc:3 in Build)" by default.
+  virtual std::string Describe() const;
   const std::string& name() const { return name_; }
   const std::source_location& created_at() const { return created_at_; }
 

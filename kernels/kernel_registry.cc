@@ -206,6 +206,7 @@ void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterReduceKernels(registry);
   kernels_internal::RegisterLinalgKernels(registry);
   kernels_internal::RegisterNnKernels(registry);
+  kernels_internal::RegisterStateKernels(registry);
   kernels_internal::RegisterBackendKernels(registry);
 }
 

@@ -4,11 +4,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "graph/errors.h"
+#include "graph/graph_io.h"
 #include "graph/provenance.h"
 #include "state/variable_impl.h"
 
@@ -186,6 +188,7 @@ VariableImpl::VariableImpl(std::string name, NDArray initial,
     : Resource(std::move(name), where),
       dtype_(initial.dtype()),
       shape_(initial.shape()),
+      specs_({TensorSpec{dtype_, shape_, this->name()}}),
       created_thread_(CurrentThreadName()),
       value_(std::make_shared<const NDArray>(std::move(initial))) {}
 
@@ -302,6 +305,26 @@ absl::StatusOr<NDArray> SubtractArrays(const NDArray& a, const NDArray& b) {
 // ---------------------------------------------------------------------------
 // Variable
 
+namespace {
+
+// A graph file names its variables; LoadGraph binds them by name to the
+// live Variable of that name (FindVariable: none, or two, is an error
+// naming it). Registered when the first Variable is created (no static
+// initializer): before that, no variable could be bound anyway.
+void RegisterVariableResolverOnce() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    RegisterResourceResolver(
+        "Variable", [](std::string_view name) -> absl::StatusOr<ResourceRef> {
+          absl::StatusOr<Variable> v = FindVariable(name);
+          if (!v.ok()) return v.status();
+          return v->resource();
+        });
+  });
+}
+
+}  // namespace
+
 absl::StatusOr<Variable> Variable::Create(std::string_view name,
                                           NDArray initial_value,
                                           std::source_location where) {
@@ -318,6 +341,7 @@ absl::StatusOr<Variable> Variable::Create(std::string_view name,
   auto impl = std::make_shared<VariableImpl>(std::string(name),
                                              std::move(initial_value), where);
   Registry::Global().Add(impl);
+  RegisterVariableResolverOnce();
   return Variable(std::move(impl));
 }
 

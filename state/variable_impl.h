@@ -14,6 +14,7 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -24,6 +25,7 @@
 #include "graph/ndarray.h"
 #include "graph/resource.h"
 #include "graph/shape.h"
+#include "graph/tensor_spec.h"
 
 namespace weft {
 
@@ -76,7 +78,9 @@ class VariableImpl final : public Resource {
                                         std::string_view what) const;
 
   // "'dense/w' (float32[2], created at model.cc:12 in Build, thread 'main')".
-  std::string Describe() const;
+  std::string Describe() const override;
+  // One spec: the variable's dtype and shape (and name).
+  const std::vector<TensorSpec>& value_specs() const override { return specs_; }
 
  private:
   // Publishes `value` (already checked). Requires update_mu_.
@@ -85,6 +89,7 @@ class VariableImpl final : public Resource {
 
   const DType dtype_;
   const Shape shape_;
+  const std::vector<TensorSpec> specs_;
   const std::string created_thread_;
 
   absl::Mutex update_mu_ ABSL_ACQUIRED_BEFORE(value_mu_);

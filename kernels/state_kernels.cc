@@ -1,0 +1,97 @@
+// The state family's kernels (ops defined in graph/state_ops.cc):
+// ReadVariable (a consistent snapshot), Assign, and the atomic
+// read-modify-writes AssignAdd and AssignSub, for the dtypes a Variable can
+// hold. Each kernel binds its Variable once, when the plan is compiled.
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/attr.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_util.h"
+#include "state/variable.h"
+
+namespace weft {
+namespace kernels_internal {
+namespace {
+
+class VariableKernel : public OpKernel {
+ public:
+  explicit VariableKernel(OpKernelConstruction& c)
+      : OpKernel(c), variable_(VariableOfNode(c)) {
+    if (variable_.is_null()) {
+      c.SetStatus(absl::InvalidArgumentError("no Variable in attr 'variable'"));
+    }
+  }
+
+ protected:
+  const Variable variable_;
+
+ private:
+  static Variable VariableOfNode(OpKernelConstruction& c) {
+    const ResourceRef* ref =
+        FindAttr<ResourceRef>(c.node().attrs(), "variable");
+    return ref == nullptr ? Variable() : Variable::FromResource(*ref);
+  }
+};
+
+class ReadVariableKernel : public VariableKernel {
+ public:
+  using VariableKernel::VariableKernel;
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    ctx.set_output(0, variable_.value());
+    return absl::OkStatus();
+  }
+};
+
+enum class UpdateKind { kAssign, kAdd, kSub };
+
+template <UpdateKind kKind>
+class UpdateKernel : public VariableKernel {
+ public:
+  using VariableKernel::VariableKernel;
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    absl::StatusOr<NDArray> now;
+    if constexpr (kKind == UpdateKind::kAssign) {
+      NDArray value = ctx.release_input(0);
+      absl::Status s = variable_.Assign(value);
+      if (!s.ok()) return s;
+      now = std::move(value);
+    } else if constexpr (kKind == UpdateKind::kAdd) {
+      now = variable_.AssignAdd(ctx.input(0));
+    } else {
+      now = variable_.AssignSub(ctx.input(0));
+    }
+    if (!now.ok()) return now.status();
+    ctx.set_output(0, *std::move(now));
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+void RegisterStateKernels(KernelRegistry& r) {
+  for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt32,
+                  DType::kInt64, DType::kBool}) {
+    // ReadVariable has no input: it is keyed by its output dtype.
+    MustRegister(r, {.op = "ReadVariable",
+                     .dtype = d,
+                     .factory = MakeKernelFactory<ReadVariableKernel>()});
+    MustRegister(
+        r, {.op = "Assign",
+            .dtype = d,
+            .factory = MakeKernelFactory<UpdateKernel<UpdateKind::kAssign>>()});
+    if (d == DType::kBool) continue;
+    MustRegister(
+        r, {.op = "AssignAdd",
+            .dtype = d,
+            .factory = MakeKernelFactory<UpdateKernel<UpdateKind::kAdd>>()});
+    MustRegister(
+        r, {.op = "AssignSub",
+            .dtype = d,
+            .factory = MakeKernelFactory<UpdateKernel<UpdateKind::kSub>>()});
+  }
+}
+
+}  // namespace kernels_internal
+}  // namespace weft
