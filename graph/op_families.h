@@ -24,6 +24,7 @@ void RegisterLinalgOps(OpRegistry& registry);       // linalg_ops.cc
 void RegisterNnOps(OpRegistry& registry);           // nn_ops.cc
 void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
 void RegisterStateOps(OpRegistry& registry);        // state_ops.cc
+void RegisterQueueOps(OpRegistry& registry);        // queue_ops.cc
 
 }  // namespace internal
 }  // namespace weft

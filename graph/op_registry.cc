@@ -38,6 +38,7 @@ void RegisterStandardOps(OpRegistry& r) {
   internal::RegisterNnOps(r);
   internal::RegisterControlFlowOps(r);
   internal::RegisterStateOps(r);
+  internal::RegisterQueueOps(r);
 }
 
 }  // namespace
