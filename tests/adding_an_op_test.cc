@@ -3,26 +3,19 @@
 // names, each of the three files has at least one excerpt, and the op
 // builds, checks its dtype and runs.
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "weft.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 // The bodies of the ```cc blocks of `markdown`.
 std::vector<std::string> CcBlocks(const std::string& markdown) {

@@ -3,7 +3,7 @@
 // error elsewhere, many waiting runs holding no worker), RunAsync, targets,
 // deadlines whichever thread runs the work, the LocalRendezvous, custom
 // devices and per-device thread counts, PlanSummary, and the reuse of
-// per-run frames (RunFrames).
+// per-run frames (RunFramePool).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -241,7 +241,7 @@ int64_t Scalar(const absl::StatusOr<std::vector<NDArray>>& r, int i = 0) {
   return r.ok() ? (*r)[i].values<int64_t>()[0] : -1;
 }
 
-TEST(AsyncKernel, InlineAndLaterCompletionsChain) {
+TEST(AsyncOpKernel, InlineAndLaterCompletionsChain) {
   RegisterTestOps();
   Graph g = Graph::Create("g");
   Tensor t = ops::Const(NDArray::Scalar<int64_t>(0), {.graph = g});
@@ -264,7 +264,7 @@ TEST(AsyncKernel, InlineAndLaterCompletionsChain) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(AsyncKernel, WaitingRunsHoldNoWorkerThread) {
+TEST(AsyncOpKernel, WaitingRunsHoldNoWorkerThread) {
   RegisterTestOps();
   Gate& gate = TheGate();
   Graph waiting = Graph::Create("waiting");
@@ -298,7 +298,7 @@ TEST(AsyncKernel, WaitingRunsHoldNoWorkerThread) {
   EXPECT_EQ(right.load(), kRuns);
 }
 
-TEST(AsyncKernel, DeadlineCancelsAWaitingKernelOnTime) {
+TEST(AsyncOpKernel, DeadlineCancelsAWaitingKernelOnTime) {
   RegisterTestOps();
   Gate& gate = TheGate();
   Graph g = Graph::Create("g");
@@ -321,7 +321,7 @@ TEST(AsyncKernel, DeadlineCancelsAWaitingKernelOnTime) {
   EXPECT_EQ(Scalar(session->Run({}, {n})), -2);
 }
 
-TEST(AsyncKernel, ErrorElsewhereCancelsAWaitingKernel) {
+TEST(AsyncOpKernel, ErrorElsewhereCancelsAWaitingKernel) {
   RegisterTestOps();
   Gate& gate = TheGate();
   Graph g = Graph::Create("g");
@@ -345,7 +345,7 @@ TEST(AsyncKernel, ErrorElsewhereCancelsAWaitingKernel) {
   gate.ReleaseAll();
 }
 
-TEST(RunAsync, CallsDoneExactlyOnceOnARuntimeThread) {
+TEST(Session, RunAsyncCallsDoneExactlyOnceOnARuntimeThread) {
   Graph g = Graph::Create("g");
   Tensor y = ops::Neg(ops::Const(NDArray::Scalar<int64_t>(5), {.graph = g}),
                       {.graph = g});
@@ -373,7 +373,7 @@ TEST(RunAsync, CallsDoneExactlyOnceOnARuntimeThread) {
   EXPECT_EQ(on_caller.load(), 0);
 }
 
-TEST(RunAsync, ValidationErrorsArriveThroughDone) {
+TEST(Session, RunAsyncValidationErrorsArriveThroughDone) {
   Graph g = Graph::Create("g");
   Graph other = Graph::Create("other");
   Tensor foreign = ops::Const(NDArray::Scalar(1.0f), {.graph = other});
@@ -426,7 +426,7 @@ TEST(Session, TargetsRunForSideEffectsOnly) {
   EXPECT_THAT(bad.status().message(), HasSubstr("'target 0'"));
 }
 
-TEST(Deadline, HonouredWhenTheSlowStepWouldRunOnTheCallingThread) {
+TEST(Session, DeadlineHonouredWhenTheSlowStepWouldRunOnTheCallingThread) {
   RegisterTestOps();
   Graph g = Graph::Create("g");
   Tensor slow =
@@ -493,7 +493,7 @@ class ThreadPerTaskDevice : public Device {
   static inline std::atomic<int> scheduled{0};
 };
 
-TEST(Devices, UnregisteredKindIsACreateErrorListingKinds) {
+TEST(Device, UnregisteredKindIsACreateErrorListingKinds) {
   Graph g = Graph::Create("g");
   absl::StatusOr<std::unique_ptr<Session>> s =
       Session::Create(g, {.devices = {"cpu:0", "gpu:0"}});
@@ -508,7 +508,7 @@ TEST(Devices, UnregisteredKindIsACreateErrorListingKinds) {
   EXPECT_THAT(s.status().message(), HasSubstr("'cpu:1', which is not in"));
 }
 
-TEST(Devices, CustomDeviceKindRunsItsPartition) {
+TEST(Device, CustomDeviceKindRunsItsPartition) {
   static bool registered = [] {
     EXPECT_TRUE(
         RegisterDeviceFactory("threads",
@@ -584,7 +584,7 @@ bool TrackedBuffersReleased() {
   return Tracked().live() == 0;
 }
 
-TEST(RunFrames, PooledFramesHoldNoArraysBetweenRuns) {
+TEST(RunFramePool, PooledFramesHoldNoArraysBetweenRuns) {
   RegisterTestOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -607,7 +607,7 @@ TEST(RunFrames, PooledFramesHoldNoArraysBetweenRuns) {
   }
 }
 
-TEST(RunFrames, AFailedRunLeavesNothingForTheNextRun) {
+TEST(RunFramePool, AFailedRunLeavesNothingForTheNextRun) {
   RegisterTestOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -633,7 +633,7 @@ TEST(RunFrames, AFailedRunLeavesNothingForTheNextRun) {
 }
 
 // Each value slot (one 64-byte NDArray) is one cache line.
-TEST(RunFrames, ValueSlotsAreCacheLineAligned) {
+TEST(RunFramePool, ValueSlotsAreCacheLineAligned) {
   static_assert(sizeof(NDArray) == 64);
   for (int n : {1, 3, 1000}) {
     RunFrame frame;
@@ -643,7 +643,7 @@ TEST(RunFrames, ValueSlotsAreCacheLineAligned) {
 }
 
 // Concurrent runs of one plan each get a frame of their own.
-TEST(RunFrames, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
+TEST(RunFramePool, ConcurrentRunsOfOnePlanKeepTheirOwnValues) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor x = ops::Placeholder(DType::kInt64, Shape{});
@@ -720,7 +720,7 @@ int32_t StepIndex(const CompiledPlan& plan, const Tensor& t) {
   return static_cast<int32_t>(&StepOf(plan, t) - plan.nodes.data());
 }
 
-TEST(StepPaths, PlanMarksSimpleStepsAndStraightChains) {
+TEST(Executor, PlanMarksSimpleStepsAndStraightChains) {
   RegisterStepPathOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -755,7 +755,7 @@ TEST(StepPaths, PlanMarksSimpleStepsAndStraightChains) {
   EXPECT_EQ(StepOf(p, d).chain_next, StepIndex(p, e));
 }
 
-TEST(StepPaths, ASimpleStepWithAWrongOutputShapeFailsNamingTheNode) {
+TEST(Executor, ASimpleStepWithAWrongOutputShapeFailsNamingTheNode) {
   RegisterStepPathOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -777,7 +777,7 @@ TEST(StepPaths, ASimpleStepWithAWrongOutputShapeFailsNamingTheNode) {
   EXPECT_EQ(info->op_type, "TestLiar");
 }
 
-TEST(StepPaths, ASimpleStepThatSetsNoOutputFails) {
+TEST(Executor, ASimpleStepThatSetsNoOutputFails) {
   RegisterStepPathOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -795,7 +795,7 @@ TEST(StepPaths, ASimpleStepThatSetsNoOutputFails) {
 // A kernel error inside a straight chain ends the run there: the steps
 // after it never run, the error names the failing node, and the session
 // runs the same chain again afterwards.
-TEST(StepPaths, AFailureInAStraightChainStopsTheChain) {
+TEST(Executor, AFailureInAStraightChainStopsTheChain) {
   RegisterStepPathOps();
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -823,7 +823,7 @@ TEST(StepPaths, AFailureInAStraightChainStopsTheChain) {
 // to hand such a step to a worker and leave: with 64 concurrent callers all
 // heavy steps ran on the worker while the callers' arena slot sat idle.)
 // Both creation orders, so that one of them readies the heavy step first.
-TEST(StepPaths, ACallerRunsItsOwnExpensiveStepAfterItsCheapWork) {
+TEST(Executor, ACallerRunsItsOwnExpensiveStepAfterItsCheapWork) {
   RegisterTestOps();
   for (const bool heavy_first : {false, true}) {
     SCOPED_TRACE(heavy_first ? "heavy created first" : "cheap created first");

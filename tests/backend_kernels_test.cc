@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
 #include "runtime/session.h"
-#include "tests/kernel_test_util.h"
+#include "tests/testing/kernel_harness.h"
 
 namespace weft {
 namespace {

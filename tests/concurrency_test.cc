@@ -85,7 +85,7 @@ void OnThreads(int threads, int runs,
   for (std::thread& th : pool) th.join();
 }
 
-TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
+TEST(Session, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
   Graph g = Graph::Create("model");
   Tensor x, y;
   {
@@ -118,7 +118,7 @@ TEST(Concurrency, SixteenThreadsTimesFiveHundredRunsOnOneSession) {
 // Threads running more signatures than the plan cache holds: plans are
 // dropped and compiled again while other runs use them (each run holds its
 // plan), and every result is right.
-TEST(Concurrency, PlanCacheEvictsWhileOtherRunsUseThePlans) {
+TEST(Session, PlanCacheEvictsWhileOtherRunsUseThePlans) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor x = ops::Placeholder(DType::kInt32, Shape{});
@@ -144,7 +144,7 @@ TEST(Concurrency, PlanCacheEvictsWhileOtherRunsUseThePlans) {
   EXPECT_LE(session->num_cached_plans(), 2);
 }
 
-TEST(Concurrency, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
+TEST(Session, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
   RegisterTestOps();
   Graph g = Graph::Create("faulty");
   Tensor out;
@@ -183,7 +183,7 @@ TEST(Concurrency, FaultInOnePartitionCancelsTheOthersAndLeavesNothingWaiting) {
   session.reset();
 }
 
-TEST(Concurrency, TimeoutReturnsDeadlineExceededAndSessionStaysUsable) {
+TEST(Session, TimeoutReturnsDeadlineExceededAndSessionStaysUsable) {
   RegisterTestOps();
   Graph g = Graph::Create("slow");
   Tensor c, slow;
@@ -212,7 +212,7 @@ TEST(Concurrency, TimeoutReturnsDeadlineExceededAndSessionStaysUsable) {
   EXPECT_EQ(g_sleep_started.load(), g_sleep_finished.load());
 }
 
-TEST(Concurrency, DeadlineCoversPlanCompilation) {
+TEST(Session, DeadlineCoversPlanCompilation) {
   Graph g = Graph::Create("compile");
   Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
                       {.graph = g});
@@ -248,7 +248,7 @@ TEST(Concurrency, DeadlineCoversPlanCompilation) {
 // teardown (on a worker, after `done`) must be over before the destructor
 // frees what it uses. Under TSan/ASan this caught the run tracker's last
 // decrement racing the destructor.
-TEST(Concurrency, SessionDestroyedRightAfterItsRunReportsBack) {
+TEST(Session, DestroyedRightAfterItsRunReportsBack) {
   Graph g = Graph::Create("short");
   Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
                       {.graph = g});
@@ -272,7 +272,7 @@ TEST(Concurrency, SessionDestroyedRightAfterItsRunReportsBack) {
 // RunOptions::cancellation, cancelled from another thread while a chain of
 // sleeps runs: the run returns kCancelled naming the option and the reason,
 // stops between steps, and the session is usable afterwards.
-TEST(CallerCancellation, StopsARunBetweenStepsAndTheSessionStaysUsable) {
+TEST(Session, CancellationStopsARunBetweenStepsAndTheSessionStaysUsable) {
   RegisterTestOps();
   Graph g = Graph::Create("cancelled");
   Tensor c, slow;
@@ -309,7 +309,7 @@ TEST(CallerCancellation, StopsARunBetweenStepsAndTheSessionStaysUsable) {
 // A manager cancelled before the run: no step runs, Run and RunAsync both
 // report the reason's code; a manager that is never cancelled changes
 // nothing.
-TEST(CallerCancellation, CancelledBeforeTheRunRunsNoStep) {
+TEST(Session, RunCancelledBeforeItStartsRunsNoStep) {
   RegisterTestOps();
   Graph g = Graph::Create("early");
   Tensor slow = Sleep(ops::Const(NDArray::Scalar<int32_t>(1), {.graph = g}), 1,
@@ -341,7 +341,7 @@ TEST(CallerCancellation, CancelledBeforeTheRunRunsNoStep) {
 // Cancel racing the runs' completion, one manager shared by the runs of a
 // thread: every run reports exactly once, with its value or kCancelled, and
 // nothing is left registered or waiting (run under TSan and ASan).
-TEST(CallerCancellation, RacesWithCompletionReportExactlyOnce) {
+TEST(Session, CancellationRacingCompletionReportsExactlyOnce) {
   Graph g = Graph::Create("race");
   Tensor x = ops::Neg(ops::Const(NDArray::Scalar<int32_t>(3), {.graph = g}),
                       {.graph = g});
@@ -381,7 +381,7 @@ TEST(CallerCancellation, RacesWithCompletionReportExactlyOnce) {
   EXPECT_EQ(values.load() + cancelled.load(), 800);
 }
 
-TEST(Concurrency, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
+TEST(Session, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
   Graph g = Graph::Create("mixed");
   Tensor x, q;
   {

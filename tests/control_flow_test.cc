@@ -14,18 +14,15 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/run_helpers.h"
 #include "weft.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
-
-TensorSpec I64(std::string name = "") {
-  return TensorSpec{DType::kInt64, Shape{}, std::move(name)};
-}
-
-Tensor I64Const(int64_t v) { return ops::Const(NDArray::Scalar<int64_t>(v)); }
+using testing::I64Const;
+using testing::I64Spec;
 
 // cond(i, a, b) = i < n; body(i, a, b) = (i + 1, b, a + b).
 struct Fibonacci {
@@ -37,14 +34,14 @@ Fibonacci MakeFibonacci() {
   Fibonacci f;
   f.n = ops::Placeholder(DType::kInt64, Shape{}, {.name = "n"});
   absl::StatusOr<Function> cond = Function::Trace(
-      "fib_cond", {I64("i"), I64("a"), I64("b")},
+      "fib_cond", {I64Spec("i"), I64Spec("a"), I64Spec("b")},
       [&](const std::vector<Tensor>& v) -> std::vector<Tensor> {
         return {ops::Less(v[0], f.n)};
       },
       FunctionOptions{.captures = {f.n}});
   EXPECT_TRUE(cond.ok()) << cond.status();
   absl::StatusOr<Function> body = Function::Trace(
-      "fib_body", {I64("i"), I64("a"), I64("b")},
+      "fib_body", {I64Spec("i"), I64Spec("a"), I64Spec("b")},
       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
         return {ops::Add(v[0], I64Const(1)), v[2], ops::Add(v[1], v[2])};
       });
@@ -86,12 +83,12 @@ TEST(While, FibonacciIsExact) {
 // cond(i) = i < limit; body(i) = i + 1.
 std::pair<Function, Function> Counter(int64_t limit) {
   absl::StatusOr<Function> cond = Function::Trace(
-      "below", {I64("i")},
+      "below", {I64Spec("i")},
       [limit](const std::vector<Tensor>& v) -> std::vector<Tensor> {
         return {ops::Less(v[0], I64Const(limit))};
       });
   absl::StatusOr<Function> body =
-      Function::Trace("inc", {I64("i")},
+      Function::Trace("inc", {I64Spec("i")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Add(v[0], I64Const(1))};
                       });
@@ -137,7 +134,7 @@ TEST(While, DeadlineStopsAnInfiniteLoopAndTheSessionIsReusable) {
   Graph g = Graph::Create("forever");
   GraphScope scope(g);
   absl::StatusOr<Function> always =
-      Function::Trace("always", {I64("i")},
+      Function::Trace("always", {I64Spec("i")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Equal(v[0], v[0])};
                       });
@@ -163,7 +160,7 @@ TEST(While, AnErrorElsewhereCancelsAnInfiniteLoop) {
   Graph g = Graph::Create("forever");
   GraphScope scope(g);
   absl::StatusOr<Function> always =
-      Function::Trace("always", {I64("i")},
+      Function::Trace("always", {I64Spec("i")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Equal(v[0], v[0])};
                       });
@@ -184,7 +181,7 @@ TEST(While, BuildErrorsNameBothFunctions) {
   GraphScope scope(g);
   auto [cond, body] = Counter(3);
   absl::StatusOr<Function> to_float =
-      Function::Trace("to_float", {I64("i")},
+      Function::Trace("to_float", {I64Spec("i")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Cast(v[0], DType::kFloat32)};
                       });
@@ -214,12 +211,12 @@ TEST(While, BuildErrorsNameBothFunctions) {
 // then: x + 1; else: x / 0 (an integer division by zero, if it ever ran).
 std::pair<Function, Function> Branches() {
   absl::StatusOr<Function> then_fn =
-      Function::Trace("plus_one", {I64("x")},
+      Function::Trace("plus_one", {I64Spec("x")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Add(v[0], I64Const(1))};
                       });
   absl::StatusOr<Function> else_fn =
-      Function::Trace("div_zero", {I64("x")},
+      Function::Trace("div_zero", {I64Spec("x")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Div(v[0], I64Const(0))};
                       });
@@ -251,7 +248,7 @@ TEST(Cond, BuildChecks) {
   GraphScope scope(g);
   auto [then_fn, else_fn] = Branches();
   absl::StatusOr<Function> to_float =
-      Function::Trace("to_float", {I64("x")},
+      Function::Trace("to_float", {I64Spec("x")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Cast(v[0], DType::kFloat32)};
                       });
@@ -276,21 +273,22 @@ TEST(Cond, NestedInWhile) {
   Graph g = Graph::Create("nested");
   GraphScope scope(g);
   auto [add1, add10] = std::pair<Function, Function>(
-      *Function::Trace("add1", {I64("s")},
+      *Function::Trace("add1", {I64Spec("s")},
                        [](const std::vector<Tensor>& v) {
                          return std::vector<Tensor>{
                              ops::Add(v[0], I64Const(1))};
                        }),
-      *Function::Trace("add10", {I64("s")}, [](const std::vector<Tensor>& v) {
-        return std::vector<Tensor>{ops::Add(v[0], I64Const(10))};
-      }));
+      *Function::Trace(
+          "add10", {I64Spec("s")}, [](const std::vector<Tensor>& v) {
+            return std::vector<Tensor>{ops::Add(v[0], I64Const(10))};
+          }));
   absl::StatusOr<Function> cond =
-      Function::Trace("cond", {I64("i"), I64("s")},
+      Function::Trace("cond", {I64Spec("i"), I64Spec("s")},
                       [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
                         return {ops::Less(v[0], I64Const(10))};
                       });
   absl::StatusOr<Function> body = Function::Trace(
-      "body", {I64("i"), I64("s")},
+      "body", {I64Spec("i"), I64Spec("s")},
       [&](const std::vector<Tensor>& v) -> std::vector<Tensor> {
         Tensor half = ops::Div(v[0], I64Const(2));
         Tensor even = ops::Equal(ops::Mul(half, I64Const(2)), v[0]);

@@ -61,7 +61,7 @@ CrossGraphEdge ExpectCrossGraph(const absl::Status& s, std::string_view user,
   return *e;
 }
 
-TEST(CrossGraphUses, OpBuilderInput) {
+TEST(CrossGraph, OpBuilderInput) {
   TwoGraphs t;
   Tensor bad = ops::Add(t.x, t.foreign, {.graph = t.model});
   ASSERT_FALSE(bad.ok());
@@ -71,7 +71,7 @@ TEST(CrossGraphUses, OpBuilderInput) {
               HasSubstr("fix: build the op under a GraphScope for 'other'"));
 }
 
-TEST(CrossGraphUses, SessionFeedFetchAndTarget) {
+TEST(CrossGraph, SessionFeedFetchAndTarget) {
   TwoGraphs t;
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(t.model);
   ASSERT_TRUE(session.ok()) << session.status();
@@ -91,7 +91,7 @@ TEST(CrossGraphUses, SessionFeedFetchAndTarget) {
   EXPECT_EQ(target.op_name, "target 0");
 }
 
-TEST(CrossGraphUses, BatcherInputAndOutput) {
+TEST(CrossGraph, BatcherInputAndOutput) {
   TwoGraphs t;
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(t.model);
   ASSERT_TRUE(session.ok()) << session.status();
@@ -110,7 +110,7 @@ TEST(CrossGraphUses, BatcherInputAndOutput) {
             "output 1");
 }
 
-TEST(CrossGraphUses, PartitionGraphFetch) {
+TEST(CrossGraph, PartitionGraphFetch) {
   TwoGraphs t;
   absl::StatusOr<PartitionedGraph> pg = PartitionGraph(
       t.model, {t.foreign}, {}, std::vector<std::string>{"cpu:0"});
@@ -120,7 +120,7 @@ TEST(CrossGraphUses, PartitionGraphFetch) {
   EXPECT_THAT(pg.status().message(), HasSubstr("cross_graph_uses_test.cc"));
 }
 
-TEST(CrossGraphUses, FunctionCaptureCalledFromAnotherGraph) {
+TEST(CrossGraph, FunctionCaptureCalledFromAnotherGraph) {
   TwoGraphs t;
   // A capture of `other`, then a call from `model`: the hidden capture input
   // belongs to `other`.
@@ -137,7 +137,7 @@ TEST(CrossGraphUses, FunctionCaptureCalledFromAnotherGraph) {
   EXPECT_THAT(out[0].status().message(), HasSubstr("is capture 0 of function"));
 }
 
-TEST(CrossGraphUses, FunctionOutputOfAnotherGraph) {
+TEST(CrossGraph, FunctionOutputOfAnotherGraph) {
   TwoGraphs t;
   absl::StatusOr<Function> f =
       Function::Trace("returns_foreign", {},
@@ -157,7 +157,7 @@ TEST(CrossGraphUses, FunctionOutputOfAnotherGraph) {
 
 // Inside a body, the error leads with the function's fix, not a GraphScope,
 // and says Function::Trace made the body graph current.
-TEST(CrossGraphUses, TracedBodyErrorNamesFunctionTraceAndItsFix) {
+TEST(CrossGraph, TracedBodyErrorNamesFunctionTraceAndItsFix) {
   TwoGraphs t;
   absl::StatusOr<Function> f =
       Function::Trace("scale", {{DType::kFloat32, Shape{-1, 2}, "a"}},
@@ -193,7 +193,7 @@ TEST(CrossGraphUses, TracedBodyErrorNamesFunctionTraceAndItsFix) {
 // The tracing stack and the body's GraphScope are popped however the body
 // leaves: after a throwing body, the same name traces again (a frame left
 // behind would read as recursion) and ops land in the caller's graph.
-TEST(FunctionTrace, ABodyThatThrowsLeavesTheTracingStateIntact) {
+TEST(Function, TraceOfABodyThatThrowsLeavesTheTracingStateIntact) {
   Graph caller = Graph::Create("caller");
   GraphScope scope(caller);
   auto body = [](const std::vector<Tensor>& a) -> std::vector<Tensor> {

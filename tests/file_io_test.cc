@@ -8,7 +8,6 @@
 // intact with no temporary file behind.
 #include "graph/file_io.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -23,9 +22,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,47 +38,19 @@
 #include "gtest/gtest.h"
 #include "state/checkpoint.h"
 #include "state/variable.h"
+#include "tests/testing/files.h"
 
 namespace weft {
 namespace {
 
 using ::testing::AllOf;
+using testing::FilesIn;
+using testing::FreshDir;
 using ::testing::HasSubstr;
+using testing::ReadFile;
 using ::testing::StartsWith;
+using testing::TempPath;
 using ::testing::UnorderedElementsAre;
-
-std::string TempPath(std::string_view name) {
-  return absl::StrCat(testing::TempDir(), "/", name);
-}
-
-// A new directory under the test's temporary directory (fresh each run).
-std::string FreshDir(std::string_view name) {
-  const std::string dir = TempPath(name);
-  EXPECT_EQ(::mkdir(dir.c_str(), 0755), 0)
-      << dir << ": " << std::strerror(errno);
-  return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> FilesIn(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = readdir(d)) {
-    if (std::string_view(e->d_name) != "." &&
-        std::string_view(e->d_name) != "..") {
-      names.push_back(e->d_name);
-    }
-  }
-  closedir(d);
-  return names;
-}
 
 // ------------------------------------------------------------- errno map --
 
@@ -124,12 +93,12 @@ TEST(WriteFileAtomically, WritesEveryPieceAndLeavesNoTemporaryFile) {
   const std::string dir = FreshDir("pieces");
   const std::string path = dir + "/f.bin";
   ASSERT_TRUE(internal::WriteFileAtomically(path, {"ab", "", "cde"}).ok());
-  EXPECT_EQ(ReadAll(path), "abcde");
+  EXPECT_EQ(ReadFile(path), "abcde");
   ASSERT_TRUE(
       internal::WriteFileAtomically(path, std::string(1 << 20, 'x')).ok());
-  EXPECT_EQ(ReadAll(path), std::string(1 << 20, 'x'));
+  EXPECT_EQ(ReadFile(path), std::string(1 << 20, 'x'));
   ASSERT_TRUE(internal::WriteFileAtomically(path, "").ok());
-  EXPECT_EQ(ReadAll(path), "");
+  EXPECT_EQ(ReadFile(path), "");
   EXPECT_THAT(FilesIn(dir), UnorderedElementsAre("f.bin"));
 }
 
@@ -141,7 +110,7 @@ TEST(WriteFileAtomically, RelativePathsUseTheWorkingDirectory) {
   absl::Status s = internal::WriteFileAtomically("rel.txt", "r");
   ASSERT_EQ(::chdir(cwd), 0);
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(ReadAll(dir + "/rel.txt"), "r");
+  EXPECT_EQ(ReadFile(dir + "/rel.txt"), "r");
 }
 
 TEST(WriteFileAtomically, ReadersSeeOneWholeVersionUnderConcurrentWriters) {
@@ -157,7 +126,7 @@ TEST(WriteFileAtomically, ReadersSeeOneWholeVersionUnderConcurrentWriters) {
   std::atomic<int> torn{0};
   std::thread reader([&] {
     while (!done.load()) {
-      const std::string got = ReadAll(path);
+      const std::string got = ReadFile(path);
       const bool whole = !got.empty() && got.size() % 4096 == 0 &&
                          got == version(got[0] - 'a');
       if (!whole) ++torn;
@@ -192,7 +161,7 @@ TEST(ReadFileToString, ErrorsNameTheFileTheReasonAndHaveTheErrnoCode) {
   EXPECT_THAT(r.status().message(),
               AllOf(StartsWith("cannot open graph file '"),
                     HasSubstr("absent.bin': No such file or directory")));
-  r = internal::ReadFileToString(testing::TempDir(), "npy file");
+  r = internal::ReadFileToString(::testing::TempDir(), "npy file");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(),
               AllOf(StartsWith("npy file '"), HasSubstr("' is a directory")));
@@ -227,7 +196,7 @@ TEST(ReadOnlyFile, ReadsAtOffsetsAndShortAtTheEnd) {
   EXPECT_EQ(buf[0], '0');
 
   absl::StatusOr<internal::ReadOnlyFile> dir =
-      internal::ReadOnlyFile::Open(testing::TempDir(), "the file");
+      internal::ReadOnlyFile::Open(::testing::TempDir(), "the file");
   ASSERT_TRUE(dir.ok());
   EXPECT_FALSE(dir->is_regular());
   EXPECT_EQ(internal::ReadOnlyFile::Open(TempPath("nope"), "the file")
@@ -464,13 +433,14 @@ absl::Status MakeUnwritable(const std::string& dir) {
   return absl::OkStatus();
 }
 
-TEST(FileFaults, FullFilesystemFailsWithResourceExhaustedAndKeepsThePrevious) {
+TEST(WriteFileAtomically,
+     FullFilesystemFailsWithResourceExhaustedAndKeepsThePrevious) {
   for (const Writer& w : Writers()) {
     SCOPED_TRACE(w.name);
     const std::string dir = FreshDir(absl::StrCat("full_", w.name));
     const std::string path = absl::StrCat(dir, "/", w.file);
     ASSERT_TRUE(w.write(path, /*big=*/false).ok());
-    const std::string before = ReadAll(path);
+    const std::string before = ReadFile(path);
     ASSERT_LT(before.size(), 64u << 10);
 
     absl::Status s = InChild([] { return LimitFileSize(64 << 10); },
@@ -482,15 +452,15 @@ TEST(FileFaults, FullFilesystemFailsWithResourceExhaustedAndKeepsThePrevious) {
                                              "file '",
                                              path, ".tmp.")),
                       HasSubstr(std::strerror(EFBIG))));
-    EXPECT_EQ(ReadAll(path), before);
+    EXPECT_EQ(ReadFile(path), before);
     EXPECT_THAT(FilesIn(dir), UnorderedElementsAre(w.file));
     // The same writer succeeds without the limit.
     ASSERT_TRUE(w.write(path, /*big=*/true).ok());
-    EXPECT_GT(ReadAll(path).size(), 1u << 20);
+    EXPECT_GT(ReadFile(path).size(), 1u << 20);
   }
 }
 
-TEST(FileFaults, NoSpaceOnATinyTmpfsKeepsThePrevious) {
+TEST(WriteFileAtomically, NoSpaceOnATinyTmpfsKeepsThePrevious) {
   const std::string dir = FreshDir("tmpfs");
   auto mount_tmpfs = [&]() -> absl::Status {
     if (::unshare(CLONE_NEWNS) != 0 ||
@@ -510,9 +480,9 @@ TEST(FileFaults, NoSpaceOnATinyTmpfsKeepsThePrevious) {
       if (absl::Status p = w.write(path, /*big=*/false); !p.ok()) {
         return absl::InternalError(absl::StrCat("previous: ", p.ToString()));
       }
-      const std::string before = ReadAll(path);
+      const std::string before = ReadFile(path);
       absl::Status big = w.write(path, /*big=*/true);
-      if (ReadAll(path) != before) {
+      if (ReadFile(path) != before) {
         return absl::InternalError("the previous file changed");
       }
       if (FilesIn(dir) != std::vector<std::string>{w.file}) {
@@ -532,14 +502,14 @@ TEST(FileFaults, NoSpaceOnATinyTmpfsKeepsThePrevious) {
   }
 }
 
-TEST(FileFaults,
+TEST(WriteFileAtomically,
      ReadOnlyDirectoryFailsWithPermissionDeniedAndKeepsThePrevious) {
   for (const Writer& w : Writers()) {
     SCOPED_TRACE(w.name);
     const std::string dir = FreshDir(absl::StrCat("readonly_", w.name));
     const std::string path = absl::StrCat(dir, "/", w.file);
     ASSERT_TRUE(w.write(path, /*big=*/false).ok());
-    const std::string before = ReadAll(path);
+    const std::string before = ReadFile(path);
     ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
 
     absl::Status s = InChild([&] { return MakeUnwritable(dir); },
@@ -551,12 +521,12 @@ TEST(FileFaults,
                       HasSubstr(absl::StrCat(
                           "cannot create the temporary file '", path, ".tmp.")),
                       HasSubstr("Permission denied")));
-    EXPECT_EQ(ReadAll(path), before);
+    EXPECT_EQ(ReadFile(path), before);
     EXPECT_THAT(FilesIn(dir), UnorderedElementsAre(w.file));
   }
 }
 
-TEST(FileFaults, AFileInPlaceOfTheDirectoryFailsWithNotFound) {
+TEST(WriteFileAtomically, AFileInPlaceOfTheDirectoryFailsWithNotFound) {
   const std::string dir = FreshDir("notadir");
   const std::string blocker = dir + "/plain";
   ASSERT_TRUE(internal::WriteFileAtomically(blocker, "not a directory").ok());
@@ -570,19 +540,19 @@ TEST(FileFaults, AFileInPlaceOfTheDirectoryFailsWithNotFound) {
                       HasSubstr("cannot create the temporary file"),
                       HasSubstr("Not a directory")));
   }
-  EXPECT_EQ(ReadAll(blocker), "not a directory");
+  EXPECT_EQ(ReadFile(blocker), "not a directory");
   EXPECT_THAT(FilesIn(dir), UnorderedElementsAre("plain"));
 }
 
-TEST(FileFaults, AReplacedFileIsWholeAndTheOnlyFileLeft) {
+TEST(WriteFileAtomically, AReplacedFileIsWholeAndTheOnlyFileLeft) {
   for (const Writer& w : Writers()) {
     SCOPED_TRACE(w.name);
     const std::string dir = FreshDir(absl::StrCat("replace_", w.name));
     const std::string path = absl::StrCat(dir, "/", w.file);
     ASSERT_TRUE(w.write(path, /*big=*/true).ok());
-    const std::string big = ReadAll(path);
+    const std::string big = ReadFile(path);
     ASSERT_TRUE(w.write(path, /*big=*/false).ok());
-    const std::string small = ReadAll(path);
+    const std::string small = ReadFile(path);
     EXPECT_LT(small.size(), big.size());  // Replaced, not overwritten.
     EXPECT_THAT(FilesIn(dir), UnorderedElementsAre(w.file));
   }

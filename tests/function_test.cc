@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/run_helpers.h"
 #include "weft.h"
 
 namespace weft {
@@ -19,19 +20,12 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::RunGraph;
 
 using Body = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
 TensorSpec F32(Shape shape, std::string name = "") {
   return TensorSpec{DType::kFloat32, std::move(shape), std::move(name)};
-}
-
-absl::StatusOr<std::vector<NDArray>> RunIn(const Graph& g,
-                                           const std::vector<Tensor>& fetches,
-                                           const Feeds& feeds = {}) {
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(g);
-  if (!s.ok()) return s.status();
-  return (*s)->Run(feeds, fetches);
 }
 
 // The seed problem: a value of the enclosing graph used inside a body.
@@ -88,7 +82,7 @@ TEST(Function, ArgumentAndCaptureVersionsRunAndAgree) {
   ASSERT_TRUE(y2[0].ok()) << y2[0].status();
   EXPECT_EQ(y2[0].node_name(), "by_capture");
   absl::StatusOr<std::vector<NDArray>> out =
-      RunIn(g, {y1[0], y2[0]}, {{x, NDArray::Vector<float>({5.f, 7.f})}});
+      RunGraph(g, {y1[0], y2[0]}, {{x, NDArray::Vector<float>({5.f, 7.f})}});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_THAT((*out)[0].values<float>(), ElementsAre(10.f, 21.f));
   EXPECT_TRUE((*out)[0].Equals((*out)[1]));
@@ -110,7 +104,7 @@ TEST(Function, CapturesAreBoundPerCallSiteAndOnlyInTheirGraph) {
   Tensor b = ops::Const(NDArray::Scalar<int32_t>(2), {.graph = g1});
   Tensor ya = ops::Call(*add_w, {a}, {.graph = g1})[0];
   Tensor yb = ops::Call(*add_w, {b}, {.graph = g1})[0];
-  absl::StatusOr<std::vector<NDArray>> out = RunIn(g1, {ya, yb});
+  absl::StatusOr<std::vector<NDArray>> out = RunGraph(g1, {ya, yb});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].values<int32_t>()[0], 11);
   EXPECT_EQ((*out)[1].values<int32_t>()[0], 12);
@@ -156,7 +150,7 @@ TEST(Function, NestedFunctionsCaptureTheEnclosingBody) {
   ASSERT_TRUE(outer.ok()) << outer.status();
   Tensor x = ops::Const(NDArray::Scalar<int64_t>(5));
   Tensor y = ops::Call(*outer, {x})[0];
-  absl::StatusOr<std::vector<NDArray>> out = RunIn(g, {y});
+  absl::StatusOr<std::vector<NDArray>> out = RunGraph(g, {y});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].values<int64_t>()[0], 15);  // 5 + 5*2
 }
@@ -192,7 +186,7 @@ TEST(Function, PassThroughOutputsWork) {
   Tensor x = ops::Const(NDArray::Scalar<float>(1.5f));
   std::vector<Tensor> y = ops::Call(*f, {x});
   ASSERT_EQ(y.size(), 3u);
-  absl::StatusOr<std::vector<NDArray>> out = RunIn(g, y);
+  absl::StatusOr<std::vector<NDArray>> out = RunGraph(g, y);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].values<float>()[0], 1.5f);
   EXPECT_EQ((*out)[1].values<float>()[0], 4.f);
@@ -298,7 +292,7 @@ TEST(Function, RunTimeErrorNamesNodeFunctionAndCallSite) {
   ASSERT_TRUE(f.ok()) << f.status();
   const int call_line = __LINE__ + 1;
   Tensor y = ops::Call(*f, {ops::Const(NDArray::Scalar<int32_t>(7))})[0];
-  absl::StatusOr<std::vector<NDArray>> out = RunIn(g, {y});
+  absl::StatusOr<std::vector<NDArray>> out = RunGraph(g, {y});
   ASSERT_FALSE(out.ok());
   const std::string msg(out.status().message());
   EXPECT_THAT(msg,
@@ -372,7 +366,7 @@ TEST(Function, RandomBodiesAgreeWithTheSameOpsBuiltDirectly) {
     std::vector<Tensor> called = ops::Call(*f, {x, y});
     std::vector<Tensor> direct = build(x, y);
     absl::StatusOr<std::vector<NDArray>> out =
-        RunIn(g, {called[0], called[1], direct[0], direct[1]});
+        RunGraph(g, {called[0], called[1], direct[0], direct[1]});
     ASSERT_TRUE(out.ok()) << out.status();
     EXPECT_TRUE((*out)[0].Equals((*out)[2])) << trial;
     EXPECT_TRUE((*out)[1].Equals((*out)[3])) << trial;

@@ -147,9 +147,7 @@ void RunMutants(const Graph& g, int rounds) {
   google::protobuf::SetLogHandler(nullptr);
 }
 
-TEST(GraphIoMutation, MutantsLoadAsCleanErrors) {
-  RunMutants(SampleGraph(), 1500);
-}
+TEST(GraphIo, MutantsLoadAsCleanErrors) { RunMutants(SampleGraph(), 1500); }
 
 // A graph whose file has a function library: a Call with a capture, a
 // function calling another, Cond and While (mutants may reorder, rename or
@@ -184,7 +182,7 @@ Graph FunctionSampleGraph() {
   return g;
 }
 
-TEST(GraphIoMutation, FunctionLibraryMutantsLoadAsCleanErrors) {
+TEST(GraphIo, FunctionLibraryMutantsLoadAsCleanErrors) {
   RunMutants(FunctionSampleGraph(), 500);
 }
 

@@ -5,12 +5,7 @@
 
 #include "graph/graph_io.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -24,22 +19,21 @@
 #include "graph/errors.h"
 #include "graph/graph_def.pb.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
+#include "tests/testing/run_helpers.h"
 #include "weft.h"
 
 namespace weft {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string TempPath(std::string_view file) {
-  return absl::StrCat(testing::TempDir(), "/", file);
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+using testing::I64Const;
+using testing::I64Spec;
+using testing::MustTrace;
+using testing::TempPath;
+using testing::WriteFile;
 
 // DebugString without its first line ("graph 'g' (id N)"): ids differ.
 std::string Body(const Graph& g) {
@@ -299,12 +293,12 @@ std::vector<Tensor> AllOutputs(const Graph& g) {
   return out;
 }
 
-class GraphIoTest : public testing::Test {
+class GraphIo : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { RegisterTestVariables(); }
 };
 
-TEST_F(GraphIoTest, RandomGraphsRoundTripInBothFormats) {
+TEST_F(GraphIo, RandomGraphsRoundTripInBothFormats) {
   int total_nodes = 0, runs_ok = 0;
   for (uint32_t seed = 1; seed <= 40; ++seed) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
@@ -354,7 +348,7 @@ TEST_F(GraphIoTest, RandomGraphsRoundTripInBothFormats) {
   EXPECT_GT(runs_ok, 60);           // And most of them run.
 }
 
-TEST_F(GraphIoTest, NameArgumentRenamesTheLoadedGraph) {
+TEST_F(GraphIo, NameArgumentRenamesTheLoadedGraph) {
   Graph g = Graph::Create("training");
   ASSERT_TRUE(ops::Const(NDArray::Scalar<float>(1), {.graph = g}).ok());
   const std::string path = TempPath("named.pb");
@@ -363,7 +357,7 @@ TEST_F(GraphIoTest, NameArgumentRenamesTheLoadedGraph) {
   EXPECT_EQ(LoadGraph(path, "serving")->name(), "serving");
 }
 
-TEST_F(GraphIoTest, ProvenanceSurvivesIntoLaterErrors) {
+TEST_F(GraphIo, ProvenanceSurvivesIntoLaterErrors) {
   Graph g = Graph::Create("model");
   Tensor x =
       ops::Placeholder(DType::kFloat32, Shape{2}, {.name = "x", .graph = g});
@@ -379,7 +373,7 @@ TEST_F(GraphIoTest, ProvenanceSurvivesIntoLaterErrors) {
   EXPECT_EQ(n->provenance().Site().line, line);
   EXPECT_EQ(n->provenance().Site().file, __FILE__);
   EXPECT_EQ(n->provenance().Site().function,
-            "weft::GraphIoTest_ProvenanceSurvivesIntoLaterErrors_Test::"
+            "weft::GraphIo_ProvenanceSurvivesIntoLaterErrors_Test::"
             "TestBody");
   const std::string site = absl::StrCat(__FILE__, ":", line);
 
@@ -404,7 +398,7 @@ TEST_F(GraphIoTest, ProvenanceSurvivesIntoLaterErrors) {
                   "input 0 'x:0' (float32[2]) was created at ", site)));
 }
 
-TEST_F(GraphIoTest, LoadIgnoresTheLoadingThreadsScopes) {
+TEST_F(GraphIo, LoadIgnoresTheLoadingThreadsScopes) {
   Graph g = Graph::Create("g");
   ASSERT_TRUE(
       ops::Const(NDArray::Scalar<float>(1), {.name = "c", .graph = g}).ok());
@@ -466,16 +460,48 @@ constexpr char kConstI[] = R"pb(
 absl::Status LoadText(std::string_view text,
                       std::string_view file = "t.pbtxt") {
   const std::string path = TempPath(file);
-  WriteText(path, std::string(text));
+  WriteFile(path, std::string(text));
   return LoadGraph(path).status();
 }
 
-TEST_F(GraphIoTest, ValidTextLoads) {
+TEST_F(GraphIo, ValidTextLoads) {
   absl::Status s = LoadText(TextGraph(absl::StrCat(kConstF, kConstI)));
   EXPECT_TRUE(s.ok()) << s;
+  // The loaded graph holds the file's name, nodes, dtypes, shapes, values
+  // and saved provenance.
+  const std::string path = TempPath("valid.pbtxt");
+  WriteFile(path, TextGraph(absl::StrCat(kConstF, kConstI)));
+  absl::StatusOr<Graph> g = LoadGraph(path);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->name(), "t");
+  ASSERT_EQ(g->num_nodes(), 2);
+  const Node* a = g->FindNode("a");
+  const Node* b = g->FindNode("b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->id(), 0);
+  EXPECT_EQ(b->id(), 1);
+  for (const Node* n : {a, b}) {
+    EXPECT_EQ(n->op(), "Const");
+    EXPECT_TRUE(n->inputs().empty());
+    ASSERT_EQ(n->num_outputs(), 1);
+    EXPECT_EQ(n->output_shapes()[0], Shape{1});
+  }
+  EXPECT_EQ(a->output_dtypes()[0], DType::kFloat32);
+  EXPECT_EQ(b->output_dtypes()[0], DType::kInt32);
+  EXPECT_EQ(a->provenance().Site().file, "model.cc");
+  EXPECT_EQ(a->provenance().Site().line, 12);
+  EXPECT_EQ(a->provenance().Site().function, "Build");
+  EXPECT_EQ(a->provenance().thread, "main");
+  absl::StatusOr<std::vector<NDArray>> out =
+      testing::RunGraph(*g, {*g->GetTensor("a"), *g->GetTensor("b")});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_THAT(testing::ToVector<float>((*out)[0]), ElementsAre(1.0f));
+  EXPECT_THAT(testing::ToVector<int32_t>((*out)[1]), ElementsAre(1));
 }
 
-TEST_F(GraphIoTest, NewerMajorVersionIsRefused) {
+TEST_F(GraphIo, NewerMajorVersionIsRefused) {
   absl::Status s = LoadText(TextGraph(kConstF, 2));
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()),
@@ -484,12 +510,12 @@ TEST_F(GraphIoTest, NewerMajorVersionIsRefused) {
                         "newer weft: upgrade weft to load it)"));
 }
 
-TEST_F(GraphIoTest, MissingVersionIsRefused) {
+TEST_F(GraphIo, MissingVersionIsRefused) {
   absl::Status s = LoadText("name: \"t\"\n");
   EXPECT_THAT(std::string(s.message()), HasSubstr("has no format version"));
 }
 
-TEST_F(GraphIoTest, NewerMinorVersionWithUnknownFieldsLoads) {
+TEST_F(GraphIo, NewerMinorVersionWithUnknownFieldsLoads) {
   // Text: unknown scalar and message fields at several levels.
   std::string text = absl::StrCat(
       "version_major: 1\nversion_minor: 7\nname: \"t\"\nfuture_scalar: 3\n"
@@ -498,6 +524,13 @@ TEST_F(GraphIoTest, NewerMinorVersionWithUnknownFieldsLoads) {
                                      "op: \"Const\"\n future_node_field: 1"}}));
   absl::Status s = LoadText(text);
   EXPECT_TRUE(s.ok()) << s;
+  absl::StatusOr<Graph> t =
+      ParseGraph(text, GraphFileFormat::kText, "future.pbtxt");
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->num_nodes(), 1);
+  EXPECT_EQ(t->node(0)->name(), "a");
+  EXPECT_EQ(t->node(0)->op(), "Const");
+  EXPECT_EQ(t->node(0)->output_dtypes()[0], DType::kFloat32);
 
   // Binary: a GraphDef with minor 7 and an unknown field 99 appended.
   GraphDef def;
@@ -519,7 +552,7 @@ TEST_F(GraphIoTest, NewerMinorVersionWithUnknownFieldsLoads) {
   EXPECT_EQ(g->FindNode("p")->output_dtypes()[0], DType::kInt64);
 }
 
-TEST_F(GraphIoTest, MisspelledTextFieldIsALoadErrorNamingTheFieldAndLine) {
+TEST_F(GraphIo, MisspelledTextFieldIsALoadErrorNamingTheFieldAndLine) {
   // `devcie:` used to be skipped, moving the node to the default device.
   const std::string text = TextGraph(absl::StrReplaceAll(
       kConstF, {{"op: \"Const\"", "op: \"Const\"\n    devcie: \"cpu:1\""}}));
@@ -558,7 +591,7 @@ TEST_F(GraphIoTest, MisspelledTextFieldIsALoadErrorNamingTheFieldAndLine) {
   EXPECT_EQ(g->FindNode("a")->device(), "cpu:1");
 }
 
-TEST_F(GraphIoTest, UnknownOpIsRefused) {
+TEST_F(GraphIo, UnknownOpIsRefused) {
   absl::Status s =
       LoadText(TextGraph(R"pb(node { name: "f" op: "Frobnicate" })pb"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("graph file '"));
@@ -570,7 +603,7 @@ TEST_F(GraphIoTest, UnknownOpIsRefused) {
   EXPECT_EQ(GetOpErrorInfo(s)->kind, ErrorKind::kUnknownOp);
 }
 
-TEST_F(GraphIoTest, DuplicateNodeIsRefused) {
+TEST_F(GraphIo, DuplicateNodeIsRefused) {
   absl::Status s = LoadText(TextGraph(absl::StrCat(
       kConstF, absl::StrReplaceAll(kConstI, {{"\"b\"", "\"a\""}}))));
   EXPECT_THAT(std::string(s.message()),
@@ -578,7 +611,7 @@ TEST_F(GraphIoTest, DuplicateNodeIsRefused) {
                         "has the same name"));
 }
 
-TEST_F(GraphIoTest, BadInputReferencesAreRefused) {
+TEST_F(GraphIo, BadInputReferencesAreRefused) {
   auto with_input = [](std::string_view input) {
     return LoadText(TextGraph(absl::StrCat(
         kConstF, "node { name: \"n\" op: \"Neg\" input: \"", input, "\" }")));
@@ -614,7 +647,7 @@ TEST_F(GraphIoTest, BadInputReferencesAreRefused) {
               HasSubstr("Neg takes 1 input(s) but was given 0"));
 }
 
-TEST_F(GraphIoTest, BadAttrsAreRefused) {
+TEST_F(GraphIo, BadAttrsAreRefused) {
   auto const_with = [](std::string_view value) {
     return LoadText(TextGraph(absl::StrCat(
         "node { name: \"c\" op: \"Const\" attr { key: \"value\" value { ",
@@ -700,7 +733,7 @@ TEST_F(GraphIoTest, BadAttrsAreRefused) {
               HasSubstr("field attr 'shape': "));
 }
 
-TEST_F(GraphIoTest, WhatTheBuildersRefuseIsRefused) {
+TEST_F(GraphIo, WhatTheBuildersRefuseIsRefused) {
   // Add(float32, int32): the builders' dtype check, with the saved site.
   absl::Status s = LoadText(TextGraph(
       absl::StrCat(kConstF, kConstI,
@@ -749,7 +782,7 @@ TEST_F(GraphIoTest, WhatTheBuildersRefuseIsRefused) {
               HasSubstr("MatMul takes two matrices"));
 }
 
-TEST_F(GraphIoTest, ResourcesBindByKindAndName) {
+TEST_F(GraphIo, ResourcesBindByKindAndName) {
   Graph g = Graph::Create("r");
   Tensor c = ops::Const(NDArray::Scalar<float>(1), {.graph = g});
   ASSERT_TRUE(g.AddOp("Identity", {c}, {{"var", Var("weights")}}).ok());
@@ -793,7 +826,7 @@ TEST_F(GraphIoTest, ResourcesBindByKindAndName) {
                         "file's resource list does not declare"));
 }
 
-TEST_F(GraphIoTest, NullResourceCannotBeSaved) {
+TEST_F(GraphIo, NullResourceCannotBeSaved) {
   Graph g = Graph::Create("r");
   Tensor c = ops::Const(NDArray::Scalar<float>(1), {.graph = g});
   ASSERT_TRUE(
@@ -805,23 +838,6 @@ TEST_F(GraphIoTest, NullResourceCannotBeSaved) {
 }
 
 // ---------------------------------------------------------- functions ----
-
-TensorSpec I64Spec(std::string name) {
-  return TensorSpec{DType::kInt64, Shape{}, std::move(name)};
-}
-Tensor I64(int64_t v) { return ops::Const(NDArray::Scalar<int64_t>(v)); }
-
-// Traces `name`, failing the test on an error.
-Function MustTrace(
-    std::string_view name, std::vector<TensorSpec> args,
-    std::function<std::vector<Tensor>(const std::vector<Tensor>&)> body,
-    FunctionOptions options = {},
-    std::source_location where = std::source_location::current()) {
-  absl::StatusOr<Function> f =
-      Function::Trace(name, std::move(args), std::move(body), options, where);
-  EXPECT_TRUE(f.ok()) << f.status();
-  return f.ok() ? *f : Function();
-}
 
 // A graph with every use of functions: a Call with a capture, nested
 // functions (one traced inside another's body, capturing its tensor), Cond,
@@ -859,8 +875,8 @@ Graph FunctionGraph(int* call_line = nullptr) {
   Function body =
       MustTrace("loop_body", {I64Spec("i"), I64Spec("acc")},
                 [](const std::vector<Tensor>& v) -> std::vector<Tensor> {
-                  Tensor i = ops::Add(v[0], I64(1));
-                  return {i, ops::Add(ops::Mul(v[1], I64(2)), i)};
+                  Tensor i = ops::Add(v[0], I64Const(1));
+                  return {i, ops::Add(ops::Mul(v[1], I64Const(2)), i)};
                 });
   Function neg =
       MustTrace("negate", {I64Spec("x")},
@@ -881,21 +897,23 @@ Graph FunctionGraph(int* call_line = nullptr) {
         Function looping =
             MustTrace("looping", {I64Spec("x")},
                       [&](const std::vector<Tensor>& b) -> std::vector<Tensor> {
-                        return {ops::While(c, body, {I64(0), b[0]})[1]};
+                        return {ops::While(c, body, {I64Const(0), b[0]})[1]};
                       },
                       {.captures = {limit}});
-        return ops::Cond(ops::Greater(a[0], I64(0)), looping, neg, {a[0]});
+        return ops::Cond(ops::Greater(a[0], I64Const(0)), looping, neg, {a[0]});
       });
   Tensor s = ops::Call(scale, {n})[0];
   std::vector<Tensor> o = ops::Call(outer, {s}, {.name = "outer_call"});
-  Tensor pred = ops::Greater(n, I64(2));
+  Tensor pred = ops::Greater(n, I64Const(2));
   Tensor chosen = ops::Cond(pred, scale, neg, {o[0]},
                             {.name = "chosen", .device = "cpu:1"})[0];
-  std::vector<Tensor> loop = ops::While(
-      cond, body, {I64(0), chosen}, {.max_iterations = 1000}, {.name = "loop"});
+  std::vector<Tensor> loop =
+      ops::While(cond, body, {I64Const(0), chosen}, {.max_iterations = 1000},
+                 {.name = "loop"});
   if (call_line != nullptr) *call_line = __LINE__ + 1;
   Tensor deep = ops::Call(nested, {loop[1]}, {.name = "deep"})[0];
-  Tensor divided = ops::Div(deep, ops::Sub(n, I64(7)), {.name = "divided"});
+  Tensor divided =
+      ops::Div(deep, ops::Sub(n, I64Const(7)), {.name = "divided"});
   EXPECT_TRUE(divided.ok()) << divided.status();
   return g;
 }
@@ -908,7 +926,7 @@ std::vector<std::string> Library(const Graph& g) {
   return out;
 }
 
-TEST_F(GraphIoTest, FunctionsRoundTripInBothFormats) {
+TEST_F(GraphIo, FunctionsRoundTripInBothFormats) {
   Graph g = FunctionGraph();
   ASSERT_EQ(Library(g).size(), 9u);
   for (const char* ext : {".pb", ".pbtxt"}) {
@@ -960,7 +978,7 @@ TEST_F(GraphIoTest, FunctionsRoundTripInBothFormats) {
   }
 }
 
-TEST_F(GraphIoTest, RunTimeErrorsInLoadedFunctionsNameTheSavedSites) {
+TEST_F(GraphIo, RunTimeErrorsInLoadedFunctionsNameTheSavedSites) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor d = ops::Placeholder(DType::kInt64, Shape{}, {.name = "d"});
@@ -971,7 +989,7 @@ TEST_F(GraphIoTest, RunTimeErrorsInLoadedFunctionsNameTheSavedSites) {
                 });
   const int trace_line = static_cast<int>(div.traced_at().line());
   const int call_line = __LINE__ + 1;
-  Tensor q = ops::Call(div, {I64(8), d})[0];
+  Tensor q = ops::Call(div, {I64Const(8), d})[0];
   ASSERT_TRUE(q.ok()) << q.status();
   const std::string path = TempPath("div.pbtxt");
   ASSERT_TRUE(SaveGraph(g, path).ok());
@@ -990,17 +1008,17 @@ TEST_F(GraphIoTest, RunTimeErrorsInLoadedFunctionsNameTheSavedSites) {
                   ": integer division by zero")));
 }
 
-TEST_F(GraphIoTest, TwoFunctionsOfOneNameCannotBeSaved) {
+TEST_F(GraphIo, TwoFunctionsOfOneNameCannotBeSaved) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   auto trace = [](int64_t k) {
     return MustTrace("f", {I64Spec("x")},
                      [k](const std::vector<Tensor>& a) -> std::vector<Tensor> {
-                       return {ops::Add(a[0], I64(k))};
+                       return {ops::Add(a[0], I64Const(k))};
                      });
   };
-  ASSERT_TRUE(ops::Call(trace(1), {I64(0)})[0].ok());
-  ASSERT_TRUE(ops::Call(trace(2), {I64(0)})[0].ok());
+  ASSERT_TRUE(ops::Call(trace(1), {I64Const(0)})[0].ok());
+  ASSERT_TRUE(ops::Call(trace(2), {I64Const(0)})[0].ok());
   absl::Status s = SaveGraph(g, TempPath("two.pb"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()),
@@ -1030,7 +1048,7 @@ GraphDef ChainDef() {
                 [&](const std::vector<Tensor>& a) -> std::vector<Tensor> {
                   return ops::Call(gf, {a[0]});
                 });
-  EXPECT_TRUE(ops::Call(f, {I64(1)})[0].ok());
+  EXPECT_TRUE(ops::Call(f, {I64Const(1)})[0].ok());
   GraphDef def;
   EXPECT_TRUE(
       def.ParseFromString(*SerializeGraph(g, GraphFileFormat::kBinary)));
@@ -1063,7 +1081,7 @@ absl::Status LoadDef(const GraphDef& def, std::string_view file) {
   return ParseGraph(bytes, GraphFileFormat::kBinary, file).status();
 }
 
-TEST_F(GraphIoTest, FunctionLibraryOrderDoesNotMatter) {
+TEST_F(GraphIo, FunctionLibraryOrderDoesNotMatter) {
   GraphDef def = ChainDef();
   ASSERT_EQ(def.library().function_size(), 3);
   EXPECT_EQ(def.library().function(0).name(), "h");  // Callees first.
@@ -1072,7 +1090,7 @@ TEST_F(GraphIoTest, FunctionLibraryOrderDoesNotMatter) {
   EXPECT_TRUE(LoadDef(def, "swapped.pb").ok()) << LoadDef(def, "swapped.pb");
 }
 
-TEST_F(GraphIoTest, RecursionInTheLibraryIsRejectedNamingTheCycle) {
+TEST_F(GraphIo, RecursionInTheLibraryIsRejectedNamingTheCycle) {
   {
     GraphDef def = ChainDef();
     CallTarget(FindFunction(def, "f"))->set_name("f");  // f -> f.
@@ -1098,7 +1116,7 @@ TEST_F(GraphIoTest, RecursionInTheLibraryIsRejectedNamingTheCycle) {
   }
 }
 
-TEST_F(GraphIoTest, FunctionLibraryErrorsNameTheFunctionAndTheFile) {
+TEST_F(GraphIo, FunctionLibraryErrorsNameTheFunctionAndTheFile) {
   auto message = [](const GraphDef& def) {
     return std::string(LoadDef(def, "lib.pb").message());
   };
@@ -1167,7 +1185,7 @@ TEST_F(GraphIoTest, FunctionLibraryErrorsNameTheFunctionAndTheFile) {
   }
 }
 
-TEST_F(GraphIoTest, FileErrors) {
+TEST_F(GraphIo, FileErrors) {
   EXPECT_THAT(std::string(LoadGraph("model.json").status().message()),
               HasSubstr("unknown extension: use '.pb' (binary) or '.pbtxt'"));
   absl::Status missing = LoadGraph(TempPath("absent.pb")).status();
@@ -1178,7 +1196,7 @@ TEST_F(GraphIoTest, FileErrors) {
   EXPECT_THAT(
       std::string(text.message()),
       HasSubstr("bad.pbtxt' is not a valid text weft.GraphDef: line 2"));
-  WriteText(TempPath("bad.pb"), "\xff\xff\xff");
+  WriteFile(TempPath("bad.pb"), "\xff\xff\xff");
   EXPECT_THAT(std::string(LoadGraph(TempPath("bad.pb")).status().message()),
               HasSubstr("is not a valid binary weft.GraphDef"));
   EXPECT_THAT(std::string(SaveGraph(Graph(), TempPath("x.pb")).message()),
@@ -1189,26 +1207,19 @@ TEST_F(GraphIoTest, FileErrors) {
   EXPECT_THAT(std::string(nodir.message()), HasSubstr("cannot create"));
 }
 
-TEST_F(GraphIoTest, SaveIsAtomicAndLeavesNoTemporaryFiles) {
-  const std::string dir = TempPath("atomic");
-  ASSERT_EQ(system(absl::StrCat("mkdir -p ", dir).c_str()), 0);
+TEST_F(GraphIo, SaveIsAtomicAndLeavesNoTemporaryFiles) {
+  const std::string dir = testing::FreshDir("atomic");
+  ASSERT_FALSE(HasFailure());
   Graph g = Graph::Create("g");
   ASSERT_TRUE(ops::Const(NDArray::Scalar<float>(1), {.graph = g}).ok());
   const std::string path = dir + "/g.pbtxt";
-  WriteText(path, "old contents");
+  WriteFile(path, "old contents");
   ASSERT_TRUE(SaveGraph(g, path).ok());
   ASSERT_TRUE(LoadGraph(path).ok());
-  int files = 0;
-  DIR* d = opendir(dir.c_str());
-  ASSERT_NE(d, nullptr);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') ++files;
-  }
-  closedir(d);
-  EXPECT_EQ(files, 1);
+  EXPECT_THAT(testing::FilesIn(dir), ElementsAre("g.pbtxt"));
 }
 
-TEST_F(GraphIoTest, ConcurrentLoadsAndRegistrations) {
+TEST_F(GraphIo, ConcurrentLoadsAndRegistrations) {
   Feeds feeds;
   Graph g = RandomGraph(7, 60, feeds);
   const std::string path = TempPath("concurrent.pb");

@@ -4,7 +4,6 @@
 // non-ASCII names in messages, what `<<` prints for a Status, and that every
 // ErrorKind is documented.
 #include <cstdint>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -19,7 +18,8 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
-#include "tests/kernel_test_util.h"
+#include "tests/testing/files.h"
+#include "tests/testing/kernel_harness.h"
 
 namespace weft {
 namespace {
@@ -47,7 +47,7 @@ void ExpectCleanRunError(const absl::StatusOr<NDArray>& r,
   EXPECT_EQ(info->kind, ErrorKind::kAllocation) << r.status();
 }
 
-TEST(Hostile, MatMulWhoseOutputCountOverflows) {
+TEST(Kernels, MatMulWhoseOutputCountOverflows) {
   Graph g = Graph::Create("g");
   Tensor a = ops::Placeholder(DType::kFloat32, Shape{-1, -1}, {.graph = g});
   Tensor b = ops::Placeholder(DType::kFloat32, Shape{-1, -1}, {.graph = g});
@@ -66,7 +66,7 @@ TEST(Hostile, MatMulWhoseOutputCountOverflows) {
   EXPECT_THAT(big.status().message(), HasSubstr("over the limit"));
 }
 
-TEST(Hostile, BroadcastWhoseOutputIsAbsurd) {
+TEST(Kernels, BroadcastWhoseOutputIsAbsurd) {
   Graph g = Graph::Create("g");
   Tensor a = ops::Placeholder(DType::kInt64, Shape{-1, 1}, {.graph = g});
   Tensor b = ops::Placeholder(DType::kInt64, Shape{1, -1}, {.graph = g});
@@ -81,7 +81,7 @@ TEST(Hostile, BroadcastWhoseOutputIsAbsurd) {
       "outer");
 }
 
-TEST(Hostile, ReductionAndSplitOfEmptyHugeInputs) {
+TEST(Kernels, ReductionAndSplitOfEmptyHugeInputs) {
   Graph g = Graph::Create("g");
   Tensor x = ops::Placeholder(DType::kFloat64, Shape{-1, -1, -1}, {.graph = g});
   Tensor r = ops::ReduceSum(x, {1}, {.name = "sum", .graph = g});
@@ -98,7 +98,7 @@ TEST(Hostile, ReductionAndSplitOfEmptyHugeInputs) {
   EXPECT_EQ(split->shape(), (Shape{1, 0, kHuge}));
 }
 
-TEST(Hostile, AllocationLimitIsConfigurable) {
+TEST(Session, AllocationLimitIsConfigurable) {
   Graph g = Graph::Create("g");
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1}, {.graph = g});
   Tensor y = ops::Neg(x, {.name = "neg", .graph = g});
@@ -116,7 +116,7 @@ TEST(Hostile, AllocationLimitIsConfigurable) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(Hostile, InferenceOverflowIsTheUsersShapeError) {
+TEST(Ops, InferenceOverflowIsTheUsersShapeError) {
   Graph g = Graph::Create("g");
   Tensor a = ops::Placeholder(DType::kFloat32, Shape{kHuge, -1}, {.graph = g});
   Tensor b = ops::Placeholder(DType::kFloat32, Shape{-1, kHuge}, {.graph = g});
@@ -133,7 +133,7 @@ TEST(Hostile, InferenceOverflowIsTheUsersShapeError) {
   EXPECT_EQ(GetOpErrorInfo(r.status())->kind, ErrorKind::kShape);
 }
 
-TEST(Hostile, IntegerMatMulWrapsLikeAddAndMul) {
+TEST(Kernels, IntegerMatMulWrapsLikeAddAndMul) {
   Graph g = Graph::Create("g");
   Tensor a = ops::Placeholder(DType::kInt32, Shape{1, 2}, {.graph = g});
   Tensor b = ops::Placeholder(DType::kInt32, Shape{2, 1}, {.graph = g});
@@ -149,7 +149,7 @@ TEST(Hostile, IntegerMatMulWrapsLikeAddAndMul) {
   EXPECT_EQ(r->values<int32_t>()[0], static_cast<int32_t>(expected));
 }
 
-TEST(Hostile, NonAsciiNamesStayWholeInMessages) {
+TEST(Errors, NonAsciiNamesStayWholeInMessages) {
   Graph g = Graph::Create("g");
   Tensor t =
       ops::Const(NDArray::Scalar(1.0f), {.name = "caf\xC3\xA9", .graph = g});
@@ -168,7 +168,7 @@ TEST(Hostile, NonAsciiNamesStayWholeInMessages) {
   EXPECT_THAT(u.status().message(), HasSubstr("character '\\xff'"));
 }
 
-TEST(Hostile, StreamedStatusShowsReadablePayloads) {
+TEST(Errors, StreamedStatusShowsReadablePayloads) {
   Graph training = Graph::Create("training");
   Graph serving = Graph::Create("serving");
   Tensor x =
@@ -209,7 +209,7 @@ TEST(Hostile, StreamedStatusShowsReadablePayloads) {
                         "graph=serving&"));
 }
 
-TEST(Hostile, ForeignPayloadsUnderWeftUrlsReadAsAbsent) {
+TEST(Errors, ForeignPayloadsUnderWeftUrlsReadAsAbsent) {
   absl::Status s = absl::InvalidArgumentError("x");
   s.SetPayload("weft.dev/OpErrorInfo", absl::Cord("no equals sign"));
   s.SetPayload("weft.dev/CrossGraphEdge", absl::Cord("op=x&bad=%zz"));
@@ -230,14 +230,13 @@ TEST(Hostile, ForeignPayloadsUnderWeftUrlsReadAsAbsent) {
 }
 
 TEST(ErrorKind, NamesRoundTripAndEveryKindIsDocumented) {
-  std::ifstream in("docs/errors.md");
-  ASSERT_TRUE(in.good()) << "docs/errors.md is a data dependency of this test";
-  std::stringstream doc;
-  doc << in.rdbuf();
+  const std::string doc = testing::ReadFile("docs/errors.md");
+  ASSERT_FALSE(doc.empty())
+      << "docs/errors.md is a data dependency of this test";
   for (ErrorKind k : AllErrorKinds()) {
     const std::string name(ErrorKindName(k));
     EXPECT_EQ(ErrorKindFromName(name), k);
-    EXPECT_TRUE(absl::StrContains(doc.str(), absl::StrCat("`", name, "`")))
+    EXPECT_TRUE(absl::StrContains(doc, absl::StrCat("`", name, "`")))
         << "ErrorKind '" << name << "' is missing from docs/errors.md";
   }
   EXPECT_FALSE(ErrorKindFromName("nonsense").has_value());

@@ -1,6 +1,6 @@
 // Tests for kernels/: the kernel registry and every standard kernel, each
-// run through the real compile/construct/compute path (tests/
-// kernel_test_util.h) on nodes built with the op builders.
+// run through the real compile/construct/compute path
+// (tests/testing/kernel_harness.h) on nodes built with the op builders.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -19,50 +19,21 @@
 #include "graph/ops.h"
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
-#include "tests/kernel_test_util.h"
+#include "tests/testing/kernel_harness.h"
 
 namespace weft {
 namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectError;
 using testing::ExpectNear;
 using testing::Feed;
 using ::testing::HasSubstr;
 using testing::In;
-
-using BinaryBuilder = Tensor (*)(const Tensor&, const Tensor&, const OpOptions&,
-                                 std::source_location);
-using UnaryBuilder = Tensor (*)(const Tensor&, const OpOptions&,
-                                std::source_location);
-
-// A placeholder of `a`'s dtype and shape.
-// Runs `t`'s node through the real compile/construct/compute path.
-absl::StatusOr<NDArray> RunNode(const Tensor& t, std::vector<NDArray> inputs) {
-  return testing::RunKernel(t, std::move(inputs));
-}
-
-absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
-                                  const NDArray& b) {
-  Graph g = Graph::Create("kernels_test");
-  return RunNode(
-      op(Feed(g, a), Feed(g, b), In(g), std::source_location::current()),
-      {a, b});
-}
-
-absl::StatusOr<NDArray> RunUnary(UnaryBuilder op, const NDArray& a) {
-  Graph g = Graph::Create("kernels_test");
-  return RunNode(op(Feed(g, a), In(g), std::source_location::current()), {a});
-}
-
-void ExpectError(const absl::StatusOr<NDArray>& result, absl::StatusCode code,
-                 const std::vector<std::string>& fragments) {
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), code) << result.status();
-  for (const std::string& f : fragments) {
-    EXPECT_THAT(std::string(result.status().message()), HasSubstr(f));
-  }
-}
+using testing::RunBinary;
+using testing::RunKernel;
+using testing::RunUnary;
 
 // ---------------------------------------------------------------------------
 // KernelRegistry
@@ -223,7 +194,7 @@ TEST(KernelRegistry, HigherPriorityOverridesTheDefault) {
   Graph g = Graph::Create();
   Tensor x = ops::Placeholder(DType::kInt64, Shape{2}, In(g));
   Tensor y = *g.AddOp("KernelsTestPrio", {x});
-  ExpectArray<int64_t>(RunNode(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
+  ExpectArray<int64_t>(RunKernel(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
                        {1, 2});
   const KernelDef* fallback = r.Find("KernelsTestPrio", "cpu", DType::kInt64);
   ASSERT_TRUE(r.Register({.op = "KernelsTestPrio",
@@ -241,7 +212,7 @@ TEST(KernelRegistry, HigherPriorityOverridesTheDefault) {
   EXPECT_EQ(all[0], now);
   EXPECT_EQ(all[1], fallback);
   // A plan compiled now (a new session) uses the override.
-  ExpectArray<int64_t>(RunNode(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
+  ExpectArray<int64_t>(RunKernel(y, {Arr<int64_t>({1, 2}, Shape{2})}), Shape{2},
                        {0, 0});
 }
 
@@ -263,19 +234,19 @@ TEST(Kernels, ConstReturnsItsValueWithoutCopying) {
   Graph g = Graph::Create();
   NDArray value = Arr<int64_t>({1, 2, 3, 4, 5, 6}, Shape{2, 3});
   Tensor c = ops::Const(value, In(g));
-  absl::StatusOr<NDArray> out = RunNode(c, {});
+  absl::StatusOr<NDArray> out = RunKernel(c, {});
   ExpectArray<int64_t>(out, Shape{2, 3}, {1, 2, 3, 4, 5, 6});
   EXPECT_TRUE(out->SharesBufferWith(value));
 
   Tensor b = ops::Const(NDArray::Scalar(true), In(g));
-  ExpectArray<bool>(RunNode(b, {}), Shape{}, {true});
+  ExpectArray<bool>(RunKernel(b, {}), Shape{}, {true});
 }
 
 TEST(Kernels, PlaceholderWithoutAFeedIsInvalidArgument) {
   Graph g = Graph::Create();
   for (DType dt : {DType::kFloat32, DType::kInt64, DType::kBool}) {
     Tensor p = ops::Placeholder(dt, Shape{-1, 2}, In(g));
-    ExpectError(RunNode(p, {}), absl::StatusCode::kInvalidArgument,
+    ExpectError(RunKernel(p, {}), absl::StatusCode::kInvalidArgument,
                 {"this placeholder must be fed"});
   }
 }
@@ -447,21 +418,22 @@ TEST(Kernels, RunTimeBroadcastMismatchIsInvalidArgumentNamingBothShapes) {
   Tensor y = ops::Placeholder(DType::kFloat32, Shape{3}, In(g));
   Tensor sum = ops::Add(x, y, In(g));
   ASSERT_TRUE(sum.ok()) << sum.status();
-  ExpectError(RunNode(sum, {Arr<float>({1, 2, 3, 4}, Shape{4}),
-                            Arr<float>({1, 2, 3}, Shape{3})}),
+  ExpectError(RunKernel(sum, {Arr<float>({1, 2, 3, 4}, Shape{4}),
+                              Arr<float>({1, 2, 3}, Shape{3})}),
               absl::StatusCode::kInvalidArgument, {"[4]", "[3]", "broadcast"});
 
   Tensor m = ops::Placeholder(DType::kInt64, Shape{-1, -1}, In(g));
   Tensor n = ops::Placeholder(DType::kInt64, Shape{2, -1}, In(g));
   Tensor prod = ops::Mul(m, n, In(g));
   ASSERT_TRUE(prod.ok()) << prod.status();
-  ExpectError(RunNode(prod, {Arr<int64_t>({1, 2, 3, 4, 5, 6}, Shape{3, 2}),
-                             Arr<int64_t>({1, 2, 3, 4}, Shape{2, 2})}),
+  ExpectError(RunKernel(prod, {Arr<int64_t>({1, 2, 3, 4, 5, 6}, Shape{3, 2}),
+                               Arr<int64_t>({1, 2, 3, 4}, Shape{2, 2})}),
               absl::StatusCode::kInvalidArgument, {"[3,2]", "[2,2]"});
   // The same node runs fine on compatible shapes.
-  ExpectArray<int64_t>(RunNode(prod, {Arr<int64_t>({1, 2}, Shape{1, 2}),
-                                      Arr<int64_t>({1, 2, 3, 4}, Shape{2, 2})}),
-                       Shape{2, 2}, {1, 4, 3, 8});
+  ExpectArray<int64_t>(
+      RunKernel(prod, {Arr<int64_t>({1, 2}, Shape{1, 2}),
+                       Arr<int64_t>({1, 2, 3, 4}, Shape{2, 2})}),
+      Shape{2, 2}, {1, 4, 3, 8});
 }
 
 // ---------------------------------------------------------------------------
@@ -564,7 +536,7 @@ TEST(Kernels, LargeFloatUnaryAndCastMatchASequentialLoop) {
   }
   Graph g = Graph::Create();
   absl::StatusOr<NDArray> c =
-      RunNode(ops::Cast(Feed(g, x), DType::kInt32, In(g)), {x});
+      RunKernel(ops::Cast(Feed(g, x), DType::kInt32, In(g)), {x});
   ASSERT_TRUE(c.ok()) << c.status();
   for (int i = 0; i < kN; ++i) {
     ASSERT_EQ(c->values<int32_t>()[i], static_cast<int32_t>(xv[i])) << i;
@@ -626,10 +598,11 @@ TEST(Kernels, MatMulInnerMismatchAtRunTimeIsInvalidArgument) {
   Tensor b = ops::Placeholder(DType::kFloat32, Shape{-1, 5}, In(g));
   Tensor c = ops::MatMul(a, b, In(g));
   ASSERT_TRUE(c.ok()) << c.status();
-  ExpectError(RunNode(c, {Arr<float>(std::vector<float>(6, 1), Shape{2, 3}),
-                          Arr<float>(std::vector<float>(20, 1), Shape{4, 5})}),
-              absl::StatusCode::kInvalidArgument,
-              {"MatMul inner dimensions differ at run time: [2,3] x [4,5]"});
+  ExpectError(
+      RunKernel(c, {Arr<float>(std::vector<float>(6, 1), Shape{2, 3}),
+                    Arr<float>(std::vector<float>(20, 1), Shape{4, 5})}),
+      absl::StatusCode::kInvalidArgument,
+      {"MatMul inner dimensions differ at run time: [2,3] x [4,5]"});
 }
 
 TEST(Kernels, MatMulOfNonMatricesIsInvalidArgument) {
@@ -640,8 +613,8 @@ TEST(Kernels, MatMulOfNonMatricesIsInvalidArgument) {
   ASSERT_TRUE(c.ok()) << c.status();
   // A vector never reaches the kernel: the feed is checked against the
   // placeholder's rank first.
-  ExpectError(RunNode(c, {Arr<double>({1, 2, 3}, Shape{3}),
-                          Arr<double>({1, 2, 3}, Shape{3, 1})}),
+  ExpectError(RunKernel(c, {Arr<double>({1, 2, 3}, Shape{3}),
+                            Arr<double>({1, 2, 3}, Shape{3, 1})}),
               absl::StatusCode::kInvalidArgument,
               {"fed float64[3]", "is float64[?,?]"});
 }
@@ -654,7 +627,7 @@ absl::StatusOr<NDArray> RunReduce(bool mean, const NDArray& x,
   Graph g = Graph::Create();
   Tensor t = mean ? ops::ReduceMean(Feed(g, x), std::move(axes), In(g))
                   : ops::ReduceSum(Feed(g, x), std::move(axes), In(g));
-  return RunNode(t, {x});
+  return RunKernel(t, {x});
 }
 
 template <typename T>
@@ -797,26 +770,26 @@ TEST(Kernels, ReshapeSharesTheBufferAndResolvesMinusOne) {
   Graph g = Graph::Create();
   Tensor in = Feed(g, x);
   absl::StatusOr<NDArray> r =
-      RunNode(ops::Reshape(in, Shape{3, 2}, In(g)), {x});
+      RunKernel(ops::Reshape(in, Shape{3, 2}, In(g)), {x});
   ExpectArray<int32_t>(r, Shape{3, 2}, {1, 2, 3, 4, 5, 6});
   EXPECT_TRUE(r->SharesBufferWith(x));
 
-  r = RunNode(ops::Reshape(in, Shape{-1}, In(g)), {x});
+  r = RunKernel(ops::Reshape(in, Shape{-1}, In(g)), {x});
   ExpectArray<int32_t>(r, Shape{6}, {1, 2, 3, 4, 5, 6});
   EXPECT_TRUE(r->SharesBufferWith(x));
 
-  r = RunNode(ops::Reshape(in, Shape{1, -1, 2}, In(g)), {x});
+  r = RunKernel(ops::Reshape(in, Shape{1, -1, 2}, In(g)), {x});
   ExpectArray<int32_t>(r, Shape{1, 3, 2}, {1, 2, 3, 4, 5, 6});
 
   const NDArray b = Arr<bool>({true, false}, Shape{2});
-  r = RunNode(ops::Reshape(Feed(g, b), Shape{2, 1}, In(g)), {b});
+  r = RunKernel(ops::Reshape(Feed(g, b), Shape{2, 1}, In(g)), {b});
   ExpectArray<bool>(r, Shape{2, 1}, {true, false});
   EXPECT_TRUE(r->SharesBufferWith(b));
 
   // A scalar to [1,1] and back.
   const NDArray s = NDArray::Scalar<double>(2.5);
   ExpectArray<double>(
-      RunNode(ops::Reshape(Feed(g, s), Shape{1, 1}, In(g)), {s}), Shape{1, 1},
+      RunKernel(ops::Reshape(Feed(g, s), Shape{1, 1}, In(g)), {s}), Shape{1, 1},
       {2.5});
 }
 
@@ -825,9 +798,9 @@ TEST(Kernels, ReshapeResolvesMinusOneAgainstTheRunTimeCount) {
   Tensor in = ops::Placeholder(DType::kFloat32, Shape{-1}, In(g));
   Tensor r = ops::Reshape(in, Shape{2, -1}, In(g));
   ASSERT_TRUE(r.ok()) << r.status();
-  ExpectArray<float>(RunNode(r, {Arr<float>({1, 2, 3, 4, 5, 6}, Shape{6})}),
+  ExpectArray<float>(RunKernel(r, {Arr<float>({1, 2, 3, 4, 5, 6}, Shape{6})}),
                      Shape{2, 3}, {1, 2, 3, 4, 5, 6});
-  ExpectArray<float>(RunNode(r, {Arr<float>({1, 2}, Shape{2})}), Shape{2, 1},
+  ExpectArray<float>(RunKernel(r, {Arr<float>({1, 2}, Shape{2})}), Shape{2, 1},
                      {1, 2});
 }
 
@@ -839,9 +812,9 @@ TEST(Kernels, ReshapeWithWrongElementCountAtRunTimeIsInvalidArgument) {
   ASSERT_TRUE(fixed.ok()) << fixed.status();
   ASSERT_TRUE(open.ok()) << open.status();
   const NDArray five = Arr<int64_t>({1, 2, 3, 4, 5}, Shape{5});
-  ExpectError(RunNode(fixed, {five}), absl::StatusCode::kInvalidArgument,
+  ExpectError(RunKernel(fixed, {five}), absl::StatusCode::kInvalidArgument,
               {"cannot reshape [5] (5 elements) to [2,2] (4 elements)"});
-  ExpectError(RunNode(open, {five}), absl::StatusCode::kInvalidArgument,
+  ExpectError(RunKernel(open, {five}), absl::StatusCode::kInvalidArgument,
               {"cannot reshape [5]", "[2,?]", "not a multiple of 2"});
 }
 
@@ -850,7 +823,7 @@ TEST(Kernels, ReshapeWithWrongElementCountAtRunTimeIsInvalidArgument) {
 
 absl::StatusOr<NDArray> RunCast(const NDArray& x, DType to) {
   Graph g = Graph::Create();
-  return RunNode(ops::Cast(Feed(g, x), to, In(g)), {x});
+  return RunKernel(ops::Cast(Feed(g, x), to, In(g)), {x});
 }
 
 // Casts {0, 1, 3} of type From to every dtype.

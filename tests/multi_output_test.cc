@@ -13,19 +13,15 @@
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
 #include "runtime/session.h"
-#include "tests/kernel_test_util.h"
+#include "tests/testing/kernel_harness.h"
+#include "tests/testing/run_helpers.h"
 
 namespace weft {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-template <typename T>
-std::vector<T> Values(const NDArray& a) {
-  auto v = a.values<T>();
-  return std::vector<T>(v.begin(), v.end());
-}
+using testing::ToVector;
 
 NDArray Iota(int n, Shape shape) {
   std::vector<float> v(n);
@@ -48,9 +44,9 @@ TEST(Split, InfersEveryOutputAndRuns) {
   absl::StatusOr<std::vector<NDArray>> out =
       testing::RunKernelOutputs(parts, {Iota(12, Shape{2, 6})});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(0, 1, 6, 7));
-  EXPECT_THAT(Values<float>((*out)[1]), ElementsAre(2, 3, 8, 9));
-  EXPECT_THAT(Values<float>((*out)[2]), ElementsAre(4, 5, 10, 11));
+  EXPECT_THAT(ToVector<float>((*out)[0]), ElementsAre(0, 1, 6, 7));
+  EXPECT_THAT(ToVector<float>((*out)[1]), ElementsAre(2, 3, 8, 9));
+  EXPECT_THAT(ToVector<float>((*out)[2]), ElementsAre(4, 5, 10, 11));
 }
 
 TEST(Split, AlongAxisZeroAndNegativeAxis) {
@@ -60,8 +56,8 @@ TEST(Split, AlongAxisZeroAndNegativeAxis) {
   absl::StatusOr<std::vector<NDArray>> out =
       testing::RunKernelOutputs(rows, {Iota(8, Shape{4, 2})});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(0, 1, 2, 3));
-  EXPECT_THAT(Values<float>((*out)[1]), ElementsAre(4, 5, 6, 7));
+  EXPECT_THAT(ToVector<float>((*out)[0]), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(ToVector<float>((*out)[1]), ElementsAre(4, 5, 6, 7));
 }
 
 TEST(Split, UnknownDimIsCheckedAtRunTime) {
@@ -142,8 +138,8 @@ TEST(Session, FetchesAndConsumesAnyOutputSlot) {
   auto session = *Session::Create(g);
   absl::StatusOr<std::vector<NDArray>> out = session->Run({}, {sum, p[1]});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(4, 6));
-  EXPECT_THAT(Values<float>((*out)[1]), ElementsAre(2, 3));
+  EXPECT_THAT(ToVector<float>((*out)[0]), ElementsAre(4, 6));
+  EXPECT_THAT(ToVector<float>((*out)[1]), ElementsAre(2, 3));
 }
 
 TEST(Session, TransfersAnySlotAcrossPartitionsOncePerDestination) {
@@ -159,8 +155,8 @@ TEST(Session, TransfersAnySlotAcrossPartitionsOncePerDestination) {
   RunMetadata md;
   absl::StatusOr<std::vector<NDArray>> out = session->Run({}, {b, c}, {}, &md);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(0, 0));
-  EXPECT_THAT(Values<float>((*out)[1]), ElementsAre(2, 4));
+  EXPECT_THAT(ToVector<float>((*out)[0]), ElementsAre(0, 0));
+  EXPECT_THAT(ToVector<float>((*out)[1]), ElementsAre(2, 4));
   EXPECT_EQ(md.num_transfers, 1);
   EXPECT_THAT(md.partition_dump, HasSubstr("send Split:1@cpu:0->cpu:1"));
 }
@@ -183,7 +179,7 @@ TEST(Session, PartialFeedOfAMultiOutputNodeIsAnError) {
   absl::StatusOr<std::vector<NDArray>> both =
       session->Run({{p[0], Iota(2, Shape{2})}, {p[1], Iota(2, Shape{2})}}, {y});
   ASSERT_TRUE(both.ok()) << both.status();
-  EXPECT_THAT(Values<float>((*both)[0]), ElementsAre(0, 2));
+  EXPECT_THAT(ToVector<float>((*both)[0]), ElementsAre(0, 2));
   absl::StatusOr<std::vector<NDArray>> one =
       session->Run({{p[0], Iota(2, Shape{2})}}, {ops::Neg(p[0])});
   ASSERT_TRUE(one.ok()) << one.status();

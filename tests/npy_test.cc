@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 
 namespace weft {
 namespace {
@@ -58,7 +59,7 @@ TEST(Npy, RoundTripsEveryDType) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_TRUE(back->Equals(a));
   }
-  const std::string path = absl::StrCat(testing::TempDir(), "/x.npy");
+  const std::string path = testing::TempPath("x.npy");
   ASSERT_TRUE(WriteNpy(arrays[0], path).ok());
   absl::StatusOr<NDArray> read = ReadNpy(path);
   ASSERT_TRUE(read.ok());
@@ -148,7 +149,7 @@ TEST(Npy, RefusesWhatWeftCannotRead) {
 }
 
 TEST(Npy, FileErrorsNameThePathTheReasonAndHaveTheErrnoCode) {
-  const std::string missing_dir = absl::StrCat(testing::TempDir(), "/no/x.npy");
+  const std::string missing_dir = testing::TempPath("no/x.npy");
   absl::Status s = WriteNpy(NDArray::Scalar<float>(1), missing_dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(
@@ -162,13 +163,13 @@ TEST(Npy, FileErrorsNameThePathTheReasonAndHaveTheErrnoCode) {
   EXPECT_EQ(r.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(r.message(), absl::StrCat("cannot open npy file '", missing_dir,
                                       "': No such file or directory"));
-  r = ReadNpy(testing::TempDir()).status();
+  r = ReadNpy(::testing::TempDir()).status();
   EXPECT_EQ(r.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(r.message()), HasSubstr("' is a directory"));
 }
 
 TEST(Npy, WriteReplacesTheFileAtomically) {
-  const std::string path = absl::StrCat(testing::TempDir(), "/replace.npy");
+  const std::string path = testing::TempPath("replace.npy");
   ASSERT_TRUE(
       WriteNpy(NDArray::Vector<double>(std::vector<double>(1000, 2.5)), path)
           .ok());

@@ -2,25 +2,18 @@
 // the registry has (with //:weft linked, so the state and queue ops are
 // registered too): a new op without a row, or a row for an op that is
 // gone, fails here.
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "weft.h"
 
 namespace weft {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
+using testing::ReadFile;
 TEST(OpsReference, ListsEveryRegisteredOpAndNothingElse) {
   const std::string doc = ReadFile("docs/ops.md");
   ASSERT_FALSE(doc.empty()) << "docs/ops.md not found in the runfiles";

@@ -58,9 +58,9 @@ void ExpectOpError(const Built& b, ErrorKind kind, std::string_view fragment) {
   ExpectOpError(b.t.status(), b.line, kind, fragment);
 }
 
-class OpsTest : public ::testing::Test {
+class Ops : public ::testing::Test {
  protected:
-  OpsTest() : g_(Graph::Create("ops")), scope_(g_) {}
+  Ops() : g_(Graph::Create("ops")), scope_(g_) {}
 
   Tensor P(DType dtype, Shape shape) {
     Tensor t = ops::Placeholder(dtype, std::move(shape));
@@ -81,7 +81,7 @@ void ExpectTensor(const Tensor& t, DType dtype, const Shape& shape) {
 
 // ------------------------------------------------------ sources, Identity --
 
-TEST_F(OpsTest, ConstTakesDTypeAndShapeOfItsValue) {
+TEST_F(Ops, ConstTakesDTypeAndShapeOfItsValue) {
   ExpectTensor(ops::Const(NDArray::Scalar<int64_t>(3)), DType::kInt64, {});
   absl::StatusOr<NDArray> m = NDArray::Create<double>({1, 2, 3, 4}, {2, 2});
   ASSERT_TRUE(m.ok());
@@ -92,36 +92,36 @@ TEST_F(OpsTest, ConstTakesDTypeAndShapeOfItsValue) {
   EXPECT_TRUE(value->SharesBufferWith(*m));
 }
 
-TEST_F(OpsTest, ConstOfEmptyNDArrayIsAnError) {
+TEST_F(Ops, ConstOfEmptyNDArrayIsAnError) {
   Built b{ops::Const(NDArray()), __LINE__};
   ExpectOpError(b, ErrorKind::kAttr, "Const of an empty NDArray");
 }
 
-TEST_F(OpsTest, Placeholder) {
+TEST_F(Ops, Placeholder) {
   ExpectTensor(ops::Placeholder(DType::kBool, {}), DType::kBool, {});
   ExpectTensor(ops::Placeholder(DType::kInt32, {-1, 3}), DType::kInt32,
                {-1, 3});
 }
 
-TEST_F(OpsTest, PlaceholderWithBadShapeIsAnError) {
+TEST_F(Ops, PlaceholderWithBadShapeIsAnError) {
   Built b{ops::Placeholder(DType::kFloat32, Shape{-2}), __LINE__};
   ExpectOpError(b, ErrorKind::kShape, "dimension 0 is -2");
   EXPECT_EQ(g_.num_nodes(), 0);
 }
 
-TEST_F(OpsTest, PlaceholderWithInvalidDTypeIsAnError) {
+TEST_F(Ops, PlaceholderWithInvalidDTypeIsAnError) {
   Built b{ops::Placeholder(static_cast<DType>(77), {1}), __LINE__};
   ExpectOpError(b, ErrorKind::kDType, "invalid dtype");
 }
 
-TEST_F(OpsTest, Identity) {
+TEST_F(Ops, Identity) {
   ExpectTensor(ops::Identity(P(DType::kBool, {4})), DType::kBool, {4});
   ExpectTensor(ops::Identity(F({-1, 2})), DType::kFloat32, {-1, 2});
 }
 
 // ------------------------------------------------------- binary, broadcast --
 
-TEST_F(OpsTest, BinaryOpsSameShape) {
+TEST_F(Ops, BinaryOpsSameShape) {
   Tensor a = F({2, 3});
   Tensor b = F({2, 3});
   ExpectTensor(ops::Add(a, b), DType::kFloat32, {2, 3});
@@ -134,30 +134,30 @@ TEST_F(OpsTest, BinaryOpsSameShape) {
   EXPECT_EQ(ops::Maximum(a, b).node()->op(), "Maximum");
 }
 
-TEST_F(OpsTest, BroadcastMatrixAndVector) {
+TEST_F(Ops, BroadcastMatrixAndVector) {
   ExpectTensor(ops::Add(F({2, 3}), F({3})), DType::kFloat32, {2, 3});
   ExpectTensor(ops::Add(F({3}), F({2, 3})), DType::kFloat32, {2, 3});
 }
 
-TEST_F(OpsTest, BroadcastOnesBothWays) {
+TEST_F(Ops, BroadcastOnesBothWays) {
   ExpectTensor(ops::Mul(F({2, 1}), F({1, 3})), DType::kFloat32, {2, 3});
   ExpectTensor(ops::Sub(F({4, 1, 5}), F({3, 1})), DType::kFloat32, {4, 3, 5});
 }
 
-TEST_F(OpsTest, BroadcastUnknownDims) {
+TEST_F(Ops, BroadcastUnknownDims) {
   ExpectTensor(ops::Add(F({-1, 3}), F({3})), DType::kFloat32, {-1, 3});
   ExpectTensor(ops::Add(F({-1, 3}), F({2, 1})), DType::kFloat32, {2, 3});
   ExpectTensor(ops::Add(F({-1}), F({1})), DType::kFloat32, {-1});
   ExpectTensor(ops::Add(F({-1}), F({-1})), DType::kFloat32, {-1});
 }
 
-TEST_F(OpsTest, BroadcastScalar) {
+TEST_F(Ops, BroadcastScalar) {
   ExpectTensor(ops::Add(F({}), F({2, 3})), DType::kFloat32, {2, 3});
   ExpectTensor(ops::Maximum(F({2, 3}), F({})), DType::kFloat32, {2, 3});
   ExpectTensor(ops::Div(F({}), F({})), DType::kFloat32, {});
 }
 
-TEST_F(OpsTest, IncompatibleBroadcastIsAnError) {
+TEST_F(Ops, IncompatibleBroadcastIsAnError) {
   Tensor a = F({2, 3});
   Tensor b = F({4});
   const int before = g_.num_nodes();
@@ -174,14 +174,14 @@ TEST_F(OpsTest, IncompatibleBroadcastIsAnError) {
   EXPECT_EQ(g_.num_nodes(), before);
 }
 
-TEST_F(OpsTest, BroadcastShapesDirectly) {
+TEST_F(Ops, BroadcastShapesDirectly) {
   EXPECT_EQ(*BroadcastShapes({2, 1}, {1, 3}), (Shape{2, 3}));
   EXPECT_EQ(*BroadcastShapes({}, {}), Shape{});
   EXPECT_EQ(BroadcastShapes({3}, {2}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(OpsTest, DTypeMismatchIsAnError) {
+TEST_F(Ops, DTypeMismatchIsAnError) {
   Tensor f = F({2});
   Tensor i = P(DType::kInt32, {2});
   Built b{ops::Add(f, i), __LINE__};
@@ -190,7 +190,7 @@ TEST_F(OpsTest, DTypeMismatchIsAnError) {
                 "int32[2]");
 }
 
-TEST_F(OpsTest, BinaryOnBoolIsAnError) {
+TEST_F(Ops, BinaryOnBoolIsAnError) {
   Tensor t = P(DType::kBool, {2});
   Built b{ops::Maximum(t, t), __LINE__};
   ExpectOpError(b, ErrorKind::kDType,
@@ -199,7 +199,7 @@ TEST_F(OpsTest, BinaryOnBoolIsAnError) {
 
 // ----------------------------------------------------------------- unary --
 
-TEST_F(OpsTest, UnaryOps) {
+TEST_F(Ops, UnaryOps) {
   Tensor f = F({2, -1});
   ExpectTensor(ops::Neg(f), DType::kFloat32, {2, -1});
   ExpectTensor(ops::Relu(f), DType::kFloat32, {2, -1});
@@ -212,7 +212,7 @@ TEST_F(OpsTest, UnaryOps) {
   ExpectTensor(ops::Relu(i), DType::kInt32, {3});
 }
 
-TEST_F(OpsTest, SigmoidOnIntIsAnError) {
+TEST_F(Ops, SigmoidOnIntIsAnError) {
   Tensor i = P(DType::kInt32, {3});
   Built b{ops::Sigmoid(i), __LINE__};
   ExpectOpError(b, ErrorKind::kDType,
@@ -222,14 +222,14 @@ TEST_F(OpsTest, SigmoidOnIntIsAnError) {
   ExpectOpError(t, ErrorKind::kDType, "this op takes float32 or float64");
 }
 
-TEST_F(OpsTest, NegOnBoolIsAnError) {
+TEST_F(Ops, NegOnBoolIsAnError) {
   Built b{ops::Neg(P(DType::kBool, {})), __LINE__};
   ExpectOpError(b, ErrorKind::kDType, "input 0 is bool[]");
 }
 
 // ---------------------------------------------------------------- MatMul --
 
-TEST_F(OpsTest, MatMulShapes) {
+TEST_F(Ops, MatMulShapes) {
   ExpectTensor(ops::MatMul(F({2, 3}), F({3, 4})), DType::kFloat32, {2, 4});
   ExpectTensor(ops::MatMul(F({-1, 3}), F({3, -1})), DType::kFloat32, {-1, -1});
   ExpectTensor(ops::MatMul(F({2, -1}), F({5, 4})), DType::kFloat32, {2, 4});
@@ -237,7 +237,7 @@ TEST_F(OpsTest, MatMulShapes) {
   ExpectTensor(ops::MatMul(i, i), DType::kInt64, {1, 1});
 }
 
-TEST_F(OpsTest, MatMulInnerDimensionMismatchIsAnError) {
+TEST_F(Ops, MatMulInnerDimensionMismatchIsAnError) {
   Tensor a = F({2, 3});
   Tensor b = F({4, 5});
   Built m{ops::MatMul(a, b), __LINE__};
@@ -245,7 +245,7 @@ TEST_F(OpsTest, MatMulInnerDimensionMismatchIsAnError) {
                 "MatMul inner dimensions differ: [2,3] x [4,5] (3 vs 4)");
 }
 
-TEST_F(OpsTest, MatMulOfNonMatricesIsAnError) {
+TEST_F(Ops, MatMulOfNonMatricesIsAnError) {
   Tensor v = F({3});
   Tensor m = F({3, 4});
   Built b{ops::MatMul(v, m), __LINE__};
@@ -255,7 +255,7 @@ TEST_F(OpsTest, MatMulOfNonMatricesIsAnError) {
   ExpectOpError(s, ErrorKind::kShape, "MatMul takes two matrices");
 }
 
-TEST_F(OpsTest, MatMulDTypeMismatchIsAnError) {
+TEST_F(Ops, MatMulDTypeMismatchIsAnError) {
   Tensor a = F({2, 3});
   Tensor b = P(DType::kFloat64, {3, 4});
   Built m{ops::MatMul(a, b), __LINE__};
@@ -264,7 +264,7 @@ TEST_F(OpsTest, MatMulDTypeMismatchIsAnError) {
 
 // ------------------------------------------------------------ reductions --
 
-TEST_F(OpsTest, ReduceAxes) {
+TEST_F(Ops, ReduceAxes) {
   Tensor x = F({2, 3, 4});
   ExpectTensor(ops::ReduceSum(x, {1}), DType::kFloat32, {2, 4});
   ExpectTensor(ops::ReduceSum(x, {-1}), DType::kFloat32, {2, 3});
@@ -282,7 +282,7 @@ TEST_F(OpsTest, ReduceAxes) {
   EXPECT_EQ(*axes, std::vector<int64_t>{-1});
 }
 
-TEST_F(OpsTest, ReduceAxisOutOfRangeIsAnError) {
+TEST_F(Ops, ReduceAxisOutOfRangeIsAnError) {
   Tensor x = F({2, 3});
   Built hi{ops::ReduceSum(x, {2}), __LINE__};
   ExpectOpError(hi, ErrorKind::kAttr,
@@ -297,20 +297,20 @@ TEST_F(OpsTest, ReduceAxisOutOfRangeIsAnError) {
               ::testing::Not(HasSubstr("0 to -1")));
 }
 
-TEST_F(OpsTest, ReduceDuplicateAxisIsAnError) {
+TEST_F(Ops, ReduceDuplicateAxisIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::ReduceSum(x, {1, -1}), __LINE__};
   ExpectOpError(b, ErrorKind::kAttr, "reduction axes [1,-1] repeat an axis");
 }
 
-TEST_F(OpsTest, ReduceOnBoolIsAnError) {
+TEST_F(Ops, ReduceOnBoolIsAnError) {
   Built b{ops::ReduceSum(P(DType::kBool, {2}), {}), __LINE__};
   ExpectOpError(b, ErrorKind::kDType, "input 0 is bool[2]");
 }
 
 // --------------------------------------------------------- Reshape, Cast --
 
-TEST_F(OpsTest, Reshape) {
+TEST_F(Ops, Reshape) {
   Tensor x = F({2, 3});
   ExpectTensor(ops::Reshape(x, {3, 2}), DType::kFloat32, {3, 2});
   ExpectTensor(ops::Reshape(x, {6}), DType::kFloat32, {6});
@@ -323,7 +323,7 @@ TEST_F(OpsTest, Reshape) {
   ExpectTensor(ops::Reshape(F({-1, 3}), {3, 4}), DType::kFloat32, {3, 4});
 }
 
-TEST_F(OpsTest, ReshapeWrongElementCountIsAnError) {
+TEST_F(Ops, ReshapeWrongElementCountIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {4, 2}), __LINE__};
   ExpectOpError(b, ErrorKind::kShape,
@@ -332,20 +332,20 @@ TEST_F(OpsTest, ReshapeWrongElementCountIsAnError) {
   ExpectOpError(m, ErrorKind::kShape, "6 is not a multiple of 4");
 }
 
-TEST_F(OpsTest, ReshapeWithTwoUnknownsIsAnError) {
+TEST_F(Ops, ReshapeWithTwoUnknownsIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {-1, -1}), __LINE__};
   ExpectOpError(b, ErrorKind::kShape,
                 "Reshape target [?,?] has more than one -1");
 }
 
-TEST_F(OpsTest, ReshapeWithNegativeDimIsAnError) {
+TEST_F(Ops, ReshapeWithNegativeDimIsAnError) {
   Tensor x = F({2, 3});
   Built b{ops::Reshape(x, {-3, 2}), __LINE__};
   ExpectOpError(b, ErrorKind::kShape, "dimension 0 is -3");
 }
 
-TEST_F(OpsTest, Cast) {
+TEST_F(Ops, Cast) {
   Tensor i = P(DType::kInt32, {2, -1});
   ExpectTensor(ops::Cast(i, DType::kFloat64), DType::kFloat64, {2, -1});
   ExpectTensor(ops::Cast(i, DType::kBool), DType::kBool, {2, -1});
@@ -356,7 +356,7 @@ TEST_F(OpsTest, Cast) {
   EXPECT_EQ(*FindAttr<DType>(c.node()->attrs(), "dtype"), DType::kFloat32);
 }
 
-TEST_F(OpsTest, CastToInvalidDTypeIsAnError) {
+TEST_F(Ops, CastToInvalidDTypeIsAnError) {
   Tensor i = P(DType::kInt32, {2});
   Built b{ops::Cast(i, static_cast<DType>(99)), __LINE__};
   ExpectOpError(b, ErrorKind::kDType, "Cast to an invalid dtype");
@@ -364,7 +364,7 @@ TEST_F(OpsTest, CastToInvalidDTypeIsAnError) {
 
 // ----------------------------------------------- registry-level failures --
 
-TEST_F(OpsTest, UnknownOpIsAnError) {
+TEST_F(Ops, UnknownOpIsAnError) {
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("Nope", {});
   ExpectOpError(t.status(), line, ErrorKind::kUnknownOp,
@@ -375,7 +375,7 @@ TEST_F(OpsTest, UnknownOpIsAnError) {
   EXPECT_EQ(g_.num_nodes(), 0);
 }
 
-TEST_F(OpsTest, WrongArityIsAnError) {
+TEST_F(Ops, WrongArityIsAnError) {
   Tensor x = F({2});
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("Add", {x});
@@ -387,7 +387,7 @@ TEST_F(OpsTest, WrongArityIsAnError) {
   EXPECT_EQ(g_.num_nodes(), 1);
 }
 
-TEST_F(OpsTest, MissingAttrIsAnError) {
+TEST_F(Ops, MissingAttrIsAnError) {
   Tensor x = F({2});
   const int line = __LINE__ + 1;
   absl::StatusOr<Tensor> t = g_.AddOp("ReduceSum", {x}, {{"axes", true}});
@@ -395,7 +395,7 @@ TEST_F(OpsTest, MissingAttrIsAnError) {
                 "missing or mistyped attr 'axes'");
 }
 
-TEST_F(OpsTest, AddOpBuildsRegisteredOps) {
+TEST_F(Ops, AddOpBuildsRegisteredOps) {
   Tensor x = F({2, 3});
   absl::StatusOr<Tensor> t =
       g_.AddOp("ReduceSum", {x}, {{"axes", std::vector<int64_t>{0}}});
@@ -464,7 +464,7 @@ TEST(OpRegistry, InferenceMustSetOneValidOutput) {
 
 // ------------------------------------------------------ first error wins --
 
-TEST_F(OpsTest, FirstErrorWinsThroughAChain) {
+TEST_F(Ops, FirstErrorWinsThroughAChain) {
   Tensor a = F({2, 3});
   Tensor b = F({4, 5});
   const int before = g_.num_nodes();
@@ -487,7 +487,7 @@ TEST_F(OpsTest, FirstErrorWinsThroughAChain) {
   EXPECT_EQ(g_.num_nodes(), before);
 }
 
-TEST_F(OpsTest, ErrorsAreReturnedBeforeTheGraphIsConsulted) {
+TEST_F(Ops, ErrorsAreReturnedBeforeTheGraphIsConsulted) {
   // An error input wins even over a null target graph.
   Built bad{ops::Sigmoid(P(DType::kInt32, {})), __LINE__};
   Tensor t = ops::Neg(bad.t, {.graph = Graph()});

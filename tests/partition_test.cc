@@ -215,7 +215,7 @@ RandomDag BuildRandomDag(Graph g, DType dtype, int num_devices, bool place,
   return dag;
 }
 
-TEST(PartitionEquivalence, RandomDagsMatchSingleDeviceRuns) {
+TEST(PartitionGraph, RandomDagsMatchSingleDeviceRuns) {
   std::mt19937 rng(20261125);
   int compared = 0;
   for (int trial = 0; trial < 200; ++trial) {

@@ -1,7 +1,7 @@
 // Tests for the predicates control flow needs: the comparisons, the logical
 // ops and Select — build-time dtype and shape checks, and their kernels for
 // every numeric dtype (and bool where allowed), run through the real
-// compile/construct/compute path (tests/kernel_test_util.h).
+// compile/construct/compute path (tests/testing/kernel_harness.h).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,33 +17,20 @@
 #include "graph/ndarray.h"
 #include "graph/ops.h"
 #include "gtest/gtest.h"
-#include "tests/kernel_test_util.h"
+#include "tests/testing/kernel_harness.h"
+#include "tests/testing/run_helpers.h"
 
 namespace weft {
 namespace {
 
 using testing::Arr;
+using testing::BinaryBuilder;
 using ::testing::ElementsAre;
 using testing::Feed;
 using ::testing::HasSubstr;
 using testing::In;
-
-using BinaryBuilder = Tensor (*)(const Tensor&, const Tensor&, const OpOptions&,
-                                 std::source_location);
-
-absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
-                                  const NDArray& b) {
-  Graph g = Graph::Create("predicates_test");
-  return testing::RunKernel(
-      op(Feed(g, a), Feed(g, b), In(g), std::source_location::current()),
-      {a, b});
-}
-
-std::vector<bool> Bools(const NDArray& a) {
-  std::vector<bool> out;
-  for (bool b : a.values<bool>()) out.push_back(b);
-  return out;
-}
+using testing::RunBinary;
+using testing::ToVector;
 
 template <typename T>
 void CheckComparisons() {
@@ -66,7 +53,7 @@ void CheckComparisons() {
     ASSERT_TRUE(out.ok()) << out.status();
     EXPECT_EQ(out->dtype(), DType::kBool);
     EXPECT_EQ(out->shape(), Shape{3});
-    EXPECT_EQ(Bools(*out), c.want) << DTypeName(DTypeOf<T>::value);
+    EXPECT_EQ(ToVector<bool>(*out), c.want) << DTypeName(DTypeOf<T>::value);
   }
 }
 
@@ -84,12 +71,12 @@ TEST(Predicates, ComparisonsBroadcast) {
   absl::StatusOr<NDArray> out = RunBinary(ops::Less, a, b);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->shape(), (Shape{2, 3}));
-  EXPECT_EQ(Bools(*out),
+  EXPECT_EQ(ToVector<bool>(*out),
             (std::vector<bool>{false, true, true, false, false, false}));
   out = RunBinary(ops::Greater, NDArray::Scalar<double>(2.0),
                   Arr<double>({1, 2, 3}, Shape{3}));
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Bools(*out), (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(ToVector<bool>(*out), (std::vector<bool>{true, false, false}));
   // [2,1,2] vs [3,1]: a general broadcast with both operands strided.
   const NDArray c = Arr<int64_t>({0, 1, 2, 3}, Shape{2, 1, 2});
   const NDArray d = Arr<int64_t>({0, 1, 2}, Shape{3, 1});
@@ -101,7 +88,7 @@ TEST(Predicates, ComparisonsBroadcast) {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 2; ++k) want.push_back(2 * i + k == j);
-  EXPECT_EQ(Bools(*out), want);
+  EXPECT_EQ(ToVector<bool>(*out), want);
 }
 
 TEST(Predicates, NaNComparesUnequal) {
@@ -110,10 +97,10 @@ TEST(Predicates, NaNComparesUnequal) {
   const NDArray b = Arr<float>({nan, nan}, Shape{2});
   absl::StatusOr<NDArray> eq = RunBinary(ops::Equal, a, b);
   ASSERT_TRUE(eq.ok()) << eq.status();
-  EXPECT_EQ(Bools(*eq), (std::vector<bool>{false, false}));
+  EXPECT_EQ(ToVector<bool>(*eq), (std::vector<bool>{false, false}));
   absl::StatusOr<NDArray> ne = RunBinary(ops::NotEqual, a, b);
   ASSERT_TRUE(ne.ok()) << ne.status();
-  EXPECT_EQ(Bools(*ne), (std::vector<bool>{true, true}));
+  EXPECT_EQ(ToVector<bool>(*ne), (std::vector<bool>{true, true}));
 }
 
 TEST(Predicates, EqualityOfBools) {
@@ -121,10 +108,10 @@ TEST(Predicates, EqualityOfBools) {
   const NDArray b = NDArray::Scalar<bool>(true);
   absl::StatusOr<NDArray> eq = RunBinary(ops::Equal, a, b);
   ASSERT_TRUE(eq.ok()) << eq.status();
-  EXPECT_EQ(Bools(*eq), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(ToVector<bool>(*eq), (std::vector<bool>{true, false, true}));
   absl::StatusOr<NDArray> ne = RunBinary(ops::NotEqual, a, b);
   ASSERT_TRUE(ne.ok()) << ne.status();
-  EXPECT_EQ(Bools(*ne), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(ToVector<bool>(*ne), (std::vector<bool>{false, true, false}));
 }
 
 TEST(Predicates, OrderingOfBoolsIsABuildError) {
@@ -164,16 +151,18 @@ TEST(Predicates, LogicalOps) {
   const NDArray b = Arr<bool>({true, false}, Shape{2});
   absl::StatusOr<NDArray> land = RunBinary(ops::LogicalAnd, a, b);
   ASSERT_TRUE(land.ok()) << land.status();
-  EXPECT_EQ(Bools(*land), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(ToVector<bool>(*land),
+            (std::vector<bool>{true, false, false, false}));
   absl::StatusOr<NDArray> lor = RunBinary(ops::LogicalOr, a, b);
   ASSERT_TRUE(lor.ok()) << lor.status();
-  EXPECT_EQ(Bools(*lor), (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(ToVector<bool>(*lor), (std::vector<bool>{true, true, true, false}));
   Graph g = Graph::Create("g");
   Tensor x = Feed(g, a);
   absl::StatusOr<NDArray> lnot =
       testing::RunKernel(ops::LogicalNot(x, In(g)), {a});
   ASSERT_TRUE(lnot.ok()) << lnot.status();
-  EXPECT_EQ(Bools(*lnot), (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(ToVector<bool>(*lnot),
+            (std::vector<bool>{false, false, true, true}));
 }
 
 TEST(Predicates, LogicalOpsTakeBoolOnly) {
@@ -213,7 +202,7 @@ TEST(Predicates, SelectForEveryDType) {
   Tensor y = ops::Select(Feed(g, c), Feed(g, a), Feed(g, b), In(g));
   absl::StatusOr<NDArray> out = testing::RunKernel(y, {c, a, b});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Bools(*out), (std::vector<bool>{false, true}));
+  EXPECT_EQ(ToVector<bool>(*out), (std::vector<bool>{false, true}));
 }
 
 TEST(Predicates, SelectBroadcasts) {

@@ -212,7 +212,7 @@ void Builder(int thread_index, const std::vector<Graph>& graphs,
   }
 }
 
-TEST(RandomBuild, CrossGraphAttemptsAreRejectedAndCountsAddUp) {
+TEST(Graph, RandomConcurrentBuildsRejectCrossGraphAttemptsAndCountsAddUp) {
   std::vector<Graph> graphs;
   for (int i = 0; i < kGraphs; ++i) {
     // Two graphs share a name: names need not be unique.

@@ -17,22 +17,14 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "kernels/kernel.h"
+#include "tests/testing/run_helpers.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::unique_ptr<Session> MakeSession(Graph g, SessionOptions o = {}) {
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(g, o);
-  EXPECT_TRUE(s.ok()) << s.status();
-  return *std::move(s);
-}
-
-std::vector<float> Floats(const NDArray& a) {
-  auto v = a.values<float>();
-  return std::vector<float>(v.begin(), v.end());
-}
+using testing::MustCreateSession;
+using testing::ToVector;
 
 TEST(Session, RunsConstArithmetic) {
   Graph g = Graph::Create("g");
@@ -41,10 +33,10 @@ TEST(Session, RunsConstArithmetic) {
   Tensor b = ops::Const(NDArray::Scalar<float>(10));
   Tensor c = ops::Add(a, b);
   Tensor d = ops::ReduceSum(ops::Mul(c, c), {});
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto out = session->Run({}, {c, d});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{11, 12, 13}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{11, 12, 13}));
   EXPECT_FLOAT_EQ((*out)[1].values<float>()[0], 121 + 144 + 169);
 }
 
@@ -54,12 +46,12 @@ TEST(Session, FeedsPlaceholdersWithUnknownDims) {
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1, 2});
   Tensor w = ops::Const(*NDArray::Create<float>({1, 0, 0, 1}, Shape{2, 2}));
   Tensor y = ops::Relu(ops::MatMul(x, w));
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto out = session->Run(
       {{x, *NDArray::Create<float>({1, -2, 3, 4, -5, 6}, Shape{3, 2})}}, {y});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].shape(), (Shape{3, 2}));
-  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, 0, 3, 4, 0, 6}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, 0, 3, 4, 0, 6}));
 }
 
 TEST(Session, FeedingAnInnerTensorPrunesItsInputs) {
@@ -68,7 +60,7 @@ TEST(Session, FeedingAnInnerTensorPrunesItsInputs) {
   Tensor p = ops::Placeholder(DType::kInt32, Shape{});
   Tensor mid = ops::Neg(p);
   Tensor out = ops::Add(mid, ops::Const(NDArray::Scalar<int32_t>(1)));
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   // p is not fed: fine, because mid is.
   auto r = session->Run({{mid, NDArray::Scalar<int32_t>(41)}}, {out, mid});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -80,7 +72,7 @@ TEST(Session, OpsAddedAfterCreateCanBeFetched) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor a = ops::Const(NDArray::Scalar<int64_t>(5));
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto r1 = session->Run({}, {a});
   ASSERT_TRUE(r1.ok());
   Tensor b = ops::Mul(a, a);
@@ -136,7 +128,7 @@ TEST(Session, PlanCacheIsBoundedAndKeepsPlansInUse) {
   Tensor c = ops::Mul(x, x);
   SessionOptions o;
   o.max_cached_plans = 2;
-  auto session = MakeSession(g, o);
+  auto session = MustCreateSession(g, o);
   auto run = [&](const Tensor& t) {
     absl::StatusOr<std::vector<NDArray>> r = session->Run({}, {t});
     EXPECT_TRUE(r.ok()) << r.status();
@@ -178,7 +170,7 @@ TEST(Session, IdentityAndReshapeForwardBuffers) {
   GraphScope scope(g);
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{2, 3});
   Tensor r = ops::Reshape(ops::Identity(x), Shape{3, -1});
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   NDArray in = *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3});
   auto out = session->Run({{x, in}}, {r});
   ASSERT_TRUE(out.ok()) << out.status();
@@ -205,7 +197,7 @@ TEST(Session, SteadyStateRunsOfLargeOutputsMapNoNewPages) {
   Tensor doubled = ops::Add(x, x);
   Tensor squared = ops::Mul(x, x);
   Tensor sum = ops::ReduceSum(ops::Add(doubled, squared), {0});
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{kElements});
   std::fill_n(in.mutable_data<float>(), kElements, 1.0f);
   auto run = [&] {
@@ -237,21 +229,21 @@ TEST(Session, SharedValuesReachEveryReader) {
   Tensor remote = ops::Add(b, b, {.device = "cpu:1"});  // b: a send...
   Tensor local = ops::Sub(b, x);                   // ...and a local reader.
   Tensor chain = ops::Neg(ops::Neg(ops::Neg(a)));  // single readers: moved.
-  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  auto session = MustCreateSession(g, {0, {"cpu:0", "cpu:1"}});
   for (int run = 0; run < 3; ++run) {
     NDArray in = NDArray::Vector<float>({1, 2 + static_cast<float>(run)});
     auto out = session->Run({{x, in}}, {x, a, sq, remote, local, chain, sq});
     ASSERT_TRUE(out.ok()) << out.status();
     const float v = 2 + static_cast<float>(run);
-    EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, v}));
-    EXPECT_EQ(Floats((*out)[1]), (std::vector<float>{1, v}));
-    EXPECT_EQ(Floats((*out)[2]), (std::vector<float>{1, v * v}));
-    EXPECT_EQ(Floats((*out)[3]), (std::vector<float>{-2, -2 * v}));
-    EXPECT_EQ(Floats((*out)[4]), (std::vector<float>{-2, -2 * v}));
-    EXPECT_EQ(Floats((*out)[5]), (std::vector<float>{-1, -v}));
-    EXPECT_EQ(Floats((*out)[6]), (std::vector<float>{1, v * v}));
+    EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{1, v}));
+    EXPECT_EQ(ToVector<float>((*out)[1]), (std::vector<float>{1, v}));
+    EXPECT_EQ(ToVector<float>((*out)[2]), (std::vector<float>{1, v * v}));
+    EXPECT_EQ(ToVector<float>((*out)[3]), (std::vector<float>{-2, -2 * v}));
+    EXPECT_EQ(ToVector<float>((*out)[4]), (std::vector<float>{-2, -2 * v}));
+    EXPECT_EQ(ToVector<float>((*out)[5]), (std::vector<float>{-1, -v}));
+    EXPECT_EQ(ToVector<float>((*out)[6]), (std::vector<float>{1, v * v}));
     // The caller's array is never consumed by the run.
-    EXPECT_EQ(Floats(in), (std::vector<float>{1, v}));
+    EXPECT_EQ(ToVector<float>(in), (std::vector<float>{1, v}));
   }
 }
 
@@ -274,7 +266,7 @@ TEST(Session, CrossGraphFetchIsRejectedWithPayload) {
   Graph training = Graph::Create("training");
   Graph serving = Graph::Create("serving");
   Tensor t = ops::Const(NDArray::Scalar<float>(1), {.graph = training});
-  auto session = MakeSession(serving);
+  auto session = MustCreateSession(serving);
   const int line = __LINE__ + 1;
   auto r = session->Run({}, {t});
   ASSERT_FALSE(r.ok());
@@ -299,7 +291,7 @@ TEST(Session, CrossGraphFeedIsRejected) {
   Graph a = Graph::Create("a"), b = Graph::Create("b");
   Tensor pa = ops::Placeholder(DType::kFloat32, Shape{}, {.graph = a});
   Tensor cb = ops::Const(NDArray::Scalar<float>(1), {.graph = b});
-  auto session = MakeSession(b);
+  auto session = MustCreateSession(b);
   auto r = session->Run({{pa, NDArray::Scalar<float>(1)}}, {cb});
   ASSERT_FALSE(r.ok());
   auto edge = GetCrossGraphEdge(r.status());
@@ -313,7 +305,7 @@ TEST(Session, FetchOfNonOkTensorReturnsItsError) {
   Tensor bad = ops::Add(ops::Const(NDArray::Scalar<float>(1)),
                         ops::Const(NDArray::Scalar<int32_t>(1)));
   ASSERT_FALSE(bad.ok());
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto r = session->Run({}, {bad});
   EXPECT_EQ(r.status(), bad.status());
   auto r2 = session->Run({}, {Tensor()});
@@ -326,7 +318,7 @@ TEST(Session, FeedErrors) {
   const int line = __LINE__ + 1;
   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1, 3});
   Tensor y = ops::Neg(x);
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto wrong_dtype = session->Run(
       {{x, *NDArray::Create<double>({1, 2, 3}, Shape{1, 3})}}, {y});
   EXPECT_EQ(wrong_dtype.status().code(), absl::StatusCode::kInvalidArgument);
@@ -365,7 +357,7 @@ TEST(Session, KernelErrorNamesNodeAndDefinitionSite) {
   Tensor zero = ops::Const(NDArray::Vector<int32_t>({1, 0}));
   const int line = __LINE__ + 1;
   Tensor q = ops::Div(x, zero, {.name = "bad_div"});
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto r = session->Run({{x, NDArray::Vector<int32_t>({4, 5})}}, {q});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -394,7 +386,7 @@ TEST(Session, RunTimeShapeMismatchIsAnError) {
       ops::Placeholder(DType::kFloat32, Shape{2, -1}, {.name = "l"}),
       ops::Placeholder(DType::kFloat32, Shape{-1, 2}, {.name = "r"}),
       {.name = "bad_matmul"});
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto r = session->Run({{a, NDArray::Vector<float>({1, 2})},
                          {b, NDArray::Vector<float>({1, 2, 3})}},
                         {c});
@@ -414,7 +406,7 @@ TEST(Session, UnknownDeviceIsAClearError) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor a = ops::Const(NDArray::Scalar<float>(1), {.device = "cpu:7"});
-  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  auto session = MustCreateSession(g, {0, {"cpu:0", "cpu:1"}});
   auto r = session->Run({}, {a});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(),
@@ -439,13 +431,13 @@ TEST(Session, MetadataReportsPartitionsTransfersTimesAndTrace) {
     b = ops::Relu(a, {.name = "b"});
   }
   Tensor c = ops::Add(a, b, {.name = "c", .device = "cpu:0"});
-  auto session = MakeSession(g, {0, {"cpu:0", "cpu:1"}});
+  auto session = MustCreateSession(g, {0, {"cpu:0", "cpu:1"}});
   RunMetadata md;
   RunOptions opts;
   opts.trace = true;
   auto r = session->Run({}, {c}, opts, &md);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(Floats((*r)[0]), (std::vector<float>{2, 4}));
+  EXPECT_EQ(ToVector<float>((*r)[0]), (std::vector<float>{2, 4}));
   EXPECT_EQ(md.num_partitions, 2);
   EXPECT_EQ(md.num_transfers, 2);  // a -> cpu:1, b -> cpu:0.
   EXPECT_EQ(md.partition_wall_ns.size(), 2u);
@@ -459,7 +451,7 @@ TEST(Session, MetadataReportsPartitionsTransfersTimesAndTrace) {
 
 TEST(Session, EmptyFetchListRunsNothing) {
   Graph g = Graph::Create("g");
-  auto session = MakeSession(g);
+  auto session = MustCreateSession(g);
   auto r = session->Run({}, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->empty());
@@ -488,7 +480,7 @@ TEST(Session, ReadmeExample) {
       session->Run({{x, *weft::NDArray::Create<float>({1, -1}, {1, 2})}}, {y});
   ASSERT_TRUE(out.ok()) << out.status();
   // [1,-1] x [[1,2],[3,4]] = [-2,-2] -> relu -> [0,0].
-  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{0, 0}));
+  EXPECT_EQ(ToVector<float>((*out)[0]), (std::vector<float>{0, 0}));
 }
 
 }  // namespace

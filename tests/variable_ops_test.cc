@@ -15,26 +15,18 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
+#include "tests/testing/files.h"
+#include "tests/testing/run_helpers.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
-
-Variable MakeVar(std::string_view name, NDArray value) {
-  absl::StatusOr<Variable> v = Variable::Create(name, std::move(value));
-  EXPECT_TRUE(v.ok()) << v.status();
-  return *v;
-}
-
-template <typename T>
-std::vector<T> Values(const NDArray& a) {
-  auto v = a.values<T>();
-  return std::vector<T>(v.begin(), v.end());
-}
+using testing::MustCreateVariable;
+using testing::ToVector;
 
 TEST(VariableOps, ReadAssignAddSubInAnyGraph) {
-  Variable w = MakeVar("w", NDArray::Vector<float>({1, 2}));
+  Variable w = MustCreateVariable("w", NDArray::Vector<float>({1, 2}));
   for (const char* name : {"a", "b"}) {
     Graph g = Graph::Create(name);
     GraphScope scope(g);
@@ -46,15 +38,15 @@ TEST(VariableOps, ReadAssignAddSubInAnyGraph) {
     Tensor sub = ops::AssignSub(w, ops::Const(NDArray::Vector<float>({2, 2})));
     Tensor set = ops::Assign(w, ops::Const(NDArray::Vector<float>({5, 6})));
     auto session = *Session::Create(g);
-    EXPECT_THAT(Values<float>((*session->Run({}, {read}))[0]),
+    EXPECT_THAT(ToVector<float>((*session->Run({}, {read}))[0]),
                 ::testing::ElementsAre(1, 2));
-    EXPECT_THAT(Values<float>((*session->Run({}, {add}))[0]),
+    EXPECT_THAT(ToVector<float>((*session->Run({}, {add}))[0]),
                 ::testing::ElementsAre(2, 3));
-    EXPECT_THAT(Values<float>((*session->Run({}, {sub}))[0]),
+    EXPECT_THAT(ToVector<float>((*session->Run({}, {sub}))[0]),
                 ::testing::ElementsAre(0, 1));
-    EXPECT_THAT(Values<float>((*session->Run({}, {set}))[0]),
+    EXPECT_THAT(ToVector<float>((*session->Run({}, {set}))[0]),
                 ::testing::ElementsAre(5, 6));
-    EXPECT_THAT(Values<float>(w.value()), ::testing::ElementsAre(5, 6));
+    EXPECT_THAT(ToVector<float>(w.value()), ::testing::ElementsAre(5, 6));
     ASSERT_TRUE(w.Assign(NDArray::Vector<float>({1, 2})).ok());
     std::vector<Variable> used = VariablesOf(g);
     ASSERT_EQ(used.size(), 1u);
@@ -63,7 +55,7 @@ TEST(VariableOps, ReadAssignAddSubInAnyGraph) {
 }
 
 TEST(VariableOps, MismatchesAreBuildErrorsNamingTheVariable) {
-  Variable w = MakeVar("layer/w", NDArray::Vector<float>({1, 2}));
+  Variable w = MustCreateVariable("layer/w", NDArray::Vector<float>({1, 2}));
   Graph g = Graph::Create("g");
   GraphScope scope(g);
   Tensor wrong_dtype =
@@ -82,7 +74,7 @@ TEST(VariableOps, MismatchesAreBuildErrorsNamingTheVariable) {
   Tensor null = ops::ReadVariable(Variable());
   ASSERT_FALSE(null.ok());
   EXPECT_THAT(null.status().message(), HasSubstr("null Variable"));
-  Variable flag = MakeVar("flag", NDArray::Scalar(true));
+  Variable flag = MustCreateVariable("flag", NDArray::Scalar(true));
   Tensor bad_add = ops::AssignAdd(flag, ops::Const(NDArray::Scalar(true)));
   EXPECT_THAT(bad_add.status().message(), HasSubstr("numeric variable"));
   // An unknown dim that turns out wrong fails at run time; nothing changes.
@@ -93,13 +85,13 @@ TEST(VariableOps, MismatchesAreBuildErrorsNamingTheVariable) {
   auto r = session->Run({{x, NDArray::Vector<float>({1, 2, 3})}}, {assign});
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("'layer/w'"));
-  EXPECT_THAT(Values<float>(w.value()), ::testing::ElementsAre(1, 2));
+  EXPECT_THAT(ToVector<float>(w.value()), ::testing::ElementsAre(1, 2));
 }
 
 TEST(VariableOps, ConcurrentAssignAddIsExactOneSessionAndManyGraphs) {
   constexpr int kThreads = 8;
   constexpr int kRuns = 10000;
-  Variable counter = MakeVar("counter", NDArray::Scalar<int64_t>(0));
+  Variable counter = MustCreateVariable("counter", NDArray::Scalar<int64_t>(0));
   // One shared session.
   Graph g = Graph::Create("shared");
   Tensor inc = ops::AssignAdd(
@@ -134,7 +126,7 @@ TEST(VariableOps, ConcurrentAssignAddIsExactOneSessionAndManyGraphs) {
 
 TEST(VariableOps, ReadersSeeOnlyWholeAssignedValues) {
   constexpr int kN = 4096;
-  Variable v = MakeVar(
+  Variable v = MustCreateVariable(
       "v", *NDArray::Create<int32_t>(std::vector<int32_t>(kN, 0), Shape{kN}));
   Graph g = Graph::Create("g");
   GraphScope scope(g);
@@ -177,8 +169,8 @@ TEST(VariableOps, ReadersSeeOnlyWholeAssignedValues) {
 // Training graph: y = x*w + b, gradient written out, applied with
 // AssignSub; serving graph reads the same variables concurrently.
 TEST(VariableOps, TrainingAndServingGraphsShareVariables) {
-  Variable w = MakeVar("model/w", NDArray::Scalar<float>(0));
-  Variable b = MakeVar("model/b", NDArray::Scalar<float>(0));
+  Variable w = MustCreateVariable("model/w", NDArray::Scalar<float>(0));
+  Variable b = MustCreateVariable("model/b", NDArray::Scalar<float>(0));
   Graph train = Graph::Create("train");
   Tensor loss, step_w, step_b;
   Tensor x, y;
@@ -237,13 +229,13 @@ TEST(VariableOps, TrainingAndServingGraphsShareVariables) {
 }
 
 TEST(VariableOps, GraphFilesBindVariablesByName) {
-  Variable w = MakeVar("saved/w", NDArray::Scalar<float>(2));
+  Variable w = MustCreateVariable("saved/w", NDArray::Scalar<float>(2));
   Graph g = Graph::Create("g");
   Tensor y = ops::Mul(ops::ReadVariable(w, {.graph = g}),
                       ops::Const(NDArray::Scalar<float>(3), {.graph = g}),
                       {.name = "y", .graph = g});
   ASSERT_TRUE(y.ok()) << y.status();
-  const std::string path = ::testing::TempDir() + "/vars.pbtxt";
+  const std::string path = testing::TempPath("vars.pbtxt");
   ASSERT_TRUE(SaveGraph(g, path).ok());
   absl::StatusOr<Graph> loaded = LoadGraph(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -257,7 +249,7 @@ TEST(VariableOps, GraphFilesBindVariablesByName) {
   // With no live variable of that name, loading fails naming it.
   {
     Graph g2 = Graph::Create("g2");
-    Variable tmp = MakeVar("gone/v", NDArray::Scalar<float>(1));
+    Variable tmp = MustCreateVariable("gone/v", NDArray::Scalar<float>(1));
     ASSERT_TRUE(ops::ReadVariable(tmp, {.graph = g2}).ok());
     ASSERT_TRUE(SaveGraph(g2, path).ok());
   }

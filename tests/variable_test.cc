@@ -13,6 +13,7 @@
 #include "graph/resource.h"
 #include "gtest/gtest.h"
 #include "state/variable_impl.h"
+#include "tests/testing/run_helpers.h"
 
 namespace weft {
 namespace {
@@ -20,14 +21,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-Variable MustCreate(
-    std::string_view name, NDArray value,
-    std::source_location where = std::source_location::current()) {
-  absl::StatusOr<Variable> v = Variable::Create(name, std::move(value), where);
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *v : Variable();
-}
+using testing::MustCreateVariable;
 
 TEST(Variable, CreateHoldsNameDtypeShapeSiteAndValue) {
   NDArray init = *NDArray::Create<float>({1, 2, 3, 4}, {2, 2});
@@ -47,9 +41,9 @@ TEST(Variable, CreateHoldsNameDtypeShapeSiteAndValue) {
 }
 
 TEST(Variable, HandlesAreCheapCopiesAndEqualityIsIdentity) {
-  Variable a = MustCreate("v", NDArray::Scalar<int32_t>(1));
+  Variable a = MustCreateVariable("v", NDArray::Scalar<int32_t>(1));
   Variable b = a;
-  Variable c = MustCreate("v", NDArray::Scalar<int32_t>(1));
+  Variable c = MustCreateVariable("v", NDArray::Scalar<int32_t>(1));
   EXPECT_TRUE(a == b);
   EXPECT_FALSE(a == c);  // Same name and value, another variable.
   ASSERT_TRUE(b.Assign(NDArray::Scalar<int32_t>(7)).ok());
@@ -100,7 +94,7 @@ TEST(Variable, CreateRejectsBadNamesAndInvalidValues) {
 
 TEST(Variable, AssignChecksDtypeAndShapeAndNamesTheVariable) {
   const int line = __LINE__ + 1;
-  Variable v = MustCreate("layer/b", NDArray::Vector<float>({1, 2}));
+  Variable v = MustCreateVariable("layer/b", NDArray::Vector<float>({1, 2}));
   absl::Status s = v.Assign(NDArray::Vector<int32_t>({1, 2}));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(),
@@ -124,7 +118,7 @@ TEST(Variable, AssignChecksDtypeAndShapeAndNamesTheVariable) {
 }
 
 TEST(Variable, ValueIsASnapshotThatLaterUpdatesDoNotChange) {
-  Variable v = MustCreate("v", NDArray::Vector<int64_t>({1, 2}));
+  Variable v = MustCreateVariable("v", NDArray::Vector<int64_t>({1, 2}));
   NDArray before = v.value();
   ASSERT_TRUE(v.Assign(NDArray::Vector<int64_t>({3, 4})).ok());
   ASSERT_TRUE(v.AssignAdd(NDArray::Vector<int64_t>({1, 1})).ok());
@@ -134,7 +128,8 @@ TEST(Variable, ValueIsASnapshotThatLaterUpdatesDoNotChange) {
 
 template <typename T>
 void ExpectAddSub() {
-  Variable v = MustCreate("v", NDArray::Vector<T>({T(10), T(20), T(30)}));
+  Variable v =
+      MustCreateVariable("v", NDArray::Vector<T>({T(10), T(20), T(30)}));
   absl::StatusOr<NDArray> r =
       v.AssignAdd(NDArray::Vector<T>({T(1), T(2), T(3)}));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -153,12 +148,12 @@ TEST(Variable, AssignAddAndAssignSubForEveryNumericDtype) {
 }
 
 TEST(Variable, IntegerUpdatesWrapAround) {
-  Variable i32 = MustCreate(
+  Variable i32 = MustCreateVariable(
       "i32", NDArray::Scalar<int32_t>(std::numeric_limits<int32_t>::max()));
   absl::StatusOr<NDArray> r = i32.AssignAdd(NDArray::Scalar<int32_t>(1));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->values<int32_t>()[0], std::numeric_limits<int32_t>::min());
-  Variable i64 = MustCreate(
+  Variable i64 = MustCreateVariable(
       "i64", NDArray::Scalar<int64_t>(std::numeric_limits<int64_t>::min()));
   r = i64.AssignSub(NDArray::Scalar<int64_t>(1));
   ASSERT_TRUE(r.ok());
@@ -166,7 +161,7 @@ TEST(Variable, IntegerUpdatesWrapAround) {
 }
 
 TEST(Variable, AssignAddRejectsBoolAndMismatchedDeltas) {
-  Variable flag = MustCreate("flag", NDArray::Scalar<bool>(true));
+  Variable flag = MustCreateVariable("flag", NDArray::Scalar<bool>(true));
   absl::Status s = flag.AssignAdd(NDArray::Scalar<bool>(true)).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(),
@@ -177,7 +172,7 @@ TEST(Variable, AssignAddRejectsBoolAndMismatchedDeltas) {
               HasSubstr("AssignSub on variable 'flag'"));
   EXPECT_TRUE(flag.Assign(NDArray::Scalar<bool>(false)).ok());
 
-  Variable v = MustCreate("v", NDArray::Vector<double>({1, 2}));
+  Variable v = MustCreateVariable("v", NDArray::Vector<double>({1, 2}));
   s = v.AssignAdd(NDArray::Vector<float>({1, 2})).status();
   EXPECT_THAT(s.message(), HasSubstr("AssignAdd delta of variable 'v': dtype "
                                      "mismatch"));
@@ -188,7 +183,7 @@ TEST(Variable, AssignAddRejectsBoolAndMismatchedDeltas) {
 }
 
 TEST(Variable, UpdateIsAtomicAndLeavesTheValueOnError) {
-  Variable v = MustCreate("v", NDArray::Vector<int32_t>({1, 2}));
+  Variable v = MustCreateVariable("v", NDArray::Vector<int32_t>({1, 2}));
   VariableImpl& impl = *v.impl();
   absl::StatusOr<NDArray> r = impl.Update([](const NDArray& old) {
     absl::Span<const int32_t> x = old.values<int32_t>();
@@ -216,7 +211,7 @@ class OtherResource : public Resource {
 };
 
 TEST(Variable, ResourceRoundTripsThroughFromResource) {
-  Variable v = MustCreate("v", NDArray::Scalar<float>(1));
+  Variable v = MustCreateVariable("v", NDArray::Scalar<float>(1));
   ResourceRef ref = v.resource();
   ASSERT_NE(ref, nullptr);
   EXPECT_EQ(ref->kind(), "Variable");
@@ -237,13 +232,13 @@ TEST(FindVariable, FindsTheOneLiveVariableOfAName) {
               AllOf(HasSubstr("no live variable is named 'find/none'"),
                     HasSubstr("fix:")));
 
-  Variable a = MustCreate("find/w", NDArray::Scalar<float>(1));
+  Variable a = MustCreateVariable("find/w", NDArray::Scalar<float>(1));
   absl::StatusOr<Variable> found = FindVariable("find/w");
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_TRUE(*found == a);
 
   const int line_b = __LINE__ + 1;
-  Variable b = MustCreate("find/w", NDArray::Scalar<int32_t>(2));
+  Variable b = MustCreateVariable("find/w", NDArray::Scalar<int32_t>(2));
   absl::StatusOr<Variable> ambiguous = FindVariable("find/w");
   EXPECT_EQ(ambiguous.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(ambiguous.status().message(),
@@ -263,11 +258,11 @@ TEST(FindVariable, FindsTheOneLiveVariableOfAName) {
             absl::StatusCode::kNotFound);
 }
 
-TEST(VariableConcurrency, EightThreadsOfAssignAddLoseNoUpdate) {
+TEST(Variable, EightThreadsOfAssignAddLoseNoUpdate) {
   constexpr int kThreads = 8;
   constexpr int kIters = 10000;
-  Variable i = MustCreate("count", NDArray::Scalar<int64_t>(0));
-  Variable f = MustCreate("countf", NDArray::Vector<float>({0, 0}));
+  Variable i = MustCreateVariable("count", NDArray::Scalar<int64_t>(0));
+  Variable f = MustCreateVariable("countf", NDArray::Vector<float>({0, 0}));
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
@@ -287,13 +282,13 @@ TEST(VariableConcurrency, EightThreadsOfAssignAddLoseNoUpdate) {
               ElementsAre(kThreads * kIters, -kThreads * kIters));
 }
 
-TEST(VariableConcurrency, ReadersSeeOnlyWholeAssignedValues) {
+TEST(Variable, ReadersSeeOnlyWholeAssignedValues) {
   constexpr int kElements = 4096;
   constexpr int kWriters = 3;
   constexpr int kReaders = 3;
   constexpr int kWrites = 300;
-  Variable v =
-      MustCreate("v", NDArray::Uninitialized(DType::kInt32, Shape{kElements}));
+  Variable v = MustCreateVariable(
+      "v", NDArray::Uninitialized(DType::kInt32, Shape{kElements}));
   ASSERT_TRUE(v.Assign(*NDArray::Create<int32_t>(
                            std::vector<int32_t>(kElements, 0), {kElements}))
                   .ok());
@@ -350,10 +345,10 @@ TEST(VariableConcurrency, ReadersSeeOnlyWholeAssignedValues) {
   EXPECT_GT(reads.load(), 0);
 }
 
-TEST(VariableConcurrency, UpdateFunctionsAreExactUnderContention) {
+TEST(Variable, UpdateFunctionsAreExactUnderContention) {
   // x -> 2x - (x - 1) = x + 1 through two reads of `old`: exact only if no
   // other update interleaves.
-  Variable v = MustCreate("u", NDArray::Scalar<int64_t>(0));
+  Variable v = MustCreateVariable("u", NDArray::Scalar<int64_t>(0));
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
@@ -370,7 +365,7 @@ TEST(VariableConcurrency, UpdateFunctionsAreExactUnderContention) {
   EXPECT_EQ(v.value().values<int64_t>()[0], 8000);
 }
 
-TEST(VariableConcurrency, CreateFindAndDropRaceCleanly) {
+TEST(Variable, CreateFindAndDropRaceCleanly) {
   // Thread t creates and drops variables named race/t while thread t-1
   // looks them up. A lookup holds a found variable alive for a moment, so
   // the owner may briefly see its new variable and the previous one both
@@ -381,8 +376,8 @@ TEST(VariableConcurrency, CreateFindAndDropRaceCleanly) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < 500; ++k) {
-        Variable v =
-            MustCreate(absl::StrCat("race/", t), NDArray::Scalar<int32_t>(k));
+        Variable v = MustCreateVariable(absl::StrCat("race/", t),
+                                        NDArray::Scalar<int32_t>(k));
         absl::StatusOr<Variable> found = FindVariable(absl::StrCat("race/", t));
         if (found.ok()) {
           if (*found == v) {

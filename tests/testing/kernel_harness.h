@@ -1,25 +1,34 @@
-// kernel_test_util.h — defines weft::testing::RunKernel, the one harness
-// every kernel test uses: it runs one node of a graph through the real path
-// (a Session compiles the plan, constructs the node's kernel object, feeds
-// the node's inputs and runs Compute), so a test exercises exactly what a
-// user's run does rather than re-implementing how the executor calls a
-// kernel.
+// kernel_harness.h — the one harness every kernel test uses. RunKernel
+// runs one node of a graph through the real path (a Session compiles the
+// plan, constructs the node's kernel object, feeds the node's inputs and
+// runs Compute), so a test exercises exactly what a user's run does rather
+// than re-implementing how the executor calls a kernel. RunUnary and
+// RunBinary build the node too (an op builder over placeholders of the
+// inputs); Arr, Feed and In build inputs; ExpectArray, ExpectNear and
+// ExpectError check the result.
 //
 //   Graph g = Graph::Create("t");
 //   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1}, {.graph = g});
 //   absl::StatusOr<std::vector<NDArray>> out =
 //       testing::RunKernelOutputs(ops::Split(x, 2, 0, {.graph = g}), {a});
-#ifndef WEFT_TESTS_KERNEL_TEST_UTIL_H_
-#define WEFT_TESTS_KERNEL_TEST_UTIL_H_
+//   testing::ExpectArray<int32_t>(
+//       testing::RunBinary(&ops::Add, a, b), Shape{2}, {4, 6});
+#ifndef WEFT_TESTS_TESTING_KERNEL_HARNESS_H_
+#define WEFT_TESTS_TESTING_KERNEL_HARNESS_H_
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <source_location>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "gmock/gmock.h"
 #include "graph/graph.h"
 #include "graph/graph_impl.h"
 #include "graph/ndarray.h"
@@ -149,7 +158,44 @@ void ExpectArray(const absl::StatusOr<NDArray>& result, const Shape& shape,
   }
 }
 
+// The signatures of the one- and two-input op builders (ops::Neg, ops::Add,
+// ...), for the helpers below and tests that loop over builders.
+using UnaryBuilder = Tensor (*)(const Tensor&, const OpOptions&,
+                                std::source_location);
+using BinaryBuilder = Tensor (*)(const Tensor&, const Tensor&, const OpOptions&,
+                                 std::source_location);
+
+// Builds `op` on a placeholder of `a`'s dtype and shape in a fresh graph and
+// runs it with `a` fed (RunKernel).
+inline absl::StatusOr<NDArray> RunUnary(UnaryBuilder op, const NDArray& a) {
+  Graph g = Graph::Create("kernel_harness");
+  return RunKernel(op(Feed(g, a), In(g), std::source_location::current()), {a});
+}
+
+// Builds `op` on placeholders of `a`'s and `b`'s dtypes and shapes in a
+// fresh graph and runs it with `a` and `b` fed (RunKernel).
+inline absl::StatusOr<NDArray> RunBinary(BinaryBuilder op, const NDArray& a,
+                                         const NDArray& b) {
+  Graph g = Graph::Create("kernel_harness");
+  return RunKernel(
+      op(Feed(g, a), Feed(g, b), In(g), std::source_location::current()),
+      {a, b});
+}
+
+// Checks that `result` is an error with `code` whose message contains each
+// of `fragments`.
+inline void ExpectError(const absl::StatusOr<NDArray>& result,
+                        absl::StatusCode code,
+                        const std::vector<std::string>& fragments) {
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), code) << result.status();
+  for (const std::string& f : fragments) {
+    EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr(f))
+        << result.status();
+  }
+}
+
 }  // namespace testing
 }  // namespace weft
 
-#endif  // WEFT_TESTS_KERNEL_TEST_UTIL_H_
+#endif  // WEFT_TESTS_TESTING_KERNEL_HARNESS_H_
