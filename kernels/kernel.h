@@ -54,7 +54,8 @@
 
 namespace weft {
 
-class Rendezvous;  // runtime/rendezvous.h
+class Rendezvous;       // runtime/rendezvous.h
+class FunctionRuntime;  // kernels/function_runtime.h
 
 // What a kernel sees while it is being constructed for one node of a plan.
 // Attribute and type errors are reported with SetStatus (the first error
@@ -64,12 +65,15 @@ class Rendezvous;  // runtime/rendezvous.h
 class OpKernelConstruction {
  public:
   OpKernelConstruction(const Node& node, std::vector<DType> input_dtypes,
-                       std::vector<Shape> input_shapes,
-                       std::string_view device);
+                       std::vector<Shape> input_shapes, std::string_view device,
+                       FunctionRuntime* functions = nullptr);
 
   const Node& node() const { return node_; }
   // The device the node runs on ("cpu:0").
   const std::string& device() const { return device_; }
+  // The runtime's service for running function bodies (the control-flow
+  // kernels use it); null outside a Session's plan compilation.
+  FunctionRuntime* functions() const { return functions_; }
   int num_inputs() const { return static_cast<int>(input_dtypes_.size()); }
   DType input_dtype(int i) const { return input_dtypes_[i]; }
   const Shape& input_shape(int i) const { return input_shapes_[i]; }
@@ -101,6 +105,7 @@ class OpKernelConstruction {
   std::vector<DType> input_dtypes_;
   std::vector<Shape> input_shapes_;
   std::string device_;
+  FunctionRuntime* functions_ = nullptr;
   absl::Status status_;
 };
 

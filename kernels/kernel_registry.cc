@@ -22,11 +22,13 @@ using internal::Quoted;
 OpKernelConstruction::OpKernelConstruction(const Node& node,
                                            std::vector<DType> input_dtypes,
                                            std::vector<Shape> input_shapes,
-                                           std::string_view device)
+                                           std::string_view device,
+                                           FunctionRuntime* functions)
     : node_(node),
       input_dtypes_(std::move(input_dtypes)),
       input_shapes_(std::move(input_shapes)),
-      device_(device) {}
+      device_(device),
+      functions_(functions) {}
 
 absl::Status OpKernelConstruction::MissingAttr(std::string_view name) const {
   return absl::InvalidArgumentError(
@@ -208,6 +210,7 @@ void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterNnKernels(registry);
   kernels_internal::RegisterStateKernels(registry);
   kernels_internal::RegisterQueueKernels(registry);
+  kernels_internal::RegisterControlFlowKernels(registry);
   kernels_internal::RegisterBackendKernels(registry);
 }
 

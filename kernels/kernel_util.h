@@ -138,6 +138,8 @@ void RegisterLinalgKernels(KernelRegistry& registry);  // linalg_kernels.cc
 void RegisterNnKernels(KernelRegistry& registry);      // nn_kernels.cc
 void RegisterStateKernels(KernelRegistry& registry);   // state_kernels.cc
 void RegisterQueueKernels(KernelRegistry& registry);   // queue_kernels.cc
+void RegisterControlFlowKernels(
+    KernelRegistry& registry);  // control_flow_kernels.cc
 // Last: the backend kernels (oneDNN/OpenBLAS GEMM, Highway SIMD) that
 // override the portable defaults above by priority (backend_kernels.cc).
 void RegisterBackendKernels(KernelRegistry& registry);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
+#include "runtime/function_runtime.h"
 #include "runtime/plan.h"
 
 namespace weft {
@@ -153,7 +154,8 @@ absl::Status PlanBuilder::ConstructKernels() {
                        DeviceKindOf(device), "' with dtype ", DTypeName(key)));
     }
     OpKernelConstruction construction(node, std::move(input_dtypes),
-                                      std::move(input_shapes), device);
+                                      std::move(input_shapes), device,
+                                      &internal::SessionFunctionRuntime());
     absl::StatusOr<std::unique_ptr<OpKernel>> kernel =
         def->factory(construction);
     if (!kernel.ok() || *kernel == nullptr) {

@@ -1,11 +1,12 @@
-// The kernels of Call, Cond and While: asynchronous kernels that run a
-// function's body graph as a nested run of a Session owned by the kernel
-// (so its compiled plan is cached across calls, iterations and runs). None
-// holds a worker thread while a nested run is in flight. A run-time error
-// inside a function is reported as
+// The control-flow family's kernels (ops defined in
+// graph/control_flow_ops.cc): Call, Cond and While, asynchronous kernels
+// that run a function's body graph through the runtime's FunctionRuntime
+// (kernels/function_runtime.h: a nested Session per body, so its compiled
+// plan is cached across calls, iterations and runs). None holds a worker
+// thread while a nested run is in flight. A run-time error inside a
+// function is reported as
 //   node 'f/Div' in function 'f' (traced at model.cc:10), called at
 //   model.cc:40: <message>
-// Registered by a static initializer of this library (alwayslink).
 #include <atomic>
 #include <memory>
 #include <string>
@@ -24,11 +25,12 @@
 #include "graph/function.h"
 #include "graph/node.h"
 #include "graph/provenance.h"
+#include "kernels/function_runtime.h"
 #include "kernels/kernel.h"
-#include "runtime/prepared_run.h"
-#include "runtime/session.h"
+#include "kernels/kernel_util.h"
 
 namespace weft {
+namespace kernels_internal {
 namespace {
 
 using internal::FunctionBody;
@@ -36,9 +38,10 @@ using internal::Quoted;
 using Values = std::vector<NDArray>;
 using RunDone = absl::AnyInvocable<void(absl::StatusOr<Values>) &&>;
 
-// One function of one call node: a nested Session over its body graph.
+// One function of one call node: its body graph instantiated by the
+// runtime's FunctionRuntime.
 //
-// Thread safety: Run may be called concurrently (Session is thread-safe).
+// Thread safety: Run may be called concurrently (instances allow it).
 class FunctionRunner {
  public:
   FunctionRunner(std::shared_ptr<FunctionBody> fn, const Node& call_node)
@@ -54,20 +57,23 @@ class FunctionRunner {
 
   // The body runs on the call node's device (the first), plus any device
   // its own nodes name.
-  absl::Status Init(const std::string& device) {
-    SessionOptions options;
-    options.devices = {device.empty() ? std::string("cpu:0") : device};
-    for (const std::string& d : fn_->devices) {
-      if (d != options.devices.front()) options.devices.push_back(d);
+  absl::Status Init(FunctionRuntime* library, const std::string& device) {
+    if (library == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "function ", fn_->Describe(),
+          " needs the runtime's FunctionRuntime to run; control-flow "
+          "kernels are built by a Session's plan compiler"));
     }
-    absl::StatusOr<std::unique_ptr<Session>> s =
-        Session::Create(fn_->graph, std::move(options));
-    if (!s.ok()) return Rewrite(s.status());
-    session_ = *std::move(s);
-    absl::StatusOr<std::unique_ptr<internal::PreparedRun>> prepared =
-        internal::PreparedRun::Create(*session_, feeds_, fn_->outputs);
-    if (!prepared.ok()) return Rewrite(prepared.status());
-    prepared_ = *std::move(prepared);
+    std::vector<std::string> devices = {device.empty() ? std::string("cpu:0")
+                                                       : device};
+    for (const std::string& d : fn_->devices) {
+      if (d != devices.front()) devices.push_back(d);
+    }
+    absl::StatusOr<std::unique_ptr<FunctionRuntime::Instance>> instance =
+        library->Instantiate(fn_->graph, std::move(devices), feeds_,
+                             fn_->outputs);
+    if (!instance.ok()) return Rewrite(instance.status());
+    instance_ = *std::move(instance);
     return absl::OkStatus();
   }
 
@@ -90,7 +96,7 @@ class FunctionRunner {
                        fn_->Describe(), " could start")));
       return;
     }
-    prepared_->Run(
+    instance_->Run(
         std::move(inputs), deadline,
         [this, done = std::move(done)](absl::StatusOr<Values> r) mutable {
           if (!r.ok()) r = Rewrite(r.status());
@@ -154,8 +160,7 @@ class FunctionRunner {
   std::vector<Tensor> feeds_;
   std::vector<DType> feed_dtypes_;  // Per feed: the placeholder's spec.
   std::vector<Shape> feed_shapes_;
-  std::unique_ptr<Session> session_;
-  std::unique_ptr<internal::PreparedRun> prepared_;  // Last: destroyed first.
+  std::unique_ptr<FunctionRuntime::Instance> instance_;
 };
 
 std::shared_ptr<FunctionBody> FunctionOf(OpKernelConstruction& c,
@@ -178,7 +183,7 @@ std::unique_ptr<FunctionRunner> MakeRunner(OpKernelConstruction& c,
   std::shared_ptr<FunctionBody> fb = FunctionOf(c, attr);
   if (fb == nullptr) return nullptr;
   auto runner = std::make_unique<FunctionRunner>(std::move(fb), c.node());
-  if (absl::Status s = runner->Init(c.device()); !s.ok()) {
+  if (absl::Status s = runner->Init(c.functions(), c.device()); !s.ok()) {
     c.SetStatus(s);
     return nullptr;
   }
@@ -445,24 +450,23 @@ class WhileKernel : public AsyncOpKernel {
   std::unique_ptr<FunctionRunner> cond_, body_;
 };
 
-const bool kRegistered = [] {
-  KernelRegistry& r = KernelRegistry::Global();
+}  // namespace
+
+void RegisterControlFlowKernels(KernelRegistry& r) {
   for (DType dt : {DType::kFloat32, DType::kFloat64, DType::kInt32,
                    DType::kInt64, DType::kBool}) {
     for (auto [op, factory] : {std::pair<const char*, KernelFactory>{
                                    "Call", MakeKernelFactory<CallKernel>()},
                                {"Cond", MakeKernelFactory<CondKernel>()},
                                {"While", MakeKernelFactory<WhileKernel>()}}) {
-      absl::Status s = r.Register({.op = op,
-                                   .dtype = dt,
-                                   .factory = factory,
-                                   .cost = KernelCost::kExpensive,
-                                   .label = "function"});
-      (void)s;  // Distinct keys; a second static init cannot happen.
+      MustRegister(r, {.op = op,
+                       .dtype = dt,
+                       .factory = factory,
+                       .cost = KernelCost::kExpensive,
+                       .label = "function"});
     }
   }
-  return true;
-}();
+}
 
-}  // namespace
+}  // namespace kernels_internal
 }  // namespace weft
