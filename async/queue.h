@@ -102,6 +102,10 @@ class Queue {
   // The reference a node attribute holds (null for a null handle).
   ResourceRef resource() const;
 
+  // valid(): the one "is this handle usable" name across weft's handles
+  // (Graph, Variable, Queue, Function, NDArray, Tensor). is_null() is its
+  // negation, kept for existing code.
+  bool valid() const { return impl_ != nullptr; }
   bool is_null() const { return impl_ == nullptr; }
   friend bool operator==(const Queue& a, const Queue& b) {
     return a.impl_ == b.impl_;

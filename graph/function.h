@@ -122,6 +122,10 @@ class Function {
       FunctionOptions options = {},
       std::source_location where = std::source_location::current());
 
+  // valid(): the one "is this handle usable" name across weft's handles
+  // (Graph, Variable, Queue, Function, NDArray, Tensor). is_null() is its
+  // negation, kept for existing code.
+  bool valid() const { return body_ != nullptr; }
   bool is_null() const { return body_ == nullptr; }
   // The accessors below must not be called on a null Function.
   const std::string& name() const { return body_->name(); }

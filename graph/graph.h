@@ -36,6 +36,10 @@ class Graph {
   // A new empty graph. Names need not be unique; id() is.
   static Graph Create(std::string_view name = "");
 
+  // valid(): the one "is this handle usable" name across weft's handles
+  // (Graph, Variable, Queue, Function, NDArray, Tensor). is_null() is its
+  // negation, kept for existing code.
+  bool valid() const { return impl_ != nullptr; }
   bool is_null() const { return impl_ == nullptr; }
   const std::string& name() const;
   int64_t id() const;

@@ -128,6 +128,9 @@ class NDArray {
   // copy). kInvalidArgument when the counts differ.
   [[nodiscard]] absl::StatusOr<NDArray> Reshaped(Shape shape) const;
 
+  // The one "is this handle usable" name across weft's handles (Graph,
+  // Variable, Queue, Function, NDArray, Tensor): false when
+  // default-constructed or moved from.
   bool valid() const { return buffer_ != nullptr; }
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }

@@ -29,6 +29,10 @@ class Tensor {
  public:
   Tensor();
 
+  // valid(): the one "is this handle usable" name across weft's handles
+  // (Graph, Variable, Queue, Function, NDArray, Tensor); for a Tensor it is
+  // ok(), the name builders' results are usually checked with.
+  bool valid() const { return node_ != nullptr; }
   bool ok() const { return node_ != nullptr; }
   const absl::Status& status() const;
 

@@ -65,6 +65,10 @@ class Variable {
   // null or another kind of resource.
   static Variable FromResource(const ResourceRef& resource);
 
+  // valid(): the one "is this handle usable" name across weft's handles
+  // (Graph, Variable, Queue, Function, NDArray, Tensor). is_null() is its
+  // negation, kept for existing code.
+  bool valid() const { return impl_ != nullptr; }
   bool is_null() const { return impl_ == nullptr; }
 
   // "" for a null handle.

@@ -29,5 +29,40 @@ TEST(PublicApi, UmbrellaHeaderIsEnoughToBuildAndRun) {
   EXPECT_EQ((*out)[0].values<float>()[1], 7);
 }
 
+// Every handle answers "usable?" with valid(): false when
+// default-constructed, true once made by its factory.
+TEST(PublicApi, EveryHandleSaysValid) {
+  EXPECT_FALSE(Graph().valid());
+  EXPECT_FALSE(Variable().valid());
+  EXPECT_FALSE(Queue().valid());
+  EXPECT_FALSE(Function().valid());
+  EXPECT_FALSE(NDArray().valid());
+  EXPECT_FALSE(Tensor().valid());
+  Graph g = Graph::Create("handles");
+  EXPECT_TRUE(g.valid());
+  EXPECT_EQ(g.valid(), !g.is_null());
+  absl::StatusOr<Variable> v =
+      Variable::Create("handles/v", NDArray::Scalar<float>(1));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->valid());
+  absl::StatusOr<Queue> q =
+      Queue::Create("handles/q", {{DType::kFloat32, Shape{}, "x"}}, 1);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_TRUE(q->valid());
+  absl::StatusOr<Function> f =
+      Function::Trace("handles_f", {{DType::kFloat32, Shape{}, "x"}},
+                      [](const std::vector<Tensor>& a) -> std::vector<Tensor> {
+                        return {ops::Neg(a[0])};
+                      });
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->valid());
+  Tensor t = ops::Const(NDArray::Scalar<float>(2), {.graph = g});
+  EXPECT_TRUE(t.valid());
+  EXPECT_TRUE(NDArray::Scalar<float>(2).valid());
+  Tensor bad = ops::Neg(Tensor());
+  EXPECT_FALSE(bad.valid());
+  EXPECT_EQ(bad.valid(), bad.ok());
+}
+
 }  // namespace
 }  // namespace weft
