@@ -12,7 +12,6 @@
 #include "absl/synchronization/notification.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
-#include "graph/graph_impl.h"
 #include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"

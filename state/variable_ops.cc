@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "graph/errors.h"
 #include "graph/ops.h"
-#include "state/variable_impl.h"
 
 namespace weft {
 namespace {

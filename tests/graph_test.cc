@@ -17,7 +17,6 @@
 #include "gmock/gmock.h"
 #include "graph/device_kind.h"
 #include "graph/errors.h"
-#include "graph/graph_impl.h"
 #include "graph/ndarray.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"

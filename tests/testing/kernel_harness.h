@@ -30,7 +30,6 @@
 #include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "graph/graph.h"
-#include "graph/graph_impl.h"
 #include "graph/ndarray.h"
 #include "graph/ops.h"
 #include "graph/tensor.h"

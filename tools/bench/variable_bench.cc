@@ -16,7 +16,7 @@
 #include "benchmark/benchmark.h"
 #include "graph/ndarray.h"
 #include "state/variable.h"
-#include "state/variable_impl.h"
+#include "state/variable_impl.h"  // AddArrays, the arithmetic alone.
 #include "weft.h"
 
 namespace weft {
