@@ -49,6 +49,9 @@ absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
 
 }  // namespace
 
+// Long (~87 lines): a flat list of argument checks, in the order their
+// errors are documented (session, tensors, duplicates, options), then the
+// batch threads.
 absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(
     Session* session, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
     BatcherOptions options, std::source_location where) {

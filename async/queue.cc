@@ -133,6 +133,8 @@ absl::Status QueueImpl::CheckStackable(int64_t k) const {
   return absl::OkStatus();
 }
 
+// Long (~68 lines): one decision (how many elements, or which error) and its
+// two completions (one element, or stacked columns) read best in one place.
 bool QueueImpl::ServeFrontDequeuer(Completions& out) {
   DequeueWaiter& w = dequeuers_.front();
   const int64_t available = static_cast<int64_t>(items_.size());

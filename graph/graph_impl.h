@@ -87,16 +87,42 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
   using BuildErrorFn = std::function<absl::Status(
       ErrorKind, std::string_view detail, absl::StatusCode)>;
 
-  // AddNode's stages.
+  // AddNode's stages, in the order AddNode runs them. A failing check
+  // returns the error for the node being built, with its provenance notes
+  // (FirstInputError: the input's own error, unchanged).
+
+  // The status of the first non-ok input, then control input, if any.
+  [[nodiscard]] static absl::Status FirstInputError(const NodeRequest& req);
   static Provenance MakeProvenance(NodeRequest& req,
                                    const internal::ThreadStacks& stacks);
+  // The node's name before uniquing: the request's name (or the op type)
+  // under the provenance's NameScope; a loaded node's name as saved.
+  static std::string RequestedName(const NodeRequest& req, const Provenance& p);
   [[nodiscard]] absl::Status CheckCrossGraph(const NodeRequest& req,
                                              const Provenance& p,
                                              const std::string& base) const;
+  // An error if the graph is finalized (the lock-free early check).
+  [[nodiscard]] absl::Status CheckNotFinalized(const BuildErrorFn& fail) const;
+  // "The graph was finalized at `at`", as a build error.
+  static absl::Status FinalizedError(const BuildErrorFn& fail,
+                                     const std::source_location& at);
+  // Validates `base` as a node name, then sets `device` to the node's device
+  // (the request's, else the innermost DeviceScope's) and checks that it is
+  // well formed and of a registered kind.
+  [[nodiscard]] static absl::Status ResolveNameAndDevice(
+      const NodeRequest& req, const internal::ThreadStacks& stacks,
+      const std::string& base, const BuildErrorFn& fail, std::string& device);
+  // The registered OpDef of req.op, once its input count matches.
+  static absl::StatusOr<const OpDef*> FindOpDef(const NodeRequest& req,
+                                                const BuildErrorFn& fail);
   [[nodiscard]] absl::Status RunInference(const OpDef& def,
                                           const NodeRequest& req,
                                           const BuildErrorFn& fail,
                                           InferenceContext& ctx) const;
+  // Moves the checked request (op, attrs, inferred outputs, inputs) into
+  // `node`; its id and name are left to Commit.
+  static void FillNode(NodeRequest& req, const OpDef& def,
+                       InferenceContext& ctx, Node& node);
   // Names and appends `node`; nullptr (and `finalized` set) if the graph
   // was finalized meanwhile.
   const Node* Commit(std::unique_ptr<Node> node, const std::string& base,

@@ -284,7 +284,9 @@ struct BroadcastPlan {
   }
 };
 
-// Output elements [begin, end) of the general broadcast case.
+// Output elements [begin, end) of the general broadcast case. Long (~65
+// lines): one hot loop over inner rows, specialised on which operand moves
+// along the row (four cases), with the index carried through the outer dims.
 template <template <typename> class Op, typename T>
 int BroadcastRun(const BroadcastPlan& plan, const T* a, const T* b, T* out,
                  int64_t begin, int64_t end) {
@@ -369,6 +371,9 @@ absl::Status LoopError(int code, DType dtype) {
                    DTypeName(dtype), " divided by -1 does not fit"));
 }
 
+// Long (~68 lines) on purpose: the hot binary kernel keeps its shape cases
+// (equal, scalar operand, general broadcast) side by side, each one loop over
+// the same local pointers.
 template <template <typename> class Op, typename T>
 absl::Status BinaryKernel(OpKernelContext& ctx) {
   const NDArray& a = ctx.input(0);

@@ -30,6 +30,43 @@ absl::Status ReadTransposeAttrs(const OpKernelConstruction& c, bool* ta,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Per output batch of `p`, the stored matrix of a and of b it reads (a
+// broadcast dim of size 1 has stride 0): fills p.a_index and p.b_index.
+void IndexBroadcastBatches(const Shape& a_batch, const Shape& b_batch,
+                           const Shape& batch, BatchMatMulPlan& p) {
+  const int r = batch.rank();
+  auto strides = [r](const Shape& s) {
+    std::vector<int64_t> st(r, 0);
+    int64_t run = 1;
+    for (int i = s.rank() - 1, j = r - 1; i >= 0; --i, --j) {
+      st[j] = s.dim(i) == 1 ? 0 : run;
+      run *= s.dim(i);
+    }
+    return st;
+  };
+  const std::vector<int64_t> sa = strides(a_batch), sb = strides(b_batch);
+  p.a_index.resize(p.batch);
+  p.b_index.resize(p.batch);
+  std::vector<int64_t> idx(r, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < p.batch; ++i) {
+    p.a_index[i] = oa;
+    p.b_index[i] = ob;
+    for (int j = r - 1; j >= 0; --j) {
+      oa += sa[j];
+      ob += sb[j];
+      if (++idx[j] < batch.dim(j)) break;
+      oa -= sa[j] * idx[j];
+      ob -= sb[j] * idx[j];
+      idx[j] = 0;
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<BatchMatMulPlan> PlanBatchMatMul(const Shape& a, const Shape& b,
                                                 bool ta, bool tb) {
   const int ra = a.rank(), rb = b.rank();
@@ -67,35 +104,7 @@ absl::StatusOr<BatchMatMulPlan> PlanBatchMatMul(const Shape& a, const Shape& b,
   p.out_shape = Shape(std::move(dims));
   p.dense = a_batch == b_batch;
   if (p.dense || p.batch == 0) return p;
-  // Per output batch, the stored matrix of a and of b it reads (a broadcast
-  // dim of size 1 has stride 0).
-  const int r = batch->rank();
-  auto strides = [r](const Shape& s) {
-    std::vector<int64_t> st(r, 0);
-    int64_t run = 1;
-    for (int i = s.rank() - 1, j = r - 1; i >= 0; --i, --j) {
-      st[j] = s.dim(i) == 1 ? 0 : run;
-      run *= s.dim(i);
-    }
-    return st;
-  };
-  const std::vector<int64_t> sa = strides(a_batch), sb = strides(b_batch);
-  p.a_index.resize(p.batch);
-  p.b_index.resize(p.batch);
-  std::vector<int64_t> idx(r, 0);
-  int64_t oa = 0, ob = 0;
-  for (int64_t i = 0; i < p.batch; ++i) {
-    p.a_index[i] = oa;
-    p.b_index[i] = ob;
-    for (int j = r - 1; j >= 0; --j) {
-      oa += sa[j];
-      ob += sb[j];
-      if (++idx[j] < batch->dim(j)) break;
-      oa -= sa[j] * idx[j];
-      ob -= sb[j] * idx[j];
-      idx[j] = 0;
-    }
-  }
+  IndexBroadcastBatches(a_batch, b_batch, *batch, p);
   return p;
 }
 

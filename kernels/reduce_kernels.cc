@@ -361,66 +361,80 @@ class ReduceMaxKernel : public OpKernel {
     }
     T* po = out->mutable_data<T>();
     const T* pi = x.values<T>().data();
-    constexpr T kLowest = std::numeric_limits<T>::has_infinity
-                              ? -std::numeric_limits<T>::infinity()
-                              : std::numeric_limits<T>::lowest();
-    // Trailing axes reduced: contiguous rows, in parallel; rows of at least
-    // kMinVectorRow elements through Highway's runtime-dispatched cpu::Max
-    // (NaN sticks there too), shorter ones in a loop (a checked, dispatched
-    // call per short row would cost more than the row).
     int first_reduced = in.rank();
     while (first_reduced > 0 && reduced[first_reduced - 1]) --first_reduced;
     bool trailing = true;
     for (int i = 0; i < first_reduced; ++i) trailing = trailing && !reduced[i];
     if (trailing) {
-      const int64_t len = reduced_count;
-      std::atomic<bool> failed{false};
-      ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          if (len < kMinVectorRow) {
-            T acc = kLowest;
-            for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
-            po[r] = acc;
-            continue;
-          }
-          absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
-          if (!m.ok()) failed.store(true, std::memory_order_relaxed);
-          po[r] = m.ok() ? *m : kLowest;
-        }
-      });
-      if (failed.load(std::memory_order_relaxed)) {
-        return absl::InternalError("weft::cpu::Max failed on a ReduceMax row");
+      if (absl::Status s = MaxOfRows(pi, out_count, reduced_count, po);
+          !s.ok()) {
+        return s;
       }
     } else {
-      // General: walk the input in order; each element lands on the output
-      // offset of its kept coordinates.
-      std::fill(po, po + out_count, kLowest);
-      const int rank = in.rank();
-      std::vector<int64_t> out_stride(rank, 0), idx(rank, 0);
-      int64_t run = 1;
-      for (int i = rank - 1; i >= 0; --i) {
-        if (!reduced[i]) {
-          out_stride[i] = run;
-          run *= in.dim(i);
-        }
-      }
-      int64_t off = 0;
-      const int64_t n = x.num_elements();
-      for (int64_t e = 0; e < n; ++e) {
-        po[off] = MaxOf(po[off], pi[e]);
-        for (int i = rank - 1; i >= 0; --i) {
-          off += out_stride[i];
-          if (++idx[i] < in.dim(i)) break;
-          off -= out_stride[i] * idx[i];
-          idx[i] = 0;
-        }
-      }
+      MaxOfStrided(pi, x.num_elements(), in, reduced, out_count, po);
     }
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
  private:
+  static constexpr T kLowest = std::numeric_limits<T>::has_infinity
+                                   ? -std::numeric_limits<T>::infinity()
+                                   : std::numeric_limits<T>::lowest();
+
+  // Trailing axes reduced: `rows` contiguous rows of `len`, in parallel;
+  // rows of at least kMinVectorRow elements through Highway's
+  // runtime-dispatched cpu::Max (NaN sticks there too), shorter ones in a
+  // loop (a checked, dispatched call per short row would cost more than the
+  // row).
+  static absl::Status MaxOfRows(const T* pi, int64_t rows, int64_t len, T* po) {
+    std::atomic<bool> failed{false};
+    ParallelItems(rows, len, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        if (len < kMinVectorRow) {
+          T acc = kLowest;
+          for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
+          po[r] = acc;
+          continue;
+        }
+        absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
+        if (!m.ok()) failed.store(true, std::memory_order_relaxed);
+        po[r] = m.ok() ? *m : kLowest;
+      }
+    });
+    if (failed.load(std::memory_order_relaxed)) {
+      return absl::InternalError("weft::cpu::Max failed on a ReduceMax row");
+    }
+    return absl::OkStatus();
+  }
+
+  // General: walk the `n` input elements (of shape `in`) in order; each
+  // lands on the output offset of its kept coordinates.
+  static void MaxOfStrided(const T* pi, int64_t n, const Shape& in,
+                           const std::vector<bool>& reduced, int64_t out_count,
+                           T* po) {
+    std::fill(po, po + out_count, kLowest);
+    const int rank = in.rank();
+    std::vector<int64_t> out_stride(rank, 0), idx(rank, 0);
+    int64_t run = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+      if (!reduced[i]) {
+        out_stride[i] = run;
+        run *= in.dim(i);
+      }
+    }
+    int64_t off = 0;
+    for (int64_t e = 0; e < n; ++e) {
+      po[off] = MaxOf(po[off], pi[e]);
+      for (int i = rank - 1; i >= 0; --i) {
+        off += out_stride[i];
+        if (++idx[i] < in.dim(i)) break;
+        off -= out_stride[i] * idx[i];
+        idx[i] = 0;
+      }
+    }
+  }
+
   std::vector<int> axes_;
   bool keep_dims_ = false;
 };

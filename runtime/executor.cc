@@ -588,6 +588,122 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult Step(const RunPtr& stp,
   return StepResult::kFailed;
 }
 
+// RunTaskLoop's stages. Those on the per-step path are forced inline: they
+// name the loop's steps without changing the compiled loop (a call per step
+// would cost more than the 8-9 ns a chain step takes; see docs/perf.md).
+// SpillExpensive runs only when an expensive step is ready and, like the
+// lambda it replaced, is left to the compiler (out of line in practice).
+
+// Hands every step in `expensive` to the device as a task of its own,
+// except one that the task keeps (in `kept`, if it keeps none yet) and runs
+// as soon as nothing cheap is ready. Afterwards `expensive` is empty.
+// Handing every one to the device instead let a caller that runs its first
+// partition inline leave with its heavy work queued for the workers: with
+// 64 concurrent Session::Run callers all of it ran on the workers while the
+// callers' own arena slot sat idle (one core of two busy).
+inline void SpillExpensive(const RunPtr& st, int partition,
+                           ReadyList& expensive, int32_t& kept) {
+  if (kept < 0) {
+    kept = expensive.back();
+    expensive.pop_back();
+  }
+  for (int32_t e : expensive) Schedule(st, partition, {e});
+  expensive.clear();
+}
+
+// Moves the expensive roots out of `stack` (which keeps the cheap ones in
+// order) and spills them. No temporary buffer, unlike std::stable_partition.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SplitOffExpensiveRoots(
+    const RunPtr& st, int partition, ReadyList& stack, ReadyList& expensive,
+    int32_t& kept) {
+  if (stack.size() <= 1) return;
+  const CompiledPlan& plan = *st->plan;
+  size_t cheap = 0;
+  for (const int32_t id : stack) {
+    if (plan.nodes[id].expensive) {
+      expensive.push_back(id);
+    } else {
+      stack[cheap++] = id;
+    }
+  }
+  stack.resize(cheap);
+  if (!expensive.empty()) SpillExpensive(st, partition, expensive, kept);
+}
+
+// The next step to run: the cheap successor the last step readied, else the
+// top of the stack, else the kept expensive step; false when none is ready.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PopReady(int32_t& next,
+                                                  ReadyList& stack,
+                                                  int32_t& kept, int32_t& id) {
+  id = next;
+  if (id >= 0) {
+    next = -1;
+  } else if (!stack.empty()) {
+    id = stack.back();
+    stack.pop_back();
+  } else if (kept >= 0) {
+    id = kept;
+    kept = -1;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Runs step `id` and, while the step just run is a link of a straight chain
+// (chain_next), its successor: a chain stays in this loop. Stops before a
+// step when the run is cancelled or (kInstrumented, with a deadline) past
+// its deadline. Returns the last step's result; `n` is the last step run.
+template <bool kInstrumented>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline StepResult RunChain(
+    const RunPtr& st, const TaskView& view, bool check_deadline,
+    bool collect_stats, int& steps, int32_t id, const PlanNode*& n) {
+  StepResult r;
+  for (;;) {
+    if (ABSL_PREDICT_FALSE(st->cancellation.cancelled())) {
+      return StepResult::kFailed;
+    }
+    n = &view.nodes[id];
+    if (check_deadline &&
+        (n->expensive || (++steps % kDeadlineCheckInterval) == 0) &&
+        absl::Now() > st->deadline) {
+      st->Fail(DeadlineError());
+      Complete(st, /*drained=*/false);
+      return StepResult::kFailed;
+    }
+    const int64_t t0 = collect_stats ? NowNs() : 0;
+    r = Step(st, view, id, *n);
+    if (collect_stats && r != StepResult::kFailed) {
+      st->timings[id].start = t0;
+      if (r == StepResult::kDone) st->timings[id].end = NowNs();
+    }
+    if (r != StepResult::kDone || n->chain_next < 0) return r;
+    id = n->chain_next;
+  }
+}
+
+// Routes each successor of `n` that became ready: another partition's to a
+// task on its device, an expensive one to `expensive`, the first cheap one
+// to `next` (run next without touching the stack), later cheap ones to the
+// stack.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RouteReadySuccessors(
+    const RunPtr& st, int partition, const PlanNode& n, int32_t& next,
+    ReadyList& stack, ReadyList& expensive) {
+  const CompiledPlan& plan = *st->plan;
+  ReleaseSuccessors(*st, n, [&](int32_t s) {
+    const PlanNode& sn = plan.nodes[s];
+    if (sn.partition != partition) {
+      Schedule(st, sn.partition, {s});
+    } else if (sn.expensive) {
+      expensive.push_back(s);
+    } else if (next < 0) {
+      next = s;
+    } else {
+      stack.push_back(s);
+    }
+  });
+}
+
 // RunTask's loop. kInstrumented: the run has a deadline or collects step
 // timings; the common run has neither and checks for them once per task,
 // not once per step.
@@ -600,94 +716,19 @@ void RunTaskLoop(const RunPtr& st, int partition, ReadyList stack) {
       kInstrumented && st->deadline != absl::InfiniteFuture();
   const bool collect_stats = kInstrumented && st->collect_stats;
   ReadyList expensive;
-  // A cheap successor readied by the last step runs next without going
-  // through the stack (a chain never touches it).
-  int32_t next = -1;
-  // Ready expensive nodes get tasks of their own, except one that this task
-  // keeps and runs as soon as nothing cheap is ready. Handing every one to
-  // the device instead let a caller that runs its first partition inline
-  // leave with its heavy work queued for the workers: with 64 concurrent
-  // Session::Run callers all of it ran on the workers while the callers'
-  // own arena slot sat idle (one core of two busy).
-  int32_t kept = -1;
-  auto spill_expensive = [&] {
-    if (kept < 0) {
-      kept = expensive.back();
-      expensive.pop_back();
-    }
-    for (int32_t e : expensive) Schedule(st, partition, {e});
-    expensive.clear();
-  };
-  int steps = 0;
-  if (stack.size() > 1) {
-    // Split off the expensive roots, keeping both lists in order (no
-    // temporary buffer, unlike std::stable_partition).
-    size_t cheap = 0;
-    for (const int32_t id : stack) {
-      if (plan.nodes[id].expensive) {
-        expensive.push_back(id);
-      } else {
-        stack[cheap++] = id;
-      }
-    }
-    stack.resize(cheap);
-    if (!expensive.empty()) spill_expensive();
-  }
-  for (;;) {
-    int32_t id = next;
-    if (id >= 0) {
-      next = -1;
-    } else if (!stack.empty()) {
-      id = stack.back();
-      stack.pop_back();
-    } else if (kept >= 0) {
-      id = kept;
-      kept = -1;
-    } else {
-      break;
-    }
-    // Runs step `id` and, while the step just run is a link of a straight
-    // chain (chain_next), its successor: a chain stays in this inner loop.
-    StepResult r;
+  int32_t next = -1;  // A cheap successor readied by the last step.
+  int32_t kept = -1;  // The expensive step this task runs itself.
+  int steps = 0;      // Cheap steps since the task started (deadline checks).
+  SplitOffExpensiveRoots(st, partition, stack, expensive, kept);
+  int32_t id;
+  while (PopReady(next, stack, kept, id)) {
     const PlanNode* n;
-    for (;;) {
-      if (ABSL_PREDICT_FALSE(st->cancellation.cancelled())) {
-        r = StepResult::kFailed;
-        break;
-      }
-      n = &view.nodes[id];
-      if (check_deadline &&
-          (n->expensive || (++steps % kDeadlineCheckInterval) == 0) &&
-          absl::Now() > st->deadline) {
-        st->Fail(DeadlineError());
-        Complete(st, /*drained=*/false);
-        r = StepResult::kFailed;
-        break;
-      }
-      const int64_t t0 = collect_stats ? NowNs() : 0;
-      r = Step(st, view, id, *n);
-      if (collect_stats && r != StepResult::kFailed) {
-        st->timings[id].start = t0;
-        if (r == StepResult::kDone) st->timings[id].end = NowNs();
-      }
-      if (r != StepResult::kDone || n->chain_next < 0) break;
-      id = n->chain_next;
-    }
+    const StepResult r = RunChain<kInstrumented>(st, view, check_deadline,
+                                                 collect_stats, steps, id, n);
     if (ABSL_PREDICT_FALSE(r == StepResult::kFailed)) break;
     if (ABSL_PREDICT_FALSE(r == StepResult::kPending)) continue;
-    ReleaseSuccessors(*st, *n, [&](int32_t s) {
-      const PlanNode& sn = plan.nodes[s];
-      if (sn.partition != partition) {
-        Schedule(st, sn.partition, {s});
-      } else if (sn.expensive) {
-        expensive.push_back(s);
-      } else if (next < 0) {
-        next = s;
-      } else {
-        stack.push_back(s);
-      }
-    });
-    if (!expensive.empty()) spill_expensive();
+    RouteReadySuccessors(st, partition, *n, next, stack, expensive);
+    if (!expensive.empty()) SpillExpensive(st, partition, expensive, kept);
   }
   FinishTask(st);
 }
@@ -702,76 +743,80 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
 
 }  // namespace
 
-void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
-                      const ExecutorEnv& env, std::vector<NDArray> feeds,
-                      const ExecuteOptions& options, RunMetadata* metadata,
-                      ExecuteDone done) {
-  if (metadata != nullptr) {
-    *metadata = RunMetadata();  // Nothing stale from an earlier run.
-    metadata->num_partitions =
-        static_cast<int>(plan->partitioned.partitions.size());
-    metadata->num_transfers =
-        static_cast<int>(plan->partitioned.transfers.size());
-    metadata->partition_dump = plan->dump;
+namespace {
+
+// ExecutePlanAsync's stages, in order.
+
+// Resets `metadata` (nothing stale from an earlier run) and fills the
+// plan's fields, which a run that times out keeps.
+void ResetMetadata(const CompiledPlan& plan, RunMetadata* metadata) {
+  if (metadata == nullptr) return;
+  *metadata = RunMetadata();
+  metadata->num_partitions =
+      static_cast<int>(plan.partitioned.partitions.size());
+  metadata->num_transfers = static_cast<int>(plan.partitioned.transfers.size());
+  metadata->partition_dump = plan.dump;
+}
+
+// Completes a run that runs no step (failed before starting, or nothing to
+// run) from a device thread, like any other run: one token, one task.
+void FinishWithoutSteps(const RunPtr& st) {
+  st->outstanding.store(1, std::memory_order_relaxed);
+  st->first_device().Schedule([st] { FinishTask(st); });
+}
+
+// Registers the run with the caller's CancellationManager, if any, before
+// any step can run. False (and the run failed and finishing) when it was
+// already cancelled. caller_registered is set first: a Cancel on another
+// thread may complete the run (and read it) before Register returns.
+bool RegisterCallerCancellation(const RunPtr& st) {
+  CancellationManager* cm = st->caller_cancellation;
+  if (cm == nullptr) return true;
+  st->caller_registered = true;
+  std::weak_ptr<RunState> weak = st;
+  if (cm->Register(
+          [weak, cm] {
+            if (RunPtr run = weak.lock()) {
+              run->Fail(CallerCancelledError(cm->status()));
+              Complete(run, /*drained=*/false);
+            }
+          },
+          &st->caller_token)) {
+    return true;
   }
-  auto st = std::make_shared<RunState>(std::move(plan), env, options, metadata,
-                                       std::move(done));
+  st->caller_registered = false;
+  st->Fail(CallerCancelledError(cm->status()));
+  FinishWithoutSteps(st);
+  return false;
+}
+
+// Arms the deadline timer for a finite `deadline`. False (and the run
+// failed and finishing) when the deadline already passed, say while the
+// plan was being compiled: such a run does no work at all.
+bool ArmDeadline(const RunPtr& st, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return true;
+  if (absl::Now() >= deadline) {
+    st->Fail(absl::DeadlineExceededError(
+        "Session::Run passed its deadline before any step ran"));
+    FinishWithoutSteps(st);
+    return false;
+  }
+  std::weak_ptr<RunState> weak = st;
+  st->timer = internal::Timer::Global().Schedule(deadline, [weak] {
+    if (RunPtr run = weak.lock()) {
+      run->Fail(DeadlineError());
+      Complete(run, /*drained=*/false);
+    }
+  });
+  return true;
+}
+
+// Schedules one task per partition with roots, except that with
+// caller_runs_inline (or run_on_calling_thread) the caller runs the first
+// such partition: on its device, or (run_on_calling_thread) directly on
+// this thread. The tasks were counted in `outstanding` already.
+void StartPartitions(const RunPtr& st, const ExecuteOptions& options) {
   const CompiledPlan& p = *st->plan;
-  if (st->collect_stats) st->start_ns = NowNs();
-  for (size_t i = 0; i < feeds.size() && i < p.feed_slots.size(); ++i) {
-    if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
-  }
-  // The caller's cancellation, before any step can run. caller_registered
-  // is set first: a Cancel on another thread may complete the run (and read
-  // it) before Register returns.
-  if (CancellationManager* cm = st->caller_cancellation; cm != nullptr) {
-    st->caller_registered = true;
-    std::weak_ptr<RunState> weak = st;
-    if (!cm->Register(
-            [weak, cm] {
-              if (RunPtr run = weak.lock()) {
-                run->Fail(CallerCancelledError(cm->status()));
-                Complete(run, /*drained=*/false);
-              }
-            },
-            &st->caller_token)) {
-      st->caller_registered = false;
-      st->Fail(CallerCancelledError(cm->status()));
-      st->outstanding.store(1, std::memory_order_relaxed);
-      st->first_device().Schedule([st] { FinishTask(st); });
-      return;
-    }
-  }
-  // Each partition with roots is one task, counted up front so that no
-  // task can finish the run before the others are scheduled.
-  int num_root_tasks = 0;
-  for (const auto& roots : p.roots) num_root_tasks += !roots.empty();
-  st->outstanding.store(std::max(num_root_tasks, 1), std::memory_order_relaxed);
-  if (num_root_tasks == 0) {
-    // Nothing to run: complete from a device thread like any other run.
-    st->first_device().Schedule([st] { FinishTask(st); });
-    return;
-  }
-  // A run whose deadline has already passed (say, while its plan was being
-  // compiled) does no work at all.
-  if (options.deadline != absl::InfiniteFuture()) {
-    if (absl::Now() >= options.deadline) {
-      st->Fail(absl::DeadlineExceededError(
-          "Session::Run passed its deadline before any step ran"));
-      st->outstanding.store(1, std::memory_order_relaxed);
-      st->first_device().Schedule([st] { FinishTask(st); });
-      return;
-    }
-    std::weak_ptr<RunState> weak = st;
-    st->timer = internal::Timer::Global().Schedule(options.deadline, [weak] {
-      if (RunPtr run = weak.lock()) {
-        run->Fail(DeadlineError());
-        Complete(run, /*drained=*/false);
-      }
-    });
-  }
-  // With caller_runs_inline, the caller runs the first partition that has
-  // roots, on its device; every other partition's roots are scheduled.
   st->started = true;
   int mine = -1;
   for (size_t part = 0; part < p.roots.size(); ++part) {
@@ -791,6 +836,34 @@ void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
       RunTask(st, mine, ReadyList(p.roots[mine].begin(), p.roots[mine].end()));
     });
   }
+}
+
+}  // namespace
+
+void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
+                      const ExecutorEnv& env, std::vector<NDArray> feeds,
+                      const ExecuteOptions& options, RunMetadata* metadata,
+                      ExecuteDone done) {
+  ResetMetadata(*plan, metadata);
+  auto st = std::make_shared<RunState>(std::move(plan), env, options, metadata,
+                                       std::move(done));
+  const CompiledPlan& p = *st->plan;
+  if (st->collect_stats) st->start_ns = NowNs();
+  for (size_t i = 0; i < feeds.size() && i < p.feed_slots.size(); ++i) {
+    if (p.feed_slots[i] >= 0) st->values[p.feed_slots[i]] = std::move(feeds[i]);
+  }
+  if (!RegisterCallerCancellation(st)) return;
+  // Each partition with roots is one task, counted up front so that no
+  // task can finish the run before the others are scheduled.
+  int num_root_tasks = 0;
+  for (const auto& roots : p.roots) num_root_tasks += !roots.empty();
+  st->outstanding.store(std::max(num_root_tasks, 1), std::memory_order_relaxed);
+  if (num_root_tasks == 0) {
+    FinishWithoutSteps(st);  // Nothing to run.
+    return;
+  }
+  if (!ArmDeadline(st, options.deadline)) return;
+  StartPartitions(st, options);
 }
 
 }  // namespace weft

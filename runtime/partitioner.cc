@@ -45,7 +45,15 @@ int PartitionedGraph::num_nodes() const {
   return n;
 }
 
-absl::StatusOr<PartitionedGraph> PartitionGraph(
+namespace {
+
+// PartitionGraph's stages, in order. Each establishes the invariant named in
+// its comment; later stages rely on the earlier ones.
+
+// Stage 1, CheckArguments: the graph is non-null, there is a device, and
+// every fetch, target and feed is a built tensor of `graph` (checked in
+// that order; the first error wins). Returns the fed nodes' ids.
+absl::StatusOr<absl::flat_hash_set<int>> CheckArguments(
     const Graph& graph, absl::Span<const Tensor> fetches,
     absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
     absl::Span<const Tensor> targets, std::source_location where) {
@@ -75,13 +83,16 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
       return s;
     fed.insert(feeds[i].node()->id());
   }
+  return fed;
+}
 
-  PartitionedGraph out;
-  out.graph = graph;
-  const std::vector<const Node*> nodes = graph.nodes();
-  out.partition_of.assign(nodes.size(), -1);
-
-  // Prune: everything the fetches reach, stopping at fed nodes.
+// Stage 2, Prune: needed[id] is set exactly for the nodes the fetches and
+// targets reach over data and control inputs, stopping at fed nodes (a fed
+// node is needed; its inputs are not, unless reached another way).
+std::vector<char> Prune(const std::vector<const Node*>& nodes,
+                        absl::Span<const Tensor> fetches,
+                        absl::Span<const Tensor> targets,
+                        const absl::flat_hash_set<int>& fed) {
   std::vector<char> needed(nodes.size(), 0);
   std::vector<int> stack;
   for (const Tensor& t : fetches) stack.push_back(t.node()->id());
@@ -95,8 +106,18 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
     for (const NodeInput& in : nodes[id]->inputs()) stack.push_back(in.node);
     for (int c : nodes[id]->control_inputs()) stack.push_back(c);
   }
+  return needed;
+}
 
-  // Place.
+// Stage 3, Place: every needed node's device (its own, else devices[0]) is
+// one of `devices` — else the error names the first such node by id — and
+// `out` has one partition per device that received a needed node, in the
+// order of `devices`; out.partition_of[id] is a needed node's partition
+// (-1 for the others).
+absl::Status Place(const Graph& graph, const std::vector<const Node*>& nodes,
+                   const std::vector<char>& needed,
+                   absl::Span<const std::string> devices,
+                   PartitionedGraph& out) {
   absl::flat_hash_map<std::string, int> device_index;
   for (size_t i = 0; i < devices.size(); ++i) device_index[devices[i]] = i;
   std::vector<int> device_of(nodes.size(), -1);
@@ -127,40 +148,68 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   for (size_t id = 0; id < nodes.size(); ++id) {
     if (needed[id]) out.partition_of[id] = partition_of_device[device_of[id]];
   }
+  return absl::OkStatus();
+}
 
-  // Transfers, one per (source tensor or control source, destination).
-  std::map<std::tuple<int, int, int>, int> transfer_index;
-  auto transfer_for = [&](int src, int slot, int dst_partition) {
-    auto key = std::make_tuple(src, slot, dst_partition);
+// The transfers of one PartitionGraph call: one per (source node, slot or
+// -1 for control, destination partition), numbered in order of creation.
+class TransferTable {
+ public:
+  TransferTable(const std::vector<const Node*>& nodes, PartitionedGraph& out)
+      : nodes_(nodes), out_(out) {}
+
+  // Adds the transfer of `src`'s output `slot` (-1: its control edge) to
+  // `dst_partition` unless it exists.
+  void Add(int src, int slot, int dst_partition) {
     auto [it, inserted] =
-        transfer_index.emplace(key, static_cast<int>(out.transfers.size()));
-    if (inserted) {
-      Transfer t;
-      t.src = nodes[src];
-      t.slot = slot;
-      t.src_partition = out.partition_of[src];
-      t.dst_partition = dst_partition;
-      const std::string route =
-          absl::StrCat("@", out.partitions[t.src_partition].device, "->",
-                       out.partitions[dst_partition].device);
-      t.key = slot < 0 ? absl::StrCat("^", t.src->name(), route)
-                       : absl::StrCat(t.src->name(), ":", slot, route);
-      out.transfers.push_back(std::move(t));
-    }
-    return it->second;
-  };
+        index_.emplace(std::make_tuple(src, slot, dst_partition),
+                       static_cast<int>(out_.transfers.size()));
+    if (!inserted) return;
+    Transfer t;
+    t.src = nodes_[src];
+    t.slot = slot;
+    t.src_partition = out_.partition_of[src];
+    t.dst_partition = dst_partition;
+    const std::string route =
+        absl::StrCat("@", out_.partitions[t.src_partition].device, "->",
+                     out_.partitions[dst_partition].device);
+    t.key = slot < 0 ? absl::StrCat("^", t.src->name(), route)
+                     : absl::StrCat(t.src->name(), ":", slot, route);
+    out_.transfers.push_back(std::move(t));
+  }
+
+ private:
+  const std::vector<const Node*>& nodes_;
+  PartitionedGraph& out_;
+  std::map<std::tuple<int, int, int>, int> index_;
+};
+
+// Stage 4, AddTransfers: every data or control edge into a needed, unfed
+// node from another partition has its transfer in out.transfers — one per
+// (source tensor or control source, destination partition), in the order
+// of the consumers' ids and their inputs, then control inputs.
+void AddTransfers(const std::vector<const Node*>& nodes,
+                  const std::vector<char>& needed,
+                  const absl::flat_hash_set<int>& fed, PartitionedGraph& out) {
+  TransferTable transfers(nodes, out);
   for (size_t id = 0; id < nodes.size(); ++id) {
     if (!needed[id] || fed.contains(static_cast<int>(id))) continue;
     const int p = out.partition_of[id];
     for (const NodeInput& in : nodes[id]->inputs()) {
-      if (out.partition_of[in.node] != p) transfer_for(in.node, in.slot, p);
+      if (out.partition_of[in.node] != p) transfers.Add(in.node, in.slot, p);
     }
     for (int c : nodes[id]->control_inputs()) {
-      if (out.partition_of[c] != p) transfer_for(c, -1, p);
+      if (out.partition_of[c] != p) transfers.Add(c, -1, p);
     }
   }
+}
 
-  // Items: recvs first, then nodes in id order, each followed by its sends.
+// Stage 5, LayOutItems: each partition's items are its Recvs (by transfer
+// index), then its needed nodes in id order (a topological order), each an
+// op or a feed and followed by its Sends.
+void LayOutItems(const std::vector<const Node*>& nodes,
+                 const std::vector<char>& needed,
+                 const absl::flat_hash_set<int>& fed, PartitionedGraph& out) {
   std::vector<std::vector<int>> sends_of(nodes.size());
   for (size_t t = 0; t < out.transfers.size(); ++t) {
     const Transfer& tr = out.transfers[t];
@@ -179,6 +228,29 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
       part.items.push_back({PartitionItem::Kind::kSend, nodes[id], t});
     }
   }
+}
+
+}  // namespace
+
+absl::StatusOr<PartitionedGraph> PartitionGraph(
+    const Graph& graph, absl::Span<const Tensor> fetches,
+    absl::Span<const Tensor> feeds, absl::Span<const std::string> devices,
+    absl::Span<const Tensor> targets, std::source_location where) {
+  absl::StatusOr<absl::flat_hash_set<int>> fed =
+      CheckArguments(graph, fetches, feeds, devices, targets, where);
+  if (!fed.ok()) return fed.status();
+
+  PartitionedGraph out;
+  out.graph = graph;
+  const std::vector<const Node*> nodes = graph.nodes();
+  out.partition_of.assign(nodes.size(), -1);
+
+  const std::vector<char> needed = Prune(nodes, fetches, targets, *fed);
+  if (absl::Status s = Place(graph, nodes, needed, devices, out); !s.ok()) {
+    return s;
+  }
+  AddTransfers(nodes, needed, *fed, out);
+  LayOutItems(nodes, needed, *fed, out);
   return out;
 }
 

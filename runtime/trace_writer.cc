@@ -26,6 +26,59 @@ std::string JsonEscape(std::string_view s) {
   return out;
 }
 
+// A step's name and op in RunMetadata: a node's own, or "send <key>" /
+// "recv <key>" for a transfer; a fed node's op is "Feed".
+void NameStep(const CompiledPlan& plan, const PlanNode& n, NodeExecStats& s) {
+  switch (n.kind) {
+    case PartitionItem::Kind::kOp:
+      s.name = n.node->name();
+      s.op = n.node->op();
+      break;
+    case PartitionItem::Kind::kFeed:
+      s.name = n.node->name();
+      s.op = "Feed";
+      break;
+    case PartitionItem::Kind::kSend:
+      s.name =
+          absl::StrCat("send ", plan.partitioned.transfers[n.transfer].key);
+      s.op = "Send";
+      break;
+    case PartitionItem::Kind::kRecv:
+      s.name =
+          absl::StrCat("recv ", plan.partitioned.transfers[n.transfer].key);
+      s.op = "Recv";
+      break;
+  }
+}
+
+// The Chrome trace-event document: one track per partition, one complete
+// event per step in `stats`.
+std::string ChromeTraceJson(const std::vector<Partition>& parts,
+                            const std::vector<NodeExecStats>& stats) {
+  std::string json = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  absl::StrAppend(&json,
+                  "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":"
+                  "{\"name\":\"weft Session::Run\"}}");
+  for (size_t p = 0; p < parts.size(); ++p) {
+    absl::StrAppend(&json,
+                    ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
+                    "\"tid\":",
+                    p, ",\"args\":{\"name\":\"partition ", p, " (",
+                    JsonEscape(parts[p].device), ")\"}}");
+  }
+  for (const NodeExecStats& s : stats) {
+    absl::StrAppend(&json, ",\n{\"name\":\"", JsonEscape(s.name),
+                    "\",\"cat\":\"", JsonEscape(s.op),
+                    "\",\"ph\":\"X\",\"pid\":1,\"tid\":", s.partition,
+                    ",\"ts\":", static_cast<double>(s.start_ns) / 1000.0,
+                    ",\"dur\":", static_cast<double>(s.duration_ns) / 1000.0,
+                    ",\"args\":{\"op\":\"", JsonEscape(s.op),
+                    "\",\"device\":\"", JsonEscape(s.device), "\"}}");
+  }
+  json.append("\n]}\n");
+  return json;
+}
+
 }  // namespace
 
 void FillRunMetadata(const CompiledPlan& plan,
@@ -43,26 +96,7 @@ void FillRunMetadata(const CompiledPlan& plan,
     if (t.start < 0) continue;
     const PlanNode& n = plan.nodes[i];
     NodeExecStats s;
-    switch (n.kind) {
-      case PartitionItem::Kind::kOp:
-        s.name = n.node->name();
-        s.op = n.node->op();
-        break;
-      case PartitionItem::Kind::kFeed:
-        s.name = n.node->name();
-        s.op = "Feed";
-        break;
-      case PartitionItem::Kind::kSend:
-        s.name =
-            absl::StrCat("send ", plan.partitioned.transfers[n.transfer].key);
-        s.op = "Send";
-        break;
-      case PartitionItem::Kind::kRecv:
-        s.name =
-            absl::StrCat("recv ", plan.partitioned.transfers[n.transfer].key);
-        s.op = "Recv";
-        break;
-    }
+    NameStep(plan, n, s);
     s.partition = n.partition;
     s.device = parts[n.partition].device;
     s.start_ns = t.start - start_ns;
@@ -79,29 +113,7 @@ void FillRunMetadata(const CompiledPlan& plan,
   for (size_t p = 0; p < parts.size(); ++p) {
     if (first[p] >= 0) md.partition_wall_ns[p] = last[p] - first[p];
   }
-  if (!trace) return;
-  std::string json = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
-  absl::StrAppend(&json,
-                  "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":"
-                  "{\"name\":\"weft Session::Run\"}}");
-  for (size_t p = 0; p < parts.size(); ++p) {
-    absl::StrAppend(&json,
-                    ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
-                    "\"tid\":",
-                    p, ",\"args\":{\"name\":\"partition ", p, " (",
-                    JsonEscape(parts[p].device), ")\"}}");
-  }
-  for (const NodeExecStats& s : md.node_stats) {
-    absl::StrAppend(&json, ",\n{\"name\":\"", JsonEscape(s.name),
-                    "\",\"cat\":\"", JsonEscape(s.op),
-                    "\",\"ph\":\"X\",\"pid\":1,\"tid\":", s.partition,
-                    ",\"ts\":", static_cast<double>(s.start_ns) / 1000.0,
-                    ",\"dur\":", static_cast<double>(s.duration_ns) / 1000.0,
-                    ",\"args\":{\"op\":\"", JsonEscape(s.op),
-                    "\",\"device\":\"", JsonEscape(s.device), "\"}}");
-  }
-  json.append("\n]}\n");
-  md.chrome_trace_json = std::move(json);
+  if (trace) md.chrome_trace_json = ChromeTraceJson(parts, md.node_stats);
 }
 
 }  // namespace internal

@@ -163,6 +163,9 @@ std::optional<uint64_t> AsUnsigned(const Json& j) {
 
 // Parses one tensor entry of the header; an error message (without the
 // path) on failure.
+// Long (~78 lines): the entry's three fields (dtype, shape, data_offsets)
+// are checked in file order and then against each other, each check with its
+// own error.
 absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& value) {
   auto bad = [&](std::string_view why) {
     return absl::DataLossError(

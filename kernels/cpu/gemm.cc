@@ -53,6 +53,7 @@ bool MulOverflows(int64_t x, int64_t y) {
   return __builtin_mul_overflow(x, y, &r) || r > (int64_t{1} << 62);
 }
 
+// Long (~60 lines): a flat list of argument checks, each with its own error.
 template <typename T>
 absl::Status Validate(const char* routine, const Problem<T>& p,
                       bool check_pointers = true) {
