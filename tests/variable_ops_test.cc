@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
 #include "graph/graph_io.h"
@@ -210,6 +212,13 @@ TEST(VariableOps, TrainingAndServingGraphsShareVariables) {
       served.fetch_add(1);
     }
   });
+  // Training starts once the client is serving, so the two overlap even on
+  // a loaded machine (the trainer's 300 steps could otherwise finish before
+  // the client thread first runs).
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (served.load() == 0 && absl::Now() < give_up) {
+    std::this_thread::yield();
+  }
   float first_loss = -1, last_loss = -1;
   for (int i = 0; i < 300; ++i) {
     auto out = trainer->Run({{x, xs}, {y, ys}}, {loss}, {step_w, step_b});
