@@ -261,15 +261,7 @@ Tensor Placeholder(DType dtype, Shape shape, const OpOptions& options,
                  where);
 }
 
-#define WEFT_UNARY(Name)                                 \
-  Tensor Name(const Tensor& x, const OpOptions& options, \
-              std::source_location where) {              \
-    return BuildOp(#Name, {x}, {}, options, where);      \
-  }
-
-WEFT_UNARY(Identity)
-
-#undef WEFT_UNARY
+WEFT_UNARY_BUILDER(Identity)
 
 Tensor Reshape(const Tensor& x, Shape shape, const OpOptions& options,
                std::source_location where) {

@@ -78,39 +78,25 @@ namespace ops {
 
 using internal::BuildOp;
 
-#define WEFT_UNARY(Name)                                 \
-  Tensor Name(const Tensor& x, const OpOptions& options, \
-              std::source_location where) {              \
-    return BuildOp(#Name, {x}, {}, options, where);      \
-  }
-#define WEFT_BINARY(Name)                                                 \
-  Tensor Name(const Tensor& x, const Tensor& y, const OpOptions& options, \
-              std::source_location where) {                               \
-    return BuildOp(#Name, {x, y}, {}, options, where);                    \
-  }
-
-WEFT_BINARY(Add)
-WEFT_BINARY(Sub)
-WEFT_BINARY(Mul)
-WEFT_BINARY(Div)
-WEFT_BINARY(Maximum)
-WEFT_BINARY(Minimum)
-WEFT_BINARY(Pow)
-WEFT_UNARY(Neg)
-WEFT_UNARY(Relu)
-WEFT_UNARY(Abs)
-WEFT_UNARY(Square)
-WEFT_UNARY(Sigmoid)
-WEFT_UNARY(Tanh)
-WEFT_UNARY(Exp)
-WEFT_UNARY(Log)
-WEFT_UNARY(Sqrt)
-WEFT_UNARY(Rsqrt)
-WEFT_UNARY(Erf)
-WEFT_UNARY(Softplus)
-
-#undef WEFT_UNARY
-#undef WEFT_BINARY
+WEFT_BINARY_BUILDER(Add)
+WEFT_BINARY_BUILDER(Sub)
+WEFT_BINARY_BUILDER(Mul)
+WEFT_BINARY_BUILDER(Div)
+WEFT_BINARY_BUILDER(Maximum)
+WEFT_BINARY_BUILDER(Minimum)
+WEFT_BINARY_BUILDER(Pow)
+WEFT_UNARY_BUILDER(Neg)
+WEFT_UNARY_BUILDER(Relu)
+WEFT_UNARY_BUILDER(Abs)
+WEFT_UNARY_BUILDER(Square)
+WEFT_UNARY_BUILDER(Sigmoid)
+WEFT_UNARY_BUILDER(Tanh)
+WEFT_UNARY_BUILDER(Exp)
+WEFT_UNARY_BUILDER(Log)
+WEFT_UNARY_BUILDER(Sqrt)
+WEFT_UNARY_BUILDER(Rsqrt)
+WEFT_UNARY_BUILDER(Erf)
+WEFT_UNARY_BUILDER(Softplus)
 
 }  // namespace ops
 }  // namespace weft

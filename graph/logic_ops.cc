@@ -105,29 +105,15 @@ namespace ops {
 
 using internal::BuildOp;
 
-#define WEFT_UNARY(Name)                                 \
-  Tensor Name(const Tensor& x, const OpOptions& options, \
-              std::source_location where) {              \
-    return BuildOp(#Name, {x}, {}, options, where);      \
-  }
-#define WEFT_BINARY(Name)                                                 \
-  Tensor Name(const Tensor& x, const Tensor& y, const OpOptions& options, \
-              std::source_location where) {                               \
-    return BuildOp(#Name, {x, y}, {}, options, where);                    \
-  }
-
-WEFT_BINARY(Less)
-WEFT_BINARY(LessEqual)
-WEFT_BINARY(Greater)
-WEFT_BINARY(GreaterEqual)
-WEFT_BINARY(Equal)
-WEFT_BINARY(NotEqual)
-WEFT_BINARY(LogicalAnd)
-WEFT_BINARY(LogicalOr)
-WEFT_UNARY(LogicalNot)
-
-#undef WEFT_UNARY
-#undef WEFT_BINARY
+WEFT_BINARY_BUILDER(Less)
+WEFT_BINARY_BUILDER(LessEqual)
+WEFT_BINARY_BUILDER(Greater)
+WEFT_BINARY_BUILDER(GreaterEqual)
+WEFT_BINARY_BUILDER(Equal)
+WEFT_BINARY_BUILDER(NotEqual)
+WEFT_BINARY_BUILDER(LogicalAnd)
+WEFT_BINARY_BUILDER(LogicalOr)
+WEFT_UNARY_BUILDER(LogicalNot)
 
 Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
               const OpOptions& options, std::source_location where) {

@@ -12,6 +12,21 @@
 #define WEFT_GRAPH_OP_FAMILIES_H_
 
 #include "graph/op_registry.h"
+#include "graph/ops.h"
+
+// Defines the builder of a one-input (`Name(x)`) or two-input (`Name(x, y)`)
+// op without attributes, declared in graph/ops.h, inside namespace
+// weft::ops of a family file.
+#define WEFT_UNARY_BUILDER(Name)                                      \
+  Tensor Name(const Tensor& x, const OpOptions& options,              \
+              std::source_location where) {                           \
+    return ::weft::internal::BuildOp(#Name, {x}, {}, options, where); \
+  }
+#define WEFT_BINARY_BUILDER(Name)                                         \
+  Tensor Name(const Tensor& x, const Tensor& y, const OpOptions& options, \
+              std::source_location where) {                               \
+    return ::weft::internal::BuildOp(#Name, {x, y}, {}, options, where);  \
+  }
 
 namespace weft {
 namespace internal {
