@@ -102,7 +102,11 @@ const absl::Status& Tensor::status() const {
   return node_ != nullptr ? *ok : *error_;
 }
 
-Graph Tensor::graph() const { return Graph(graph_); }
+Graph Tensor::graph() const { return internal::GraphAccess::Wrap(graph_); }
+
+bool Tensor::belongs_to(const Graph& graph) const {
+  return node_ != nullptr && graph_ == internal::GraphAccess::Impl(graph);
+}
 
 std::string Tensor::name() const {
   return node_ == nullptr ? std::string()
@@ -201,7 +205,7 @@ absl::Status GraphImpl::CheckCrossGraph(const NodeRequest& req,
     const bool control = i >= req.inputs.size();
     const Tensor& in =
         control ? req.control_inputs[i - req.inputs.size()] : req.inputs[i];
-    if (in.graph_impl().get() == this) continue;
+    if (internal::GraphAccess::Impl(in).get() == this) continue;
     CrossGraphEdge e;
     e.op_name = base;
     e.op_type = std::string(req.op);
@@ -445,7 +449,8 @@ std::vector<Tensor> GraphImpl::Outputs(const Node* node) {
   std::vector<Tensor> out;
   out.reserve(node->num_outputs());
   for (int i = 0; i < node->num_outputs(); ++i) {
-    out.emplace_back(shared_from_this(), node, i);
+    out.push_back(
+        internal::GraphAccess::MakeTensor(shared_from_this(), node, i));
   }
   return out;
 }
@@ -625,7 +630,7 @@ absl::StatusOr<Tensor> Graph::GetTensor(std::string_view name) const {
     return absl::NotFoundError(
         absl::StrCat("graph ", DisplayName(), " has no tensor ", Quoted(name)));
   }
-  return Tensor(impl_, n, slot);
+  return internal::GraphAccess::MakeTensor(impl_, n, slot);
 }
 
 Tensor Graph::output(const Node& node, int index) const {
@@ -640,7 +645,7 @@ Tensor Graph::output(const Node& node, int index) const {
         "Graph::output: node ", Quoted(node.name()), " (", node.op(), ") has ",
         node.num_outputs(), " output(s); there is no output ", index)));
   }
-  return Tensor(impl_, &node, index);
+  return internal::GraphAccess::MakeTensor(impl_, &node, index);
 }
 
 std::string Graph::DisplayName() const {

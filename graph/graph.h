@@ -20,6 +20,9 @@ namespace weft {
 
 class GraphImpl;
 struct OpOptions;
+namespace internal {
+class GraphAccess;  // graph/graph_impl.h, private to graph/
+}  // namespace internal
 
 // A handle to a graph. Copies share the graph; `==` is identity. Graphs are
 // append-only: nodes are added (never removed or changed) until Finalize().
@@ -93,11 +96,11 @@ class Graph {
     return a.impl_ == b.impl_;
   }
 
-  // Internal.
+ private:
+  friend class internal::GraphAccess;
   explicit Graph(std::shared_ptr<GraphImpl> impl) : impl_(std::move(impl)) {}
   const std::shared_ptr<GraphImpl>& impl() const { return impl_; }
 
- private:
   std::shared_ptr<GraphImpl> impl_;
 };
 

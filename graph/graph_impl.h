@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 #include "graph/attr.h"
 #include "graph/errors.h"
+#include "graph/graph.h"
 #include "graph/node.h"
 #include "graph/op_registry.h"
 #include "graph/provenance.h"
@@ -152,6 +153,29 @@ class GraphImpl : public std::enable_shared_from_this<GraphImpl> {
 // the kind is registered is CheckDeviceName's job (graph/device_kind.h).
 [[nodiscard]] absl::Status ValidateDeviceName(std::string_view device);
 
+namespace internal {
+
+// graph/'s access to the private parts of Graph and Tensor (their
+// GraphImpl). This header is private to //graph, so nothing outside graph/
+// can name a GraphImpl or build a Tensor from one.
+class GraphAccess {
+ public:
+  static const std::shared_ptr<GraphImpl>& Impl(const Graph& graph) {
+    return graph.impl();
+  }
+  static const std::shared_ptr<GraphImpl>& Impl(const Tensor& tensor) {
+    return tensor.graph_impl();
+  }
+  static Graph Wrap(std::shared_ptr<GraphImpl> impl) {
+    return Graph(std::move(impl));
+  }
+  static Tensor MakeTensor(std::shared_ptr<GraphImpl> graph, const Node* node,
+                           int index) {
+    return Tensor(std::move(graph), node, index);
+  }
+};
+
+}  // namespace internal
 }  // namespace weft
 
 #endif  // WEFT_GRAPH_GRAPH_IMPL_H_

@@ -759,7 +759,8 @@ class Loader {
                                     ") has ", src->num_outputs(),
                                     " output(s); there is no slot ", slot));
     }
-    return Tensor(graph_.impl(), src, slot);
+    return internal::GraphAccess::MakeTensor(
+        internal::GraphAccess::Impl(graph_), src, slot);
   }
 
   // The node's attrs, each once.
@@ -825,7 +826,8 @@ class Loader {
     req.source = p.graph_source;
     req.where = std::source_location::current();
     req.loaded = &p;
-    absl::StatusOr<const Node*> t = graph_.impl()->AddNode(std::move(req));
+    absl::StatusOr<const Node*> t =
+        internal::GraphAccess::Impl(graph_)->AddNode(std::move(req));
     if (!t.ok()) return Prefixed(t.status(), absl::StrCat(NodeText(i), ": "));
     if ((*t)->name() != nd.name()) {  // Unreachable: names were checked.
       return absl::InternalError(
@@ -983,7 +985,7 @@ class Loader {
                        DTypeName(node->output_dtypes()[0]),
                        node->output_shapes()[0].DebugString()));
     }
-    return Tensor(body.impl(), node, 0);
+    return body.output(*node, 0);
   }
 
   // Rebuilds function `f` (its callees are loaded): the body's nodes
@@ -1061,7 +1063,7 @@ class Loader {
                                 DTypeName(node->output_dtypes()[slot]),
                                 node->output_shapes()[slot].DebugString()));
       }
-      fb->outputs.push_back(Tensor(body.impl(), node, slot));
+      fb->outputs.push_back(body.output(*node, slot));
       fb->output_specs.push_back(
           {*d, shape, o.name().empty() ? o.tensor() : o.name()});
     }

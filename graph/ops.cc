@@ -28,7 +28,7 @@ const TracingFrame* FrameFor(const Graph& target) {
 void SubstituteCaptures(const TracingFrame& frame, const Graph& target,
                         std::vector<Tensor>& inputs) {
   for (Tensor& in : inputs) {
-    if (!in.ok() || in.graph_impl() == target.impl()) continue;
+    if (!in.ok() || in.belongs_to(target)) continue;
     for (size_t i = 0; i < frame.captures.size(); ++i) {
       const Tensor& c = frame.captures[i];
       if (c.node() == in.node() && c.index() == in.index()) {
@@ -108,14 +108,15 @@ std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
       MakeNodeRequest(op, inputs, std::move(attrs), options, where);
   req.source = source;
   req.scope = std::move(scope);
-  absl::StatusOr<const Node*> node = target.impl()->AddNode(std::move(req));
+  const std::shared_ptr<GraphImpl>& impl = GraphAccess::Impl(target);
+  absl::StatusOr<const Node*> node = impl->AddNode(std::move(req));
   if (!node.ok()) {
     if (frame != nullptr && GetCrossGraphEdge(node.status()).has_value()) {
       return failed(WithFunctionNote(node.status(), *frame));
     }
     return failed(std::move(node).status());
   }
-  return target.impl()->Outputs(*node);
+  return impl->Outputs(*node);
 }
 
 Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,

@@ -16,6 +16,9 @@ namespace weft {
 class Graph;
 class GraphImpl;
 class Node;
+namespace internal {
+class GraphAccess;  // graph/graph_impl.h, private to graph/
+}  // namespace internal
 
 // Output `index()` of a node. A Tensor keeps its graph alive. A Tensor that
 // is not ok() carries the error that stopped it being built (a
@@ -49,12 +52,20 @@ class Tensor {
   // The node that produces this tensor (nullptr if not ok()).
   const Node* node() const { return node_; }
 
-  // Internal: build a Tensor for output `index` of `node`, or an error Tensor.
-  Tensor(std::shared_ptr<GraphImpl> graph, const Node* node, int index);
+  // Whether this tensor belongs to `graph` (a pointer compare; false when
+  // not ok()).
+  bool belongs_to(const Graph& graph) const;
+
+  // A non-ok Tensor carrying `status` (an op builder's failure).
   static Tensor FromError(absl::Status status);
-  const std::shared_ptr<GraphImpl>& graph_impl() const { return graph_; }
 
  private:
+  // Output `index` of `node` of `graph`: graph/ makes these (through
+  // internal::GraphAccess); everyone else uses Graph::output or a builder.
+  friend class internal::GraphAccess;
+  Tensor(std::shared_ptr<GraphImpl> graph, const Node* node, int index);
+  const std::shared_ptr<GraphImpl>& graph_impl() const { return graph_; }
+
   std::shared_ptr<GraphImpl> graph_;
   const Node* node_ = nullptr;
   int index_ = 0;

@@ -199,7 +199,7 @@ void Session::Impl::EvictOnePlan() {
 absl::Status Session::Impl::CheckTensor(const Tensor& t, std::string_view role,
                                         int index,
                                         std::source_location where) const {
-  if (t.ok() && t.graph_impl() == graph_.impl()) return absl::OkStatus();
+  if (t.belongs_to(graph_)) return absl::OkStatus();
   return CheckTensorInGraph(
       t, index,
       GraphUse{.user = "Session::Run",

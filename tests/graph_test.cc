@@ -7,7 +7,9 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <source_location>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -18,7 +20,9 @@
 #include "graph/device_kind.h"
 #include "graph/errors.h"
 #include "graph/ndarray.h"
+#include "graph/op_registry.h"
 #include "graph/ops.h"
+#include "graph/resource.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 
@@ -315,12 +319,38 @@ TEST(Graph, GetTensorAndFindNode) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A resource no one else refers to: alive exactly as long as the graph
+// whose node holds it in an attribute (GraphImpl is private to graph/, so
+// the graph's lifetime is observed through what it owns).
+class LifetimeProbe : public Resource {
+ public:
+  LifetimeProbe() : Resource("probe", std::source_location::current()) {}
+  std::string_view kind() const override { return "LifetimeProbe"; }
+};
+
+// An op holding a LifetimeProbe in attr "probe".
+void RegisterProbeOp() {
+  static const bool registered = [] {
+    absl::Status s = OpRegistry::Global().Register(
+        {"GraphTestProbe", 0, {"probe"}, [](InferenceContext& c) {
+           c.SetOutput(DType::kFloat32, Shape{});
+           return absl::OkStatus();
+         }});
+    return s.ok();
+  }();
+  ASSERT_TRUE(registered);
+}
+
 TEST(Graph, TensorKeepsGraphAlive) {
+  RegisterProbeOp();
   Tensor x;
-  std::weak_ptr<GraphImpl> weak;
+  std::weak_ptr<Resource> weak;
   {
     Graph g = Graph::Create("ephemeral");
-    weak = g.impl();
+    auto probe = std::make_shared<LifetimeProbe>();
+    weak = probe;
+    ASSERT_TRUE(
+        g.AddOp("GraphTestProbe", {}, {{"probe", ResourceRef(probe)}}).ok());
     x = ScalarConst(2, {.graph = g});
   }
   ASSERT_FALSE(weak.expired());
@@ -335,7 +365,7 @@ TEST(Graph, TensorKeepsGraphAlive) {
     ASSERT_TRUE(z.ok()) << z.status();
     EXPECT_EQ(z.node()->inputs()[0].node, y.node()->id());
   }
-  EXPECT_EQ(x.graph().num_nodes(), 3);
+  EXPECT_EQ(x.graph().num_nodes(), 4);  // The probe, x, y and z.
   x = Tensor();
   y = Tensor();
   EXPECT_TRUE(weak.expired());
