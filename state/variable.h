@@ -32,6 +32,9 @@
 namespace weft {
 
 class VariableImpl;
+namespace internal {
+class VariableAccess;  // state/variable_impl.h, private to //state
+}  // namespace internal
 
 // A handle to a variable: a name, a fixed dtype and shape, a creation site,
 // and a current value. Copying a Variable copies the handle (both copies name
@@ -98,8 +101,6 @@ class Variable {
 
   // The resource a graph node's attribute holds (null for a null handle).
   ResourceRef resource() const;
-  // The implementation (graph kernels use VariableImpl::Update).
-  const std::shared_ptr<VariableImpl>& impl() const { return impl_; }
 
   // "'dense/w' (float32[2], created at model.cc:12 in Build)"; "null
   // Variable" for a null handle.
@@ -115,6 +116,9 @@ class Variable {
 
  private:
   friend absl::StatusOr<Variable> FindVariable(std::string_view name);
+  // The implementation, for //state (internal::VariableAccess).
+  friend class internal::VariableAccess;
+  const std::shared_ptr<VariableImpl>& impl() const { return impl_; }
   explicit Variable(std::shared_ptr<VariableImpl> impl)
       : impl_(std::move(impl)) {}
 

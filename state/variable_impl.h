@@ -2,7 +2,7 @@
 // weft::Variable handle. Graph kernels (ReadVariable, Assign, AssignAdd,
 // AssignSub) work on it directly; users work through Variable.
 //
-//   std::shared_ptr<VariableImpl> impl = variable.impl();
+//   std::shared_ptr<VariableImpl> impl = internal::VariableAccess::Impl(v);
 //   absl::StatusOr<NDArray> now = impl->Update(
 //       [&](const NDArray& old) -> absl::StatusOr<NDArray> {
 //         return AddArrays(old, delta);  // Any pure function of the old value.
@@ -26,6 +26,7 @@
 #include "graph/resource.h"
 #include "graph/shape.h"
 #include "graph/tensor_spec.h"
+#include "state/variable.h"
 
 namespace weft {
 
@@ -105,6 +106,18 @@ class VariableImpl final : public Resource {
 [[nodiscard]] absl::StatusOr<NDArray> SubtractArrays(const NDArray& a,
                                                      const NDArray& b);
 
+namespace internal {
+
+// //state's access to the VariableImpl behind a Variable handle (this
+// header is visible only to //state, its tests and its benchmark).
+class VariableAccess {
+ public:
+  static const std::shared_ptr<VariableImpl>& Impl(const Variable& v) {
+    return v.impl();
+  }
+};
+
+}  // namespace internal
 }  // namespace weft
 
 #endif  // WEFT_STATE_VARIABLE_IMPL_H_

@@ -66,7 +66,8 @@ std::vector<Variable> VariablesOf(const Graph& graph) {
   absl::flat_hash_set<const void*> seen;
   for (const Node* n : graph.nodes()) {
     Variable v = VariableOfAttrs(n->attrs());
-    if (!v.is_null() && seen.insert(v.impl().get()).second) out.push_back(v);
+    if (!v.is_null() && seen.insert(v.resource().get()).second)
+      out.push_back(v);
   }
   return out;
 }

@@ -184,7 +184,7 @@ TEST(Variable, AssignAddRejectsBoolAndMismatchedDeltas) {
 
 TEST(Variable, UpdateIsAtomicAndLeavesTheValueOnError) {
   Variable v = MustCreateVariable("v", NDArray::Vector<int32_t>({1, 2}));
-  VariableImpl& impl = *v.impl();
+  VariableImpl& impl = *internal::VariableAccess::Impl(v);
   absl::StatusOr<NDArray> r = impl.Update([](const NDArray& old) {
     absl::Span<const int32_t> x = old.values<int32_t>();
     return NDArray::Vector<int32_t>({x[0] * 10, x[1] * 10});
@@ -353,10 +353,11 @@ TEST(Variable, UpdateFunctionsAreExactUnderContention) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int k = 0; k < 2000; ++k) {
-        absl::StatusOr<NDArray> r = v.impl()->Update([](const NDArray& old) {
-          const int64_t x = old.values<int64_t>()[0];
-          return NDArray::Scalar<int64_t>(2 * x - (x - 1));
-        });
+        absl::StatusOr<NDArray> r =
+            internal::VariableAccess::Impl(v)->Update([](const NDArray& old) {
+              const int64_t x = old.values<int64_t>()[0];
+              return NDArray::Scalar<int64_t>(2 * x - (x - 1));
+            });
         ASSERT_TRUE(r.ok());
       }
     });
