@@ -38,15 +38,6 @@ bool SameShapes(const std::vector<NDArray>& a, const std::vector<NDArray>& b) {
   return true;
 }
 
-// `status` with `prefix` before its message, keeping code and payloads.
-absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
-  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
-}
-
 }  // namespace
 
 // Long (~87 lines): a flat list of argument checks, in the order their
@@ -77,8 +68,8 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(
     for (size_t i = 0; i < list.size(); ++i) {
       const Tensor& t = list[i];
       if (!t.ok()) {
-        return Prefixed(t.status(),
-                        absl::StrCat("Batcher::Create at ", site, ": ", role,
+        return internal::WithPrefix(
+            t.status(), absl::StrCat("Batcher::Create at ", site, ": ", role,
                                      " ", i, " was not built: "));
       }
       if (absl::Status s = CheckTensorInGraph(
@@ -337,7 +328,7 @@ void Batcher::RunBatch(std::vector<Request>& batch) {
     absl::StatusOr<std::vector<NDArray>> outputs =
         session_->Run(feeds, outputs_);
     if (!outputs.ok()) {
-      error = Prefixed(
+      error = internal::WithPrefix(
           outputs.status(),
           absl::StrCat(Describe(), ": the batch of ", k,
                        k == 1 ? " request" : " requests", " failed: "));

@@ -401,12 +401,25 @@ std::string NullHandleMessage(std::string_view subject, std::string_view kind) {
                       factory, " and check the returned status");
 }
 
-absl::Status WithNote(const absl::Status& status, std::string_view note) {
-  absl::Status out(status.code(), absl::StrCat(status.message(), "\n  ", note));
+namespace {
+
+// `message` with `status`'s code and payloads.
+absl::Status Rewritten(const absl::Status& status, std::string message) {
+  absl::Status out(status.code(), std::move(message));
   status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
     out.SetPayload(url, payload);
   });
   return out;
+}
+
+}  // namespace
+
+absl::Status WithPrefix(const absl::Status& status, std::string_view prefix) {
+  return Rewritten(status, absl::StrCat(prefix, status.message()));
+}
+
+absl::Status WithNote(const absl::Status& status, std::string_view note) {
+  return Rewritten(status, absl::StrCat(status.message(), "\n  ", note));
 }
 
 }  // namespace internal

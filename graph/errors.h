@@ -167,6 +167,9 @@ namespace internal {
 // at model.cc:3 targets", "SaveVariables('c.st'): variables[1] is". Each
 // caller keeps its status code and payload.
 std::string NullHandleMessage(std::string_view subject, std::string_view kind);
+// `status` with `prefix` before its message; code and payloads kept.
+[[nodiscard]] absl::Status WithPrefix(const absl::Status& status,
+                                      std::string_view prefix);
 // `status` with `note` appended as a further line ("\n  note"); code and
 // payloads kept.
 [[nodiscard]] absl::Status WithNote(const absl::Status& status,

@@ -117,16 +117,6 @@ void ToProto(const Shape& shape, ShapeDef* out) {
 
 // ------------------------------------------------------------------ save --
 
-// Copies `status` with `prefix` before its message, keeping its code and
-// payloads (OpErrorInfo, CrossGraphEdge).
-absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
-  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
-}
-
 absl::Status SaveAttr(const std::string& node, const std::string& key,
                       const AttrValue& value, AttrValueDef* out,
                       std::vector<ResourceRef>& resources) {
@@ -265,7 +255,8 @@ absl::Status SaveFunction(const internal::FunctionBody& fb, FunctionDef* fd,
   GraphDef* body = fd->mutable_body();
   body->set_name(fb.graph.name());
   if (absl::Status s = SaveNodes(fb.graph, body, resources); !s.ok()) {
-    return Prefixed(s, absl::StrCat("in function ", fb.Describe(), ": "));
+    return internal::WithPrefix(
+        s, absl::StrCat("in function ", fb.Describe(), ": "));
   }
   ToProto(fb.traced_site(), fd->mutable_provenance()->mutable_site());
   return absl::OkStatus();
@@ -537,9 +528,9 @@ class Loader {
       }
       absl::StatusOr<ResourceRef> ref = (*resolver)(r.name());
       if (!ref.ok()) {
-        return Prefixed(ref.status(),
-                        absl::StrCat(FileText(), " refers to ", what,
-                                     ", which could not be bound: "));
+        return internal::WithPrefix(
+            ref.status(), absl::StrCat(FileText(), " refers to ", what,
+                                       ", which could not be bound: "));
       }
       if (*ref == nullptr || (*ref)->kind() != r.kind() ||
           (*ref)->name() != r.name()) {
@@ -828,7 +819,8 @@ class Loader {
     req.loaded = &p;
     absl::StatusOr<const Node*> t =
         internal::GraphAccess::Impl(graph_)->AddNode(std::move(req));
-    if (!t.ok()) return Prefixed(t.status(), absl::StrCat(NodeText(i), ": "));
+    if (!t.ok())
+      return internal::WithPrefix(t.status(), absl::StrCat(NodeText(i), ": "));
     if ((*t)->name() != nd.name()) {  // Unreachable: names were checked.
       return absl::InternalError(
           absl::StrCat(NodeText(i), " was added as ", Quoted((*t)->name())));
@@ -1139,7 +1131,7 @@ absl::Status SaveGraph(const Graph& graph, std::string_view path) {
   if (!contents.ok()) return contents.status();
   if (absl::Status s = internal::WriteFileAtomically(path, *contents);
       !s.ok()) {
-    return Prefixed(
+    return internal::WithPrefix(
         s, absl::StrCat("cannot write graph file ", Quoted(path), ": "));
   }
   return absl::OkStatus();

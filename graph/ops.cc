@@ -60,15 +60,10 @@ absl::Status WithFunctionNote(const absl::Status& status,
       "a function body is its own graph: pass the value as an argument, or "
       "list it in FunctionOptions::captures of ",
       Quoted(frame.function_name));
-  absl::Status rebuilt = MakeCrossGraphError(*e);
-  absl::Status out(
-      rebuilt.code(),
-      absl::StrCat(rebuilt.message(), "\n  the use is inside function ",
-                   Quoted(frame.function_name), " traced at ", traced_at));
-  rebuilt.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
+  return WithNote(
+      MakeCrossGraphError(*e),
+      absl::StrCat("the use is inside function ", Quoted(frame.function_name),
+                   " traced at ", traced_at));
 }
 
 }  // namespace

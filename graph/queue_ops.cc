@@ -33,10 +33,9 @@ absl::StatusOr<const Resource*> QueueOfAttrs(const AttrMap& attrs) {
   return ref->get();
 }
 
-std::string DescribeQueue(const Resource* q) {
-  return absl::StrCat(Quoted(q->name()), " (created at ",
-                      SourceSite::From(q->created_at()).ToString(), ")");
-}
+// "'name' (created at site)": Resource's own Describe(), without the
+// "queue " that QueueImpl's override puts first.
+std::string DescribeQueue(const Resource* q) { return q->Resource::Describe(); }
 
 absl::Status InferEnqueue(InferenceContext& c) {
   absl::StatusOr<const Resource*> q = QueueOfAttrs(*c.attrs);
