@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "async/stack.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
 #include "graph/provenance.h"

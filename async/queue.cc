@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "async/queue_impl.h"
 #include "async/stack.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/provenance.h"
 

@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "async/stack.h"
+#include "graph/build_op.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"

@@ -14,8 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/function.h"
+#include "graph/function_body.h"
 #include "graph/graph_impl.h"
 #include "graph/node.h"
 #include "graph/op_families.h"
@@ -23,6 +25,7 @@
 #include "graph/ops.h"
 #include "graph/provenance.h"
 #include "graph/scopes.h"
+#include "graph/thread_stacks.h"
 
 namespace weft {
 namespace internal {
@@ -296,7 +299,7 @@ absl::Status NoteCapture(const absl::Status& status, const Function& fn,
   return WithNote(
       status,
       absl::StrCat("input ", i, " is capture ", i - first, " of function ",
-                   fn.body_ref()->Describe(),
+                   internal::FunctionAccess::Body(fn)->Describe(),
                    ", listed in its FunctionOptions::captures; a capture is "
                    "bound to its own graph: call the function from that "
                    "graph, or trace another function for this one"));
@@ -354,7 +357,7 @@ std::vector<Tensor> Call(const Function& fn, const std::vector<Tensor>& args,
   const size_t n = fn.output_specs().size();
   std::vector<Tensor> out = internal::BuildOpN(
       "Call", std::move(inputs),
-      {{"function", ResourceRef(fn.body_ref())},
+      {{"function", ResourceRef(internal::FunctionAccess::Body(fn))},
        {"num_args", static_cast<int64_t>(args.size())}},
       internal::NamedAfter(options, fn), where, static_cast<int>(n));
   if (!out.front().ok()) {
@@ -381,12 +384,12 @@ std::vector<Tensor> Cond(const Tensor& pred, const Function& then_fn,
   inputs.insert(inputs.end(), else_fn.captures().begin(),
                 else_fn.captures().end());
   const size_t n = then_fn.output_specs().size();
-  std::vector<Tensor> out =
-      internal::BuildOpN("Cond", std::move(inputs),
-                         {{"then_function", ResourceRef(then_fn.body_ref())},
-                          {"else_function", ResourceRef(else_fn.body_ref())},
-                          {"num_args", static_cast<int64_t>(args.size())}},
-                         options, where, static_cast<int>(n));
+  std::vector<Tensor> out = internal::BuildOpN(
+      "Cond", std::move(inputs),
+      {{"then_function", ResourceRef(internal::FunctionAccess::Body(then_fn))},
+       {"else_function", ResourceRef(internal::FunctionAccess::Body(else_fn))},
+       {"num_args", static_cast<int64_t>(args.size())}},
+      options, where, static_cast<int>(n));
   if (!out.front().ok()) {
     absl::Status s =
         internal::NoteCapture(out.front().status(), then_fn, 1 + args.size());
@@ -412,13 +415,13 @@ std::vector<Tensor> While(const Function& cond, const Function& body,
   inputs.insert(inputs.end(), cond.captures().begin(), cond.captures().end());
   inputs.insert(inputs.end(), body.captures().begin(), body.captures().end());
   const size_t n = loop_vars.size();
-  std::vector<Tensor> out =
-      internal::BuildOpN("While", std::move(inputs),
-                         {{"cond_function", ResourceRef(cond.body_ref())},
-                          {"body_function", ResourceRef(body.body_ref())},
-                          {"num_args", static_cast<int64_t>(n)},
-                          {"max_iterations", while_options.max_iterations}},
-                         options, where, static_cast<int>(n));
+  std::vector<Tensor> out = internal::BuildOpN(
+      "While", std::move(inputs),
+      {{"cond_function", ResourceRef(internal::FunctionAccess::Body(cond))},
+       {"body_function", ResourceRef(internal::FunctionAccess::Body(body))},
+       {"num_args", static_cast<int64_t>(n)},
+       {"max_iterations", while_options.max_iterations}},
+      options, where, static_cast<int>(n));
   if (!out.front().ok()) {
     absl::Status s = internal::NoteCapture(out.front().status(), cond, n);
     s = internal::NoteCapture(s, body, n + cond.captures().size());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
 

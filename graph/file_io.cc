@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 
 namespace weft::internal {

@@ -9,13 +9,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
+#include "graph/function_body.h"
 #include "graph/graph_impl.h"
 #include "graph/node.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
 #include "graph/provenance.h"
 #include "graph/scopes.h"
+#include "graph/thread_stacks.h"
 
 namespace weft {
 namespace internal {
@@ -403,5 +406,18 @@ absl::StatusOr<Function> Function::Trace(
       std::make_shared<const std::vector<Tensor>>(std::move(options.captures));
   return f;
 }
+
+const std::string& Function::name() const { return body_->name(); }
+const std::vector<TensorSpec>& Function::arg_specs() const {
+  return body_->arg_specs;
+}
+const std::vector<TensorSpec>& Function::output_specs() const {
+  return body_->output_specs;
+}
+Graph Function::body() const { return body_->graph; }
+const std::source_location& Function::traced_at() const {
+  return body_->created_at();
+}
+std::string Function::DebugString() const { return body_->DebugString(); }
 
 }  // namespace weft

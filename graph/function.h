@@ -50,52 +50,8 @@ struct FunctionOptions {
 };
 
 namespace internal {
-// What a call node refers to (its "function" attribute): the body graph and
-// its interface, without the captured tensors (so a caller graph never
-// keeps itself alive through a function it calls).
-//
-// Thread safety: immutable after Trace; the body graph is finalized.
-class FunctionBody : public Resource {
- public:
-  FunctionBody(std::string name, std::source_location traced_at)
-      : Resource(std::move(name), traced_at) {}
-  std::string_view kind() const override { return "Function"; }
-
-  Graph graph;
-  std::vector<TensorSpec> arg_specs;
-  std::vector<TensorSpec> capture_specs;
-  std::vector<TensorSpec> output_specs;
-  std::vector<Tensor> args;                  // Placeholders of `graph`.
-  std::vector<Tensor> capture_placeholders;  // Placeholders of `graph`.
-  std::vector<Tensor> outputs;               // Tensors of `graph`.
-  std::vector<std::string> devices;          // Devices named in the body.
-  // Set for a function loaded from a graph file (graph/graph_io.h): its
-  // saved trace site, which stands in for created_at().
-  std::optional<SourceSite> loaded_site;
-
-  // Where the function was traced: loaded_site, else created_at().
-  SourceSite traced_site() const;
-  // "'f' (traced at model.cc:10 in Build)".
-  std::string Describe() const;
-  // The signature line, then the body graph's DebugString:
-  //   function 'f'(x: float32[-1]; captures w:0: float32[]) -> (Mul:0:
-  //   float32[-1]), traced at model.cc:10 in Build
-  std::string DebugString() const;
-};
-
-// The functions `node`'s attrs refer to (Call: one; Cond, While: two), in
-// the order of its op's attrs.
-std::vector<std::shared_ptr<FunctionBody>> CalledFunctions(const Node& node);
-// Every function reachable from `graph`'s nodes, transitively through the
-// bodies, each once, callees before their callers (the order a graph file's
-// library lists them in).
-std::vector<std::shared_ptr<FunctionBody>> ReachableFunctions(
-    const Graph& graph);
-// The op of `node` with the functions it calls, for dumps: "Call[f]",
-// "Cond[then=t, else=e]", "While[cond=c, body=b]"; other ops: node.op().
-std::string OpLabel(const Node& node);
-// Registers Call, Cond and While (called by the op registry).
-
+class FunctionBody;    // graph/function_body.h, internal to weft
+class FunctionAccess;  // graph/function_body.h
 }  // namespace internal
 
 // A traced function: a cheap, copyable handle (a default-constructed one is
@@ -128,24 +84,18 @@ class Function {
   bool valid() const { return body_ != nullptr; }
   bool is_null() const { return body_ == nullptr; }
   // The accessors below must not be called on a null Function.
-  const std::string& name() const { return body_->name(); }
-  const std::vector<TensorSpec>& arg_specs() const { return body_->arg_specs; }
-  const std::vector<TensorSpec>& output_specs() const {
-    return body_->output_specs;
-  }
+  const std::string& name() const;
+  const std::vector<TensorSpec>& arg_specs() const;
+  const std::vector<TensorSpec>& output_specs() const;
   const std::vector<Tensor>& captures() const { return *captures_; }
   // The body graph, inspectable (and dumpable) like any graph.
-  Graph body() const { return body_->graph; }
-  const std::source_location& traced_at() const { return body_->created_at(); }
-  // The signature and the body graph, as text (FunctionBody::DebugString).
-  std::string DebugString() const { return body_->DebugString(); }
-
-  // Internal: what call nodes refer to.
-  const std::shared_ptr<internal::FunctionBody>& body_ref() const {
-    return body_;
-  }
+  Graph body() const;
+  const std::source_location& traced_at() const;
+  // The signature and the body graph, as text.
+  std::string DebugString() const;
 
  private:
+  friend class internal::FunctionAccess;  // What call nodes refer to.
   std::shared_ptr<internal::FunctionBody> body_;
   std::shared_ptr<const std::vector<Tensor>> captures_;
 };

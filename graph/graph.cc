@@ -10,11 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/device_kind.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/function.h"
+#include "graph/function_body.h"
 #include "graph/graph_impl.h"
 #include "graph/op_registry.h"
 #include "graph/scopes.h"
+#include "graph/thread_stacks.h"
 
 namespace weft {
 namespace {

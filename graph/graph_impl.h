@@ -28,7 +28,11 @@ namespace weft {
 
 struct OpOptions;  // graph/graph.h
 namespace internal {
-struct ThreadStacks;  // graph/scopes.h
+struct ThreadStacks;  // graph/thread_stacks.h
+
+// Captures the current stack (kStackTraces mode), skipping `skip` frames.
+// Defined in provenance.cc.
+std::shared_ptr<const std::vector<void*>> CaptureStack(int skip);
 }  // namespace internal
 
 // Everything needed to add one node.

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/file_io.h"
 

@@ -11,6 +11,7 @@
 #ifndef WEFT_GRAPH_OP_FAMILIES_H_
 #define WEFT_GRAPH_OP_FAMILIES_H_
 
+#include "graph/build_op.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
 

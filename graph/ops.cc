@@ -6,9 +6,12 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/graph_impl.h"
 #include "graph/scopes.h"
+#include "graph/thread_stacks.h"
 
 namespace weft {
 namespace internal {

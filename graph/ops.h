@@ -152,18 +152,6 @@ std::vector<Tensor> Split(const Tensor& x, int num_splits, int axis,
 
 }  // namespace ops
 
-namespace internal {
-// Builds `op` where an op builder would put it (options.graph, else the
-// thread's default graph) and returns its output 0 or the error Tensor.
-Tensor BuildOp(std::string_view op, std::vector<Tensor> inputs, AttrMap attrs,
-               const OpOptions& options, std::source_location where);
-// Like BuildOp, for any number of outputs: every output, or on failure
-// max(1, expected_outputs) Tensors carrying the error (never empty).
-std::vector<Tensor> BuildOpN(std::string_view op, std::vector<Tensor> inputs,
-                             AttrMap attrs, const OpOptions& options,
-                             std::source_location where, int expected_outputs);
-}  // namespace internal
-
 }  // namespace weft
 
 #endif  // WEFT_GRAPH_OPS_H_

@@ -10,6 +10,7 @@
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "graph/graph_impl.h"
 
 namespace weft {
 namespace {

@@ -90,11 +90,6 @@ struct Provenance {
   std::string SymbolizedStack(std::string_view indent) const;
 };
 
-namespace internal {
-// Captures the current stack (kStackTraces mode), skipping `skip` frames.
-std::shared_ptr<const std::vector<void*>> CaptureStack(int skip);
-}  // namespace internal
-
 }  // namespace weft
 
 #endif  // WEFT_GRAPH_PROVENANCE_H_

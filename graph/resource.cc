@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/provenance.h"
 #include "graph/tensor_spec.h"

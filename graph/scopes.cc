@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "graph/thread_stacks.h"
 
 namespace weft {
 namespace internal {
@@ -95,26 +96,30 @@ DeviceScope::~DeviceScope() {
 }
 
 GraphContext GraphContext::Capture(std::source_location where) {
+  auto stacks =
+      std::make_shared<internal::ThreadStacks>(internal::CurrentStacks());
+  for (auto& e : stacks->graphs) e.owner = nullptr;
+  for (auto& e : stacks->names) e.owner = nullptr;
+  for (auto& e : stacks->devices) e.owner = nullptr;
   GraphContext ctx;
-  ctx.stacks_ = internal::CurrentStacks();
-  for (auto& e : ctx.stacks_.graphs) e.owner = nullptr;
-  for (auto& e : ctx.stacks_.names) e.owner = nullptr;
-  for (auto& e : ctx.stacks_.devices) e.owner = nullptr;
+  ctx.stacks_ = std::move(stacks);
   ctx.where_ = where;
   ctx.thread_ = CurrentThreadName();
   return ctx;
 }
 
 Graph GraphContext::graph() const {
-  return stacks_.graphs.empty() ? RootGraph() : stacks_.graphs.back().graph;
+  if (stacks_ == nullptr || stacks_->graphs.empty()) return RootGraph();
+  return stacks_->graphs.back().graph;
 }
 
 ContextScope::ContextScope(const GraphContext& context,
                            std::source_location where)
     : where_(where) {
   internal::ThreadStacks& current = internal::CurrentStacks();
-  saved_ = std::move(current);
-  current = context.stacks_;
+  saved_ = std::make_unique<internal::ThreadStacks>(std::move(current));
+  current =
+      context.stacks_ != nullptr ? *context.stacks_ : internal::ThreadStacks{};
   for (auto& e : current.graphs) {
     if (!e.origin.carried_by.has_value()) e.origin.carried_by = where;
   }
@@ -148,7 +153,7 @@ ContextScope::~ContextScope() {
     check(current.devices.size(), installed_devices_, "DeviceScope",
           current.devices.empty() ? where_ : current.devices.back().site);
   }
-  current = std::move(saved_);
+  current = std::move(*saved_);
 }
 
 }  // namespace weft

@@ -5,6 +5,7 @@
 #ifndef WEFT_GRAPH_SCOPES_H_
 #define WEFT_GRAPH_SCOPES_H_
 
+#include <memory>
 #include <optional>
 #include <source_location>
 #include <string>
@@ -18,39 +19,7 @@
 namespace weft {
 
 namespace internal {
-struct GraphStackEntry {
-  Graph graph;
-  ScopeOrigin origin;
-  const void* owner = nullptr;  // The scope object; null once carried.
-};
-struct StringStackEntry {
-  std::string value;  // For names: the full prefix ("a/b").
-  std::source_location site;
-  const void* owner = nullptr;
-};
-struct ThreadStacks {
-  std::vector<GraphStackEntry> graphs;
-  std::vector<StringStackEntry> names;
-  std::vector<StringStackEntry> devices;
-};
-// This thread's stacks.
-ThreadStacks& CurrentStacks();
-
-// A function being traced on this thread (graph/function.h). While its body
-// runs, an op built into `body` from one of `captures` (a tensor of another
-// graph) reads the matching hidden placeholder instead, and any other
-// tensor of another graph is the cross-graph error with a note naming the
-// function.
-struct TracingFrame {
-  Graph body = {};
-  std::string function_name = {};
-  std::source_location traced_at = {};
-  std::vector<Tensor> captures = {};              // Of the enclosing graphs.
-  std::vector<Tensor> capture_placeholders = {};  // Of `body`, one each.
-};
-// This thread's functions being traced, outermost first (a function traced
-// inside another's body is nested).
-std::vector<TracingFrame>& TracingStack();
+struct ThreadStacks;  // graph/thread_stacks.h, private to //graph
 }  // namespace internal
 
 // Pushes `graph` as this thread's default graph for the scope's lifetime
@@ -110,7 +79,7 @@ class DeviceScope {
 };
 
 // A snapshot of the calling thread's graph, name and device stacks, to be
-// installed on another thread with ContextScope.
+// installed on another thread with ContextScope. Copies share the snapshot.
 //
 // Thread safety: immutable after Capture(); share it with any thread.
 class GraphContext {
@@ -125,7 +94,8 @@ class GraphContext {
 
  private:
   friend class ContextScope;
-  internal::ThreadStacks stacks_;
+  // Null in a default-constructed context (empty stacks: the root graph).
+  std::shared_ptr<const internal::ThreadStacks> stacks_;
   std::source_location where_;
   std::string thread_;
 };
@@ -146,7 +116,7 @@ class ContextScope {
   ContextScope& operator=(const ContextScope&) = delete;
 
  private:
-  internal::ThreadStacks saved_;
+  std::unique_ptr<internal::ThreadStacks> saved_;  // The thread's own.
   size_t installed_graphs_, installed_names_, installed_devices_;
   std::source_location where_;
 };

@@ -312,11 +312,6 @@ class KernelRegistry {
       kernels_ ABSL_GUARDED_BY(mu_);
 };
 
-namespace internal {
-// Registers every standard kernel (kernels/*.cc); called once by Global().
-void RegisterStandardKernels(KernelRegistry& registry);
-}  // namespace internal
-
 }  // namespace weft
 
 #endif  // WEFT_KERNELS_KERNEL_H_

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "graph/device_kind.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/shape_util.h"
 #include "kernels/kernel.h"

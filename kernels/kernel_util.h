@@ -145,6 +145,13 @@ void RegisterControlFlowKernels(
 void RegisterBackendKernels(KernelRegistry& registry);
 
 }  // namespace kernels_internal
+
+namespace internal {
+// Registers every standard kernel (the family lists above, then the backend
+// kernels); called once by KernelRegistry::Global() (kernel_registry.cc).
+void RegisterStandardKernels(KernelRegistry& registry);
+}  // namespace internal
+
 }  // namespace weft
 
 #endif  // WEFT_KERNELS_KERNEL_UTIL_H_

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/device_kind.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "kernels/cpu/caching_allocator.h"
 #include "oneapi/tbb/global_control.h"

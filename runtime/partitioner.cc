@@ -9,8 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/function.h"
+#include "graph/function_body.h"
 
 namespace weft {
 namespace {

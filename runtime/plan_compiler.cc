@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "graph/device_kind.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "runtime/function_runtime.h"
 #include "runtime/plan.h"

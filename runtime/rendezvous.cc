@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 
 namespace weft {

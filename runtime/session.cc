@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "graph/device_kind.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "runtime/device.h"
 #include "runtime/executor.h"

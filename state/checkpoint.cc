@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/file_io.h"
 #include "nlohmann/json.hpp"

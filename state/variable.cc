@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/graph_io.h"
 #include "graph/provenance.h"

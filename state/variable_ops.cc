@@ -9,6 +9,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/ops.h"
 

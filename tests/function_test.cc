@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
+#include "graph/function_body.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_helpers.h"
 #include "weft.h"

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/stubs/logging.h"
 #include "graph/errors.h"
+#include "graph/function_body.h"
 #include "graph/graph_def.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/graph.h"
 #include "graph/ops.h"

@@ -27,6 +27,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/stubs/logging.h"
+#include "graph/error_util.h"
+#include "graph/function_body.h"
 #include "graph/graph_io.h"
 #include "graph/npy.h"
 #include "nlohmann/json.hpp"
