@@ -1,5 +1,5 @@
 // graph_impl.h — defines weft::GraphImpl, the shared state behind Graph
-// handles (internal; users go through Graph, Tensor and ops.h).
+// handles (internal to graph/: users go through Graph, Tensor and ops.h).
 #ifndef WEFT_GRAPH_GRAPH_IMPL_H_
 #define WEFT_GRAPH_GRAPH_IMPL_H_
 
