@@ -56,6 +56,7 @@ namespace weft {
 
 class Rendezvous;       // runtime/rendezvous.h
 class FunctionRuntime;  // kernels/function_runtime.h
+struct StepEnv;         // kernels/step_env.h, internal to the executor
 
 // What a kernel sees while it is being constructed for one node of a plan.
 // Attribute and type errors are reported with SetStatus (the first error
@@ -109,28 +110,14 @@ class OpKernelConstruction {
   absl::Status status_;
 };
 
-// Checked allocation of output buffers. `max_bytes` bounds one allocation.
-struct AllocationLimits {
-  int64_t max_bytes = 0;
-};
-
-// Per-run facts every step of a run shares (owned by the executor).
-struct StepEnv {
-  int64_t step_id = 0;
-  absl::Time deadline = absl::InfiniteFuture();
-  CancellationManager* cancellation = nullptr;
-  Rendezvous* rendezvous = nullptr;
-  BufferAllocator* allocator = nullptr;  // nullptr: the default heap.
-  AllocationLimits limits;
-};
-
 // What a kernel sees while it runs one node in one step. Inputs are the
 // step's own references: a kernel may release_input() one to forward its
 // buffer to an output without copying (buffers themselves are immutable).
 // Outputs are allocated with allocate_output(), which checks the size for
 // overflow and against the session's limit, and published with
 // set_output(). The executor prefixes a kernel's error with the node's name,
-// op and definition site.
+// op and definition site. Contexts are built by the executor, from the
+// run's per-partition facts (StepEnv, kernels/step_env.h).
 //
 // Thread safety: used by the one thread running the kernel (for an
 // AsyncOpKernel, by whichever thread calls `done`, after the kernel's own
@@ -164,17 +151,15 @@ class OpKernelContext {
   NDArray& output(int i) { return outputs_[i]; }
 
   bool allocation_failed() const { return allocation_failed_; }
-  int64_t step_id() const { return env_.step_id; }
-  absl::Time deadline() const { return env_.deadline; }
+  int64_t step_id() const;
+  absl::Time deadline() const;
   // True once the step is cancelled (an error elsewhere, the deadline, or
   // the caller). Long kernels may poll it.
-  bool cancelled() const {
-    return env_.cancellation != nullptr && env_.cancellation->cancelled();
-  }
+  bool cancelled() const;
   // For asynchronous kernels that wait: register a callback to stop waiting
   // when the step is cancelled. Null only in tests that build no run.
-  CancellationManager* cancellation() const { return env_.cancellation; }
-  Rendezvous* rendezvous() const { return env_.rendezvous; }
+  CancellationManager* cancellation() const;
+  Rendezvous* rendezvous() const;
 
  private:
   const Node& node_;

@@ -13,6 +13,7 @@
 #include "graph/shape_util.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
+#include "kernels/step_env.h"
 
 namespace weft {
 
@@ -38,6 +39,16 @@ absl::Status OpKernelConstruction::MissingAttr(std::string_view name) const {
 }
 
 // ----------------------------------------------------- OpKernelContext --
+
+int64_t OpKernelContext::step_id() const { return env_.step_id; }
+absl::Time OpKernelContext::deadline() const { return env_.deadline; }
+bool OpKernelContext::cancelled() const {
+  return env_.cancellation != nullptr && env_.cancellation->cancelled();
+}
+CancellationManager* OpKernelContext::cancellation() const {
+  return env_.cancellation;
+}
+Rendezvous* OpKernelContext::rendezvous() const { return env_.rendezvous; }
 
 absl::StatusOr<NDArray> OpKernelContext::allocate_temp(DType dtype,
                                                        Shape shape) {

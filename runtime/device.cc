@@ -75,8 +75,14 @@ class CpuDevice : public Device {
   }
   ~CpuDevice() override { alive_threads_.fetch_sub(options_.num_threads); }
 
-  void Schedule(std::function<void()> fn) override {
-    arena_->enqueue(std::move(fn));
+  void Schedule(absl::AnyInvocable<void()> fn) override {
+    // oneTBB keeps an enqueued functor const and calls it so; AnyInvocable's
+    // call is not const, so the task holds it mutable (it runs once).
+    struct Task {
+      mutable absl::AnyInvocable<void()> fn;
+      void operator()() const { fn(); }
+    };
+    arena_->enqueue(Task{std::move(fn)});
   }
   void Execute(absl::FunctionRef<void()> fn) override { arena_->execute(fn); }
   BufferAllocator* allocator() override { return &allocator_; }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,8 +49,9 @@ class Device {
   std::string_view kind() const;
   int num_threads() const { return options_.num_threads; }
 
-  // Runs `fn` later on one of the device's threads.
-  virtual void Schedule(std::function<void()> fn) = 0;
+  // Runs `fn` later, once, on one of the device's threads. `fn` may be
+  // move-only, like every weft callback.
+  virtual void Schedule(absl::AnyInvocable<void()> fn) = 0;
   // Runs `fn` on the calling thread as one of the device's threads (work
   // that `fn` spawns stays on this device); returns when `fn` returns.
   virtual void Execute(absl::FunctionRef<void()> fn) = 0;

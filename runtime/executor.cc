@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "graph/errors.h"
+#include "kernels/step_env.h"
 #include "runtime/timer.h"
 
 namespace weft {

@@ -152,8 +152,9 @@ class Session::Impl {
              std::source_location where, ExecuteDone done);
   // Calls `done(status)` from a device thread.
   void FailAsync(absl::Status status, ExecuteDone done) {
-    auto shared = std::make_shared<ExecuteDone>(std::move(done));
-    devices_[0]->Schedule([shared, status] { std::move (*shared)(status); });
+    devices_[0]->Schedule([done = std::move(done), status]() mutable {
+      std::move(done)(status);
+    });
   }
 
   const Graph graph_;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -485,7 +486,7 @@ TEST(Rendezvous, SendThenRecvRecvThenSendAbortAndDuplicates) {
 class ThreadPerTaskDevice : public Device {
  public:
   using Device::Device;
-  void Schedule(std::function<void()> fn) override {
+  void Schedule(absl::AnyInvocable<void()> fn) override {
     scheduled.fetch_add(1);
     std::thread(std::move(fn)).detach();
   }
