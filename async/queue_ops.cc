@@ -15,12 +15,11 @@
 #include "graph/errors.h"
 #include "graph/op_registry.h"
 #include "graph/ops.h"
+#include "graph/resource_attrs.h"
 #include "kernels/kernel.h"
 
 namespace weft {
 namespace {
-
-constexpr char kQueueAttr[] = "queue";
 
 absl::Status NullQueueError(std::string_view op, std::source_location where) {
   return NullResourceError(op, "Queue", where);
@@ -37,8 +36,9 @@ Tensor Enqueue(const Queue& queue, const std::vector<Tensor>& values,
   }
   if (queue.is_null())
     return Tensor::FromError(NullQueueError("Enqueue", where));
-  return internal::BuildOp("Enqueue", values, {{kQueueAttr, queue.resource()}},
-                           options, where);
+  return internal::BuildOp("Enqueue", values,
+                           {{internal::kQueueAttr, queue.resource()}}, options,
+                           where);
 }
 
 std::vector<Tensor> Dequeue(const Queue& queue, const OpOptions& options,
@@ -46,9 +46,9 @@ std::vector<Tensor> Dequeue(const Queue& queue, const OpOptions& options,
   if (queue.is_null()) {
     return {Tensor::FromError(NullQueueError("Dequeue", where))};
   }
-  return internal::BuildOpN("Dequeue", {}, {{kQueueAttr, queue.resource()}},
-                            options, where,
-                            static_cast<int>(queue.components().size()));
+  return internal::BuildOpN("Dequeue", {},
+                            {{internal::kQueueAttr, queue.resource()}}, options,
+                            where, static_cast<int>(queue.components().size()));
 }
 
 std::vector<Tensor> DequeueMany(const Queue& queue, int64_t n,
@@ -57,9 +57,9 @@ std::vector<Tensor> DequeueMany(const Queue& queue, int64_t n,
   if (queue.is_null()) {
     return {Tensor::FromError(NullQueueError("DequeueMany", where))};
   }
-  return internal::BuildOpN("DequeueMany", {},
-                            {{kQueueAttr, queue.resource()}, {"n", n}}, options,
-                            where, static_cast<int>(queue.components().size()));
+  return internal::BuildOpN(
+      "DequeueMany", {}, {{internal::kQueueAttr, queue.resource()}, {"n", n}},
+      options, where, static_cast<int>(queue.components().size()));
 }
 
 }  // namespace ops

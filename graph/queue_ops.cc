@@ -15,22 +15,17 @@
 #include "graph/op_families.h"
 #include "graph/provenance.h"
 #include "graph/resource.h"
+#include "graph/resource_attrs.h"
 
 namespace weft {
 namespace internal {
 namespace {
 
-constexpr char kQueueAttr[] = "queue";
-
 // The Queue resource a node's attr names.
-absl::StatusOr<const Resource*> QueueOfAttrs(const AttrMap& attrs) {
-  const ResourceRef* ref = FindAttr<ResourceRef>(attrs, kQueueAttr);
-  if (ref == nullptr || *ref == nullptr || (*ref)->kind() != "Queue") {
-    return absl::InvalidArgumentError(
-        "attr 'queue' must hold a Queue; build these ops with ops::Enqueue, "
-        "ops::Dequeue or ops::DequeueMany");
-  }
-  return ref->get();
+absl::StatusOr<const Resource*> QueueResource(const AttrMap& attrs) {
+  absl::StatusOr<ResourceRef> queue = QueueOfAttrs(attrs);
+  if (!queue.ok()) return queue.status();
+  return queue->get();
 }
 
 // "'name' (created at site)": Resource's own Describe(), without the
@@ -38,7 +33,7 @@ absl::StatusOr<const Resource*> QueueOfAttrs(const AttrMap& attrs) {
 std::string DescribeQueue(const Resource* q) { return q->Resource::Describe(); }
 
 absl::Status InferEnqueue(InferenceContext& c) {
-  absl::StatusOr<const Resource*> q = QueueOfAttrs(*c.attrs);
+  absl::StatusOr<const Resource*> q = QueueResource(*c.attrs);
   if (!q.ok()) return c.AttrError(std::string(q.status().message()));
   const std::vector<TensorSpec>& specs = (*q)->value_specs();
   if (c.input_dtypes.size() != specs.size()) {
@@ -74,7 +69,7 @@ absl::Status InferEnqueue(InferenceContext& c) {
 }
 
 absl::Status InferDequeue(InferenceContext& c, int64_t many) {
-  absl::StatusOr<const Resource*> q = QueueOfAttrs(*c.attrs);
+  absl::StatusOr<const Resource*> q = QueueResource(*c.attrs);
   if (!q.ok()) return c.AttrError(std::string(q.status().message()));
   std::vector<DType> dtypes;
   std::vector<Shape> shapes;

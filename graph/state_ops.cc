@@ -14,23 +14,21 @@
 #include "absl/strings/str_cat.h"
 #include "graph/op_families.h"
 #include "graph/resource.h"
+#include "graph/resource_attrs.h"
 
 namespace weft {
 namespace internal {
 namespace {
 
-constexpr char kVariableAttr[] = "variable";
-
 // The Variable resource a node's attr names; an AttrError otherwise.
 absl::StatusOr<const Resource*> InferVariable(InferenceContext& c) {
-  const ResourceRef* ref = FindAttr<ResourceRef>(*c.attrs, kVariableAttr);
-  if (ref == nullptr || *ref == nullptr || (*ref)->kind() != "Variable" ||
-      (*ref)->value_specs().size() != 1) {
+  const ResourceRef variable = VariableOfAttrs(*c.attrs);
+  if (variable == nullptr || variable->value_specs().size() != 1) {
     return c.AttrError(
         "attr 'variable' must hold a Variable (a ResourceRef of kind "
         "Variable); build these ops with ops::ReadVariable/Assign/...");
   }
-  return ref->get();
+  return variable.get();
 }
 
 absl::Status InferRead(InferenceContext& c) {

@@ -16,6 +16,7 @@
 #include "async/queue.h"
 #include "async/stack.h"
 #include "graph/attr.h"
+#include "graph/resource_attrs.h"
 #include "kernels/cancellation.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
@@ -23,18 +24,6 @@
 namespace weft {
 namespace kernels_internal {
 namespace {
-
-constexpr char kQueueAttr[] = "queue";
-
-absl::StatusOr<Queue> QueueOfAttrs(const AttrMap& attrs) {
-  const ResourceRef* ref = FindAttr<ResourceRef>(attrs, kQueueAttr);
-  if (ref == nullptr) {
-    return absl::InvalidArgumentError(
-        "attr 'queue' must hold a Queue; build these ops with ops::Enqueue, "
-        "ops::Dequeue or ops::DequeueMany");
-  }
-  return Queue::FromResource(*ref);
-}
 
 // Waits on a queue without a thread; a step cancellation withdraws the
 // waiter (CancelWaiter), so the queue keeps what the op did not take.
@@ -115,7 +104,9 @@ class QueueWait {
 class QueueKernel : public AsyncOpKernel {
  public:
   explicit QueueKernel(OpKernelConstruction& c) : AsyncOpKernel(c) {
-    absl::StatusOr<Queue> q = QueueOfAttrs(c.node().attrs());
+    absl::StatusOr<ResourceRef> ref = internal::QueueOfAttrs(c.node().attrs());
+    absl::StatusOr<Queue> q = ref.ok() ? Queue::FromResource(*ref)
+                                       : absl::StatusOr<Queue>(ref.status());
     if (!q.ok()) {
       c.SetStatus(q.status());
     } else {

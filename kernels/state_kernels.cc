@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "graph/attr.h"
+#include "graph/resource_attrs.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 #include "state/variable.h"
@@ -29,9 +30,7 @@ class VariableKernel : public OpKernel {
 
  private:
   static Variable VariableOfNode(OpKernelConstruction& c) {
-    const ResourceRef* ref =
-        FindAttr<ResourceRef>(c.node().attrs(), "variable");
-    return ref == nullptr ? Variable() : Variable::FromResource(*ref);
+    return Variable::FromResource(internal::VariableOfAttrs(c.node().attrs()));
   }
 };
 

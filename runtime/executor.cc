@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "graph/error_util.h"
 #include "graph/errors.h"
 #include "kernels/step_env.h"
 #include "runtime/timer.h"
@@ -67,15 +69,14 @@ absl::Status DeadlineError() {
 }  // namespace
 
 absl::Status CallerCancelledError(const absl::Status& reason) {
-  absl::Status out(
-      reason.ok() ? absl::StatusCode::kCancelled : reason.code(),
-      absl::StrCat("Session::Run was cancelled by the caller through "
-                   "RunOptions::cancellation",
-                   reason.message().empty() ? "" : ": ", reason.message()));
-  reason.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
+  constexpr std::string_view kCancelled =
+      "Session::Run was cancelled by the caller through "
+      "RunOptions::cancellation";
+  if (reason.ok()) return absl::CancelledError(kCancelled);
+  // The reason's code and payloads are kept.
+  return internal::WithPrefix(reason, reason.message().empty()
+                                          ? std::string(kCancelled)
+                                          : absl::StrCat(kCancelled, ": "));
 }
 
 namespace {

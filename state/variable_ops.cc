@@ -13,17 +13,10 @@
 #include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/ops.h"
+#include "graph/resource_attrs.h"
 
 namespace weft {
 namespace {
-
-constexpr char kVariableAttr[] = "variable";
-
-// The variable a node's attr names, or a null Variable.
-Variable VariableOfAttrs(const AttrMap& attrs) {
-  const ResourceRef* ref = FindAttr<ResourceRef>(attrs, kVariableAttr);
-  return ref == nullptr ? Variable() : Variable::FromResource(*ref);
-}
 
 Tensor BuildVariableOp(std::string_view op, const Variable& variable,
                        std::vector<Tensor> inputs, const OpOptions& options,
@@ -36,8 +29,8 @@ Tensor BuildVariableOp(std::string_view op, const Variable& variable,
     return Tensor::FromError(NullResourceError(op, "Variable", where));
   }
   return internal::BuildOp(op, std::move(inputs),
-                           {{kVariableAttr, variable.resource()}}, options,
-                           where);
+                           {{internal::kVariableAttr, variable.resource()}},
+                           options, where);
 }
 
 }  // namespace
@@ -67,7 +60,7 @@ std::vector<Variable> VariablesOf(const Graph& graph) {
   std::vector<Variable> out;
   absl::flat_hash_set<const void*> seen;
   for (const Node* n : graph.nodes()) {
-    Variable v = VariableOfAttrs(n->attrs());
+    Variable v = Variable::FromResource(internal::VariableOfAttrs(n->attrs()));
     if (!v.is_null() && seen.insert(v.resource().get()).second)
       out.push_back(v);
   }

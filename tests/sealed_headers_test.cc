@@ -205,8 +205,9 @@ TEST(SealedHeaders, EveryPrivateHeaderBreaksARule) {
   for (const std::string name :
        {"graph/build_op.h", "graph/error_util.h", "graph/function_body.h",
         "graph/graph_impl.h", "graph/inference_util.h", "graph/op_families.h",
-        "graph/thread_stacks.h", "kernels/step_env.h", "kernels/kernel_util.h",
-        "runtime/executor.h", "runtime/function_runtime.h", "runtime/plan.h",
+        "graph/resource_attrs.h", "graph/thread_stacks.h", "kernels/step_env.h",
+        "kernels/kernel_util.h", "runtime/executor.h",
+        "runtime/function_runtime.h", "runtime/plan.h",
         "runtime/prepared_run.h", "runtime/timer.h", "state/variable_impl.h",
         "async/queue_impl.h"}) {
     std::string text;
