@@ -190,6 +190,60 @@ absl::Status InferCond(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// While's condition returns one scalar bool.
+absl::Status CheckWhileCondition(InferenceContext& c, const FunctionBody& cond,
+                                 std::string_view both) {
+  const auto& co = cond.output_specs;
+  if (co.size() == 1 && co[0].dtype == DType::kBool &&
+      co[0].shape.rank() == 0) {
+    return absl::OkStatus();
+  }
+  std::string got;
+  for (const TensorSpec& s : co) {
+    absl::StrAppend(&got, got.empty() ? "" : ", ",
+                    SpecString(s.dtype, s.shape));
+  }
+  return FunctionError(
+      c, absl::StrCat("the condition must return one scalar bool, but it "
+                      "returns (",
+                      got, ")", both));
+}
+
+// While's body returns one value per loop variable, matching it in dtype
+// and (compatible) shape; sets While's outputs: the loop variables' dtypes
+// and the merged shapes.
+absl::Status InferWhileOutputs(InferenceContext& c, const FunctionBody& body,
+                               int n, std::string_view both) {
+  const auto& bo = body.output_specs;
+  if (bo.size() != static_cast<size_t>(n)) {
+    return FunctionError(
+        c, absl::StrCat("the body returns ", bo.size(), " value(s) for ", n,
+                        " loop variable(s)", both));
+  }
+  std::vector<DType> dtypes;
+  std::vector<Shape> shapes;
+  for (int i = 0; i < n; ++i) {
+    const DType d = c.input_dtypes[i];
+    const Shape& sh = c.input_shapes[i];
+    if (bo[i].dtype != d || !Compatible(bo[i].shape, sh)) {
+      return FunctionError(
+          c,
+          absl::StrCat("the body returns ",
+                       SpecString(bo[i].dtype, bo[i].shape), " as output ", i,
+                       " but loop variable ", i, " is ", SpecString(d, sh),
+                       "; the body must return values matching the loop "
+                       "variables in dtype and shape",
+                       both));
+    }
+    dtypes.push_back(d);
+    shapes.push_back(Merge(sh, bo[i].shape));
+  }
+  c.SetOutputs(std::move(dtypes), std::move(shapes));
+  return absl::OkStatus();
+}
+
+// While in named steps: its attrs and inputs, both functions' arguments,
+// the condition's output, then the body's outputs (While's own).
 absl::Status InferWhile(InferenceContext& c) {
   absl::StatusOr<const FunctionBody*> cond = FunctionAttr(c, "cond_function");
   if (!cond.ok()) return cond.status();
@@ -222,45 +276,10 @@ absl::Status InferWhile(InferenceContext& c) {
       !s.ok()) {
     return s;
   }
-  const auto& co = (*cond)->output_specs;
-  if (co.size() != 1 || co[0].dtype != DType::kBool ||
-      co[0].shape.rank() != 0) {
-    std::string got;
-    for (const TensorSpec& s : co) {
-      absl::StrAppend(&got, got.empty() ? "" : ", ",
-                      SpecString(s.dtype, s.shape));
-    }
-    return FunctionError(
-        c, absl::StrCat("the condition must return one scalar bool, but it "
-                        "returns (",
-                        got, ")", both));
+  if (absl::Status s = CheckWhileCondition(c, **cond, both); !s.ok()) {
+    return s;
   }
-  const auto& bo = (*body)->output_specs;
-  if (bo.size() != static_cast<size_t>(*n)) {
-    return FunctionError(
-        c, absl::StrCat("the body returns ", bo.size(), " value(s) for ", *n,
-                        " loop variable(s)", both));
-  }
-  std::vector<DType> dtypes;
-  std::vector<Shape> shapes;
-  for (int i = 0; i < *n; ++i) {
-    const DType d = c.input_dtypes[i];
-    const Shape& sh = c.input_shapes[i];
-    if (bo[i].dtype != d || !Compatible(bo[i].shape, sh)) {
-      return FunctionError(
-          c,
-          absl::StrCat("the body returns ",
-                       SpecString(bo[i].dtype, bo[i].shape), " as output ", i,
-                       " but loop variable ", i, " is ", SpecString(d, sh),
-                       "; the body must return values matching the loop "
-                       "variables in dtype and shape",
-                       both));
-    }
-    dtypes.push_back(d);
-    shapes.push_back(Merge(sh, bo[i].shape));
-  }
-  c.SetOutputs(std::move(dtypes), std::move(shapes));
-  return absl::OkStatus();
+  return InferWhileOutputs(c, **body, *n, both);
 }
 
 // The error a builder returns for a null Function.

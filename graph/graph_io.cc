@@ -984,6 +984,8 @@ class Loader {
 
   // Rebuilds function `f` (its callees are loaded): the body's nodes
   // through Graph::AddOp's checks, then its interface checked against them.
+  // Loads library function `f` in named steps: its body's nodes, its
+  // arguments and captures, its outputs, the devices its body names.
   absl::Status LoadFunction(int f) {
     const FunctionDef& fd = def_.library().function(f);
     Graph body = Graph::Create(fd.body().name().empty()
@@ -998,6 +1000,18 @@ class Loader {
                           ? FromProto(fd.provenance().site())
                           : SourceSite{std::string(source_), 0, ""};
     fb->graph = body;
+    if (absl::Status s = LoadFunctionPlaceholders(f, *fb); !s.ok()) return s;
+    if (absl::Status s = LoadFunctionOutputs(f, *fb); !s.ok()) return s;
+    CollectBodyDevices(*fb);
+    body.Finalize();
+    state_.functions.emplace(fd.name(), std::move(fb));
+    return absl::OkStatus();
+  }
+
+  // Function `f`'s arguments, then its captures: each a distinct
+  // Placeholder of the body, with its spec.
+  absl::Status LoadFunctionPlaceholders(int f, internal::FunctionBody& fb) {
+    const FunctionDef& fd = def_.library().function(f);
     absl::flat_hash_set<const Node*> placeholders;
     for (int k = 0; k < fd.arg_size() + fd.capture_size(); ++k) {
       const bool is_arg = k < fd.arg_size();
@@ -1005,7 +1019,7 @@ class Loader {
       const std::string field =
           is_arg ? absl::StrCat("arg[", k, "]")
                  : absl::StrCat("capture[", k - fd.arg_size(), "]");
-      absl::StatusOr<Tensor> t = Placeholder(f, body, field, a);
+      absl::StatusOr<Tensor> t = Placeholder(f, fb.graph, field, a);
       if (!t.ok()) return t.status();
       if (!placeholders.insert(t->node()).second) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -1014,13 +1028,20 @@ class Loader {
       }
       TensorSpec spec{t->dtype(), t->shape(), is_arg ? a.name() : a.tensor()};
       if (is_arg) {
-        fb->args.push_back(*t);
-        fb->arg_specs.push_back(std::move(spec));
+        fb.args.push_back(*t);
+        fb.arg_specs.push_back(std::move(spec));
       } else {
-        fb->capture_placeholders.push_back(*t);
-        fb->capture_specs.push_back(std::move(spec));
+        fb.capture_placeholders.push_back(*t);
+        fb.capture_specs.push_back(std::move(spec));
       }
     }
+    return absl::OkStatus();
+  }
+
+  // Function `f`'s outputs (at least one), each a tensor of the body that
+  // is not a placeholder, with the spec the file declares for it.
+  absl::Status LoadFunctionOutputs(int f, internal::FunctionBody& fb) {
+    const FunctionDef& fd = def_.library().function(f);
     if (fd.output_size() == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(LibraryText(f),
@@ -1039,7 +1060,7 @@ class Loader {
       if (!SplitTensorRef(o.tensor(), node_name, slot)) {
         return bad("expected a body tensor as 'node:slot'");
       }
-      const Node* node = body.FindNode(node_name);
+      const Node* node = fb.graph.FindNode(node_name);
       if (node == nullptr || slot >= node->num_outputs()) {
         return bad("names no tensor of the body");
       }
@@ -1057,20 +1078,22 @@ class Loader {
                                 DTypeName(node->output_dtypes()[slot]),
                                 node->output_shapes()[slot].DebugString()));
       }
-      fb->outputs.push_back(body.output(*node, slot));
-      fb->output_specs.push_back(
+      fb.outputs.push_back(fb.graph.output(*node, slot));
+      fb.output_specs.push_back(
           {*d, shape, o.name().empty() ? o.tensor() : o.name()});
     }
-    for (const Node* n : body.nodes()) {
+    return absl::OkStatus();
+  }
+
+  // The devices the body's nodes name, each once, in node order.
+  static void CollectBodyDevices(internal::FunctionBody& fb) {
+    for (const Node* n : fb.graph.nodes()) {
       if (!n->device().empty() &&
-          std::find(fb->devices.begin(), fb->devices.end(), n->device()) ==
-              fb->devices.end()) {
-        fb->devices.push_back(n->device());
+          std::find(fb.devices.begin(), fb.devices.end(), n->device()) ==
+              fb.devices.end()) {
+        fb.devices.push_back(n->device());
       }
     }
-    body.Finalize();
-    state_.functions.emplace(fd.name(), std::move(fb));
-    return absl::OkStatus();
   }
 
   static constexpr std::string_view kFunctionKind = "Function";

@@ -308,8 +308,9 @@ class SimdUnaryKernel : public WithFallback {
   const cpu::UnaryOp op_;
 };
 
+// The GEMM (OpenBLAS/oneDNN) and Highway softmax kernels of type T.
 template <typename T>
-void RegisterFor(KernelRegistry& r) {
+void RegisterGemmAndSoftmaxKernels(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
   MustRegister(r, {.op = "MatMul",
                    .dtype = dt,
@@ -335,6 +336,12 @@ void RegisterFor(KernelRegistry& r) {
                    .cost = KernelCost::kExpensive,
                    .priority = kBackendPriority,
                    .label = "highway"});
+}
+
+// The Highway binary elementwise kernels of type T (those cpu:: supports).
+template <typename T>
+void RegisterSimdBinaryKernels(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
   const std::pair<const char*, cpu::BinaryOp> binary[] = {
       {"Add", cpu::BinaryOp::kAdd},
       {"Sub", cpu::BinaryOp::kSub},
@@ -356,6 +363,12 @@ void RegisterFor(KernelRegistry& r) {
                      .priority = kBackendPriority,
                      .label = "highway"});
   }
+}
+
+// The Highway unary elementwise kernels of type T.
+template <typename T>
+void RegisterSimdUnaryKernels(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
   const std::pair<const char*, cpu::UnaryOp> unary[] = {
       {"Neg", cpu::UnaryOp::kNeg},         {"Relu", cpu::UnaryOp::kRelu},
       {"Sigmoid", cpu::UnaryOp::kSigmoid}, {"Tanh", cpu::UnaryOp::kTanh},
@@ -375,6 +388,14 @@ void RegisterFor(KernelRegistry& r) {
                      .priority = kBackendPriority,
                      .label = "highway"});
   }
+}
+
+// Every backend kernel of type T, at kBackendPriority.
+template <typename T>
+void RegisterFor(KernelRegistry& r) {
+  RegisterGemmAndSoftmaxKernels<T>(r);
+  RegisterSimdBinaryKernels<T>(r);
+  RegisterSimdUnaryKernels<T>(r);
 }
 
 }  // namespace

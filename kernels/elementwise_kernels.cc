@@ -465,8 +465,9 @@ absl::Status UnaryKernel(OpKernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// The binary kernels of numeric type T (broadcasting).
 template <typename T>
-void RegisterNumeric(KernelRegistry& r) {
+void RegisterBinaryKernels(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
   MustRegister(r, {.op = "Add",
                    .dtype = dt,
@@ -491,6 +492,12 @@ void RegisterNumeric(KernelRegistry& r) {
                {.op = "Minimum",
                 .dtype = dt,
                 .factory = FunctionKernelFactory(BinaryKernel<MinimumOp, T>)});
+}
+
+// The unary kernels every numeric type T has.
+template <typename T>
+void RegisterNumericUnaryKernels(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
   MustRegister(r, {.op = "Neg",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(UnaryKernel<NegOp, T>)});
@@ -503,7 +510,13 @@ void RegisterNumeric(KernelRegistry& r) {
   MustRegister(r, {.op = "Relu",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(UnaryKernel<ReluOp, T>)});
+}
+
+// The unary kernels of floating-point types only (none for integer T).
+template <typename T>
+void RegisterFloatingPointKernels(KernelRegistry& r) {
   if constexpr (std::is_floating_point_v<T>) {
+    const DType dt = DTypeOf<T>::value;
     MustRegister(r,
                  {.op = "Sigmoid",
                   .dtype = dt,
@@ -532,6 +545,14 @@ void RegisterNumeric(KernelRegistry& r) {
             .dtype = dt,
             .factory = FunctionKernelFactory(UnaryKernel<SoftplusOp, T>)});
   }
+}
+
+// Every elementwise kernel of numeric type T.
+template <typename T>
+void RegisterNumeric(KernelRegistry& r) {
+  RegisterBinaryKernels<T>(r);
+  RegisterNumericUnaryKernels<T>(r);
+  RegisterFloatingPointKernels<T>(r);
 }
 
 }  // namespace
