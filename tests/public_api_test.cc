@@ -1,6 +1,7 @@
 // The umbrella header exports only the public API: including it brings in
-// no oneTBB header and no executor internals (checked by their include
-// guards), and a user program compiles against it alone.
+// no oneTBB header, no executor internals and none of weft's internal
+// headers (checked by their include guards), and a user program compiles
+// against it alone.
 #include "gtest/gtest.h"
 #include "weft.h"
 
@@ -10,6 +11,17 @@
 #if defined(WEFT_RUNTIME_EXECUTOR_H_) || defined(WEFT_RUNTIME_PLAN_H_) || \
     defined(WEFT_GRAPH_GRAPH_IMPL_H_)
 #error "weft.h must not include executor or graph internals"
+#endif
+// The internal headers (tests/sealed_headers_test.cc checks the rule itself
+// on every header weft.h reaches).
+#if defined(WEFT_GRAPH_FUNCTION_BODY_H_) ||                                 \
+    defined(WEFT_GRAPH_ERROR_UTIL_H_) || defined(WEFT_GRAPH_BUILD_OP_H_) || \
+    defined(WEFT_GRAPH_THREAD_STACKS_H_) ||                                 \
+    defined(WEFT_GRAPH_RESOURCE_ATTRS_H_) ||                                \
+    defined(WEFT_KERNELS_STEP_ENV_H_) ||                                    \
+    defined(WEFT_KERNELS_KERNEL_UTIL_H_) ||                                 \
+    defined(WEFT_STATE_VARIABLE_IMPL_H_) || defined(WEFT_ASYNC_QUEUE_IMPL_H_)
+#error "weft.h must not include weft's internal headers"
 #endif
 
 namespace weft {
