@@ -256,63 +256,76 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   return out;
 }
 
+namespace {
+
+// "partition P on DEVICE: N nodes, S sends, R recvs" (feeds count as nodes).
+std::string PartitionHeadline(size_t p, const Partition& part) {
+  int ops = 0, sends = 0, recvs = 0;
+  for (const PartitionItem& item : part.items) {
+    switch (item.kind) {
+      case PartitionItem::Kind::kOp:
+      case PartitionItem::Kind::kFeed:
+        ++ops;
+        break;
+      case PartitionItem::Kind::kSend:
+        ++sends;
+        break;
+      case PartitionItem::Kind::kRecv:
+        ++recvs;
+        break;
+    }
+  }
+  return absl::StrCat("partition ", p, " on ", part.device, ": ", ops,
+                      " nodes, ", sends, " sends, ", recvs, " recvs\n");
+}
+
+// One item of partition `p` of `pg`, as a dump line: "  name = feed",
+// "  name = Op(in:0, ^ctl (recv))", "  send KEY to partition Q",
+// "  recv KEY from partition Q".
+std::string ItemLine(const PartitionedGraph& pg, size_t p,
+                     const PartitionItem& item) {
+  const Node* n = item.node;
+  switch (item.kind) {
+    case PartitionItem::Kind::kFeed:
+      return absl::StrCat("  ", n->name(), " = feed\n");
+    case PartitionItem::Kind::kOp: {
+      std::vector<std::string> args;
+      for (const NodeInput& in : n->inputs()) {
+        const Node* src = pg.graph.node(in.node);
+        args.push_back(absl::StrCat(
+            src->name(), ":", in.slot,
+            pg.partition_of[in.node] != static_cast<int>(p) ? " (recv)" : ""));
+      }
+      for (int c : n->control_inputs()) {
+        args.push_back(absl::StrCat(
+            "^", pg.graph.node(c)->name(),
+            pg.partition_of[c] != static_cast<int>(p) ? " (recv)" : ""));
+      }
+      return absl::StrCat("  ", n->name(), " = ", internal::OpLabel(*n), "(",
+                          absl::StrJoin(args, ", "), ")\n");
+    }
+    case PartitionItem::Kind::kSend: {
+      const Transfer& t = pg.transfers[item.transfer];
+      return absl::StrCat("  send ", t.key, " to partition ", t.dst_partition,
+                          "\n");
+    }
+    case PartitionItem::Kind::kRecv: {
+      const Transfer& t = pg.transfers[item.transfer];
+      return absl::StrCat("  recv ", t.key, " from partition ", t.src_partition,
+                          "\n");
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string PartitionedGraph::DebugString() const {
   std::string out;
   for (size_t p = 0; p < partitions.size(); ++p) {
-    const Partition& part = partitions[p];
-    int ops = 0, sends = 0, recvs = 0;
-    for (const PartitionItem& item : part.items) {
-      switch (item.kind) {
-        case PartitionItem::Kind::kOp:
-        case PartitionItem::Kind::kFeed:
-          ++ops;
-          break;
-        case PartitionItem::Kind::kSend:
-          ++sends;
-          break;
-        case PartitionItem::Kind::kRecv:
-          ++recvs;
-          break;
-      }
-    }
-    absl::StrAppend(&out, "partition ", p, " on ", part.device, ": ", ops,
-                    " nodes, ", sends, " sends, ", recvs, " recvs\n");
-    for (const PartitionItem& item : part.items) {
-      const Node* n = item.node;
-      switch (item.kind) {
-        case PartitionItem::Kind::kFeed:
-          absl::StrAppend(&out, "  ", n->name(), " = feed\n");
-          break;
-        case PartitionItem::Kind::kOp: {
-          std::vector<std::string> args;
-          for (const NodeInput& in : n->inputs()) {
-            const Node* src = graph.node(in.node);
-            args.push_back(absl::StrCat(
-                src->name(), ":", in.slot,
-                partition_of[in.node] != static_cast<int>(p) ? " (recv)" : ""));
-          }
-          for (int c : n->control_inputs()) {
-            args.push_back(absl::StrCat(
-                "^", graph.node(c)->name(),
-                partition_of[c] != static_cast<int>(p) ? " (recv)" : ""));
-          }
-          absl::StrAppend(&out, "  ", n->name(), " = ", internal::OpLabel(*n),
-                          "(", absl::StrJoin(args, ", "), ")\n");
-          break;
-        }
-        case PartitionItem::Kind::kSend: {
-          const Transfer& t = transfers[item.transfer];
-          absl::StrAppend(&out, "  send ", t.key, " to partition ",
-                          t.dst_partition, "\n");
-          break;
-        }
-        case PartitionItem::Kind::kRecv: {
-          const Transfer& t = transfers[item.transfer];
-          absl::StrAppend(&out, "  recv ", t.key, " from partition ",
-                          t.src_partition, "\n");
-          break;
-        }
-      }
+    absl::StrAppend(&out, PartitionHeadline(p, partitions[p]));
+    for (const PartitionItem& item : partitions[p].items) {
+      absl::StrAppend(&out, ItemLine(*this, p, item));
     }
   }
   absl::StrAppend(&out, "transfers: ", transfers.size(), "\n");
