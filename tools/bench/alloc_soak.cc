@@ -69,6 +69,8 @@ bool ParseFlag(const char* arg, const char* name, int64_t& value) {
 
 }  // namespace
 
+// Long (~100 lines): the soak's whole driver (flags, the graph, the run loop
+// and its periodic RSS and page-fault reports) in one readable sequence.
 int main(int argc, char** argv) {
   int64_t runs = 1000000, elements = 65536, reports = 10;
   for (int i = 1; i < argc; ++i) {

@@ -394,41 +394,44 @@ absl::Status CheckOutDir(const std::string& dir) {
 
 // ----------------------------------------------------------- commands ---
 
-absl::Status Check(const std::string& path) {
-  absl::StatusOr<Graph> g = LoadGraph(path);
-  if (!g.ok()) return g.status();
-  const std::vector<const Node*> nodes = g->nodes();
+// What `weft check` counts over a loaded graph.
+struct CheckSummary {
   std::map<std::string, int> by_op;
   std::map<std::string, int> by_device;
+  // "Variable 'w'", "Queue 'q'": the resources the graph's nodes and its
+  // functions' bodies name (functions have their own section).
   std::set<std::string> resources;
-  // Resources are listed from the graph's nodes and its functions' bodies;
-  // functions have their own section.
-  const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
-      internal::ReachableFunctions(*g);
+};
+
+CheckSummary Summarize(
+    const std::vector<const Node*>& nodes,
+    const std::vector<std::shared_ptr<internal::FunctionBody>>& functions) {
+  CheckSummary summary;
   auto note_resources = [&](const Node* n) {
     for (const auto& [key, value] : n->attrs()) {
       if (const auto* r = std::get_if<ResourceRef>(&value);
           r && *r &&
           dynamic_cast<const internal::FunctionBody*>(r->get()) == nullptr) {
-        resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
+        summary.resources.insert(
+            absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
       }
     }
   };
   for (const Node* n : nodes) {
-    ++by_op[n->op()];
-    ++by_device[n->device().empty() ? "(default: the session's first device)"
-                                    : n->device()];
+    ++summary.by_op[n->op()];
+    ++summary.by_device[n->device().empty()
+                            ? "(default: the session's first device)"
+                            : n->device()];
     note_resources(n);
   }
   for (const auto& fb : functions) {
     for (const Node* n : fb->graph.nodes()) note_resources(n);
   }
-  std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
-              path.c_str(), nodes.size());
-  std::printf("nodes by op:\n");
-  for (const auto& [op, count] : by_op) {
-    std::printf("  %-12s %d\n", op.c_str(), count);
-  }
+  return summary;
+}
+
+// The "placeholders:" section: each Placeholder's name, dtype and shape.
+void PrintPlaceholders(const std::vector<const Node*>& nodes) {
   std::printf("placeholders:\n");
   int placeholders = 0;
   for (const Node* n : nodes) {
@@ -439,41 +442,65 @@ absl::Status Check(const std::string& path) {
                 n->output_shapes()[0].DebugString().c_str());
   }
   if (placeholders == 0) std::printf("  (none)\n");
+}
+
+// The "functions:" section (when there are any): each function's
+// signature, body size, captures, callees and trace site, callees first as
+// the file's library lists them.
+void PrintFunctions(
+    const std::vector<std::shared_ptr<internal::FunctionBody>>& functions) {
+  if (functions.empty()) return;
+  std::printf("functions:\n");
+  auto specs = [](const std::vector<TensorSpec>& v) {
+    std::vector<std::string> out;
+    for (const TensorSpec& s : v) {
+      out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
+    }
+    return absl::StrJoin(out, ", ");
+  };
+  for (const auto& fb : functions) {
+    std::string calls;
+    for (const Node* n : fb->graph.nodes()) {
+      for (const auto& callee : internal::CalledFunctions(*n)) {
+        absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
+                        Quoted(callee->name()));
+      }
+    }
+    std::printf(
+        "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
+        "at %s\n",
+        fb->name().c_str(), specs(fb->arg_specs).c_str(),
+        specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
+        fb->capture_specs.size(), calls.c_str(),
+        fb->traced_site().ToString().c_str());
+  }
+}
+
+absl::Status Check(const std::string& path) {
+  absl::StatusOr<Graph> g = LoadGraph(path);
+  if (!g.ok()) return g.status();
+  const std::vector<const Node*> nodes = g->nodes();
+  const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
+      internal::ReachableFunctions(*g);
+  const CheckSummary summary = Summarize(nodes, functions);
+  std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
+              path.c_str(), nodes.size());
+  std::printf("nodes by op:\n");
+  for (const auto& [op, count] : summary.by_op) {
+    std::printf("  %-12s %d\n", op.c_str(), count);
+  }
+  PrintPlaceholders(nodes);
   std::printf("devices:\n");
-  for (const auto& [device, count] : by_device) {
+  for (const auto& [device, count] : summary.by_device) {
     std::printf("  %s: %d nodes\n", device.c_str(), count);
   }
-  if (!resources.empty()) {
+  if (!summary.resources.empty()) {
     std::printf("resources:\n");
-    for (const std::string& r : resources) std::printf("  %s\n", r.c_str());
-  }
-  if (!functions.empty()) {
-    // Callees first, as the file's library lists them.
-    std::printf("functions:\n");
-    auto specs = [](const std::vector<TensorSpec>& v) {
-      std::vector<std::string> out;
-      for (const TensorSpec& s : v) {
-        out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
-      }
-      return absl::StrJoin(out, ", ");
-    };
-    for (const auto& fb : functions) {
-      std::string calls;
-      for (const Node* n : fb->graph.nodes()) {
-        for (const auto& callee : internal::CalledFunctions(*n)) {
-          absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
-                          Quoted(callee->name()));
-        }
-      }
-      std::printf(
-          "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
-          "at %s\n",
-          fb->name().c_str(), specs(fb->arg_specs).c_str(),
-          specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
-          fb->capture_specs.size(), calls.c_str(),
-          fb->traced_site().ToString().c_str());
+    for (const std::string& r : summary.resources) {
+      std::printf("  %s\n", r.c_str());
     }
   }
+  PrintFunctions(functions);
   return absl::OkStatus();
 }
 

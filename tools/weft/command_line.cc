@@ -179,6 +179,8 @@ const std::vector<FlagSpec>& Flags() {
   return *flags;
 }
 
+// Long (~90 lines): a table, one entry per command with its synopsis, flags
+// and help text; data rather than control flow.
 const std::vector<CommandSpec>& Commands() {
   static const auto* commands = new std::vector<CommandSpec>{
       {.name = "demo",

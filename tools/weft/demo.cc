@@ -25,6 +25,9 @@ void Section(std::string_view title) {
 
 }  // namespace
 
+// Long (~160 lines) on purpose: a script whose numbered sections build, run
+// and print in the order of its output, each a few lines; it reads top to
+// bottom like what it prints.
 absl::Status RunDemo(const DemoOptions& options) {
   SetCurrentThreadName("main");
   std::mt19937 rng(42);

@@ -18,6 +18,8 @@
 
 namespace weft::tools {
 
+// Long (~125 lines) on purpose: like RunDemo, a script whose steps run and
+// print in the order of its output.
 absl::Status RunAsyncDemo() {
   std::printf(
       "\n== 7. Asynchronous input: producers -> Queue -> scoring graph, then "

@@ -15,6 +15,8 @@
 
 namespace weft::tools {
 
+// Long (~90 lines) on purpose: like RunDemo, a script whose steps run and
+// print in the order of its output.
 absl::Status RunStateDemo() {
   std::printf(
       "\n== 6. Variables: one model's weights trained by graph 'train' and "
