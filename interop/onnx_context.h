@@ -43,6 +43,9 @@ const absl::flat_hash_map<std::string, Converter>& Converters();
 // Registration hooks, one per converter file, called once by Converters().
 void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t);
 void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t);
+void RegisterCompositeConverters(
+    absl::flat_hash_map<std::string, Converter>& t);
+void RegisterRnnConverters(absl::flat_hash_map<std::string, Converter>& t);
 
 // What a converter sees of one ONNX node: its inputs (as tensors of the
 // target graph, or as constants when known at import), its attributes

@@ -240,6 +240,8 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
     auto* t = new absl::flat_hash_map<std::string, Converter>;
     RegisterCoreConverters(*t);
     RegisterNnConverters(*t);
+    RegisterCompositeConverters(*t);
+    RegisterRnnConverters(*t);
     return t;
   }();
   return *table;
