@@ -449,8 +449,7 @@ absl::Status EyeLike(NodeContext& c) {
 absl::Status Expand(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> shape, c.ConstInts(1, "shape"));
-  ASSIGN_OR_RETURN_ONNX(Tensor y,
-                        c.Op("BroadcastTo", {x}, {{"shape", Shape(shape)}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("BroadcastTo", {x}, {{"shape", shape}}));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -496,10 +495,8 @@ absl::Status Pad(NodeContext& c) {
   } else {
     ASSIGN_OR_RETURN_ONNX(pads, c.ConstInts(1, "pads"));
     if (c.has_input(2)) {
-      const NDArray* v = c.constant(2);
-      if (v == nullptr) {
-        return c.Unsupported("constant_value computed at run time");
-      }
+      ASSIGN_OR_RETURN_ONNX(const NDArray* v,
+                            c.ConstInput(2, "constant_value"));
       switch (v->dtype()) {
         case DType::kFloat32:
           value = v->values<float>()[0];
@@ -571,8 +568,8 @@ absl::Status Resize(NodeContext& c) {
     }
   }
   if (scales_input >= 0 && c.has_input(scales_input)) {
-    const NDArray* s = c.constant(scales_input);
-    if (s == nullptr) return c.Unsupported("scales computed at run time");
+    ASSIGN_OR_RETURN_ONNX(const NDArray* s,
+                          c.ConstInput(scales_input, "scales"));
     if (s->dtype() != DType::kFloat32 && s->num_elements() > 0) {
       return absl::InvalidArgumentError("scales must be float32");
     }
@@ -582,6 +579,9 @@ absl::Status Resize(NodeContext& c) {
     ASSIGN_OR_RETURN_ONNX(sizes, c.ConstInts(sizes_input, "sizes"));
   }
   if (c.has_attr("axes")) return c.Unsupported("attribute 'axes'");
+  if (c.String("coordinate_transformation_mode", "") == "tf_crop_and_resize") {
+    return c.Unsupported("coordinate_transformation_mode 'tf_crop_and_resize'");
+  }
   if (!sizes.empty()) {
     if (static_cast<int>(sizes.size()) != in.rank()) {
       return absl::InvalidArgumentError("sizes must list every axis");
@@ -771,6 +771,154 @@ absl::Status Dropout(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------- sequences --
+// An ONNX sequence is a list of tensors known at import (Value::sequence):
+// the sequence ops rearrange the list; SequenceAt and ConcatFromSequence
+// hand tensors back to the graph.
+
+// A position in a sequence of `n` (negative counts from the end); `n` is
+// allowed only when inserting.
+absl::StatusOr<int64_t> SequencePosition(NodeContext& c, int input, int64_t n,
+                                         int64_t dflt, bool inserting) {
+  if (!c.has_input(input)) return dflt;
+  ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> p, c.ConstInts(input, "position"));
+  if (p.size() != 1) {
+    return absl::InvalidArgumentError("position must be a scalar");
+  }
+  const int64_t pos = p[0] < 0 ? p[0] + n : p[0];
+  if (pos < 0 || pos > n || (!inserting && pos == n)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "position ", p[0], " is out of range for a sequence of ", n));
+  }
+  return pos;
+}
+
+absl::Status SequenceConstruct(NodeContext& c) {
+  std::vector<Tensor> seq;
+  for (int i = 0; i < c.num_inputs(); ++i) {
+    ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(i));
+    seq.push_back(t);
+  }
+  c.SetSequenceOutput(0, std::move(seq));
+  return absl::OkStatus();
+}
+
+absl::Status SequenceEmpty(NodeContext& c) {
+  c.Ignore("dtype");
+  c.SetSequenceOutput(0, {});
+  return absl::OkStatus();
+}
+
+absl::Status SequenceInsert(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(1));
+  const int64_t n = static_cast<int64_t>(in->size());
+  ASSIGN_OR_RETURN_ONNX(int64_t pos, SequencePosition(c, 2, n, n, true));
+  std::vector<Tensor> seq = *in;
+  seq.insert(seq.begin() + pos, t);
+  c.SetSequenceOutput(0, std::move(seq));
+  return absl::OkStatus();
+}
+
+absl::Status SequenceErase(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
+  const int64_t n = static_cast<int64_t>(in->size());
+  if (n == 0) {
+    return absl::InvalidArgumentError("erasing from an empty sequence");
+  }
+  ASSIGN_OR_RETURN_ONNX(int64_t pos, SequencePosition(c, 1, n, n - 1, false));
+  std::vector<Tensor> seq = *in;
+  seq.erase(seq.begin() + pos);
+  c.SetSequenceOutput(0, std::move(seq));
+  return absl::OkStatus();
+}
+
+absl::Status SequenceAt(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
+  const int64_t n = static_cast<int64_t>(in->size());
+  ASSIGN_OR_RETURN_ONNX(int64_t pos, SequencePosition(c, 1, n, 0, false));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Identity", {(*in)[pos]}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status SequenceLength(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
+  c.SetConstantOutput(
+      0, NDArray::Scalar<int64_t>(static_cast<int64_t>(in->size())));
+  return absl::OkStatus();
+}
+
+absl::Status SplitToSequence(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  const Shape& in = x.shape();
+  ASSIGN_OR_RETURN_ONNX(int64_t axis,
+                        NormalizeAxis(c.Int("axis", 0), in.rank()));
+  const int64_t len = in.dim(axis);
+  if (len < 0) return c.Unsupported("splitting an axis of unknown length");
+  std::vector<int64_t> sizes;
+  bool squeeze = false;
+  if (!c.has_input(1)) {
+    sizes.assign(len, 1);
+    squeeze = c.Int("keepdims", 1) == 0;
+  } else {
+    ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> split, c.ConstInts(1, "split"));
+    c.Ignore("keepdims");
+    if (c.shape(1).rank() == 0) {
+      if (split.size() != 1 || split[0] <= 0) {
+        return absl::InvalidArgumentError("split must be positive");
+      }
+      for (int64_t left = len; left > 0; left -= split[0]) {
+        sizes.push_back(std::min(left, split[0]));
+      }
+    } else {
+      sizes = split;
+    }
+  }
+  std::vector<Tensor> seq;
+  int64_t offset = 0;
+  for (int64_t size : sizes) {
+    std::vector<int64_t> begin(in.rank(), 0), extent(in.rank(), -1);
+    begin[axis] = offset;
+    extent[axis] = size;
+    offset += size;
+    ASSIGN_OR_RETURN_ONNX(Tensor part, SliceOp(c, x, begin, extent));
+    if (squeeze) {
+      std::vector<int64_t> dims = in.dims();
+      dims.erase(dims.begin() + axis);
+      ASSIGN_OR_RETURN_ONNX(part, ReshapeLike(c, part, Shape(dims)));
+    }
+    seq.push_back(part);
+  }
+  if (offset != len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split sizes add up to ", offset, ", not the axis length ", len));
+  }
+  c.SetSequenceOutput(0, std::move(seq));
+  return absl::OkStatus();
+}
+
+absl::Status ConcatFromSequence(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
+  if (in->empty()) return absl::InvalidArgumentError("the sequence is empty");
+  const bool new_axis = c.Int("new_axis", 0) != 0;
+  const int rank = in->front().shape().rank() + (new_axis ? 1 : 0);
+  ASSIGN_OR_RETURN_ONNX(int64_t axis, NormalizeAxis(c.Int("axis", 0), rank));
+  std::vector<Tensor> parts;
+  for (const Tensor& t : *in) {
+    Tensor p = t;
+    if (new_axis) {
+      std::vector<int64_t> dims = t.shape().dims();
+      dims.insert(dims.begin() + axis, 1);
+      ASSIGN_OR_RETURN_ONNX(p, ReshapeLike(c, t, Shape(dims)));
+    }
+    parts.push_back(p);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Concat", parts, {{"axis", axis}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
@@ -806,6 +954,14 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["DepthToSpace"] = [](NodeContext& c) { return DepthSpace(c, true); };
   t["SpaceToDepth"] = [](NodeContext& c) { return DepthSpace(c, false); };
   t["Dropout"] = Dropout;
+  t["SequenceConstruct"] = SequenceConstruct;
+  t["SequenceEmpty"] = SequenceEmpty;
+  t["SequenceInsert"] = SequenceInsert;
+  t["SequenceErase"] = SequenceErase;
+  t["SequenceAt"] = SequenceAt;
+  t["SequenceLength"] = SequenceLength;
+  t["SplitToSequence"] = SplitToSequence;
+  t["ConcatFromSequence"] = ConcatFromSequence;
 }
 
 }  // namespace onnx_internal

@@ -6,6 +6,7 @@
 #define WEFT_INTEROP_ONNX_CONTEXT_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,8 +31,11 @@ namespace onnx_internal {
 // (a constant gets its Const node only once something needs it as a
 // tensor).
 struct Value {
-  Tensor tensor;  // !ok() until materialized.
-  std::optional<NDArray> constant;
+  Tensor tensor = {};  // !ok() until materialized.
+  std::optional<NDArray> constant = {};
+  // Set for an ONNX sequence: its tensors, known at import (sequence ops
+  // are resolved while importing; weft graphs hold only tensors).
+  std::shared_ptr<const std::vector<Tensor>> sequence = {};
 };
 
 class NodeContext;
@@ -83,6 +87,11 @@ class NodeContext {
   // Dtype and shape of input `i` (from its constant or its tensor).
   DType dtype(int i) const;
   Shape shape(int i) const;
+  // Input `i`'s value when it is known at import; else the "unsupported"
+  // error saying that `what` (naming the ONNX value) must be known at
+  // import.
+  [[nodiscard]] absl::StatusOr<const NDArray*> ConstInput(
+      int i, std::string_view what) const;
   // A constant integer input as int64 values (shapes, axes, pads...);
   // kUnimplemented if it is not known at import.
   [[nodiscard]] absl::StatusOr<std::vector<int64_t>> ConstInts(
@@ -124,6 +133,10 @@ class NodeContext {
   }
   void SetOutput(int i, Tensor t);
   void SetConstantOutput(int i, NDArray value);
+  void SetSequenceOutput(int i, std::vector<Tensor> tensors);
+  // Input `i` as a sequence; kInvalidArgument if it is not one.
+  [[nodiscard]] absl::StatusOr<const std::vector<Tensor>*> SequenceInput(
+      int i) const;
   const std::vector<std::optional<Value>>& outputs() const { return outputs_; }
 
   // An error marking this node unsupported for `why` ("attribute 'mode' =

@@ -120,6 +120,14 @@ absl::Status LeakyRelu(NodeContext& c) {
 absl::Status PRelu(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor slope, c.input(1));
+  // Before opset 7 a 1-D slope of length C is per channel (axis 1).
+  const Shape& xs = x.shape();
+  if (c.opset() < 7 && slope.shape().rank() == 1 && xs.rank() > 2 &&
+      slope.shape().dim(0) == xs.dim(1) && slope.shape().dim(0) > 1) {
+    std::vector<int64_t> dims(xs.rank() - 1, 1);
+    dims[0] = xs.dim(1);
+    ASSIGN_OR_RETURN_ONNX(slope, ReshapeLike(c, slope, Shape(dims)));
+  }
   ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Mul", {x, slope}));
   // Select broadcasts, but its output takes the broadcast shape: ONNX's
   // slope broadcasts to x ("unidirectional"), so x's shape wins anyway.

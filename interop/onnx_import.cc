@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/errors.h"
@@ -48,6 +49,10 @@ absl::StatusOr<Tensor> NodeContext::input(int i) {
         absl::StrCat("input ", i, " is required but not given"));
   }
   Value& v = *inputs_[i];
+  if (v.sequence != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", i, " is a sequence, not a tensor"));
+  }
   if (!v.tensor.ok()) {
     if (!v.constant.has_value()) {
       return absl::InternalError(absl::StrCat("input ", i, " has no value"));
@@ -78,15 +83,22 @@ Shape NodeContext::shape(int i) const {
   return v.constant.has_value() ? v.constant->shape() : v.tensor.shape();
 }
 
+absl::StatusOr<const NDArray*> NodeContext::ConstInput(
+    int i, std::string_view what) const {
+  const NDArray* c = constant(i);
+  if (c != nullptr) return c;
+  return Unsupported(absl::StrCat(
+      what, " (input ", i, " '", i < node_.input_size() ? node_.input(i) : "",
+      "') is computed at run time; weft needs it known at import (pin the "
+      "model's input shapes with OnnxImportOptions::input_shapes, or give "
+      "the input's value with OnnxImportOptions::constant_inputs)"));
+}
+
 absl::StatusOr<std::vector<int64_t>> NodeContext::ConstInts(
     int i, std::string_view what) {
-  const NDArray* c = constant(i);
-  if (c == nullptr) {
-    return Unsupported(absl::StrCat(
-        what, " (input ", i,
-        ") is computed at run time; weft needs it known at import (pin the "
-        "model's input shapes with OnnxImportOptions::input_shapes)"));
-  }
+  absl::StatusOr<const NDArray*> cs = ConstInput(i, what);
+  if (!cs.ok()) return cs.status();
+  const NDArray* c = *cs;
   std::vector<int64_t> out;
   out.reserve(c->num_elements());
   switch (c->dtype()) {
@@ -221,12 +233,28 @@ absl::StatusOr<Tensor> NodeContext::Scalar(DType dtype, double v) {
 
 void NodeContext::SetOutput(int i, Tensor t) {
   if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
-  outputs_[i] = Value{std::move(t), std::nullopt};
+  outputs_[i] = Value{std::move(t), std::nullopt, nullptr};
 }
 
 void NodeContext::SetConstantOutput(int i, NDArray value) {
   if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
-  outputs_[i] = Value{Tensor(), std::move(value)};
+  outputs_[i] = Value{Tensor(), std::move(value), nullptr};
+}
+
+void NodeContext::SetSequenceOutput(int i, std::vector<Tensor> tensors) {
+  if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+  outputs_[i] =
+      Value{Tensor(), std::nullopt,
+            std::make_shared<const std::vector<Tensor>>(std::move(tensors))};
+}
+
+absl::StatusOr<const std::vector<Tensor>*> NodeContext::SequenceInput(
+    int i) const {
+  if (!has_input(i) || inputs_[i]->sequence == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", i, " is not a sequence"));
+  }
+  return inputs_[i]->sequence.get();
 }
 
 absl::Status NodeContext::Unsupported(std::string_view why) const {
@@ -273,7 +301,8 @@ bool IsFoldable(std::string_view op) {
       "RandomUniform",    "RandomNormal", "RandomUniformLike",
       "RandomNormalLike", "Multinomial",  "Bernoulli",
       "Dropout"};
-  return !never->contains(op);
+  // Sequence ops build import-time lists of tensors of the model's graph.
+  return !never->contains(op) && !absl::StrContains(op, "Sequence");
 }
 
 class Importer {
@@ -516,7 +545,10 @@ class Importer {
     Converter convert = Converters().at(n.op_type());
     bool all_constant = IsFoldable(n.op_type());
     for (Value* v : *in) {
-      if (v != nullptr && !v->constant.has_value()) all_constant = false;
+      if (v != nullptr &&
+          (!v->constant.has_value() || v->sequence != nullptr)) {
+        all_constant = false;
+      }
     }
     std::vector<std::optional<Value>> outputs;
     absl::Status s = all_constant ? Fold(n, index, convert, *in, outputs)
@@ -636,6 +668,11 @@ class Importer {
                                        " is produced by no node"));
       }
       Value& v = it->second;
+      if (v.sequence != nullptr) {
+        return absl::UnimplementedError(
+            absl::StrCat(Where(), ": graph output ", QuotedName(vi.name()),
+                         " is a sequence; weft's outputs are tensors"));
+      }
       if (!v.tensor.ok()) {
         OpOptions o;
         o.graph = result_.graph;

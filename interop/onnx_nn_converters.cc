@@ -280,6 +280,28 @@ const Node* FoldableConv(const Graph& g, const Tensor& x) {
   return n;
 }
 
+// BatchNormalization whose parameters are tensors computed at run time:
+// (x - mean) * scale / sqrt(var + eps) + bias, per channel.
+absl::Status BatchNormOfTensors(NodeContext& c, const Tensor& x, double eps) {
+  std::vector<Tensor> p;
+  for (int i = 1; i <= 4; ++i) {
+    ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(i));
+    const Shape cs = ChannelShape(t.shape().rank() ? t.shape().dim(0) : -1,
+                                  x.shape().rank());
+    ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, cs));
+    p.push_back(t);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor e, c.Scalar(x.dtype(), eps));
+  ASSIGN_OR_RETURN_ONNX(Tensor ve, c.Op("Add", {p[3], e}));
+  ASSIGN_OR_RETURN_ONNX(Tensor inv, c.Op("Rsqrt", {ve}));
+  ASSIGN_OR_RETURN_ONNX(Tensor a, c.Op("Mul", {p[0], inv}));
+  ASSIGN_OR_RETURN_ONNX(Tensor d, c.Op("Sub", {x, p[2]}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Mul", {d, a}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Add", {y, p[1]}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 absl::Status BatchNormalization(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   if (c.Int("training_mode", 0) != 0 || c.num_outputs() > 1) {
@@ -292,10 +314,7 @@ absl::Status BatchNormalization(NodeContext& c) {
   c.Ignore("momentum");
   const double eps = c.Float("epsilon", 1e-5f);
   for (int i = 1; i <= 4; ++i) {
-    if (c.constant(i) == nullptr) {
-      return c.Unsupported(
-          "scale, bias, mean and variance computed at run time");
-    }
+    if (c.constant(i) == nullptr) return BatchNormOfTensors(c, x, eps);
   }
   const std::vector<double> scale = ToDoubles(*c.constant(1)),
                             bias = ToDoubles(*c.constant(2)),
