@@ -1,11 +1,15 @@
 // The array family: ops that produce, forward or rearrange arrays without
 // arithmetic — Const, Placeholder, Identity, Reshape, Cast, Split,
-// Transpose, Concat, Slice, Gather. Their definitions and build-time
-// inference (RegisterArrayOps) and their builders (declared in graph/ops.h);
-// kernels in kernels/array_kernels.cc.
+// Transpose, Concat, Slice, Gather, Tile, BroadcastTo, Pad, Resize,
+// GatherElements, ScatterElements, Trilu, TopK, GatherND, Range. Their
+// definitions and build-time inference (RegisterArrayOps) and their builders
+// (declared in graph/ops.h); kernels in kernels/array_kernels.cc.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -193,6 +197,446 @@ absl::Status InferGather(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// ------------------------------------------- optional attrs (with defaults) --
+
+absl::StatusOr<int64_t> IntAttrOr(InferenceContext& c, const std::string& name,
+                                  int64_t dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const int64_t* v = std::get_if<int64_t>(&it->second)) return *v;
+  return c.AttrError(absl::StrCat("attr '", name, "' must be an int64"));
+}
+
+absl::StatusOr<bool> BoolAttrOr(InferenceContext& c, const std::string& name,
+                                bool dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const bool* v = std::get_if<bool>(&it->second)) return *v;
+  return c.AttrError(
+      absl::StrCat("attr '", name, "' must be a bool (true or false)"));
+}
+
+absl::StatusOr<double> DoubleAttrOr(InferenceContext& c,
+                                    const std::string& name, double dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const double* v = std::get_if<double>(&it->second)) return *v;
+  return c.AttrError(absl::StrCat("attr '", name, "' must be a double"));
+}
+
+// The string attr `name` (`dflt` when absent), which must be one of
+// `allowed`.
+absl::StatusOr<std::string> ChoiceAttr(InferenceContext& c,
+                                       const std::string& name,
+                                       const std::string& dflt,
+                                       const std::vector<std::string>& allowed,
+                                       std::string_view op) {
+  auto it = c.attrs->find(name);
+  std::string value = dflt;
+  if (it != c.attrs->end()) {
+    const std::string* v = std::get_if<std::string>(&it->second);
+    if (v == nullptr) {
+      return c.AttrError(absl::StrCat("attr '", name, "' must be a string"));
+    }
+    value = *v;
+  }
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    return c.AttrError(absl::StrCat(op, " ", name, " '", value,
+                                    "' is not supported; use one of \"",
+                                    absl::StrJoin(allowed, "\", \""), "\""));
+  }
+  return value;
+}
+
+absl::Status RequireIndexDType(InferenceContext& c, int i, std::string_view op,
+                               std::string_view what) {
+  if (c.input_dtypes[i] == DType::kInt32 ||
+      c.input_dtypes[i] == DType::kInt64) {
+    return absl::OkStatus();
+  }
+  return c.DTypeError(absl::StrCat(InputDesc(c, i), "; ", op, "'s ", what,
+                                   " (input ", i,
+                                   ") are int32 or int64 (Cast them)"));
+}
+
+absl::Status CheckShapeValid(InferenceContext& c, const Shape& s,
+                             std::string_view op) {
+  if (absl::Status v = s.Validate(); !v.ok()) {
+    return c.ShapeError(absl::StrCat(op, " output ", s.DebugString(),
+                                     " is invalid: ", v.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Tile: multiples, one per axis, each >= 0; out dim i = dim i * multiples[i].
+absl::Status InferTile(InferenceContext& c) {
+  absl::StatusOr<const std::vector<int64_t>*> m =
+      c.Attr<std::vector<int64_t>>("multiples");
+  if (!m.ok()) return m.status();
+  const std::vector<int64_t>& mult = **m;
+  const Shape& in = c.input_shapes[0];
+  bool valid = static_cast<int64_t>(mult.size()) == in.rank();
+  for (size_t i = 0; valid && i < mult.size(); ++i) valid = mult[i] >= 0;
+  if (!valid) {
+    return c.AttrError(absl::StrCat("Tile multiples ", ListString(mult),
+                                    " must have one entry >= 0 per "
+                                    "axis of ",
+                                    InputDesc(c, 0), " (", in.rank(),
+                                    " entries)"));
+  }
+  std::vector<int64_t> dims(in.rank());
+  for (int i = 0; i < in.rank(); ++i) {
+    const int64_t d = in.dim(i);
+    if (mult[i] == 0) {
+      dims[i] = 0;
+    } else if (d < 0) {
+      dims[i] = -1;
+    } else if (d > std::numeric_limits<int64_t>::max() / mult[i]) {
+      return c.ShapeError(absl::StrCat("Tile multiples ", ListString(mult),
+                                       " overflow the size of ",
+                                       InputDesc(c, 0)));
+    } else {
+      dims[i] = d * mult[i];
+    }
+  }
+  Shape out(std::move(dims));
+  if (absl::Status s = CheckShapeValid(c, out, "Tile"); !s.ok()) return s;
+  c.SetOutput(c.input_dtypes[0], std::move(out));
+  return absl::OkStatus();
+}
+
+// BroadcastTo (ONNX Expand): the numpy broadcast of the input's shape and
+// `shape`.
+absl::Status InferBroadcastTo(InferenceContext& c) {
+  absl::StatusOr<const std::vector<int64_t>*> t =
+      c.Attr<std::vector<int64_t>>("shape");
+  if (!t.ok()) return t.status();
+  const std::vector<int64_t>& target = **t;
+  for (int64_t d : target) {
+    if (d < 0) {
+      return c.AttrError(absl::StrCat("BroadcastTo shape ", ListString(target),
+                                      " has a negative dimension"));
+    }
+  }
+  absl::StatusOr<Shape> out = BroadcastShapes(c.input_shapes[0], Shape(target));
+  if (!out.ok()) {
+    return c.ShapeError(absl::StrCat(
+        "BroadcastTo cannot broadcast ", InputDesc(c, 0), " to shape ",
+        ListString(target), ": ", out.status().message()));
+  }
+  if (absl::Status s = CheckShapeValid(c, *out, "BroadcastTo"); !s.ok()) {
+    return s;
+  }
+  c.SetOutput(c.input_dtypes[0], *std::move(out));
+  return absl::OkStatus();
+}
+
+// Pad: pads = all begins then all ends (ONNX order); negative values crop
+// first, then the positive ones pad the cropped region.
+absl::Status InferPad(InferenceContext& c) {
+  absl::StatusOr<const std::vector<int64_t>*> p =
+      c.Attr<std::vector<int64_t>>("pads");
+  if (!p.ok()) return p.status();
+  const std::vector<int64_t>& pads = **p;
+  absl::StatusOr<std::string> mode =
+      ChoiceAttr(c, "mode", "constant", {"constant", "reflect", "edge"}, "Pad");
+  if (!mode.ok()) return mode.status();
+  absl::StatusOr<double> value = DoubleAttrOr(c, "value", 0);
+  if (!value.ok()) return value.status();
+  const Shape& in = c.input_shapes[0];
+  const int rank = in.rank();
+  if (static_cast<int64_t>(pads.size()) != 2 * int64_t{rank}) {
+    return c.AttrError(absl::StrCat(
+        "Pad pads ", ListString(pads), " must have 2 * rank = ", 2 * rank,
+        " entries for ", InputDesc(c, 0), " (all begins, then all ends)"));
+  }
+  constexpr int64_t kMaxPad = int64_t{1} << 40;
+  std::vector<int64_t> dims(rank);
+  for (int i = 0; i < rank; ++i) {
+    const int64_t b = pads[i], e = pads[i + rank], d = in.dim(i);
+    if (std::abs(b) > kMaxPad || std::abs(e) > kMaxPad) {
+      return c.AttrError(absl::StrCat("Pad pads ", ListString(pads),
+                                      " are too large (limit 2^40)"));
+    }
+    if (d < 0) {
+      dims[i] = -1;
+      continue;
+    }
+    const int64_t kept =
+        d - std::max<int64_t>(-b, 0) - std::max<int64_t>(-e, 0);
+    if (kept < 0) {
+      return c.ShapeError(absl::StrCat("Pad pads ", ListString(pads),
+                                       " crop more than dimension ", i, " of ",
+                                       InputDesc(c, 0), " holds"));
+    }
+    const int64_t grow = std::max<int64_t>(b, 0) + std::max<int64_t>(e, 0);
+    if (*mode == "reflect" && grow > 0 &&
+        (std::max<int64_t>(b, 0) >= kept || std::max<int64_t>(e, 0) >= kept)) {
+      return c.ShapeError(
+          absl::StrCat("Pad reflect pads ", ListString(pads), " at axis ", i,
+                       " of ", InputDesc(c, 0),
+                       " must be smaller than the (cropped) dimension ", kept));
+    }
+    if (*mode == "edge" && grow > 0 && kept == 0) {
+      return c.ShapeError(absl::StrCat("Pad edge mode cannot pad axis ", i,
+                                       " of ", InputDesc(c, 0),
+                                       ": it has no elements to repeat"));
+    }
+    dims[i] = kept + grow;
+  }
+  Shape out(std::move(dims));
+  if (absl::Status s = CheckShapeValid(c, out, "Pad"); !s.ok()) return s;
+  c.SetOutput(c.input_dtypes[0], std::move(out));
+  return absl::OkStatus();
+}
+
+// Resize: float32/float64; the output shape is `sizes`.
+absl::Status InferResize(InferenceContext& c) {
+  if (absl::Status s = RequireFloating(c, 0, "Resize"); !s.ok()) return s;
+  absl::StatusOr<const std::vector<int64_t>*> sz =
+      c.Attr<std::vector<int64_t>>("sizes");
+  if (!sz.ok()) return sz.status();
+  const std::vector<int64_t>& sizes = **sz;
+  const Shape& in = c.input_shapes[0];
+  bool valid = static_cast<int64_t>(sizes.size()) == in.rank();
+  for (size_t i = 0; valid && i < sizes.size(); ++i) valid = sizes[i] >= 0;
+  if (!valid) {
+    return c.AttrError(absl::StrCat("Resize sizes ", ListString(sizes),
+                                    " must have one entry >= 0 per "
+                                    "axis of ",
+                                    InputDesc(c, 0), " (", in.rank(),
+                                    " entries)"));
+  }
+  if (auto it = c.attrs->find("scales"); it != c.attrs->end()) {
+    const NDArray* scales = std::get_if<NDArray>(&it->second);
+    bool ok = scales != nullptr && scales->valid() &&
+              scales->dtype() == DType::kFloat64 &&
+              scales->shape().rank() == 1 &&
+              scales->num_elements() == in.rank();
+    if (ok) {
+      for (double s : scales->values<double>()) {
+        ok = ok && std::isfinite(s) && s > 0;
+      }
+    }
+    if (!ok) {
+      return c.AttrError(absl::StrCat(
+          "Resize scales must be a float64 1-D NDArray of ", in.rank(),
+          " finite values > 0 (one per axis of ", InputDesc(c, 0), ")"));
+    }
+  }
+  absl::StatusOr<std::string> mode = ChoiceAttr(
+      c, "mode", "nearest", {"nearest", "linear", "cubic"}, "Resize");
+  if (!mode.ok()) return mode.status();
+  absl::StatusOr<std::string> ctm =
+      ChoiceAttr(c, "coordinate_transformation_mode", "half_pixel",
+                 {"half_pixel", "asymmetric", "align_corners",
+                  "pytorch_half_pixel", "tf_half_pixel_for_nn"},
+                 "Resize");
+  if (!ctm.ok()) return ctm.status();
+  absl::StatusOr<std::string> nearest = ChoiceAttr(
+      c, "nearest_mode", "round_prefer_floor",
+      {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"}, "Resize");
+  if (!nearest.ok()) return nearest.status();
+  absl::StatusOr<double> a = DoubleAttrOr(c, "cubic_coeff_a", -0.75);
+  if (!a.ok()) return a.status();
+  absl::StatusOr<bool> exclude = BoolAttrOr(c, "exclude_outside", false);
+  if (!exclude.ok()) return exclude.status();
+  for (int i = 0; i < in.rank(); ++i) {
+    if (in.dim(i) == 0 && sizes[i] > 0) {
+      return c.ShapeError(absl::StrCat("Resize cannot resize axis ", i, " of ",
+                                       InputDesc(c, 0), " from 0 to ", sizes[i],
+                                       " elements"));
+    }
+  }
+  Shape out(sizes);
+  if (absl::Status s = CheckShapeValid(c, out, "Resize"); !s.ok()) return s;
+  c.SetOutput(c.input_dtypes[0], std::move(out));
+  return absl::OkStatus();
+}
+
+// GatherElements / ScatterElements: indices of data's rank; along every
+// axis but `axis`, indices' dims are at most data's.
+absl::Status CheckElementsIndices(InferenceContext& c, std::string_view op,
+                                  int* axis_out) {
+  if (absl::Status s = RequireIndexDType(c, 1, op, "indices"); !s.ok()) {
+    return s;
+  }
+  const Shape& data = c.input_shapes[0];
+  const Shape& idx = c.input_shapes[1];
+  absl::StatusOr<int64_t> axis_attr = IntAttrOr(c, "axis", 0);
+  if (!axis_attr.ok()) return axis_attr.status();
+  absl::StatusOr<int> axis =
+      NormalizeAxis(*axis_attr, data.rank(), absl::StrCat(op, " axis"));
+  if (!axis.ok()) return c.AttrError(std::string(axis.status().message()));
+  bool ok = idx.rank() == data.rank();
+  for (int d = 0; ok && d < data.rank(); ++d) {
+    ok = d == *axis || idx.dim(d) < 0 || data.dim(d) < 0 ||
+         idx.dim(d) <= data.dim(d);
+  }
+  if (!ok) {
+    return c.ShapeError(
+        absl::StrCat(op, " ", InputDesc(c, 1), " but ", InputDesc(c, 0),
+                     "; indices need data's rank and, along every axis but ",
+                     *axis, ", at most data's size"));
+  }
+  *axis_out = *axis;
+  return absl::OkStatus();
+}
+
+absl::Status InferGatherElements(InferenceContext& c) {
+  int axis = 0;
+  if (absl::Status s = CheckElementsIndices(c, "GatherElements", &axis);
+      !s.ok()) {
+    return s;
+  }
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[1]);
+  return absl::OkStatus();
+}
+
+absl::Status InferScatterElements(InferenceContext& c) {
+  int axis = 0;
+  if (absl::Status s = CheckElementsIndices(c, "ScatterElements", &axis);
+      !s.ok()) {
+    return s;
+  }
+  if (c.input_dtypes[2] != c.input_dtypes[0]) {
+    return c.DTypeError(absl::StrCat(
+        "dtype mismatch: ", InputDesc(c, 2), " but ", InputDesc(c, 0),
+        "; ScatterElements' updates share data's dtype (Cast them)"));
+  }
+  const Shape& idx = c.input_shapes[1];
+  const Shape& upd = c.input_shapes[2];
+  bool same = idx.rank() == upd.rank();
+  for (int d = 0; same && d < idx.rank(); ++d) {
+    same = idx.dim(d) < 0 || upd.dim(d) < 0 || idx.dim(d) == upd.dim(d);
+  }
+  if (!same) {
+    return c.ShapeError(absl::StrCat("ScatterElements ", InputDesc(c, 2),
+                                     " but ", InputDesc(c, 1),
+                                     "; updates and indices share one shape"));
+  }
+  absl::StatusOr<std::string> reduction = ChoiceAttr(
+      c, "reduction", "none", {"none", "add", "mul"}, "ScatterElements");
+  if (!reduction.ok()) return reduction.status();
+  if (*reduction != "none" && c.input_dtypes[0] == DType::kBool) {
+    return c.DTypeError(
+        absl::StrCat(InputDesc(c, 0), "; ScatterElements reduction '",
+                     *reduction, "' takes float32, float64, int32 or int64"));
+  }
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+// Trilu: rank >= 2; keeps the upper (j - i >= k) or lower (j - i <= k)
+// triangle of the last two axes.
+absl::Status InferTrilu(InferenceContext& c) {
+  if (c.input_shapes[0].rank() < 2) {
+    return c.ShapeError(absl::StrCat(
+        "Trilu takes a tensor of rank >= 2 (matrices in its last two axes), "
+        "got ",
+        InputDesc(c, 0)));
+  }
+  absl::StatusOr<bool> upper = BoolAttrOr(c, "upper", true);
+  if (!upper.ok()) return upper.status();
+  absl::StatusOr<int64_t> k = IntAttrOr(c, "k", 0);
+  if (!k.ok()) return k.status();
+  c.SetOutput(c.input_dtypes[0], c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+// TopK: numeric; two outputs, the k values and their int64 indices along
+// `axis`.
+absl::Status InferTopK(InferenceContext& c) {
+  if (absl::Status s = RequireNumeric(c, 0, "TopK"); !s.ok()) return s;
+  absl::StatusOr<const int64_t*> k = c.Attr<int64_t>("k");
+  if (!k.ok()) return k.status();
+  const Shape& in = c.input_shapes[0];
+  absl::StatusOr<int64_t> axis_attr = IntAttrOr(c, "axis", -1);
+  if (!axis_attr.ok()) return axis_attr.status();
+  absl::StatusOr<int> axis = NormalizeAxis(*axis_attr, in.rank(), "TopK axis");
+  if (!axis.ok()) return c.AttrError(std::string(axis.status().message()));
+  for (const char* name : {"largest", "sorted"}) {
+    absl::StatusOr<bool> b = BoolAttrOr(c, name, true);
+    if (!b.ok()) return b.status();
+  }
+  const int64_t d = in.dim(*axis);
+  if (**k < 0 || (d >= 0 && **k > d)) {
+    return c.AttrError(absl::StrCat(
+        "TopK k ", **k, " is out of range for axis ", *axis, " of ",
+        InputDesc(c, 0), "; need 0 <= k <= the axis size"));
+  }
+  std::vector<int64_t> dims = in.dims();
+  dims[*axis] = **k;
+  c.SetOutputs({c.input_dtypes[0], DType::kInt64}, {Shape(dims), Shape(dims)});
+  return absl::OkStatus();
+}
+
+// GatherND (ONNX): indices' last dim m (known at build time) indexes data's
+// axes batch_dims .. batch_dims + m - 1; out = indices.shape[:-1] +
+// data.shape[batch_dims + m:].
+absl::Status InferGatherND(InferenceContext& c) {
+  if (absl::Status s = RequireIndexDType(c, 1, "GatherND", "indices");
+      !s.ok()) {
+    return s;
+  }
+  const Shape& data = c.input_shapes[0];
+  const Shape& idx = c.input_shapes[1];
+  absl::StatusOr<int64_t> b = IntAttrOr(c, "batch_dims", 0);
+  if (!b.ok()) return b.status();
+  const int64_t batch = *b;
+  if (batch < 0 || batch >= std::min(data.rank(), idx.rank())) {
+    return c.AttrError(absl::StrCat(
+        "GatherND batch_dims ", batch, " is out of range for ", InputDesc(c, 0),
+        " and ", InputDesc(c, 1),
+        "; need 0 <= batch_dims < min(rank(data), rank(indices))"));
+  }
+  const int64_t m = idx.dim(idx.rank() - 1);
+  if (m < 1 || m > data.rank() - batch) {
+    return c.ShapeError(absl::StrCat(
+        "GatherND ", InputDesc(c, 1), " but ", InputDesc(c, 0),
+        "; the last dimension of indices must be known and from 1 to rank(data)"
+        " - batch_dims = ",
+        data.rank() - batch));
+  }
+  for (int i = 0; i < batch; ++i) {
+    if (data.dim(i) >= 0 && idx.dim(i) >= 0 && data.dim(i) != idx.dim(i)) {
+      return c.ShapeError(absl::StrCat(
+          "GatherND ", InputDesc(c, 1), " but ", InputDesc(c, 0),
+          "; the first batch_dims = ", batch, " dimensions must match"));
+    }
+  }
+  std::vector<int64_t> dims(idx.dims().begin(), idx.dims().end() - 1);
+  for (int i = 0; i < batch; ++i) {
+    if (dims[i] < 0) dims[i] = data.dim(i);
+  }
+  for (int64_t i = batch + m; i < data.rank(); ++i) dims.push_back(data.dim(i));
+  c.SetOutput(c.input_dtypes[0], Shape(std::move(dims)));
+  return absl::OkStatus();
+}
+
+// Range(start, limit, delta): three scalars of one numeric dtype; a 1-D
+// output whose length is only known at run time.
+absl::Status InferRange(InferenceContext& c) {
+  if (absl::Status s = RequireNumeric(c, 0, "Range"); !s.ok()) return s;
+  static constexpr const char* kNames[] = {"start", "limit", "delta"};
+  for (int i = 0; i < 3; ++i) {
+    if (c.input_dtypes[i] != c.input_dtypes[0]) {
+      return c.DTypeError(absl::StrCat(
+          "dtype mismatch: ", InputDesc(c, i), " but ", InputDesc(c, 0),
+          "; Range's start, limit and delta share one dtype (Cast them)"));
+    }
+    bool scalar = true;
+    for (int64_t d : c.input_shapes[i].dims())
+      scalar = scalar && (d == 1 || d < 0);
+    if (!scalar) {
+      return c.ShapeError(absl::StrCat("Range ", kNames[i], " (",
+                                       InputDesc(c, i), ") must be a scalar"));
+    }
+  }
+  c.SetOutput(c.input_dtypes[0], Shape{Shape::kUnknown});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterArrayOps(OpRegistry& r) {
@@ -241,6 +685,20 @@ void RegisterArrayOps(OpRegistry& r) {
   reg({"Concat", OpDef::kVariadicInputs, {"axis"}, InferConcat});
   reg({"Slice", 1, {"begin", "size"}, InferSlice});
   reg({"Gather", 2, {"axis"}, InferGather});
+  reg({"Tile", 1, {"multiples"}, InferTile});
+  reg({"BroadcastTo", 1, {"shape"}, InferBroadcastTo});
+  reg({"Pad", 1, {"pads"}, InferPad});
+  reg({"Resize", 1, {"sizes"}, InferResize});
+  reg({"GatherElements", 2, {}, InferGatherElements});
+  reg({"ScatterElements", 3, {}, InferScatterElements});
+  reg({"Trilu", 1, {}, InferTrilu});
+  reg({.type = "TopK",
+       .num_inputs = 1,
+       .attrs = {"k"},
+       .infer = InferTopK,
+       .num_outputs = 2});
+  reg({"GatherND", 2, {}, InferGatherND});
+  reg({"Range", 3, {}, InferRange});
 }
 
 }  // namespace internal
@@ -304,6 +762,87 @@ Tensor Gather(const Tensor& params, const Tensor& indices, int axis,
               const OpOptions& options, std::source_location where) {
   return BuildOp("Gather", {params, indices}, {{"axis", int64_t{axis}}},
                  options, where);
+}
+
+Tensor Tile(const Tensor& x, std::vector<int64_t> multiples,
+            const OpOptions& options, std::source_location where) {
+  return BuildOp("Tile", {x}, {{"multiples", std::move(multiples)}}, options,
+                 where);
+}
+
+Tensor BroadcastTo(const Tensor& x, std::vector<int64_t> shape,
+                   const OpOptions& options, std::source_location where) {
+  return BuildOp("BroadcastTo", {x}, {{"shape", std::move(shape)}}, options,
+                 where);
+}
+
+Tensor Pad(const Tensor& x, std::vector<int64_t> pads, const OpOptions& options,
+           std::source_location where) {
+  return BuildOp("Pad", {x}, {{"pads", std::move(pads)}}, options, where);
+}
+
+Tensor Pad(const Tensor& x, std::vector<int64_t> pads, std::string mode,
+           double value, const OpOptions& options, std::source_location where) {
+  return BuildOp(
+      "Pad", {x},
+      {{"pads", std::move(pads)}, {"mode", std::move(mode)}, {"value", value}},
+      options, where);
+}
+
+Tensor Resize(const Tensor& x, std::vector<int64_t> sizes,
+              const ResizeAttrs& attrs, const OpOptions& options,
+              std::source_location where) {
+  AttrMap map = {
+      {"sizes", std::move(sizes)},
+      {"mode", attrs.mode},
+      {"coordinate_transformation_mode", attrs.coordinate_transformation_mode},
+      {"nearest_mode", attrs.nearest_mode},
+      {"cubic_coeff_a", attrs.cubic_coeff_a},
+      {"exclude_outside", attrs.exclude_outside}};
+  if (!attrs.scales.empty())
+    map.emplace("scales", NDArray::Vector(attrs.scales));
+  return BuildOp("Resize", {x}, std::move(map), options, where);
+}
+
+Tensor GatherElements(const Tensor& data, const Tensor& indices, int axis,
+                      const OpOptions& options, std::source_location where) {
+  return BuildOp("GatherElements", {data, indices}, {{"axis", int64_t{axis}}},
+                 options, where);
+}
+
+Tensor ScatterElements(const Tensor& data, const Tensor& indices,
+                       const Tensor& updates, int axis, std::string reduction,
+                       const OpOptions& options, std::source_location where) {
+  return BuildOp("ScatterElements", {data, indices, updates},
+                 {{"axis", int64_t{axis}}, {"reduction", std::move(reduction)}},
+                 options, where);
+}
+
+Tensor Trilu(const Tensor& x, bool upper, int64_t k, const OpOptions& options,
+             std::source_location where) {
+  return BuildOp("Trilu", {x}, {{"upper", upper}, {"k", k}}, options, where);
+}
+
+std::vector<Tensor> TopK(const Tensor& x, int64_t k, int axis, bool largest,
+                         bool sorted, const OpOptions& options,
+                         std::source_location where) {
+  return internal::BuildOpN("TopK", {x},
+                            {{"k", k},
+                             {"axis", int64_t{axis}},
+                             {"largest", largest},
+                             {"sorted", sorted}},
+                            options, where, 2);
+}
+
+Tensor GatherND(const Tensor& data, const Tensor& indices, int batch_dims,
+                const OpOptions& options, std::source_location where) {
+  return BuildOp("GatherND", {data, indices},
+                 {{"batch_dims", int64_t{batch_dims}}}, options, where);
+}
+
+Tensor Range(const Tensor& start, const Tensor& limit, const Tensor& delta,
+             const OpOptions& options, std::source_location where) {
+  return BuildOp("Range", {start, limit, delta}, {}, options, where);
 }
 
 }  // namespace ops

@@ -1,7 +1,9 @@
 // The elementwise family: arithmetic applied element by element — the
-// binary ops Add, Sub, Mul, Div, Maximum, Minimum, Pow (numpy broadcasting)
-// and the unary ops Neg, Relu, Abs, Square, Sigmoid, Tanh, Exp, Log, Sqrt,
-// Rsqrt, Erf. Definitions, inference and builders; kernels in
+// binary ops Add, Sub, Mul, Div, Maximum, Minimum, Pow, Mod (numpy
+// broadcasting) and the unary ops Neg, Relu, Abs, Square, Sign, Sigmoid,
+// Tanh, Exp, Log, Sqrt, Rsqrt, Erf, Softplus, Floor, Ceil, Round, Sin, Cos,
+// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Reciprocal.
+// Definitions, inference and builders; kernels in
 // kernels/elementwise_kernels.cc (Highway overrides in
 // kernels/backend_kernels.cc).
 #include <algorithm>
@@ -42,6 +44,13 @@ absl::Status InferPow(InferenceContext& c) {
   return InferBinary(c);
 }
 
+// Mod: as the binary ops, plus the optional bool attr "fmod".
+absl::Status InferMod(InferenceContext& c) {
+  absl::StatusOr<bool> fmod = OptionalBoolAttr(c, "fmod");
+  if (!fmod.ok()) return fmod.status();
+  return InferBinary(c);
+}
+
 absl::Status InferUnaryNumeric(InferenceContext& c) {
   if (absl::Status s = RequireNumeric(c, 0); !s.ok()) return s;
   return InferSameAsInput(c);
@@ -63,11 +72,17 @@ void RegisterElementwiseOps(OpRegistry& r) {
     reg({op, 2, {}, InferBinary});
   }
   reg({"Pow", 2, {}, InferPow});
-  for (const char* op : {"Neg", "Relu", "Abs", "Square"}) {
+  reg({"Mod", 2, {}, InferMod});
+  for (const char* op : {"Neg", "Relu", "Abs", "Square", "Sign"}) {
     reg({op, 1, {}, InferUnaryNumeric});
   }
   for (const char* op :
        {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Erf", "Softplus"}) {
+    reg({op, 1, {}, InferUnaryFloating});
+  }
+  for (const char* op :
+       {"Floor", "Ceil", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+        "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Reciprocal"}) {
     reg({op, 1, {}, InferUnaryFloating});
   }
 }
@@ -97,6 +112,32 @@ WEFT_UNARY_BUILDER(Sqrt)
 WEFT_UNARY_BUILDER(Rsqrt)
 WEFT_UNARY_BUILDER(Erf)
 WEFT_UNARY_BUILDER(Softplus)
+WEFT_UNARY_BUILDER(Sign)
+WEFT_UNARY_BUILDER(Floor)
+WEFT_UNARY_BUILDER(Ceil)
+WEFT_UNARY_BUILDER(Round)
+WEFT_UNARY_BUILDER(Sin)
+WEFT_UNARY_BUILDER(Cos)
+WEFT_UNARY_BUILDER(Tan)
+WEFT_UNARY_BUILDER(Asin)
+WEFT_UNARY_BUILDER(Acos)
+WEFT_UNARY_BUILDER(Atan)
+WEFT_UNARY_BUILDER(Sinh)
+WEFT_UNARY_BUILDER(Cosh)
+WEFT_UNARY_BUILDER(Asinh)
+WEFT_UNARY_BUILDER(Acosh)
+WEFT_UNARY_BUILDER(Atanh)
+WEFT_UNARY_BUILDER(Reciprocal)
+
+Tensor Mod(const Tensor& x, const Tensor& y, const OpOptions& options,
+           std::source_location where) {
+  return BuildOp("Mod", {x, y}, {}, options, where);
+}
+
+Tensor Mod(const Tensor& x, const Tensor& y, bool fmod,
+           const OpOptions& options, std::source_location where) {
+  return BuildOp("Mod", {x, y}, {{"fmod", fmod}}, options, where);
+}
 
 }  // namespace ops
 }  // namespace weft

@@ -194,6 +194,15 @@ Provenance GraphImpl::MakeProvenance(NodeRequest& req,
   if (!stacks.names.empty()) p.name_scope = stacks.names.back().value;
   p.graph_source = req.source;
   p.scope = std::move(req.scope);
+  if (req.site != nullptr) {
+    auto sites = std::make_shared<LoadedSites>();
+    sites->where = *req.site;
+    sites->scope_site = SourceSite::From(p.scope.site);
+    if (p.scope.carried_by.has_value()) {
+      sites->scope_carried_by = SourceSite::From(*p.scope.carried_by);
+    }
+    p.loaded = std::move(sites);
+  }
   if (GetProvenanceMode() == ProvenanceMode::kStackTraces) {
     p.stack = internal::CaptureStack(/*skip=*/3);
   }
@@ -548,6 +557,7 @@ NodeRequest MakeNodeRequest(std::string_view op,
   req.name = options.name;
   req.device = options.device;
   req.where = where;
+  if (options.site.has_value()) req.site = &*options.site;
   return req;
 }
 

@@ -117,6 +117,12 @@ struct OpOptions {
   std::optional<Graph> graph = {};
   std::string device = {};
   std::vector<Tensor> control_inputs = {};
+  // Recorded as the node's build site instead of the builder's call site:
+  // for importers, whose nodes come from a model file rather than from C++
+  // (interop/onnx_import.h sets {file = the model, line = the model node's
+  // index, function = "ONNX Conv 'conv1'"}). Errors and saved graphs show
+  // it wherever they would show the C++ site.
+  std::optional<SourceSite> site = {};
 };
 
 // The process-wide graph used when a thread has no GraphScope. Named "root".

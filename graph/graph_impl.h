@@ -51,6 +51,8 @@ struct NodeRequest {
   // name (no NameScope prefix) and `device` is taken as given (no
   // DeviceScope).
   const Provenance* loaded = nullptr;
+  // OpOptions.site: replaces `where` as the recorded build site.
+  const SourceSite* site = nullptr;
 };
 
 // The request for `op` with the caller's inputs, attrs, and the name,

@@ -1,10 +1,11 @@
 // The logic family: comparisons (Less, LessEqual, Greater, GreaterEqual,
 // Equal, NotEqual; broadcasting, bool output), LogicalAnd, LogicalOr,
-// LogicalNot, and Select. Definitions, inference and builders; kernels in
-// kernels/logic_kernels.cc.
+// LogicalXor, LogicalNot, the float tests IsNaN and IsInf, and Select.
+// Definitions, inference and builders; kernels in kernels/logic_kernels.cc.
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -50,6 +51,32 @@ absl::Status InferLogicalBinary(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// The bool attr `name`: `absent` when the node does not have it, an
+// AttrError when it has another type.
+absl::StatusOr<bool> BoolAttrOr(InferenceContext& c, const std::string& name,
+                                bool absent) {
+  if (!c.attrs->contains(name)) return absent;
+  return OptionalBoolAttr(c, name);
+}
+
+// IsNaN, IsInf: a float32/float64 input, a bool output of its shape.
+absl::Status InferFloatTest(InferenceContext& c, std::string_view op) {
+  if (absl::Status s = RequireFloating(c, 0, op); !s.ok()) return s;
+  c.SetOutput(DType::kBool, c.input_shapes[0]);
+  return absl::OkStatus();
+}
+
+// IsInf: as IsNaN, with the optional bool attrs detect_positive and
+// detect_negative (both true when absent).
+absl::Status InferIsInf(InferenceContext& c) {
+  if (absl::Status s = InferFloatTest(c, "IsInf"); !s.ok()) return s;
+  for (const char* name : {"detect_positive", "detect_negative"}) {
+    absl::StatusOr<bool> v = BoolAttrOr(c, name, true);
+    if (!v.ok()) return v.status();
+  }
+  return absl::OkStatus();
+}
+
 // Select(cond, a, b): cond bool, a and b of one dtype; the three shapes
 // broadcast together.
 absl::Status InferSelect(InferenceContext& c) {
@@ -86,7 +113,7 @@ void RegisterLogicOps(OpRegistry& r) {
   for (const char* op : {"Equal", "NotEqual"}) {
     reg({op, 2, {}, [](InferenceContext& c) { return InferCompare(c, true); }});
   }
-  for (const char* op : {"LogicalAnd", "LogicalOr"}) {
+  for (const char* op : {"LogicalAnd", "LogicalOr", "LogicalXor"}) {
     reg({op, 2, {}, InferLogicalBinary});
   }
   reg({"LogicalNot", 1, {}, [](InferenceContext& c) -> absl::Status {
@@ -97,6 +124,10 @@ void RegisterLogicOps(OpRegistry& r) {
          return absl::OkStatus();
        }});
   reg({"Select", 3, {}, InferSelect});
+  reg({"IsNaN", 1, {}, [](InferenceContext& c) {
+         return InferFloatTest(c, "IsNaN");
+       }});
+  reg({"IsInf", 1, {}, InferIsInf});
 }
 
 }  // namespace internal
@@ -113,7 +144,22 @@ WEFT_BINARY_BUILDER(Equal)
 WEFT_BINARY_BUILDER(NotEqual)
 WEFT_BINARY_BUILDER(LogicalAnd)
 WEFT_BINARY_BUILDER(LogicalOr)
+WEFT_BINARY_BUILDER(LogicalXor)
 WEFT_UNARY_BUILDER(LogicalNot)
+WEFT_UNARY_BUILDER(IsNaN)
+
+Tensor IsInf(const Tensor& x, const OpOptions& options,
+             std::source_location where) {
+  return BuildOp("IsInf", {x}, {}, options, where);
+}
+
+Tensor IsInf(const Tensor& x, bool detect_positive, bool detect_negative,
+             const OpOptions& options, std::source_location where) {
+  return BuildOp("IsInf", {x},
+                 {{"detect_positive", detect_positive},
+                  {"detect_negative", detect_negative}},
+                 options, where);
+}
 
 Tensor Select(const Tensor& cond, const Tensor& a, const Tensor& b,
               const OpOptions& options, std::source_location where) {

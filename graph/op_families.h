@@ -38,6 +38,7 @@ void RegisterLogicOps(OpRegistry& registry);        // logic_ops.cc
 void RegisterReduceOps(OpRegistry& registry);       // reduce_ops.cc
 void RegisterLinalgOps(OpRegistry& registry);       // linalg_ops.cc
 void RegisterNnOps(OpRegistry& registry);           // nn_ops.cc
+void RegisterConvOps(OpRegistry& registry);         // conv_ops.cc
 void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
 void RegisterStateOps(OpRegistry& registry);        // state_ops.cc
 void RegisterQueueOps(OpRegistry& registry);        // queue_ops.cc

@@ -36,6 +36,7 @@ void RegisterStandardOps(OpRegistry& r) {
   internal::RegisterReduceOps(r);
   internal::RegisterLinalgOps(r);
   internal::RegisterNnOps(r);
+  internal::RegisterConvOps(r);
   internal::RegisterControlFlowOps(r);
   internal::RegisterStateOps(r);
   internal::RegisterQueueOps(r);

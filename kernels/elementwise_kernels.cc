@@ -1,9 +1,10 @@
 // The elementwise family's kernels (ops defined in graph/elementwise_ops.cc):
-// the binary ops Add, Sub, Mul, Div, Maximum, Minimum
-// and Pow (numpy broadcasting) and the unary ops Neg, Relu, Abs, Square,
-// Sigmoid, Tanh, Exp, Log, Sqrt, Rsqrt and Erf. These are the portable
-// defaults; backend_kernels.cc overrides the float32/float64 ones on
-// contiguous arrays with Highway.
+// the binary ops Add, Sub, Mul, Div, Maximum, Minimum, Pow and Mod (numpy
+// broadcasting) and the unary ops Neg, Relu, Abs, Square, Sign, Sigmoid,
+// Tanh, Exp, Log, Sqrt, Rsqrt, Erf, Softplus, Floor, Ceil, Round, Sin, Cos,
+// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh and Reciprocal.
+// These are the portable defaults; backend_kernels.cc overrides some
+// float32/float64 ones on contiguous arrays with Highway.
 //
 // Integer Add/Sub/Mul/Neg wrap around on overflow (two's complement, like
 // numpy) rather than invoking undefined behavior. Integer Div truncates
@@ -11,11 +12,17 @@
 // Maximum and Minimum propagate NaN. Integer Abs of the minimum value and
 // Square wrap around like Neg and Mul. Integer Pow is exact (repeated
 // squaring), wraps like Mul, and reports a negative exponent as an error.
+// Mod (fmod=false) takes the sign of the divisor like Python's `%`, for
+// floats too; Mod with fmod=true is C's fmod (the sign of the dividend).
+// Integer Mod by zero is an error; x mod -1 is 0 (no INT_MIN / -1 overflow).
+// Round is std::nearbyint in the default rounding mode: halves to even.
+// Sign is -1, 0 or 1; a zero (either sign) and NaN come back unchanged.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
@@ -36,6 +43,7 @@ namespace {
 constexpr int kDivisionByZero = 1;
 constexpr int kDivisionOverflow = 2;
 constexpr int kNegativeIntegerExponent = 3;
+constexpr int kModuloByZero = 4;
 
 template <typename T>
 using Unsigned = std::make_unsigned_t<T>;
@@ -135,6 +143,49 @@ struct PowOp {
   }
 };
 
+// The remainder with the sign of the divisor (Python's `%`): floats from
+// fmod, corrected by one divisor when the signs differ; a zero result takes
+// the divisor's sign (0.0 % -5 is -0.0). x % 0 is NaN for floats.
+template <typename T>
+struct ModOp {
+  static constexpr bool kCanFail = std::is_integral_v<T>;
+  // Only called for integers, before Apply.
+  static int Check(T /*a*/, T b) { return b == 0 ? kModuloByZero : 0; }
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      T r = std::fmod(a, b);
+      if (r != T{0}) {
+        if ((r < T{0}) != (b < T{0})) r += b;
+      } else {
+        r = std::copysign(T{0}, b);
+      }
+      return r;
+    } else {
+      if (b == -1) return 0;  // INT_MIN % -1 would overflow.
+      T r = static_cast<T>(a % b);
+      if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+      return r;
+    }
+  }
+};
+
+// The remainder with the sign of the dividend (C's fmod, truncated
+// division).
+template <typename T>
+struct FModOp {
+  static constexpr bool kCanFail = std::is_integral_v<T>;
+  // Only called for integers, before Apply.
+  static int Check(T /*a*/, T b) { return b == 0 ? kModuloByZero : 0; }
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      return std::fmod(a, b);
+    } else {
+      if (b == -1) return 0;  // INT_MIN % -1 would overflow.
+      return static_cast<T>(a % b);
+    }
+  }
+};
+
 template <typename T>
 struct AbsOp {
   static T Apply(T x) {
@@ -217,6 +268,88 @@ struct SigmoidOp {
 template <typename T>
 struct TanhOp {
   static T Apply(T x) { return std::tanh(x); }
+};
+
+// -1, 0 or 1; zeros (keeping their sign) and NaN pass through.
+template <typename T>
+struct SignOp {
+  static T Apply(T x) { return x > T{0} ? T{1} : (x < T{0} ? T{-1} : x); }
+};
+
+template <typename T>
+struct FloorOp {
+  static T Apply(T x) { return std::floor(x); }
+};
+
+template <typename T>
+struct CeilOp {
+  static T Apply(T x) { return std::ceil(x); }
+};
+
+// Halves to even (the default rounding mode), without raising FE_INEXACT.
+template <typename T>
+struct RoundOp {
+  static T Apply(T x) { return std::nearbyint(x); }
+};
+
+template <typename T>
+struct SinOp {
+  static T Apply(T x) { return std::sin(x); }
+};
+
+template <typename T>
+struct CosOp {
+  static T Apply(T x) { return std::cos(x); }
+};
+
+template <typename T>
+struct TanOp {
+  static T Apply(T x) { return std::tan(x); }
+};
+
+template <typename T>
+struct AsinOp {
+  static T Apply(T x) { return std::asin(x); }
+};
+
+template <typename T>
+struct AcosOp {
+  static T Apply(T x) { return std::acos(x); }
+};
+
+template <typename T>
+struct AtanOp {
+  static T Apply(T x) { return std::atan(x); }
+};
+
+template <typename T>
+struct SinhOp {
+  static T Apply(T x) { return std::sinh(x); }
+};
+
+template <typename T>
+struct CoshOp {
+  static T Apply(T x) { return std::cosh(x); }
+};
+
+template <typename T>
+struct AsinhOp {
+  static T Apply(T x) { return std::asinh(x); }
+};
+
+template <typename T>
+struct AcoshOp {
+  static T Apply(T x) { return std::acosh(x); }
+};
+
+template <typename T>
+struct AtanhOp {
+  static T Apply(T x) { return std::atanh(x); }
+};
+
+template <typename T>
+struct ReciprocalOp {
+  static T Apply(T x) { return T{1} / x; }
 };
 
 // Applies Op to elements [begin, end) where a(i) and b(i) read the operands.
@@ -360,6 +493,10 @@ absl::Status LoopError(int code, DType dtype) {
     return absl::InvalidArgumentError(
         absl::StrCat("integer division by zero (", DTypeName(dtype), ")"));
   }
+  if (code == kModuloByZero) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("integer modulo by zero (", DTypeName(dtype), ")"));
+  }
   if (code == kNegativeIntegerExponent) {
     return absl::InvalidArgumentError(absl::StrCat(
         "integer Pow with a negative exponent (", DTypeName(dtype),
@@ -465,6 +602,53 @@ absl::Status UnaryKernel(OpKernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Mod reads its optional bool attr "fmod" once, when the plan is compiled,
+// and runs the broadcasting binary loop of the matching remainder.
+template <typename T>
+class ModKernel : public OpKernel {
+ public:
+  explicit ModKernel(OpKernelConstruction& c) : OpKernel(c) {
+    bool fmod = false;
+    if (c.node().attrs().contains("fmod")) {
+      if (absl::Status s = c.GetAttr("fmod", &fmod); !s.ok()) {
+        c.SetStatus(s);
+        return;
+      }
+    }
+    fn_ = fmod ? BinaryKernel<FModOp, T> : BinaryKernel<ModOp, T>;
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override { return fn_(ctx); }
+
+ private:
+  KernelFn fn_ = nullptr;
+};
+
+// The unary ops for floats only, beyond the ones with Highway overrides.
+template <typename T>
+void RegisterFloatingMath(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
+  const std::pair<const char*, KernelFn> unary[] = {
+      {"Floor", UnaryKernel<FloorOp, T>},
+      {"Ceil", UnaryKernel<CeilOp, T>},
+      {"Round", UnaryKernel<RoundOp, T>},
+      {"Sin", UnaryKernel<SinOp, T>},
+      {"Cos", UnaryKernel<CosOp, T>},
+      {"Tan", UnaryKernel<TanOp, T>},
+      {"Asin", UnaryKernel<AsinOp, T>},
+      {"Acos", UnaryKernel<AcosOp, T>},
+      {"Atan", UnaryKernel<AtanOp, T>},
+      {"Sinh", UnaryKernel<SinhOp, T>},
+      {"Cosh", UnaryKernel<CoshOp, T>},
+      {"Asinh", UnaryKernel<AsinhOp, T>},
+      {"Acosh", UnaryKernel<AcoshOp, T>},
+      {"Atanh", UnaryKernel<AtanhOp, T>},
+      {"Reciprocal", UnaryKernel<ReciprocalOp, T>}};
+  for (const auto& [name, fn] : unary) {
+    MustRegister(
+        r, {.op = name, .dtype = dt, .factory = FunctionKernelFactory(fn)});
+  }
+}
+
 // The binary kernels of numeric type T (broadcasting).
 template <typename T>
 void RegisterBinaryKernels(KernelRegistry& r) {
@@ -492,6 +676,9 @@ void RegisterBinaryKernels(KernelRegistry& r) {
                {.op = "Minimum",
                 .dtype = dt,
                 .factory = FunctionKernelFactory(BinaryKernel<MinimumOp, T>)});
+  MustRegister(
+      r,
+      {.op = "Mod", .dtype = dt, .factory = MakeKernelFactory<ModKernel<T>>()});
 }
 
 // The unary kernels every numeric type T has.
@@ -510,6 +697,9 @@ void RegisterNumericUnaryKernels(KernelRegistry& r) {
   MustRegister(r, {.op = "Relu",
                    .dtype = dt,
                    .factory = FunctionKernelFactory(UnaryKernel<ReluOp, T>)});
+  MustRegister(r, {.op = "Sign",
+                   .dtype = dt,
+                   .factory = FunctionKernelFactory(UnaryKernel<SignOp, T>)});
 }
 
 // The unary kernels of floating-point types only (none for integer T).
@@ -544,6 +734,7 @@ void RegisterFloatingPointKernels(KernelRegistry& r) {
         r, {.op = "Softplus",
             .dtype = dt,
             .factory = FunctionKernelFactory(UnaryKernel<SoftplusOp, T>)});
+    RegisterFloatingMath<T>(r);
   }
 }
 

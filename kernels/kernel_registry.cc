@@ -220,6 +220,7 @@ void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterReduceKernels(registry);
   kernels_internal::RegisterLinalgKernels(registry);
   kernels_internal::RegisterNnKernels(registry);
+  kernels_internal::RegisterConvKernels(registry);
   kernels_internal::RegisterStateKernels(registry);
   kernels_internal::RegisterQueueKernels(registry);
   kernels_internal::RegisterControlFlowKernels(registry);

@@ -136,6 +136,7 @@ void RegisterLogicKernels(KernelRegistry& registry);   // logic_kernels.cc
 void RegisterReduceKernels(KernelRegistry& registry);  // reduce_kernels.cc
 void RegisterLinalgKernels(KernelRegistry& registry);  // linalg_kernels.cc
 void RegisterNnKernels(KernelRegistry& registry);      // nn_kernels.cc
+void RegisterConvKernels(KernelRegistry& registry);    // conv_kernels.cc
 void RegisterStateKernels(KernelRegistry& registry);   // state_kernels.cc
 void RegisterQueueKernels(KernelRegistry& registry);   // queue_kernels.cc
 void RegisterControlFlowKernels(

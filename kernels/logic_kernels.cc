@@ -1,13 +1,16 @@
 // The logic family's kernels (ops defined in graph/logic_ops.cc): the
 // comparisons Less, LessEqual, Greater, GreaterEqual,
 // Equal, NotEqual (numpy broadcasting, bool output, every numeric dtype;
-// Equal/NotEqual also bool), LogicalAnd, LogicalOr, LogicalNot, and Select
-// (cond, a, b broadcast together; a and b of any dtype).
+// Equal/NotEqual also bool), LogicalAnd, LogicalOr, LogicalXor, LogicalNot,
+// IsNaN and IsInf (float32/float64 in, bool out), and Select (cond, a, b
+// broadcast together; a and b of any dtype).
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
@@ -131,6 +134,13 @@ struct OrOp {
   }
 };
 
+struct XorOp {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a != b;
+  }
+};
+
 absl::Status CheckDType(const NDArray& a, DType want, int i) {
   if (a.dtype() != want) {
     return absl::InvalidArgumentError(
@@ -203,6 +213,55 @@ absl::Status LogicalNotKernel(OpKernelContext& ctx) {
   ctx.set_output(0, *std::move(out));
   return absl::OkStatus();
 }
+
+// out[i] = pred(x[i]) for a float input x and a bool output.
+template <typename T, typename Pred>
+absl::Status FloatTest(OpKernelContext& ctx, const Pred& pred) {
+  const NDArray& x = ctx.input(0);
+  if (absl::Status s = CheckDType(x, DTypeOf<T>::value, 0); !s.ok()) return s;
+  absl::StatusOr<NDArray> out = ctx.allocate_output(0, x.shape());
+  if (!out.ok()) return out.status();
+  const T* px = static_cast<const T*>(x.raw_data());
+  bool* po = out->mutable_data<bool>();
+  ForRange(x.num_elements(), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) po[i] = pred(px[i]);
+    return 0;
+  });
+  ctx.set_output(0, *std::move(out));
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status IsNaNKernel(OpKernelContext& ctx) {
+  return FloatTest<T>(ctx, [](T v) { return v != v; });
+}
+
+// IsInf reads detect_positive / detect_negative (true when absent) once.
+template <typename T>
+class IsInfKernel : public OpKernel {
+ public:
+  explicit IsInfKernel(OpKernelConstruction& c) : OpKernel(c) {
+    for (auto [name, flag] : {std::pair{"detect_positive", &positive_},
+                              std::pair{"detect_negative", &negative_}}) {
+      if (!c.node().attrs().contains(name)) continue;
+      if (absl::Status s = c.GetAttr(name, flag); !s.ok()) {
+        c.SetStatus(s);
+        return;
+      }
+    }
+  }
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    constexpr T kInf = std::numeric_limits<T>::infinity();
+    const bool pos = positive_, neg = negative_;
+    return FloatTest<T>(ctx, [pos, neg](T v) {
+      return (pos && v == kInf) || (neg && v == -kInf);
+    });
+  }
+
+ private:
+  bool positive_ = true;
+  bool negative_ = true;
+};
 
 // Select(cond, a, b) for the values' element type T.
 template <typename T>
@@ -310,6 +369,20 @@ void RegisterLogicKernels(KernelRegistry& registry) {
   RegisterPredicate<NotEqualOp, bool>(registry, "NotEqual");
   RegisterPredicate<AndOp, bool>(registry, "LogicalAnd");
   RegisterPredicate<OrOp, bool>(registry, "LogicalOr");
+  RegisterPredicate<XorOp, bool>(registry, "LogicalXor");
+  for (DType dt : {DType::kFloat32, DType::kFloat64}) {
+    const bool f32 = dt == DType::kFloat32;
+    MustRegister(registry,
+                 {.op = "IsNaN",
+                  .dtype = dt,
+                  .factory = FunctionKernelFactory(f32 ? IsNaNKernel<float>
+                                                       : IsNaNKernel<double>)});
+    MustRegister(registry,
+                 {.op = "IsInf",
+                  .dtype = dt,
+                  .factory = f32 ? MakeKernelFactory<IsInfKernel<float>>()
+                                 : MakeKernelFactory<IsInfKernel<double>>()});
+  }
   MustRegister(registry, {.op = "LogicalNot",
                           .dtype = DType::kBool,
                           .factory = FunctionKernelFactory(LogicalNotKernel)});

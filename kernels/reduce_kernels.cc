@@ -1,6 +1,15 @@
 // The reduction family's kernels (ops defined in graph/reduce_ops.cc):
-// ReduceSum, ReduceMean and ReduceMax over the node's "axes" attr (empty =
-// every axis), and ArgMax over its "axis", for the four numeric dtypes.
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin and ReduceProd over the node's
+// "axes" attr (empty = every axis; optional "keep_dims"), ArgMax and ArgMin
+// over its "axis" (optional "keep_dims", "select_last_index"), and CumSum
+// along its "axis" (optional "exclusive", "reverse"), for the four numeric
+// dtypes.
+//
+// NaN: ReduceMax/ReduceMin propagate it; ArgMax/ArgMin count a NaN as the
+// extreme (the first NaN, or the last with select_last_index). Zero
+// elements: ReduceSum gives 0, ReduceProd 1, ReduceMax/ReduceMin/ArgMax/
+// ArgMin are run-time errors. ReduceProd and CumSum accumulate like the sums
+// below (double for floats, wrapping 64 bits for integers).
 //
 // Floating inputs accumulate in double (contiguous runs through
 // cpu::SumToDouble: vectorized, in a fixed order); integer inputs accumulate in
@@ -14,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -239,8 +249,32 @@ void ReduceGeneral(const T* pi, int64_t in_count, const ReducePlan& plan, T* po,
   }
 }
 
+// Reads the optional bool attr `name` (false when absent) into `value`;
+// an error goes to `c`'s status.
+void ReadOptionalBool(OpKernelConstruction& c, std::string_view name,
+                      bool* value) {
+  *value = false;
+  if (c.node().attrs().contains(name)) c.SetStatus(c.GetAttr(name, value));
+}
+
+// The output shape of reducing `in` over the sorted `axes`: reduced axes
+// removed, or kept with size 1 under keep_dims.
+Shape ReducedShape(const Shape& in, const std::vector<int>& axes,
+                   bool keep_dims) {
+  std::vector<int64_t> dims;
+  for (int i = 0; i < in.rank(); ++i) {
+    if (!std::binary_search(axes.begin(), axes.end(), i)) {
+      dims.push_back(in.dim(i));
+    } else if (keep_dims) {
+      dims.push_back(1);
+    }
+  }
+  return Shape(std::move(dims));
+}
+
 // ReduceSum / ReduceMean. The axes are parsed and normalized once, when the
-// plan is compiled (the input's rank is known then).
+// plan is compiled (the input's rank is known then). keep_dims only changes
+// the output's shape, not its layout.
 template <typename T, Reduction kKind>
 class ReduceKernel : public OpKernel {
  public:
@@ -251,6 +285,7 @@ class ReduceKernel : public OpKernel {
       return;
     }
     axes_ = *std::move(axes);
+    ReadOptionalBool(c, "keep_dims", &keep_dims_);
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -262,7 +297,9 @@ class ReduceKernel : public OpKernel {
                        DTypeName(x.dtype())));
     }
     const ReducePlan plan = PlanReduction(x.shape(), axes_);
-    absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(plan.out_dims));
+    absl::StatusOr<NDArray> out =
+        ctx.allocate_output(0, keep_dims_ ? ReducedShape(x.shape(), axes_, true)
+                                          : Shape(plan.out_dims));
     if (!out.ok()) return out.status();
     T* po = out->mutable_data<T>();
     const int64_t out_count = out->num_elements();
@@ -303,23 +340,25 @@ class ReduceKernel : public OpKernel {
 
  private:
   std::vector<int> axes_;
+  bool keep_dims_ = false;
 };
 
-// ------------------------------------------------------------ ReduceMax --
+// ------------------------------------------------- ReduceMax, ReduceMin --
 
-// The larger of acc and x; NaN sticks.
-template <typename T>
-T MaxOf(T acc, T x) {
-  return (x > acc || x != x) && acc == acc ? x : acc;
+// The larger (kMax) or smaller of acc and x; NaN sticks.
+template <bool kMax, typename T>
+T ExtremeOf(T acc, T x) {
+  const bool better = kMax ? x > acc : x < acc;
+  return (better || x != x) && acc == acc ? x : acc;
 }
 
 // Rows shorter than this are reduced in a plain loop.
 constexpr int64_t kMinVectorRow = 64;
 
-template <typename T>
-class ReduceMaxKernel : public OpKernel {
+template <typename T, bool kMax>
+class ReduceExtremeKernel : public OpKernel {
  public:
-  explicit ReduceMaxKernel(OpKernelConstruction& c) : OpKernel(c) {
+  explicit ReduceExtremeKernel(OpKernelConstruction& c) : OpKernel(c) {
     absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
     if (!axes.ok()) {
       c.SetStatus(axes.status());
@@ -336,7 +375,7 @@ class ReduceMaxKernel : public OpKernel {
     const Shape& in = x.shape();
     if (!axes_.empty() && in.rank() <= axes_.back()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ReduceMax axes do not fit the fed ", in.DebugString()));
+          absl::StrCat(kOp, " axes do not fit the fed ", in.DebugString()));
     }
     std::vector<int64_t> out_dims;
     std::vector<bool> reduced(in.rank(), false);
@@ -354,10 +393,10 @@ class ReduceMaxKernel : public OpKernel {
     if (!out.ok()) return out.status();
     const int64_t out_count = out->num_elements();
     if (reduced_count == 0 && out_count > 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ReduceMax over zero elements: ", DTypeName(x.dtype()),
-                       in.DebugString(),
-                       " has an empty reduced axis, so there is no maximum"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          kOp, " over zero elements: ", DTypeName(x.dtype()), in.DebugString(),
+          " has an empty reduced axis, so there is no ",
+          kMax ? "maximum" : "minimum"));
     }
     T* po = out->mutable_data<T>();
     const T* pi = x.values<T>().data();
@@ -366,40 +405,48 @@ class ReduceMaxKernel : public OpKernel {
     bool trailing = true;
     for (int i = 0; i < first_reduced; ++i) trailing = trailing && !reduced[i];
     if (trailing) {
-      if (absl::Status s = MaxOfRows(pi, out_count, reduced_count, po);
+      if (absl::Status s = ExtremeOfRows(pi, out_count, reduced_count, po);
           !s.ok()) {
         return s;
       }
     } else {
-      MaxOfStrided(pi, x.num_elements(), in, reduced, out_count, po);
+      ExtremeOfStrided(pi, x.num_elements(), in, reduced, out_count, po);
     }
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
  private:
-  static constexpr T kLowest = std::numeric_limits<T>::has_infinity
-                                   ? -std::numeric_limits<T>::infinity()
-                                   : std::numeric_limits<T>::lowest();
+  static constexpr const char* kOp = kMax ? "ReduceMax" : "ReduceMin";
+  // The identity of the reduction: -inf / +inf, or the integer extremes.
+  static constexpr T kStart = kMax ? (std::numeric_limits<T>::has_infinity
+                                          ? -std::numeric_limits<T>::infinity()
+                                          : std::numeric_limits<T>::lowest())
+                                   : (std::numeric_limits<T>::has_infinity
+                                          ? std::numeric_limits<T>::infinity()
+                                          : std::numeric_limits<T>::max());
 
-  // Trailing axes reduced: `rows` contiguous rows of `len`, in parallel;
-  // rows of at least kMinVectorRow elements through Highway's
-  // runtime-dispatched cpu::Max (NaN sticks there too), shorter ones in a
-  // loop (a checked, dispatched call per short row would cost more than the
-  // row).
-  static absl::Status MaxOfRows(const T* pi, int64_t rows, int64_t len, T* po) {
+  // Trailing axes reduced: `rows` contiguous rows of `len`, in parallel.
+  // ReduceMax's rows of at least kMinVectorRow elements go through
+  // Highway's runtime-dispatched cpu::Max (NaN sticks there too); shorter
+  // ones, and ReduceMin's, in a loop (a checked, dispatched call per short
+  // row would cost more than the row).
+  static absl::Status ExtremeOfRows(const T* pi, int64_t rows, int64_t len,
+                                    T* po) {
     std::atomic<bool> failed{false};
     ParallelItems(rows, len, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
-        if (len < kMinVectorRow) {
-          T acc = kLowest;
-          for (int64_t j = 0; j < len; ++j) acc = MaxOf(acc, pi[r * len + j]);
+        if (!kMax || len < kMinVectorRow) {
+          T acc = kStart;
+          for (int64_t j = 0; j < len; ++j) {
+            acc = ExtremeOf<kMax>(acc, pi[r * len + j]);
+          }
           po[r] = acc;
           continue;
         }
         absl::StatusOr<T> m = cpu::Max(pi + r * len, len);
         if (!m.ok()) failed.store(true, std::memory_order_relaxed);
-        po[r] = m.ok() ? *m : kLowest;
+        po[r] = m.ok() ? *m : kStart;
       }
     });
     if (failed.load(std::memory_order_relaxed)) {
@@ -410,10 +457,10 @@ class ReduceMaxKernel : public OpKernel {
 
   // General: walk the `n` input elements (of shape `in`) in order; each
   // lands on the output offset of its kept coordinates.
-  static void MaxOfStrided(const T* pi, int64_t n, const Shape& in,
-                           const std::vector<bool>& reduced, int64_t out_count,
-                           T* po) {
-    std::fill(po, po + out_count, kLowest);
+  static void ExtremeOfStrided(const T* pi, int64_t n, const Shape& in,
+                               const std::vector<bool>& reduced,
+                               int64_t out_count, T* po) {
+    std::fill(po, po + out_count, kStart);
     const int rank = in.rank();
     std::vector<int64_t> out_stride(rank, 0), idx(rank, 0);
     int64_t run = 1;
@@ -425,7 +472,7 @@ class ReduceMaxKernel : public OpKernel {
     }
     int64_t off = 0;
     for (int64_t e = 0; e < n; ++e) {
-      po[off] = MaxOf(po[off], pi[e]);
+      po[off] = ExtremeOf<kMax>(po[off], pi[e]);
       for (int i = rank - 1; i >= 0; --i) {
         off += out_stride[i];
         if (++idx[i] < in.dim(i)) break;
@@ -439,46 +486,154 @@ class ReduceMaxKernel : public OpKernel {
   bool keep_dims_ = false;
 };
 
-// --------------------------------------------------------------- ArgMax --
+// ----------------------------------------------------------- ReduceProd --
 
+// The product of x over `axes` (1 over zero elements): floats multiply in
+// double, integers in wrapping 64 bits, converted to T at the end (int32
+// wraps like a two's complement product).
 template <typename T>
-class ArgMaxKernel : public OpKernel {
+class ReduceProdKernel : public OpKernel {
  public:
-  explicit ArgMaxKernel(OpKernelConstruction& c)
-      : OpKernel(c), axis_(ReadAxis(c, "ArgMax axis")) {}
+  explicit ReduceProdKernel(OpKernelConstruction& c) : OpKernel(c) {
+    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
+    if (!axes.ok()) {
+      c.SetStatus(axes.status());
+      return;
+    }
+    axes_ = *std::move(axes);
+    ReadOptionalBool(c, "keep_dims", &keep_dims_);
+  }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& x = ctx.input(0);
-    if (absl::Status s = CheckRank(x, axis_, "ArgMax"); !s.ok()) return s;
+    const Shape& in = x.shape();
+    if (!axes_.empty() && in.rank() <= axes_.back()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ReduceProd axes do not fit the fed ", in.DebugString()));
+    }
+    absl::StatusOr<NDArray> out =
+        ctx.allocate_output(0, ReducedShape(in, axes_, keep_dims_));
+    if (!out.ok()) return out.status();
+    const ReducePlan plan = PlanReduction(in, axes_);
+    T* po = out->mutable_data<T>();
+    const int64_t out_count = out->num_elements();
+    const T* pi = x.values<T>().data();
+    const int64_t in_count = x.num_elements();
+    const auto& groups = plan.groups;
+    if (in_count == 0) {
+      std::fill(po, po + out_count, T{1});
+    } else if (groups.empty() || !groups.back().reduced ||
+               (groups.size() > 2)) {
+      ProdGeneral(pi, in_count, plan, po, out_count);
+    } else {
+      // [reduced] or [kept, reduced]: one contiguous row per output.
+      const int64_t len = groups.back().size;
+      ParallelItems(out_count, len, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          Acc<T> acc = 1;
+          const T* row = pi + r * len;
+          for (int64_t j = 0; j < len; ++j) acc *= static_cast<Acc<T>>(row[j]);
+          po[r] = static_cast<T>(acc);
+        }
+      });
+    }
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  // Any pattern (single-threaded): walk the input in order, one innermost
+  // group at a time, with an odometer over the outer groups giving the
+  // output offset.
+  static void ProdGeneral(const T* pi, int64_t in_count, const ReducePlan& plan,
+                          T* po, int64_t out_count) {
+    std::vector<Acc<T>> acc(out_count, Acc<T>{1});
+    const auto& groups = plan.groups;
+    if (groups.empty()) {  // Only size-1 dims: one element per output.
+      for (int64_t i = 0; i < out_count; ++i) po[i] = pi[i];
+      return;
+    }
+    const int m = static_cast<int>(groups.size());
+    absl::InlinedVector<int64_t, 6> out_strides(m, 0);
+    int64_t run = 1;
+    for (int g = m - 1; g >= 0; --g) {
+      if (!groups[g].reduced) {
+        out_strides[g] = run;
+        run *= groups[g].size;
+      }
+    }
+    const Group& last = groups[m - 1];
+    const int64_t len = last.size;
+    const int64_t rows = in_count / len;
+    absl::InlinedVector<int64_t, 6> index(m, 0);
+    int64_t out_off = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = pi + r * len;
+      if (last.reduced) {
+        for (int64_t j = 0; j < len; ++j) {
+          acc[out_off] *= static_cast<Acc<T>>(row[j]);
+        }
+      } else {
+        Acc<T>* dst = acc.data() + out_off;
+        for (int64_t j = 0; j < len; ++j) dst[j] *= static_cast<Acc<T>>(row[j]);
+      }
+      for (int g = m - 2; g >= 0; --g) {
+        out_off += out_strides[g];
+        if (++index[g] < groups[g].size) break;
+        out_off -= groups[g].size * out_strides[g];
+        index[g] = 0;
+      }
+    }
+    for (int64_t i = 0; i < out_count; ++i) po[i] = static_cast<T>(acc[i]);
+  }
+
+  std::vector<int> axes_;
+  bool keep_dims_ = false;
+};
+
+// ------------------------------------------------------- ArgMax, ArgMin --
+
+// The int64 index of the maximum (kMax) or minimum along the axis: the
+// first one on ties, or the last with select_last_index. A NaN counts as
+// the extreme: the first NaN wins (the last NaN with select_last_index).
+template <typename T, bool kMax>
+class ArgExtremeKernel : public OpKernel {
+ public:
+  explicit ArgExtremeKernel(OpKernelConstruction& c)
+      : OpKernel(c), axis_(ReadAxis(c, kMax ? "ArgMax axis" : "ArgMin axis")) {
+    ReadOptionalBool(c, "keep_dims", &keep_dims_);
+    ReadOptionalBool(c, "select_last_index", &last_);
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    if (absl::Status s = CheckRank(x, axis_, kOp); !s.ok()) return s;
     const Shape& s = x.shape();
     std::vector<int64_t> dims = s.dims();
-    dims.erase(dims.begin() + axis_);
+    if (keep_dims_) {
+      dims[axis_] = 1;
+    } else {
+      dims.erase(dims.begin() + axis_);
+    }
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(dims));
     if (!out.ok()) return out.status();
     const int64_t len = s.dim(axis_);
     const int64_t outer = DimProduct(s, 0, axis_);
     const int64_t inner = DimProduct(s, axis_ + 1, s.rank());
     if (len == 0 && outer * inner > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ArgMax along axis ", axis_, " of ", DTypeName(x.dtype()),
-          s.DebugString(), ", which is empty: there is no maximum"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kOp, " along axis ", axis_, " of ", DTypeName(x.dtype()),
+                       s.DebugString(), ", which is empty: there is no ",
+                       kMax ? "maximum" : "minimum"));
     }
     const T* pi = x.values<T>().data();
     int64_t* po = out->mutable_data<int64_t>();
+    const bool last = last_;
     ParallelItems(outer * inner, len, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t o = p / inner, i = p % inner;
-        const T* xs = pi + o * len * inner + i;
-        T best = xs[0];
-        int64_t at = 0;
-        for (int64_t j = 1; j < len && best == best; ++j) {
-          const T v = xs[j * inner];
-          if (v > best || v != v) {
-            best = v;
-            at = j;
-          }
-        }
-        po[p] = at;
+        po[p] = last ? Find<true>(pi + o * len * inner + i, len, inner)
+                     : Find<false>(pi + o * len * inner + i, len, inner);
       }
     });
     ctx.set_output(0, *std::move(out));
@@ -486,7 +641,96 @@ class ArgMaxKernel : public OpKernel {
   }
 
  private:
+  static constexpr const char* kOp = kMax ? "ArgMax" : "ArgMin";
+
+  // The index of the extreme of xs[0], xs[stride], ... (len > 0 elements).
+  template <bool kLast>
+  static int64_t Find(const T* xs, int64_t len, int64_t stride) {
+    T best = xs[0];
+    int64_t at = 0;
+    for (int64_t j = 1; j < len; ++j) {
+      const T v = xs[j * stride];
+      if (best != best) {  // A NaN is the extreme; only a later one moves it.
+        if (!kLast) break;
+        if (v != v) at = j;
+        continue;
+      }
+      const bool better = kMax ? v > best : v < best;
+      if (better || v != v || (kLast && v == best)) {
+        best = v;
+        at = j;
+      }
+    }
+    return at;
+  }
+
   const int axis_;
+  bool keep_dims_ = false;
+  bool last_ = false;
+};
+
+// --------------------------------------------------------------- CumSum --
+
+// Running sums along the axis (exclusive: each output leaves out its own
+// element; reverse: sums from the end). Floats accumulate in double,
+// integers in wrapping 64 bits. The [outer, len, inner] array is split into
+// (outer index, block of inner columns) items, each walking the axis in
+// order with one accumulator per column, so rows are read contiguously.
+template <typename T>
+class CumSumKernel : public OpKernel {
+ public:
+  explicit CumSumKernel(OpKernelConstruction& c)
+      : OpKernel(c), axis_(ReadAxis(c, "CumSum axis")) {
+    ReadOptionalBool(c, "exclusive", &exclusive_);
+    ReadOptionalBool(c, "reverse", &reverse_);
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    if (absl::Status s = CheckRank(x, axis_, "CumSum"); !s.ok()) return s;
+    const Shape& s = x.shape();
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, s);
+    if (!out.ok()) return out.status();
+    const int64_t len = s.dim(axis_);
+    const int64_t outer = DimProduct(s, 0, axis_);
+    const int64_t inner = DimProduct(s, axis_ + 1, s.rank());
+    const T* pi = x.values<T>().data();
+    T* po = out->mutable_data<T>();
+    constexpr int64_t kBlock = 1024;
+    const int64_t blocks = (inner + kBlock - 1) / kBlock;
+    const bool exclusive = exclusive_, reverse = reverse_;
+    ParallelItems(outer * blocks, len * std::min(inner, kBlock),
+                  [&](int64_t b0, int64_t b1) {
+                    std::vector<Acc<T>> acc(std::min(inner, kBlock));
+                    for (int64_t b = b0; b < b1; ++b) {
+                      const int64_t o = b / blocks;
+                      const int64_t c0 = (b % blocks) * kBlock;
+                      const int64_t c1 = std::min(inner, c0 + kBlock);
+                      std::fill(acc.begin(), acc.end(), Acc<T>{0});
+                      for (int64_t step = 0; step < len; ++step) {
+                        const int64_t j = reverse ? len - 1 - step : step;
+                        const int64_t row = (o * len + j) * inner;
+                        for (int64_t c = c0; c < c1; ++c) {
+                          const Acc<T> v = static_cast<Acc<T>>(pi[row + c]);
+                          if (exclusive) {
+                            po[row + c] = static_cast<T>(acc[c - c0]);
+                            acc[c - c0] += v;
+                          } else {
+                            acc[c - c0] += v;
+                            po[row + c] = static_cast<T>(acc[c - c0]);
+                          }
+                        }
+                      }
+                    }
+                  });
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  const int axis_;
+  bool exclusive_ = false;
+  bool reverse_ = false;
 };
 
 template <typename T>
@@ -505,11 +749,28 @@ void RegisterForType(KernelRegistry& r) {
           .cost = kCost});
   MustRegister(r, {.op = "ReduceMax",
                    .dtype = dt,
-                   .factory = MakeKernelFactory<ReduceMaxKernel<T>>(),
+                   .factory = MakeKernelFactory<ReduceExtremeKernel<T, true>>(),
+                   .cost = kCost});
+  MustRegister(r,
+               {.op = "ReduceMin",
+                .dtype = dt,
+                .factory = MakeKernelFactory<ReduceExtremeKernel<T, false>>(),
+                .cost = kCost});
+  MustRegister(r, {.op = "ReduceProd",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ReduceProdKernel<T>>(),
                    .cost = kCost});
   MustRegister(r, {.op = "ArgMax",
                    .dtype = dt,
-                   .factory = MakeKernelFactory<ArgMaxKernel<T>>(),
+                   .factory = MakeKernelFactory<ArgExtremeKernel<T, true>>(),
+                   .cost = kCost});
+  MustRegister(r, {.op = "ArgMin",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ArgExtremeKernel<T, false>>(),
+                   .cost = kCost});
+  MustRegister(r, {.op = "CumSum",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<CumSumKernel<T>>(),
                    .cost = kCost});
 }
 

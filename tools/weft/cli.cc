@@ -12,6 +12,8 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -31,7 +33,10 @@
 #include "graph/function_body.h"
 #include "graph/graph_io.h"
 #include "graph/npy.h"
+#include "interop/onnx_import.h"
+#include "interop/onnx_tensor.h"
 #include "nlohmann/json.hpp"
+#include "onnx/onnx_pb.h"
 #include "tools/weft/command_line.h"
 #include "weft.h"
 
@@ -79,6 +84,41 @@ std::string UserPath(std::string_view path) {
   }
   return absl::StrCat(cwd, "/", path);
 }
+
+absl::Status IoError(int err, std::string_view what, std::string_view path,
+                     std::string_view note = "");
+
+// The contents of the file at `path`; an error is "<what> '<path>': <the
+// system's reason>" (IoError).
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          std::string_view what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return IoError(errno, what, path);
+  std::string out;
+  char buffer[1 << 16];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) {
+    out.append(buffer, n);
+  }
+  const int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err != 0) return IoError(err, what, path);
+  return out;
+}
+
+// A graph to run: a weft graph file loaded, or an ONNX model imported.
+struct LoadedGraph {
+  Graph graph;
+  bool onnx = false;
+  // An ONNX model's inputs and outputs: their ONNX names and tensors.
+  std::vector<std::string> input_names, output_names;
+  std::vector<Tensor> inputs, outputs;
+  int64_t opset = 0;
+  // The --feed values read before the import (those of the model's inputs,
+  // whose shapes they may pin), by the feed's index; the others are read
+  // after it.
+  std::vector<std::optional<NDArray>> prefed;
+};
 
 // ------------------------------------------------------------- feeds ----
 
@@ -222,14 +262,29 @@ std::vector<std::string> TensorNames(const Graph& g, std::string_view name) {
 // `error` (GetTensor's, for --feed or --fetch `name`) with a hint: the
 // nearest tensor names ("did you mean 'layer2/probs'?"), else the graph's
 // placeholders (--feed) or the outputs no node consumes (--fetch).
-absl::Status TensorNameError(const Graph& g, std::string_view flag,
+absl::Status TensorNameError(const LoadedGraph& lg, std::string_view flag,
                              std::string_view name, const absl::Status& error) {
+  const Graph& g = lg.graph;
+  const bool feed = flag == "--feed";
   std::string hint;
   if (error.code() == absl::StatusCode::kNotFound) {
-    hint = DidYouMean(name, TensorNames(g, name));
+    // An ONNX model's names first: the ones its user knows.
+    std::vector<std::string> candidates = lg.input_names;
+    if (!feed) {
+      candidates.insert(candidates.begin(), lg.output_names.begin(),
+                        lg.output_names.end());
+    }
+    for (std::string& n : TensorNames(g, name)) {
+      candidates.push_back(std::move(n));
+    }
+    hint = DidYouMean(name, candidates);
     if (hint.empty()) {
       std::vector<std::string> names;
-      if (flag == "--feed") {
+      if (lg.onnx) {
+        for (const std::string& n : feed ? lg.input_names : lg.output_names) {
+          names.push_back(Quoted(n));
+        }
+      } else if (feed) {
         for (const Node* n : g.nodes()) {
           if (n->op() == "Placeholder") names.push_back(Quoted(n->name()));
         }
@@ -242,10 +297,11 @@ absl::Status TensorNameError(const Graph& g, std::string_view flag,
         names.push_back("...");
       }
       if (!names.empty()) {
-        hint =
-            absl::StrCat(flag == "--feed" ? "; its placeholders: "
-                                          : "; its outputs no node consumes: ",
-                         absl::StrJoin(names, ", "));
+        hint = absl::StrCat(lg.onnx ? (feed ? "; the ONNX model's inputs: "
+                                            : "; the ONNX model's outputs: ")
+                            : feed  ? "; its placeholders: "
+                                    : "; its outputs no node consumes: ",
+                            absl::StrJoin(names, ", "));
       }
     }
   }
@@ -253,28 +309,90 @@ absl::Status TensorNameError(const Graph& g, std::string_view flag,
                                                  error.message(), hint));
 }
 
-absl::StatusOr<Feeds> ParseFeeds(const Graph& g,
+// The tensor --feed or --fetch (`flag`) names: an ONNX model's input (or,
+// for --fetch, output) by its ONNX name, else a tensor of the graph.
+absl::StatusOr<Tensor> FindTensor(const LoadedGraph& lg, std::string_view flag,
+                                  const std::string& name) {
+  if (flag == "--fetch") {
+    for (size_t i = 0; i < lg.output_names.size(); ++i) {
+      if (lg.output_names[i] == name) return lg.outputs[i];
+    }
+  }
+  for (size_t i = 0; i < lg.input_names.size(); ++i) {
+    if (lg.input_names[i] == name) return lg.inputs[i];
+  }
+  absl::StatusOr<Tensor> t = lg.graph.GetTensor(name);
+  if (!t.ok()) return TensorNameError(lg, flag, name, t.status());
+  return *t;
+}
+
+// --feed's NAME=VALUE, split.
+absl::StatusOr<std::pair<std::string, std::string>> SplitFeed(
+    const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--feed ", Quoted(spec),
+        ": expected NAME=VALUE (VALUE a JSON array, @file.npy or @file.pb)"));
+  }
+  return std::make_pair(spec.substr(0, eq), spec.substr(eq + 1));
+}
+
+// A tensor file: .npy, or .pb, a serialized ONNX TensorProto (as in ONNX's
+// test_data_set_*/input_0.pb).
+absl::StatusOr<NDArray> ReadTensorFile(const std::string& path) {
+  if (!absl::EndsWithIgnoreCase(path, ".pb")) return ReadNpy(path);
+  absl::StatusOr<std::string> bytes =
+      ReadWholeFile(path, "cannot read tensor file");
+  if (!bytes.ok()) return bytes.status();
+  onnx::TensorProto proto;
+  if (bytes->size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor file ", Quoted(path),
+                     " is not a valid ONNX TensorProto (truncated, corrupt or "
+                     "not a tensor; .pb feeds are ONNX tensors)"));
+  }
+  absl::StatusOr<NDArray> a = onnx_internal::NDArrayFromOnnx(proto);
+  if (!a.ok()) {
+    return absl::Status(
+        a.status().code(),
+        absl::StrCat("tensor file ", Quoted(path), ": ", a.status().message()));
+  }
+  return a;
+}
+
+// --feed's VALUE: @FILE (.npy or .pb) or JSON of `dtype`; errors name the
+// feed.
+absl::StatusOr<NDArray> ParseFeedValue(const std::string& name,
+                                       const std::string& value, DType dtype) {
+  absl::StatusOr<NDArray> array =
+      absl::StartsWith(value, "@") ? ReadTensorFile(UserPath(value.substr(1)))
+                                   : ParseJsonValue(value, dtype);
+  if (!array.ok()) {
+    return absl::Status(
+        array.status().code(),
+        absl::StrCat("--feed ", Quoted(name), ": ", array.status().message()));
+  }
+  return array;
+}
+
+absl::StatusOr<Feeds> ParseFeeds(const LoadedGraph& lg,
                                  const std::vector<std::string>& specs) {
   Feeds feeds;
-  for (const std::string& spec : specs) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--feed ", Quoted(spec),
-          ": expected NAME=VALUE (VALUE a JSON array or @file.npy)"));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    absl::StatusOr<std::pair<std::string, std::string>> spec =
+        SplitFeed(specs[i]);
+    if (!spec.ok()) return spec.status();
+    const auto& [name, value] = *spec;
+    absl::StatusOr<Tensor> t = FindTensor(lg, "--feed", name);
+    if (!t.ok()) return t.status();
+    if (i < lg.prefed.size() && lg.prefed[i].has_value()) {
+      feeds.emplace_back(*t, *lg.prefed[i]);
+      continue;
     }
-    const std::string name = spec.substr(0, eq);
-    const std::string value = spec.substr(eq + 1);
-    absl::StatusOr<Tensor> t = g.GetTensor(name);
-    if (!t.ok()) return TensorNameError(g, "--feed", name, t.status());
-    absl::StatusOr<NDArray> array = absl::StartsWith(value, "@")
-                                        ? ReadNpy(UserPath(value.substr(1)))
-                                        : ParseJsonValue(value, t->dtype());
-    if (!array.ok()) {
-      return absl::Status(array.status().code(),
-                          absl::StrCat("--feed ", Quoted(name), ": ",
-                                       array.status().message()));
-    }
+    absl::StatusOr<NDArray> array = ParseFeedValue(name, value, t->dtype());
+    if (!array.ok()) return array.status();
     feeds.emplace_back(*t, *std::move(array));
   }
   return feeds;
@@ -283,11 +401,11 @@ absl::StatusOr<Feeds> ParseFeeds(const Graph& g,
 // ------------------------------------------------------------ helpers ---
 
 absl::StatusOr<std::vector<Tensor>> ParseFetches(
-    const Graph& g, const std::vector<std::string>& names) {
+    const LoadedGraph& lg, const std::vector<std::string>& names) {
   std::vector<Tensor> out;
   for (const std::string& name : names) {
-    absl::StatusOr<Tensor> t = g.GetTensor(name);
-    if (!t.ok()) return TensorNameError(g, "--fetch", name, t.status());
+    absl::StatusOr<Tensor> t = FindTensor(lg, "--fetch", name);
+    if (!t.ok()) return t.status();
     out.push_back(*t);
   }
   return out;
@@ -365,7 +483,7 @@ std::string ToJson(const NDArray& a) {
 // "<what> '<path>': <the system's reason>", with a code for the errno:
 // kNotFound, kPermissionDenied, else kUnavailable.
 absl::Status IoError(int err, std::string_view what, std::string_view path,
-                     std::string_view note = "") {
+                     std::string_view note) {
   const std::string message =
       absl::StrCat(what, " ", Quoted(path), ": ", std::strerror(err), note);
   switch (err) {
@@ -392,46 +510,398 @@ absl::Status CheckOutDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-// ----------------------------------------------------------- commands ---
+// -------------------------------------------------------------- ONNX ---
 
-// What `weft check` counts over a loaded graph.
-struct CheckSummary {
-  std::map<std::string, int> by_op;
-  std::map<std::string, int> by_device;
-  // "Variable 'w'", "Queue 'q'": the resources the graph's nodes and its
-  // functions' bodies name (functions have their own section).
-  std::set<std::string> resources;
+// An ONNX model file: its bytes and the ModelProto parsed from them. The
+// importer parses the bytes again; this copy gives what the imported graph
+// no longer has: the producer, the op types, symbolic dim names.
+struct OnnxFile {
+  std::string path;
+  std::string bytes;
+  onnx::ModelProto model;
 };
 
-CheckSummary Summarize(
-    const std::vector<const Node*>& nodes,
-    const std::vector<std::shared_ptr<internal::FunctionBody>>& functions) {
-  CheckSummary summary;
+// Reads and parses the model at `path`. A file that is not a ModelProto
+// with a graph gets the importer's error (naming the file).
+absl::StatusOr<std::unique_ptr<OnnxFile>> ReadOnnxFile(
+    const std::string& path) {
+  auto file = std::make_unique<OnnxFile>();
+  file->path = path;
+  absl::StatusOr<std::string> bytes =
+      ReadWholeFile(path, "cannot read ONNX model");
+  if (!bytes.ok()) return bytes.status();
+  file->bytes = *std::move(bytes);
+  if (file->bytes.size() >
+          static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !file->model.ParseFromArray(file->bytes.data(),
+                                  static_cast<int>(file->bytes.size())) ||
+      !file->model.has_graph()) {
+    absl::StatusOr<OnnxModel> m = ImportOnnxBytes(file->bytes, path);
+    if (!m.ok()) return m.status();
+    return absl::InvalidArgumentError(
+        absl::StrCat("ONNX model ", path, " is not a valid ModelProto"));
+  }
+  return file;
+}
+
+// The graph's inputs that are not initializers (older exporters list the
+// initializers among the inputs): the ones to feed.
+std::vector<const onnx::ValueInfoProto*> ModelInputs(
+    const onnx::GraphProto& g) {
+  std::set<std::string> initializers;
+  for (const onnx::TensorProto& t : g.initializer()) {
+    initializers.insert(t.name());
+  }
+  std::vector<const onnx::ValueInfoProto*> out;
+  for (const onnx::ValueInfoProto& vi : g.input()) {
+    if (!initializers.contains(vi.name())) out.push_back(&vi);
+  }
+  return out;
+}
+
+// "[N,3,640,640]": each dim its value, its symbolic name or '?'.
+std::string OnnxDims(const onnx::TensorShapeProto& shape) {
+  std::vector<std::string> dims;
+  for (const onnx::TensorShapeProto::Dimension& d : shape.dim()) {
+    if (d.has_dim_value()) {
+      dims.push_back(absl::StrCat(d.dim_value()));
+    } else if (d.has_dim_param() && !d.dim_param().empty()) {
+      dims.push_back(d.dim_param());
+    } else {
+      dims.push_back("?");
+    }
+  }
+  return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
+}
+
+// "float32[N,3,H,W]" (weft's dtype name where weft has the type, else
+// ONNX's), or what the value is if not a tensor.
+std::string OnnxTypeString(const onnx::TypeProto& type) {
+  switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType: {
+      const onnx::TypeProto::Tensor& tt = type.tensor_type();
+      absl::StatusOr<DType> d = onnx_internal::DTypeFromOnnx(tt.elem_type());
+      const std::string name =
+          d.ok() ? std::string(DTypeName(*d))
+                 : std::string(onnx_internal::OnnxTypeName(tt.elem_type()));
+      return tt.has_shape() ? absl::StrCat(name, OnnxDims(tt.shape()))
+                            : absl::StrCat(name, " (rank unknown)");
+    }
+    case onnx::TypeProto::kSequenceType:
+      return "a sequence (not a tensor)";
+    case onnx::TypeProto::kMapType:
+      return "a map (not a tensor)";
+    case onnx::TypeProto::kOptionalType:
+      return "an optional (not a tensor)";
+    case onnx::TypeProto::kSparseTensorType:
+      return "a sparse tensor";
+    default:
+      return "no tensor type";
+  }
+}
+
+// Whether `shape` fits the input: the same rank and every known dim equal
+// (any shape fits an input of unknown rank).
+bool ShapeFits(const onnx::ValueInfoProto& input, const Shape& shape) {
+  const onnx::TypeProto::Tensor& tt = input.type().tensor_type();
+  if (!tt.has_shape()) return true;
+  if (tt.shape().dim_size() != shape.rank()) return false;
+  for (int i = 0; i < shape.rank(); ++i) {
+    const onnx::TensorShapeProto::Dimension& d = tt.shape().dim(i);
+    if (d.has_dim_value() && d.dim_value() != shape.dim(i)) return false;
+  }
+  return true;
+}
+
+// Whether the input has a dim (or rank) the model leaves open.
+bool HasOpenDims(const onnx::ValueInfoProto& input) {
+  const onnx::TypeProto::Tensor& tt = input.type().tensor_type();
+  if (!tt.has_shape()) return true;
+  for (const onnx::TensorShapeProto::Dimension& d : tt.shape().dim()) {
+    if (!d.has_dim_value()) return true;
+  }
+  return false;
+}
+
+// The import options for `file`: --input_shape's shapes, checked against
+// the model here so that an error names the flag. With `prefed`, the
+// --feed values of the model's inputs are read now (into `prefed`, by the
+// feed's index), and each fed input with open dims that --input_shape does
+// not pin is pinned to its value's shape (if it fits; a value that does not
+// fit is left for the run to refuse, naming the input); a feed that names
+// no input of the model (a weft tensor, or a typo) adds a line to `notes`,
+// for an import error.
+absl::StatusOr<OnnxImportOptions> ImportOptionsFor(
+    const OnnxFile& file, const Invocation& inv,
+    std::vector<std::optional<NDArray>>* prefed,
+    std::vector<std::string>* notes = nullptr) {
+  OnnxImportOptions options;
+  std::map<std::string, const onnx::ValueInfoProto*> inputs;
+  std::vector<std::string> names, quoted;
+  for (const onnx::ValueInfoProto* vi : ModelInputs(file.model.graph())) {
+    inputs[vi->name()] = vi;
+    names.push_back(vi->name());
+    quoted.push_back(Quoted(vi->name()));
+  }
+  for (const auto& [name, dims] : inv.input_shapes) {
+    const auto it = inputs.find(name);
+    if (it == inputs.end()) {
+      std::string hint = DidYouMean(name, names);
+      if (hint.empty()) {
+        hint =
+            absl::StrCat("; its inputs: ",
+                         quoted.empty() ? "none" : absl::StrJoin(quoted, ", "));
+      }
+      return absl::NotFoundError(
+          absl::StrCat("--input_shape ", Quoted(name), ": ONNX model ",
+                       file.path, " has no input ", Quoted(name), hint));
+    }
+    const Shape shape(dims);
+    if (!it->second->type().has_tensor_type() ||
+        !ShapeFits(*it->second, shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--input_shape ", Quoted(name), ": ", shape.DebugString(),
+          " does not fit the model's input ", Quoted(name), ", which is ",
+          OnnxTypeString(it->second->type())));
+    }
+    options.input_shapes[name] = shape;
+  }
+  if (prefed == nullptr) return options;
+  prefed->assign(inv.feeds.size(), std::nullopt);
+  for (size_t i = 0; i < inv.feeds.size(); ++i) {
+    absl::StatusOr<std::pair<std::string, std::string>> spec =
+        SplitFeed(inv.feeds[i]);
+    if (!spec.ok()) return spec.status();
+    const auto& [name, value] = *spec;
+    const auto it = inputs.find(name);
+    if (it == inputs.end()) {
+      if (notes != nullptr) {
+        notes->push_back(
+            absl::StrCat("--feed ", Quoted(name),
+                         " names no input of the model, so it pins no shape",
+                         DidYouMean(name, names)));
+      }
+      continue;
+    }
+    if (!it->second->type().has_tensor_type()) continue;
+    absl::StatusOr<DType> dtype = onnx_internal::DTypeFromOnnx(
+        it->second->type().tensor_type().elem_type());
+    if (!dtype.ok()) continue;  // The import refuses the input.
+    absl::StatusOr<NDArray> array = ParseFeedValue(name, value, *dtype);
+    if (!array.ok()) return array.status();
+    if (!options.input_shapes.contains(name) && HasOpenDims(*it->second) &&
+        ShapeFits(*it->second, array->shape())) {
+      options.input_shapes[name] = array->shape();
+    }
+    (*prefed)[i] = *std::move(array);
+  }
+  return options;
+}
+
+// The importer's error with what to do about it on weft's command line.
+absl::Status ImportError(absl::Status error,
+                         const std::vector<std::string>& notes) {
+  if (absl::StrContains(error.message(), "OnnxImportOptions::input_shapes")) {
+    error = internal::WithNote(
+        error,
+        "on weft's command line: --input_shape NAME=D,D,... pins an input's "
+        "shape; run and bench pin each fed input to its --feed value's shape");
+  }
+  for (const std::string& note : notes) {
+    error = internal::WithNote(error, note);
+  }
+  return error;
+}
+
+// Imports the ONNX model at `path` (with --input_shape and, if
+// `read_feeds`, the shapes of the fed inputs; see ImportOptionsFor).
+absl::StatusOr<LoadedGraph> LoadOnnx(const std::string& path,
+                                     const Invocation& inv, bool read_feeds) {
+  absl::StatusOr<std::unique_ptr<OnnxFile>> file = ReadOnnxFile(path);
+  if (!file.ok()) return file.status();
+  LoadedGraph lg;
+  lg.onnx = true;
+  std::vector<std::string> notes;
+  absl::StatusOr<OnnxImportOptions> options =
+      ImportOptionsFor(**file, inv, read_feeds ? &lg.prefed : nullptr, &notes);
+  if (!options.ok()) return options.status();
+  absl::StatusOr<OnnxModel> m = ImportOnnxBytes((*file)->bytes, path, *options);
+  if (!m.ok()) return ImportError(m.status(), notes);
+  lg.graph = m->graph;
+  lg.input_names = std::move(m->input_names);
+  lg.output_names = std::move(m->output_names);
+  lg.inputs = std::move(m->inputs);
+  lg.outputs = std::move(m->outputs);
+  lg.opset = m->opset;
+  return lg;
+}
+
+// The one way the graph commands load their file: an ONNX model (.onnx) is
+// imported, anything else loaded with LoadGraph.
+absl::StatusOr<LoadedGraph> LoadAnyGraph(const std::string& path,
+                                         const Invocation& inv) {
+  if (IsOnnxPath(path)) return LoadOnnx(path, inv, /*read_feeds=*/true);
+  if (!GraphFileFormatForPath(path).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "graph file ", Quoted(path),
+        " has an unknown extension: use '.pb' (binary), '.pbtxt' (text) or "
+        "'.onnx' (an ONNX model)"));
+  }
+  absl::StatusOr<Graph> g = LoadGraph(path);
+  if (!g.ok()) return g.status();
+  LoadedGraph lg;
+  lg.graph = *std::move(g);
+  return lg;
+}
+
+// "'x' -> x:0 float32[1,3,?,?]", for each of an ONNX model's inputs or
+// outputs (at most `max`, then "...").
+std::vector<std::string> OnnxTensorList(const std::vector<std::string>& names,
+                                        const std::vector<Tensor>& tensors,
+                                        size_t max) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < names.size() && i < tensors.size(); ++i) {
+    if (out.size() == max) {
+      out.push_back("...");
+      break;
+    }
+    out.push_back(absl::StrCat(Quoted(names[i]), " -> ", tensors[i].name(), " ",
+                               DTypeName(tensors[i].dtype()),
+                               tensors[i].shape().DebugString()));
+  }
+  return out;
+}
+
+// Counts the op types of `g`'s nodes and of its subgraphs' ("domain.Op"
+// outside the default domain).
+void CountOnnxOps(const onnx::GraphProto& g, std::map<std::string, int>& ops,
+                  int& nodes) {
+  for (const onnx::NodeProto& n : g.node()) {
+    ++nodes;
+    ++ops[n.domain().empty() || n.domain() == "ai.onnx"
+              ? n.op_type()
+              : absl::StrCat(n.domain(), ".", n.op_type())];
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      if (a.has_g()) CountOnnxOps(a.g(), ops, nodes);
+      for (const onnx::GraphProto& sub : a.graphs()) {
+        CountOnnxOps(sub, ops, nodes);
+      }
+    }
+  }
+}
+
+// ----------------------------------------------------------- commands ---
+
+// `weft check` on an ONNX model: what the model says, then whether it
+// imports.
+absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
+  absl::StatusOr<std::unique_ptr<OnnxFile>> file = ReadOnnxFile(path);
+  if (!file.ok()) return file.status();
+  const onnx::ModelProto& m = (*file)->model;
+  const onnx::GraphProto& g = m.graph();
+  std::string opset = "none of the default domain";
+  std::vector<std::string> other_opsets;
+  for (const onnx::OperatorSetIdProto& o : m.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") {
+      opset = absl::StrCat(o.version());
+    } else {
+      other_opsets.push_back(absl::StrCat(o.domain(), " ", o.version()));
+    }
+  }
+  if (!other_opsets.empty()) {
+    absl::StrAppend(&opset, " (and ", absl::StrJoin(other_opsets, ", "), ")");
+  }
+  std::string producer = m.producer_name().empty() ? std::string("(none)")
+                                                   : Quoted(m.producer_name());
+  if (!m.producer_version().empty()) {
+    absl::StrAppend(&producer, " ", m.producer_version());
+  }
+  std::map<std::string, int> ops;
+  int nodes = 0;
+  CountOnnxOps(g, ops, nodes);
+  std::printf("ONNX model %s: opset %s, IR version %lld, producer %s\n",
+              path.c_str(), opset.c_str(),
+              static_cast<long long>(m.ir_version()), producer.c_str());
+  std::printf("graph %s: %d nodes, %d initializers\n", Quoted(g.name()).c_str(),
+              nodes, g.initializer_size());
+  std::printf("ONNX ops:\n");
+  size_t width = 12;
+  for (const auto& [op, count] : ops) width = std::max(width, op.size());
+  for (const auto& [op, count] : ops) {
+    std::printf("  %-*s %d\n", static_cast<int>(width), op.c_str(), count);
+  }
+  if (ops.empty()) std::printf("  (none)\n");
+  std::printf("inputs:\n");
+  const std::vector<const onnx::ValueInfoProto*> inputs = ModelInputs(g);
+  for (const onnx::ValueInfoProto* vi : inputs) {
+    std::printf("  %s: %s\n", vi->name().c_str(),
+                OnnxTypeString(vi->type()).c_str());
+  }
+  if (inputs.empty()) std::printf("  (none)\n");
+  std::printf("outputs:\n");
+  for (const onnx::ValueInfoProto& vi : g.output()) {
+    std::printf("  %s: %s\n", vi.name().c_str(),
+                OnnxTypeString(vi.type()).c_str());
+  }
+  if (g.output_size() == 0) std::printf("  (none)\n");
+  absl::StatusOr<OnnxImportOptions> options =
+      ImportOptionsFor(**file, inv, /*prefed=*/nullptr);
+  if (!options.ok()) return options.status();
+  absl::StatusOr<OnnxModel> model =
+      ImportOnnxBytes((*file)->bytes, path, *options);
+  if (!model.ok()) {
+    std::printf("imports: no (the error follows)\n");
+    return ImportError(model.status(), {});
+  }
+  std::printf("imports: %d weft nodes\n", model->graph.num_nodes());
+  for (const std::string& line :
+       OnnxTensorList(model->input_names, model->inputs, 1000)) {
+    std::printf("  input %s\n", line.c_str());
+  }
+  for (const std::string& line :
+       OnnxTensorList(model->output_names, model->outputs, 1000)) {
+    std::printf("  output %s\n", line.c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Check(const std::string& path, const Invocation& inv) {
+  if (IsOnnxPath(path)) return CheckOnnx(path, inv);
+  absl::StatusOr<LoadedGraph> loaded = LoadAnyGraph(path, inv);
+  if (!loaded.ok()) return loaded.status();
+  const Graph* g = &loaded->graph;
+  const std::vector<const Node*> nodes = g->nodes();
+  std::map<std::string, int> by_op;
+  std::map<std::string, int> by_device;
+  std::set<std::string> resources;
+  // Resources are listed from the graph's nodes and its functions' bodies;
+  // functions have their own section.
+  const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
+      internal::ReachableFunctions(*g);
   auto note_resources = [&](const Node* n) {
     for (const auto& [key, value] : n->attrs()) {
       if (const auto* r = std::get_if<ResourceRef>(&value);
           r && *r &&
           dynamic_cast<const internal::FunctionBody*>(r->get()) == nullptr) {
-        summary.resources.insert(
-            absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
+        resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
       }
     }
   };
   for (const Node* n : nodes) {
-    ++summary.by_op[n->op()];
-    ++summary.by_device[n->device().empty()
-                            ? "(default: the session's first device)"
-                            : n->device()];
+    ++by_op[n->op()];
+    ++by_device[n->device().empty() ? "(default: the session's first device)"
+                                    : n->device()];
     note_resources(n);
   }
   for (const auto& fb : functions) {
     for (const Node* n : fb->graph.nodes()) note_resources(n);
   }
-  return summary;
-}
-
-// The "placeholders:" section: each Placeholder's name, dtype and shape.
-void PrintPlaceholders(const std::vector<const Node*>& nodes) {
+  std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
+              path.c_str(), nodes.size());
+  std::printf("nodes by op:\n");
+  for (const auto& [op, count] : by_op) {
+    std::printf("  %-12s %d\n", op.c_str(), count);
+  }
   std::printf("placeholders:\n");
   int placeholders = 0;
   for (const Node* n : nodes) {
@@ -442,78 +912,55 @@ void PrintPlaceholders(const std::vector<const Node*>& nodes) {
                 n->output_shapes()[0].DebugString().c_str());
   }
   if (placeholders == 0) std::printf("  (none)\n");
-}
-
-// The "functions:" section (when there are any): each function's
-// signature, body size, captures, callees and trace site, callees first as
-// the file's library lists them.
-void PrintFunctions(
-    const std::vector<std::shared_ptr<internal::FunctionBody>>& functions) {
-  if (functions.empty()) return;
-  std::printf("functions:\n");
-  auto specs = [](const std::vector<TensorSpec>& v) {
-    std::vector<std::string> out;
-    for (const TensorSpec& s : v) {
-      out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
-    }
-    return absl::StrJoin(out, ", ");
-  };
-  for (const auto& fb : functions) {
-    std::string calls;
-    for (const Node* n : fb->graph.nodes()) {
-      for (const auto& callee : internal::CalledFunctions(*n)) {
-        absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
-                        Quoted(callee->name()));
-      }
-    }
-    std::printf(
-        "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
-        "at %s\n",
-        fb->name().c_str(), specs(fb->arg_specs).c_str(),
-        specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
-        fb->capture_specs.size(), calls.c_str(),
-        fb->traced_site().ToString().c_str());
-  }
-}
-
-absl::Status Check(const std::string& path) {
-  absl::StatusOr<Graph> g = LoadGraph(path);
-  if (!g.ok()) return g.status();
-  const std::vector<const Node*> nodes = g->nodes();
-  const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
-      internal::ReachableFunctions(*g);
-  const CheckSummary summary = Summarize(nodes, functions);
-  std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
-              path.c_str(), nodes.size());
-  std::printf("nodes by op:\n");
-  for (const auto& [op, count] : summary.by_op) {
-    std::printf("  %-12s %d\n", op.c_str(), count);
-  }
-  PrintPlaceholders(nodes);
   std::printf("devices:\n");
-  for (const auto& [device, count] : summary.by_device) {
+  for (const auto& [device, count] : by_device) {
     std::printf("  %s: %d nodes\n", device.c_str(), count);
   }
-  if (!summary.resources.empty()) {
+  if (!resources.empty()) {
     std::printf("resources:\n");
-    for (const std::string& r : summary.resources) {
-      std::printf("  %s\n", r.c_str());
+    for (const std::string& r : resources) std::printf("  %s\n", r.c_str());
+  }
+  if (!functions.empty()) {
+    // Callees first, as the file's library lists them.
+    std::printf("functions:\n");
+    auto specs = [](const std::vector<TensorSpec>& v) {
+      std::vector<std::string> out;
+      for (const TensorSpec& s : v) {
+        out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
+      }
+      return absl::StrJoin(out, ", ");
+    };
+    for (const auto& fb : functions) {
+      std::string calls;
+      for (const Node* n : fb->graph.nodes()) {
+        for (const auto& callee : internal::CalledFunctions(*n)) {
+          absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
+                          Quoted(callee->name()));
+        }
+      }
+      std::printf(
+          "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
+          "at %s\n",
+          fb->name().c_str(), specs(fb->arg_specs).c_str(),
+          specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
+          fb->capture_specs.size(), calls.c_str(),
+          fb->traced_site().ToString().c_str());
     }
   }
-  PrintFunctions(functions);
   return absl::OkStatus();
 }
 
-absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
-                 const std::vector<std::string>& fetch) {
-  absl::StatusOr<Graph> g = LoadGraph(path);
-  if (!g.ok()) return g.status();
+absl::Status Run(const std::string& path, const Invocation& inv) {
+  const std::vector<std::string>& fetch = inv.fetches;
   if (fetch.empty()) {
     return absl::InvalidArgumentError("run needs at least one --fetch NAME");
   }
-  absl::StatusOr<Feeds> feeds = ParseFeeds(*g, feed);
+  absl::StatusOr<LoadedGraph> loaded = LoadAnyGraph(path, inv);
+  if (!loaded.ok()) return loaded.status();
+  const Graph* g = &loaded->graph;
+  absl::StatusOr<Feeds> feeds = ParseFeeds(*loaded, inv.feeds);
   if (!feeds.ok()) return feeds.status();
-  absl::StatusOr<std::vector<Tensor>> fetches = ParseFetches(*g, fetch);
+  absl::StatusOr<std::vector<Tensor>> fetches = ParseFetches(*loaded, fetch);
   if (!fetches.ok()) return fetches.status();
   const std::string out_dir = UserPath(absl::GetFlag(FLAGS_out_dir));
   if (!out_dir.empty()) {
@@ -558,10 +1005,12 @@ absl::Status Run(const std::string& path, const std::vector<std::string>& feed,
   return absl::OkStatus();
 }
 
-absl::Status Partition(const std::string& path,
-                       const std::vector<std::string>& fetch, bool dot) {
-  absl::StatusOr<Graph> g = LoadGraph(path);
-  if (!g.ok()) return g.status();
+absl::Status Partition(const std::string& path, const Invocation& inv,
+                       bool dot) {
+  const std::vector<std::string>& fetch = inv.fetches;
+  absl::StatusOr<LoadedGraph> loaded = LoadAnyGraph(path, inv);
+  if (!loaded.ok()) return loaded.status();
+  Graph* g = &loaded->graph;
   std::vector<Tensor> fetches, feeds;
   if (const std::string name = absl::GetFlag(FLAGS_function); !name.empty()) {
     // A function's body: its arguments and captures are fed.
@@ -592,9 +1041,9 @@ absl::Status Partition(const std::string& path,
       return absl::InvalidArgumentError(
           "partition needs --fetch (the tensors whose subgraph to split)");
     }
-    fetches = Sinks(*g);
+    fetches = loaded->onnx ? loaded->outputs : Sinks(*g);
   } else {
-    absl::StatusOr<std::vector<Tensor>> f = ParseFetches(*g, fetch);
+    absl::StatusOr<std::vector<Tensor>> f = ParseFetches(*loaded, fetch);
     if (!f.ok()) return f.status();
     fetches = *std::move(f);
   }
@@ -610,12 +1059,8 @@ absl::Status Partition(const std::string& path,
   return absl::OkStatus();
 }
 
-absl::Status Bench(const std::string& path,
-                   const std::vector<std::string>& feed,
-                   const std::vector<std::string>& fetch) {
-  absl::StatusOr<Graph> g = LoadGraph(path);
-  if (!g.ok()) return g.status();
-  if (fetch.empty()) {
+absl::Status Bench(const std::string& path, const Invocation& inv) {
+  if (inv.fetches.empty()) {
     return absl::InvalidArgumentError("bench needs at least one --fetch NAME");
   }
   const int runs = absl::GetFlag(FLAGS_runs);
@@ -623,9 +1068,13 @@ absl::Status Bench(const std::string& path,
   if (runs < 1 || clients < 1) {
     return absl::InvalidArgumentError("--runs and --clients must be >= 1");
   }
-  absl::StatusOr<Feeds> feeds = ParseFeeds(*g, feed);
+  absl::StatusOr<LoadedGraph> loaded = LoadAnyGraph(path, inv);
+  if (!loaded.ok()) return loaded.status();
+  const Graph* g = &loaded->graph;
+  absl::StatusOr<Feeds> feeds = ParseFeeds(*loaded, inv.feeds);
   if (!feeds.ok()) return feeds.status();
-  absl::StatusOr<std::vector<Tensor>> fetches = ParseFetches(*g, fetch);
+  absl::StatusOr<std::vector<Tensor>> fetches =
+      ParseFetches(*loaded, inv.fetches);
   if (!fetches.ok()) return fetches.status();
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(
       *g,
@@ -678,11 +1127,34 @@ absl::Status Bench(const std::string& path,
   return absl::OkStatus();
 }
 
+// `weft import MODEL -o GRAPH`: MODEL is read as ONNX whatever its name.
+absl::Status Import(const std::string& path, const Invocation& inv) {
+  const std::string out = UserPath(inv.out);
+  absl::StatusOr<LoadedGraph> lg = LoadOnnx(path, inv, /*read_feeds=*/false);
+  if (!lg.ok()) return lg.status();
+  if (absl::Status s = SaveGraph(lg->graph, out); !s.ok()) return s;
+  constexpr size_t kMaxListed = 8;
+  const std::vector<std::string> inputs =
+      OnnxTensorList(lg->input_names, lg->inputs, kMaxListed);
+  const std::vector<std::string> outputs =
+      OnnxTensorList(lg->output_names, lg->outputs, kMaxListed);
+  std::printf(
+      "wrote %s: %d weft nodes from ONNX model %s (opset %lld); %zu "
+      "input%s: %s; %zu output%s: %s\n",
+      out.c_str(), lg->graph.num_nodes(), path.c_str(),
+      static_cast<long long>(lg->opset), lg->inputs.size(),
+      lg->inputs.size() == 1 ? "" : "s",
+      inputs.empty() ? "none" : absl::StrJoin(inputs, ", ").c_str(),
+      lg->outputs.size(), lg->outputs.size() == 1 ? "" : "s",
+      outputs.empty() ? "none" : absl::StrJoin(outputs, ", ").c_str());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsGraphCommand(std::string_view command) {
   return command == "check" || command == "run" || command == "dot" ||
-         command == "partition" || command == "bench";
+         command == "partition" || command == "bench" || command == "import";
 }
 
 absl::Status WriteWholeFile(const std::string& path,
@@ -698,23 +1170,25 @@ absl::Status WriteWholeFile(const std::string& path,
   return absl::OkStatus();
 }
 
-int RunGraphCommand(const std::string& command, const std::string& graph,
-                    const std::vector<std::string>& feeds,
-                    const std::vector<std::string>& fetches) {
+int RunGraphCommand(const Invocation& inv) {
   google::protobuf::SetLogHandler(&ProtobufLogHandler);
-  const std::string path = UserPath(graph);
+  const std::string& command = inv.command;
+  const std::string path = UserPath(inv.args[0]);
   absl::Status s;
   if (command == "check") {
-    s = Check(path);
+    s = Check(path, inv);
   } else if (command == "run") {
-    s = Run(path, feeds, fetches);
+    s = Run(path, inv);
   } else if (command == "dot") {
-    s = Partition(path, fetches, /*dot=*/true);
+    s = Partition(path, inv, /*dot=*/true);
   } else if (command == "partition") {
-    s = Partition(path, fetches, /*dot=*/false);
+    s = Partition(path, inv, /*dot=*/false);
+  } else if (command == "import") {
+    s = Import(path, inv);
   } else {
-    s = Bench(path, feeds, fetches);
+    s = Bench(path, inv);
   }
+  std::fflush(stdout);  // What was printed comes before the error.
   if (!s.ok()) {
     // The message only: payloads are for programs (GetOpErrorInfo).
     std::fprintf(stderr, "weft %s: %s: %s\n", command.c_str(),

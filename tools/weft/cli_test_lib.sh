@@ -29,3 +29,6 @@ finish() {  # exits 1 if any check failed
   fi
   echo "all checks passed"
 }
+expect_match() {  # expect_match FILE REGEX (grep -E)
+  grep -qE -- "$2" "$1" || { fail "$1 does not match: $2"; echo "--- $1:"; cat "$1"; }
+}

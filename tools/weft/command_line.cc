@@ -1,6 +1,7 @@
 #include "tools/weft/command_line.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "graph/graph_io.h"
 
 namespace weft::tools {
 namespace {
@@ -26,7 +28,7 @@ constexpr int kWidth = 78;  // help text is wrapped at this column
 constexpr int kIndent = 6;  // under a command or flag line
 constexpr char kMore[] =
     "Commands and examples: docs/cli.md; graph files: "
-    "docs/graph_format.md.\n";
+    "docs/graph_format.md;\nONNX models: docs/onnx.md.\n";
 
 // `text` wrapped at kWidth, each line indented by `indent` spaces.
 std::string Wrap(std::string_view text, int indent) {
@@ -114,6 +116,34 @@ std::vector<std::string> AllFlagNames() {
   return out;
 }
 
+// "--out" and its alias "-o"; "--input_shape".
+std::string FlagLabel(std::string_view name) {
+  return name == "out" ? "-o, --out" : Dashed(name);
+}
+
+// --input_shape's value: NAME=D[,D...], each D a non-negative integer (the
+// name may itself contain '='; the dims follow the last one). An error
+// message, or "" with `name` and `dims` set.
+std::string ParseInputShape(std::string_view value, std::string& name,
+                            std::vector<int64_t>& dims) {
+  const std::string expected = absl::StrCat(
+      "invalid value ", Quote(value),
+      " for --input_shape: expected NAME=D[,D...] (the ONNX input's name and "
+      "non-negative integer dims, like images=1,3,640,640)");
+  const size_t eq = value.rfind('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == value.size()) {
+    return expected;
+  }
+  name = std::string(value.substr(0, eq));
+  dims.clear();
+  for (std::string_view d : absl::StrSplit(value.substr(eq + 1), ',')) {
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(d, &v) || v < 0) return expected;
+    dims.push_back(v);
+  }
+  return "";
+}
+
 std::vector<std::string> AllCommandNames() {
   std::vector<std::string> out;
   for (const CommandSpec& c : Commands()) out.emplace_back(c.name);
@@ -175,6 +205,14 @@ const std::vector<FlagSpec>& Flags() {
       {"function", "F",
        "show the body of the graph's function F instead (its arguments and "
        "captures fed; --fetch defaults to its outputs)."},
+      {"input_shape", "NAME=D,D,...",
+       "ONNX models only: the shape of the model's input NAME (its ONNX "
+       "name), pinning its symbolic dims (images=1,3,640,640); every known "
+       "dim must agree with the model's. Repeatable. Without it, run and "
+       "bench pin each fed input to its --feed value's shape."},
+      {"out", "FILE",
+       "the weft graph file to write: .pb (binary) or .pbtxt (text), by "
+       "the extension."},
   };
   return *flags;
 }
@@ -196,51 +234,62 @@ const std::vector<CommandSpec>& Commands() {
        .flags = {"trace", "dot"},
        .example = "weft demo --trace=/tmp/t.json --dot=/tmp/plan.dot"},
       {.name = "check",
-       .synopsis = "GRAPH",
+       .synopsis = "GRAPH [--input_shape NAME=D,...]",
        .summary = "load a graph file and print a summary, or the error",
        .description =
            "Loads the graph file GRAPH (.pb or .pbtxt, written by "
            "weft::SaveGraph), which re-runs every build-time check, and "
            "prints its nodes by op, placeholders, devices, resources and "
-           "function library; or the error (exit status 1).",
+           "function library; or the error (exit status 1). For an ONNX "
+           "model (.onnx) it prints the model (opset, producer), its ops "
+           "with counts, its inputs and outputs with their dtypes and dims "
+           "(symbolic dims by name: x: float32[N,3,H,W]), and then 'imports: "
+           "N weft nodes' or the importer's error listing every unsupported "
+           "node (exit status 1).",
+       .flags = {"input_shape"},
        .min_args = 1,
        .max_args = 1,
        .example = "weft check examples/mlp.pbtxt"},
       {.name = "run",
        .synopsis = "GRAPH --feed NAME=VALUE ... --fetch NAME ... "
                    "[--devices D,...] [--threads T] [--trace FILE] "
-                   "[--out_dir DIR]",
+                   "[--out_dir DIR] [--input_shape NAME=D,...]",
        .summary = "run a graph file; print or save each fetch",
        .description =
            "Runs GRAPH once with the fed values and prints each fetch as "
            "'name: dtype[shape] = <JSON>', or with --out_dir writes it to "
-           "DIR/<name>.npy.",
-       .flags = {"feed", "fetch", "devices", "threads", "trace", "out_dir"},
+           "DIR/<name>.npy. GRAPH may be an ONNX model (.onnx): --feed and "
+           "--fetch then also take the model's input and output names.",
+       .flags = {"feed", "fetch", "devices", "threads", "trace", "out_dir",
+                 "input_shape"},
        .required = {"fetch"},
        .min_args = 1,
        .max_args = 1,
        .example = "weft run examples/mlp.pbtxt --feed 'x=[[1,2,3,4]]' "
                   "--fetch layer2/probs"},
       {.name = "dot",
-       .synopsis = "GRAPH [--fetch NAME ...] [--devices D,...] [--function F]",
+       .synopsis = "GRAPH [--fetch NAME ...] [--devices D,...] [--function F] "
+                   "[--input_shape NAME=D,...]",
        .summary = "the partitioned graph as Graphviz DOT",
        .description =
            "Prints the partitioned plan of GRAPH (or of function F's body) as "
            "Graphviz DOT: one cluster per device, transfers dashed. Without "
-           "--fetch it fetches every output no node consumes.",
-       .flags = {"fetch", "devices", "function"},
+           "--fetch it fetches every output no node consumes (of an ONNX "
+           "model: the model's outputs).",
+       .flags = {"fetch", "devices", "function", "input_shape"},
        .min_args = 1,
        .max_args = 1,
        .example = "weft dot examples/mlp.pbtxt | dot -Tpng > mlp.png"},
       {.name = "partition",
-       .synopsis = "GRAPH --fetch NAME ... --devices D,... [--function F]",
+       .synopsis = "GRAPH --fetch NAME ... --devices D,... [--function F] "
+                   "[--input_shape NAME=D,...]",
        .summary = "the deterministic partition dump (golden tests)",
        .description =
            "Prints the deterministic partition dump of GRAPH (or of function "
            "F's body), PartitionedGraph::DebugString(), which "
            "weft_partition_test compares with a golden file. Needs "
            "--devices, and --fetch unless --function is given.",
-       .flags = {"fetch", "devices", "function"},
+       .flags = {"fetch", "devices", "function", "input_shape"},
        .required = {"devices"},
        .min_args = 1,
        .max_args = 1,
@@ -248,19 +297,40 @@ const std::vector<CommandSpec>& Commands() {
                   "--devices cpu:0,cpu:1"},
       {.name = "bench",
        .synopsis = "GRAPH --feed NAME=VALUE ... --fetch NAME ... [--runs N] "
-                   "[--threads T] [--clients C] [--devices D,...]",
+                   "[--threads T] [--clients C] [--devices D,...] "
+                   "[--input_shape NAME=D,...]",
        .summary = "latency percentiles and throughput of a graph file",
        .description =
            "One warm-up run (compiles and caches the plan), then --runs timed "
            "Session::Run calls spread over --clients threads; prints the "
            "latency percentiles and the throughput. Build with -c opt for "
            "meaningful numbers.",
-       .flags = {"feed", "fetch", "runs", "threads", "clients", "devices"},
+       .flags = {"feed", "fetch", "runs", "threads", "clients", "devices",
+                 "input_shape"},
        .required = {"fetch"},
        .min_args = 1,
        .max_args = 1,
        .example = "weft bench examples/mlp.pbtxt --feed 'x=[[1,2,3,4]]' "
                   "--fetch layer2/probs --runs 1000"},
+      {.name = "import",
+       .synopsis = "MODEL.onnx -o GRAPH [--input_shape NAME=D,...]",
+       .summary = "import an ONNX model and save it as a weft graph file",
+       .description =
+           "Imports the ONNX model MODEL (weft::ImportOnnx; docs/onnx.md "
+           "lists the ops) and writes the graph to GRAPH with "
+           "weft::SaveGraph: .pb (binary) or .pbtxt (text), by the "
+           "extension. Prints one line: the nodes, the model's inputs and "
+           "outputs with the weft tensors they became (the names to --feed "
+           "and --fetch in the saved graph), and the opset. A model with "
+           "unsupported ops is refused with every unsupported node listed "
+           "(exit status 1).",
+       .flags = {"out", "input_shape"},
+       .required = {"out"},
+       .min_args = 1,
+       .max_args = 1,
+       .operand = "ONNX model file",
+       .example = "weft import det.onnx -o det.pbtxt "
+                  "--input_shape images=1,3,640,640"},
       {.name = "help",
        .synopsis = "[COMMAND]",
        .summary = "this help, or a command's usage and flags",
@@ -317,7 +387,7 @@ Invocation ParseCommandLine(int argc, char** argv) {
       inv.help = true;
       continue;
     }
-    const FlagSpec* spec = FindFlag(name);
+    const FlagSpec* spec = FindFlag(name == "o" ? "out" : name);
     if (spec == nullptr) {
       if (flag_error.empty()) {
         flag_error = absl::StrCat("unknown flag ",
@@ -331,8 +401,9 @@ Invocation ParseCommandLine(int argc, char** argv) {
         value = argv[++i];
       } else {
         if (flag_error.empty()) {
-          flag_error = absl::StrCat("flag ", Dashed(name), " needs a value (",
-                                    Dashed(name), " ", spec->value, ")");
+          flag_error =
+              absl::StrCat("flag ", Dashed(spec->name), " needs a value (",
+                           Dashed(spec->name), " ", spec->value, ")");
         }
         continue;
       }
@@ -344,6 +415,26 @@ Invocation ParseCommandLine(int argc, char** argv) {
       for (std::string_view f : absl::StrSplit(value, ',', absl::SkipEmpty())) {
         inv.fetches.emplace_back(f);
       }
+    } else if (spec->name == "input_shape") {
+      std::string shape_name;
+      std::vector<int64_t> dims;
+      std::string error = ParseInputShape(value, shape_name, dims);
+      for (const auto& [n, d] : inv.input_shapes) {
+        if (error.empty() && n == shape_name) {
+          error =
+              absl::StrCat("--input_shape gives input ", Quote(n), " twice");
+        }
+      }
+      if (!error.empty()) {
+        if (flag_error.empty()) flag_error = std::move(error);
+        continue;
+      }
+      inv.input_shapes.emplace_back(std::move(shape_name), std::move(dims));
+    } else if (spec->name == "out") {
+      if (!inv.out.empty() && flag_error.empty()) {
+        flag_error = "--out (-o) given twice";
+      }
+      inv.out = std::move(value);
     } else {
       values.emplace_back(spec, std::move(value));
     }
@@ -399,8 +490,8 @@ Invocation ParseCommandLine(int argc, char** argv) {
   const int n = static_cast<int>(inv.args.size());
   if (n < command->min_args || n > command->max_args) {
     if (command->min_args == 1 && command->max_args == 1) {
-      inv.error = absl::StrCat("expected exactly one graph file (got ", n,
-                               " arguments)");
+      inv.error = absl::StrCat("expected exactly one ", command->operand,
+                               " (got ", n, " arguments)");
     } else {
       inv.error = absl::StrCat("unexpected argument ",
                                Quote(inv.args[command->max_args]));
@@ -418,8 +509,13 @@ Invocation ParseCommandLine(int argc, char** argv) {
   };
   for (std::string_view name : command->required) {
     if (!has(name)) {
-      inv.error = absl::StrCat(command->name, " needs ", Dashed(name), " ",
-                               FindFlag(name)->value);
+      inv.error =
+          name == "out"
+              ? absl::StrCat(command->name,
+                             " needs -o FILE (or --out FILE): the weft graph "
+                             "file to write, .pb or .pbtxt")
+              : absl::StrCat(command->name, " needs ", Dashed(name), " ",
+                             FindFlag(name)->value);
       return inv;
     }
   }
@@ -433,7 +529,24 @@ Invocation ParseCommandLine(int argc, char** argv) {
     inv.error = "--fetch needs a tensor name";
     return inv;
   }
+  if (has("input_shape") && command->name != "import" &&
+      !IsOnnxPath(inv.args[0])) {
+    inv.error =
+        absl::StrCat("--input_shape applies to ONNX models (.onnx) only, and ",
+                     Quote(inv.args[0]), " is not one");
+    return inv;
+  }
+  if (has("out") && !GraphFileFormatForPath(inv.out).ok()) {
+    inv.error = absl::StrCat("invalid value ", Quote(inv.out),
+                             " for --out: the graph file's extension must be "
+                             "'.pb' (binary) or '.pbtxt' (text)");
+    return inv;
+  }
   return inv;
+}
+
+bool IsOnnxPath(std::string_view path) {
+  return absl::EndsWithIgnoreCase(path, ".onnx");
 }
 
 std::string GlobalHelp() {
@@ -459,14 +572,15 @@ std::string GlobalHelp() {
       }
     }
     absl::StrAppend(
-        &out, "  ", Dashed(f.name), " ", f.value, "\n",
+        &out, "  ", FlagLabel(f.name), " ", f.value, "\n",
         Wrap(absl::StrCat(absl::StrJoin(users, ", "), ": ", f.help), kIndent));
   }
   absl::StrAppend(
       &out, "  -h, --help\n",
       Wrap("this help; after a command, that command's help.", kIndent), "\n",
-      Wrap("GRAPH is a .pb or .pbtxt file written by weft::SaveGraph. Exit "
-           "status: 0 success, 1 an error, 2 a usage error.",
+      Wrap("GRAPH is a .pb or .pbtxt file written by weft::SaveGraph, or an "
+           "ONNX model (.onnx, imported on load). Exit status: 0 success, 1 "
+           "an error, 2 a usage error.",
            0),
       kMore);
   return out;
@@ -477,7 +591,7 @@ std::string CommandHelp(const CommandSpec& c) {
   absl::StrAppend(&out, "\nFlags:\n");
   for (std::string_view name : c.flags) {
     const FlagSpec& f = *FindFlag(name);
-    absl::StrAppend(&out, "  ", Dashed(f.name), " ", f.value, "\n",
+    absl::StrAppend(&out, "  ", FlagLabel(f.name), " ", f.value, "\n",
                     Wrap(f.help, kIndent));
   }
   absl::StrAppend(&out, "  -h, --help\n", Wrap("this help.", kIndent));

@@ -11,15 +11,17 @@
 #ifndef WEFT_TOOLS_WEFT_COMMAND_LINE_H_
 #define WEFT_TOOLS_WEFT_COMMAND_LINE_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace weft::tools {
 
-// A flag of the tool. --feed and --fetch repeat and are collected into
-// Invocation; every other flag is an absl flag of the same name, set by
-// ParseCommandLine.
+// A flag of the tool. --feed, --fetch and --input_shape repeat and, with
+// --out (alias -o), are collected into Invocation; every other flag is an
+// absl flag of the same name, set by ParseCommandLine.
 struct FlagSpec {
   std::string_view name;   // "out_dir"
   std::string_view value;  // what it takes: "DIR"
@@ -37,11 +39,13 @@ struct CommandSpec {
   std::vector<std::string_view> required = {};  // flags it cannot do without
   int min_args = 0;  // positional arguments after the name
   int max_args = 0;
+  // What the positional argument is, for "expected exactly one graph file".
+  std::string_view operand = "graph file";
   std::string_view example = {};  // a command line, may be empty
 };
 
 // Every flag, and every command (demo, check, run, dot, partition, bench,
-// help), in the order help lists them.
+// import, help), in the order help lists them.
 const std::vector<FlagSpec>& Flags();
 const std::vector<CommandSpec>& Commands();
 // The command or flag named `name`, or nullptr.
@@ -56,7 +60,10 @@ struct Invocation {
   std::vector<std::string> args;     // positional arguments after the command
   std::vector<std::string> feeds;    // --feed values, in order
   std::vector<std::string> fetches;  // --fetch values, split at commas
-  bool help = false;                 // -h, --help or `weft help`
+  // --input_shape NAME=D,D,... values, parsed, in order (names distinct).
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
+  std::string out;    // --out / -o (import)
+  bool help = false;  // -h, --help or `weft help`
   // A usage error (exit 2): "unknown flag --fetc; did you mean --fetch?".
   // Empty if none. `error_lists_commands`: print the commands after it.
   std::string error;
@@ -68,7 +75,9 @@ struct Invocation {
 // `--flag=value` or with one dash; a bare `--` ends the flags. Sets the
 // absl flags it names. Checks (each a usage error): the command exists; each
 // flag exists, has a value that parses, and applies to the command; the
-// number of positional arguments; the flags the command requires. With -h,
+// number of positional arguments; the flags the command requires;
+// --input_shape only with an ONNX model (.onnx, or import's MODEL); --out's
+// extension (.pb or .pbtxt). With -h,
 // --help or `weft help [COMMAND]`, `help` is set and flag errors are
 // ignored (an unknown command is still an error).
 Invocation ParseCommandLine(int argc, char** argv);
@@ -80,6 +89,9 @@ int PrintHelp(std::string_view command);
 // usage line) or, with no error and no command, the tool's usage; returns
 // 2.
 int PrintUsageError(const Invocation& inv);
+
+// True if `path` names an ONNX model: it ends in ".onnx" (any case).
+bool IsOnnxPath(std::string_view path);
 
 // The help texts PrintHelp prints.
 std::string GlobalHelp();

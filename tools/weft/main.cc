@@ -1,6 +1,6 @@
 // The `weft` command-line tool: `weft demo [--trace FILE] [--dot FILE]`, the
-// commands on graph files (tools/weft/cli.h) and help; the command line is
-// parsed by tools/weft/command_line.h.
+// commands on graph files and ONNX models (tools/weft/cli.h) and help; the
+// command line is parsed by tools/weft/command_line.h.
 #include <cstdio>
 #include <string>
 
@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
     return weft::tools::PrintUsageError(inv);  // 2
   }
   if (weft::tools::IsGraphCommand(inv.command)) {
-    return weft::tools::RunGraphCommand(inv.command, inv.args[0], inv.feeds,
-                                        inv.fetches);
+    return weft::tools::RunGraphCommand(inv);
   }
   weft::tools::DemoOptions options;  // inv.command == "demo"
   options.trace_path = absl::GetFlag(FLAGS_trace);

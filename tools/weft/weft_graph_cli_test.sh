@@ -134,7 +134,7 @@ expect_not_in "$tmp/noflag.out" "did you mean"
 run 2 "$tmp/notrun.out" run "$graph" --feed 'x=[[1,2,3,4]]' --fetch layer2/probs --runs 5
 expect_in "$tmp/notrun.out" "weft run: --runs does not apply to run; its flags are --feed, --fetch, --devices, --threads, --trace, --out_dir"
 run 2 "$tmp/checkflag.out" check "$graph" --fetch layer2/probs
-expect_in "$tmp/checkflag.out" "weft check: --fetch does not apply to check; check takes no flags"
+expect_in "$tmp/checkflag.out" "weft check: --fetch does not apply to check; its flags are --input_shape"
 run 2 "$tmp/runs.out" bench "$graph" --feed 'x=[[1,2,3,4]]' --fetch layer2/probs --runs abc
 expect_in "$tmp/runs.out" "weft bench: invalid value 'abc' for --runs: expected N (an integer)"
 run 2 "$tmp/runs0.out" bench "$graph" --feed 'x=[[1,2,3,4]]' --fetch layer2/probs --runs=0

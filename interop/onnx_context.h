@@ -1,0 +1,166 @@
+// onnx_context.h — internal to //interop: weft::onnx_internal::NodeContext,
+// what a converter sees of one ONNX node while the importer maps it onto
+// weft ops, and the converter table (onnx_converters.cc and the per-family
+// converter files register into it). Not part of weft's public API.
+#ifndef WEFT_INTEROP_ONNX_CONTEXT_H_
+#define WEFT_INTEROP_ONNX_CONTEXT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/attr.h"
+#include "graph/graph.h"
+#include "graph/ndarray.h"
+#include "graph/tensor.h"
+#include "interop/onnx_tensor.h"
+#include "onnx/onnx_pb.h"
+
+namespace weft {
+namespace onnx_internal {
+
+// One ONNX value (a name in the model's graph) as the importer knows it:
+// a tensor of the graph being built, a constant known at import, or both
+// (a constant gets its Const node only once something needs it as a
+// tensor).
+struct Value {
+  Tensor tensor = {};  // !ok() until materialized.
+  std::optional<NDArray> constant = {};
+  // Set for an ONNX sequence: its tensors, known at import (sequence ops
+  // are resolved while importing; weft graphs hold only tensors).
+  std::shared_ptr<const std::vector<Tensor>> sequence = {};
+};
+
+class NodeContext;
+using Converter = absl::Status (*)(NodeContext& ctx);
+
+// The converters by ONNX op type (default domain).
+const absl::flat_hash_map<std::string, Converter>& Converters();
+
+// Registration hooks, one per converter file, called once by Converters().
+void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t);
+void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t);
+void RegisterCompositeConverters(
+    absl::flat_hash_map<std::string, Converter>& t);
+void RegisterRnnConverters(absl::flat_hash_map<std::string, Converter>& t);
+
+// What a converter sees of one ONNX node: its inputs (as tensors of the
+// target graph, or as constants when known at import), its attributes
+// (every attribute a converter does not read makes the node unsupported),
+// and the means to add weft ops (named after the node, with the node as
+// provenance) and to bind the node's outputs.
+//
+// Thread safety: used by one importing thread only.
+class NodeContext {
+ public:
+  NodeContext(const onnx::NodeProto& node, int64_t opset, Graph graph,
+              OpOptions base_options, std::vector<Value*> inputs)
+      : node_(node),
+        opset_(opset),
+        graph_(std::move(graph)),
+        base_(std::move(base_options)),
+        inputs_(std::move(inputs)) {}
+
+  const onnx::NodeProto& node() const { return node_; }
+  const std::string& op_type() const { return node_.op_type(); }
+  int64_t opset() const { return opset_; }
+  const Graph& graph() const { return graph_; }
+
+  // ---- inputs
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  // Whether input `i` is given (ONNX marks an omitted optional input "").
+  bool has_input(int i) const {
+    return i < num_inputs() && inputs_[i] != nullptr;
+  }
+  // Input `i` as a tensor of the target graph (a constant gets its Const
+  // node on first use). kInvalidArgument if absent.
+  [[nodiscard]] absl::StatusOr<Tensor> input(int i);
+  // Input `i`'s value if it is known at import, else nullptr.
+  const NDArray* constant(int i) const;
+  // Dtype and shape of input `i` (from its constant or its tensor).
+  DType dtype(int i) const;
+  Shape shape(int i) const;
+  // Input `i`'s value when it is known at import; else the "unsupported"
+  // error saying that `what` (naming the ONNX value) must be known at
+  // import.
+  [[nodiscard]] absl::StatusOr<const NDArray*> ConstInput(
+      int i, std::string_view what) const;
+  // A constant integer input as int64 values (shapes, axes, pads...);
+  // kUnimplemented if it is not known at import.
+  [[nodiscard]] absl::StatusOr<std::vector<int64_t>> ConstInts(
+      int i, std::string_view what);
+
+  // ---- attributes
+  bool has_attr(std::string_view name) const;
+  int64_t Int(std::string_view name, int64_t dflt);
+  float Float(std::string_view name, float dflt);
+  std::string String(std::string_view name, std::string_view dflt);
+  std::vector<int64_t> Ints(std::string_view name,
+                            std::vector<int64_t> dflt = {});
+  std::vector<float> Floats(std::string_view name,
+                            std::vector<float> dflt = {});
+  [[nodiscard]] absl::StatusOr<NDArray> TensorAttr(std::string_view name);
+  // Marks an attribute as understood without reading it (one whose every
+  // value weft handles the same way, e.g. a training-only flag checked
+  // elsewhere).
+  void Ignore(std::string_view name) { read_.insert(std::string(name)); }
+  // The attributes present and never read.
+  std::vector<std::string> UnreadAttrs() const;
+
+  // ---- building
+  // Adds a weft op named after this ONNX node; its outputs.
+  [[nodiscard]] absl::StatusOr<std::vector<Tensor>> OpN(
+      std::string_view op, std::vector<Tensor> inputs, AttrMap attrs = {});
+  [[nodiscard]] absl::StatusOr<Tensor> Op(std::string_view op,
+                                          std::vector<Tensor> inputs,
+                                          AttrMap attrs = {});
+  // A Const node holding `value`.
+  [[nodiscard]] absl::StatusOr<Tensor> Const(const NDArray& value);
+  // A scalar constant of `dtype` holding `v` (cast).
+  [[nodiscard]] absl::StatusOr<Tensor> Scalar(DType dtype, double v);
+
+  // ---- results
+  int num_outputs() const { return node_.output_size(); }
+  bool has_output(int i) const {
+    return i < num_outputs() && !node_.output(i).empty();
+  }
+  void SetOutput(int i, Tensor t);
+  void SetConstantOutput(int i, NDArray value);
+  void SetSequenceOutput(int i, std::vector<Tensor> tensors);
+  // Input `i` as a sequence; kInvalidArgument if it is not one.
+  [[nodiscard]] absl::StatusOr<const std::vector<Tensor>*> SequenceInput(
+      int i) const;
+  const std::vector<std::optional<Value>>& outputs() const { return outputs_; }
+
+  // An error marking this node unsupported for `why` ("attribute 'mode' =
+  // 'cubic'", "dtype uint8"); the importer lists every such node.
+  absl::Status Unsupported(std::string_view why) const;
+
+ private:
+  const onnx::AttributeProto* FindAttr(std::string_view name);
+
+  const onnx::NodeProto& node_;
+  int64_t opset_;
+  Graph graph_;
+  OpOptions base_;
+  std::vector<Value*> inputs_;
+  std::vector<std::optional<Value>> outputs_;
+  absl::flat_hash_set<std::string> read_;
+  int ops_added_ = 0;
+};
+
+// The payload marking an error as "this node is unsupported" (the importer
+// collects those and reports them together).
+inline constexpr char kUnsupportedPayload[] = "weft.onnx.unsupported";
+
+}  // namespace onnx_internal
+}  // namespace weft
+
+#endif  // WEFT_INTEROP_ONNX_CONTEXT_H_

@@ -1,0 +1,49 @@
+// onnx_converter_util.h — internal to //interop: helpers the converter
+// files share (status macros, shape arithmetic for reshapes), and the
+// registration hooks of the converter files.
+#ifndef WEFT_INTEROP_ONNX_CONVERTER_UTIL_H_
+#define WEFT_INTEROP_ONNX_CONVERTER_UTIL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "graph/shape.h"
+#include "graph/tensor.h"
+#include "interop/onnx_context.h"
+
+#define WEFT_ONNX_CONCAT_INNER(a, b) a##b
+#define WEFT_ONNX_CONCAT(a, b) WEFT_ONNX_CONCAT_INNER(a, b)
+// `lhs = *expr` when `expr` (a StatusOr) is ok, else returns its status.
+#define ASSIGN_OR_RETURN_ONNX(lhs, expr) \
+  ASSIGN_OR_RETURN_ONNX_IMPL(WEFT_ONNX_CONCAT(_status_or_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN_ONNX_IMPL(var, lhs, expr) \
+  auto var = (expr);                               \
+  if (!var.ok()) return var.status();              \
+  lhs = *std::move(var)
+
+namespace weft {
+namespace onnx_internal {
+
+void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
+
+// The 2-D shape [prod(dims[:axis]), prod(dims[axis:])] of `shape`; one side
+// may be unknown (-1), not both.
+[[nodiscard]] absl::StatusOr<Shape> Flatten2D(const NodeContext& c,
+                                              const Shape& shape, int64_t axis);
+
+// Reshapes `x` to `shape`, which may have unknown dims: they are taken from
+// nothing but the element count, so at most one may be unknown.
+[[nodiscard]] absl::StatusOr<Tensor> ReshapeLike(NodeContext& c,
+                                                 const Tensor& x,
+                                                 const Shape& shape);
+
+// Normalizes a possibly negative axis against `rank`.
+[[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);
+
+}  // namespace onnx_internal
+}  // namespace weft
+
+#endif  // WEFT_INTEROP_ONNX_CONVERTER_UTIL_H_

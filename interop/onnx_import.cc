@@ -1,0 +1,754 @@
+// ImportOnnx: parses and checks the model, then walks its graph in order,
+// mapping each node through the converter table (onnx_context.h) and
+// folding nodes whose inputs are all known at import into constants.
+#include "interop/onnx_import.h"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "graph/errors.h"
+#include "graph/op_registry.h"
+#include "graph/ops.h"
+#include "graph/provenance.h"
+#include "interop/onnx_context.h"
+#include "onnx/checker.h"
+#include "onnx/onnx_pb.h"
+#include "runtime/session.h"
+
+namespace weft {
+namespace onnx_internal {
+namespace {
+
+std::string QuotedName(std::string_view s) { return absl::StrCat("'", s, "'"); }
+
+}  // namespace
+
+// -------------------------------------------------------- NodeContext --
+
+absl::StatusOr<Tensor> NodeContext::input(int i) {
+  if (!has_input(i)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", i, " is required but not given"));
+  }
+  Value& v = *inputs_[i];
+  if (v.sequence != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", i, " is a sequence, not a tensor"));
+  }
+  if (!v.tensor.ok()) {
+    if (!v.constant.has_value()) {
+      return absl::InternalError(absl::StrCat("input ", i, " has no value"));
+    }
+    // The Const is named after the value, not after this node.
+    OpOptions o = base_;
+    o.name = "const";
+    v.tensor = ops::Const(*v.constant, o);
+    if (!v.tensor.ok()) return v.tensor.status();
+  }
+  return v.tensor;
+}
+
+const NDArray* NodeContext::constant(int i) const {
+  if (!has_input(i) || !inputs_[i]->constant.has_value()) return nullptr;
+  return &*inputs_[i]->constant;
+}
+
+DType NodeContext::dtype(int i) const {
+  if (!has_input(i)) return DType::kFloat32;
+  const Value& v = *inputs_[i];
+  return v.constant.has_value() ? v.constant->dtype() : v.tensor.dtype();
+}
+
+Shape NodeContext::shape(int i) const {
+  if (!has_input(i)) return Shape{};
+  const Value& v = *inputs_[i];
+  return v.constant.has_value() ? v.constant->shape() : v.tensor.shape();
+}
+
+absl::StatusOr<const NDArray*> NodeContext::ConstInput(
+    int i, std::string_view what) const {
+  const NDArray* c = constant(i);
+  if (c != nullptr) return c;
+  return Unsupported(absl::StrCat(
+      what, " (input ", i, " '", i < node_.input_size() ? node_.input(i) : "",
+      "') is computed at run time; weft needs it known at import (pin the "
+      "model's input shapes with OnnxImportOptions::input_shapes, or give "
+      "the input's value with OnnxImportOptions::constant_inputs)"));
+}
+
+absl::StatusOr<std::vector<int64_t>> NodeContext::ConstInts(
+    int i, std::string_view what) {
+  absl::StatusOr<const NDArray*> cs = ConstInput(i, what);
+  if (!cs.ok()) return cs.status();
+  const NDArray* c = *cs;
+  std::vector<int64_t> out;
+  out.reserve(c->num_elements());
+  switch (c->dtype()) {
+    case DType::kInt64:
+      for (int64_t v : c->values<int64_t>()) out.push_back(v);
+      break;
+    case DType::kInt32:
+      for (int32_t v : c->values<int32_t>()) out.push_back(v);
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " (input ", i, ") must be int32 or int64, not ",
+                       DTypeName(c->dtype())));
+  }
+  return out;
+}
+
+const onnx::AttributeProto* NodeContext::FindAttr(std::string_view name) {
+  for (const onnx::AttributeProto& a : node_.attribute()) {
+    if (a.name() == name) {
+      read_.insert(std::string(name));
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+bool NodeContext::has_attr(std::string_view name) const {
+  for (const onnx::AttributeProto& a : node_.attribute()) {
+    if (a.name() == name) return true;
+  }
+  return false;
+}
+
+int64_t NodeContext::Int(std::string_view name, int64_t dflt) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  return a == nullptr ? dflt : a->i();
+}
+
+float NodeContext::Float(std::string_view name, float dflt) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  return a == nullptr ? dflt : a->f();
+}
+
+std::string NodeContext::String(std::string_view name, std::string_view dflt) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  return a == nullptr ? std::string(dflt) : a->s();
+}
+
+std::vector<int64_t> NodeContext::Ints(std::string_view name,
+                                       std::vector<int64_t> dflt) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  if (a == nullptr) return dflt;
+  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+std::vector<float> NodeContext::Floats(std::string_view name,
+                                       std::vector<float> dflt) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  if (a == nullptr) return dflt;
+  return std::vector<float>(a->floats().begin(), a->floats().end());
+}
+
+absl::StatusOr<NDArray> NodeContext::TensorAttr(std::string_view name) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  if (a == nullptr || !a->has_t()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attribute ", QuotedName(name), " is missing"));
+  }
+  absl::StatusOr<NDArray> t = NDArrayFromOnnx(a->t());
+  if (!t.ok() && absl::IsUnimplemented(t.status())) {
+    return Unsupported(absl::StrCat("attribute ", QuotedName(name), ": ",
+                                    t.status().message()));
+  }
+  return t;
+}
+
+std::vector<std::string> NodeContext::UnreadAttrs() const {
+  std::vector<std::string> out;
+  for (const onnx::AttributeProto& a : node_.attribute()) {
+    if (!read_.contains(a.name())) out.push_back(a.name());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Tensor>> NodeContext::OpN(std::string_view op,
+                                                     std::vector<Tensor> inputs,
+                                                     AttrMap attrs) {
+  if (OpRegistry::Global().Find(op) == nullptr) {
+    return Unsupported(absl::StrCat("weft has no op ", op, " yet"));
+  }
+  OpOptions o = base_;
+  // The first op takes the node's name; helper ops get a suffix.
+  if (ops_added_++ > 0) o.name = absl::StrCat(o.name, "/", op);
+  return graph_.AddOpN(op, std::move(inputs), std::move(attrs), o);
+}
+
+absl::StatusOr<Tensor> NodeContext::Op(std::string_view op,
+                                       std::vector<Tensor> inputs,
+                                       AttrMap attrs) {
+  absl::StatusOr<std::vector<Tensor>> out =
+      OpN(op, std::move(inputs), std::move(attrs));
+  if (!out.ok()) return out.status();
+  return out->front();
+}
+
+absl::StatusOr<Tensor> NodeContext::Const(const NDArray& value) {
+  return Op("Const", {}, {{"value", value}});
+}
+
+absl::StatusOr<Tensor> NodeContext::Scalar(DType dtype, double v) {
+  NDArray a = NDArray::Uninitialized(dtype, Shape{});
+  switch (dtype) {
+    case DType::kFloat32:
+      *a.mutable_data<float>() = static_cast<float>(v);
+      break;
+    case DType::kFloat64:
+      *a.mutable_data<double>() = v;
+      break;
+    case DType::kInt32:
+      *a.mutable_data<int32_t>() = static_cast<int32_t>(v);
+      break;
+    case DType::kInt64:
+      *a.mutable_data<int64_t>() = static_cast<int64_t>(v);
+      break;
+    case DType::kBool:
+      *a.mutable_data<bool>() = v != 0;
+      break;
+  }
+  return Const(a);
+}
+
+void NodeContext::SetOutput(int i, Tensor t) {
+  if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+  outputs_[i] = Value{std::move(t), std::nullopt, nullptr};
+}
+
+void NodeContext::SetConstantOutput(int i, NDArray value) {
+  if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+  outputs_[i] = Value{Tensor(), std::move(value), nullptr};
+}
+
+void NodeContext::SetSequenceOutput(int i, std::vector<Tensor> tensors) {
+  if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+  outputs_[i] =
+      Value{Tensor(), std::nullopt,
+            std::make_shared<const std::vector<Tensor>>(std::move(tensors))};
+}
+
+absl::StatusOr<const std::vector<Tensor>*> NodeContext::SequenceInput(
+    int i) const {
+  if (!has_input(i) || inputs_[i]->sequence == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", i, " is not a sequence"));
+  }
+  return inputs_[i]->sequence.get();
+}
+
+absl::Status NodeContext::Unsupported(std::string_view why) const {
+  absl::Status s = absl::UnimplementedError(why);
+  s.SetPayload(kUnsupportedPayload, absl::Cord(why));
+  return s;
+}
+
+const absl::flat_hash_map<std::string, Converter>& Converters() {
+  static const auto* table = [] {
+    auto* t = new absl::flat_hash_map<std::string, Converter>;
+    RegisterCoreConverters(*t);
+    RegisterNnConverters(*t);
+    RegisterCompositeConverters(*t);
+    RegisterRnnConverters(*t);
+    return t;
+  }();
+  return *table;
+}
+
+// ----------------------------------------------------------- Importer --
+
+namespace {
+
+// A weft node name from an ONNX name: characters weft does not allow
+// become '_', '/' runs collapse and none starts or ends the name.
+std::string SanitizeName(std::string_view name, std::string_view fallback) {
+  std::string out;
+  for (char ch : name) {
+    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(ch)) ||
+                    ch == '_' || ch == '.' || ch == '-' || ch == '/';
+    char c = ok ? ch : '_';
+    if (c == '/' && (out.empty() || out.back() == '/')) continue;
+    out.push_back(c);
+  }
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  if (out.empty()) return std::string(fallback);
+  return out;
+}
+
+// Ops whose value depends on more than their inputs: never folded.
+bool IsFoldable(std::string_view op) {
+  static const auto* never = new absl::flat_hash_set<std::string_view>{
+      "RandomUniform",    "RandomNormal", "RandomUniformLike",
+      "RandomNormalLike", "Multinomial",  "Bernoulli",
+      "Dropout"};
+  // Sequence ops build import-time lists of tensors of the model's graph.
+  return !never->contains(op) && !absl::StrContains(op, "Sequence");
+}
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& model, std::string_view source,
+           const OnnxImportOptions& options)
+      : model_(model), source_(source), options_(options) {
+    size_t slash = source_.find_last_of('/');
+    file_ = slash == std::string::npos ? source_ : source_.substr(slash + 1);
+  }
+
+  absl::StatusOr<OnnxModel> Run() {
+    if (absl::Status s = ReadOpset(); !s.ok()) return s;
+    const onnx::GraphProto& g = model_.graph();
+    if (absl::Status s = CheckOpTypes(g); !s.ok()) return s;
+    result_.graph = Graph::Create(
+        options_.graph_name.empty() ? g.name() : options_.graph_name);
+    result_.opset = opset_;
+    if (absl::Status s = AddInitializers(g); !s.ok()) return s;
+    if (absl::Status s = AddInputs(g); !s.ok()) return s;
+    for (int i = 0; i < g.node_size(); ++i) {
+      if (absl::Status s = ConvertNode(g.node(i), i); !s.ok()) return s;
+    }
+    if (!unsupported_.empty()) return UnsupportedError();
+    return AddOutputs(g);
+  }
+
+ private:
+  std::string Where() const { return absl::StrCat("ONNX model ", source_); }
+
+  absl::Status ModelError(std::string_view what) const {
+    return absl::InvalidArgumentError(absl::StrCat(Where(), ": ", what));
+  }
+
+  std::string NodeText(const onnx::NodeProto& n, int index) const {
+    return absl::StrCat("node #", index, " (", n.op_type(),
+                        n.name().empty() ? "" : " ",
+                        n.name().empty() ? "" : QuotedName(n.name()), ")");
+  }
+
+  absl::Status ReadOpset() {
+    opset_ = -1;
+    for (const onnx::OperatorSetIdProto& o : model_.opset_import()) {
+      if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
+    }
+    if (opset_ < 0) {
+      return ModelError("imports no opset of the default ONNX domain");
+    }
+    if (opset_ < 1 || opset_ > 17) {
+      return absl::UnimplementedError(absl::StrCat(
+          Where(), ": opset ", opset_,
+          " of the default domain is not supported (weft imports opsets "
+          "1-17)"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Lists every node (subgraphs included) whose op type or domain weft
+  // cannot convert, before anything is built.
+  absl::Status CheckOpTypes(const onnx::GraphProto& g) {
+    CollectUnknownOps(g, "");
+    if (!unsupported_.empty()) return UnsupportedError();
+    return absl::OkStatus();
+  }
+
+  void CollectUnknownOps(const onnx::GraphProto& g, std::string_view prefix) {
+    const auto& table = Converters();
+    for (int i = 0; i < g.node_size(); ++i) {
+      const onnx::NodeProto& n = g.node(i);
+      std::string where = absl::StrCat(prefix, NodeText(n, i));
+      if (!n.domain().empty() && n.domain() != "ai.onnx") {
+        unsupported_.push_back(
+            absl::StrCat(where, ": domain ", QuotedName(n.domain())));
+      } else if (!table.contains(n.op_type())) {
+        unsupported_.push_back(absl::StrCat(where, ": op ", n.op_type()));
+      }
+      for (const onnx::AttributeProto& a : n.attribute()) {
+        if (a.has_g()) {
+          CollectUnknownOps(a.g(),
+                            absl::StrCat(where, " attribute ", a.name(), ": "));
+        }
+      }
+    }
+  }
+
+  absl::Status UnsupportedError() const {
+    return absl::UnimplementedError(
+        absl::StrCat(Where(), ": ", unsupported_.size(), " unsupported node",
+                     unsupported_.size() == 1 ? "" : "s",
+                     " (docs/onnx.md lists what weft "
+                     "imports):\n  ",
+                     absl::StrJoin(unsupported_, "\n  ")));
+  }
+
+  absl::Status AddInitializers(const onnx::GraphProto& g) {
+    for (const onnx::TensorProto& t : g.initializer()) {
+      absl::StatusOr<NDArray> a = NDArrayFromOnnx(t);
+      if (!a.ok()) {
+        if (absl::IsUnimplemented(a.status())) {
+          unsupported_.push_back(absl::StrCat("initializer ",
+                                              QuotedName(t.name()), ": ",
+                                              a.status().message()));
+          continue;
+        }
+        return ModelError(absl::StrCat("initializer ", QuotedName(t.name()),
+                                       ": ", a.status().message()));
+      }
+      values_[t.name()] = Value{Tensor(), *std::move(a)};
+    }
+    if (!unsupported_.empty()) return UnsupportedError();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Shape> InputShape(const onnx::ValueInfoProto& vi) {
+    const onnx::TypeProto::Tensor& tt = vi.type().tensor_type();
+    std::vector<int64_t> dims;
+    for (const auto& d : tt.shape().dim()) {
+      dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value()
+                                                             : -1);
+    }
+    auto pinned = options_.input_shapes.find(vi.name());
+    if (pinned == options_.input_shapes.end()) return Shape(dims);
+    const Shape& p = pinned->second;
+    bool agrees = !tt.has_shape() || p.rank() == static_cast<int>(dims.size());
+    for (int i = 0; agrees && tt.has_shape() && i < p.rank(); ++i) {
+      agrees = dims[i] == -1 || dims[i] == p.dim(i);
+    }
+    if (!agrees) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(), ": OnnxImportOptions::input_shapes gives input ",
+          QuotedName(vi.name()), " shape ", p.DebugString(),
+          ", which contradicts the model's ", Shape(dims).DebugString()));
+    }
+    return p;
+  }
+
+  absl::Status AddInputs(const onnx::GraphProto& g) {
+    absl::flat_hash_set<std::string> names;
+    for (const onnx::ValueInfoProto& vi : g.input()) {
+      names.insert(vi.name());
+      if (values_.contains(vi.name())) continue;  // An initializer.
+      if (auto c = options_.constant_inputs.find(vi.name());
+          c != options_.constant_inputs.end()) {
+        values_[vi.name()] = Value{Tensor(), c->second};
+        continue;
+      }
+      if (!vi.type().has_tensor_type()) {
+        unsupported_.push_back(
+            absl::StrCat("input ", QuotedName(vi.name()), ": not a tensor"));
+        continue;
+      }
+      absl::StatusOr<DType> dtype =
+          DTypeFromOnnx(vi.type().tensor_type().elem_type());
+      if (!dtype.ok()) {
+        unsupported_.push_back(absl::StrCat("input ", QuotedName(vi.name()),
+                                            ": ", dtype.status().message()));
+        continue;
+      }
+      absl::StatusOr<Shape> shape = InputShape(vi);
+      if (!shape.ok()) return shape.status();
+      OpOptions o;
+      o.graph = result_.graph;
+      o.name = SanitizeName(vi.name(), "input");
+      o.device = options_.device;
+      o.site = SourceSite{file_, 0,
+                          absl::StrCat("ONNX input ", QuotedName(vi.name()))};
+      Tensor t = ops::Placeholder(*dtype, *shape, o);
+      if (!t.ok()) return t.status();
+      values_[vi.name()] = Value{t, std::nullopt};
+      result_.inputs.push_back(t);
+      result_.input_names.push_back(vi.name());
+    }
+    for (const auto& [name, shape] : options_.input_shapes) {
+      if (!names.contains(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Where(), ": OnnxImportOptions::input_shapes names ",
+            QuotedName(name), ", which is not an input of the model"));
+      }
+    }
+    for (const auto& [name, value] : options_.constant_inputs) {
+      if (!names.contains(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Where(), ": OnnxImportOptions::constant_inputs names ",
+            QuotedName(name), ", which is not an input of the model"));
+      }
+    }
+    if (!unsupported_.empty()) return UnsupportedError();
+    return absl::OkStatus();
+  }
+
+  OpOptions NodeOptions(const Graph& graph, const onnx::NodeProto& n,
+                        int index) const {
+    OpOptions o;
+    o.graph = graph;
+    o.name = SanitizeName(n.name(), n.output_size() > 0 && !n.output(0).empty()
+                                        ? SanitizeName(n.output(0), n.op_type())
+                                        : n.op_type());
+    o.device = options_.device;
+    o.site = SourceSite{
+        file_, index,
+        absl::StrCat("ONNX ", n.op_type(), n.name().empty() ? "" : " ",
+                     n.name().empty() ? "" : QuotedName(n.name()))};
+    return o;
+  }
+
+  // The node's inputs; nullptr for an omitted optional input. An input
+  // name nothing produced is a malformed model (the checker catches most).
+  absl::StatusOr<std::vector<Value*>> NodeInputs(const onnx::NodeProto& n,
+                                                 int index, bool& poisoned) {
+    std::vector<Value*> in;
+    for (const std::string& name : n.input()) {
+      if (name.empty()) {
+        in.push_back(nullptr);
+        continue;
+      }
+      if (poisoned_.contains(name)) poisoned = true;
+      auto it = values_.find(name);
+      if (it == values_.end()) {
+        if (poisoned) {
+          in.push_back(nullptr);
+          continue;
+        }
+        return ModelError(absl::StrCat(NodeText(n, index), " reads ",
+                                       QuotedName(name),
+                                       ", which no earlier node produces"));
+      }
+      in.push_back(&it->second);
+    }
+    return in;
+  }
+
+  absl::Status ConvertNode(const onnx::NodeProto& n, int index) {
+    bool poisoned = false;
+    absl::StatusOr<std::vector<Value*>> in = NodeInputs(n, index, poisoned);
+    if (!in.ok()) return in.status();
+    if (poisoned) {  // Downstream of an unsupported node: skip it.
+      for (const std::string& out : n.output()) poisoned_.insert(out);
+      return absl::OkStatus();
+    }
+    Converter convert = Converters().at(n.op_type());
+    bool all_constant = IsFoldable(n.op_type());
+    for (Value* v : *in) {
+      if (v != nullptr &&
+          (!v->constant.has_value() || v->sequence != nullptr)) {
+        all_constant = false;
+      }
+    }
+    std::vector<std::optional<Value>> outputs;
+    absl::Status s = all_constant ? Fold(n, index, convert, *in, outputs)
+                                  : Convert(n, index, convert, *in, outputs);
+    if (!s.ok()) {
+      if (!s.GetPayload(kUnsupportedPayload).has_value()) return s;
+      unsupported_.push_back(
+          absl::StrCat(NodeText(n, index), ": ", s.message()));
+      for (const std::string& out : n.output()) poisoned_.insert(out);
+      return absl::OkStatus();
+    }
+    for (int i = 0; i < n.output_size(); ++i) {
+      if (n.output(i).empty()) continue;
+      if (static_cast<size_t>(i) >= outputs.size() || !outputs[i].has_value()) {
+        if (i == 0) {
+          return absl::InternalError(absl::StrCat(
+              Where(), ": ", NodeText(n, index), ": output 0 not produced"));
+        }
+        // An optional output weft does not compute (e.g. MaxPool's
+        // indices): using it is unsupported.
+        poisoned_.insert(n.output(i));
+        continue;
+      }
+      values_[n.output(i)] = *std::move(outputs[i]);
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs the converter into `graph`; the attributes it did not read make
+  // the node unsupported.
+  absl::Status RunConverter(const onnx::NodeProto& n, int index,
+                            Converter convert, const Graph& graph,
+                            std::vector<Value*> in,
+                            std::vector<std::optional<Value>>& outputs) {
+    NodeContext ctx(n, opset_, graph, NodeOptions(graph, n, index),
+                    std::move(in));
+    // Before opset 6 many ops carried the bookkeeping attribute
+    // consumed_inputs, which has no meaning for inference.
+    if (opset_ < 6) ctx.Ignore("consumed_inputs");
+    absl::Status s = convert(ctx);
+    if (!s.ok()) {
+      if (s.GetPayload(kUnsupportedPayload).has_value()) return s;
+      return absl::Status(
+          s.code(),
+          absl::StrCat(Where(), ": ", NodeText(n, index), ": ", s.message()));
+    }
+    std::vector<std::string> unread = ctx.UnreadAttrs();
+    if (!unread.empty()) {
+      return ctx.Unsupported(absl::StrCat(
+          "attribute", unread.size() == 1 ? " " : "s ",
+          absl::StrJoin(unread, ", ", [](std::string* o, const std::string& a) {
+            absl::StrAppend(o, QuotedName(a));
+          })));
+    }
+    outputs = ctx.outputs();
+    return absl::OkStatus();
+  }
+
+  absl::Status Convert(const onnx::NodeProto& n, int index, Converter convert,
+                       const std::vector<Value*>& in,
+                       std::vector<std::optional<Value>>& outputs) {
+    return RunConverter(n, index, convert, result_.graph, in, outputs);
+  }
+
+  // Every input is known: the node is converted into a scratch graph over
+  // Consts of those inputs and evaluated now; its outputs become constants
+  // of the model (given a Const node only if something uses them).
+  absl::Status Fold(const onnx::NodeProto& n, int index, Converter convert,
+                    const std::vector<Value*>& in,
+                    std::vector<std::optional<Value>>& outputs) {
+    Graph scratch = Graph::Create("onnx_fold");
+    std::vector<Value> local;
+    local.reserve(in.size());
+    std::vector<Value*> local_in;
+    for (Value* v : in) {
+      if (v == nullptr) {
+        local_in.push_back(nullptr);
+        continue;
+      }
+      local.push_back(Value{Tensor(), v->constant});
+      local_in.push_back(&local.back());
+    }
+    if (absl::Status s =
+            RunConverter(n, index, convert, scratch, local_in, outputs);
+        !s.ok()) {
+      return s;
+    }
+    std::vector<Tensor> fetches;
+    std::vector<int> slots;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].has_value() && !outputs[i]->constant.has_value()) {
+        fetches.push_back(outputs[i]->tensor);
+        slots.push_back(static_cast<int>(i));
+      }
+    }
+    if (fetches.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scratch);
+    if (!session.ok()) return session.status();
+    absl::StatusOr<std::vector<NDArray>> values = (*session)->Run({}, fetches);
+    if (!values.ok()) {
+      return absl::Status(values.status().code(),
+                          absl::StrCat(Where(), ": ", NodeText(n, index),
+                                       ": evaluating it at import: ",
+                                       values.status().message()));
+    }
+    for (size_t k = 0; k < slots.size(); ++k) {
+      outputs[slots[k]] = Value{Tensor(), std::move((*values)[k])};
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<OnnxModel> AddOutputs(const onnx::GraphProto& g) {
+    for (const onnx::ValueInfoProto& vi : g.output()) {
+      auto it = values_.find(vi.name());
+      if (it == values_.end()) {
+        return ModelError(absl::StrCat("graph output ", QuotedName(vi.name()),
+                                       " is produced by no node"));
+      }
+      Value& v = it->second;
+      if (v.sequence != nullptr) {
+        return absl::UnimplementedError(
+            absl::StrCat(Where(), ": graph output ", QuotedName(vi.name()),
+                         " is a sequence; weft's outputs are tensors"));
+      }
+      if (!v.tensor.ok()) {
+        OpOptions o;
+        o.graph = result_.graph;
+        o.name = SanitizeName(vi.name(), "output");
+        o.device = options_.device;
+        o.site = SourceSite{
+            file_, 0, absl::StrCat("ONNX output ", QuotedName(vi.name()))};
+        v.tensor = ops::Const(*v.constant, o);
+        if (!v.tensor.ok()) return v.tensor.status();
+      }
+      result_.outputs.push_back(v.tensor);
+      result_.output_names.push_back(vi.name());
+    }
+    return std::move(result_);
+  }
+
+  const onnx::ModelProto& model_;
+  std::string source_;
+  std::string file_;  // The source's last path component, for provenance.
+  const OnnxImportOptions& options_;
+  int64_t opset_ = 0;
+  OnnxModel result_;
+  absl::flat_hash_map<std::string, Value> values_;
+  absl::flat_hash_set<std::string> poisoned_;  // Outputs of skipped nodes.
+  std::vector<std::string> unsupported_;
+};
+
+// ONNX's checker reports through C++ exceptions; this is the one place
+// weft catches any, turning them into a Status naming the model.
+absl::Status CheckModel(const onnx::ModelProto& model,
+                        std::string_view source) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ONNX model ", source, " fails ONNX's model checker: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace onnx_internal
+
+absl::StatusOr<OnnxModel> ImportOnnxBytes(std::string_view bytes,
+                                          std::string_view source_name,
+                                          const OnnxImportOptions& options) {
+  onnx::ModelProto model;
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ONNX model ", source_name, " is not a valid ModelProto (",
+        bytes.size(), " bytes: truncated, corrupt or not an ONNX file)"));
+  }
+  if (!model.has_graph()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ONNX model ", source_name, " has no graph"));
+  }
+  if (absl::Status s = onnx_internal::CheckModel(model, source_name); !s.ok()) {
+    return s;
+  }
+  return onnx_internal::Importer(model, source_name, options).Run();
+}
+
+absl::StatusOr<OnnxModel> ImportOnnx(std::string_view path,
+                                     const OnnxImportOptions& options) {
+  std::ifstream in{std::string(path), std::ios::binary};
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot open ONNX model ", path,
+                                            ": ", std::strerror(errno)));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat("cannot read ONNX model ", path));
+  }
+  return ImportOnnxBytes(buf.str(), path, options);
+}
+
+}  // namespace weft

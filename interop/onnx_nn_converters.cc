@@ -1,0 +1,468 @@
+// The converters of ONNX's convolution, pooling and normalization ops. Conv,
+// ConvTranspose and the pools map onto the conv family (oneDNN kernels);
+// BatchNormalization becomes a per-channel scale and shift, folded into the
+// weights of a Conv it follows; Instance/Layer/MeanVariance normalization are
+// composed from reductions.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "graph/node.h"
+#include "interop/onnx_context.h"
+#include "interop/onnx_converter_util.h"
+
+namespace weft {
+namespace onnx_internal {
+namespace {
+
+// --------------------------------------------------------- host math --
+
+std::vector<double> ToDoubles(const NDArray& a) {
+  std::vector<double> out;
+  out.reserve(a.num_elements());
+  switch (a.dtype()) {
+    case DType::kFloat32:
+      for (float v : a.values<float>()) out.push_back(v);
+      break;
+    case DType::kFloat64:
+      for (double v : a.values<double>()) out.push_back(v);
+      break;
+    case DType::kInt32:
+      for (int32_t v : a.values<int32_t>()) out.push_back(v);
+      break;
+    case DType::kInt64:
+      for (int64_t v : a.values<int64_t>())
+        out.push_back(static_cast<double>(v));
+      break;
+    case DType::kBool:
+      for (bool v : a.values<bool>()) out.push_back(v);
+      break;
+  }
+  return out;
+}
+
+// `values` as an array of `dtype` (float32 or float64) and `shape`.
+NDArray FromDoubles(const std::vector<double>& values, DType dtype,
+                    const Shape& shape) {
+  NDArray out = NDArray::Uninitialized(dtype, shape);
+  if (dtype == DType::kFloat64) {
+    std::copy(values.begin(), values.end(), out.mutable_data<double>());
+  } else {
+    float* dst = out.mutable_data<float>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      dst[i] = static_cast<float>(values[i]);
+    }
+  }
+  return out;
+}
+
+// [C, 1, ..., 1]: a per-channel vector that broadcasts over NC + spatial.
+Shape ChannelShape(int64_t channels, int rank) {
+  std::vector<int64_t> dims(std::max(rank - 1, 1), 1);
+  dims[0] = channels;
+  return Shape(dims);
+}
+
+// ------------------------------------------------------ conv attrs --
+
+struct Window {
+  std::vector<int64_t> kernel, strides, pads, dilations;
+};
+
+// Reads kernel_shape (or takes `kernel`), strides, pads, dilations and
+// auto_pad, resolving auto_pad against the input's spatial dims.
+absl::StatusOr<Window> ReadWindow(NodeContext& c, const Shape& x,
+                                  std::vector<int64_t> kernel,
+                                  bool transposed) {
+  const int n = x.rank() - 2;
+  if (n < 1 || n > 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input rank ", x.rank(), " is not NC + 1 to 3 spatial dims"));
+  }
+  Window w;
+  w.kernel = c.Ints("kernel_shape", kernel);
+  if (static_cast<int>(w.kernel.size()) != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel_shape has ", w.kernel.size(), " dims for ", n,
+                     " spatial dims"));
+  }
+  w.strides = c.Ints("strides", std::vector<int64_t>(n, 1));
+  w.dilations = c.Ints("dilations", std::vector<int64_t>(n, 1));
+  w.pads = c.Ints("pads", std::vector<int64_t>(2 * n, 0));
+  if (static_cast<int>(w.strides.size()) != n ||
+      static_cast<int>(w.dilations.size()) != n ||
+      static_cast<int>(w.pads.size()) != 2 * n) {
+    return absl::InvalidArgumentError(
+        "strides, dilations and pads must match the spatial rank");
+  }
+  const std::string auto_pad = c.String("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") return w;
+  if (auto_pad == "VALID") {
+    std::fill(w.pads.begin(), w.pads.end(), 0);
+    return w;
+  }
+  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown auto_pad '", auto_pad, "'"));
+  }
+  if (transposed) {
+    return c.Unsupported(absl::StrCat("auto_pad ", auto_pad,
+                                      " on ConvTranspose (give output_shape "
+                                      "or explicit pads)"));
+  }
+  for (int i = 0; i < n; ++i) {
+    const int64_t in = x.dim(i + 2);
+    if (in < 0) {
+      return c.Unsupported(
+          "auto_pad SAME_* with a spatial dim unknown at import (pin the "
+          "input shapes with OnnxImportOptions::input_shapes)");
+    }
+    const int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+    const int64_t eff = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    const int64_t total =
+        std::max<int64_t>((out - 1) * w.strides[i] + eff - in, 0);
+    const int64_t small = total / 2, big = total - small;
+    w.pads[i] = auto_pad == "SAME_UPPER" ? small : big;
+    w.pads[i + n] = auto_pad == "SAME_UPPER" ? big : small;
+  }
+  return w;
+}
+
+// ---------------------------------------------------------------- Conv --
+
+absl::StatusOr<Tensor> ZeroBias(NodeContext& c, DType dtype, int64_t m) {
+  if (m < 0) return c.Unsupported("a weight whose output channels are unknown");
+  return c.Const(FromDoubles(std::vector<double>(m, 0.0), dtype, Shape{m}));
+}
+
+absl::Status Conv(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
+  const Shape& ws = w.shape();
+  std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
+                         ws.dims().end());
+  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), k, false));
+  Tensor b;
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(b, c.input(2));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(b,
+                          ZeroBias(c, w.dtype(), ws.rank() ? ws.dim(0) : -1));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Conv", {x, w, b},
+                                       {{"strides", win.strides},
+                                        {"pads", win.pads},
+                                        {"dilations", win.dilations},
+                                        {"group", c.Int("group", 1)}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status ConvTranspose(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
+  const Shape& ws = w.shape();
+  const int64_t group = c.Int("group", 1);
+  std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
+                         ws.dims().end());
+  const bool has_output_shape = c.has_attr("output_shape");
+  std::vector<int64_t> output_shape = c.Ints("output_shape");
+  ASSIGN_OR_RETURN_ONNX(Window win,
+                        ReadWindow(c, x.shape(), k, !has_output_shape));
+  const int n = x.shape().rank() - 2;
+  std::vector<int64_t> out_pad =
+      c.Ints("output_padding", std::vector<int64_t>(n, 0));
+  if (static_cast<int>(out_pad.size()) != n) {
+    return absl::InvalidArgumentError(
+        "output_padding must match the spatial rank");
+  }
+  if (has_output_shape) {
+    // total padding = stride * (in - 1) + output_padding + eff_k - out,
+    // split as SAME_UPPER (begin gets the smaller half) unless auto_pad
+    // says SAME_LOWER.
+    if (output_shape.size() == static_cast<size_t>(n + 2)) {
+      output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+    }
+    if (static_cast<int>(output_shape.size()) != n) {
+      return absl::InvalidArgumentError(
+          "output_shape must list the spatial dims");
+    }
+    const std::string auto_pad = c.String("auto_pad", "NOTSET");
+    for (int i = 0; i < n; ++i) {
+      const int64_t in = x.shape().dim(i + 2);
+      if (in < 0) return c.Unsupported("output_shape with unknown input dims");
+      const int64_t eff = (win.kernel[i] - 1) * win.dilations[i] + 1;
+      const int64_t total =
+          win.strides[i] * (in - 1) + out_pad[i] + eff - output_shape[i];
+      if (total < 0) {
+        out_pad[i] -= total;
+        win.pads[i] = win.pads[i + n] = 0;
+        continue;
+      }
+      const int64_t small = total / 2, big = total - small;
+      win.pads[i] = auto_pad == "SAME_LOWER" ? big : small;
+      win.pads[i + n] = auto_pad == "SAME_LOWER" ? small : big;
+    }
+  }
+  Tensor b;
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(b, c.input(2));
+  } else {
+    const int64_t m = ws.rank() >= 2 && ws.dim(1) >= 0 ? ws.dim(1) * group : -1;
+    ASSIGN_OR_RETURN_ONNX(b, ZeroBias(c, w.dtype(), m));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("ConvTranspose", {x, w, b},
+                                       {{"strides", win.strides},
+                                        {"pads", win.pads},
+                                        {"dilations", win.dilations},
+                                        {"group", group},
+                                        {"output_padding", out_pad}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status Pool(NodeContext& c, bool max) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), {}, false));
+  AttrMap attrs = {{"kernel_shape", win.kernel},
+                   {"strides", win.strides},
+                   {"pads", win.pads},
+                   {"ceil_mode", c.Int("ceil_mode", 0) != 0}};
+  if (max) {
+    attrs["dilations"] = win.dilations;
+    if (c.Int("storage_order", 0) != 0 && c.has_output(1)) {
+      return c.Unsupported("storage_order 1 (column-major indices)");
+    }
+    if (c.has_output(1)) {
+      return c.Unsupported("MaxPool's indices output");
+    }
+  } else {
+    for (int64_t d : win.dilations) {
+      if (d != 1) return c.Unsupported("AveragePool with dilations");
+    }
+    attrs["count_include_pad"] = c.Int("count_include_pad", 0) != 0;
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op(max ? "MaxPool" : "AveragePool", {x}, attrs));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status GlobalPool(NodeContext& c, std::string_view reduce) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  std::vector<int64_t> axes;
+  for (int i = 2; i < x.shape().rank(); ++i) axes.push_back(i);
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor y, c.Op(reduce, {x}, {{"axes", axes}, {"keep_dims", true}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------ normalization --
+
+// The Conv node producing `x` if its weights and bias are Const nodes of
+// the same graph, else nullptr.
+const Node* FoldableConv(const Graph& g, const Tensor& x) {
+  const Node* n = x.node();
+  if (n == nullptr || n->op() != "Conv" || x.index() != 0) return nullptr;
+  for (int i = 1; i <= 2; ++i) {
+    const Node* in = g.node(n->inputs()[i].node);
+    if (in == nullptr || in->op() != "Const") return nullptr;
+  }
+  return n;
+}
+
+// BatchNormalization whose parameters are tensors computed at run time:
+// (x - mean) * scale / sqrt(var + eps) + bias, per channel.
+absl::Status BatchNormOfTensors(NodeContext& c, const Tensor& x, double eps) {
+  std::vector<Tensor> p;
+  for (int i = 1; i <= 4; ++i) {
+    ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(i));
+    const Shape cs = ChannelShape(t.shape().rank() ? t.shape().dim(0) : -1,
+                                  x.shape().rank());
+    ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, cs));
+    p.push_back(t);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor e, c.Scalar(x.dtype(), eps));
+  ASSIGN_OR_RETURN_ONNX(Tensor ve, c.Op("Add", {p[3], e}));
+  ASSIGN_OR_RETURN_ONNX(Tensor inv, c.Op("Rsqrt", {ve}));
+  ASSIGN_OR_RETURN_ONNX(Tensor a, c.Op("Mul", {p[0], inv}));
+  ASSIGN_OR_RETURN_ONNX(Tensor d, c.Op("Sub", {x, p[2]}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Mul", {d, a}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Add", {y, p[1]}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status BatchNormalization(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (c.Int("training_mode", 0) != 0 || c.num_outputs() > 1) {
+    return c.Unsupported("training mode (weft runs inference only)");
+  }
+  if (c.opset() < 9 && c.Int("spatial", 1) != 1) {
+    return c.Unsupported("spatial = 0");
+  }
+  if (c.opset() < 7) c.Ignore("is_test");
+  c.Ignore("momentum");
+  const double eps = c.Float("epsilon", 1e-5f);
+  for (int i = 1; i <= 4; ++i) {
+    if (c.constant(i) == nullptr) return BatchNormOfTensors(c, x, eps);
+  }
+  const std::vector<double> scale = ToDoubles(*c.constant(1)),
+                            bias = ToDoubles(*c.constant(2)),
+                            mean = ToDoubles(*c.constant(3)),
+                            var = ToDoubles(*c.constant(4));
+  const size_t ch = scale.size();
+  if (bias.size() != ch || mean.size() != ch || var.size() != ch) {
+    return absl::InvalidArgumentError(
+        "scale, bias, mean and variance differ in length");
+  }
+  std::vector<double> a(ch), b(ch);
+  for (size_t i = 0; i < ch; ++i) {
+    a[i] = scale[i] / std::sqrt(var[i] + eps);
+    b[i] = bias[i] - mean[i] * a[i];
+  }
+  const DType dt = x.dtype();
+  if (const Node* conv = FoldableConv(c.graph(), x); conv != nullptr) {
+    // Conv then BatchNormalization: scale the weights per output channel
+    // and shift the bias; the unscaled Conv is left unused (Session prunes
+    // it).
+    const Node* wn = c.graph().node(conv->inputs()[1].node);
+    const Node* bn = c.graph().node(conv->inputs()[2].node);
+    const NDArray* wv = FindAttr<NDArray>(wn->attrs(), "value");
+    const NDArray* bv = FindAttr<NDArray>(bn->attrs(), "value");
+    if (wv != nullptr && bv != nullptr && wv->shape().rank() >= 1 &&
+        wv->shape().dim(0) == static_cast<int64_t>(ch) &&
+        bv->num_elements() == static_cast<int64_t>(ch)) {
+      std::vector<double> w = ToDoubles(*wv), cb = ToDoubles(*bv);
+      const int64_t per = wv->num_elements() / static_cast<int64_t>(ch);
+      for (size_t o = 0; o < ch; ++o) {
+        for (int64_t j = 0; j < per; ++j) w[o * per + j] *= a[o];
+        cb[o] = cb[o] * a[o] + b[o];
+      }
+      ASSIGN_OR_RETURN_ONNX(Tensor wt,
+                            c.Const(FromDoubles(w, wv->dtype(), wv->shape())));
+      ASSIGN_OR_RETURN_ONNX(Tensor bt,
+                            c.Const(FromDoubles(cb, bv->dtype(), bv->shape())));
+      Tensor conv_x = c.graph().output(*c.graph().node(conv->inputs()[0].node),
+                                       conv->inputs()[0].slot);
+      AttrMap attrs = conv->attrs();
+      ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Conv", {conv_x, wt, bt}, attrs));
+      c.SetOutput(0, y);
+      return absl::OkStatus();
+    }
+  }
+  const Shape cs = ChannelShape(static_cast<int64_t>(ch), x.shape().rank());
+  ASSIGN_OR_RETURN_ONNX(Tensor at, c.Const(FromDoubles(a, dt, cs)));
+  ASSIGN_OR_RETURN_ONNX(Tensor bt, c.Const(FromDoubles(b, dt, cs)));
+  ASSIGN_OR_RETURN_ONNX(Tensor ax, c.Op("Mul", {x, at}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Add", {ax, bt}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// (x - mean(x)) / sqrt(var(x) + eps) over `axes` (kept as size-1 dims).
+// `mean` and `inv_std`, if given, receive mean(x) and 1/sqrt(var + eps).
+absl::StatusOr<Tensor> Normalize(NodeContext& c, const Tensor& x,
+                                 const std::vector<int64_t>& axes, double eps,
+                                 Tensor* mean_out = nullptr,
+                                 Tensor* inv_std_out = nullptr) {
+  AttrMap r = {{"axes", axes}, {"keep_dims", true}};
+  ASSIGN_OR_RETURN_ONNX(Tensor mean, c.Op("ReduceMean", {x}, r));
+  ASSIGN_OR_RETURN_ONNX(Tensor d, c.Op("Sub", {x, mean}));
+  ASSIGN_OR_RETURN_ONNX(Tensor d2, c.Op("Mul", {d, d}));
+  ASSIGN_OR_RETURN_ONNX(Tensor var, c.Op("ReduceMean", {d2}, r));
+  ASSIGN_OR_RETURN_ONNX(Tensor e, c.Scalar(x.dtype(), eps));
+  ASSIGN_OR_RETURN_ONNX(Tensor ve, c.Op("Add", {var, e}));
+  ASSIGN_OR_RETURN_ONNX(Tensor inv, c.Op("Rsqrt", {ve}));
+  if (mean_out != nullptr) *mean_out = mean;
+  if (inv_std_out != nullptr) *inv_std_out = inv;
+  return c.Op("Mul", {d, inv});
+}
+
+absl::Status InstanceNormalization(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(Tensor bias, c.input(2));
+  const int rank = x.shape().rank();
+  std::vector<int64_t> axes;
+  for (int i = 2; i < rank; ++i) axes.push_back(i);
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        Normalize(c, x, axes, c.Float("epsilon", 1e-5f)));
+  const Shape cs =
+      ChannelShape(scale.shape().rank() ? scale.shape().dim(0) : -1, rank);
+  ASSIGN_OR_RETURN_ONNX(Tensor s, ReshapeLike(c, scale, cs));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, ReshapeLike(c, bias, cs));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, s}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Add", {y, b}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// LayerNormalization (opset 17): normalizes over the axes from `axis`;
+// only the first output (Mean and InvStdDev are for training).
+absl::Status LayerNormalization(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  const int rank = x.shape().rank();
+  ASSIGN_OR_RETURN_ONNX(int64_t axis, NormalizeAxis(c.Int("axis", -1), rank));
+  if (c.Int("stash_type", 1) != 1) {
+    return c.Unsupported("stash_type other than float32");
+  }
+  std::vector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i) axes.push_back(i);
+  Tensor mean, inv_std;
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor y,
+      Normalize(c, x, axes, c.Float("epsilon", 1e-5f), &mean, &inv_std));
+  if (c.has_output(1)) c.SetOutput(1, mean);
+  if (c.has_output(2)) c.SetOutput(2, inv_std);
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, scale}));
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(Tensor bias, c.input(2));
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Add", {y, bias}));
+  }
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status MeanVarianceNormalization(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  std::vector<int64_t> axes = c.Ints("axes", {0, 2, 3});
+  for (int64_t& a : axes) {
+    ASSIGN_OR_RETURN_ONNX(a, NormalizeAxis(a, x.shape().rank()));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y, Normalize(c, x, axes, 1e-9));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t) {
+  t["Conv"] = Conv;
+  t["ConvTranspose"] = ConvTranspose;
+  t["MaxPool"] = [](NodeContext& c) { return Pool(c, true); };
+  t["AveragePool"] = [](NodeContext& c) { return Pool(c, false); };
+  t["GlobalAveragePool"] = [](NodeContext& c) {
+    return GlobalPool(c, "ReduceMean");
+  };
+  t["GlobalMaxPool"] = [](NodeContext& c) {
+    return GlobalPool(c, "ReduceMax");
+  };
+  t["BatchNormalization"] = BatchNormalization;
+  t["InstanceNormalization"] = InstanceNormalization;
+  t["LayerNormalization"] = LayerNormalization;
+  t["MeanVarianceNormalization"] = MeanVarianceNormalization;
+}
+
+}  // namespace onnx_internal
+}  // namespace weft

@@ -1,0 +1,884 @@
+// The conv family's kernels (ops defined in graph/conv_ops.cc): Conv,
+// ConvTranspose, MaxPool and AveragePool over NC + 1-3 spatial dims.
+//
+// float32 runs on oneDNN 2.6 primitives (convolution_forward,
+// deconvolution_forward, pooling_v2_forward); float64, and the few float32
+// cases oneDNN does not cover (empty arrays; an AveragePool whose ceil_mode
+// windows run past the end padding with count_include_pad), run on portable
+// loops over oneTBB. Both paths compute the same ONNX semantics and are
+// checked against one reference in //tests:conv_ops_test.
+//
+// A kernel object lives in a compiled plan and may run for several runs at
+// once, so what it builds is cached inside it, under a mutex, and shared
+// read-only (shared_ptr<const>) with the runs that use it:
+//  - a Plan per set of input shapes (the last kMaxPlans): the inference
+//    checks re-run on the concrete shapes (so errors read as at build time),
+//    the oneDNN primitive, and the layouts it chose (format_tag::any for
+//    src, weights and dst; oneDNN picks blocked layouts on AVX2/AVX-512);
+//  - the weights reordered into the primitive's layout, keyed on the
+//    weight buffer: the cache holds a reference to the NDArray it packed,
+//    so the buffer cannot be freed and its address reused while cached, and
+//    NDArrays are immutable once published, so the same buffer means the
+//    same values. A Const's weights are therefore reordered once per plan;
+//    weights fed per run (a Placeholder, a Variable read) are reordered when
+//    their buffer changes, never served stale.
+// Per-run data (reordered src/dst, oneDNN's scratchpad) is allocated per
+// execution: the primitives use scratchpad_mode::user, so concurrent runs
+// share nothing mutable.
+//
+// Threading: Debian's libdnnl is built on OpenMP (DNNL_CPU_RUNTIME OMP).
+// Like the GEMM (kernels/cpu/gemm.cc), every oneDNN call here - creating a
+// primitive as well as executing it, since a primitive fixes its thread
+// count when it is created - runs with the calling thread's OpenMP team set
+// to one (restored after), so oneDNN runs serially on the oneTBB worker
+// that calls it and libgomp starts no thread. Parallelism comes from oneTBB:
+// a batch of several images large enough to pay for it runs one primitive
+// execution per image, split over oneTBB workers.
+//
+// oneDNN's C++ API reports errors with exceptions; they are caught here (a
+// failure to build a primitive falls back to the portable loop, a failure
+// to run one is an error status) and never leave this file.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/ndarray.h"
+#include "graph/op_registry.h"
+#include "graph/shape.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_util.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "oneapi/tbb/task_arena.h"
+
+namespace weft {
+namespace kernels_internal {
+namespace {
+
+using dnnl::memory;
+
+enum class ConvOp { kConv, kConvTranspose, kMaxPool, kAveragePool };
+
+bool IsPool(ConvOp op) {
+  return op == ConvOp::kMaxPool || op == ConvOp::kAveragePool;
+}
+
+// Plans kept per kernel: a kernel sees few distinct input shapes (a
+// dynamic batch, a few image sizes); past this the oldest is dropped.
+constexpr size_t kMaxPlans = 8;
+// A batch is split into one execution per image, over oneTBB, when each
+// image costs at least this many multiply-adds (or window elements).
+constexpr int64_t kSplitWorkPerImage = int64_t{1} << 16;
+
+// ---------------------------------------------------------- attributes --
+
+// A node's attributes with their defaults, for k spatial dims (checked by
+// inference when the node was built).
+struct Attrs {
+  int k = 0;
+  std::vector<int64_t> kernel_shape;  // Pools only.
+  std::vector<int64_t> strides, pads, dilations, output_padding;
+  int64_t group = 1;
+  bool ceil_mode = false;
+  bool count_include_pad = false;
+};
+
+std::vector<int64_t> ListOr(const Node& node, const std::string& name,
+                            size_t size, int64_t fallback) {
+  const auto* v = FindAttr<std::vector<int64_t>>(node.attrs(), name);
+  if (v != nullptr && v->size() == size) return *v;
+  return std::vector<int64_t>(size, fallback);
+}
+
+Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
+  Attrs a;
+  a.k = k;
+  if (IsPool(op)) a.kernel_shape = ListOr(node, "kernel_shape", k, 1);
+  a.strides = ListOr(node, "strides", k, 1);
+  a.pads = ListOr(node, "pads", 2 * k, 0);
+  a.dilations = ListOr(node, "dilations", k, 1);
+  a.output_padding = ListOr(node, "output_padding", k, 0);
+  if (const auto* g = FindAttr<int64_t>(node.attrs(), "group")) a.group = *g;
+  if (const auto* b = FindAttr<bool>(node.attrs(), "ceil_mode")) {
+    a.ceil_mode = *b;
+  }
+  if (const auto* b = FindAttr<bool>(node.attrs(), "count_include_pad")) {
+    a.count_include_pad = *b;
+  }
+  return a;
+}
+
+// ------------------------------------------------------------ geometry --
+
+// One set of concrete shapes, with every spatial quantity padded to three
+// dims (a 1-D or 2-D op is a 3-D one with leading spatial dims of 1, no
+// pad, stride 1): what the portable loops read.
+struct Geometry {
+  Shape out;
+  int64_t n = 0, c = 0, m = 0, group = 1;  // m: output channels.
+  std::array<int64_t, 3> in{1, 1, 1}, kernel{1, 1, 1}, o{1, 1, 1},
+      stride{1, 1, 1}, dil{1, 1, 1}, pad_l{0, 0, 0}, pad_r{0, 0, 0};
+  int64_t in_size() const { return in[0] * in[1] * in[2]; }
+  int64_t out_size() const { return o[0] * o[1] * o[2]; }
+  int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+};
+
+// Runs the op's inference on the concrete shapes: the output shape, or the
+// error the op would have given at build time.
+absl::StatusOr<Shape> InferConcrete(const Node& node,
+                                    const std::vector<const NDArray*>& in) {
+  const OpDef* def = OpRegistry::Global().Find(node.op());
+  if (def == nullptr) {
+    return absl::InternalError(absl::StrCat("op ", node.op(), " is gone"));
+  }
+  InferenceContext ic;
+  ic.attrs = &node.attrs();
+  for (const NDArray* a : in) {
+    ic.input_dtypes.push_back(a->dtype());
+    ic.input_shapes.push_back(a->shape());
+  }
+  if (absl::Status s = def->infer(ic); !s.ok()) {
+    return absl::InvalidArgumentError(s.message());
+  }
+  if (ic.output_shapes.size() != 1 || !ic.output_shapes[0].IsFullyDefined()) {
+    return absl::InternalError(absl::StrCat(
+        node.op(), " inference gave no concrete output for concrete inputs"));
+  }
+  return ic.output_shapes[0];
+}
+
+absl::StatusOr<Geometry> MakeGeometry(const Node& node, ConvOp op,
+                                      const Attrs& a,
+                                      const std::vector<const NDArray*>& in) {
+  absl::StatusOr<Shape> out = InferConcrete(node, in);
+  if (!out.ok()) return out.status();
+  Geometry g;
+  g.out = *std::move(out);
+  const Shape& x = in[0]->shape();
+  g.n = x.dim(0);
+  g.c = x.dim(1);
+  g.m = g.out.dim(1);
+  g.group = IsPool(op) ? 1 : a.group;
+  const int k = a.k, skip = 3 - k;
+  for (int i = 0; i < k; ++i) {
+    const int j = skip + i;
+    g.in[j] = x.dim(2 + i);
+    g.kernel[j] = IsPool(op) ? a.kernel_shape[i] : in[1]->shape().dim(2 + i);
+    g.o[j] = g.out.dim(2 + i);
+    g.stride[j] = a.strides[i];
+    g.dil[j] = a.dilations[i];
+    g.pad_l[j] = a.pads[i];
+    g.pad_r[j] = a.pads[k + i];
+  }
+  return g;
+}
+
+// ------------------------------------------------------ portable loops --
+
+// Conv: y[n, m, o] = b[m] + sum over the group's channels and the window.
+template <typename T>
+void PortableConv(const Geometry& g, const T* x, const T* w, const T* b,
+                  T* y) {
+  const int64_t cg = g.c / g.group, mg = g.m / g.group;
+  const int64_t ksize = g.kernel_size(), osize = g.out_size();
+  ParallelItems(g.n * g.m, osize * cg * ksize, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / g.m, m = p % g.m, c0 = (m / mg) * cg;
+      T* yo = y + p * osize;
+      for (int64_t od = 0; od < g.o[0]; ++od)
+        for (int64_t oh = 0; oh < g.o[1]; ++oh)
+          for (int64_t ow = 0; ow < g.o[2]; ++ow) {
+            T acc = b[m];
+            for (int64_t c = 0; c < cg; ++c) {
+              const T* xc = x + (n * g.c + c0 + c) * g.in_size();
+              const T* wc = w + (m * cg + c) * ksize;
+              for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                const int64_t id = od * g.stride[0] - g.pad_l[0] + kd * g.dil[0];
+                if (id < 0 || id >= g.in[0]) continue;
+                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                  const int64_t ih =
+                      oh * g.stride[1] - g.pad_l[1] + kh * g.dil[1];
+                  if (ih < 0 || ih >= g.in[1]) continue;
+                  const T* xr = xc + (id * g.in[1] + ih) * g.in[2];
+                  const T* wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
+                  for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                    const int64_t iw =
+                        ow * g.stride[2] - g.pad_l[2] + kw * g.dil[2];
+                    if (iw < 0 || iw >= g.in[2]) continue;
+                    acc += xr[iw] * wr[kw];
+                  }
+                }
+              }
+            }
+            *yo++ = acc;
+          }
+    }
+  });
+}
+
+// Input index i of output o through kernel tap t of a transposed
+// convolution (o = i * stride - pad + t * dil), or -1.
+inline int64_t TransposedSource(int64_t o, int64_t t, int64_t stride,
+                                int64_t pad, int64_t dil, int64_t in) {
+  const int64_t v = o + pad - t * dil;
+  if (v < 0 || v % stride != 0) return -1;
+  const int64_t i = v / stride;
+  return i < in ? i : -1;
+}
+
+// ConvTranspose, gathered per output element: w is [C, M/group, K...].
+template <typename T>
+void PortableConvTranspose(const Geometry& g, const T* x, const T* w,
+                           const T* b, T* y) {
+  const int64_t cg = g.c / g.group, mg = g.m / g.group;
+  const int64_t ksize = g.kernel_size(), osize = g.out_size();
+  ParallelItems(g.n * g.m, osize * cg * ksize, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / g.m, m = p % g.m, grp = m / mg, mo = m % mg;
+      T* yo = y + p * osize;
+      for (int64_t od = 0; od < g.o[0]; ++od)
+        for (int64_t oh = 0; oh < g.o[1]; ++oh)
+          for (int64_t ow = 0; ow < g.o[2]; ++ow) {
+            T acc = b[m];
+            for (int64_t c = 0; c < cg; ++c) {
+              const int64_t ci = grp * cg + c;
+              const T* xc = x + (n * g.c + ci) * g.in_size();
+              const T* wc = w + (ci * mg + mo) * ksize;
+              for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                const int64_t id = TransposedSource(od, kd, g.stride[0],
+                                                    g.pad_l[0], g.dil[0],
+                                                    g.in[0]);
+                if (id < 0) continue;
+                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                  const int64_t ih = TransposedSource(
+                      oh, kh, g.stride[1], g.pad_l[1], g.dil[1], g.in[1]);
+                  if (ih < 0) continue;
+                  for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                    const int64_t iw = TransposedSource(
+                        ow, kw, g.stride[2], g.pad_l[2], g.dil[2], g.in[2]);
+                    if (iw < 0) continue;
+                    acc += xc[(id * g.in[1] + ih) * g.in[2] + iw] *
+                           wc[(kd * g.kernel[1] + kh) * g.kernel[2] + kw];
+                  }
+                }
+              }
+            }
+            *yo++ = acc;
+          }
+    }
+  });
+}
+
+// The pools. A window's positions outside the input are padding: they never
+// win a max; an average counts them only with count_include_pad, and then
+// only up to the end padding (PyTorch's rule for ceil_mode windows).
+template <typename T, bool kMax>
+void PortablePool(const Geometry& g, bool count_include_pad, const T* x,
+                  T* y) {
+  const int64_t osize = g.out_size(), isize = g.in_size();
+  ParallelItems(
+      g.n * g.c, osize * g.kernel_size(), [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const T* xc = x + p * isize;
+          T* yo = y + p * osize;
+          for (int64_t od = 0; od < g.o[0]; ++od)
+            for (int64_t oh = 0; oh < g.o[1]; ++oh)
+              for (int64_t ow = 0; ow < g.o[2]; ++ow) {
+                const int64_t start[3] = {od * g.stride[0] - g.pad_l[0],
+                                          oh * g.stride[1] - g.pad_l[1],
+                                          ow * g.stride[2] - g.pad_l[2]};
+                T best = -std::numeric_limits<T>::infinity();
+                T sum = 0;
+                int64_t real = 0, padded = 0;
+                for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                  const int64_t id = start[0] + kd * g.dil[0];
+                  if (id >= g.in[0] + g.pad_r[0]) break;
+                  for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                    const int64_t ih = start[1] + kh * g.dil[1];
+                    if (ih >= g.in[1] + g.pad_r[1]) break;
+                    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                      const int64_t iw = start[2] + kw * g.dil[2];
+                      if (iw >= g.in[2] + g.pad_r[2]) break;
+                      ++padded;
+                      if (id < 0 || ih < 0 || iw < 0 || id >= g.in[0] ||
+                          ih >= g.in[1] || iw >= g.in[2]) {
+                        continue;
+                      }
+                      const T v = xc[(id * g.in[1] + ih) * g.in[2] + iw];
+                      ++real;
+                      if constexpr (kMax) {
+                        if (v > best || std::isnan(v)) best = v;
+                      } else {
+                        sum += v;
+                      }
+                    }
+                  }
+                }
+                if constexpr (kMax) {
+                  *yo++ = best;
+                } else {
+                  const int64_t count = count_include_pad ? padded : real;
+                  *yo++ = count > 0 ? sum / static_cast<T>(count) : T{0};
+                }
+              }
+        }
+      });
+}
+
+template <typename T>
+void RunPortable(ConvOp op, const Geometry& g, const Attrs& a,
+                 const std::vector<const NDArray*>& in, T* y) {
+  const T* x = in[0]->values<T>().data();
+  switch (op) {
+    case ConvOp::kConv:
+      PortableConv<T>(g, x, in[1]->values<T>().data(),
+                      in[2]->values<T>().data(), y);
+      return;
+    case ConvOp::kConvTranspose:
+      PortableConvTranspose<T>(g, x, in[1]->values<T>().data(),
+                               in[2]->values<T>().data(), y);
+      return;
+    case ConvOp::kMaxPool:
+      PortablePool<T, true>(g, false, x, y);
+      return;
+    case ConvOp::kAveragePool:
+      PortablePool<T, false>(g, a.count_include_pad, x, y);
+      return;
+  }
+}
+
+// -------------------------------------------------------------- oneDNN --
+
+// Sets the calling thread's OpenMP team to one for its lifetime (restoring
+// the caller's setting after), so oneDNN runs serially on this thread and
+// libgomp starts no thread.
+class OmpTeamOfOne {
+ public:
+  OmpTeamOfOne() : outer_(omp_get_max_threads()) {
+    if (outer_ != 1) omp_set_num_threads(1);
+  }
+  ~OmpTeamOfOne() {
+    if (outer_ != 1) omp_set_num_threads(outer_);
+  }
+  OmpTeamOfOne(const OmpTeamOfOne&) = delete;
+  OmpTeamOfOne& operator=(const OmpTeamOfOne&) = delete;
+
+ private:
+  const int outer_;
+};
+
+// The process's one CPU engine (thread-safe to share).
+const dnnl::engine& Engine() {
+  static const dnnl::engine* engine = [] {
+    OmpTeamOfOne team;
+    return new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
+  return *engine;
+}
+
+// A stream per thread (a stream is not meant to be shared between threads;
+// on the CPU it is a cheap handle).
+dnnl::stream& ThreadStream() {
+  thread_local dnnl::stream stream(Engine());
+  return stream;
+}
+
+memory::dims RowMajorStrides(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) {
+    strides[i] = strides[i + 1] * dims[i + 1];
+  }
+  return strides;
+}
+
+memory::desc Plain(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, RowMajorStrides(dims));
+}
+
+memory::desc Any(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
+}
+
+// The user's weights as oneDNN sees them: [G, O/G, I/G, K...] when grouped,
+// else [O, I, K...] (O = output channels). Conv's w [M, C/G, K...] is that
+// layout already; ConvTranspose's w [C, M/G, K...] is [G, I/G, O/G, K...],
+// described here by strides.
+memory::desc UserWeights(ConvOp op, const Geometry& g, int k,
+                         memory::dims* dims) {
+  const int skip = 3 - k;
+  memory::dims kdims(g.kernel.begin() + skip, g.kernel.end());
+  int64_t ksize = 1;
+  for (int64_t d : kdims) ksize *= d;
+  const int64_t og = g.m / g.group, ig = g.c / g.group;
+  memory::dims d, s;
+  if (g.group > 1) d.push_back(g.group);
+  d.push_back(og);
+  d.push_back(ig);
+  d.insert(d.end(), kdims.begin(), kdims.end());
+  *dims = d;
+  if (op == ConvOp::kConv) return Plain(d);
+  // ConvTranspose: strides of (group, o, i) in the [C, M/G, K...] buffer.
+  if (g.group > 1) s.push_back(ig * og * ksize);
+  s.push_back(ksize);        // o
+  s.push_back(og * ksize);   // i
+  memory::dims ks = RowMajorStrides(kdims);
+  s.insert(s.end(), ks.begin(), ks.end());
+  return memory::desc(d, memory::data_type::f32, s);
+}
+
+// Everything built for one set of input shapes: the checked geometry and,
+// unless the portable loop runs, the oneDNN primitive and its layouts for
+// one execution of `batch` images.
+struct Plan {
+  std::vector<std::vector<int64_t>> dims;  // The key: every input's dims.
+  Geometry geometry;
+  bool use_onednn = false;
+  int64_t batch = 0;   // Images per execution: N, or 1 when split.
+  dnnl::primitive primitive;
+  memory::desc src_user, dst_user;  // One execution's images, plain.
+  memory::desc src, dst, weights, weights_user, bias, scratchpad;
+  std::optional<dnnl::reorder> src_reorder, dst_reorder, weights_reorder;
+  int64_t src_user_elems = 0, dst_user_elems = 0;  // Per execution.
+};
+
+// The weights of one buffer in a primitive's layout.
+struct PackedWeights {
+  NDArray source;  // Held: keeps the buffer (and so its address) alive.
+  memory::desc layout;
+  NDArray packed;  // Of layout.get_size() bytes.
+};
+
+// The f32 scratch array of at least `bytes` bytes (64-byte aligned).
+absl::StatusOr<NDArray> Scratch(size_t bytes) {
+  const int64_t elems =
+      std::max<int64_t>(1, static_cast<int64_t>((bytes + 3) / 4));
+  return NDArray::AllocateChecked(DType::kFloat32, Shape{elems});
+}
+
+std::string DnnlError(const dnnl::error& e) {
+  return absl::StrCat("oneDNN: ", e.what(), " (status ",
+                      static_cast<int>(e.status), ")");
+}
+
+// Creates the primitive for `plan` (its geometry set); false when oneDNN
+// has no implementation (the portable loop then runs).
+bool BuildPrimitive(ConvOp op, const Attrs& a, Plan& plan) {
+  const Geometry& g = plan.geometry;
+  const int k = a.k, skip = 3 - k;
+  auto spatial = [&](const std::array<int64_t, 3>& v) {
+    return memory::dims(v.begin() + skip, v.end());
+  };
+  memory::dims src_dims = {plan.batch, g.c};
+  memory::dims dst_dims = {plan.batch, g.m};
+  for (int j = skip; j < 3; ++j) {
+    src_dims.push_back(g.in[j]);
+    dst_dims.push_back(g.o[j]);
+  }
+  plan.src_user = Plain(src_dims);
+  plan.dst_user = Plain(dst_dims);
+  plan.src_user_elems = plan.batch * g.c * g.in_size();
+  plan.dst_user_elems = plan.batch * g.m * g.out_size();
+  memory::dims strides = spatial(g.stride), pad_l = spatial(g.pad_l);
+  memory::dims dil = spatial(g.dil), pad_r = spatial(g.pad_r);
+  for (int64_t& d : dil) d -= 1;  // oneDNN's dilation: 0 is dense.
+  try {
+    OmpTeamOfOne team;
+    const dnnl::engine& engine = Engine();
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (IsPool(op)) {
+      // oneDNN needs (in + pad_l + pad_r - extent) / stride + 1 == out:
+      // the end pad is the one that makes the last window fit, which may be
+      // larger (ceil_mode) or smaller (negative: an unused tail) than the
+      // attr's. Max and exclude-padding averages ignore padding anyway; an
+      // include-padding average only gets here when it is not larger.
+      for (int i = 0; i < k; ++i) {
+        const int j = skip + i;
+        pad_r[i] = (g.o[j] - 1) * g.stride[j] + (g.kernel[j] - 1) * g.dil[j] +
+                   1 - g.in[j] - g.pad_l[j];
+      }
+      const dnnl::algorithm alg =
+          op == ConvOp::kMaxPool ? dnnl::algorithm::pooling_max
+          : a.count_include_pad  ? dnnl::algorithm::pooling_avg_include_padding
+                                 : dnnl::algorithm::pooling_avg_exclude_padding;
+      // A pool's src layout is the caller's (oneDNN takes `any` for dst
+      // only).
+      dnnl::pooling_v2_forward::desc desc(
+          dnnl::prop_kind::forward_inference, alg, plan.src_user,
+          Any(dst_dims), strides, spatial(g.kernel), dil, pad_l, pad_r);
+      dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, engine);
+      plan.src = pd.src_desc();
+      plan.dst = pd.dst_desc();
+      plan.scratchpad = pd.scratchpad_desc();
+      plan.primitive = dnnl::pooling_v2_forward(pd);
+    } else {
+      memory::dims w_dims;
+      plan.weights_user = UserWeights(op, g, k, &w_dims);
+      plan.bias = Plain({g.m});
+      if (op == ConvOp::kConvTranspose) {
+        // out = (in-1)*s + extent - pad_l - pad_r + output_padding: the
+        // output padding is a smaller (possibly negative) end pad.
+        for (int i = 0; i < k; ++i) pad_r[i] -= a.output_padding[i];
+        dnnl::deconvolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference,
+            dnnl::algorithm::deconvolution_direct, Any(src_dims), Any(w_dims),
+            plan.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
+        dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
+        plan.src = pd.src_desc();
+        plan.dst = pd.dst_desc();
+        plan.weights = pd.weights_desc();
+        plan.scratchpad = pd.scratchpad_desc();
+        plan.primitive = dnnl::deconvolution_forward(pd);
+      } else {
+        dnnl::convolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference,
+            dnnl::algorithm::convolution_direct, Any(src_dims), Any(w_dims),
+            plan.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
+        dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+        plan.src = pd.src_desc();
+        plan.dst = pd.dst_desc();
+        plan.weights = pd.weights_desc();
+        plan.scratchpad = pd.scratchpad_desc();
+        plan.primitive = dnnl::convolution_forward(pd);
+      }
+      if (plan.weights != plan.weights_user) {
+        plan.weights_reorder.emplace(dnnl::reorder::primitive_desc(
+            engine, plan.weights_user, engine, plan.weights));
+      }
+    }
+    if (plan.src != plan.src_user) {
+      plan.src_reorder.emplace(dnnl::reorder::primitive_desc(
+          engine, plan.src_user, engine, plan.src));
+    }
+    if (plan.dst != plan.dst_user) {
+      plan.dst_reorder.emplace(dnnl::reorder::primitive_desc(
+          engine, plan.dst, engine, plan.dst_user));
+    }
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  return true;
+}
+
+// Whether oneDNN computes this geometry: not for empty arrays, nor for an
+// include-padding average whose ceil_mode windows run past the end padding
+// (oneDNN would divide them by the full window).
+bool OneDnnCovers(ConvOp op, const Attrs& a, const Geometry& g) {
+  if (g.n == 0 || g.c == 0 || g.m == 0 || g.in_size() == 0 ||
+      g.out_size() == 0 || g.kernel_size() == 0) {
+    return false;
+  }
+  if (op == ConvOp::kAveragePool && a.count_include_pad) {
+    for (int j = 0; j < 3; ++j) {
+      const int64_t last_end =
+          (g.o[j] - 1) * g.stride[j] - g.pad_l[j] +
+          (g.kernel[j] - 1) * g.dil[j] + 1;
+      if (last_end > g.in[j] + g.pad_r[j]) return false;
+    }
+  }
+  return true;
+}
+
+// Multiply-adds (convs) or window reads (pools) per image.
+int64_t WorkPerImage(ConvOp op, const Geometry& g) {
+  const int64_t per_output = IsPool(op) ? g.kernel_size()
+                                        : g.kernel_size() * (g.c / g.group);
+  return g.m * g.out_size() * per_output;
+}
+
+absl::Status Execute(const dnnl::primitive& p,
+                     std::unordered_map<int, memory> args) {
+  try {
+    dnnl::stream& stream = ThreadStream();
+    p.execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(DnnlError(e));
+  }
+  return absl::OkStatus();
+}
+
+// Runs `plan` on images [first, first + plan.batch) of the run's arrays
+// (oneDNN's errors thrown; RunImages catches them).
+absl::Status RunImagesOrThrow(const Plan& plan, const float* x,
+                              const float* w, const float* b, float* y,
+                              int64_t first) {
+  OmpTeamOfOne team;
+  const dnnl::engine& engine = Engine();
+  float* src_user = const_cast<float*>(x) + first * (plan.src_user_elems /
+                                                     plan.batch);
+  float* dst_user = y + first * (plan.dst_user_elems / plan.batch);
+  NDArray src_buf, dst_buf, scratch_buf;
+  memory src(plan.src_user, engine, src_user);
+  memory dst(plan.dst_user, engine, dst_user);
+  if (plan.src_reorder) {
+    absl::StatusOr<NDArray> a = Scratch(plan.src.get_size());
+    if (!a.ok()) return a.status();
+    src_buf = *std::move(a);
+    memory packed(plan.src, engine, src_buf.mutable_raw_data());
+    if (absl::Status s = Execute(*plan.src_reorder,
+                                 {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, packed}});
+        !s.ok()) {
+      return s;
+    }
+    src = packed;
+  }
+  if (plan.dst_reorder) {
+    absl::StatusOr<NDArray> a = Scratch(plan.dst.get_size());
+    if (!a.ok()) return a.status();
+    dst_buf = *std::move(a);
+    dst = memory(plan.dst, engine, dst_buf.mutable_raw_data());
+  }
+  absl::StatusOr<NDArray> a = Scratch(plan.scratchpad.get_size());
+  if (!a.ok()) return a.status();
+  scratch_buf = *std::move(a);
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, src},
+      {DNNL_ARG_DST, dst},
+      {DNNL_ARG_SCRATCHPAD,
+       memory(plan.scratchpad, engine, scratch_buf.mutable_raw_data())}};
+  if (w != nullptr) {
+    args.emplace(DNNL_ARG_WEIGHTS,
+                 memory(plan.weights, engine, const_cast<float*>(w)));
+    args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine,
+                                       const_cast<float*>(b)));
+  }
+  if (absl::Status s = Execute(plan.primitive, std::move(args)); !s.ok()) {
+    return s;
+  }
+  if (plan.dst_reorder) {
+    return Execute(*plan.dst_reorder,
+                   {{DNNL_ARG_FROM, dst},
+                    {DNNL_ARG_TO, memory(plan.dst_user, engine, dst_user)}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunImages(const Plan& plan, const float* x, const float* w,
+                       const float* b, float* y, int64_t first) {
+  try {
+    return RunImagesOrThrow(plan, x, w, b, y, first);
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(DnnlError(e));
+  }
+}
+
+// ------------------------------------------------------------- kernels --
+
+// One kernel class for the four ops and both dtypes: T = double always runs
+// the portable loop; float32 runs oneDNN where it covers the case.
+//
+// Thread safety: Compute may run concurrently; the caches are guarded by
+// mu_ and hold only immutable entries (shared_ptr<const>), used outside the
+// lock.
+template <typename T>
+class ConvFamilyKernel : public OpKernel {
+ public:
+  ConvFamilyKernel(OpKernelConstruction& c, ConvOp op)
+      : OpKernel(c),
+        op_(op),
+        attrs_(ReadAttrs(c.node(), op, c.input_shape(0).rank() - 2)) {
+    if (attrs_.k < 1 || attrs_.k > 3) {
+      c.SetStatus(absl::InvalidArgumentError(
+          absl::StrCat(c.node().op(), " takes x of rank 3 to 5")));
+    }
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    std::vector<const NDArray*> in;
+    for (int i = 0; i < ctx.num_inputs(); ++i) in.push_back(&ctx.input(i));
+    if (in[0]->shape().rank() != attrs_.k + 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          node().op(), ": x has rank ", in[0]->shape().rank(),
+          "; the plan was compiled for rank ", attrs_.k + 2));
+    }
+    absl::StatusOr<std::shared_ptr<const Plan>> plan = GetPlan(in);
+    if (!plan.ok()) return plan.status();
+    const Plan& p = **plan;
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, p.geometry.out);
+    if (!out.ok()) return out.status();
+    T* y = out->template mutable_data<T>();
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.use_onednn) {
+        if (absl::Status s = RunOneDnn(p, in, y); !s.ok()) return s;
+        ctx.set_output(0, *std::move(out));
+        return absl::OkStatus();
+      }
+    }
+    if (out->num_elements() > 0) RunPortable<T>(op_, p.geometry, attrs_, in, y);
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  // The plan for these inputs' shapes: cached, else checked and built (the
+  // build runs outside the lock; two runs racing to build the same plan
+  // both build it, and the first one stored is kept).
+  absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(
+      const std::vector<const NDArray*>& in) const {
+    auto same_shapes = [&in](const Plan& p) {
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (p.dims[i] != in[i]->shape().dims()) return false;
+      }
+      return true;
+    };
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& p : plans_) {
+        if (same_shapes(*p)) return p;
+      }
+    }
+    absl::StatusOr<Geometry> g = MakeGeometry(node(), op_, attrs_, in);
+    if (!g.ok()) return g.status();
+    auto plan = std::make_shared<Plan>();
+    for (const NDArray* a : in) plan->dims.push_back(a->shape().dims());
+    plan->geometry = *std::move(g);
+    if (std::is_same_v<T, float> &&
+        OneDnnCovers(op_, attrs_, plan->geometry)) {
+      const Geometry& geo = plan->geometry;
+      const bool split = geo.n > 1 &&
+                         tbb::this_task_arena::max_concurrency() > 1 &&
+                         WorkPerImage(op_, geo) >= kSplitWorkPerImage;
+      plan->batch = split ? 1 : geo.n;
+      plan->use_onednn = BuildPrimitive(op_, attrs_, *plan);
+    }
+    absl::MutexLock lock(&mu_);
+    for (const auto& p : plans_) {
+      if (same_shapes(*p)) return p;
+    }
+    plans_.insert(plans_.begin(), plan);
+    if (plans_.size() > kMaxPlans) plans_.pop_back();
+    return std::shared_ptr<const Plan>(plan);
+  }
+
+  // The weights `w` in `plan`'s layout: cached, else reordered (outside the
+  // lock) and cached.
+  absl::StatusOr<std::shared_ptr<const PackedWeights>> GetWeights(
+      const Plan& plan, const NDArray& w) const {
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& p : weights_) {
+        if (p->source.SharesBufferWith(w) && p->layout == plan.weights) {
+          return p;
+        }
+      }
+    }
+    auto packed = std::make_shared<PackedWeights>();
+    packed->source = w;
+    packed->layout = plan.weights;
+    absl::StatusOr<NDArray> buf = Scratch(plan.weights.get_size());
+    if (!buf.ok()) return buf.status();
+    packed->packed = *std::move(buf);
+    try {
+      OmpTeamOfOne team;
+      const dnnl::engine& engine = Engine();
+      absl::Status s = Execute(
+          *plan.weights_reorder,
+          {{DNNL_ARG_FROM,
+            memory(plan.weights_user, engine,
+                   const_cast<void*>(w.raw_data()))},
+           {DNNL_ARG_TO, memory(plan.weights, engine,
+                                packed->packed.mutable_raw_data())}});
+      if (!s.ok()) return s;
+    } catch (const dnnl::error& e) {
+      return absl::InternalError(DnnlError(e));
+    }
+    absl::MutexLock lock(&mu_);
+    weights_.insert(weights_.begin(), packed);
+    if (weights_.size() > kMaxPlans) weights_.pop_back();
+    return std::shared_ptr<const PackedWeights>(packed);
+  }
+
+  absl::Status RunOneDnn(const Plan& plan,
+                         const std::vector<const NDArray*>& in,
+                         float* y) const {
+    const float* x = in[0]->values<float>().data();
+    const float* w = nullptr;
+    const float* b = nullptr;
+    std::shared_ptr<const PackedWeights> packed;  // Alive for the run.
+    if (!IsPool(op_)) {
+      w = in[1]->values<float>().data();
+      b = in[2]->values<float>().data();
+      if (plan.weights_reorder) {
+        absl::StatusOr<std::shared_ptr<const PackedWeights>> p =
+            GetWeights(plan, *in[1]);
+        if (!p.ok()) return p.status();
+        packed = *std::move(p);
+        w = static_cast<const float*>(packed->packed.raw_data());
+      }
+    }
+    const int64_t executions = plan.geometry.n / plan.batch;
+    if (executions == 1) return RunImages(plan, x, w, b, y, 0);
+    std::atomic<bool> failed{false};
+    absl::Mutex error_mu;
+    absl::Status error;
+    tbb::parallel_for(int64_t{0}, executions, [&](int64_t i) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      absl::Status s = RunImages(plan, x, w, b, y, i * plan.batch);
+      if (s.ok()) return;
+      absl::MutexLock lock(&error_mu);
+      if (error.ok()) error = std::move(s);
+      failed.store(true, std::memory_order_relaxed);
+    });
+    return error;
+  }
+
+  const ConvOp op_;
+  const Attrs attrs_;
+  mutable absl::Mutex mu_;
+  // Most recently built first.
+  mutable std::vector<std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  mutable std::vector<std::shared_ptr<const PackedWeights>> weights_
+      ABSL_GUARDED_BY(mu_);
+};
+
+template <typename T, ConvOp kOp>
+class OpKernelOf : public ConvFamilyKernel<T> {
+ public:
+  explicit OpKernelOf(OpKernelConstruction& c) : ConvFamilyKernel<T>(c, kOp) {}
+};
+
+template <typename T>
+void RegisterForType(KernelRegistry& r) {
+  const DType dt = DTypeOf<T>::value;
+  const std::string label =
+      std::is_same_v<T, float> ? "onednn" : "portable";
+  auto reg = [&]<ConvOp kOp>(const char* op) {
+    MustRegister(r, {.op = op,
+                     .dtype = dt,
+                     .factory = MakeKernelFactory<OpKernelOf<T, kOp>>(),
+                     .cost = KernelCost::kExpensive,
+                     .label = label});
+  };
+  reg.template operator()<ConvOp::kConv>("Conv");
+  reg.template operator()<ConvOp::kConvTranspose>("ConvTranspose");
+  reg.template operator()<ConvOp::kMaxPool>("MaxPool");
+  reg.template operator()<ConvOp::kAveragePool>("AveragePool");
+}
+
+}  // namespace
+
+void RegisterConvKernels(KernelRegistry& registry) {
+  RegisterForType<float>(registry);
+  RegisterForType<double>(registry);
+}
+
+}  // namespace kernels_internal
+}  // namespace weft
