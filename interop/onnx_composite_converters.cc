@@ -1,13 +1,679 @@
 // The converters of ONNX ops weft composes from several of its own: the
 // losses (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), Hardmax,
 // OneHot and Einsum.
+//
+//   NegativeLogLikelihoodLoss  GatherElements of the target class along
+//                              axis 1, negated; weights by Gather; targets
+//                              equal to ignore_index are Selected to class
+//                              0 before any indexing and weigh 0; "mean"
+//                              divides by the sum of the picked weights.
+//   SoftmaxCrossEntropyLoss    LogSoftmax along axis 1 (output 1), then the
+//                              NLL loss above.
+//   Hardmax                    ArgMax (first maximum) compared with an iota
+//                              along the axis, cast to the input's dtype.
+//   OneHot                     indices (negative ones + depth) compared with
+//                              an iota of depth along the new axis, then
+//                              Select(on, off).
+//   Einsum                     diagonals by a Gather of the merged dims,
+//                              letters used by one operand only summed
+//                              first, two operands as one (Batch)MatMul,
+//                              more (or broadcasting ones) as a broadcast
+//                              product and ReduceSum; Transposes to the
+//                              output's order.
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
 
 namespace weft {
 namespace onnx_internal {
+namespace {
 
-void RegisterCompositeConverters(absl::flat_hash_map<std::string, Converter>& t) { (void)t; }
+// --------------------------------------------------------------- helpers --
+
+// The one element of `a` as a double.
+absl::StatusOr<double> OnlyValue(const NDArray& a, std::string_view what) {
+  if (a.num_elements() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must hold exactly one element, got shape ",
+                     a.shape().DebugString()));
+  }
+  switch (a.dtype()) {
+    case DType::kFloat32:
+      return a.values<float>()[0];
+    case DType::kFloat64:
+      return a.values<double>()[0];
+    case DType::kInt32:
+      return a.values<int32_t>()[0];
+    case DType::kInt64:
+      return static_cast<double>(a.values<int64_t>()[0]);
+    case DType::kBool:
+      return a.values<bool>()[0] ? 1.0 : 0.0;
+  }
+  return absl::InvalidArgumentError("unknown dtype");
+}
+
+// [0, 1, ..., n-1] as int64, shaped [1, ..., n, ..., 1] (rank `rank`, n at
+// `axis`) so that it broadcasts along that axis.
+absl::StatusOr<Tensor> IotaAlong(NodeContext& c, int64_t n, int rank,
+                                 int64_t axis) {
+  std::vector<int64_t> dims(rank, 1);
+  dims[axis] = n;
+  std::vector<int64_t> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  ASSIGN_OR_RETURN_ONNX(NDArray a, NDArray::Create<int64_t>(v, Shape(dims)));
+  return c.Const(a);
+}
+
+// `s` with a dim of 1 inserted at `axis`.
+Shape InsertOne(const Shape& s, int64_t axis) {
+  std::vector<int64_t> dims = s.dims();
+  dims.insert(dims.begin() + axis, 1);
+  return Shape(dims);
+}
+
+std::vector<int64_t> AllAxes(int rank) {
+  std::vector<int64_t> axes(rank);
+  std::iota(axes.begin(), axes.end(), 0);
+  return axes;
+}
+
+// ---------------------------------------------------------------- losses --
+
+// The NegativeLogLikelihoodLoss of `x` ([N, C, d1..dk], log-probabilities)
+// against input 1 (targets [N, d1..dk]) with the optional weights of input
+// 2 ([C]) and the node's reduction / ignore_index attributes.
+absl::StatusOr<Tensor> NllLoss(NodeContext& c, const Tensor& x) {
+  ASSIGN_OR_RETURN_ONNX(Tensor target, c.input(1));
+  const std::string reduction = c.String("reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reduction '", reduction, "' is none of 'none', 'sum' and 'mean'"));
+  }
+  const bool has_ii = c.has_attr("ignore_index");
+  const int64_t ii = c.Int("ignore_index", 0);
+  const Shape& xs = x.shape();
+  const Shape ts = target.shape();
+  if (xs.rank() < 2 || ts.rank() != xs.rank() - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input ", xs.DebugString(), " and target ", ts.DebugString(),
+        " are not [N, C, d1..dk] and [N, d1..dk]"));
+  }
+  if (target.dtype() != DType::kInt32 && target.dtype() != DType::kInt64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target is ", DTypeName(target.dtype()), ", not int32 or int64"));
+  }
+  const DType dt = x.dtype();
+  Tensor t = target, mask;
+  if (has_ii) {
+    // Ignored targets may lie outside [0, C): they index class 0 instead
+    // and their loss and weight are zeroed.
+    ASSIGN_OR_RETURN_ONNX(Tensor ii_t, c.Scalar(target.dtype(), ii));
+    ASSIGN_OR_RETURN_ONNX(mask, c.Op("Equal", {target, ii_t}));
+    ASSIGN_OR_RETURN_ONNX(Tensor zero_t, c.Scalar(target.dtype(), 0));
+    ASSIGN_OR_RETURN_ONNX(t, c.Op("Select", {mask, zero_t, target}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor t1, ReshapeLike(c, t, InsertOne(ts, 1)));
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor picked, c.Op("GatherElements", {x, t1}, {{"axis", int64_t{1}}}));
+  ASSIGN_OR_RETURN_ONNX(picked, ReshapeLike(c, picked, ts));
+  ASSIGN_OR_RETURN_ONNX(Tensor loss, c.Op("Neg", {picked}));
+  Tensor w;  // The picked weights, when the mean needs them.
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(Tensor weight, c.input(2));
+    ASSIGN_OR_RETURN_ONNX(w,
+                          c.Op("Gather", {weight, t}, {{"axis", int64_t{0}}}));
+  }
+  if (has_ii) {
+    ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(dt, 0));
+    ASSIGN_OR_RETURN_ONNX(loss, c.Op("Select", {mask, zero, loss}));
+    if (w.ok()) {
+      ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, w}));
+    } else {
+      ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(dt, 1));
+      ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, one}));
+    }
+  }
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(loss, c.Op("Mul", {loss, w}));
+  }
+  if (reduction == "none") return loss;
+  const AttrMap all = {{"axes", AllAxes(ts.rank())}, {"keep_dims", false}};
+  ASSIGN_OR_RETURN_ONNX(Tensor sum, c.Op("ReduceSum", {loss}, all));
+  if (reduction == "sum") return sum;
+  if (!w.ok()) return c.Op("ReduceMean", {loss}, all);
+  ASSIGN_OR_RETURN_ONNX(Tensor wsum, c.Op("ReduceSum", {w}, all));
+  return c.Op("Div", {sum, wsum});
+}
+
+absl::Status NegativeLogLikelihoodLoss(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, NllLoss(c, x));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status SoftmaxCrossEntropyLoss(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (x.shape().rank() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scores ", x.shape().DebugString(), " are not [N, C, d1..dk]"));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor log_prob,
+                        c.Op("LogSoftmax", {x}, {{"axis", int64_t{1}}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, NllLoss(c, log_prob));
+  c.SetOutput(0, y);
+  if (c.has_output(1)) c.SetOutput(1, log_prob);
+  return absl::OkStatus();
+}
+
+// --------------------------------------------------------------- Hardmax --
+
+// One-hot of the first maximum of `x` along `axis`, in x's dtype.
+absl::StatusOr<Tensor> HardmaxAlong(NodeContext& c, const Tensor& x,
+                                    int64_t axis) {
+  const int64_t n = x.shape().dim(axis);
+  if (n < 0) {
+    return c.Unsupported(
+        "Hardmax along an axis whose length is not known at import");
+  }
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor am, c.Op("ArgMax", {x}, {{"axis", axis}, {"keep_dims", true}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor iota, IotaAlong(c, n, x.shape().rank(), axis));
+  ASSIGN_OR_RETURN_ONNX(Tensor eq, c.Op("Equal", {am, iota}));
+  return c.Op("Cast", {eq}, {{"dtype", x.dtype()}});
+}
+
+// Hardmax: from opset 13 along `axis` (default -1); before, over the
+// flattened dims from `axis` (default 1), as the old Softmax.
+absl::Status Hardmax(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  const int rank = x.shape().rank();
+  if (rank == 0) return absl::InvalidArgumentError("Hardmax of a scalar");
+  const bool v13 = c.opset() >= 13;
+  ASSIGN_OR_RETURN_ONNX(int64_t axis,
+                        NormalizeAxis(c.Int("axis", v13 ? -1 : 1), rank));
+  if (v13 || axis == rank - 1) {
+    ASSIGN_OR_RETURN_ONNX(Tensor y, HardmaxAlong(c, x, axis));
+    c.SetOutput(0, y);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN_ONNX(Shape flat, Flatten2D(c, x.shape(), axis));
+  ASSIGN_OR_RETURN_ONNX(Tensor x2, c.Op("Reshape", {x}, {{"shape", flat}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y2, HardmaxAlong(c, x2, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, ReshapeLike(c, y2, x.shape()));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- OneHot --
+
+// OneHot(indices, depth, values = [off, on]): out[..., i at axis, ...] =
+// on where indices (negative ones count from depth) == i, else off.
+// Indices outside [-depth, depth) give all off.
+absl::Status OneHot(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor indices, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor values, c.input(2));
+  const Shape is = indices.shape();
+  const int out_rank = is.rank() + 1;
+  ASSIGN_OR_RETURN_ONNX(int64_t axis,
+                        NormalizeAxis(c.Int("axis", -1), out_rank));
+  if (values.shape().rank() != 1 ||
+      (values.shape().dim(0) >= 0 && values.shape().dim(0) != 2)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("values ", values.shape().DebugString(),
+                     " is not [off_value, on_value]"));
+  }
+  Tensor idx = indices;
+  if (idx.dtype() != DType::kInt64) {
+    ASSIGN_OR_RETURN_ONNX(idx, c.Op("Cast", {idx}, {{"dtype", DType::kInt64}}));
+  }
+  Tensor depth, iota;
+  if (const NDArray* d = c.constant(1); d != nullptr) {
+    ASSIGN_OR_RETURN_ONNX(double dv, OnlyValue(*d, "depth"));
+    const int64_t n = static_cast<int64_t>(dv);
+    if (n < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("depth ", dv, " is not positive"));
+    }
+    ASSIGN_OR_RETURN_ONNX(depth, c.Scalar(DType::kInt64, n));
+    ASSIGN_OR_RETURN_ONNX(iota, IotaAlong(c, n, out_rank, axis));
+  } else {
+    // depth is only known at run time: so is the new axis' length.
+    ASSIGN_OR_RETURN_ONNX(Tensor dt, c.input(1));
+    if (dt.shape().num_elements() != 1 && dt.shape().IsFullyDefined()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("depth ", dt.shape().DebugString(),
+                       " does not hold exactly one element"));
+    }
+    if (dt.dtype() != DType::kInt64) {
+      ASSIGN_OR_RETURN_ONNX(dt, c.Op("Cast", {dt}, {{"dtype", DType::kInt64}}));
+    }
+    if (dt.shape().rank() != 0) {
+      ASSIGN_OR_RETURN_ONNX(dt, c.Op("Reshape", {dt}, {{"shape", Shape{}}}));
+    }
+    depth = dt;
+    ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
+    ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(DType::kInt64, 1));
+    ASSIGN_OR_RETURN_ONNX(Tensor range, c.Op("Range", {zero, depth, one}));
+    std::vector<int64_t> dims(out_rank, 1);
+    dims[axis] = -1;
+    ASSIGN_OR_RETURN_ONNX(iota,
+                          c.Op("Reshape", {range}, {{"shape", Shape(dims)}}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Less", {idx, zero}));
+  ASSIGN_OR_RETURN_ONNX(Tensor wrapped, c.Op("Add", {idx, depth}));
+  ASSIGN_OR_RETURN_ONNX(idx, c.Op("Select", {neg, wrapped, idx}));
+  ASSIGN_OR_RETURN_ONNX(idx, ReshapeLike(c, idx, InsertOne(is, axis)));
+  ASSIGN_OR_RETURN_ONNX(Tensor hot, c.Op("Equal", {idx, iota}));
+  ASSIGN_OR_RETURN_ONNX(Tensor i0, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor i1, c.Scalar(DType::kInt64, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor off,
+                        c.Op("Gather", {values, i0}, {{"axis", int64_t{0}}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor on,
+                        c.Op("Gather", {values, i1}, {{"axis", int64_t{0}}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Select", {hot, on, off}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- Einsum --
+
+// Einsum labels: a letter is its character; the k-th dim of the
+// broadcast ellipsis is kEllipsis + k.
+constexpr int kEllipsis = 1000;
+
+struct EinsumOperand {
+  Tensor t;
+  std::vector<int> labels;  // One per dim of t.
+};
+
+// The letters of one term and whether (and where) it has "...".
+struct Term {
+  std::vector<int> letters;  // The letters in order; kEllipsis marks "...".
+  int explicit_letters = 0;
+  bool ellipsis = false;
+};
+
+absl::StatusOr<Term> ParseTerm(std::string_view s) {
+  Term t;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    if (ch == '.') {
+      if (t.ellipsis || s.substr(i, 3) != "...") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("term '", s, "' has a '.' outside one \"...\""));
+      }
+      t.ellipsis = true;
+      t.letters.push_back(kEllipsis);
+      i += 2;
+    } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+      t.letters.push_back(ch);
+      ++t.explicit_letters;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("term '", s, "' has the character '", std::string(1, ch),
+                       "', which is not a letter"));
+    }
+  }
+  return t;
+}
+
+// `term`'s labels for an operand of rank `rank` (its "..." standing for
+// rank - letters dims, right-aligned in the broadcast ellipsis of
+// `ellipsis_rank` dims).
+std::vector<int> ExpandTerm(const Term& term, int rank, int ellipsis_rank) {
+  std::vector<int> out;
+  const int e = rank - term.explicit_letters;
+  for (int l : term.letters) {
+    if (l != kEllipsis) {
+      out.push_back(l);
+      continue;
+    }
+    for (int k = 0; k < e; ++k)
+      out.push_back(kEllipsis + ellipsis_rank - e + k);
+  }
+  return out;
+}
+
+int Count(const std::vector<int>& v, int label) {
+  return static_cast<int>(std::count(v.begin(), v.end(), label));
+}
+
+int IndexOf(const std::vector<int>& v, int label) {
+  auto it = std::find(v.begin(), v.end(), label);
+  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+}
+
+// Transposes `op` so that its labels follow `order` (a permutation of
+// them); no op when they already do.
+absl::Status Reorder(NodeContext& c, EinsumOperand& op,
+                     const std::vector<int>& order) {
+  std::vector<int64_t> perm;
+  for (int l : order) perm.push_back(IndexOf(op.labels, l));
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == int64_t(i);
+  if (identity) return absl::OkStatus();
+  ASSIGN_OR_RETURN_ONNX(op.t, c.Op("Transpose", {op.t}, {{"perm", perm}}));
+  op.labels = order;
+  return absl::OkStatus();
+}
+
+// Sums `op` over the dims whose labels are in `labels`.
+absl::Status SumOut(NodeContext& c, EinsumOperand& op,
+                    const std::vector<int>& labels) {
+  std::vector<int64_t> axes;
+  std::vector<int> kept;
+  for (size_t i = 0; i < op.labels.size(); ++i) {
+    if (Count(labels, op.labels[i]) > 0) {
+      axes.push_back(static_cast<int64_t>(i));
+    } else {
+      kept.push_back(op.labels[i]);
+    }
+  }
+  if (axes.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN_ONNX(
+      op.t, c.Op("ReduceSum", {op.t}, {{"axes", axes}, {"keep_dims", false}}));
+  op.labels = kept;
+  return absl::OkStatus();
+}
+
+// Takes the diagonal of every label repeated within `op` ("ii->i"): the
+// two dims moved last and merged, then a Gather of the n diagonal
+// elements (exact for any dtype, and n rather than n * n products).
+absl::Status TakeDiagonals(NodeContext& c, EinsumOperand& op) {
+  for (;;) {
+    int p = -1, q = -1;
+    for (size_t i = 0; i < op.labels.size() && q < 0; ++i) {
+      for (size_t j = i + 1; j < op.labels.size(); ++j) {
+        if (op.labels[i] == op.labels[j]) {
+          p = static_cast<int>(i);
+          q = static_cast<int>(j);
+          break;
+        }
+      }
+    }
+    if (q < 0) return absl::OkStatus();
+    const Shape s = op.t.shape();
+    const int64_t n = s.dim(p);
+    if (n < 0 || s.dim(q) != n) {
+      return c.Unsupported(absl::StrCat("a repeated Einsum label over dims of ",
+                                        s.DebugString(),
+                                        " not known at import to be equal"));
+    }
+    std::vector<int64_t> perm, dims;
+    std::vector<int> labels;
+    for (int i = 0; i < s.rank(); ++i) {
+      if (i == p || i == q) continue;
+      perm.push_back(i);
+      dims.push_back(s.dim(i));
+      labels.push_back(op.labels[i]);
+    }
+    perm.push_back(p);
+    perm.push_back(q);
+    dims.push_back(n * n);
+    const int label = op.labels[p];
+    op.labels = labels;
+    op.labels.push_back(label);
+    op.labels.push_back(label);
+    if (p != s.rank() - 2 || q != s.rank() - 1) {
+      ASSIGN_OR_RETURN_ONNX(op.t, c.Op("Transpose", {op.t}, {{"perm", perm}}));
+    }
+    ASSIGN_OR_RETURN_ONNX(Tensor flat, ReshapeLike(c, op.t, Shape(dims)));
+    std::vector<int64_t> diag(n);
+    for (int64_t i = 0; i < n; ++i) diag[i] = i * (n + 1);
+    ASSIGN_OR_RETURN_ONNX(Tensor idx, c.Const(NDArray::Vector<int64_t>(diag)));
+    ASSIGN_OR_RETURN_ONNX(
+        op.t, c.Op("Gather", {flat, idx},
+                   {{"axis", static_cast<int64_t>(dims.size() - 1)}}));
+    op.labels.pop_back();
+  }
+}
+
+// The product of a and b contracted over their shared labels missing from
+// `out` as one (Batch)MatMul, when every dim is known and the shared
+// labels' sizes agree (no broadcasting); labels of the result are set in
+// `result`. False (and nothing built) when the shapes do not allow it.
+absl::StatusOr<bool> ContractByMatMul(NodeContext& c, EinsumOperand a,
+                                      EinsumOperand b,
+                                      const std::vector<int>& out,
+                                      EinsumOperand& result) {
+  const Shape sa = a.t.shape(), sb = b.t.shape();
+  if (!sa.IsFullyDefined() || !sb.IsFullyDefined()) return false;
+  std::vector<int> batch, contracted, a_only, b_only;
+  for (int l : out) {
+    if (Count(a.labels, l) > 0 && Count(b.labels, l) > 0) batch.push_back(l);
+  }
+  for (int l : a.labels) {
+    if (Count(b.labels, l) == 0) {
+      a_only.push_back(l);
+    } else if (Count(out, l) == 0) {
+      contracted.push_back(l);
+    }
+  }
+  for (int l : b.labels) {
+    if (Count(a.labels, l) == 0) b_only.push_back(l);
+  }
+  for (int l : a.labels) {
+    const int ib = IndexOf(b.labels, l);
+    if (ib >= 0 && sa.dim(IndexOf(a.labels, l)) != sb.dim(ib)) return false;
+  }
+  auto size_of = [](const EinsumOperand& o, const std::vector<int>& ls,
+                    std::vector<int64_t>* dims) {
+    int64_t n = 1;
+    for (int l : ls) {
+      const int64_t d = o.t.shape().dim(IndexOf(o.labels, l));
+      n *= d;
+      if (dims != nullptr) dims->push_back(d);
+    }
+    return n;
+  };
+  std::vector<int64_t> out_dims;
+  const int64_t nb = size_of(a, batch, &out_dims);
+  const int64_t m = size_of(a, a_only, &out_dims);
+  const int64_t k = size_of(a, contracted, nullptr);
+  const int64_t n = size_of(b, b_only, &out_dims);
+  std::vector<int> order_a = batch, order_b = batch;
+  order_a.insert(order_a.end(), a_only.begin(), a_only.end());
+  order_a.insert(order_a.end(), contracted.begin(), contracted.end());
+  order_b.insert(order_b.end(), contracted.begin(), contracted.end());
+  order_b.insert(order_b.end(), b_only.begin(), b_only.end());
+  if (absl::Status s = Reorder(c, a, order_a); !s.ok()) return s;
+  if (absl::Status s = Reorder(c, b, order_b); !s.ok()) return s;
+  const bool batched = !batch.empty();
+  const Shape ma = batched ? Shape{nb, m, k} : Shape{m, k};
+  const Shape mb = batched ? Shape{nb, k, n} : Shape{k, n};
+  if (a.t.shape() != ma) {
+    ASSIGN_OR_RETURN_ONNX(a.t, c.Op("Reshape", {a.t}, {{"shape", ma}}));
+  }
+  if (b.t.shape() != mb) {
+    ASSIGN_OR_RETURN_ONNX(b.t, c.Op("Reshape", {b.t}, {{"shape", mb}}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op(batched ? "BatchMatMul" : "MatMul", {a.t, b.t},
+                             {{"transpose_a", false}, {"transpose_b", false}}));
+  if (y.shape() != Shape(out_dims)) {
+    ASSIGN_OR_RETURN_ONNX(y,
+                          c.Op("Reshape", {y}, {{"shape", Shape(out_dims)}}));
+  }
+  result.t = y;
+  result.labels = batch;
+  result.labels.insert(result.labels.end(), a_only.begin(), a_only.end());
+  result.labels.insert(result.labels.end(), b_only.begin(), b_only.end());
+  return true;
+}
+
+absl::Status Einsum(NodeContext& c) {
+  std::string eq;
+  for (char ch : c.String("equation", "")) {
+    if (ch != ' ' && ch != '\t' && ch != '\n') eq.push_back(ch);
+  }
+  if (eq.empty()) return absl::InvalidArgumentError("equation is missing");
+  const size_t arrow = eq.find("->");
+  const std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms;
+  for (size_t start = 0;;) {
+    const size_t comma = lhs.find(',', start);
+    terms.push_back(lhs.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (static_cast<int>(terms.size()) != c.num_inputs()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("equation '", eq, "' has ", terms.size(),
+                     " operand terms for ", c.num_inputs(), " inputs"));
+  }
+  std::vector<EinsumOperand> ops;
+  std::vector<Term> parsed;
+  int ellipsis_rank = 0;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    ASSIGN_OR_RETURN_ONNX(Term t, ParseTerm(terms[i]));
+    ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(static_cast<int>(i)));
+    const int rank = x.shape().rank();
+    if (t.ellipsis ? rank < t.explicit_letters : rank != t.explicit_letters) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("term '", terms[i], "' does not fit input ", i,
+                       " of shape ", x.shape().DebugString()));
+    }
+    if (t.ellipsis) {
+      ellipsis_rank = std::max(ellipsis_rank, rank - t.explicit_letters);
+    }
+    parsed.push_back(t);
+    ops.push_back({x, {}});
+  }
+  std::vector<int> all;  // Every label of every operand, repeats included.
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ops[i].labels =
+        ExpandTerm(parsed[i], ops[i].t.shape().rank(), ellipsis_rank);
+    all.insert(all.end(), ops[i].labels.begin(), ops[i].labels.end());
+  }
+  std::vector<int> out;
+  if (arrow == std::string::npos) {
+    // Implicit output: the broadcast ellipsis, then the letters used once,
+    // in alphabetical (ASCII) order.
+    for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
+    std::vector<int> once;
+    for (int l : all) {
+      if (l < kEllipsis && Count(all, l) == 1) once.push_back(l);
+    }
+    std::sort(once.begin(), once.end());
+    out.insert(out.end(), once.begin(), once.end());
+  } else {
+    ASSIGN_OR_RETURN_ONNX(Term t, ParseTerm(eq.substr(arrow + 2)));
+    for (int l : t.letters) {
+      if (l == kEllipsis) {
+        for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
+        continue;
+      }
+      if (Count(out, l) > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "output label '", std::string(1, char(l)), "' is repeated"));
+      }
+      if (Count(all, l) == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("output label '", std::string(1, char(l)),
+                         "' is in no input term"));
+      }
+      out.push_back(l);
+    }
+  }
+  // Diagonals, then the labels of one operand only that the output drops.
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (absl::Status s = TakeDiagonals(c, ops[i]); !s.ok()) return s;
+    std::vector<int> own;
+    for (int l : ops[i].labels) {
+      bool elsewhere = Count(out, l) > 0;
+      for (size_t j = 0; j < ops.size() && !elsewhere; ++j) {
+        elsewhere = j != i && Count(ops[j].labels, l) > 0;
+      }
+      if (!elsewhere) own.push_back(l);
+    }
+    if (absl::Status s = SumOut(c, ops[i], own); !s.ok()) return s;
+  }
+  EinsumOperand result;
+  bool done = false;
+  if (ops.size() == 1) {
+    result = ops[0];
+    done = true;
+  } else if (ops.size() == 2) {
+    ASSIGN_OR_RETURN_ONNX(done,
+                          ContractByMatMul(c, ops[0], ops[1], out, result));
+  }
+  if (!done) {
+    // Every operand in one label order (output labels, then contracted
+    // ones), size-1 dims for the labels it lacks; a broadcast product
+    // summed over the contracted labels.
+    std::vector<int> order = out, contracted;
+    for (const EinsumOperand& o : ops) {
+      for (int l : o.labels) {
+        if (Count(order, l) == 0) {
+          order.push_back(l);
+          contracted.push_back(l);
+        }
+      }
+    }
+    Tensor prod;
+    for (EinsumOperand& o : ops) {
+      std::vector<int> mine;
+      for (int l : order) {
+        if (Count(o.labels, l) > 0) mine.push_back(l);
+      }
+      if (absl::Status s = Reorder(c, o, mine); !s.ok()) return s;
+      std::vector<int64_t> dims;
+      for (int l : order) {
+        const int i = IndexOf(o.labels, l);
+        dims.push_back(i < 0 ? 1 : o.t.shape().dim(i));
+      }
+      Tensor t = o.t;
+      if (o.t.shape() != Shape(dims)) {
+        ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, o.t, Shape(dims)));
+      }
+      if (!prod.ok()) {
+        prod = t;
+      } else {
+        ASSIGN_OR_RETURN_ONNX(prod, c.Op("Mul", {prod, t}));
+      }
+    }
+    result = EinsumOperand{prod, order};
+    if (absl::Status s = SumOut(c, result, contracted); !s.ok()) return s;
+  }
+  // Labels the output names that every operand lacked cannot happen (they
+  // were checked above); what remains is a permutation of the output.
+  if (result.labels.size() != out.size()) {
+    return absl::InternalError(
+        absl::StrCat("Einsum '", eq, "' left ", result.labels.size(),
+                     " labels for an output of rank ", out.size()));
+  }
+  if (absl::Status s = Reorder(c, result, out); !s.ok()) return s;
+  Tensor y = result.t;
+  ASSIGN_OR_RETURN_ONNX(Tensor x0, c.input(0));
+  if (ops.size() == 1 && y.node() == x0.node() && y.index() == x0.index()) {
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Identity", {y}));  // "ij->ij"
+  }
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterCompositeConverters(
+    absl::flat_hash_map<std::string, Converter>& t) {
+  t["NegativeLogLikelihoodLoss"] = NegativeLogLikelihoodLoss;
+  t["SoftmaxCrossEntropyLoss"] = SoftmaxCrossEntropyLoss;
+  t["Hardmax"] = Hardmax;
+  t["OneHot"] = OneHot;
+  t["Einsum"] = Einsum;
+}
 
 }  // namespace onnx_internal
 }  // namespace weft
