@@ -751,10 +751,22 @@ absl::Status Dropout(NodeContext& c) {
   if (c.opset() < 7) c.Ignore("is_test");
   c.Ignore("ratio");
   if (c.has_input(2)) {
-    const NDArray* training = c.constant(2);
-    if (training == nullptr || training->dtype() != DType::kBool ||
-        training->values<bool>()[0]) {
-      return c.Unsupported("training_mode (weft runs inference only)");
+    ASSIGN_OR_RETURN_ONNX(const NDArray* training,
+                          c.ConstInput(2, "training_mode"));
+    // Training with ratio 0 drops nothing: the identity too.
+    bool zero_ratio = false;
+    if (training->dtype() == DType::kBool && training->num_elements() == 1 &&
+        training->values<bool>()[0] && c.has_input(1)) {
+      ASSIGN_OR_RETURN_ONNX(const NDArray* ratio, c.ConstInput(1, "ratio"));
+      zero_ratio = ratio->dtype() == DType::kFloat32 &&
+                   ratio->num_elements() == 1 &&
+                   ratio->values<float>()[0] == 0.0f;
+    }
+    if (training->dtype() != DType::kBool || training->num_elements() != 1 ||
+        (training->values<bool>()[0] && !zero_ratio)) {
+      return c.Unsupported(
+          "training_mode with a nonzero ratio (random; weft imports models "
+          "for inference)");
     }
   }
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Identity", {x}));
@@ -919,6 +931,110 @@ absl::Status ConcatFromSequence(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// HannWindow, HammingWindow, BlackmanWindow: a window of the (import-time)
+// size, computed on the host as a constant.
+absl::Status Window(NodeContext& c, double a0, double a1, double a2) {
+  ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> size, c.ConstInts(0, "size"));
+  if (size.size() != 1 || size[0] < 0) {
+    return absl::InvalidArgumentError("size must be a non-negative scalar");
+  }
+  absl::StatusOr<DType> dt =
+      DTypeFromOnnx(static_cast<int32_t>(c.Int("output_datatype", 1)));
+  if (!dt.ok()) return c.Unsupported(dt.status().message());
+  const int64_t n = size[0];
+  const double denom =
+      static_cast<double>(c.Int("periodic", 1) != 0 ? n : n - 1);
+  std::vector<double> w(n);
+  constexpr double kPi = 3.14159265358979323846;
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = denom > 0 ? 2 * kPi * static_cast<double>(i) / denom : 0;
+    w[i] = a0 - a1 * std::cos(t) + a2 * std::cos(2 * t);
+  }
+  ASSIGN_OR_RETURN_ONNX(NDArray d, NDArray::Create<double>(w, Shape{n}));
+  ASSIGN_OR_RETURN_ONNX(Tensor wt, c.Const(d));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Cast", {wt}, {{"dtype", *dt}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// Compress: the slices along `axis` (or of the flattened input) whose
+// condition is true, as a Gather of their indices.
+absl::Status Compress(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(const NDArray* cond, c.ConstInput(1, "condition"));
+  if (cond->dtype() != DType::kBool) {
+    return absl::InvalidArgumentError("condition must be bool");
+  }
+  int64_t axis = 0;
+  if (c.has_attr("axis")) {
+    ASSIGN_OR_RETURN_ONNX(axis,
+                          NormalizeAxis(c.Int("axis", 0), x.shape().rank()));
+  } else {
+    if (!x.shape().IsFullyDefined()) {
+      return c.Unsupported(
+          "Compress without axis of an input of unknown shape");
+    }
+    ASSIGN_OR_RETURN_ONNX(
+        x, c.Op("Reshape", {x}, {{"shape", Shape{x.shape().num_elements()}}}));
+  }
+  const int64_t len = x.shape().dim(axis);
+  std::vector<int64_t> idx;
+  auto flags = cond->values<bool>();
+  for (int64_t i = 0; i < static_cast<int64_t>(flags.size()); ++i) {
+    if (!flags[i]) continue;
+    if (len >= 0 && i >= len) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "condition selects index ", i, " of an axis of length ", len));
+    }
+    idx.push_back(i);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor it, c.Const(NDArray::Vector<int64_t>(idx)));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Gather", {x, it}, {{"axis", axis}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ReverseSequence: reverses the first sequence_lens[b] steps along the time
+// axis of every batch entry b, as a GatherElements of precomputed indices.
+absl::Status ReverseSequence(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> lens,
+                        c.ConstInts(1, "sequence_lens"));
+  const Shape& s = x.shape();
+  if (!s.IsFullyDefined() || s.rank() < 2) {
+    return c.Unsupported("ReverseSequence of an input of unknown shape");
+  }
+  const int64_t batch_axis = c.Int("batch_axis", 1),
+                time_axis = c.Int("time_axis", 0);
+  if (!((batch_axis == 0 && time_axis == 1) ||
+        (batch_axis == 1 && time_axis == 0))) {
+    return absl::InvalidArgumentError(
+        "batch_axis and time_axis must be 0 and 1");
+  }
+  if (static_cast<int64_t>(lens.size()) != s.dim(batch_axis)) {
+    return absl::InvalidArgumentError(
+        "sequence_lens must have one entry per batch");
+  }
+  const int64_t inner = s.num_elements() / (s.dim(0) * s.dim(1));
+  std::vector<int64_t> idx(s.num_elements());
+  for (int64_t i0 = 0; i0 < s.dim(0); ++i0) {
+    for (int64_t i1 = 0; i1 < s.dim(1); ++i1) {
+      const int64_t b = batch_axis == 0 ? i0 : i1, t = time_axis == 0 ? i0 : i1;
+      const int64_t len = std::clamp<int64_t>(lens[b], 0, s.dim(time_axis));
+      const int64_t src = t < len ? len - 1 - t : t;
+      for (int64_t k = 0; k < inner; ++k) {
+        idx[(i0 * s.dim(1) + i1) * inner + k] = src;
+      }
+    }
+  }
+  ASSIGN_OR_RETURN_ONNX(NDArray ia, NDArray::Create<int64_t>(idx, s));
+  ASSIGN_OR_RETURN_ONNX(Tensor it, c.Const(ia));
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("GatherElements", {x, it}, {{"axis", time_axis}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
@@ -954,6 +1070,15 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["DepthToSpace"] = [](NodeContext& c) { return DepthSpace(c, true); };
   t["SpaceToDepth"] = [](NodeContext& c) { return DepthSpace(c, false); };
   t["Dropout"] = Dropout;
+  t["HannWindow"] = [](NodeContext& c) { return Window(c, 0.5, 0.5, 0); };
+  t["HammingWindow"] = [](NodeContext& c) {
+    return Window(c, 25.0 / 46.0, 21.0 / 46.0, 0);
+  };
+  t["BlackmanWindow"] = [](NodeContext& c) {
+    return Window(c, 0.42, 0.5, 0.08);
+  };
+  t["Compress"] = Compress;
+  t["ReverseSequence"] = ReverseSequence;
   t["SequenceConstruct"] = SequenceConstruct;
   t["SequenceEmpty"] = SequenceEmpty;
   t["SequenceInsert"] = SequenceInsert;

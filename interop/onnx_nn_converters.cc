@@ -113,11 +113,8 @@ absl::StatusOr<Window> ReadWindow(NodeContext& c, const Shape& x,
     return absl::InvalidArgumentError(
         absl::StrCat("unknown auto_pad '", auto_pad, "'"));
   }
-  if (transposed) {
-    return c.Unsupported(absl::StrCat("auto_pad ", auto_pad,
-                                      " on ConvTranspose (give output_shape "
-                                      "or explicit pads)"));
-  }
+  // ConvTranspose resolves SAME_* itself, from its output shape.
+  if (transposed) return w;
   for (int i = 0; i < n; ++i) {
     const int64_t in = x.dim(i + 2);
     if (in < 0) {
@@ -173,10 +170,20 @@ absl::Status ConvTranspose(NodeContext& c) {
   const int64_t group = c.Int("group", 1);
   std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
                          ws.dims().end());
-  const bool has_output_shape = c.has_attr("output_shape");
+  bool has_output_shape = c.has_attr("output_shape");
   std::vector<int64_t> output_shape = c.Ints("output_shape");
-  ASSIGN_OR_RETURN_ONNX(Window win,
-                        ReadWindow(c, x.shape(), k, !has_output_shape));
+  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), k, true));
+  const std::string auto_pad = c.String("auto_pad", "NOTSET");
+  if (!has_output_shape &&
+      (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
+    // SAME_*: the output is the input times the stride.
+    for (int i = 2; i < x.shape().rank(); ++i) {
+      const int64_t in = x.shape().dim(i);
+      if (in < 0) return c.Unsupported("auto_pad SAME_* with unknown dims");
+      output_shape.push_back(in * win.strides[i - 2]);
+    }
+    has_output_shape = true;
+  }
   const int n = x.shape().rank() - 2;
   std::vector<int64_t> out_pad =
       c.Ints("output_padding", std::vector<int64_t>(n, 0));
@@ -195,7 +202,6 @@ absl::Status ConvTranspose(NodeContext& c) {
       return absl::InvalidArgumentError(
           "output_shape must list the spatial dims");
     }
-    const std::string auto_pad = c.String("auto_pad", "NOTSET");
     for (int i = 0; i < n; ++i) {
       const int64_t in = x.shape().dim(i + 2);
       if (in < 0) return c.Unsupported("output_shape with unknown input dims");
@@ -445,6 +451,46 @@ absl::Status MeanVarianceNormalization(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// LRN: x / (bias + alpha / size * sum of x^2 over `size` neighbouring
+// channels)^beta. The channel sum is an AveragePool (counting the padding)
+// over x^2 viewed as [N, 1, C, rest], times size.
+absl::Status Lrn(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  const Shape& s = x.shape();
+  if (s.rank() < 3 || s.dim(0) < 0 || s.dim(1) < 0) {
+    return c.Unsupported("LRN of an input whose N and C are not known");
+  }
+  int64_t rest = 1;
+  for (int i = 2; i < s.rank(); ++i) {
+    if (s.dim(i) < 0) return c.Unsupported("LRN with unknown spatial dims");
+    rest *= s.dim(i);
+  }
+  const int64_t size = c.Int("size", 0);
+  if (size <= 0) return absl::InvalidArgumentError("size must be positive");
+  const double alpha = c.Float("alpha", 1e-4f), beta = c.Float("beta", 0.75f),
+               bias = c.Float("bias", 1.0f);
+  ASSIGN_OR_RETURN_ONNX(Tensor sq, c.Op("Mul", {x, x}));
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor sq4,
+      c.Op("Reshape", {sq}, {{"shape", Shape{s.dim(0), 1, s.dim(1), rest}}}));
+  const int64_t before = (size - 1) / 2, after = size - 1 - before;
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor avg, c.Op("AveragePool", {sq4},
+                       {{"kernel_shape", std::vector<int64_t>{size, 1}},
+                        {"pads", std::vector<int64_t>{before, 0, after, 0}},
+                        {"count_include_pad", true}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor sum, ReshapeLike(c, avg, s));
+  ASSIGN_OR_RETURN_ONNX(Tensor k, c.Scalar(x.dtype(), alpha));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, c.Scalar(x.dtype(), bias));
+  ASSIGN_OR_RETURN_ONNX(Tensor nb, c.Scalar(x.dtype(), -beta));
+  ASSIGN_OR_RETURN_ONNX(Tensor scaled, c.Op("Mul", {sum, k}));
+  ASSIGN_OR_RETURN_ONNX(Tensor base, c.Op("Add", {scaled, b}));
+  ASSIGN_OR_RETURN_ONNX(Tensor p, c.Op("Pow", {base, nb}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Mul", {x, p}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t) {
@@ -462,6 +508,7 @@ void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["InstanceNormalization"] = InstanceNormalization;
   t["LayerNormalization"] = LayerNormalization;
   t["MeanVarianceNormalization"] = MeanVarianceNormalization;
+  t["LRN"] = Lrn;
 }
 
 }  // namespace onnx_internal
