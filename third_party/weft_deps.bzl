@@ -191,6 +191,8 @@ filegroup(
     srcs = glob(["assets/*.onnx"]),
     visibility = ["//visibility:public"],
 )
+
+exports_files(["assets/ppocr_keys_v1.txt"])
 """,
     )
     _maybe(
