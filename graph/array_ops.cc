@@ -390,14 +390,10 @@ absl::Status InferPad(InferenceContext& c) {
   return absl::OkStatus();
 }
 
-// Resize: float32/float64; the output shape is `sizes`.
-absl::Status InferResize(InferenceContext& c) {
-  if (absl::Status s = RequireFloating(c, 0, "Resize"); !s.ok()) return s;
-  absl::StatusOr<const std::vector<int64_t>*> sz =
-      c.Attr<std::vector<int64_t>>("sizes");
-  if (!sz.ok()) return sz.status();
-  const std::vector<int64_t>& sizes = **sz;
-  const Shape& in = c.input_shapes[0];
+// Resize's `sizes` must have one entry >= 0 per axis of the input (`in`).
+absl::Status CheckResizeSizes(InferenceContext& c,
+                              const std::vector<int64_t>& sizes,
+                              const Shape& in) {
   bool valid = static_cast<int64_t>(sizes.size()) == in.rank();
   for (size_t i = 0; valid && i < sizes.size(); ++i) valid = sizes[i] >= 0;
   if (!valid) {
@@ -407,23 +403,35 @@ absl::Status InferResize(InferenceContext& c) {
                                     InputDesc(c, 0), " (", in.rank(),
                                     " entries)"));
   }
-  if (auto it = c.attrs->find("scales"); it != c.attrs->end()) {
-    const NDArray* scales = std::get_if<NDArray>(&it->second);
-    bool ok = scales != nullptr && scales->valid() &&
-              scales->dtype() == DType::kFloat64 &&
-              scales->shape().rank() == 1 &&
-              scales->num_elements() == in.rank();
-    if (ok) {
-      for (double s : scales->values<double>()) {
-        ok = ok && std::isfinite(s) && s > 0;
-      }
-    }
-    if (!ok) {
-      return c.AttrError(absl::StrCat(
-          "Resize scales must be a float64 1-D NDArray of ", in.rank(),
-          " finite values > 0 (one per axis of ", InputDesc(c, 0), ")"));
+  return absl::OkStatus();
+}
+
+// Resize's optional `scales`: a float64 vector of one finite value > 0 per
+// axis of the input (`in`).
+absl::Status CheckResizeScales(InferenceContext& c, const Shape& in) {
+  auto it = c.attrs->find("scales");
+  if (it == c.attrs->end()) return absl::OkStatus();
+  const NDArray* scales = std::get_if<NDArray>(&it->second);
+  bool ok = scales != nullptr && scales->valid() &&
+            scales->dtype() == DType::kFloat64 && scales->shape().rank() == 1 &&
+            scales->num_elements() == in.rank();
+  if (ok) {
+    for (double s : scales->values<double>()) {
+      ok = ok && std::isfinite(s) && s > 0;
     }
   }
+  if (!ok) {
+    return c.AttrError(absl::StrCat(
+        "Resize scales must be a float64 1-D NDArray of ", in.rank(),
+        " finite values > 0 (one per axis of ", InputDesc(c, 0), ")"));
+  }
+  return absl::OkStatus();
+}
+
+// Resize's interpolation attributes: mode, coordinate_transformation_mode
+// and nearest_mode (each one of its choices), cubic_coeff_a and
+// exclude_outside.
+absl::Status CheckResizeInterpolation(InferenceContext& c) {
   absl::StatusOr<std::string> mode = ChoiceAttr(
       c, "mode", "nearest", {"nearest", "linear", "cubic"}, "Resize");
   if (!mode.ok()) return mode.status();
@@ -441,6 +449,20 @@ absl::Status InferResize(InferenceContext& c) {
   if (!a.ok()) return a.status();
   absl::StatusOr<bool> exclude = BoolAttrOr(c, "exclude_outside", false);
   if (!exclude.ok()) return exclude.status();
+  return absl::OkStatus();
+}
+
+// Resize: float32/float64; the output shape is `sizes`.
+absl::Status InferResize(InferenceContext& c) {
+  if (absl::Status s = RequireFloating(c, 0, "Resize"); !s.ok()) return s;
+  absl::StatusOr<const std::vector<int64_t>*> sz =
+      c.Attr<std::vector<int64_t>>("sizes");
+  if (!sz.ok()) return sz.status();
+  const std::vector<int64_t>& sizes = **sz;
+  const Shape& in = c.input_shapes[0];
+  if (absl::Status s = CheckResizeSizes(c, sizes, in); !s.ok()) return s;
+  if (absl::Status s = CheckResizeScales(c, in); !s.ok()) return s;
+  if (absl::Status s = CheckResizeInterpolation(c); !s.ok()) return s;
   for (int i = 0; i < in.rank(); ++i) {
     if (in.dim(i) == 0 && sizes[i] > 0) {
       return c.ShapeError(absl::StrCat("Resize cannot resize axis ", i, " of ",
@@ -639,6 +661,9 @@ absl::Status InferRange(InferenceContext& c) {
 
 }  // namespace
 
+// Long (~60 lines): a flat table, one registration per op (Const,
+// Placeholder and Cast with their short inference inline); data rather
+// than control flow.
 void RegisterArrayOps(OpRegistry& r) {
   auto reg = [&r](OpDef def) {
     absl::Status s = r.Register(std::move(def));

@@ -53,15 +53,14 @@ std::string OpDesc(const InferenceContext& c, std::string_view op, int k) {
 // `size` copies of `fallback` when absent.
 absl::StatusOr<std::vector<int64_t>> ListAttr(InferenceContext& c,
                                               std::string_view op, int k,
-                                              const std::string& name,
-                                              int size, int64_t fallback,
-                                              int64_t min) {
+                                              const std::string& name, int size,
+                                              int64_t fallback, int64_t min) {
   auto it = c.attrs->find(name);
   if (it == c.attrs->end()) return std::vector<int64_t>(size, fallback);
   const auto* v = std::get_if<std::vector<int64_t>>(&it->second);
   if (v == nullptr) {
-    return c.AttrError(absl::StrCat(op, " attr '", name,
-                                    "' must be a list of ints (int64)"));
+    return c.AttrError(
+        absl::StrCat(op, " attr '", name, "' must be a list of ints (int64)"));
   }
   if (static_cast<int>(v->size()) != size) {
     return c.AttrError(absl::StrCat(
@@ -72,10 +71,9 @@ absl::StatusOr<std::vector<int64_t>> ListAttr(InferenceContext& c,
   }
   for (int64_t x : *v) {
     if (x < min || x > kMaxAttrValue) {
-      return c.AttrError(absl::StrCat(op, " attr '", name, "' is ",
-                                      ListString(*v), "; each entry must be ",
-                                      min == 0 ? "non-negative" : "positive",
-                                      " (and at most 2^40)"));
+      return c.AttrError(absl::StrCat(
+          op, " attr '", name, "' is ", ListString(*v), "; each entry must be ",
+          min == 0 ? "non-negative" : "positive", " (and at most 2^40)"));
     }
   }
   return *v;
@@ -155,9 +153,9 @@ absl::StatusOr<int> CheckInputs(InferenceContext& c, std::string_view op) {
   if (absl::Status s = RequireFloating(c, 0, op); !s.ok()) return s;
   for (size_t i = 1; i < c.input_dtypes.size(); ++i) {
     if (c.input_dtypes[i] != c.input_dtypes[0]) {
-      return c.DTypeError(absl::StrCat(
-          op, ": ", InputDesc(c, static_cast<int>(i)), " but ",
-          InputDesc(c, 0), "; x, w and b must have one dtype"));
+      return c.DTypeError(
+          absl::StrCat(op, ": ", InputDesc(c, static_cast<int>(i)), " but ",
+                       InputDesc(c, 0), "; x, w and b must have one dtype"));
     }
   }
   const int rank = c.input_shapes[0].rank();
@@ -192,11 +190,9 @@ absl::StatusOr<int64_t> WindowOutput(InferenceContext& c, std::string_view op,
   return out;
 }
 
-// Conv and ConvTranspose: x [N, C, D...], w, b [M].
-absl::Status InferConv(InferenceContext& c, bool transposed) {
-  const std::string_view op = transposed ? "ConvTranspose" : "Conv";
-  absl::StatusOr<int> k = CheckInputs(c, op);
-  if (!k.ok()) return k.status();
+// Conv's and ConvTranspose's checks of the ranks of w (x's) and b (1).
+absl::Status CheckConvWeightRanks(InferenceContext& c, std::string_view op,
+                                  bool transposed) {
   const Shape& x = c.input_shapes[0];
   const Shape& w = c.input_shapes[1];
   const Shape& b = c.input_shapes[2];
@@ -207,16 +203,23 @@ absl::Status InferConv(InferenceContext& c, bool transposed) {
         InputDesc(c, 1), " and ", InputDesc(c, 0)));
   }
   if (b.rank() != 1) {
-    return c.ShapeError(absl::StrCat(
-        op, ": b must be a vector of the M output channels; ",
-        InputDesc(c, 2)));
+    return c.ShapeError(
+        absl::StrCat(op, ": b must be a vector of the M output channels; ",
+                     InputDesc(c, 2)));
   }
-  absl::StatusOr<Window> win = ReadWindow(c, op, *k, false, transposed);
-  if (!win.ok()) return win.status();
-  const int64_t group = win->group;
+  return absl::OkStatus();
+}
+
+// M, the output channels: w.dim(0) for Conv, w.dim(1) * group for
+// ConvTranspose; else b's size. Checks them against x's channels, `group`
+// and b.
+absl::StatusOr<int64_t> ConvOutputChannels(InferenceContext& c,
+                                           std::string_view op, bool transposed,
+                                           int64_t group) {
+  const Shape& x = c.input_shapes[0];
+  const Shape& w = c.input_shapes[1];
+  const Shape& b = c.input_shapes[2];
   const int64_t channels = x.dim(1);
-  // M, the output channels: w.dim(0) for Conv, w.dim(1) * group for
-  // ConvTranspose; else b's size.
   int64_t m = kUnknown;
   if (!transposed) {
     const int64_t per_group = w.dim(1);
@@ -224,9 +227,8 @@ absl::Status InferConv(InferenceContext& c, bool transposed) {
         channels != per_group * group) {
       return c.ShapeError(absl::StrCat(
           op, ": x has ", channels, " channels but w's dim 1 (C/group) is ",
-          per_group, " with group ", group, ", which takes ",
-          per_group * group, " (w.dim(1) * group); ", InputDesc(c, 0), ", ",
-          InputDesc(c, 1)));
+          per_group, " with group ", group, ", which takes ", per_group * group,
+          " (w.dim(1) * group); ", InputDesc(c, 0), ", ", InputDesc(c, 1)));
     }
     m = w.dim(0);
     if (m != kUnknown && m % group != 0) {
@@ -237,8 +239,8 @@ absl::Status InferConv(InferenceContext& c, bool transposed) {
   } else {
     if (channels != kUnknown && w.dim(0) != kUnknown && channels != w.dim(0)) {
       return c.ShapeError(absl::StrCat(
-          op, ": x has ", channels, " channels but w's dim 0 (C) is ",
-          w.dim(0), "; ", InputDesc(c, 0), ", ", InputDesc(c, 1)));
+          op, ": x has ", channels, " channels but w's dim 0 (C) is ", w.dim(0),
+          "; ", InputDesc(c, 0), ", ", InputDesc(c, 1)));
     }
     const int64_t in_channels = channels != kUnknown ? channels : w.dim(0);
     if (in_channels != kUnknown && in_channels % group != 0) {
@@ -249,42 +251,62 @@ absl::Status InferConv(InferenceContext& c, bool transposed) {
     if (w.dim(1) != kUnknown) m = w.dim(1) * group;
   }
   if (m != kUnknown && b.dim(0) != kUnknown && b.dim(0) != m) {
-    return c.ShapeError(absl::StrCat(op, ": b has ", b.dim(0),
-                                     " elements but the output has ", m,
-                                     " channels; ", InputDesc(c, 2), ", ",
-                                     InputDesc(c, 1)));
+    return c.ShapeError(
+        absl::StrCat(op, ": b has ", b.dim(0), " elements but the output has ",
+                     m, " channels; ", InputDesc(c, 2), ", ", InputDesc(c, 1)));
   }
   if (m == kUnknown) m = b.dim(0);
-  std::vector<int64_t> out = {x.dim(0), m};
+  return m;
+}
+
+// The size of spatial dim `i` of a ConvTranspose's output ((in - 1) *
+// stride + the dilated kernel's extent - pads + output_padding); kUnknown
+// when `in` or `kernel` is.
+absl::StatusOr<int64_t> TransposedConvOutput(InferenceContext& c,
+                                             std::string_view op,
+                                             const Window& win, int i,
+                                             int64_t in, int64_t kernel,
+                                             int k) {
+  if (in == kUnknown || kernel == kUnknown) return kUnknown;
+  const int64_t o = (in - 1) * win.strides[i] +
+                    (kernel - 1) * win.dilations[i] + 1 - win.pad_begin(i) -
+                    win.pad_end(i) + win.output_padding[i];
+  if (o <= 0) {
+    return c.ShapeError(
+        absl::StrCat(op, ": output spatial dim ", i, " would be ", o,
+                     " (the pads remove the whole output); ", OpDesc(c, op, k),
+                     ", pads ", ListString(win.pads)));
+  }
+  return o;
+}
+
+// Conv and ConvTranspose: x [N, C, D...], w, b [M].
+absl::Status InferConv(InferenceContext& c, bool transposed) {
+  const std::string_view op = transposed ? "ConvTranspose" : "Conv";
+  absl::StatusOr<int> k = CheckInputs(c, op);
+  if (!k.ok()) return k.status();
+  if (absl::Status s = CheckConvWeightRanks(c, op, transposed); !s.ok()) {
+    return s;
+  }
+  const Shape& x = c.input_shapes[0];
+  const Shape& w = c.input_shapes[1];
+  absl::StatusOr<Window> win = ReadWindow(c, op, *k, false, transposed);
+  if (!win.ok()) return win.status();
+  absl::StatusOr<int64_t> m = ConvOutputChannels(c, op, transposed, win->group);
+  if (!m.ok()) return m.status();
+  std::vector<int64_t> out = {x.dim(0), *m};
   for (int i = 0; i < *k; ++i) {
     const int64_t kernel = w.dim(2 + i);
     if (kernel == 0) {
       return c.ShapeError(absl::StrCat(op, ": w's kernel dims must be at ",
                                        "least 1; ", InputDesc(c, 1)));
     }
-    if (!transposed) {
-      absl::StatusOr<int64_t> o =
-          WindowOutput(c, op, *win, i, x.dim(2 + i), kernel, *k);
-      if (!o.ok()) return o.status();
-      out.push_back(*o);
-      continue;
-    }
-    const int64_t in = x.dim(2 + i);
-    if (in == kUnknown || kernel == kUnknown) {
-      out.push_back(kUnknown);
-      continue;
-    }
-    const int64_t o = (in - 1) * win->strides[i] +
-                      (kernel - 1) * win->dilations[i] + 1 -
-                      win->pad_begin(i) - win->pad_end(i) +
-                      win->output_padding[i];
-    if (o <= 0) {
-      return c.ShapeError(absl::StrCat(
-          op, ": output spatial dim ", i, " would be ", o,
-          " (the pads remove the whole output); ", OpDesc(c, op, *k),
-          ", pads ", ListString(win->pads)));
-    }
-    out.push_back(o);
+    absl::StatusOr<int64_t> o =
+        transposed
+            ? TransposedConvOutput(c, op, *win, i, x.dim(2 + i), kernel, *k)
+            : WindowOutput(c, op, *win, i, x.dim(2 + i), kernel, *k);
+    if (!o.ok()) return o.status();
+    out.push_back(*o);
   }
   c.SetOutput(c.input_dtypes[0], Shape(std::move(out)));
   return absl::OkStatus();
@@ -379,8 +401,7 @@ Tensor Conv(const Tensor& x, const Tensor& w, const Tensor& b,
 Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
                      const ConvOptions& conv, const OpOptions& options,
                      std::source_location where) {
-  return BuildOp("ConvTranspose", {x, w, b}, ConvAttrs(conv), options,
-                 where);
+  return BuildOp("ConvTranspose", {x, w, b}, ConvAttrs(conv), options, where);
 }
 
 Tensor MaxPool(const Tensor& x, const PoolOptions& pool,

@@ -258,61 +258,83 @@ absl::Status Split(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// Slice's starts, ends, axes and steps, one value per sliced axis.
+struct SliceArgs {
+  std::vector<int64_t> starts, ends, axes, steps;
+};
+
+// Slice's arguments: attributes before opset 10, inputs from 10; axes
+// default to 0, 1, ... and steps to 1.
+absl::StatusOr<SliceArgs> ReadSliceArgs(NodeContext& c) {
+  SliceArgs a;
+  if (c.opset() < 10) {
+    a.starts = c.Ints("starts");
+    a.ends = c.Ints("ends");
+    a.axes = c.Ints("axes");
+  } else {
+    ASSIGN_OR_RETURN_ONNX(a.starts, c.ConstInts(1, "starts"));
+    ASSIGN_OR_RETURN_ONNX(a.ends, c.ConstInts(2, "ends"));
+    if (c.has_input(3)) {
+      ASSIGN_OR_RETURN_ONNX(a.axes, c.ConstInts(3, "axes"));
+    }
+    if (c.has_input(4)) {
+      ASSIGN_OR_RETURN_ONNX(a.steps, c.ConstInts(4, "steps"));
+    }
+  }
+  if (a.axes.empty()) {
+    a.axes.resize(a.starts.size());
+    std::iota(a.axes.begin(), a.axes.end(), 0);
+  }
+  if (a.steps.empty()) a.steps.assign(a.starts.size(), 1);
+  if (a.starts.size() != a.ends.size() || a.axes.size() != a.starts.size() ||
+      a.steps.size() != a.starts.size()) {
+    return absl::InvalidArgumentError(
+        "starts, ends, axes and steps differ in length");
+  }
+  return a;
+}
+
+// The first index and the (exclusive) end of a slice from `start` to `end`
+// by `step` of an axis of length `dim`: negative values count from the
+// end, and both are clamped to the indices the step's direction can reach.
+std::pair<int64_t, int64_t> ClampSliceBounds(int64_t start, int64_t end,
+                                             int64_t step, int64_t dim) {
+  auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
+    if (v < 0) v += dim;
+    return std::clamp(v, lo, hi);
+  };
+  int64_t s, e;
+  if (step > 0) {
+    s = clamp(start, 0, dim);
+    e = clamp(end, 0, dim);
+  } else {
+    s = clamp(start, -1, dim - 1);
+    e = clamp(end, -1, dim - 1);
+    // ends below -dim mean "through index 0" for a negative step.
+    if (end < -dim) e = -1;
+  }
+  return {s, e};
+}
+
 // Slice: attributes before opset 10, inputs (starts, ends, axes, steps)
 // from 10. Unit steps become one weft Slice; other steps a Gather of the
 // selected indices per axis.
 absl::Status Slice(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   const Shape& in = x.shape();
-  std::vector<int64_t> starts, ends, axes, steps;
-  if (c.opset() < 10) {
-    starts = c.Ints("starts");
-    ends = c.Ints("ends");
-    axes = c.Ints("axes");
-  } else {
-    ASSIGN_OR_RETURN_ONNX(starts, c.ConstInts(1, "starts"));
-    ASSIGN_OR_RETURN_ONNX(ends, c.ConstInts(2, "ends"));
-    if (c.has_input(3)) {
-      ASSIGN_OR_RETURN_ONNX(axes, c.ConstInts(3, "axes"));
-    }
-    if (c.has_input(4)) {
-      ASSIGN_OR_RETURN_ONNX(steps, c.ConstInts(4, "steps"));
-    }
-  }
-  if (axes.empty()) {
-    axes.resize(starts.size());
-    std::iota(axes.begin(), axes.end(), 0);
-  }
-  if (steps.empty()) steps.assign(starts.size(), 1);
-  if (starts.size() != ends.size() || axes.size() != starts.size() ||
-      steps.size() != starts.size()) {
-    return absl::InvalidArgumentError(
-        "starts, ends, axes and steps differ in length");
-  }
+  ASSIGN_OR_RETURN_ONNX(const SliceArgs args, ReadSliceArgs(c));
   std::vector<int64_t> begin(in.rank(), 0), size(in.rank(), -1);
   std::vector<std::pair<int64_t, std::vector<int64_t>>> strided;
-  for (size_t k = 0; k < starts.size(); ++k) {
-    ASSIGN_OR_RETURN_ONNX(int64_t a, NormalizeAxis(axes[k], in.rank()));
-    const int64_t dim = in.dim(a), step = steps[k];
+  for (size_t k = 0; k < args.starts.size(); ++k) {
+    ASSIGN_OR_RETURN_ONNX(int64_t a, NormalizeAxis(args.axes[k], in.rank()));
+    const int64_t dim = in.dim(a), step = args.steps[k];
     if (step == 0) return absl::InvalidArgumentError("a step is 0");
     if (dim < 0) {
       return c.Unsupported(
           absl::StrCat("Slice of axis ", a, " whose length is not known"));
     }
-    auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
-      if (v < 0) v += dim;
-      return std::clamp(v, lo, hi);
-    };
-    int64_t s, e;
-    if (step > 0) {
-      s = clamp(starts[k], 0, dim);
-      e = clamp(ends[k], 0, dim);
-    } else {
-      s = clamp(starts[k], -1, dim - 1);
-      e = clamp(ends[k], -1, dim - 1);
-      // ends below -dim mean "through index 0" for a negative step.
-      if (ends[k] < -dim) e = -1;
-    }
+    const auto [s, e] =
+        ClampSliceBounds(args.starts[k], args.ends[k], step, dim);
     if (step == 1) {
       begin[a] = s;
       size[a] = std::max<int64_t>(e - s, 0);
@@ -394,9 +416,12 @@ absl::Status Constant(NodeContext& c) {
   return absl::OkStatus();
 }
 
-// A tensor of `shape` filled with `value` (one element, any dtype).
-NDArray Filled(const Shape& shape, const NDArray& value) {
-  NDArray out = NDArray::Uninitialized(value.dtype(), shape);
+// A tensor of `shape` filled with `value` (one element, any dtype);
+// kResourceExhausted, not an abort, when a hostile shape cannot be
+// allocated.
+absl::StatusOr<NDArray> Filled(const Shape& shape, const NDArray& value) {
+  ASSIGN_OR_RETURN_ONNX(NDArray out,
+                        NDArray::AllocateChecked(value.dtype(), shape));
   const size_t esize = DTypeSize(value.dtype());
   const char* src = static_cast<const char*>(value.raw_data());
   char* dst = static_cast<char*>(out.mutable_raw_data());
@@ -417,7 +442,8 @@ absl::Status ConstantOfShape(NodeContext& c) {
   }
   Shape shape(dims);
   if (absl::Status s = shape.ValidateConcrete(); !s.ok()) return s;
-  c.SetConstantOutput(0, Filled(shape, value));
+  ASSIGN_OR_RETURN_ONNX(NDArray filled, Filled(shape, value));
+  c.SetConstantOutput(0, std::move(filled));
   return absl::OkStatus();
 }
 
@@ -537,18 +563,21 @@ absl::Status Pad(NodeContext& c) {
   return absl::OkStatus();
 }
 
-// Resize (opset 10+) and Upsample: the output size per axis, from `sizes`
-// or floor(in * scale).
-absl::Status Resize(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
-  const Shape& in = x.shape();
-  const bool upsample = c.op_type() == "Upsample";
+// A Resize's scales (one per axis) or output sizes: exactly one of them is
+// given.
+struct ResizeTarget {
   std::vector<double> scales;
   std::vector<int64_t> sizes;
+};
+
+// The scales and sizes of Resize or Upsample (`upsample`) as the node's
+// opset places them: Upsample's attribute before opset 9, else inputs.
+absl::StatusOr<ResizeTarget> ReadResizeTarget(NodeContext& c, bool upsample) {
+  ResizeTarget t;
   int scales_input = -1, sizes_input = -1;
   if (upsample) {
     if (c.opset() < 9) {
-      for (float f : c.Floats("scales")) scales.push_back(f);
+      for (float f : c.Floats("scales")) t.scales.push_back(f);
     } else {
       scales_input = 1;
     }
@@ -573,37 +602,48 @@ absl::Status Resize(NodeContext& c) {
     if (s->dtype() != DType::kFloat32 && s->num_elements() > 0) {
       return absl::InvalidArgumentError("scales must be float32");
     }
-    for (float f : s->values<float>()) scales.push_back(f);
+    for (float f : s->values<float>()) t.scales.push_back(f);
   }
   if (sizes_input >= 0 && c.has_input(sizes_input)) {
-    ASSIGN_OR_RETURN_ONNX(sizes, c.ConstInts(sizes_input, "sizes"));
+    ASSIGN_OR_RETURN_ONNX(t.sizes, c.ConstInts(sizes_input, "sizes"));
   }
-  if (c.has_attr("axes")) return c.Unsupported("attribute 'axes'");
-  if (c.String("coordinate_transformation_mode", "") == "tf_crop_and_resize") {
-    return c.Unsupported("coordinate_transformation_mode 'tf_crop_and_resize'");
-  }
-  if (!sizes.empty()) {
-    if (static_cast<int>(sizes.size()) != in.rank()) {
+  return t;
+}
+
+// Checks `t` against the input's shape `in` and fills in the sizes from
+// the scales (floor(in * scale)) when only those are given; the scales are
+// dropped when the sizes are.
+absl::Status ResolveResizeSizes(NodeContext& c, const Shape& in,
+                                ResizeTarget& t) {
+  if (!t.sizes.empty()) {
+    if (static_cast<int>(t.sizes.size()) != in.rank()) {
       return absl::InvalidArgumentError("sizes must list every axis");
     }
     if (c.has_attr("keep_aspect_ratio_policy")) {
       return c.Unsupported("attribute 'keep_aspect_ratio_policy'");
     }
-    scales.clear();
-  } else {
-    if (static_cast<int>(scales.size()) != in.rank()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "scales lists ", scales.size(), " values for rank ", in.rank()));
-    }
-    for (int i = 0; i < in.rank(); ++i) {
-      if (in.dim(i) < 0) {
-        return c.Unsupported("Resize of an input whose dims are not known");
-      }
-      sizes.push_back(static_cast<int64_t>(std::floor(in.dim(i) * scales[i])));
-    }
+    t.scales.clear();
+    return absl::OkStatus();
   }
-  AttrMap attrs = {{"sizes", sizes}};
-  if (!scales.empty()) attrs["scales"] = NDArray::Vector<double>(scales);
+  if (static_cast<int>(t.scales.size()) != in.rank()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scales lists ", t.scales.size(), " values for rank ", in.rank()));
+  }
+  for (int i = 0; i < in.rank(); ++i) {
+    if (in.dim(i) < 0) {
+      return c.Unsupported("Resize of an input whose dims are not known");
+    }
+    t.sizes.push_back(
+        static_cast<int64_t>(std::floor(in.dim(i) * t.scales[i])));
+  }
+  return absl::OkStatus();
+}
+
+// The weft Resize's attributes: the sizes (and scales), the mode, and the
+// coordinate mapping (fixed for Upsample and before opset 11).
+AttrMap ResizeAttrs(NodeContext& c, bool upsample, const ResizeTarget& t) {
+  AttrMap attrs = {{"sizes", t.sizes}};
+  if (!t.scales.empty()) attrs["scales"] = NDArray::Vector<double>(t.scales);
   std::string mode = c.String("mode", "nearest");
   if (mode == "bilinear") mode = "linear";
   attrs["mode"] = mode;
@@ -620,7 +660,24 @@ absl::Status Resize(NodeContext& c) {
     attrs["exclude_outside"] = c.Int("exclude_outside", 0) != 0;
     c.Ignore("extrapolation_value");
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Resize", {x}, std::move(attrs)));
+  return attrs;
+}
+
+// Resize (opset 10+) and Upsample: the output size per axis, from `sizes`
+// or floor(in * scale).
+absl::Status Resize(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  const bool upsample = c.op_type() == "Upsample";
+  ASSIGN_OR_RETURN_ONNX(ResizeTarget target, ReadResizeTarget(c, upsample));
+  if (c.has_attr("axes")) return c.Unsupported("attribute 'axes'");
+  if (c.String("coordinate_transformation_mode", "") == "tf_crop_and_resize") {
+    return c.Unsupported("coordinate_transformation_mode 'tf_crop_and_resize'");
+  }
+  if (absl::Status s = ResolveResizeSizes(c, x.shape(), target); !s.ok()) {
+    return s;
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("Resize", {x}, ResizeAttrs(c, upsample, target)));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -775,7 +832,8 @@ absl::Status Dropout(NodeContext& c) {
     if (!x.shape().IsFullyDefined()) {
       return c.Unsupported("Dropout's mask of a tensor of unknown shape");
     }
-    NDArray mask = NDArray::Uninitialized(DType::kBool, x.shape());
+    ASSIGN_OR_RETURN_ONNX(NDArray mask,
+                          NDArray::AllocateChecked(DType::kBool, x.shape()));
     bool* m = mask.mutable_data<bool>();
     std::fill(m, m + mask.num_elements(), true);
     c.SetConstantOutput(1, std::move(mask));

@@ -89,19 +89,19 @@ std::vector<int64_t> AllAxes(int rank) {
 
 // ---------------------------------------------------------------- losses --
 
-// The NegativeLogLikelihoodLoss of `x` ([N, C, d1..dk], log-probabilities)
-// against input 1 (targets [N, d1..dk]) with the optional weights of input
-// 2 ([C]) and the node's reduction / ignore_index attributes.
-absl::StatusOr<Tensor> NllLoss(NodeContext& c, const Tensor& x) {
-  ASSIGN_OR_RETURN_ONNX(Tensor target, c.input(1));
-  const std::string reduction = c.String("reduction", "mean");
+// The reduction attribute of a loss: "none", "sum" or "mean" (the default).
+absl::StatusOr<std::string> LossReduction(NodeContext& c) {
+  std::string reduction = c.String("reduction", "mean");
   if (reduction != "none" && reduction != "sum" && reduction != "mean") {
     return absl::InvalidArgumentError(absl::StrCat(
         "reduction '", reduction, "' is none of 'none', 'sum' and 'mean'"));
   }
-  const bool has_ii = c.has_attr("ignore_index");
-  const int64_t ii = c.Int("ignore_index", 0);
-  const Shape& xs = x.shape();
+  return reduction;
+}
+
+// Checks that the input (of shape `xs`) and `target` are [N, C, d1..dk]
+// and integer [N, d1..dk].
+absl::Status CheckNllOperands(const Shape& xs, const Tensor& target) {
   const Shape ts = target.shape();
   if (xs.rank() < 2 || ts.rank() != xs.rank() - 1) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -112,21 +112,76 @@ absl::StatusOr<Tensor> NllLoss(NodeContext& c, const Tensor& x) {
     return absl::InvalidArgumentError(absl::StrCat(
         "target is ", DTypeName(target.dtype()), ", not int32 or int64"));
   }
-  const DType dt = x.dtype();
-  Tensor t = target, mask;
-  if (has_ii) {
-    // Ignored targets may lie outside [0, C): they index class 0 instead
-    // and their loss and weight are zeroed.
-    ASSIGN_OR_RETURN_ONNX(Tensor ii_t, c.Scalar(target.dtype(), ii));
-    ASSIGN_OR_RETURN_ONNX(mask, c.Op("Equal", {target, ii_t}));
-    ASSIGN_OR_RETURN_ONNX(Tensor zero_t, c.Scalar(target.dtype(), 0));
-    ASSIGN_OR_RETURN_ONNX(t, c.Op("Select", {mask, zero_t, target}));
-  }
+  return absl::OkStatus();
+}
+
+// Sets `mask` to where `target` == `ignore_index` and points those targets
+// at class 0: ignored targets may lie outside [0, C), so they index class
+// 0 instead and their loss and weight are zeroed later.
+absl::Status MaskIgnoredTargets(NodeContext& c, int64_t ignore_index,
+                                Tensor& target, Tensor& mask) {
+  ASSIGN_OR_RETURN_ONNX(Tensor ii_t, c.Scalar(target.dtype(), ignore_index));
+  ASSIGN_OR_RETURN_ONNX(mask, c.Op("Equal", {target, ii_t}));
+  ASSIGN_OR_RETURN_ONNX(Tensor zero_t, c.Scalar(target.dtype(), 0));
+  ASSIGN_OR_RETURN_ONNX(target, c.Op("Select", {mask, zero_t, target}));
+  return absl::OkStatus();
+}
+
+// -x[n, t[n, d1..dk], d1..dk]: the log-probability of each target class,
+// negated, shaped as the targets (`ts`).
+absl::StatusOr<Tensor> NegatedPickedLogProb(NodeContext& c, const Tensor& x,
+                                            const Tensor& t, const Shape& ts) {
   ASSIGN_OR_RETURN_ONNX(Tensor t1, ReshapeLike(c, t, InsertOne(ts, 1)));
   ASSIGN_OR_RETURN_ONNX(
       Tensor picked, c.Op("GatherElements", {x, t1}, {{"axis", int64_t{1}}}));
   ASSIGN_OR_RETURN_ONNX(picked, ReshapeLike(c, picked, ts));
-  ASSIGN_OR_RETURN_ONNX(Tensor loss, c.Op("Neg", {picked}));
+  return c.Op("Neg", {picked});
+}
+
+// Zeroes `loss` where `mask` (the ignored targets) holds, and `w` there
+// too; without weights (`w` not ok), `w` becomes 1 elsewhere.
+absl::Status ZeroIgnoredLossAndWeight(NodeContext& c, const Tensor& mask,
+                                      DType dt, Tensor& loss, Tensor& w) {
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(dt, 0));
+  ASSIGN_OR_RETURN_ONNX(loss, c.Op("Select", {mask, zero, loss}));
+  if (w.ok()) {
+    ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, w}));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(dt, 1));
+    ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, one}));
+  }
+  return absl::OkStatus();
+}
+
+// `loss` (of rank `rank`) reduced as `reduction` says; "mean" divides by
+// the sum of the weights `w` when there are any (`w` ok).
+absl::StatusOr<Tensor> ReduceLoss(NodeContext& c, const Tensor& loss,
+                                  const Tensor& w, std::string_view reduction,
+                                  int rank) {
+  if (reduction == "none") return loss;
+  const AttrMap all = {{"axes", AllAxes(rank)}, {"keep_dims", false}};
+  ASSIGN_OR_RETURN_ONNX(Tensor sum, c.Op("ReduceSum", {loss}, all));
+  if (reduction == "sum") return sum;
+  if (!w.ok()) return c.Op("ReduceMean", {loss}, all);
+  ASSIGN_OR_RETURN_ONNX(Tensor wsum, c.Op("ReduceSum", {w}, all));
+  return c.Op("Div", {sum, wsum});
+}
+
+// The NegativeLogLikelihoodLoss of `x` ([N, C, d1..dk], log-probabilities)
+// against input 1 (targets [N, d1..dk]) with the optional weights of input
+// 2 ([C]) and the node's reduction / ignore_index attributes.
+absl::StatusOr<Tensor> NllLoss(NodeContext& c, const Tensor& x) {
+  ASSIGN_OR_RETURN_ONNX(Tensor target, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(const std::string reduction, LossReduction(c));
+  const bool has_ii = c.has_attr("ignore_index");
+  const int64_t ii = c.Int("ignore_index", 0);
+  if (absl::Status s = CheckNllOperands(x.shape(), target); !s.ok()) return s;
+  const Shape ts = target.shape();
+  Tensor t = target, mask;
+  if (has_ii) {
+    if (absl::Status s = MaskIgnoredTargets(c, ii, t, mask); !s.ok()) return s;
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor loss, NegatedPickedLogProb(c, x, t, ts));
   Tensor w;  // The picked weights, when the mean needs them.
   if (c.has_input(2)) {
     ASSIGN_OR_RETURN_ONNX(Tensor weight, c.input(2));
@@ -134,25 +189,15 @@ absl::StatusOr<Tensor> NllLoss(NodeContext& c, const Tensor& x) {
                           c.Op("Gather", {weight, t}, {{"axis", int64_t{0}}}));
   }
   if (has_ii) {
-    ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(dt, 0));
-    ASSIGN_OR_RETURN_ONNX(loss, c.Op("Select", {mask, zero, loss}));
-    if (w.ok()) {
-      ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, w}));
-    } else {
-      ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(dt, 1));
-      ASSIGN_OR_RETURN_ONNX(w, c.Op("Select", {mask, zero, one}));
+    if (absl::Status s = ZeroIgnoredLossAndWeight(c, mask, x.dtype(), loss, w);
+        !s.ok()) {
+      return s;
     }
   }
   if (c.has_input(2)) {
     ASSIGN_OR_RETURN_ONNX(loss, c.Op("Mul", {loss, w}));
   }
-  if (reduction == "none") return loss;
-  const AttrMap all = {{"axes", AllAxes(ts.rank())}, {"keep_dims", false}};
-  ASSIGN_OR_RETURN_ONNX(Tensor sum, c.Op("ReduceSum", {loss}, all));
-  if (reduction == "sum") return sum;
-  if (!w.ok()) return c.Op("ReduceMean", {loss}, all);
-  ASSIGN_OR_RETURN_ONNX(Tensor wsum, c.Op("ReduceSum", {w}, all));
-  return c.Op("Div", {sum, wsum});
+  return ReduceLoss(c, loss, w, reduction, ts.rank());
 }
 
 absl::Status NegativeLogLikelihoodLoss(NodeContext& c) {
@@ -217,6 +262,92 @@ absl::Status Hardmax(NodeContext& c) {
 
 // ---------------------------------------------------------------- OneHot --
 
+// Checks that OneHot's `values` is [off_value, on_value].
+absl::Status CheckOneHotValues(const Tensor& values) {
+  if (values.shape().rank() != 1 ||
+      (values.shape().dim(0) >= 0 && values.shape().dim(0) != 2)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("values ", values.shape().DebugString(),
+                     " is not [off_value, on_value]"));
+  }
+  return absl::OkStatus();
+}
+
+// OneHot's depth as an int64 scalar, and the iota [0, depth) along `axis`
+// of the output (rank `out_rank`).
+struct OneHotDepth {
+  Tensor depth;
+  Tensor iota;
+};
+
+// The depth when it is the constant `d`: the iota is a constant too.
+absl::StatusOr<OneHotDepth> ConstantOneHotDepth(NodeContext& c,
+                                                const NDArray& d, int out_rank,
+                                                int64_t axis) {
+  ASSIGN_OR_RETURN_ONNX(double dv, OnlyValue(d, "depth"));
+  const int64_t n = static_cast<int64_t>(dv);
+  if (n < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("depth ", dv, " is not positive"));
+  }
+  OneHotDepth out;
+  ASSIGN_OR_RETURN_ONNX(out.depth, c.Scalar(DType::kInt64, n));
+  ASSIGN_OR_RETURN_ONNX(out.iota, IotaAlong(c, n, out_rank, axis));
+  return out;
+}
+
+// The depth when it is only known at run time (input 1): so is the new
+// axis' length, and the iota is a Range.
+absl::StatusOr<OneHotDepth> RuntimeOneHotDepth(NodeContext& c, int out_rank,
+                                               int64_t axis) {
+  ASSIGN_OR_RETURN_ONNX(Tensor dt, c.input(1));
+  if (dt.shape().num_elements() != 1 && dt.shape().IsFullyDefined()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("depth ", dt.shape().DebugString(),
+                     " does not hold exactly one element"));
+  }
+  if (dt.dtype() != DType::kInt64) {
+    ASSIGN_OR_RETURN_ONNX(dt, c.Op("Cast", {dt}, {{"dtype", DType::kInt64}}));
+  }
+  if (dt.shape().rank() != 0) {
+    ASSIGN_OR_RETURN_ONNX(dt, c.Op("Reshape", {dt}, {{"shape", Shape{}}}));
+  }
+  OneHotDepth out;
+  out.depth = dt;
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(DType::kInt64, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor range, c.Op("Range", {zero, out.depth, one}));
+  std::vector<int64_t> dims(out_rank, 1);
+  dims[axis] = -1;
+  ASSIGN_OR_RETURN_ONNX(out.iota,
+                        c.Op("Reshape", {range}, {{"shape", Shape(dims)}}));
+  return out;
+}
+
+// `idx` (int64) with negative indices counted from `depth`, shaped as the
+// indices (`is`) with a dim of 1 at `axis`.
+absl::StatusOr<Tensor> WrappedIndicesAlong(NodeContext& c, Tensor idx,
+                                           const Tensor& depth, const Shape& is,
+                                           int64_t axis) {
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Less", {idx, zero}));
+  ASSIGN_OR_RETURN_ONNX(Tensor wrapped, c.Op("Add", {idx, depth}));
+  ASSIGN_OR_RETURN_ONNX(idx, c.Op("Select", {neg, wrapped, idx}));
+  return ReshapeLike(c, idx, InsertOne(is, axis));
+}
+
+// values[1] (on) where `hot`, else values[0] (off).
+absl::StatusOr<Tensor> SelectOnOrOff(NodeContext& c, const Tensor& hot,
+                                     const Tensor& values) {
+  ASSIGN_OR_RETURN_ONNX(Tensor i0, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor i1, c.Scalar(DType::kInt64, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor off,
+                        c.Op("Gather", {values, i0}, {{"axis", int64_t{0}}}));
+  ASSIGN_OR_RETURN_ONNX(Tensor on,
+                        c.Op("Gather", {values, i1}, {{"axis", int64_t{0}}}));
+  return c.Op("Select", {hot, on, off});
+}
+
 // OneHot(indices, depth, values = [off, on]): out[..., i at axis, ...] =
 // on where indices (negative ones count from depth) == i, else off.
 // Indices outside [-depth, depth) give all off.
@@ -227,62 +358,21 @@ absl::Status OneHot(NodeContext& c) {
   const int out_rank = is.rank() + 1;
   ASSIGN_OR_RETURN_ONNX(int64_t axis,
                         NormalizeAxis(c.Int("axis", -1), out_rank));
-  if (values.shape().rank() != 1 ||
-      (values.shape().dim(0) >= 0 && values.shape().dim(0) != 2)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("values ", values.shape().DebugString(),
-                     " is not [off_value, on_value]"));
-  }
+  if (absl::Status s = CheckOneHotValues(values); !s.ok()) return s;
   Tensor idx = indices;
   if (idx.dtype() != DType::kInt64) {
     ASSIGN_OR_RETURN_ONNX(idx, c.Op("Cast", {idx}, {{"dtype", DType::kInt64}}));
   }
-  Tensor depth, iota;
+  OneHotDepth depth;
   if (const NDArray* d = c.constant(1); d != nullptr) {
-    ASSIGN_OR_RETURN_ONNX(double dv, OnlyValue(*d, "depth"));
-    const int64_t n = static_cast<int64_t>(dv);
-    if (n < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("depth ", dv, " is not positive"));
-    }
-    ASSIGN_OR_RETURN_ONNX(depth, c.Scalar(DType::kInt64, n));
-    ASSIGN_OR_RETURN_ONNX(iota, IotaAlong(c, n, out_rank, axis));
+    ASSIGN_OR_RETURN_ONNX(depth, ConstantOneHotDepth(c, *d, out_rank, axis));
   } else {
-    // depth is only known at run time: so is the new axis' length.
-    ASSIGN_OR_RETURN_ONNX(Tensor dt, c.input(1));
-    if (dt.shape().num_elements() != 1 && dt.shape().IsFullyDefined()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("depth ", dt.shape().DebugString(),
-                       " does not hold exactly one element"));
-    }
-    if (dt.dtype() != DType::kInt64) {
-      ASSIGN_OR_RETURN_ONNX(dt, c.Op("Cast", {dt}, {{"dtype", DType::kInt64}}));
-    }
-    if (dt.shape().rank() != 0) {
-      ASSIGN_OR_RETURN_ONNX(dt, c.Op("Reshape", {dt}, {{"shape", Shape{}}}));
-    }
-    depth = dt;
-    ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
-    ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(DType::kInt64, 1));
-    ASSIGN_OR_RETURN_ONNX(Tensor range, c.Op("Range", {zero, depth, one}));
-    std::vector<int64_t> dims(out_rank, 1);
-    dims[axis] = -1;
-    ASSIGN_OR_RETURN_ONNX(iota,
-                          c.Op("Reshape", {range}, {{"shape", Shape(dims)}}));
+    ASSIGN_OR_RETURN_ONNX(depth, RuntimeOneHotDepth(c, out_rank, axis));
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
-  ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Less", {idx, zero}));
-  ASSIGN_OR_RETURN_ONNX(Tensor wrapped, c.Op("Add", {idx, depth}));
-  ASSIGN_OR_RETURN_ONNX(idx, c.Op("Select", {neg, wrapped, idx}));
-  ASSIGN_OR_RETURN_ONNX(idx, ReshapeLike(c, idx, InsertOne(is, axis)));
-  ASSIGN_OR_RETURN_ONNX(Tensor hot, c.Op("Equal", {idx, iota}));
-  ASSIGN_OR_RETURN_ONNX(Tensor i0, c.Scalar(DType::kInt64, 0));
-  ASSIGN_OR_RETURN_ONNX(Tensor i1, c.Scalar(DType::kInt64, 1));
-  ASSIGN_OR_RETURN_ONNX(Tensor off,
-                        c.Op("Gather", {values, i0}, {{"axis", int64_t{0}}}));
-  ASSIGN_OR_RETURN_ONNX(Tensor on,
-                        c.Op("Gather", {values, i1}, {{"axis", int64_t{0}}}));
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Select", {hot, on, off}));
+  ASSIGN_OR_RETURN_ONNX(idx,
+                        WrappedIndicesAlong(c, idx, depth.depth, is, axis));
+  ASSIGN_OR_RETURN_ONNX(Tensor hot, c.Op("Equal", {idx, depth.iota}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, SelectOnOrOff(c, hot, values));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -440,6 +530,45 @@ absl::Status TakeDiagonals(NodeContext& c, EinsumOperand& op) {
   }
 }
 
+// The labels of a two-operand contraction: in the output and both operands
+// (batch), in both but not the output (contracted), and in one operand
+// only.
+struct MatMulLabels {
+  std::vector<int> batch, contracted, a_only, b_only;
+};
+
+MatMulLabels ClassifyLabels(const EinsumOperand& a, const EinsumOperand& b,
+                            const std::vector<int>& out) {
+  MatMulLabels m;
+  for (int l : out) {
+    if (Count(a.labels, l) > 0 && Count(b.labels, l) > 0) m.batch.push_back(l);
+  }
+  for (int l : a.labels) {
+    if (Count(b.labels, l) == 0) {
+      m.a_only.push_back(l);
+    } else if (Count(out, l) == 0) {
+      m.contracted.push_back(l);
+    }
+  }
+  for (int l : b.labels) {
+    if (Count(a.labels, l) == 0) m.b_only.push_back(l);
+  }
+  return m;
+}
+
+// The product of the sizes of `o`'s dims labelled `ls`; each size is also
+// appended to `dims` when it is not null.
+int64_t LabelsSize(const EinsumOperand& o, const std::vector<int>& ls,
+                   std::vector<int64_t>* dims) {
+  int64_t n = 1;
+  for (int l : ls) {
+    const int64_t d = o.t.shape().dim(IndexOf(o.labels, l));
+    n *= d;
+    if (dims != nullptr) dims->push_back(d);
+  }
+  return n;
+}
+
 // The product of a and b contracted over their shared labels missing from
 // `out` as one (Batch)MatMul, when every dim is known and the shared
 // labels' sizes agree (no broadcasting); labels of the result are set in
@@ -450,47 +579,26 @@ absl::StatusOr<bool> ContractByMatMul(NodeContext& c, EinsumOperand a,
                                       EinsumOperand& result) {
   const Shape sa = a.t.shape(), sb = b.t.shape();
   if (!sa.IsFullyDefined() || !sb.IsFullyDefined()) return false;
-  std::vector<int> batch, contracted, a_only, b_only;
-  for (int l : out) {
-    if (Count(a.labels, l) > 0 && Count(b.labels, l) > 0) batch.push_back(l);
-  }
-  for (int l : a.labels) {
-    if (Count(b.labels, l) == 0) {
-      a_only.push_back(l);
-    } else if (Count(out, l) == 0) {
-      contracted.push_back(l);
+  const MatMulLabels l = ClassifyLabels(a, b, out);
+  for (int label : a.labels) {
+    const int ib = IndexOf(b.labels, label);
+    if (ib >= 0 && sa.dim(IndexOf(a.labels, label)) != sb.dim(ib)) {
+      return false;
     }
   }
-  for (int l : b.labels) {
-    if (Count(a.labels, l) == 0) b_only.push_back(l);
-  }
-  for (int l : a.labels) {
-    const int ib = IndexOf(b.labels, l);
-    if (ib >= 0 && sa.dim(IndexOf(a.labels, l)) != sb.dim(ib)) return false;
-  }
-  auto size_of = [](const EinsumOperand& o, const std::vector<int>& ls,
-                    std::vector<int64_t>* dims) {
-    int64_t n = 1;
-    for (int l : ls) {
-      const int64_t d = o.t.shape().dim(IndexOf(o.labels, l));
-      n *= d;
-      if (dims != nullptr) dims->push_back(d);
-    }
-    return n;
-  };
   std::vector<int64_t> out_dims;
-  const int64_t nb = size_of(a, batch, &out_dims);
-  const int64_t m = size_of(a, a_only, &out_dims);
-  const int64_t k = size_of(a, contracted, nullptr);
-  const int64_t n = size_of(b, b_only, &out_dims);
-  std::vector<int> order_a = batch, order_b = batch;
-  order_a.insert(order_a.end(), a_only.begin(), a_only.end());
-  order_a.insert(order_a.end(), contracted.begin(), contracted.end());
-  order_b.insert(order_b.end(), contracted.begin(), contracted.end());
-  order_b.insert(order_b.end(), b_only.begin(), b_only.end());
+  const int64_t nb = LabelsSize(a, l.batch, &out_dims);
+  const int64_t m = LabelsSize(a, l.a_only, &out_dims);
+  const int64_t k = LabelsSize(a, l.contracted, nullptr);
+  const int64_t n = LabelsSize(b, l.b_only, &out_dims);
+  std::vector<int> order_a = l.batch, order_b = l.batch;
+  order_a.insert(order_a.end(), l.a_only.begin(), l.a_only.end());
+  order_a.insert(order_a.end(), l.contracted.begin(), l.contracted.end());
+  order_b.insert(order_b.end(), l.contracted.begin(), l.contracted.end());
+  order_b.insert(order_b.end(), l.b_only.begin(), l.b_only.end());
   if (absl::Status s = Reorder(c, a, order_a); !s.ok()) return s;
   if (absl::Status s = Reorder(c, b, order_b); !s.ok()) return s;
-  const bool batched = !batch.empty();
+  const bool batched = !l.batch.empty();
   const Shape ma = batched ? Shape{nb, m, k} : Shape{m, k};
   const Shape mb = batched ? Shape{nb, k, n} : Shape{k, n};
   if (a.t.shape() != ma) {
@@ -507,19 +615,26 @@ absl::StatusOr<bool> ContractByMatMul(NodeContext& c, EinsumOperand a,
                           c.Op("Reshape", {y}, {{"shape", Shape(out_dims)}}));
   }
   result.t = y;
-  result.labels = batch;
-  result.labels.insert(result.labels.end(), a_only.begin(), a_only.end());
-  result.labels.insert(result.labels.end(), b_only.begin(), b_only.end());
+  result.labels = l.batch;
+  result.labels.insert(result.labels.end(), l.a_only.begin(), l.a_only.end());
+  result.labels.insert(result.labels.end(), l.b_only.begin(), l.b_only.end());
   return true;
 }
 
-absl::Status Einsum(NodeContext& c) {
+// The node's equation with its whitespace removed.
+std::string EinsumEquation(NodeContext& c) {
   std::string eq;
   for (char ch : c.String("equation", "")) {
     if (ch != ' ' && ch != '\t' && ch != '\n') eq.push_back(ch);
   }
-  if (eq.empty()) return absl::InvalidArgumentError("equation is missing");
-  const size_t arrow = eq.find("->");
+  return eq;
+}
+
+// The operand terms of `eq` (split at the commas before `arrow`, the
+// position of "->" or npos), one per input.
+absl::StatusOr<std::vector<std::string>> OperandTerms(NodeContext& c,
+                                                      const std::string& eq,
+                                                      size_t arrow) {
   const std::string lhs = eq.substr(0, arrow);
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
@@ -533,9 +648,20 @@ absl::Status Einsum(NodeContext& c) {
         absl::StrCat("equation '", eq, "' has ", terms.size(),
                      " operand terms for ", c.num_inputs(), " inputs"));
   }
+  return terms;
+}
+
+// The inputs labelled by their terms, and the rank of the broadcast
+// ellipsis (the most dims any "..." stands for).
+struct LabelledOperands {
   std::vector<EinsumOperand> ops;
-  std::vector<Term> parsed;
   int ellipsis_rank = 0;
+};
+
+absl::StatusOr<LabelledOperands> LabelOperands(
+    NodeContext& c, const std::vector<std::string>& terms) {
+  LabelledOperands out;
+  std::vector<Term> parsed;
   for (size_t i = 0; i < terms.size(); ++i) {
     ASSIGN_OR_RETURN_ONNX(Term t, ParseTerm(terms[i]));
     ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(static_cast<int>(i)));
@@ -546,48 +672,63 @@ absl::Status Einsum(NodeContext& c) {
                        " of shape ", x.shape().DebugString()));
     }
     if (t.ellipsis) {
-      ellipsis_rank = std::max(ellipsis_rank, rank - t.explicit_letters);
+      out.ellipsis_rank =
+          std::max(out.ellipsis_rank, rank - t.explicit_letters);
     }
     parsed.push_back(t);
-    ops.push_back({x, {}});
+    out.ops.push_back({x, {}});
   }
-  std::vector<int> all;  // Every label of every operand, repeats included.
-  for (size_t i = 0; i < ops.size(); ++i) {
-    ops[i].labels =
-        ExpandTerm(parsed[i], ops[i].t.shape().rank(), ellipsis_rank);
-    all.insert(all.end(), ops[i].labels.begin(), ops[i].labels.end());
+  for (size_t i = 0; i < out.ops.size(); ++i) {
+    out.ops[i].labels =
+        ExpandTerm(parsed[i], out.ops[i].t.shape().rank(), out.ellipsis_rank);
   }
+  return out;
+}
+
+// The implicit output's labels: the broadcast ellipsis, then the letters
+// used once in `all` (every operand's labels), in alphabetical (ASCII)
+// order.
+std::vector<int> ImplicitOutputLabels(const std::vector<int>& all,
+                                      int ellipsis_rank) {
   std::vector<int> out;
-  if (arrow == std::string::npos) {
-    // Implicit output: the broadcast ellipsis, then the letters used once,
-    // in alphabetical (ASCII) order.
-    for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
-    std::vector<int> once;
-    for (int l : all) {
-      if (l < kEllipsis && Count(all, l) == 1) once.push_back(l);
-    }
-    std::sort(once.begin(), once.end());
-    out.insert(out.end(), once.begin(), once.end());
-  } else {
-    ASSIGN_OR_RETURN_ONNX(Term t, ParseTerm(eq.substr(arrow + 2)));
-    for (int l : t.letters) {
-      if (l == kEllipsis) {
-        for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
-        continue;
-      }
-      if (Count(out, l) > 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "output label '", std::string(1, char(l)), "' is repeated"));
-      }
-      if (Count(all, l) == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("output label '", std::string(1, char(l)),
-                         "' is in no input term"));
-      }
-      out.push_back(l);
-    }
+  for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
+  std::vector<int> once;
+  for (int l : all) {
+    if (l < kEllipsis && Count(all, l) == 1) once.push_back(l);
   }
-  // Diagonals, then the labels of one operand only that the output drops.
+  std::sort(once.begin(), once.end());
+  out.insert(out.end(), once.begin(), once.end());
+  return out;
+}
+
+// The labels of the output term `rhs` (after "->"), each one once and in
+// some input term (`all`).
+absl::StatusOr<std::vector<int>> ExplicitOutputLabels(
+    const std::string& rhs, const std::vector<int>& all, int ellipsis_rank) {
+  ASSIGN_OR_RETURN_ONNX(Term t, ParseTerm(rhs));
+  std::vector<int> out;
+  for (int l : t.letters) {
+    if (l == kEllipsis) {
+      for (int k = 0; k < ellipsis_rank; ++k) out.push_back(kEllipsis + k);
+      continue;
+    }
+    if (Count(out, l) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output label '", std::string(1, char(l)), "' is repeated"));
+    }
+    if (Count(all, l) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output label '", std::string(1, char(l)), "' is in no input term"));
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
+// Takes each operand's diagonals, then sums out its labels that neither
+// the output (`out`) nor any other operand has.
+absl::Status ReduceEachOperand(NodeContext& c, std::vector<EinsumOperand>& ops,
+                               const std::vector<int>& out) {
   for (size_t i = 0; i < ops.size(); ++i) {
     if (absl::Status s = TakeDiagonals(c, ops[i]); !s.ok()) return s;
     std::vector<int> own;
@@ -600,53 +741,88 @@ absl::Status Einsum(NodeContext& c) {
     }
     if (absl::Status s = SumOut(c, ops[i], own); !s.ok()) return s;
   }
-  EinsumOperand result;
-  bool done = false;
-  if (ops.size() == 1) {
-    result = ops[0];
-    done = true;
-  } else if (ops.size() == 2) {
-    ASSIGN_OR_RETURN_ONNX(done,
+  return absl::OkStatus();
+}
+
+// Every operand in one label order (output labels, then contracted ones),
+// size-1 dims for the labels it lacks; a broadcast product summed over the
+// contracted labels.
+absl::StatusOr<EinsumOperand> ContractByBroadcast(
+    NodeContext& c, std::vector<EinsumOperand>& ops,
+    const std::vector<int>& out) {
+  std::vector<int> order = out, contracted;
+  for (const EinsumOperand& o : ops) {
+    for (int l : o.labels) {
+      if (Count(order, l) == 0) {
+        order.push_back(l);
+        contracted.push_back(l);
+      }
+    }
+  }
+  Tensor prod;
+  for (EinsumOperand& o : ops) {
+    std::vector<int> mine;
+    for (int l : order) {
+      if (Count(o.labels, l) > 0) mine.push_back(l);
+    }
+    if (absl::Status s = Reorder(c, o, mine); !s.ok()) return s;
+    std::vector<int64_t> dims;
+    for (int l : order) {
+      const int i = IndexOf(o.labels, l);
+      dims.push_back(i < 0 ? 1 : o.t.shape().dim(i));
+    }
+    Tensor t = o.t;
+    if (o.t.shape() != Shape(dims)) {
+      ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, o.t, Shape(dims)));
+    }
+    if (!prod.ok()) {
+      prod = t;
+    } else {
+      ASSIGN_OR_RETURN_ONNX(prod, c.Op("Mul", {prod, t}));
+    }
+  }
+  EinsumOperand result{prod, order};
+  if (absl::Status s = SumOut(c, result, contracted); !s.ok()) return s;
+  return result;
+}
+
+// The operands' product contracted over the labels the output (`out`)
+// lacks: one operand as it is, two as one (Batch)MatMul when their shapes
+// allow it, else a broadcast product.
+absl::StatusOr<EinsumOperand> ContractOperands(NodeContext& c,
+                                               std::vector<EinsumOperand>& ops,
+                                               const std::vector<int>& out) {
+  if (ops.size() == 1) return ops[0];
+  if (ops.size() == 2) {
+    EinsumOperand result;
+    ASSIGN_OR_RETURN_ONNX(bool done,
                           ContractByMatMul(c, ops[0], ops[1], out, result));
+    if (done) return result;
   }
-  if (!done) {
-    // Every operand in one label order (output labels, then contracted
-    // ones), size-1 dims for the labels it lacks; a broadcast product
-    // summed over the contracted labels.
-    std::vector<int> order = out, contracted;
-    for (const EinsumOperand& o : ops) {
-      for (int l : o.labels) {
-        if (Count(order, l) == 0) {
-          order.push_back(l);
-          contracted.push_back(l);
-        }
-      }
-    }
-    Tensor prod;
-    for (EinsumOperand& o : ops) {
-      std::vector<int> mine;
-      for (int l : order) {
-        if (Count(o.labels, l) > 0) mine.push_back(l);
-      }
-      if (absl::Status s = Reorder(c, o, mine); !s.ok()) return s;
-      std::vector<int64_t> dims;
-      for (int l : order) {
-        const int i = IndexOf(o.labels, l);
-        dims.push_back(i < 0 ? 1 : o.t.shape().dim(i));
-      }
-      Tensor t = o.t;
-      if (o.t.shape() != Shape(dims)) {
-        ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, o.t, Shape(dims)));
-      }
-      if (!prod.ok()) {
-        prod = t;
-      } else {
-        ASSIGN_OR_RETURN_ONNX(prod, c.Op("Mul", {prod, t}));
-      }
-    }
-    result = EinsumOperand{prod, order};
-    if (absl::Status s = SumOut(c, result, contracted); !s.ok()) return s;
+  return ContractByBroadcast(c, ops, out);
+}
+
+absl::Status Einsum(NodeContext& c) {
+  const std::string eq = EinsumEquation(c);
+  if (eq.empty()) return absl::InvalidArgumentError("equation is missing");
+  const size_t arrow = eq.find("->");
+  ASSIGN_OR_RETURN_ONNX(std::vector<std::string> terms,
+                        OperandTerms(c, eq, arrow));
+  ASSIGN_OR_RETURN_ONNX(LabelledOperands operands, LabelOperands(c, terms));
+  std::vector<EinsumOperand>& ops = operands.ops;
+  std::vector<int> all;  // Every label of every operand, repeats included.
+  for (const EinsumOperand& o : ops) {
+    all.insert(all.end(), o.labels.begin(), o.labels.end());
   }
+  std::vector<int> out;
+  if (arrow == std::string::npos) {
+    out = ImplicitOutputLabels(all, operands.ellipsis_rank);
+  } else {
+    ASSIGN_OR_RETURN_ONNX(out, ExplicitOutputLabels(eq.substr(arrow + 2), all,
+                                                    operands.ellipsis_rank));
+  }
+  if (absl::Status s = ReduceEachOperand(c, ops, out); !s.ok()) return s;
+  ASSIGN_OR_RETURN_ONNX(EinsumOperand result, ContractOperands(c, ops, out));
   // Labels the output names that every operand lacked cannot happen (they
   // were checked above); what remains is a permutation of the output.
   if (result.labels.size() != out.size()) {

@@ -151,7 +151,52 @@ class Unroller {
   }
 
   absl::Status ReadAttributes();
+  absl::Status ReadDirection();
+  absl::StatusOr<std::vector<std::string>> ActivationNames();
+  absl::Status ReadActivations();
+  absl::Status ReadX();
+  absl::Status ReadSizes();
+  absl::Status CheckWeightShapes();
   absl::Status ReadSequenceLens();
+  absl::Status ReadInitialStates();
+  absl::Status UnrollAndSetOutputs();
+  // Direction d's weights: X*W^T (+ the biases that do not depend on the
+  // state) for every step, R, and the parts of R, the biases and the
+  // peepholes the steps use apart.
+  struct DirectionWeights {
+    Tensor xw;                            // [seq, batch, gates * hidden]
+    Tensor r;                             // [gates * hidden, hidden]
+    Tensor r_zr, r_h;                     // GRU: R's rows of z and r, and of h.
+    std::optional<Tensor> rbh;            // GRU: Rbh (inside the reset).
+    std::optional<Tensor> p_i, p_o, p_f;  // LSTM peepholes.
+  };
+  absl::StatusOr<DirectionWeights> ReadDirectionWeights(int64_t d);
+  // Direction d's biases: Wb + Rb (bias_x) go with X*W^T, except GRU's Rbh
+  // (rbh). Both stay empty without B.
+  absl::Status ReadBiases(int64_t d, std::optional<Tensor>& bias_x,
+                          std::optional<Tensor>& rbh);
+  // One step of each cell from xt (step t of X*W^T + bias, [batch, gates *
+  // hidden]) and the state h (and cell); absent state counts as 0.
+  absl::StatusOr<Tensor> RnnStep(int64_t d, const Tensor& xt,
+                                 const DirectionWeights& w,
+                                 const std::optional<Tensor>& h);
+  absl::StatusOr<Tensor> GruStep(int64_t d, const Tensor& xt,
+                                 const DirectionWeights& w,
+                                 const std::optional<Tensor>& h);
+  // GRU: the recurrent part of the hidden gate, given the reset gate rg.
+  absl::StatusOr<std::optional<Tensor>> GruRecurrentHidden(
+      const Tensor& rg, const DirectionWeights& w,
+      const std::optional<Tensor>& h);
+  absl::Status LstmStep(int64_t d, const Tensor& xt, const DirectionWeights& w,
+                        const std::optional<Tensor>& h,
+                        const std::optional<Tensor>& cell, Tensor& h_new,
+                        std::optional<Tensor>& c_new);
+  // Masks step t (sequence_lens): ys[t] is h_new or 0, h_new and c_new the
+  // new state or the previous one (h, cell).
+  absl::Status MaskStep(int64_t t, std::vector<Tensor>& ys, Tensor& h_new,
+                        std::optional<Tensor>& c_new,
+                        const std::optional<Tensor>& h,
+                        const std::optional<Tensor>& cell);
   // Runs direction d over the sequence; fills ys (one [batch, hidden] per
   // step, in time order), h and cell.
   absl::Status RunDirection(int64_t d, std::vector<Tensor>& ys,
@@ -181,7 +226,8 @@ class Unroller {
   std::optional<Tensor> init_h_, init_c_;  // [dirs, batch, hidden].
 };
 
-absl::Status Unroller::ReadAttributes() {
+// direction: forward, reverse or bidirectional.
+absl::Status Unroller::ReadDirection() {
   const std::string direction = c_.String("direction", "forward");
   if (direction == "forward") {
     dirs_ = 1;
@@ -194,25 +240,12 @@ absl::Status Unroller::ReadAttributes() {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown direction '", direction, "'"));
   }
-  layout_ = c_.Int("layout", 0);
-  if (layout_ != 0 && layout_ != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("layout ", layout_, " (must be 0 or 1)"));
-  }
-  hidden_ = c_.Int("hidden_size", -1);
-  const Shape r = c_.shape(2);
-  if (hidden_ < 0 && r.rank() == 3) hidden_ = r.dim(2);
-  if (hidden_ <= 0) {
-    return c_.Unsupported("hidden_size neither given nor known from R");
-  }
-  if (cell_ == Cell::kLstm && c_.Int("input_forget", 0) != 0) {
-    return c_.Unsupported("input_forget = 1 (coupled input and forget gates)");
-  }
-  if (cell_ == Cell::kGru) {
-    linear_before_reset_ = c_.Int("linear_before_reset", 0) != 0;
-  }
-  if (c_.has_attr("clip")) clip_ = c_.Float("clip", 0.0f);
+  return absl::OkStatus();
+}
 
+// The ONNX names of the activations, NumActivations per direction: the
+// node's own list or the cell's defaults.
+absl::StatusOr<std::vector<std::string>> Unroller::ActivationNames() {
   const int n = NumActivations(cell_);
   std::vector<std::string> names;
   if (c_.has_attr("activations")) {
@@ -232,6 +265,12 @@ absl::Status Unroller::ReadAttributes() {
       for (std::string& s : DefaultActivations(cell_)) names.push_back(s);
     }
   }
+  return names;
+}
+
+// acts_: the weft op of each activation.
+absl::Status Unroller::ReadActivations() {
+  ASSIGN_OR_RETURN_ONNX(std::vector<std::string> names, ActivationNames());
   for (const std::string& name : names) {
     std::string_view op = ActivationOp(name);
     if (op.empty()) {
@@ -246,6 +285,29 @@ absl::Status Unroller::ReadAttributes() {
   c_.Ignore("activation_alpha");
   c_.Ignore("activation_beta");
   return absl::OkStatus();
+}
+
+absl::Status Unroller::ReadAttributes() {
+  if (absl::Status s = ReadDirection(); !s.ok()) return s;
+  layout_ = c_.Int("layout", 0);
+  if (layout_ != 0 && layout_ != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("layout ", layout_, " (must be 0 or 1)"));
+  }
+  hidden_ = c_.Int("hidden_size", -1);
+  const Shape r = c_.shape(2);
+  if (hidden_ < 0 && r.rank() == 3) hidden_ = r.dim(2);
+  if (hidden_ <= 0) {
+    return c_.Unsupported("hidden_size neither given nor known from R");
+  }
+  if (cell_ == Cell::kLstm && c_.Int("input_forget", 0) != 0) {
+    return c_.Unsupported("input_forget = 1 (coupled input and forget gates)");
+  }
+  if (cell_ == Cell::kGru) {
+    linear_before_reset_ = c_.Int("linear_before_reset", 0) != 0;
+  }
+  if (c_.has_attr("clip")) clip_ = c_.Float("clip", 0.0f);
+  return ReadActivations();
 }
 
 absl::Status Unroller::ReadSequenceLens() {
@@ -274,55 +336,191 @@ absl::Status Unroller::ReadSequenceLens() {
   return absl::OkStatus();
 }
 
-absl::Status Unroller::RunDirection(int64_t d, std::vector<Tensor>& ys,
-                                    std::optional<Tensor>& h,
-                                    std::optional<Tensor>& cell) {
+absl::Status Unroller::ReadBiases(int64_t d, std::optional<Tensor>& bias_x,
+                                  std::optional<Tensor>& rbh) {
+  if (!c_.has_input(3)) return absl::OkStatus();
   const int64_t gates = NumGates(cell_);
   const int64_t gh = gates * hidden_;
+  ASSIGN_OR_RETURN_ONNX(Tensor b_all, c_.input(3));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, Direction(b_all, d, Shape{2 * gh}));
+  ASSIGN_OR_RETURN_ONNX(Tensor wb, Part(b, 0, gates));
+  ASSIGN_OR_RETURN_ONNX(Tensor rb, Part(b, gates, gates));
+  if (cell_ == Cell::kGru) {
+    ASSIGN_OR_RETURN_ONNX(Tensor rb_zr, Part(rb, 0, 2));
+    ASSIGN_OR_RETURN_ONNX(rbh, Part(rb, 2));
+    ASSIGN_OR_RETURN_ONNX(Tensor wb_zr, Part(wb, 0, 2));
+    ASSIGN_OR_RETURN_ONNX(Tensor wbh, Part(wb, 2));
+    ASSIGN_OR_RETURN_ONNX(Tensor zr, Add(wb_zr, rb_zr));
+    ASSIGN_OR_RETURN_ONNX(bias_x, c_.Op("Concat", {zr, wbh}, {{"axis", 0}}));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(bias_x, Add(wb, rb));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Unroller::DirectionWeights> Unroller::ReadDirectionWeights(
+    int64_t d) {
+  const int64_t gh = NumGates(cell_) * hidden_;
+  DirectionWeights dw;
   ASSIGN_OR_RETURN_ONNX(Tensor w_all, c_.input(1));
   ASSIGN_OR_RETURN_ONNX(Tensor r_all, c_.input(2));
   ASSIGN_OR_RETURN_ONNX(Tensor w, Direction(w_all, d, Shape{gh, input_size_}));
-  ASSIGN_OR_RETURN_ONNX(Tensor r, Direction(r_all, d, Shape{gh, hidden_}));
-
-  // Biases: Wb + Rb go with X*W^T, except GRU's Rbh (inside the reset).
-  std::optional<Tensor> bias_x, rbh;
-  if (c_.has_input(3)) {
-    ASSIGN_OR_RETURN_ONNX(Tensor b_all, c_.input(3));
-    ASSIGN_OR_RETURN_ONNX(Tensor b, Direction(b_all, d, Shape{2 * gh}));
-    ASSIGN_OR_RETURN_ONNX(Tensor wb, Part(b, 0, gates));
-    ASSIGN_OR_RETURN_ONNX(Tensor rb, Part(b, gates, gates));
-    if (cell_ == Cell::kGru) {
-      ASSIGN_OR_RETURN_ONNX(Tensor rb_zr, Part(rb, 0, 2));
-      ASSIGN_OR_RETURN_ONNX(rbh, Part(rb, 2));
-      ASSIGN_OR_RETURN_ONNX(Tensor wb_zr, Part(wb, 0, 2));
-      ASSIGN_OR_RETURN_ONNX(Tensor wbh, Part(wb, 2));
-      ASSIGN_OR_RETURN_ONNX(Tensor zr, Add(wb_zr, rb_zr));
-      ASSIGN_OR_RETURN_ONNX(bias_x, c_.Op("Concat", {zr, wbh}, {{"axis", 0}}));
-    } else {
-      ASSIGN_OR_RETURN_ONNX(bias_x, Add(wb, rb));
-    }
-  }
+  ASSIGN_OR_RETURN_ONNX(dw.r, Direction(r_all, d, Shape{gh, hidden_}));
+  std::optional<Tensor> bias_x;
+  if (absl::Status s = ReadBiases(d, bias_x, dw.rbh); !s.ok()) return s;
   // X*W^T (+ bias) for every step: [seq, batch, gates * hidden].
   ASSIGN_OR_RETURN_ONNX(Tensor x2, ReshapeLike(c_, x_, Shape{-1, input_size_}));
-  ASSIGN_OR_RETURN_ONNX(Tensor xw, MatMulT(x2, w));
-  ASSIGN_OR_RETURN_ONNX(xw, AddOpt(xw, bias_x));
-  ASSIGN_OR_RETURN_ONNX(xw, ReshapeLike(c_, xw, Shape{seq_, batch_, gh}));
-
+  ASSIGN_OR_RETURN_ONNX(dw.xw, MatMulT(x2, w));
+  ASSIGN_OR_RETURN_ONNX(dw.xw, AddOpt(dw.xw, bias_x));
+  ASSIGN_OR_RETURN_ONNX(dw.xw, ReshapeLike(c_, dw.xw, Shape{seq_, batch_, gh}));
   // GRU: the recurrence weights of z and r, and of h, apart.
-  Tensor r_zr, r_h;
   if (cell_ == Cell::kGru) {
-    ASSIGN_OR_RETURN_ONNX(r_zr, Slice(r, {0, 0}, {2 * hidden_, -1}));
-    ASSIGN_OR_RETURN_ONNX(r_h, Slice(r, {2 * hidden_, 0}, {hidden_, -1}));
+    ASSIGN_OR_RETURN_ONNX(dw.r_zr, Slice(dw.r, {0, 0}, {2 * hidden_, -1}));
+    ASSIGN_OR_RETURN_ONNX(dw.r_h, Slice(dw.r, {2 * hidden_, 0}, {hidden_, -1}));
   }
   // LSTM peepholes.
-  std::optional<Tensor> p_i, p_o, p_f;
   if (cell_ == Cell::kLstm && c_.has_input(7)) {
     ASSIGN_OR_RETURN_ONNX(Tensor p_all, c_.input(7));
     ASSIGN_OR_RETURN_ONNX(Tensor p, Direction(p_all, d, Shape{3 * hidden_}));
-    ASSIGN_OR_RETURN_ONNX(p_i, Part(p, 0));
-    ASSIGN_OR_RETURN_ONNX(p_o, Part(p, 1));
-    ASSIGN_OR_RETURN_ONNX(p_f, Part(p, 2));
+    ASSIGN_OR_RETURN_ONNX(dw.p_i, Part(p, 0));
+    ASSIGN_OR_RETURN_ONNX(dw.p_o, Part(p, 1));
+    ASSIGN_OR_RETURN_ONNX(dw.p_f, Part(p, 2));
   }
+  return dw;
+}
+
+absl::StatusOr<Tensor> Unroller::RnnStep(int64_t d, const Tensor& xt,
+                                         const DirectionWeights& w,
+                                         const std::optional<Tensor>& h) {
+  std::optional<Tensor> hr;
+  if (h.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(hr, MatMulT(*h, w.r));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor pre, AddOpt(xt, hr));
+  return Activate(d, 0, pre);
+}
+
+absl::StatusOr<std::optional<Tensor>> Unroller::GruRecurrentHidden(
+    const Tensor& rg, const DirectionWeights& w,
+    const std::optional<Tensor>& h) {
+  std::optional<Tensor> hh;
+  if (linear_before_reset_) {
+    // r (.) (H*Rh^T + Rbh)
+    std::optional<Tensor> lin;
+    if (h.has_value()) {
+      ASSIGN_OR_RETURN_ONNX(lin, MatMulT(*h, w.r_h));
+      if (w.rbh.has_value()) {
+        ASSIGN_OR_RETURN_ONNX(lin, Add(*lin, *w.rbh));
+      }
+    } else {
+      lin = w.rbh;
+    }
+    if (lin.has_value()) {
+      ASSIGN_OR_RETURN_ONNX(hh, Mul(rg, *lin));
+    }
+    return hh;
+  }
+  // (r (.) H)*Rh^T + Rbh
+  if (h.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(Tensor rh, Mul(rg, *h));
+    ASSIGN_OR_RETURN_ONNX(hh, MatMulT(rh, w.r_h));
+  }
+  if (w.rbh.has_value()) {
+    if (hh.has_value()) {
+      ASSIGN_OR_RETURN_ONNX(hh, Add(*hh, *w.rbh));
+    } else {
+      hh = w.rbh;
+    }
+  }
+  return hh;
+}
+
+absl::StatusOr<Tensor> Unroller::GruStep(int64_t d, const Tensor& xt,
+                                         const DirectionWeights& w,
+                                         const std::optional<Tensor>& h) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x_zr, Slice(xt, {0, 0}, {-1, 2 * hidden_}));
+  ASSIGN_OR_RETURN_ONNX(Tensor x_h, Cols(xt, 2));
+  std::optional<Tensor> h_zr;
+  if (h.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(h_zr, MatMulT(*h, w.r_zr));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor zr, AddOpt(x_zr, h_zr));
+  ASSIGN_OR_RETURN_ONNX(Tensor z, Cols(zr, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor rg, Cols(zr, 1));
+  ASSIGN_OR_RETURN_ONNX(z, Activate(d, 0, z));
+  ASSIGN_OR_RETURN_ONNX(rg, Activate(d, 0, rg));
+  ASSIGN_OR_RETURN_ONNX(std::optional<Tensor> hh, GruRecurrentHidden(rg, w, h));
+  ASSIGN_OR_RETURN_ONNX(Tensor pre, AddOpt(x_h, hh));
+  ASSIGN_OR_RETURN_ONNX(Tensor ht, Activate(d, 1, pre));
+  // H = (1 - z) (.) h + z (.) H_prev = h + z (.) (H_prev - h)
+  if (h.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(Tensor diff, c_.Op("Sub", {*h, ht}));
+    ASSIGN_OR_RETURN_ONNX(Tensor zd, Mul(z, diff));
+    return Add(ht, zd);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor one, c_.Scalar(dtype_, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor omz, c_.Op("Sub", {one, z}));
+  return Mul(omz, ht);
+}
+
+absl::Status Unroller::LstmStep(int64_t d, const Tensor& xt,
+                                const DirectionWeights& w,
+                                const std::optional<Tensor>& h,
+                                const std::optional<Tensor>& cell,
+                                Tensor& h_new, std::optional<Tensor>& c_new) {
+  std::optional<Tensor> hr;
+  if (h.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(hr, MatMulT(*h, w.r));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor g4, AddOpt(xt, hr));
+  ASSIGN_OR_RETURN_ONNX(Tensor i_pre, Cols(g4, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor o_pre, Cols(g4, 1));
+  ASSIGN_OR_RETURN_ONNX(Tensor f_pre, Cols(g4, 2));
+  ASSIGN_OR_RETURN_ONNX(Tensor c_pre, Cols(g4, 3));
+  if (cell.has_value() && w.p_i.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(Tensor pi, Mul(*w.p_i, *cell));
+    ASSIGN_OR_RETURN_ONNX(i_pre, Add(i_pre, pi));
+    ASSIGN_OR_RETURN_ONNX(Tensor pf, Mul(*w.p_f, *cell));
+    ASSIGN_OR_RETURN_ONNX(f_pre, Add(f_pre, pf));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor ig, Activate(d, 0, i_pre));
+  ASSIGN_OR_RETURN_ONNX(Tensor cg, Activate(d, 1, c_pre));
+  ASSIGN_OR_RETURN_ONNX(Tensor ct, Mul(ig, cg));
+  if (cell.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(Tensor fg, Activate(d, 0, f_pre));
+    ASSIGN_OR_RETURN_ONNX(Tensor fc, Mul(fg, *cell));
+    ASSIGN_OR_RETURN_ONNX(ct, Add(fc, ct));
+  }
+  if (w.p_o.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(Tensor po, Mul(*w.p_o, ct));
+    ASSIGN_OR_RETURN_ONNX(o_pre, Add(o_pre, po));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor og, Activate(d, 0, o_pre));
+  ASSIGN_OR_RETURN_ONNX(Tensor hc, Activate(d, 2, ct));
+  ASSIGN_OR_RETURN_ONNX(h_new, Mul(og, hc));
+  c_new = ct;
+  return absl::OkStatus();
+}
+
+absl::Status Unroller::MaskStep(int64_t t, std::vector<Tensor>& ys,
+                                Tensor& h_new, std::optional<Tensor>& c_new,
+                                const std::optional<Tensor>& h,
+                                const std::optional<Tensor>& cell) {
+  ASSIGN_OR_RETURN_ONNX(Tensor step, c_.Scalar(c_.dtype(4), t));
+  ASSIGN_OR_RETURN_ONNX(Tensor mask, c_.Op("Less", {step, seq_lens_}));
+  ASSIGN_OR_RETURN_ONNX(ys[t], Keep(mask, h_new, std::nullopt));
+  ASSIGN_OR_RETURN_ONNX(h_new, Keep(mask, h_new, h));
+  if (c_new.has_value()) {
+    ASSIGN_OR_RETURN_ONNX(c_new, Keep(mask, *c_new, cell));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Unroller::RunDirection(int64_t d, std::vector<Tensor>& ys,
+                                    std::optional<Tensor>& h,
+                                    std::optional<Tensor>& cell) {
+  const int64_t gh = NumGates(cell_) * hidden_;
+  ASSIGN_OR_RETURN_ONNX(const DirectionWeights w, ReadDirectionWeights(d));
   // Initial state (absent = 0, which the equations then skip).
   const Shape state{batch_, hidden_};
   if (init_h_.has_value()) {
@@ -336,119 +534,30 @@ absl::Status Unroller::RunDirection(int64_t d, std::vector<Tensor>& ys,
   ys.assign(seq_, Tensor());
   for (int64_t i = 0; i < seq_; ++i) {
     const int64_t t = reverse ? seq_ - 1 - i : i;
-    ASSIGN_OR_RETURN_ONNX(Tensor xt, Slice(xw, {t, 0, 0}, {1, -1, -1}));
+    ASSIGN_OR_RETURN_ONNX(Tensor xt, Slice(w.xw, {t, 0, 0}, {1, -1, -1}));
     ASSIGN_OR_RETURN_ONNX(xt, ReshapeLike(c_, xt, Shape{batch_, gh}));
     Tensor h_new;
     std::optional<Tensor> c_new;
     switch (cell_) {
       case Cell::kRnn: {
-        std::optional<Tensor> hr;
-        if (h.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(hr, MatMulT(*h, r));
-        }
-        ASSIGN_OR_RETURN_ONNX(Tensor pre, AddOpt(xt, hr));
-        ASSIGN_OR_RETURN_ONNX(h_new, Activate(d, 0, pre));
+        ASSIGN_OR_RETURN_ONNX(h_new, RnnStep(d, xt, w, h));
         break;
       }
       case Cell::kGru: {
-        ASSIGN_OR_RETURN_ONNX(Tensor x_zr,
-                              Slice(xt, {0, 0}, {-1, 2 * hidden_}));
-        ASSIGN_OR_RETURN_ONNX(Tensor x_h, Cols(xt, 2));
-        std::optional<Tensor> h_zr;
-        if (h.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(h_zr, MatMulT(*h, r_zr));
-        }
-        ASSIGN_OR_RETURN_ONNX(Tensor zr, AddOpt(x_zr, h_zr));
-        ASSIGN_OR_RETURN_ONNX(Tensor z, Cols(zr, 0));
-        ASSIGN_OR_RETURN_ONNX(Tensor rg, Cols(zr, 1));
-        ASSIGN_OR_RETURN_ONNX(z, Activate(d, 0, z));
-        ASSIGN_OR_RETURN_ONNX(rg, Activate(d, 0, rg));
-        // The recurrent part of the hidden gate.
-        std::optional<Tensor> hh;
-        if (linear_before_reset_) {
-          // r (.) (H*Rh^T + Rbh)
-          std::optional<Tensor> lin;
-          if (h.has_value()) {
-            ASSIGN_OR_RETURN_ONNX(lin, MatMulT(*h, r_h));
-            if (rbh.has_value()) {
-              ASSIGN_OR_RETURN_ONNX(lin, Add(*lin, *rbh));
-            }
-          } else {
-            lin = rbh;
-          }
-          if (lin.has_value()) {
-            ASSIGN_OR_RETURN_ONNX(hh, Mul(rg, *lin));
-          }
-        } else {
-          // (r (.) H)*Rh^T + Rbh
-          if (h.has_value()) {
-            ASSIGN_OR_RETURN_ONNX(Tensor rh, Mul(rg, *h));
-            ASSIGN_OR_RETURN_ONNX(hh, MatMulT(rh, r_h));
-          }
-          if (rbh.has_value()) {
-            if (hh.has_value()) {
-              ASSIGN_OR_RETURN_ONNX(hh, Add(*hh, *rbh));
-            } else {
-              hh = rbh;
-            }
-          }
-        }
-        ASSIGN_OR_RETURN_ONNX(Tensor pre, AddOpt(x_h, hh));
-        ASSIGN_OR_RETURN_ONNX(Tensor ht, Activate(d, 1, pre));
-        // H = (1 - z) (.) h + z (.) H_prev = h + z (.) (H_prev - h)
-        if (h.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(Tensor diff, c_.Op("Sub", {*h, ht}));
-          ASSIGN_OR_RETURN_ONNX(Tensor zd, Mul(z, diff));
-          ASSIGN_OR_RETURN_ONNX(h_new, Add(ht, zd));
-        } else {
-          ASSIGN_OR_RETURN_ONNX(Tensor one, c_.Scalar(dtype_, 1));
-          ASSIGN_OR_RETURN_ONNX(Tensor omz, c_.Op("Sub", {one, z}));
-          ASSIGN_OR_RETURN_ONNX(h_new, Mul(omz, ht));
-        }
+        ASSIGN_OR_RETURN_ONNX(h_new, GruStep(d, xt, w, h));
         break;
       }
       case Cell::kLstm: {
-        std::optional<Tensor> hr;
-        if (h.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(hr, MatMulT(*h, r));
+        if (absl::Status s = LstmStep(d, xt, w, h, cell, h_new, c_new);
+            !s.ok()) {
+          return s;
         }
-        ASSIGN_OR_RETURN_ONNX(Tensor g4, AddOpt(xt, hr));
-        ASSIGN_OR_RETURN_ONNX(Tensor i_pre, Cols(g4, 0));
-        ASSIGN_OR_RETURN_ONNX(Tensor o_pre, Cols(g4, 1));
-        ASSIGN_OR_RETURN_ONNX(Tensor f_pre, Cols(g4, 2));
-        ASSIGN_OR_RETURN_ONNX(Tensor c_pre, Cols(g4, 3));
-        if (cell.has_value() && p_i.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(Tensor pi, Mul(*p_i, *cell));
-          ASSIGN_OR_RETURN_ONNX(i_pre, Add(i_pre, pi));
-          ASSIGN_OR_RETURN_ONNX(Tensor pf, Mul(*p_f, *cell));
-          ASSIGN_OR_RETURN_ONNX(f_pre, Add(f_pre, pf));
-        }
-        ASSIGN_OR_RETURN_ONNX(Tensor ig, Activate(d, 0, i_pre));
-        ASSIGN_OR_RETURN_ONNX(Tensor cg, Activate(d, 1, c_pre));
-        ASSIGN_OR_RETURN_ONNX(Tensor ct, Mul(ig, cg));
-        if (cell.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(Tensor fg, Activate(d, 0, f_pre));
-          ASSIGN_OR_RETURN_ONNX(Tensor fc, Mul(fg, *cell));
-          ASSIGN_OR_RETURN_ONNX(ct, Add(fc, ct));
-        }
-        if (p_o.has_value()) {
-          ASSIGN_OR_RETURN_ONNX(Tensor po, Mul(*p_o, ct));
-          ASSIGN_OR_RETURN_ONNX(o_pre, Add(o_pre, po));
-        }
-        ASSIGN_OR_RETURN_ONNX(Tensor og, Activate(d, 0, o_pre));
-        ASSIGN_OR_RETURN_ONNX(Tensor hc, Activate(d, 2, ct));
-        ASSIGN_OR_RETURN_ONNX(h_new, Mul(og, hc));
-        c_new = ct;
         break;
       }
     }
     if (masked_) {
-      ASSIGN_OR_RETURN_ONNX(Tensor step, c_.Scalar(c_.dtype(4), t));
-      ASSIGN_OR_RETURN_ONNX(Tensor mask, c_.Op("Less", {step, seq_lens_}));
-      ASSIGN_OR_RETURN_ONNX(ys[t], Keep(mask, h_new, std::nullopt));
-      ASSIGN_OR_RETURN_ONNX(h_new, Keep(mask, h_new, h));
-      if (c_new.has_value()) {
-        ASSIGN_OR_RETURN_ONNX(c_new, Keep(mask, *c_new, cell));
+      if (absl::Status s = MaskStep(t, ys, h_new, c_new, h, cell); !s.ok()) {
+        return s;
       }
     } else {
       ys[t] = h_new;
@@ -481,13 +590,19 @@ absl::StatusOr<Tensor> Unroller::Stack(const std::vector<Tensor>& per_direction,
   return y;
 }
 
-absl::Status Unroller::Run() {
+// x_ (input 0) and its dtype, which must be a float one.
+absl::Status Unroller::ReadX() {
   ASSIGN_OR_RETURN_ONNX(x_, c_.input(0));
   dtype_ = x_.dtype();
   if (dtype_ != DType::kFloat32 && dtype_ != DType::kFloat64) {
     return c_.Unsupported(absl::StrCat("dtype ", DTypeName(dtype_)));
   }
-  if (absl::Status s = ReadAttributes(); !s.ok()) return s;
+  return absl::OkStatus();
+}
+
+// x_ as [seq, batch, input] (transposed from layout 1), and seq_, batch_
+// and input_size_ (from W when X does not tell), which must be known.
+absl::Status Unroller::ReadSizes() {
   const Shape xs = x_.shape();
   if (xs.rank() != 3) {
     return absl::InvalidArgumentError(
@@ -512,6 +627,13 @@ absl::Status Unroller::Run() {
   if (input_size_ < 0) {
     return c_.Unsupported("an input size unknown at import");
   }
+  return absl::OkStatus();
+}
+
+// W and R must be [dirs, gates * hidden, input] and [dirs, gates * hidden,
+// hidden] where their dims are known.
+absl::Status Unroller::CheckWeightShapes() {
+  const Shape ws = c_.shape(1);
   const int64_t gh = NumGates(cell_) * hidden_;
   const Shape rs = c_.shape(2);
   if (ws.rank() != 3 || rs.rank() != 3 ||
@@ -526,8 +648,11 @@ absl::Status Unroller::Run() {
         dirs_, " direction(s) of ", NumGates(cell_), " gate(s), hidden size ",
         hidden_, " and input size ", input_size_));
   }
-  if (absl::Status s = ReadSequenceLens(); !s.ok()) return s;
-  // initial_h and initial_c as [dirs, batch, hidden].
+  return absl::OkStatus();
+}
+
+// initial_h and initial_c as [dirs, batch, hidden].
+absl::Status Unroller::ReadInitialStates() {
   for (int i : {5, 6}) {
     if (!c_.has_input(i) || (i == 6 && cell_ != Cell::kLstm)) continue;
     ASSIGN_OR_RETURN_ONNX(Tensor s, c_.input(i));
@@ -538,7 +663,12 @@ absl::Status Unroller::Run() {
     }
     (i == 5 ? init_h_ : init_c_) = s;
   }
+  return absl::OkStatus();
+}
 
+// Runs every direction and sets the outputs the node uses: Y, Y_h and (for
+// LSTM) Y_c.
+absl::Status Unroller::UnrollAndSetOutputs() {
   std::vector<Tensor> ys, hs, cs;
   for (int64_t d = 0; d < dirs_; ++d) {
     std::vector<Tensor> steps;
@@ -568,6 +698,16 @@ absl::Status Unroller::Run() {
     c_.SetOutput(2, y_c);
   }
   return absl::OkStatus();
+}
+
+absl::Status Unroller::Run() {
+  if (absl::Status s = ReadX(); !s.ok()) return s;
+  if (absl::Status s = ReadAttributes(); !s.ok()) return s;
+  if (absl::Status s = ReadSizes(); !s.ok()) return s;
+  if (absl::Status s = CheckWeightShapes(); !s.ok()) return s;
+  if (absl::Status s = ReadSequenceLens(); !s.ok()) return s;
+  if (absl::Status s = ReadInitialStates(); !s.ok()) return s;
+  return UnrollAndSetOutputs();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -70,16 +71,9 @@ absl::Status CopyTyped(const Field& field, NDArray& out, std::string_view f) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<NDArray> NDArrayFromOnnx(const onnx::TensorProto& proto) {
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    return absl::UnimplementedError(
-        "tensor data stored outside the model (external data)");
-  }
-  absl::StatusOr<DType> dtype = DTypeFromOnnx(proto.data_type());
-  if (!dtype.ok()) return dtype.status();
-  std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+// The element count of a tensor of `dims`, which must be non-negative and
+// hold at most kMaxElements.
+absl::StatusOr<int64_t> CheckedElementCount(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
     if (d < 0) {
@@ -93,41 +87,99 @@ absl::StatusOr<NDArray> NDArrayFromOnnx(const onnx::TensorProto& proto) {
     }
     n *= d;
   }
-  NDArray out = NDArray::Uninitialized(*dtype, Shape(dims));
+  return n;
+}
+
+// Checks that `proto` holds the data of `n` elements of `dtype` (raw or in
+// the typed field of that dtype). Done before allocating: a few bytes of
+// file must not claim (and get) gigabytes.
+absl::Status CheckDataSize(const onnx::TensorProto& proto, DType dtype,
+                           int64_t n) {
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
-    if (raw.size() != out.num_bytes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor of ", n, " ", DTypeName(*dtype), " elements has ", raw.size(),
-          " bytes of raw data, not ", out.num_bytes()));
+    const uint64_t want = static_cast<uint64_t>(n) * DTypeSize(dtype);
+    if (raw.size() != want) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor of ", n, " ", DTypeName(dtype), " elements has ",
+                       raw.size(), " bytes of raw data, not ", want));
     }
-    if (*dtype == DType::kBool) {
-      bool* dst = out.mutable_data<bool>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = raw[i] != 0;
-    } else if (n > 0) {
-      std::memcpy(out.mutable_raw_data(), raw.data(), raw.size());
-    }
-    return out;
+    return absl::OkStatus();
   }
-  absl::Status s;
-  switch (*dtype) {
+  int64_t held = 0;
+  std::string_view field;
+  switch (dtype) {
     case DType::kFloat32:
-      s = CopyTyped<float>(proto.float_data(), out, "float_data");
+      held = proto.float_data_size();
+      field = "float_data";
       break;
     case DType::kFloat64:
-      s = CopyTyped<double>(proto.double_data(), out, "double_data");
+      held = proto.double_data_size();
+      field = "double_data";
       break;
     case DType::kInt32:
-      s = CopyTyped<int32_t>(proto.int32_data(), out, "int32_data");
+    case DType::kBool:
+      held = proto.int32_data_size();
+      field = "int32_data";
       break;
     case DType::kInt64:
-      s = CopyTyped<int64_t>(proto.int64_data(), out, "int64_data");
-      break;
-    case DType::kBool:
-      s = CopyTyped<bool>(proto.int32_data(), out, "int32_data");
+      held = proto.int64_data_size();
+      field = "int64_data";
       break;
   }
-  if (!s.ok()) return s;
+  if (held != n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor has ", n, " elements but ", field, " holds ", held));
+  }
+  return absl::OkStatus();
+}
+
+// Copies `raw` (of the size `out` needs) into `out`; bools one byte each.
+void CopyRawData(const std::string& raw, NDArray& out) {
+  const int64_t n = out.num_elements();
+  if (out.dtype() == DType::kBool) {
+    bool* dst = out.mutable_data<bool>();
+    for (int64_t i = 0; i < n; ++i) dst[i] = raw[i] != 0;
+  } else if (n > 0) {
+    std::memcpy(out.mutable_raw_data(), raw.data(), raw.size());
+  }
+}
+
+// Copies the typed field of out's dtype in `proto` into `out`.
+absl::Status CopyTypedData(const onnx::TensorProto& proto, NDArray& out) {
+  switch (out.dtype()) {
+    case DType::kFloat32:
+      return CopyTyped<float>(proto.float_data(), out, "float_data");
+    case DType::kFloat64:
+      return CopyTyped<double>(proto.double_data(), out, "double_data");
+    case DType::kInt32:
+      return CopyTyped<int32_t>(proto.int32_data(), out, "int32_data");
+    case DType::kInt64:
+      return CopyTyped<int64_t>(proto.int64_data(), out, "int64_data");
+    case DType::kBool:
+      return CopyTyped<bool>(proto.int32_data(), out, "int32_data");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<NDArray> NDArrayFromOnnx(const onnx::TensorProto& proto) {
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    return absl::UnimplementedError(
+        "tensor data stored outside the model (external data)");
+  }
+  absl::StatusOr<DType> dtype = DTypeFromOnnx(proto.data_type());
+  if (!dtype.ok()) return dtype.status();
+  std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  absl::StatusOr<int64_t> n = CheckedElementCount(dims);
+  if (!n.ok()) return n.status();
+  if (absl::Status s = CheckDataSize(proto, *dtype, *n); !s.ok()) return s;
+  NDArray out = NDArray::Uninitialized(*dtype, Shape(dims));
+  if (proto.has_raw_data()) {
+    CopyRawData(proto.raw_data(), out);
+    return out;
+  }
+  if (absl::Status s = CopyTypedData(proto, out); !s.ok()) return s;
   return out;
 }
 

@@ -149,6 +149,145 @@ std::vector<std::string> ModelInputs(const std::string& model_path) {
   return out;
 }
 
+// Reads <sd>/<kind>_0.pb, <kind>_1.pb, ... into `out` up to the first
+// missing one; "" or "fail: <kind>: <reason>".
+std::string ReadNumberedTensors(const std::string& sd, std::string_view kind,
+                                std::vector<NDArray>& out) {
+  for (int i = 0;; ++i) {
+    std::string p = absl::StrCat(sd, "/", kind, "_", i, ".pb");
+    if (!std::ifstream(p)) break;
+    absl::StatusOr<NDArray> t = ReadTensor(p);
+    if (!t.ok()) {
+      return absl::StrCat("fail: ", kind, ": ",
+                          FirstLine(t.status().message()));
+    }
+    out.push_back(*std::move(t));
+  }
+  return "";
+}
+
+// Imports the model with its inputs (named `names`) pinned to the shapes
+// of `inputs`. The model may take a shape, axes, pads or scales as a graph
+// input, which weft needs at import: exactly the inputs the error names
+// are given as constants (OnnxImportOptions::constant_inputs), and the
+// import retried; their names are appended to `frozen_names`.
+absl::StatusOr<OnnxModel> ImportGivingInputsAsNeeded(
+    const std::string& model_path, const std::vector<std::string>& names,
+    const std::vector<NDArray>& inputs, OnnxImportOptions& options,
+    std::string& frozen_names) {
+  for (size_t i = 0; i < inputs.size() && i < names.size(); ++i) {
+    options.input_shapes[names[i]] = inputs[i].shape();
+  }
+  absl::StatusOr<OnnxModel> model = ImportOnnx(model_path, options);
+  for (int attempt = 0; attempt < 4 && !model.ok(); ++attempt) {
+    bool any = false;
+    for (size_t i = 0; i < inputs.size() && i < names.size(); ++i) {
+      if (options.constant_inputs.contains(names[i])) continue;
+      if (!absl::StrContains(
+              model.status().message(),
+              absl::StrCat("'", names[i], "') is computed at run time"))) {
+        continue;
+      }
+      options.constant_inputs[names[i]] = inputs[i];
+      options.input_shapes.erase(names[i]);
+      absl::StrAppend(&frozen_names, frozen_names.empty() ? "" : ", ",
+                      names[i]);
+      any = true;
+    }
+    if (!any) break;
+    model = ImportOnnx(model_path, options);
+  }
+  return model;
+}
+
+// "fail: import: <the first line of the error>", without the model's path.
+std::string ImportFailure(const absl::Status& status,
+                          const std::string& model_path) {
+  std::string msg(status.message());
+  // The unsupported list's first entry says more than its header.
+  size_t nl = msg.find("\n  ");
+  if (nl != std::string::npos &&
+      absl::StrContains(msg.substr(0, nl), "unsupported node")) {
+    msg = msg.substr(nl + 3);
+  }
+  size_t colon = msg.find(model_path);
+  if (colon != std::string::npos) msg.erase(colon, model_path.size());
+  return absl::StrCat("fail: import: ", FirstLine(msg));
+}
+
+// Pairs the model's inputs with the data set's `inputs` that were not given
+// at import; "" or a failure when their numbers differ.
+std::string MakeFeeds(const OnnxModel& model,
+                      const std::vector<std::string>& names,
+                      const std::vector<NDArray>& inputs,
+                      const OnnxImportOptions& options, Feeds& feeds) {
+  for (size_t i = 0, k = 0; i < inputs.size(); ++i) {
+    if (i < names.size() && options.constant_inputs.contains(names[i])) {
+      continue;
+    }
+    if (k >= model.inputs.size()) {
+      return absl::StrCat("fail: model has ", model.inputs.size(),
+                          " inputs, data set ", inputs.size());
+    }
+    feeds.push_back({model.inputs[k++], inputs[i]});
+  }
+  if (feeds.size() != model.inputs.size()) {
+    return absl::StrCat("fail: model has ", model.inputs.size(),
+                        " inputs, data set ", inputs.size());
+  }
+  return "";
+}
+
+// Runs `model` on `feeds` and compares its outputs with `expected`; "" or
+// a failure.
+std::string RunAndCompare(const OnnxModel& model, const Feeds& feeds,
+                          const std::vector<NDArray>& expected) {
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(model.graph);
+  if (!session.ok()) {
+    return absl::StrCat("fail: session: ",
+                        FirstLine(session.status().message()));
+  }
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*session)->Run(feeds, model.outputs);
+  if (!out.ok())
+    return absl::StrCat("fail: run: ", FirstLine(out.status().message()));
+  if (out->size() != expected.size()) {
+    return absl::StrCat("fail: ", out->size(), " outputs, expected ",
+                        expected.size());
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    std::string why = Compare((*out)[i], expected[i], static_cast<int>(i));
+    if (!why.empty()) return absl::StrCat("fail: ", FirstLine(why));
+  }
+  return "";
+}
+
+// One data set (directory `sd`) of the model at `model_path` (inputs
+// `names`): "" or a failure. Inputs given at import are appended to
+// `frozen_names`.
+std::string RunDataSet(const std::string& model_path,
+                       const std::vector<std::string>& names,
+                       const std::string& sd, std::string& frozen_names) {
+  std::vector<NDArray> inputs, expected;
+  if (std::string r = ReadNumberedTensors(sd, "input", inputs); !r.empty()) {
+    return r;
+  }
+  if (std::string r = ReadNumberedTensors(sd, "output", expected); !r.empty()) {
+    return r;
+  }
+  OnnxImportOptions options;
+  absl::StatusOr<OnnxModel> model = ImportGivingInputsAsNeeded(
+      model_path, names, inputs, options, frozen_names);
+  if (!model.ok()) return ImportFailure(model.status(), model_path);
+  Feeds feeds;
+  if (std::string r = MakeFeeds(*model, names, inputs, options, feeds);
+      !r.empty()) {
+    return r;
+  }
+  return RunAndCompare(*model, feeds, expected);
+}
+
 // "pass", or "fail: <reason>".
 std::string RunCase(const std::string& dir) {
   const std::string model_path = dir + "/model.onnx";
@@ -158,95 +297,9 @@ std::string RunCase(const std::string& dir) {
   for (const std::string& set : ListDir(dir)) {
     if (set.rfind("test_data_set_", 0) != 0) continue;
     ++sets;
-    const std::string sd = dir + "/" + set;
-    std::vector<NDArray> inputs, expected;
-    for (int i = 0;; ++i) {
-      std::string p = absl::StrCat(sd, "/input_", i, ".pb");
-      if (!std::ifstream(p)) break;
-      absl::StatusOr<NDArray> t = ReadTensor(p);
-      if (!t.ok())
-        return absl::StrCat("fail: input: ", FirstLine(t.status().message()));
-      inputs.push_back(*std::move(t));
-    }
-    for (int i = 0;; ++i) {
-      std::string p = absl::StrCat(sd, "/output_", i, ".pb");
-      if (!std::ifstream(p)) break;
-      absl::StatusOr<NDArray> t = ReadTensor(p);
-      if (!t.ok())
-        return absl::StrCat("fail: output: ", FirstLine(t.status().message()));
-      expected.push_back(*std::move(t));
-    }
-    OnnxImportOptions options;
-    for (size_t i = 0; i < inputs.size() && i < names.size(); ++i) {
-      options.input_shapes[names[i]] = inputs[i].shape();
-    }
-    absl::StatusOr<OnnxModel> model = ImportOnnx(model_path, options);
-    // The model takes a shape, axes, pads or scales as a graph input, which
-    // weft needs at import: give exactly the inputs the error names as
-    // constants (OnnxImportOptions::constant_inputs), and retry.
-    for (int attempt = 0; attempt < 4 && !model.ok(); ++attempt) {
-      bool any = false;
-      for (size_t i = 0; i < inputs.size() && i < names.size(); ++i) {
-        if (options.constant_inputs.contains(names[i])) continue;
-        if (!absl::StrContains(
-                model.status().message(),
-                absl::StrCat("'", names[i], "') is computed at run time"))) {
-          continue;
-        }
-        options.constant_inputs[names[i]] = inputs[i];
-        options.input_shapes.erase(names[i]);
-        absl::StrAppend(&frozen_names, frozen_names.empty() ? "" : ", ",
-                        names[i]);
-        any = true;
-      }
-      if (!any) break;
-      model = ImportOnnx(model_path, options);
-    }
-    if (!model.ok()) {
-      std::string msg(model.status().message());
-      // The unsupported list's first entry says more than its header.
-      size_t nl = msg.find("\n  ");
-      if (nl != std::string::npos &&
-          absl::StrContains(msg.substr(0, nl), "unsupported node")) {
-        msg = msg.substr(nl + 3);
-      }
-      size_t colon = msg.find(model_path);
-      if (colon != std::string::npos) msg.erase(colon, model_path.size());
-      return absl::StrCat("fail: import: ", FirstLine(msg));
-    }
-    Feeds feeds;
-    for (size_t i = 0, k = 0; i < inputs.size(); ++i) {
-      if (i < names.size() && options.constant_inputs.contains(names[i])) {
-        continue;
-      }
-      if (k >= model->inputs.size()) {
-        return absl::StrCat("fail: model has ", model->inputs.size(),
-                            " inputs, data set ", inputs.size());
-      }
-      feeds.push_back({model->inputs[k++], inputs[i]});
-    }
-    if (feeds.size() != model->inputs.size()) {
-      return absl::StrCat("fail: model has ", model->inputs.size(),
-                          " inputs, data set ", inputs.size());
-    }
-    absl::StatusOr<std::unique_ptr<Session>> session =
-        Session::Create(model->graph);
-    if (!session.ok()) {
-      return absl::StrCat("fail: session: ",
-                          FirstLine(session.status().message()));
-    }
-    absl::StatusOr<std::vector<NDArray>> out =
-        (*session)->Run(feeds, model->outputs);
-    if (!out.ok())
-      return absl::StrCat("fail: run: ", FirstLine(out.status().message()));
-    if (out->size() != expected.size()) {
-      return absl::StrCat("fail: ", out->size(), " outputs, expected ",
-                          expected.size());
-    }
-    for (size_t i = 0; i < expected.size(); ++i) {
-      std::string why = Compare((*out)[i], expected[i], static_cast<int>(i));
-      if (!why.empty()) return absl::StrCat("fail: ", FirstLine(why));
-    }
+    std::string r =
+        RunDataSet(model_path, names, dir + "/" + set, frozen_names);
+    if (!r.empty()) return r;
   }
   if (sets == 0) return "fail: no test data sets";
   if (frozen_names.empty()) return "pass";
@@ -266,17 +319,11 @@ std::map<std::string, std::string> ReadExpectations(const std::string& path) {
   return out;
 }
 
-TEST(OnnxBackend, EveryCaseMatchesTheExpectationFile) {
-  const std::string data = DataDir();
-  ASSERT_FALSE(ListDir(data + "/node").empty())
-      << "ONNX backend test data not found in " << data
-      << " (tools/bootstrap.sh installs libonnx-testdata; WEFT_ONNX_TESTDATA "
-         "overrides the directory)";
-  // WEFT_ONNX_ONLY=<substring>: run and print only the matching cases (for
-  // debugging a converter; the expectations are not checked).
-  const char* only_env = std::getenv("WEFT_ONNX_ONLY");
-  const std::string only = only_env != nullptr ? only_env : "";
-  std::map<std::string, std::string> results;
+// Runs every case of kSuites (those whose "suite/case" contains `only`,
+// printing their results, when it is not empty) into `results`; returns the
+// summary line.
+std::string RunSuites(const std::string& data, const std::string& only,
+                      std::map<std::string, std::string>& results) {
   std::string summary = "onnx backend:";
   int frozen = 0;
   for (const char* suite : kSuites) {
@@ -299,21 +346,26 @@ TEST(OnnxBackend, EveryCaseMatchesTheExpectationFile) {
   }
   absl::StrAppend(&summary, " (", frozen,
                   " of the passes with some inputs given at import)");
-  std::cout << summary << "\n";
+  return summary;
+}
 
-  if (!only.empty()) return;
-  if (g_update) {
-    const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-    ASSERT_NE(ws, nullptr) << "--update runs under `bazel run`";
-    std::ofstream out(absl::StrCat(ws, "/", kExpectations));
-    out << "# ONNX backend test cases (libonnx-testdata 1.12) and weft's "
-           "result on each.\n# Generated: bazel run "
-           "//tests/onnx:onnx_backend_test -- --update\n# "
-        << summary << "\n";
-    for (const auto& [name, r] : results) out << name << ": " << r << "\n";
-    ASSERT_TRUE(out.good());
-    return;
-  }
+// --update: rewrites the expectations file in the source tree.
+void WriteExpectations(const std::string& summary,
+                       const std::map<std::string, std::string>& results) {
+  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  ASSERT_NE(ws, nullptr) << "--update runs under `bazel run`";
+  std::ofstream out(absl::StrCat(ws, "/", kExpectations));
+  out << "# ONNX backend test cases (libonnx-testdata 1.12) and weft's "
+         "result on each.\n# Generated: bazel run "
+         "//tests/onnx:onnx_backend_test -- --update\n# "
+      << summary << "\n";
+  for (const auto& [name, r] : results) out << name << ": " << r << "\n";
+  ASSERT_TRUE(out.good());
+}
+
+// Fails for each case whose pass or failure the expectations file does not
+// record, and for each case it lists that the test data lacks.
+void CheckExpectations(const std::map<std::string, std::string>& results) {
   const std::map<std::string, std::string> expected =
       ReadExpectations(kExpectations);
   ASSERT_FALSE(expected.empty()) << "cannot read " << kExpectations;
@@ -342,6 +394,28 @@ TEST(OnnxBackend, EveryCaseMatchesTheExpectationFile) {
                  "improvement run: bazel run //tests/onnx:onnx_backend_test "
                  "-- --update\n";
   }
+}
+
+TEST(OnnxBackend, EveryCaseMatchesTheExpectationFile) {
+  const std::string data = DataDir();
+  ASSERT_FALSE(ListDir(data + "/node").empty())
+      << "ONNX backend test data not found in " << data
+      << " (tools/bootstrap.sh installs libonnx-testdata; WEFT_ONNX_TESTDATA "
+         "overrides the directory)";
+  // WEFT_ONNX_ONLY=<substring>: run and print only the matching cases (for
+  // debugging a converter; the expectations are not checked).
+  const char* only_env = std::getenv("WEFT_ONNX_ONLY");
+  const std::string only = only_env != nullptr ? only_env : "";
+  std::map<std::string, std::string> results;
+  const std::string summary = RunSuites(data, only, results);
+  std::cout << summary << "\n";
+
+  if (!only.empty()) return;
+  if (g_update) {
+    WriteExpectations(summary, results);
+    return;
+  }
+  CheckExpectations(results);
 }
 
 }  // namespace

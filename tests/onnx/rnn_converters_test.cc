@@ -277,105 +277,158 @@ struct Result {
   std::vector<double> y, y_h, y_c;  // [seq, dirs, batch, H], [dirs, batch, H]
 };
 
+// Direction `d` of `s`: its weights, biases and peepholes by row (0 where
+// omitted) and its activations.
+class DirectionRef {
+ public:
+  DirectionRef(const Spec& s, int64_t d, const std::vector<std::string>& acts)
+      : s_(s),
+        d_(d),
+        acts_(acts),
+        na_(s.cell == Cell::kRnn   ? 1
+            : s.cell == Cell::kGru ? 2
+                                   : 3) {}
+
+  const Spec& spec() const { return s_; }
+  int64_t direction() const { return d_; }
+  double W(int64_t row, int64_t k) const {
+    return s_.w[(d_ * s_.gh() + row) * s_.input + k];
+  }
+  double R(int64_t row, int64_t k) const {
+    return s_.r[(d_ * s_.gh() + row) * s_.hidden + k];
+  }
+  double Wb(int64_t row) const {
+    return s_.b.empty() ? 0.0 : s_.b[d_ * 2 * s_.gh() + row];
+  }
+  double Rb(int64_t row) const {
+    return s_.b.empty() ? 0.0 : s_.b[d_ * 2 * s_.gh() + s_.gh() + row];
+  }
+  double P(int64_t k, int64_t j) const {
+    return s_.p.empty() ? 0.0 : s_.p[d_ * 3 * s_.hidden + k * s_.hidden + j];
+  }
+  // Activation k of this direction.
+  double F(int k, double v) const {
+    return Act(acts_[d_ * na_ + k], v, s_.clip);
+  }
+
+ private:
+  const Spec& s_;
+  const int64_t d_;
+  const std::vector<std::string>& acts_;
+  const int na_;  // Activations per direction.
+};
+
+// xw[row] = x . W[row] + Wb[row]; hr[row] = h . R[row] + Rb[row].
+void GatePreActivations(const DirectionRef& p, const double* x,
+                        const std::vector<double>& h, std::vector<double>& xw,
+                        std::vector<double>& hr) {
+  const int64_t H = p.spec().hidden, I = p.spec().input,
+                G = Gates(p.spec().cell);
+  xw.assign(G * H, 0.0);
+  hr.assign(G * H, 0.0);
+  for (int64_t row = 0; row < G * H; ++row) {
+    double a = p.Wb(row), e = p.Rb(row);
+    for (int64_t k = 0; k < I; ++k) a += x[k] * p.W(row, k);
+    for (int64_t k = 0; k < H; ++k) e += h[k] * p.R(row, k);
+    xw[row] = a;
+    hr[row] = e;
+  }
+}
+
+// GRU's new hidden state `hn` from the state `h`.
+void GruStep(const DirectionRef& p, const std::vector<double>& xw,
+             const std::vector<double>& hr, const std::vector<double>& h,
+             std::vector<double>& hn) {
+  const int64_t H = p.spec().hidden;
+  std::vector<double> z(H), rg(H);
+  for (int64_t j = 0; j < H; ++j) {
+    z[j] = p.F(0, xw[j] + hr[j]);
+    rg[j] = p.F(0, xw[H + j] + hr[H + j]);
+  }
+  for (int64_t j = 0; j < H; ++j) {
+    double rec;
+    if (p.spec().linear_before_reset) {
+      rec = rg[j] * hr[2 * H + j];  // r (.) (h Rh^T + Rbh)
+    } else {
+      rec = p.Rb(2 * H + j);  // (r (.) h) Rh^T + Rbh
+      for (int64_t k = 0; k < H; ++k) {
+        rec += rg[k] * h[k] * p.R(2 * H + j, k);
+      }
+    }
+    const double ht = p.F(1, xw[2 * H + j] + rec);
+    hn[j] = (1 - z[j]) * ht + z[j] * h[j];
+  }
+}
+
+// LSTM's new hidden and cell states `hn` and `cn` from the cell state `c`.
+void LstmStep(const DirectionRef& p, const std::vector<double>& xw,
+              const std::vector<double>& hr, const std::vector<double>& c,
+              std::vector<double>& hn, std::vector<double>& cn) {
+  const int64_t H = p.spec().hidden;
+  for (int64_t j = 0; j < H; ++j) {
+    const double ig = p.F(0, xw[j] + hr[j] + p.P(0, j) * c[j]);
+    const double fg = p.F(0, xw[2 * H + j] + hr[2 * H + j] + p.P(2, j) * c[j]);
+    const double cg = p.F(1, xw[3 * H + j] + hr[3 * H + j]);
+    cn[j] = fg * c[j] + ig * cg;
+    const double og = p.F(0, xw[H + j] + hr[H + j] + p.P(1, j) * cn[j]);
+    hn[j] = og * p.F(2, cn[j]);
+  }
+}
+
+// Runs batch entry `bi` through p's direction: Y for each of its steps, and
+// its final Y_h and Y_c, into `out`.
+void RunEntry(const DirectionRef& p, int64_t bi, Result& out) {
+  const Spec& s = p.spec();
+  const int64_t dirs = s.dirs(), H = s.hidden, I = s.input, d = p.direction();
+  const bool reverse = s.direction == "reverse" || d == 1;
+  std::vector<double> h(H, 0.0), c(H, 0.0);
+  if (!s.h0.empty()) {
+    for (int64_t j = 0; j < H; ++j) h[j] = s.h0[(d * s.batch + bi) * H + j];
+  }
+  if (!s.c0.empty()) {
+    for (int64_t j = 0; j < H; ++j) c[j] = s.c0[(d * s.batch + bi) * H + j];
+  }
+  const int64_t len = s.lens.empty() ? s.seq : s.lens[bi];
+  for (int64_t i = 0; i < len; ++i) {
+    const int64_t t = reverse ? len - 1 - i : i;
+    std::vector<double> xw, hr;
+    GatePreActivations(p, &s.x[(t * s.batch + bi) * I], h, xw, hr);
+    std::vector<double> hn(H), cn(H);
+    switch (s.cell) {
+      case Cell::kRnn:
+        for (int64_t j = 0; j < H; ++j) hn[j] = p.F(0, xw[j] + hr[j]);
+        break;
+      case Cell::kGru:
+        GruStep(p, xw, hr, h, hn);
+        break;
+      case Cell::kLstm:
+        LstmStep(p, xw, hr, c, hn, cn);
+        break;
+    }
+    h = hn;
+    if (s.cell == Cell::kLstm) c = cn;
+    for (int64_t j = 0; j < H; ++j) {
+      out.y[((t * dirs + d) * s.batch + bi) * H + j] = h[j];
+    }
+  }
+  for (int64_t j = 0; j < H; ++j) {
+    out.y_h[(d * s.batch + bi) * H + j] = h[j];
+    out.y_c[(d * s.batch + bi) * H + j] = c[j];
+  }
+}
+
 // ONNX's equations, one batch entry and direction at a time; steps past an
 // entry's length leave the state alone and give Y = 0.
 Result Reference(const Spec& s) {
-  const int64_t dirs = s.dirs(), H = s.hidden, I = s.input, G = Gates(s.cell);
-  const int64_t gh = s.gh();
+  const int64_t dirs = s.dirs(), H = s.hidden;
   const std::vector<std::string> acts = Activations(s);
-  const int na = s.cell == Cell::kRnn ? 1 : s.cell == Cell::kGru ? 2 : 3;
   Result out;
   out.y.assign(s.seq * dirs * s.batch * H, 0.0);
   out.y_h.assign(dirs * s.batch * H, 0.0);
   out.y_c.assign(dirs * s.batch * H, 0.0);
   for (int64_t d = 0; d < dirs; ++d) {
-    const bool reverse = s.direction == "reverse" || d == 1;
-    auto W = [&](int64_t row, int64_t k) {
-      return s.w[(d * gh + row) * I + k];
-    };
-    auto R = [&](int64_t row, int64_t k) {
-      return s.r[(d * gh + row) * H + k];
-    };
-    auto Wb = [&](int64_t row) {
-      return s.b.empty() ? 0.0 : s.b[d * 2 * gh + row];
-    };
-    auto Rb = [&](int64_t row) {
-      return s.b.empty() ? 0.0 : s.b[d * 2 * gh + gh + row];
-    };
-    auto P = [&](int64_t k, int64_t j) {
-      return s.p.empty() ? 0.0 : s.p[d * 3 * H + k * H + j];
-    };
-    auto f = [&](int k, double v) { return Act(acts[d * na + k], v, s.clip); };
-    for (int64_t bi = 0; bi < s.batch; ++bi) {
-      std::vector<double> h(H, 0.0), c(H, 0.0);
-      if (!s.h0.empty()) {
-        for (int64_t j = 0; j < H; ++j) h[j] = s.h0[(d * s.batch + bi) * H + j];
-      }
-      if (!s.c0.empty()) {
-        for (int64_t j = 0; j < H; ++j) c[j] = s.c0[(d * s.batch + bi) * H + j];
-      }
-      const int64_t len = s.lens.empty() ? s.seq : s.lens[bi];
-      for (int64_t i = 0; i < len; ++i) {
-        const int64_t t = reverse ? len - 1 - i : i;
-        const double* x = &s.x[(t * s.batch + bi) * I];
-        // xw[row] = x . W[row] + Wb[row]; hr[row] = h . R[row] + Rb[row].
-        std::vector<double> xw(G * H), hr(G * H);
-        for (int64_t row = 0; row < G * H; ++row) {
-          double a = Wb(row), e = Rb(row);
-          for (int64_t k = 0; k < I; ++k) a += x[k] * W(row, k);
-          for (int64_t k = 0; k < H; ++k) e += h[k] * R(row, k);
-          xw[row] = a;
-          hr[row] = e;
-        }
-        std::vector<double> hn(H), cn(H);
-        switch (s.cell) {
-          case Cell::kRnn:
-            for (int64_t j = 0; j < H; ++j) hn[j] = f(0, xw[j] + hr[j]);
-            break;
-          case Cell::kGru: {
-            std::vector<double> z(H), rg(H);
-            for (int64_t j = 0; j < H; ++j) {
-              z[j] = f(0, xw[j] + hr[j]);
-              rg[j] = f(0, xw[H + j] + hr[H + j]);
-            }
-            for (int64_t j = 0; j < H; ++j) {
-              double rec;
-              if (s.linear_before_reset) {
-                rec = rg[j] * hr[2 * H + j];  // r (.) (h Rh^T + Rbh)
-              } else {
-                rec = Rb(2 * H + j);  // (r (.) h) Rh^T + Rbh
-                for (int64_t k = 0; k < H; ++k) {
-                  rec += rg[k] * h[k] * R(2 * H + j, k);
-                }
-              }
-              const double ht = f(1, xw[2 * H + j] + rec);
-              hn[j] = (1 - z[j]) * ht + z[j] * h[j];
-            }
-            break;
-          }
-          case Cell::kLstm:
-            for (int64_t j = 0; j < H; ++j) {
-              const double ig = f(0, xw[j] + hr[j] + P(0, j) * c[j]);
-              const double fg =
-                  f(0, xw[2 * H + j] + hr[2 * H + j] + P(2, j) * c[j]);
-              const double cg = f(1, xw[3 * H + j] + hr[3 * H + j]);
-              cn[j] = fg * c[j] + ig * cg;
-              const double og = f(0, xw[H + j] + hr[H + j] + P(1, j) * cn[j]);
-              hn[j] = og * f(2, cn[j]);
-            }
-            break;
-        }
-        h = hn;
-        if (s.cell == Cell::kLstm) c = cn;
-        for (int64_t j = 0; j < H; ++j) {
-          out.y[((t * dirs + d) * s.batch + bi) * H + j] = h[j];
-        }
-      }
-      for (int64_t j = 0; j < H; ++j) {
-        out.y_h[(d * s.batch + bi) * H + j] = h[j];
-        out.y_c[(d * s.batch + bi) * H + j] = c[j];
-      }
-    }
+    const DirectionRef p(s, d, acts);
+    for (int64_t bi = 0; bi < s.batch; ++bi) RunEntry(p, bi, out);
   }
   return out;
 }

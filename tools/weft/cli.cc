@@ -623,34 +623,37 @@ bool HasOpenDims(const onnx::ValueInfoProto& input) {
   return false;
 }
 
-// The import options for `file`: --input_shape's shapes, checked against
-// the model here so that an error names the flag. With `prefed`, the
-// --feed values of the model's inputs are read now (into `prefed`, by the
-// feed's index), and each fed input with open dims that --input_shape does
-// not pin is pinned to its value's shape (if it fits; a value that does not
-// fit is left for the run to refuse, naming the input); a feed that names
-// no input of the model (a weft tensor, or a typo) adds a line to `notes`,
-// for an import error.
-absl::StatusOr<OnnxImportOptions> ImportOptionsFor(
-    const OnnxFile& file, const Invocation& inv,
-    std::vector<std::optional<NDArray>>* prefed,
-    std::vector<std::string>* notes = nullptr) {
-  OnnxImportOptions options;
-  std::map<std::string, const onnx::ValueInfoProto*> inputs;
+// The model's graph inputs by name, and their names in order (plain and
+// quoted).
+struct OnnxInputIndex {
+  std::map<std::string, const onnx::ValueInfoProto*> by_name;
   std::vector<std::string> names, quoted;
-  for (const onnx::ValueInfoProto* vi : ModelInputs(file.model.graph())) {
-    inputs[vi->name()] = vi;
-    names.push_back(vi->name());
-    quoted.push_back(Quoted(vi->name()));
+};
+
+OnnxInputIndex IndexOnnxInputs(const onnx::GraphProto& g) {
+  OnnxInputIndex index;
+  for (const onnx::ValueInfoProto* vi : ModelInputs(g)) {
+    index.by_name[vi->name()] = vi;
+    index.names.push_back(vi->name());
+    index.quoted.push_back(Quoted(vi->name()));
   }
+  return index;
+}
+
+// Sets options.input_shapes from --input_shape, each checked against the
+// model's input it names.
+absl::Status ApplyInputShapeFlags(const OnnxFile& file, const Invocation& inv,
+                                  const OnnxInputIndex& inputs,
+                                  OnnxImportOptions& options) {
   for (const auto& [name, dims] : inv.input_shapes) {
-    const auto it = inputs.find(name);
-    if (it == inputs.end()) {
-      std::string hint = DidYouMean(name, names);
+    const auto it = inputs.by_name.find(name);
+    if (it == inputs.by_name.end()) {
+      std::string hint = DidYouMean(name, inputs.names);
       if (hint.empty()) {
-        hint =
-            absl::StrCat("; its inputs: ",
-                         quoted.empty() ? "none" : absl::StrJoin(quoted, ", "));
+        hint = absl::StrCat("; its inputs: ",
+                            inputs.quoted.empty()
+                                ? "none"
+                                : absl::StrJoin(inputs.quoted, ", "));
       }
       return absl::NotFoundError(
           absl::StrCat("--input_shape ", Quoted(name), ": ONNX model ",
@@ -666,20 +669,30 @@ absl::StatusOr<OnnxImportOptions> ImportOptionsFor(
     }
     options.input_shapes[name] = shape;
   }
-  if (prefed == nullptr) return options;
-  prefed->assign(inv.feeds.size(), std::nullopt);
+  return absl::OkStatus();
+}
+
+// Reads the --feed values of the model's inputs into `prefed` (by the
+// feed's index) and pins each fed input with open dims that
+// options.input_shapes leaves open to its value's shape, if it fits; a
+// feed that names no input adds a line to `notes`.
+absl::Status PrefeedInputs(const Invocation& inv, const OnnxInputIndex& inputs,
+                           OnnxImportOptions& options,
+                           std::vector<std::optional<NDArray>>& prefed,
+                           std::vector<std::string>* notes) {
+  prefed.assign(inv.feeds.size(), std::nullopt);
   for (size_t i = 0; i < inv.feeds.size(); ++i) {
     absl::StatusOr<std::pair<std::string, std::string>> spec =
         SplitFeed(inv.feeds[i]);
     if (!spec.ok()) return spec.status();
     const auto& [name, value] = *spec;
-    const auto it = inputs.find(name);
-    if (it == inputs.end()) {
+    const auto it = inputs.by_name.find(name);
+    if (it == inputs.by_name.end()) {
       if (notes != nullptr) {
         notes->push_back(
             absl::StrCat("--feed ", Quoted(name),
                          " names no input of the model, so it pins no shape",
-                         DidYouMean(name, names)));
+                         DidYouMean(name, inputs.names)));
       }
       continue;
     }
@@ -693,7 +706,33 @@ absl::StatusOr<OnnxImportOptions> ImportOptionsFor(
         ShapeFits(*it->second, array->shape())) {
       options.input_shapes[name] = array->shape();
     }
-    (*prefed)[i] = *std::move(array);
+    prefed[i] = *std::move(array);
+  }
+  return absl::OkStatus();
+}
+
+// The import options for `file`: --input_shape's shapes, checked against
+// the model here so that an error names the flag. With `prefed`, the
+// --feed values of the model's inputs are read now (into `prefed`, by the
+// feed's index), and each fed input with open dims that --input_shape does
+// not pin is pinned to its value's shape (if it fits; a value that does not
+// fit is left for the run to refuse, naming the input); a feed that names
+// no input of the model (a weft tensor, or a typo) adds a line to `notes`,
+// for an import error.
+absl::StatusOr<OnnxImportOptions> ImportOptionsFor(
+    const OnnxFile& file, const Invocation& inv,
+    std::vector<std::optional<NDArray>>* prefed,
+    std::vector<std::string>* notes = nullptr) {
+  OnnxImportOptions options;
+  const OnnxInputIndex inputs = IndexOnnxInputs(file.model.graph());
+  if (absl::Status s = ApplyInputShapeFlags(file, inv, inputs, options);
+      !s.ok()) {
+    return s;
+  }
+  if (prefed == nullptr) return options;
+  if (absl::Status s = PrefeedInputs(inv, inputs, options, *prefed, notes);
+      !s.ok()) {
+    return s;
   }
   return options;
 }
@@ -792,13 +831,8 @@ void CountOnnxOps(const onnx::GraphProto& g, std::map<std::string, int>& ops,
 
 // ----------------------------------------------------------- commands ---
 
-// `weft check` on an ONNX model: what the model says, then whether it
-// imports.
-absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
-  absl::StatusOr<std::unique_ptr<OnnxFile>> file = ReadOnnxFile(path);
-  if (!file.ok()) return file.status();
-  const onnx::ModelProto& m = (*file)->model;
-  const onnx::GraphProto& g = m.graph();
+// The model's default-domain opset version, then the other domains'.
+std::string OnnxOpsetSummary(const onnx::ModelProto& m) {
   std::string opset = "none of the default domain";
   std::vector<std::string> other_opsets;
   for (const onnx::OperatorSetIdProto& o : m.opset_import()) {
@@ -811,19 +845,21 @@ absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
   if (!other_opsets.empty()) {
     absl::StrAppend(&opset, " (and ", absl::StrJoin(other_opsets, ", "), ")");
   }
+  return opset;
+}
+
+// The model's producer name (quoted) and version.
+std::string OnnxProducer(const onnx::ModelProto& m) {
   std::string producer = m.producer_name().empty() ? std::string("(none)")
                                                    : Quoted(m.producer_name());
   if (!m.producer_version().empty()) {
     absl::StrAppend(&producer, " ", m.producer_version());
   }
-  std::map<std::string, int> ops;
-  int nodes = 0;
-  CountOnnxOps(g, ops, nodes);
-  std::printf("ONNX model %s: opset %s, IR version %lld, producer %s\n",
-              path.c_str(), opset.c_str(),
-              static_cast<long long>(m.ir_version()), producer.c_str());
-  std::printf("graph %s: %d nodes, %d initializers\n", Quoted(g.name()).c_str(),
-              nodes, g.initializer_size());
+  return producer;
+}
+
+// Prints the count of each op (as CountOnnxOps counted them).
+void PrintOnnxOpCounts(const std::map<std::string, int>& ops) {
   std::printf("ONNX ops:\n");
   size_t width = 12;
   for (const auto& [op, count] : ops) width = std::max(width, op.size());
@@ -831,6 +867,10 @@ absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
     std::printf("  %-*s %d\n", static_cast<int>(width), op.c_str(), count);
   }
   if (ops.empty()) std::printf("  (none)\n");
+}
+
+// Prints the graph's inputs and outputs with their types.
+void PrintOnnxInputsAndOutputs(const onnx::GraphProto& g) {
   std::printf("inputs:\n");
   const std::vector<const onnx::ValueInfoProto*> inputs = ModelInputs(g);
   for (const onnx::ValueInfoProto* vi : inputs) {
@@ -844,11 +884,16 @@ absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
                 OnnxTypeString(vi.type()).c_str());
   }
   if (g.output_size() == 0) std::printf("  (none)\n");
+}
+
+// Imports `file` and prints the weft graph's size, inputs and outputs, or
+// returns the import error.
+absl::Status CheckOnnxImports(const OnnxFile& file, const std::string& path,
+                              const Invocation& inv) {
   absl::StatusOr<OnnxImportOptions> options =
-      ImportOptionsFor(**file, inv, /*prefed=*/nullptr);
+      ImportOptionsFor(file, inv, /*prefed=*/nullptr);
   if (!options.ok()) return options.status();
-  absl::StatusOr<OnnxModel> model =
-      ImportOnnxBytes((*file)->bytes, path, *options);
+  absl::StatusOr<OnnxModel> model = ImportOnnxBytes(file.bytes, path, *options);
   if (!model.ok()) {
     std::printf("imports: no (the error follows)\n");
     return ImportError(model.status(), {});
@@ -865,6 +910,84 @@ absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
   return absl::OkStatus();
 }
 
+// `weft check` on an ONNX model: what the model says, then whether it
+// imports.
+absl::Status CheckOnnx(const std::string& path, const Invocation& inv) {
+  absl::StatusOr<std::unique_ptr<OnnxFile>> file = ReadOnnxFile(path);
+  if (!file.ok()) return file.status();
+  const onnx::ModelProto& m = (*file)->model;
+  const onnx::GraphProto& g = m.graph();
+  const std::string opset = OnnxOpsetSummary(m);
+  const std::string producer = OnnxProducer(m);
+  std::map<std::string, int> ops;
+  int nodes = 0;
+  CountOnnxOps(g, ops, nodes);
+  std::printf("ONNX model %s: opset %s, IR version %lld, producer %s\n",
+              path.c_str(), opset.c_str(),
+              static_cast<long long>(m.ir_version()), producer.c_str());
+  std::printf("graph %s: %d nodes, %d initializers\n", Quoted(g.name()).c_str(),
+              nodes, g.initializer_size());
+  PrintOnnxOpCounts(ops);
+  PrintOnnxInputsAndOutputs(g);
+  return CheckOnnxImports(**file, path, inv);
+}
+
+// Adds the resources `n`'s attributes refer to (functions aside) to
+// `resources`, as "kind 'name'".
+void NoteResources(const Node* n, std::set<std::string>& resources) {
+  for (const auto& [key, value] : n->attrs()) {
+    if (const auto* r = std::get_if<ResourceRef>(&value);
+        r && *r &&
+        dynamic_cast<const internal::FunctionBody*>(r->get()) == nullptr) {
+      resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
+    }
+  }
+}
+
+// Prints the graph's placeholders with their dtypes and shapes.
+void PrintPlaceholders(const std::vector<const Node*>& nodes) {
+  std::printf("placeholders:\n");
+  int placeholders = 0;
+  for (const Node* n : nodes) {
+    if (n->op() != "Placeholder") continue;
+    ++placeholders;
+    std::printf("  %s: %s%s\n", n->name().c_str(),
+                std::string(DTypeName(n->output_dtypes()[0])).c_str(),
+                n->output_shapes()[0].DebugString().c_str());
+  }
+  if (placeholders == 0) std::printf("  (none)\n");
+}
+
+// Prints each function's signature, size, callees and where it was traced
+// (callees first, as the file's library lists them).
+void PrintFunctions(
+    const std::vector<std::shared_ptr<internal::FunctionBody>>& functions) {
+  std::printf("functions:\n");
+  auto specs = [](const std::vector<TensorSpec>& v) {
+    std::vector<std::string> out;
+    for (const TensorSpec& s : v) {
+      out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
+    }
+    return absl::StrJoin(out, ", ");
+  };
+  for (const auto& fb : functions) {
+    std::string calls;
+    for (const Node* n : fb->graph.nodes()) {
+      for (const auto& callee : internal::CalledFunctions(*n)) {
+        absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
+                        Quoted(callee->name()));
+      }
+    }
+    std::printf(
+        "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
+        "at %s\n",
+        fb->name().c_str(), specs(fb->arg_specs).c_str(),
+        specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
+        fb->capture_specs.size(), calls.c_str(),
+        fb->traced_site().ToString().c_str());
+  }
+}
+
 absl::Status Check(const std::string& path, const Invocation& inv) {
   if (IsOnnxPath(path)) return CheckOnnx(path, inv);
   absl::StatusOr<LoadedGraph> loaded = LoadAnyGraph(path, inv);
@@ -878,23 +1001,14 @@ absl::Status Check(const std::string& path, const Invocation& inv) {
   // functions have their own section.
   const std::vector<std::shared_ptr<internal::FunctionBody>> functions =
       internal::ReachableFunctions(*g);
-  auto note_resources = [&](const Node* n) {
-    for (const auto& [key, value] : n->attrs()) {
-      if (const auto* r = std::get_if<ResourceRef>(&value);
-          r && *r &&
-          dynamic_cast<const internal::FunctionBody*>(r->get()) == nullptr) {
-        resources.insert(absl::StrCat((*r)->kind(), " ", Quoted((*r)->name())));
-      }
-    }
-  };
   for (const Node* n : nodes) {
     ++by_op[n->op()];
     ++by_device[n->device().empty() ? "(default: the session's first device)"
                                     : n->device()];
-    note_resources(n);
+    NoteResources(n, resources);
   }
   for (const auto& fb : functions) {
-    for (const Node* n : fb->graph.nodes()) note_resources(n);
+    for (const Node* n : fb->graph.nodes()) NoteResources(n, resources);
   }
   std::printf("graph %s from %s: %zu nodes\n", Quoted(g->name()).c_str(),
               path.c_str(), nodes.size());
@@ -902,16 +1016,7 @@ absl::Status Check(const std::string& path, const Invocation& inv) {
   for (const auto& [op, count] : by_op) {
     std::printf("  %-12s %d\n", op.c_str(), count);
   }
-  std::printf("placeholders:\n");
-  int placeholders = 0;
-  for (const Node* n : nodes) {
-    if (n->op() != "Placeholder") continue;
-    ++placeholders;
-    std::printf("  %s: %s%s\n", n->name().c_str(),
-                std::string(DTypeName(n->output_dtypes()[0])).c_str(),
-                n->output_shapes()[0].DebugString().c_str());
-  }
-  if (placeholders == 0) std::printf("  (none)\n");
+  PrintPlaceholders(nodes);
   std::printf("devices:\n");
   for (const auto& [device, count] : by_device) {
     std::printf("  %s: %d nodes\n", device.c_str(), count);
@@ -920,33 +1025,7 @@ absl::Status Check(const std::string& path, const Invocation& inv) {
     std::printf("resources:\n");
     for (const std::string& r : resources) std::printf("  %s\n", r.c_str());
   }
-  if (!functions.empty()) {
-    // Callees first, as the file's library lists them.
-    std::printf("functions:\n");
-    auto specs = [](const std::vector<TensorSpec>& v) {
-      std::vector<std::string> out;
-      for (const TensorSpec& s : v) {
-        out.push_back(absl::StrCat(DTypeName(s.dtype), s.shape.DebugString()));
-      }
-      return absl::StrJoin(out, ", ");
-    };
-    for (const auto& fb : functions) {
-      std::string calls;
-      for (const Node* n : fb->graph.nodes()) {
-        for (const auto& callee : internal::CalledFunctions(*n)) {
-          absl::StrAppend(&calls, calls.empty() ? ", calls " : " ",
-                          Quoted(callee->name()));
-        }
-      }
-      std::printf(
-          "  %s(%s) -> (%s): %d body nodes, %zu captures%s; traced "
-          "at %s\n",
-          fb->name().c_str(), specs(fb->arg_specs).c_str(),
-          specs(fb->output_specs).c_str(), fb->graph.num_nodes(),
-          fb->capture_specs.size(), calls.c_str(),
-          fb->traced_site().ToString().c_str());
-    }
-  }
+  if (!functions.empty()) PrintFunctions(functions);
   return absl::OkStatus();
 }
 
@@ -1059,6 +1138,65 @@ absl::Status Partition(const std::string& path, const Invocation& inv,
   return absl::OkStatus();
 }
 
+// The latencies (in microseconds, sorted) of `runs` runs spread over
+// `clients` threads, and the wall time (in seconds) they all took.
+struct BenchTimes {
+  std::vector<double> latencies;
+  double wall = 0;
+};
+
+absl::StatusOr<BenchTimes> TimeRuns(Session& session, const Feeds& feeds,
+                                    const std::vector<Tensor>& fetches,
+                                    int runs, int clients) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::vector<double>> latencies(clients);
+  std::vector<absl::Status> errors(clients);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      SetCurrentThreadName(absl::StrCat("bench-", c));
+      for (int r = c; r < runs; r += clients) {
+        const auto t0 = Clock::now();
+        auto out = session.Run(feeds, fetches);
+        const auto t1 = Clock::now();
+        if (!out.ok()) {
+          errors[c] = out.status();
+          return;
+        }
+        latencies[c].push_back(
+            std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  BenchTimes times;
+  times.wall = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const absl::Status& s : errors) {
+    if (!s.ok()) return s;
+  }
+  std::vector<double>& all = times.latencies;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  return times;
+}
+
+// Prints the latency percentiles and the throughput of `times`.
+void PrintBenchReport(const BenchTimes& times, int clients,
+                      const std::vector<std::string>& devices) {
+  const std::vector<double>& all = times.latencies;
+  auto pct = [&](double q) {
+    const size_t i = static_cast<size_t>(std::ceil(q * all.size())) - 1;
+    return all[std::min(i, all.size() - 1)];
+  };
+  std::printf(
+      "%zu runs, %d client thread(s), devices %s\n"
+      "latency us: p50 %.1f  p90 %.1f  p99 %.1f  (min %.1f, max %.1f)\n"
+      "throughput: %.1f runs/s\n",
+      all.size(), clients, absl::StrJoin(devices, ",").c_str(), pct(0.5),
+      pct(0.9), pct(0.99), all.front(), all.back(), all.size() / times.wall);
+}
+
 absl::Status Bench(const std::string& path, const Invocation& inv) {
   if (inv.fetches.empty()) {
     return absl::InvalidArgumentError("bench needs at least one --fetch NAME");
@@ -1084,46 +1222,10 @@ absl::Status Bench(const std::string& path, const Invocation& inv) {
   if (auto warm = (*session)->Run(*feeds, *fetches); !warm.ok()) {
     return warm.status();
   }
-  using Clock = std::chrono::steady_clock;
-  std::vector<std::vector<double>> latencies(clients);
-  std::vector<absl::Status> errors(clients);
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      SetCurrentThreadName(absl::StrCat("bench-", c));
-      for (int r = c; r < runs; r += clients) {
-        const auto t0 = Clock::now();
-        auto out = (*session)->Run(*feeds, *fetches);
-        const auto t1 = Clock::now();
-        if (!out.ok()) {
-          errors[c] = out.status();
-          return;
-        }
-        latencies[c].push_back(
-            std::chrono::duration<double, std::micro>(t1 - t0).count());
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  const double wall =
-      std::chrono::duration<double>(Clock::now() - start).count();
-  for (const absl::Status& s : errors) {
-    if (!s.ok()) return s;
-  }
-  std::vector<double> all;
-  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double q) {
-    const size_t i = static_cast<size_t>(std::ceil(q * all.size())) - 1;
-    return all[std::min(i, all.size() - 1)];
-  };
-  std::printf(
-      "%zu runs, %d client thread(s), devices %s\n"
-      "latency us: p50 %.1f  p90 %.1f  p99 %.1f  (min %.1f, max %.1f)\n"
-      "throughput: %.1f runs/s\n",
-      all.size(), clients, absl::StrJoin(Devices(*g), ",").c_str(), pct(0.5),
-      pct(0.9), pct(0.99), all.front(), all.back(), all.size() / wall);
+  absl::StatusOr<BenchTimes> times =
+      TimeRuns(**session, *feeds, *fetches, runs, clients);
+  if (!times.ok()) return times.status();
+  PrintBenchReport(*times, clients, Devices(*g));
   return absl::OkStatus();
 }
 

@@ -217,7 +217,7 @@ const std::vector<FlagSpec>& Flags() {
   return *flags;
 }
 
-// Long (~90 lines): a table, one entry per command with its synopsis, flags
+// Long (~120 lines): a table, one entry per command with its synopsis, flags
 // and help text; data rather than control flow.
 const std::vector<CommandSpec>& Commands() {
   static const auto* commands = new std::vector<CommandSpec>{
@@ -357,17 +357,63 @@ const FlagSpec* FindFlag(std::string_view name) {
   return nullptr;
 }
 
-Invocation ParseCommandLine(int argc, char** argv) {
-  Invocation inv;
+namespace {
+
+// What one pass over argv found besides what it set in the Invocation.
+struct ScannedArgs {
   std::vector<std::string> positional;
+  // The values of the flags that set absl flags, set once the command is
+  // known to take them.
   std::vector<std::pair<const FlagSpec*, std::string>> values;
   std::vector<std::string_view> given;  // flag names, in order
   std::string flag_error;               // the first one
+};
+
+// Records `value` of the flag `spec`: the flags the Invocation holds go
+// there (a bad --input_shape or a second --out is a flag error), the
+// others into scanned.values.
+void ApplyFlagValue(const FlagSpec& spec, std::string value, Invocation& inv,
+                    ScannedArgs& scanned) {
+  if (spec.name == "feed") {
+    inv.feeds.push_back(std::move(value));
+  } else if (spec.name == "fetch") {
+    for (std::string_view f : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+      inv.fetches.emplace_back(f);
+    }
+  } else if (spec.name == "input_shape") {
+    std::string shape_name;
+    std::vector<int64_t> dims;
+    std::string error = ParseInputShape(value, shape_name, dims);
+    for (const auto& [n, d] : inv.input_shapes) {
+      if (error.empty() && n == shape_name) {
+        error = absl::StrCat("--input_shape gives input ", Quote(n), " twice");
+      }
+    }
+    if (!error.empty()) {
+      if (scanned.flag_error.empty()) scanned.flag_error = std::move(error);
+      return;
+    }
+    inv.input_shapes.emplace_back(std::move(shape_name), std::move(dims));
+  } else if (spec.name == "out") {
+    if (!inv.out.empty() && scanned.flag_error.empty()) {
+      scanned.flag_error = "--out (-o) given twice";
+    }
+    inv.out = std::move(value);
+  } else {
+    scanned.values.emplace_back(&spec, std::move(value));
+  }
+}
+
+// Splits argv into positional arguments and flags (setting inv.help and
+// the flags the Invocation holds); the first unknown flag or flag without
+// a value is scanned.flag_error.
+ScannedArgs ScanArguments(int argc, char** argv, Invocation& inv) {
+  ScannedArgs scanned;
   bool rest = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (rest || arg == "-" || !absl::StartsWith(arg, "-")) {
-      positional.emplace_back(arg);
+      scanned.positional.emplace_back(arg);
       continue;
     }
     if (arg == "--") {
@@ -389,10 +435,10 @@ Invocation ParseCommandLine(int argc, char** argv) {
     }
     const FlagSpec* spec = FindFlag(name == "o" ? "out" : name);
     if (spec == nullptr) {
-      if (flag_error.empty()) {
-        flag_error = absl::StrCat("unknown flag ",
-                                  arg.substr(0, arg.size() - body.size()), name,
-                                  DidYouMean(name, AllFlagNames(), "--", ""));
+      if (scanned.flag_error.empty()) {
+        scanned.flag_error = absl::StrCat(
+            "unknown flag ", arg.substr(0, arg.size() - body.size()), name,
+            DidYouMean(name, AllFlagNames(), "--", ""));
       }
       continue;
     }
@@ -400,51 +446,26 @@ Invocation ParseCommandLine(int argc, char** argv) {
       if (i + 1 < argc && !absl::StartsWith(argv[i + 1], "--")) {
         value = argv[++i];
       } else {
-        if (flag_error.empty()) {
-          flag_error =
+        if (scanned.flag_error.empty()) {
+          scanned.flag_error =
               absl::StrCat("flag ", Dashed(spec->name), " needs a value (",
                            Dashed(spec->name), " ", spec->value, ")");
         }
         continue;
       }
     }
-    given.push_back(spec->name);
-    if (spec->name == "feed") {
-      inv.feeds.push_back(std::move(value));
-    } else if (spec->name == "fetch") {
-      for (std::string_view f : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-        inv.fetches.emplace_back(f);
-      }
-    } else if (spec->name == "input_shape") {
-      std::string shape_name;
-      std::vector<int64_t> dims;
-      std::string error = ParseInputShape(value, shape_name, dims);
-      for (const auto& [n, d] : inv.input_shapes) {
-        if (error.empty() && n == shape_name) {
-          error =
-              absl::StrCat("--input_shape gives input ", Quote(n), " twice");
-        }
-      }
-      if (!error.empty()) {
-        if (flag_error.empty()) flag_error = std::move(error);
-        continue;
-      }
-      inv.input_shapes.emplace_back(std::move(shape_name), std::move(dims));
-    } else if (spec->name == "out") {
-      if (!inv.out.empty() && flag_error.empty()) {
-        flag_error = "--out (-o) given twice";
-      }
-      inv.out = std::move(value);
-    } else {
-      values.emplace_back(spec, std::move(value));
-    }
+    scanned.given.push_back(spec->name);
+    ApplyFlagValue(*spec, std::move(value), inv, scanned);
   }
+  return scanned;
+}
 
-  if (positional.empty()) {
-    // `weft --help` is the tool's help; `weft` alone a usage error.
-    if (!inv.help) inv.error = flag_error;
-    return inv;
-  }
+// Sets inv.command and inv.args from the positional arguments (`weft help
+// run` becoming `weft run --help`) and returns the command's spec; nullptr
+// when there is none to check the line against: an error (set in inv) or
+// plain `weft help`.
+const CommandSpec* ResolveCommand(const std::vector<std::string>& positional,
+                                  Invocation& inv) {
   inv.command = positional[0];
   inv.args.assign(positional.begin() + 1, positional.end());
   if (inv.command == "help") {
@@ -452,11 +473,11 @@ Invocation ParseCommandLine(int argc, char** argv) {
     if (inv.args.size() > 1) {
       inv.error = absl::StrCat("help takes at most one command (got ",
                                inv.args.size(), ")");
-      return inv;
+      return nullptr;
     }
     inv.command = inv.args.empty() ? "" : inv.args[0];
     inv.args.clear();
-    if (inv.command.empty()) return inv;
+    if (inv.command.empty()) return nullptr;
   }
   const CommandSpec* command = FindCommand(inv.command);
   if (command == nullptr) {
@@ -464,84 +485,111 @@ Invocation ParseCommandLine(int argc, char** argv) {
                              DidYouMean(inv.command, AllCommandNames()));
     inv.error_lists_commands = true;
     inv.command.clear();
-    return inv;
   }
-  if (inv.help) return inv;
-  if (!flag_error.empty()) {
-    inv.error = flag_error;
-    return inv;
-  }
+  return command;
+}
+
+// The error for the first of `given` that `command` does not take, or "".
+std::string FlagNotApplyingError(const CommandSpec& command,
+                                 const std::vector<std::string_view>& given) {
   for (std::string_view name : given) {
-    if (std::find(command->flags.begin(), command->flags.end(), name) ==
-        command->flags.end()) {
-      inv.error = absl::StrCat(
-          Dashed(name), " does not apply to ", command->name, "; ",
-          command->flags.empty()
-              ? absl::StrCat(command->name, " takes no flags")
+    if (std::find(command.flags.begin(), command.flags.end(), name) ==
+        command.flags.end()) {
+      return absl::StrCat(
+          Dashed(name), " does not apply to ", command.name, "; ",
+          command.flags.empty()
+              ? absl::StrCat(command.name, " takes no flags")
               : absl::StrCat(
                     "its flags are ",
-                    absl::StrJoin(command->flags, ", ",
+                    absl::StrJoin(command.flags, ", ",
                                   [](std::string* out, std::string_view f) {
                                     out->append(Dashed(f));
                                   })));
-      return inv;
     }
   }
-  const int n = static_cast<int>(inv.args.size());
-  if (n < command->min_args || n > command->max_args) {
-    if (command->min_args == 1 && command->max_args == 1) {
-      inv.error = absl::StrCat("expected exactly one ", command->operand,
-                               " (got ", n, " arguments)");
-    } else {
-      inv.error = absl::StrCat("unexpected argument ",
-                               Quote(inv.args[command->max_args]));
+  return "";
+}
+
+// The error for a number of positional arguments `command` does not take,
+// or "".
+std::string ArgumentCountError(const CommandSpec& command,
+                               const std::vector<std::string>& args) {
+  const int n = static_cast<int>(args.size());
+  if (n >= command.min_args && n <= command.max_args) return "";
+  if (command.min_args == 1 && command.max_args == 1) {
+    return absl::StrCat("expected exactly one ", command.operand, " (got ", n,
+                        " arguments)");
+  }
+  return absl::StrCat("unexpected argument ", Quote(args[command.max_args]));
+}
+
+// The error for the first flag `command` needs that is not among `given`,
+// or for a flag given where it cannot work (an empty --fetch, --input_shape
+// without an ONNX model, --out's extension); "" if none.
+std::string FlagUseError(const CommandSpec& command,
+                         const std::vector<std::string_view>& given,
+                         const Invocation& inv) {
+  auto has = [&](std::string_view name) {
+    return std::find(given.begin(), given.end(), name) != given.end();
+  };
+  for (std::string_view name : command.required) {
+    if (!has(name)) {
+      return name == "out"
+                 ? absl::StrCat(command.name,
+                                " needs -o FILE (or --out FILE): the weft "
+                                "graph file to write, .pb or .pbtxt")
+                 : absl::StrCat(command.name, " needs ", Dashed(name), " ",
+                                FindFlag(name)->value);
     }
+  }
+  if (command.name == "partition" && !has("fetch") && !has("function")) {
+    return "partition needs --fetch NAME (the tensors whose subgraph to "
+           "split) or --function F";
+  }
+  if (has("fetch") && inv.fetches.empty()) {
+    return "--fetch needs a tensor name";
+  }
+  if (has("input_shape") && command.name != "import" &&
+      !IsOnnxPath(inv.args[0])) {
+    return absl::StrCat(
+        "--input_shape applies to ONNX models (.onnx) only, and ",
+        Quote(inv.args[0]), " is not one");
+  }
+  if (has("out") && !GraphFileFormatForPath(inv.out).ok()) {
+    return absl::StrCat("invalid value ", Quote(inv.out),
+                        " for --out: the graph file's extension must be "
+                        "'.pb' (binary) or '.pbtxt' (text)");
+  }
+  return "";
+}
+
+}  // namespace
+
+Invocation ParseCommandLine(int argc, char** argv) {
+  Invocation inv;
+  ScannedArgs scanned = ScanArguments(argc, argv, inv);
+  if (scanned.positional.empty()) {
+    // `weft --help` is the tool's help; `weft` alone a usage error.
+    if (!inv.help) inv.error = scanned.flag_error;
     return inv;
   }
-  for (const auto& [spec, value] : values) {
+  const CommandSpec* command = ResolveCommand(scanned.positional, inv);
+  if (command == nullptr || inv.help) return inv;
+  if (!scanned.flag_error.empty()) {
+    inv.error = scanned.flag_error;
+    return inv;
+  }
+  inv.error = FlagNotApplyingError(*command, scanned.given);
+  if (!inv.error.empty()) return inv;
+  inv.error = ArgumentCountError(*command, inv.args);
+  if (!inv.error.empty()) return inv;
+  for (const auto& [spec, value] : scanned.values) {
     if (std::string error = SetFlag(*spec, value); !error.empty()) {
       inv.error = std::move(error);
       return inv;
     }
   }
-  auto has = [&](std::string_view name) {
-    return std::find(given.begin(), given.end(), name) != given.end();
-  };
-  for (std::string_view name : command->required) {
-    if (!has(name)) {
-      inv.error =
-          name == "out"
-              ? absl::StrCat(command->name,
-                             " needs -o FILE (or --out FILE): the weft graph "
-                             "file to write, .pb or .pbtxt")
-              : absl::StrCat(command->name, " needs ", Dashed(name), " ",
-                             FindFlag(name)->value);
-      return inv;
-    }
-  }
-  if (command->name == "partition" && !has("fetch") && !has("function")) {
-    inv.error =
-        "partition needs --fetch NAME (the tensors whose subgraph to split) "
-        "or --function F";
-    return inv;
-  }
-  if (has("fetch") && inv.fetches.empty()) {
-    inv.error = "--fetch needs a tensor name";
-    return inv;
-  }
-  if (has("input_shape") && command->name != "import" &&
-      !IsOnnxPath(inv.args[0])) {
-    inv.error =
-        absl::StrCat("--input_shape applies to ONNX models (.onnx) only, and ",
-                     Quote(inv.args[0]), " is not one");
-    return inv;
-  }
-  if (has("out") && !GraphFileFormatForPath(inv.out).ok()) {
-    inv.error = absl::StrCat("invalid value ", Quote(inv.out),
-                             " for --out: the graph file's extension must be "
-                             "'.pb' (binary) or '.pbtxt' (text)");
-    return inv;
-  }
+  inv.error = FlagUseError(*command, scanned.given, inv);
   return inv;
 }
 
