@@ -360,12 +360,18 @@ class Importer {
     return absl::OkStatus();
   }
 
-  // Lists every node (subgraphs included) whose op type or domain weft
-  // cannot convert, before anything is built.
+  // Notes every node (subgraphs included) whose op type or domain weft
+  // cannot convert; the import goes on (skipping those nodes and what
+  // depends on them) so that one error lists every unsupported node.
   absl::Status CheckOpTypes(const onnx::GraphProto& g) {
     CollectUnknownOps(g, "");
-    if (!unsupported_.empty()) return UnsupportedError();
     return absl::OkStatus();
+  }
+
+  // Whether `n` has a converter (CollectUnknownOps listed it otherwise).
+  static bool IsConvertible(const onnx::NodeProto& n) {
+    return (n.domain().empty() || n.domain() == "ai.onnx") &&
+           Converters().contains(n.op_type());
   }
 
   void CollectUnknownOps(const onnx::GraphProto& g, std::string_view prefix) {
@@ -405,6 +411,7 @@ class Importer {
           unsupported_.push_back(absl::StrCat("initializer ",
                                               QuotedName(t.name()), ": ",
                                               a.status().message()));
+          poisoned_.insert(t.name());
           continue;
         }
         return ModelError(absl::StrCat("initializer ", QuotedName(t.name()),
@@ -412,7 +419,6 @@ class Importer {
       }
       values_[t.name()] = Value{Tensor(), *std::move(a)};
     }
-    if (!unsupported_.empty()) return UnsupportedError();
     return absl::OkStatus();
   }
 
@@ -452,6 +458,7 @@ class Importer {
       if (!vi.type().has_tensor_type()) {
         unsupported_.push_back(
             absl::StrCat("input ", QuotedName(vi.name()), ": not a tensor"));
+        poisoned_.insert(vi.name());
         continue;
       }
       absl::StatusOr<DType> dtype =
@@ -459,6 +466,7 @@ class Importer {
       if (!dtype.ok()) {
         unsupported_.push_back(absl::StrCat("input ", QuotedName(vi.name()),
                                             ": ", dtype.status().message()));
+        poisoned_.insert(vi.name());
         continue;
       }
       absl::StatusOr<Shape> shape = InputShape(vi);
@@ -489,7 +497,6 @@ class Importer {
             QuotedName(name), ", which is not an input of the model"));
       }
     }
-    if (!unsupported_.empty()) return UnsupportedError();
     return absl::OkStatus();
   }
 
@@ -538,7 +545,9 @@ class Importer {
     bool poisoned = false;
     absl::StatusOr<std::vector<Value*>> in = NodeInputs(n, index, poisoned);
     if (!in.ok()) return in.status();
-    if (poisoned) {  // Downstream of an unsupported node: skip it.
+    if (poisoned || !IsConvertible(n)) {
+      // Unsupported (already listed), or downstream of an unsupported
+      // node: skip it.
       for (const std::string& out : n.output()) poisoned_.insert(out);
       return absl::OkStatus();
     }

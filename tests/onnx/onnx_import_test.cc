@@ -1,0 +1,870 @@
+// weft::ImportOnnx / ImportOnnxBytes (interop/onnx_import.h) as a whole:
+// the OnnxModel it returns, options (graph_name, device, input_shapes,
+// constant_inputs), node names and provenance, run-time errors pointing at
+// the model, the one error listing every unsupported node, import-time
+// folding of shape subgraphs, and malformed, truncated or hostile files
+// (clean errors naming the source, never a crash). Models are built here as
+// onnx::ModelProtos; one comes from Debian's libonnx-testdata
+// (tools/bootstrap.sh installs it).
+#include "interop/onnx_import.h"
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "graph/attr.h"
+#include "graph/errors.h"
+#include "graph/graph.h"
+#include "graph/ndarray.h"
+#include "graph/node.h"
+#include "gtest/gtest.h"
+#include "onnx/onnx_pb.h"
+#include "runtime/session.h"
+#include "tests/testing/files.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
+constexpr int32_t kInt64 = onnx::TensorProto::INT64;
+constexpr int64_t kSymbolic = -1;  // A dim_param dim in AddInput's dims.
+
+// ------------------------------------------------------ model building --
+
+onnx::ModelProto NewModel(int opset = 13) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("onnx_import_test");
+  onnx::OperatorSetIdProto* o = m.add_opset_import();
+  o->set_domain("");
+  o->set_version(opset);
+  m.mutable_graph()->set_name("test_graph");
+  return m;
+}
+
+void SetTensorType(onnx::ValueInfoProto* vi, int32_t elem_type,
+                   const std::vector<int64_t>& dims) {
+  onnx::TypeProto::Tensor* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(elem_type);
+  onnx::TensorShapeProto* shape = tt->mutable_shape();
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == kSymbolic) {
+      shape->add_dim()->set_dim_param(absl::StrCat(vi->name(), "_d", i));
+    } else {
+      shape->add_dim()->set_dim_value(dims[i]);
+    }
+  }
+}
+
+void AddInput(onnx::ModelProto& m, const std::string& name, int32_t elem_type,
+              const std::vector<int64_t>& dims) {
+  onnx::ValueInfoProto* vi = m.mutable_graph()->add_input();
+  vi->set_name(name);
+  SetTensorType(vi, elem_type, dims);
+}
+
+// An output of `rank` symbolic dims.
+void AddOutput(onnx::ModelProto& m, const std::string& name, int32_t elem_type,
+               int rank) {
+  onnx::ValueInfoProto* vi = m.mutable_graph()->add_output();
+  vi->set_name(name);
+  SetTensorType(vi, elem_type, std::vector<int64_t>(rank, kSymbolic));
+}
+
+onnx::NodeProto* AddNode(onnx::ModelProto& m, const std::string& op,
+                         const std::vector<std::string>& inputs,
+                         const std::vector<std::string>& outputs,
+                         const std::string& name) {
+  onnx::NodeProto* n = m.mutable_graph()->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string& i : inputs) n->add_input(i);
+  for (const std::string& o : outputs) n->add_output(o);
+  return n;
+}
+
+void SetIntAttr(onnx::NodeProto* n, const std::string& name, int64_t v) {
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+void SetStringAttr(onnx::NodeProto* n, const std::string& name,
+                   const std::string& v) {
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+onnx::TensorProto* AddFloatInit(onnx::ModelProto& m, const std::string& name,
+                                const std::vector<int64_t>& dims,
+                                const std::vector<float>& values) {
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(kFloat);
+  for (int64_t d : dims) t->add_dims(d);
+  for (float v : values) t->add_float_data(v);
+  return t;
+}
+
+onnx::TensorProto* AddInt64Init(onnx::ModelProto& m, const std::string& name,
+                                const std::vector<int64_t>& dims,
+                                const std::vector<int64_t>& values) {
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(kInt64);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int64_t v : values) t->add_int64_data(v);
+  return t;
+}
+
+absl::StatusOr<OnnxModel> Import(const onnx::ModelProto& m,
+                                 const std::string& source,
+                                 const OnnxImportOptions& options = {}) {
+  return ImportOnnxBytes(m.SerializeAsString(), source, options);
+}
+
+NDArray F32(const std::vector<float>& v, const Shape& s) {
+  return *NDArray::Create<float>(v, s);
+}
+
+std::vector<float> Floats(const NDArray& a) {
+  auto v = a.values<float>();
+  return std::vector<float>(v.begin(), v.end());
+}
+
+std::multiset<std::string> OpTypes(const Graph& g) {
+  std::multiset<std::string> out;
+  for (const Node* n : g.nodes()) out.insert(n->op());
+  return out;
+}
+
+// y = Relu(MatMul(x, w) + b), z = Neg(y); w (also listed as a graph
+// input, as IR < 4 exporters did) and b are initializers.
+onnx::ModelProto DenseModel() {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {kSymbolic, 3});
+  AddInput(m, "w", kFloat, {3, 2});
+  AddFloatInit(m, "w", {3, 2}, {1, 2, 3, 4, 5, 6});
+  AddFloatInit(m, "b", {2}, {-10, 0.5f});
+  AddNode(m, "MatMul", {"x", "w"}, {"xw"}, "dense/matmul");
+  AddNode(m, "Add", {"xw", "b"}, {"pre"}, "dense/add");
+  AddNode(m, "Relu", {"pre"}, {"y"}, "dense/relu");
+  AddNode(m, "Neg", {"y"}, {"z"}, "neg");
+  AddOutput(m, "y", kFloat, 2);
+  AddOutput(m, "z", kFloat, 2);
+  return m;
+}
+
+// --------------------------------------------------------- basic import --
+
+TEST(OnnxImport, SmallModelImportsAndRuns) {
+  absl::StatusOr<OnnxModel> m = Import(DenseModel(), "dense.onnx");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->opset, 13);
+  EXPECT_EQ(m->graph.name(), "test_graph");
+  // w is an initializer listed among the graph inputs: not a Placeholder.
+  EXPECT_EQ(m->input_names, std::vector<std::string>({"x"}));
+  EXPECT_EQ(m->output_names, std::vector<std::string>({"y", "z"}));
+  ASSERT_EQ(m->inputs.size(), 1u);
+  ASSERT_EQ(m->outputs.size(), 2u);
+  EXPECT_EQ(m->inputs[0].node()->op(), "Placeholder");
+  EXPECT_EQ(m->inputs[0].dtype(), DType::kFloat32);
+  EXPECT_EQ(m->inputs[0].shape(), Shape({-1, 3}));
+
+  auto session = Session::Create(m->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+  // x = [[1, 0, 1], [0, 1, -1]]; xw = [[6, 8], [-2, -2]].
+  absl::StatusOr<std::vector<NDArray>> out = (*session)->Run(
+      {{m->inputs[0], F32({1, 0, 1, 0, 1, -1}, Shape{2, 3})}}, m->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].shape(), Shape({2, 2}));
+  EXPECT_EQ(Floats((*out)[0]), std::vector<float>({0, 8.5f, 0, 0}));
+  EXPECT_EQ(Floats((*out)[1]), std::vector<float>({0, -8.5f, 0, 0}));
+}
+
+TEST(OnnxImport, InitializersBecomeConstNodes) {
+  absl::StatusOr<OnnxModel> m = Import(DenseModel(), "dense.onnx");
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::vector<std::vector<float>> const_values;
+  int placeholders = 0;
+  for (const Node* n : m->graph.nodes()) {
+    if (n->op() == "Placeholder") ++placeholders;
+    if (n->op() != "Const") continue;
+    const NDArray* v = FindAttr<NDArray>(n->attrs(), "value");
+    ASSERT_NE(v, nullptr) << n->name();
+    if (v->dtype() == DType::kFloat32) const_values.push_back(Floats(*v));
+  }
+  EXPECT_EQ(placeholders, 1);
+  std::set<std::vector<float>> got(const_values.begin(), const_values.end());
+  EXPECT_TRUE(got.contains(std::vector<float>({1, 2, 3, 4, 5, 6})))
+      << m->graph.DebugString();
+  EXPECT_TRUE(got.contains(std::vector<float>({-10, 0.5f})))
+      << m->graph.DebugString();
+}
+
+TEST(OnnxImport, GraphNameOption) {
+  absl::StatusOr<OnnxModel> m =
+      Import(DenseModel(), "dense.onnx", {.graph_name = "renamed"});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->graph.name(), "renamed");
+}
+
+TEST(OnnxImport, DeviceOptionPlacesEveryNode) {
+  absl::StatusOr<OnnxModel> m =
+      Import(DenseModel(), "dense.onnx", {.device = "cpu:0"});
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_GT(m->graph.num_nodes(), 5);
+  for (const Node* n : m->graph.nodes()) {
+    EXPECT_EQ(n->device(), "cpu:0") << n->name() << " (" << n->op() << ")";
+  }
+  absl::StatusOr<OnnxModel> unplaced = Import(DenseModel(), "dense.onnx");
+  ASSERT_TRUE(unplaced.ok()) << unplaced.status();
+  for (const Node* n : unplaced->graph.nodes()) {
+    EXPECT_EQ(n->device(), "") << n->name();
+  }
+  auto session = Session::Create(m->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({{m->inputs[0], F32({1, 1, 1}, Shape{1, 3})}},
+                             {m->outputs[0]});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Floats((*out)[0]), std::vector<float>({0, 12.5f}));
+}
+
+// A real model from ONNX's own test data, read from its path.
+TEST(OnnxImport, ImportsLibOnnxTestdataModel) {
+  const std::string path =
+      "/usr/share/libonnx-testdata/data/node/test_gemm_default_matrix_bias/"
+      "model.onnx";
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0)
+      << path << " is missing: tools/bootstrap.sh installs Debian's "
+      << "libonnx-testdata";
+  absl::StatusOr<OnnxModel> m = ImportOnnx(path);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->input_names, std::vector<std::string>({"a", "b", "c"}));
+  EXPECT_EQ(m->output_names, std::vector<std::string>({"y"}));
+  EXPECT_EQ(m->inputs[0].shape(), Shape({3, 6}));
+  EXPECT_EQ(m->outputs[0].provenance().Site().file, "model.onnx");
+  EXPECT_TRUE(Session::Create(m->graph).ok());
+}
+
+TEST(OnnxImport, MissingFileIsNotFound) {
+  absl::StatusOr<OnnxModel> m = ImportOnnx("/nonexistent/dir/model.onnx");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(m.status().message(), HasSubstr("/nonexistent/dir/model.onnx"));
+}
+
+// ---------------------------------------------------------------- names --
+
+TEST(OnnxImport, NamesAreSanitisedAndUnique) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "input:0", kFloat, {2});
+  AddNode(m, "Relu", {"input:0"}, {"a"}, "/model/layer.0/Relu");
+  AddNode(m, "Neg", {"a"}, {"b"}, "has space:colon");
+  AddNode(m, "Abs", {"b"}, {"c"}, "dup");
+  AddNode(m, "Neg", {"c"}, {"d"}, "dup");
+  AddNode(m, "Relu", {"d"}, {"out:0"}, "");  // Named after its output.
+  AddNode(m, "Neg", {"out:0"}, {"e"}, "///");
+  AddOutput(m, "e", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "names.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  const Graph& g = im->graph;
+
+  std::set<std::string> names;
+  for (const Node* n : g.nodes()) {
+    EXPECT_TRUE(names.insert(n->name()).second) << "duplicate " << n->name();
+    EXPECT_FALSE(n->name().empty());
+    EXPECT_EQ(n->name().find_first_of(": "), std::string::npos) << n->name();
+    EXPECT_NE(n->name().front(), '/') << n->name();
+    EXPECT_NE(n->name().back(), '/') << n->name();
+  }
+  ASSERT_NE(g.FindNode("model/layer.0/Relu"), nullptr) << g.DebugString();
+  EXPECT_EQ(g.FindNode("model/layer.0/Relu")->op(), "Relu");
+  ASSERT_NE(g.FindNode("has_space_colon"), nullptr) << g.DebugString();
+  EXPECT_EQ(g.FindNode("has_space_colon")->op(), "Neg");
+  ASSERT_NE(g.FindNode("out_0"), nullptr) << g.DebugString();
+  EXPECT_EQ(g.FindNode("out_0")->op(), "Relu");
+  EXPECT_EQ(im->inputs[0].node()->name(), "input_0");
+  // The two "dup"s: both kept, under distinct names starting with "dup".
+  int dups = 0;
+  for (const Node* n : g.nodes()) {
+    if (absl::StartsWith(n->name(), "dup")) ++dups;
+  }
+  EXPECT_EQ(dups, 2) << g.DebugString();
+  // The original ONNX names are kept for feeding and fetching.
+  EXPECT_EQ(im->input_names, std::vector<std::string>({"input:0"}));
+
+  auto session = Session::Create(g);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out =
+      (*session)->Run({{im->inputs[0], F32({-1, 2}, Shape{2})}}, im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  // relu -> [0, 2], neg -> [0, -2], abs -> [0, 2], neg -> [0, -2],
+  // relu -> [0, 0], neg -> [0, 0].
+  EXPECT_EQ(Floats((*out)[0]), std::vector<float>({0, 0}));
+}
+
+// ----------------------------------------------------------- provenance --
+
+TEST(OnnxImport, ProvenanceNamesModelFileAndNode) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {2});
+  AddNode(m, "Abs", {"x"}, {"a"}, "first");
+  AddNode(m, "Relu", {"a"}, {"r"}, "act");
+  AddNode(m, "Neg", {"r"}, {"y"}, "");
+  AddOutput(m, "y", kFloat, 1);
+  const std::string path = testing::TempPath("prov_model.onnx");
+  {
+    std::ofstream f(path, std::ios::binary);
+    ASSERT_TRUE(m.SerializeToOstream(&f));
+  }
+  absl::StatusOr<OnnxModel> im = ImportOnnx(path);
+  ASSERT_TRUE(im.ok()) << im.status();
+
+  SourceSite neg = im->outputs[0].provenance().Site();
+  EXPECT_EQ(neg.file, "prov_model.onnx");  // The file name, not the path.
+  EXPECT_EQ(neg.line, 2);
+  EXPECT_THAT(neg.function, HasSubstr("ONNX Neg"));
+
+  const Node* relu = im->graph.FindNode("act");
+  ASSERT_NE(relu, nullptr) << im->graph.DebugString();
+  SourceSite site = relu->provenance().Site();
+  EXPECT_EQ(site.file, "prov_model.onnx");
+  EXPECT_EQ(site.line, 1);
+  EXPECT_THAT(site.function, HasSubstr("ONNX Relu 'act'"));
+
+  const Node* abs = im->graph.FindNode("first");
+  ASSERT_NE(abs, nullptr);
+  EXPECT_EQ(abs->provenance().Site().line, 0);
+  EXPECT_THAT(abs->provenance().Site().function, HasSubstr("ONNX Abs 'first'"));
+
+  // ImportOnnxBytes: the source name's last path component.
+  absl::StatusOr<OnnxModel> b = Import(m, "some/dir/bytes_model.onnx");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->outputs[0].provenance().Site().file, "bytes_model.onnx");
+}
+
+TEST(OnnxImport, RuntimeGatherErrorNamesModelAndNode) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "idx", kInt64, {1});
+  AddFloatInit(m, "table", {3}, {10, 20, 30});
+  AddNode(m, "Identity", {"idx"}, {"idx2"}, "pass");
+  AddNode(m, "Gather", {"table", "idx2"}, {"y"}, "pick");
+  AddOutput(m, "y", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "models/gather_model.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  auto session = Session::Create(im->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  auto good = (*session)->Run({{im->inputs[0], NDArray::Vector<int64_t>({2})}},
+                              im->outputs);
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(Floats((*good)[0]), std::vector<float>({30}));
+
+  auto bad = (*session)->Run({{im->inputs[0], NDArray::Vector<int64_t>({7})}},
+                             im->outputs);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("gather_model.onnx"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("ONNX Gather 'pick'"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(bad.status());
+  ASSERT_TRUE(info.has_value()) << bad.status();
+  EXPECT_EQ(info->kind, ErrorKind::kKernel);
+  EXPECT_EQ(info->op_type, "Gather");
+  EXPECT_EQ(info->node_name, "pick");
+  EXPECT_EQ(info->site.file, "gather_model.onnx");
+  EXPECT_EQ(info->site.line, 1);
+  EXPECT_THAT(info->site.function, HasSubstr("ONNX Gather 'pick'"));
+}
+
+TEST(OnnxImport, RuntimeIntegerDivByZeroNamesModelAndNode) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "a", kInt64, {2});
+  AddInput(m, "b", kInt64, {2});
+  AddNode(m, "Div", {"a", "b"}, {"q"}, "divide");
+  AddOutput(m, "q", kInt64, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "div.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  auto session = Session::Create(im->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out =
+      (*session)->Run({{im->inputs[0], NDArray::Vector<int64_t>({6, 7})},
+                       {im->inputs[1], NDArray::Vector<int64_t>({3, 0})}},
+                      im->outputs);
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), HasSubstr("div.onnx"));
+  EXPECT_THAT(out.status().message(), HasSubstr("ONNX Div 'divide'"));
+  EXPECT_THAT(out.status().message(), HasSubstr("division by zero"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(out.status());
+  ASSERT_TRUE(info.has_value()) << out.status();
+  EXPECT_EQ(info->kind, ErrorKind::kKernel);
+  EXPECT_EQ(info->site.file, "div.onnx");
+  EXPECT_EQ(info->site.line, 0);
+}
+
+// ---------------------------------------------------------- unsupported --
+
+// Two unsupported ops (one of ONNX's, one of a custom domain), an
+// unsupported attribute value, and a uint8 input: one kUnimplemented error
+// lists them all.
+TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
+  onnx::ModelProto m = NewModel();
+  onnx::OperatorSetIdProto* custom = m.add_opset_import();
+  custom->set_domain("com.example");
+  custom->set_version(1);
+  AddInput(m, "boxes", kFloat, {1, 4, 4});
+  AddInput(m, "scores", kFloat, {1, 1, 4});
+  AddInput(m, "x", kFloat, {2, 2});
+  AddInput(m, "bytes", onnx::TensorProto::UINT8, {4});
+  AddInt64Init(m, "pads", {4}, {1, 1, 1, 1});
+  AddNode(m, "NonMaxSuppression", {"boxes", "scores"}, {"sel"}, "nms");
+  AddNode(m, "FancyOp", {"x"}, {"fancy_out"}, "custom_node")
+      ->set_domain("com.example");
+  SetStringAttr(AddNode(m, "Pad", {"x", "pads"}, {"padded"}, "wrap_pad"),
+                "mode", "wrap");
+  AddNode(m, "Relu", {"x"}, {"fine"}, "fine");
+  AddOutput(m, "sel", kInt64, 2);
+  AddOutput(m, "fancy_out", kFloat, 2);
+  AddOutput(m, "padded", kFloat, 2);
+  AddOutput(m, "fine", kFloat, 2);
+  AddOutput(m, "bytes", onnx::TensorProto::UINT8, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "unsupported.onnx");
+  ASSERT_FALSE(im.ok());
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented)
+      << im.status();
+  const std::string msg(im.status().message());
+  EXPECT_THAT(msg, HasSubstr("unsupported.onnx"));
+  EXPECT_THAT(msg, HasSubstr("NonMaxSuppression 'nms'"));
+  EXPECT_THAT(msg, HasSubstr("'custom_node'"));
+  EXPECT_THAT(msg, HasSubstr("com.example"));
+  EXPECT_THAT(msg, HasSubstr("Pad 'wrap_pad'"));
+  EXPECT_THAT(msg, HasSubstr("wrap"));
+  EXPECT_THAT(msg, HasSubstr("'bytes'"));
+  EXPECT_THAT(msg, HasSubstr("uint8"));
+  EXPECT_THAT(msg, HasSubstr("4 unsupported nodes"));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("'fine'")));
+}
+
+// Each kind of refusal on its own, so one missing from the combined error
+// above is told apart from a kind not reported at all.
+TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
+  {
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "x", kFloat, {2, 2});
+    AddInt64Init(m, "pads", {4}, {1, 1, 1, 1});
+    SetStringAttr(AddNode(m, "Pad", {"x", "pads"}, {"y"}, "wrap_pad"), "mode",
+                  "wrap");
+    AddNode(m, "Pad", {"x", "pads"}, {"z"}, "ok_pad");
+    AddOutput(m, "y", kFloat, 2);
+    AddOutput(m, "z", kFloat, 2);
+    absl::StatusOr<OnnxModel> im = Import(m, "pad.onnx");
+    ASSERT_FALSE(im.ok());
+    EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented);
+    EXPECT_THAT(im.status().message(), HasSubstr("Pad 'wrap_pad'"));
+    EXPECT_THAT(im.status().message(), HasSubstr("mode 'wrap'"));
+    EXPECT_THAT(im.status().message(), ::testing::Not(HasSubstr("ok_pad")));
+  }
+  {
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "pixels", onnx::TensorProto::UINT8, {4});
+    AddInput(m, "x", kFloat, {4});
+    AddNode(m, "Relu", {"x"}, {"y"}, "r");
+    AddOutput(m, "y", kFloat, 1);
+    absl::StatusOr<OnnxModel> im = Import(m, "u8.onnx");
+    ASSERT_FALSE(im.ok());
+    EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented);
+    EXPECT_THAT(im.status().message(), HasSubstr("u8.onnx"));
+    EXPECT_THAT(im.status().message(), HasSubstr("'pixels'"));
+    EXPECT_THAT(im.status().message(), HasSubstr("uint8"));
+  }
+}
+
+// ------------------------------------------------------------ malformed --
+
+void ExpectCleanError(const absl::StatusOr<OnnxModel>& m,
+                      const std::string& source, const std::string& what) {
+  ASSERT_FALSE(m.ok()) << what;
+  EXPECT_THAT(m.status().message(), HasSubstr(source)) << what;
+}
+
+TEST(OnnxImport, EmptyAndGarbageBytes) {
+  absl::StatusOr<OnnxModel> m = ImportOnnxBytes("", "empty.onnx");
+  ExpectCleanError(m, "empty.onnx", "empty");
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  ExpectCleanError(ImportOnnxBytes("\xff\xff\xff\xff", "garbage.onnx"),
+                   "garbage.onnx", "garbage");
+  ExpectCleanError(ImportOnnxBytes("not an onnx model", "text.onnx"),
+                   "text.onnx", "text");
+}
+
+TEST(OnnxImport, EveryTruncationIsACleanError) {
+  const std::string bytes = DenseModel().SerializeAsString();
+  ASSERT_TRUE(ImportOnnxBytes(bytes, "full.onnx").ok());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    absl::StatusOr<OnnxModel> m =
+        ImportOnnxBytes(std::string_view(bytes).substr(0, len), "cut.onnx");
+    ExpectCleanError(m, "cut.onnx", absl::StrCat("prefix of ", len, " bytes"));
+    if (!m.ok()) {
+      EXPECT_NE(m.status().code(), absl::StatusCode::kInternal)
+          << len << ": " << m.status();
+    }
+  }
+}
+
+TEST(OnnxImport, ModelFailingTheCheckerIsAnError) {
+  onnx::ModelProto m = DenseModel();
+  m.clear_ir_version();
+  absl::StatusOr<OnnxModel> im = Import(m, "no_ir.onnx");
+  ExpectCleanError(im, "no_ir.onnx", "no ir_version");
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(), HasSubstr("checker"));
+
+  // An ONNX op missing a required input.
+  onnx::ModelProto m2 = NewModel();
+  AddInput(m2, "x", kFloat, {2});
+  AddNode(m2, "MatMul", {"x"}, {"y"}, "half_matmul");
+  AddOutput(m2, "y", kFloat, 1);
+  ExpectCleanError(Import(m2, "arity.onnx"), "arity.onnx", "MatMul arity");
+}
+
+TEST(OnnxImport, InputNoNodeProducesIsAnError) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {2});
+  AddNode(m, "Add", {"x", "ghost"}, {"y"}, "haunted");
+  AddOutput(m, "y", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "ghost.onnx");
+  ExpectCleanError(im, "ghost.onnx", "ghost input");
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(), HasSubstr("ghost"));
+}
+
+TEST(OnnxImport, GraphOutputNobodyProducesIsAnError) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {2});
+  AddNode(m, "Relu", {"x"}, {"y"}, "r");
+  AddOutput(m, "y", kFloat, 1);
+  AddOutput(m, "phantom", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "phantom.onnx");
+  ExpectCleanError(im, "phantom.onnx", "phantom output");
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(), HasSubstr("'phantom'"));
+}
+
+TEST(OnnxImport, NoDefaultOpsetOrNoGraphIsAnError) {
+  onnx::ModelProto m = DenseModel();
+  m.clear_graph();
+  ExpectCleanError(Import(m, "nograph.onnx"), "nograph.onnx", "no graph");
+
+  onnx::ModelProto future = DenseModel();
+  future.mutable_opset_import(0)->set_version(99);
+  ExpectCleanError(Import(future, "future.onnx"), "future.onnx", "opset 99");
+}
+
+// --------------------------------------------------------- input_shapes --
+
+TEST(OnnxImport, InputShapesPinSymbolicDims) {
+  absl::StatusOr<OnnxModel> m = Import(DenseModel(), "dense.onnx",
+                                       {.input_shapes = {{"x", Shape{4, 3}}}});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->inputs[0].shape(), Shape({4, 3}));
+  EXPECT_EQ(m->outputs[0].shape(), Shape({4, 2}));
+}
+
+TEST(OnnxImport, InputShapesContradictionIsAnError) {
+  absl::StatusOr<OnnxModel> m = Import(DenseModel(), "dense.onnx",
+                                       {.input_shapes = {{"x", Shape{4, 5}}}});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("dense.onnx"));
+  EXPECT_THAT(m.status().message(), HasSubstr("'x'"));
+  EXPECT_THAT(m.status().message(), HasSubstr("contradicts"));
+
+  absl::StatusOr<OnnxModel> rank = Import(
+      DenseModel(), "dense.onnx", {.input_shapes = {{"x", Shape{4, 3, 1}}}});
+  ASSERT_FALSE(rank.ok());
+  EXPECT_THAT(rank.status().message(), HasSubstr("contradicts"));
+}
+
+TEST(OnnxImport, InputShapesUnknownNameIsAnError) {
+  absl::StatusOr<OnnxModel> m = Import(DenseModel(), "dense.onnx",
+                                       {.input_shapes = {{"nope", Shape{1}}}});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("'nope'"));
+  EXPECT_THAT(m.status().message(), HasSubstr("not an input of the model"));
+}
+
+// ------------------------------------------------------ constant_inputs --
+
+// y = Reshape(x, shape) with the target shape a graph input.
+onnx::ModelProto ReshapeByInputModel() {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {2, 3});
+  AddInput(m, "shape", kInt64, {2});
+  AddNode(m, "Reshape", {"x", "shape"}, {"y"}, "reshape");
+  AddOutput(m, "y", kFloat, 2);
+  return m;
+}
+
+TEST(OnnxImport, ConstantInputsAreUsedAndNotInputs) {
+  absl::StatusOr<OnnxModel> m = Import(
+      ReshapeByInputModel(), "reshape.onnx",
+      {.constant_inputs = {{"shape", NDArray::Vector<int64_t>({3, 2})}}});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->input_names, std::vector<std::string>({"x"}));
+  ASSERT_EQ(m->inputs.size(), 1u);
+  EXPECT_EQ(m->outputs[0].shape(), Shape({3, 2}));
+  auto session = Session::Create(m->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run(
+      {{m->inputs[0], F32({1, 2, 3, 4, 5, 6}, Shape{2, 3})}}, m->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), Shape({3, 2}));
+  EXPECT_EQ(Floats((*out)[0]), std::vector<float>({1, 2, 3, 4, 5, 6}));
+}
+
+TEST(OnnxImport, ShapeInputNotGivenSaysWhatToGive) {
+  absl::StatusOr<OnnxModel> m = Import(ReshapeByInputModel(), "reshape.onnx");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(m.status().message(), HasSubstr("Reshape 'reshape'"));
+  EXPECT_THAT(m.status().message(), HasSubstr("constant_inputs"));
+}
+
+TEST(OnnxImport, ConstantInputsUnknownNameIsAnError) {
+  absl::StatusOr<OnnxModel> m =
+      Import(ReshapeByInputModel(), "reshape.onnx",
+             {.constant_inputs = {{"shape", NDArray::Vector<int64_t>({3, 2})},
+                                  {"bogus", NDArray::Scalar<float>(1)}}});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("'bogus'"));
+  EXPECT_THAT(m.status().message(), HasSubstr("constant_inputs"));
+}
+
+// -------------------------------------------------------------- folding --
+
+// y = Reshape(x, Concat(Gather(Shape(x), [0]), [-1])): flattens all but the
+// first dim of x [N, 2, 3].
+onnx::ModelProto ShapeChainModel() {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {kSymbolic, 2, 3});
+  AddInt64Init(m, "zero", {1}, {0});
+  AddInt64Init(m, "minus_one", {1}, {-1});
+  AddNode(m, "Shape", {"x"}, {"x_shape"}, "shape");
+  AddNode(m, "Gather", {"x_shape", "zero"}, {"batch"}, "batch");
+  SetIntAttr(AddNode(m, "Concat", {"batch", "minus_one"}, {"target"}, "cat"),
+             "axis", 0);
+  AddNode(m, "Reshape", {"x", "target"}, {"y"}, "flatten");
+  AddOutput(m, "y", kFloat, 2);
+  return m;
+}
+
+TEST(OnnxImport, ShapeChainFoldsWithPinnedShapes) {
+  absl::StatusOr<OnnxModel> m =
+      Import(ShapeChainModel(), "chain.onnx",
+             {.input_shapes = {{"x", Shape{2, 2, 3}}}});
+  ASSERT_TRUE(m.ok()) << m.status();
+  const std::multiset<std::string> ops = OpTypes(m->graph);
+  for (const char* op : {"Shape", "Gather", "Concat", "Size"}) {
+    EXPECT_FALSE(ops.contains(op)) << op << " left in\n"
+                                   << m->graph.DebugString();
+  }
+  EXPECT_EQ(m->outputs[0].shape(), Shape({2, 6}));
+  auto session = Session::Create(m->graph);
+  ASSERT_TRUE(session.ok()) << session.status();
+  std::vector<float> x(12);
+  for (int i = 0; i < 12; ++i) x[i] = static_cast<float>(i);
+  auto out =
+      (*session)->Run({{m->inputs[0], F32(x, Shape{2, 2, 3})}}, m->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), Shape({2, 6}));
+  EXPECT_EQ(Floats((*out)[0]), x);
+}
+
+TEST(OnnxImport, ShapeChainWithoutPinnedShapesSaysWhatToPin) {
+  absl::StatusOr<OnnxModel> m = Import(ShapeChainModel(), "chain.onnx");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(m.status().message(), HasSubstr("chain.onnx"));
+  EXPECT_THAT(m.status().message(), HasSubstr("Shape 'shape'"));
+  EXPECT_THAT(m.status().message(), HasSubstr("input_shapes"));
+}
+
+// -------------------------------------------------------------- hostile --
+
+// DenseModel with initializer b replaced by `t` (named "b").
+absl::StatusOr<OnnxModel> ImportWithB(onnx::TensorProto t,
+                                      const std::string& source) {
+  onnx::ModelProto m = DenseModel();
+  t.set_name("b");
+  *m.mutable_graph()->mutable_initializer(1) = std::move(t);
+  return Import(m, source);
+}
+
+onnx::TensorProto FloatTensor(const std::vector<int64_t>& dims) {
+  onnx::TensorProto t;
+  t.set_data_type(kFloat);
+  for (int64_t d : dims) t.add_dims(d);
+  return t;
+}
+
+TEST(OnnxImport, HostileDimsAreCleanErrors) {
+  const int64_t big = int64_t{1} << 32;
+  // Dims whose product overflows int64, with and without data.
+  for (bool raw : {false, true}) {
+    onnx::TensorProto t = FloatTensor({big, big, big});
+    if (raw) t.set_raw_data(std::string(8, '\0'));
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "overflow.onnx");
+    ExpectCleanError(m, "overflow.onnx", "overflow");
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  {
+    onnx::TensorProto t = FloatTensor({std::numeric_limits<int64_t>::max(), 2});
+    t.add_float_data(1);
+    ExpectCleanError(ImportWithB(t, "max.onnx"), "max.onnx", "int64 max");
+  }
+  // Within int64 but beyond the element limit (2^40 elements claimed by a
+  // few bytes of data): refused before anything that size is allocated.
+  for (bool raw : {false, true}) {
+    onnx::TensorProto t = FloatTensor({int64_t{1} << 20, int64_t{1} << 20});
+    if (raw) {
+      t.set_raw_data(std::string(4, '\0'));
+    } else {
+      t.add_float_data(1);
+    }
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "huge.onnx");
+    ExpectCleanError(m, "huge.onnx", "2^40 elements");
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // Under the element limit but far more than the data holds (2^33 float32
+  // = 32 GiB): the size check must come before any allocation.
+  for (bool raw : {false, true}) {
+    onnx::TensorProto t = FloatTensor({int64_t{1} << 33});
+    if (raw) {
+      t.set_raw_data(std::string(4, '\0'));
+    } else {
+      t.add_float_data(1);
+    }
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "claims32g.onnx");
+    ExpectCleanError(m, "claims32g.onnx", "32 GiB claimed");
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  {
+    onnx::TensorProto t = FloatTensor({-3, 2});
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "negative.onnx");
+    ExpectCleanError(m, "negative.onnx", "negative dim");
+    EXPECT_THAT(m.status().message(), HasSubstr("negative"));
+  }
+}
+
+TEST(OnnxImport, DataSizeMismatchIsACleanError) {
+  {
+    onnx::TensorProto t = FloatTensor({2});
+    t.set_raw_data(std::string(7, '\0'));
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "raw.onnx");
+    ExpectCleanError(m, "raw.onnx", "raw_data of 7 bytes");
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(m.status().message(), HasSubstr("'b'"));
+    EXPECT_THAT(m.status().message(), HasSubstr("raw data"));
+  }
+  {
+    onnx::TensorProto t = FloatTensor({2});
+    t.add_float_data(1);
+    t.add_float_data(2);
+    t.add_float_data(3);
+    absl::StatusOr<OnnxModel> m = ImportWithB(t, "typed.onnx");
+    ExpectCleanError(m, "typed.onnx", "3 floats for 2");
+    EXPECT_THAT(m.status().message(), HasSubstr("float_data"));
+  }
+}
+
+TEST(OnnxImport, ExternalDataIsACleanError) {
+  onnx::TensorProto t = FloatTensor({2});
+  t.set_data_location(onnx::TensorProto::EXTERNAL);
+  onnx::StringStringEntryProto* e = t.add_external_data();
+  e->set_key("location");
+  e->set_value("weights.bin");
+  absl::StatusOr<OnnxModel> m = ImportWithB(t, "external.onnx");
+  ExpectCleanError(m, "external.onnx", "external data");
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "external") ||
+              absl::StrContains(m.status().message(), "weights.bin"))
+      << m.status();
+}
+
+// A ConstantOfShape evaluated at import with a shape far beyond any
+// allocation: a clean error, not an abort.
+TEST(OnnxImport, HugeConstantOfShapeIsACleanError) {
+  onnx::ModelProto m = NewModel();
+  AddInt64Init(m, "dims", {3}, {1 << 20, 1 << 20, 1 << 20});
+  AddNode(m, "ConstantOfShape", {"dims"}, {"y"}, "fill");
+  AddOutput(m, "y", kFloat, 3);
+  absl::StatusOr<OnnxModel> im = Import(m, "fill.onnx");
+  ExpectCleanError(im, "fill.onnx", "ConstantOfShape of 2^60");
+  EXPECT_THAT(im.status().message(), HasSubstr("ConstantOfShape 'fill'"));
+
+  // 2^36 float32 (256 GiB): within int64 and the 1 TiB limit, beyond memory.
+  onnx::ModelProto m2 = NewModel();
+  AddInt64Init(m2, "dims", {2}, {1 << 18, 1 << 18});
+  AddNode(m2, "ConstantOfShape", {"dims"}, {"y"}, "fill");
+  AddOutput(m2, "y", kFloat, 2);
+  ExpectCleanError(Import(m2, "fill256g.onnx"), "fill256g.onnx",
+                   "ConstantOfShape of 256 GiB");
+}
+
+// Resize's scales are turned into sizes at import: a huge, negative,
+// infinite or NaN scale is a clean error (found by
+// //tests/fuzz:onnx_import_fuzzer as undefined behaviour: a float beyond
+// int64 converted to int64).
+TEST(OnnxImport, HostileResizeScaleIsACleanError) {
+  for (float scale : {1e27f, -2.0f, std::numeric_limits<float>::infinity(),
+                      std::numeric_limits<float>::quiet_NaN()}) {
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "x", kFloat, {1, 1, 2, 2});
+    AddFloatInit(m, "scales", {4}, {1, 1, scale, 2});
+    AddNode(m, "Resize", {"x", "", "scales"}, {"y"}, "up");
+    AddOutput(m, "y", kFloat, 4);
+    absl::StatusOr<OnnxModel> im = Import(m, "resize.onnx");
+    ExpectCleanError(im, "resize.onnx", absl::StrCat("scale ", scale));
+    EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument)
+        << scale << ": " << im.status();
+    EXPECT_THAT(im.status().message(), HasSubstr("Resize 'up'")) << scale;
+    EXPECT_THAT(im.status().message(), HasSubstr("out of range")) << scale;
+  }
+}
+
+// Dropout's mask is made at import from the input's declared shape: a
+// model declaring a huge input gets a clean error, not an abort.
+TEST(OnnxImport, HugeDeclaredInputIsACleanError) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {1 << 20, 1 << 20, 1 << 20});
+  AddNode(m, "Dropout", {"x"}, {"y", "mask"}, "drop");
+  AddOutput(m, "y", kFloat, 3);
+  AddOutput(m, "mask", onnx::TensorProto::BOOL, 3);
+  absl::StatusOr<OnnxModel> im = Import(m, "drop.onnx");
+  ExpectCleanError(im, "drop.onnx", "Dropout mask of 2^60");
+}
+
+}  // namespace
+}  // namespace weft
