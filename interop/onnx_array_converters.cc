@@ -633,8 +633,16 @@ absl::Status ResolveResizeSizes(NodeContext& c, const Shape& in,
     if (in.dim(i) < 0) {
       return c.Unsupported("Resize of an input whose dims are not known");
     }
-    t.sizes.push_back(
-        static_cast<int64_t>(std::floor(in.dim(i) * t.scales[i])));
+    // A hostile scale (huge, negative, inf, NaN) must not reach the
+    // conversion to int64 (undefined behaviour out of range).
+    const double size =
+        std::floor(in.dim(i) * static_cast<double>(t.scales[i]));
+    if (!(size >= 0 && size <= static_cast<double>(int64_t{1} << 62))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("scales[", i, "] = ", t.scales[i], " on a dim of ",
+                       in.dim(i), " gives an output dim out of range"));
+    }
+    t.sizes.push_back(static_cast<int64_t>(size));
   }
   return absl::OkStatus();
 }
