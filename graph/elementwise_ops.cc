@@ -2,8 +2,10 @@
 // binary ops Add, Sub, Mul, Div, Maximum, Minimum, Pow, Mod (numpy
 // broadcasting) and the unary ops Neg, Relu, Abs, Square, Sign, Sigmoid,
 // Tanh, Exp, Log, Sqrt, Rsqrt, Erf, Softplus, Floor, Ceil, Round, Sin, Cos,
-// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Reciprocal.
-// Definitions, inference and builders; kernels in
+// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Reciprocal, and
+// the fused activations HardSigmoid (float attrs alpha, beta) and HardSwish,
+// which the ONNX importer emits in one pass where it would otherwise chain
+// four or five ops. Definitions, inference and builders; kernels in
 // kernels/elementwise_kernels.cc (Highway overrides in
 // kernels/backend_kernels.cc).
 #include <algorithm>
@@ -61,6 +63,16 @@ absl::Status InferUnaryFloating(InferenceContext& c) {
   return InferSameAsInput(c);
 }
 
+// HardSigmoid: max(0, min(1, alpha * x + beta)), with the double attrs
+// alpha and beta.
+absl::Status InferHardSigmoid(InferenceContext& c) {
+  for (const char* name : {"alpha", "beta"}) {
+    absl::StatusOr<const double*> v = c.Attr<double>(name);
+    if (!v.ok()) return v.status();
+  }
+  return InferUnaryFloating(c);
+}
+
 }  // namespace
 
 void RegisterElementwiseOps(OpRegistry& r) {
@@ -85,6 +97,9 @@ void RegisterElementwiseOps(OpRegistry& r) {
         "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Reciprocal"}) {
     reg({op, 1, {}, InferUnaryFloating});
   }
+  reg({"HardSigmoid", 1, {"alpha", "beta"}, InferHardSigmoid});
+  // x * HardSigmoid(x) with alpha 1/6, beta 0.5.
+  reg({"HardSwish", 1, {}, InferUnaryFloating});
 }
 
 }  // namespace internal

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,10 +52,134 @@ absl::StatusOr<Tensor> LegacyBroadcast(NodeContext& c, const Tensor& x,
   return ReshapeLike(c, y, Shape(dims));
 }
 
+// ------------------------------------------------ activation fusion --
+//
+// Exporters write HardSwish as Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6) or
+// Mul(x, Div(Clip(Add(x, 3), 0, 6), 6)) (and Clip becomes Maximum then
+// Minimum here): five passes over the array. The Div and Mul converters
+// recognize these chains among the weft nodes already built and emit one
+// fused op instead: Div(Mul(...), 6) becomes HardSwish(x); Div(Clip(...),
+// 6) becomes HardSigmoid(x) with alpha 1/6 and beta 0.5, and then
+// Mul(x, HardSigmoid(x; 1/6, 0.5)) becomes HardSwish(x). The unfused nodes stay
+// in the graph unused, and are pruned from every plan.
+
+// The weft node producing `t` (null for a non-ok tensor).
+const Node* Producer(const Tensor& t) { return t.ok() ? t.node() : nullptr; }
+
+bool SameTensor(const Tensor& a, const Tensor& b) {
+  return a.ok() && b.ok() && a.node() == b.node() && a.index() == b.index();
+}
+
+// Input `i` of weft node `n`, as a tensor of `g`.
+Tensor InputOf(const Graph& g, const Node& n, int i) {
+  const NodeInput& in = n.inputs()[i];
+  return g.output(*g.node(in.node), in.slot);
+}
+
+// Whether `t` is a one-element float constant equal to `v`, of rank at
+// most `rank` (so broadcasting it changes no shape).
+bool IsConstScalar(const Tensor& t, double v, int rank) {
+  const Node* n = Producer(t);
+  if (n == nullptr || n->op() != "Const") return false;
+  const auto* a = FindAttr<NDArray>(n->attrs(), "value");
+  if (a == nullptr || a->num_elements() != 1 || a->shape().rank() > rank) {
+    return false;
+  }
+  if (a->dtype() == DType::kFloat32) return a->values<float>()[0] == v;
+  if (a->dtype() == DType::kFloat64) return a->values<double>()[0] == v;
+  return false;
+}
+
+// If `t` is binary op `op` of a tensor and the constant `v` (either order),
+// that tensor.
+std::optional<Tensor> MatchWithConst(const Graph& g, const Tensor& t,
+                                     std::string_view op, double v) {
+  const Node* n = Producer(t);
+  if (n == nullptr || n->op() != op || n->inputs().size() != 2) {
+    return std::nullopt;
+  }
+  const int rank = t.shape().rank();
+  for (int i = 0; i < 2; ++i) {
+    if (IsConstScalar(InputOf(g, *n, 1 - i), v, rank)) {
+      Tensor x = InputOf(g, *n, i);
+      if (x.shape() == t.shape()) return x;
+    }
+  }
+  return std::nullopt;
+}
+
+// If `t` is Minimum(Maximum(Add(x, 3), 0), 6) (Clip(x + 3, 0, 6)), x.
+std::optional<Tensor> MatchClippedPlus3(const Graph& g, const Tensor& t) {
+  std::optional<Tensor> max = MatchWithConst(g, t, "Minimum", 6);
+  if (!max) return std::nullopt;
+  std::optional<Tensor> add = MatchWithConst(g, *max, "Maximum", 0);
+  if (!add) return std::nullopt;
+  return MatchWithConst(g, *add, "Add", 3);
+}
+
+// Div(Clip(x + 3, 0, 6), 6) -> HardSigmoid(x; 1/6, 0.5);
+// Div(Mul(x, Clip(x + 3, 0, 6)), 6) (either order of the Mul) ->
+// HardSwish(x).
+absl::StatusOr<std::optional<Tensor>> FuseDiv(NodeContext& c, const Tensor& num,
+                                              const Tensor& den) {
+  if (!IsFloating(num.dtype()) || !IsConstScalar(den, 6, num.shape().rank())) {
+    return std::nullopt;
+  }
+  const Graph& g = c.graph();
+  if (std::optional<Tensor> x = MatchClippedPlus3(g, num)) {
+    ASSIGN_OR_RETURN_ONNX(
+        Tensor h,
+        c.Op("HardSigmoid", {*x}, {{"alpha", 1.0 / 6.0}, {"beta", 0.5}}));
+    return h;
+  }
+  const Node* mul = Producer(num);
+  if (mul == nullptr || mul->op() != "Mul" || mul->inputs().size() != 2) {
+    return std::nullopt;
+  }
+  for (int i = 0; i < 2; ++i) {
+    const Tensor x = InputOf(g, *mul, i);
+    std::optional<Tensor> inner = MatchClippedPlus3(g, InputOf(g, *mul, 1 - i));
+    if (inner && SameTensor(*inner, x) && x.shape() == num.shape()) {
+      ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("HardSwish", {x}));
+      return y;
+    }
+  }
+  return std::nullopt;
+}
+
+// Mul(x, HardSigmoid(x; 1/6, 0.5)) (either order) -> HardSwish(x).
+absl::StatusOr<std::optional<Tensor>> FuseHardSwish(NodeContext& c,
+                                                    const Tensor& a,
+                                                    const Tensor& b) {
+  const Graph& g = c.graph();
+  for (const auto& [x, h] : {std::pair(a, b), std::pair(b, a)}) {
+    const Node* n = Producer(h);
+    if (n == nullptr || n->op() != "HardSigmoid") continue;
+    const auto* alpha = FindAttr<double>(n->attrs(), "alpha");
+    const auto* beta = FindAttr<double>(n->attrs(), "beta");
+    if (alpha == nullptr || beta == nullptr || *alpha != 1.0 / 6.0 ||
+        *beta != 0.5 || !SameTensor(InputOf(g, *n, 0), x)) {
+      continue;
+    }
+    ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("HardSwish", {x}));
+    return y;
+  }
+  return std::nullopt;
+}
+
 absl::Status Binary(NodeContext& c, std::string_view op) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.input(1));
   ASSIGN_OR_RETURN_ONNX(y, LegacyBroadcast(c, x, y));
+  if (op == "Div" || op == "Mul") {
+    absl::StatusOr<std::optional<Tensor>> fused =
+        op == "Div" ? FuseDiv(c, x, y) : FuseHardSwish(c, x, y);
+    if (!fused.ok()) return fused.status();
+    if (fused->has_value()) {
+      c.SetOutput(0, **fused);
+      return absl::OkStatus();
+    }
+  }
   ASSIGN_OR_RETURN_ONNX(Tensor z, c.Op(op, {x, y}));
   c.SetOutput(0, z);
   return absl::OkStatus();
@@ -205,18 +330,31 @@ absl::StatusOr<Tensor> HardSigmoidOf(NodeContext& c, const Tensor& x,
   return c.Op("Minimum", {lo, one});
 }
 
+// HardSigmoid and HardSwish are weft ops (one pass) for float32/float64,
+// composed from Mul, Add, Maximum and Minimum for other dtypes.
 absl::Status HardSigmoid(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
-  ASSIGN_OR_RETURN_ONNX(Tensor y, HardSigmoidOf(c, x, c.Float("alpha", 0.2f),
-                                                c.Float("beta", 0.5f)));
+  const double alpha = c.Float("alpha", 0.2f), beta = c.Float("beta", 0.5f);
+  Tensor y;
+  if (IsFloating(x.dtype())) {
+    ASSIGN_OR_RETURN_ONNX(
+        y, c.Op("HardSigmoid", {x}, {{"alpha", alpha}, {"beta", beta}}));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(y, HardSigmoidOf(c, x, alpha, beta));
+  }
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
 
 absl::Status HardSwish(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
-  ASSIGN_OR_RETURN_ONNX(Tensor h, HardSigmoidOf(c, x, 1.0 / 6.0, 0.5));
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Mul", {x, h}));
+  Tensor y;
+  if (IsFloating(x.dtype())) {
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("HardSwish", {x}));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(Tensor h, HardSigmoidOf(c, x, 1.0 / 6.0, 0.5));
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {x, h}));
+  }
   c.SetOutput(0, y);
   return absl::OkStatus();
 }

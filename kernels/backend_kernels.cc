@@ -175,12 +175,16 @@ enum class Repeat {
   kRows,     // `small`'s dims, leading 1s dropped, are `big`'s trailing dims
              // (a bias over the last axes): it repeats for every block of
              // small.num_elements() output elements.
-  kColumns,  // Same rank, equal dims but the last, which is 1 in `small` (a
-             // per-row statistic such as a kept-dims mean): element r of
-             // small applies to row r of the output.
+  kColumns,  // `small`'s dims are 1s, then dims equal to `big`'s, then 1s
+             // (a per-row statistic such as a kept-dims mean, or a
+             // per-channel scale [1,C,1,1] over [N,C,H,W]): element
+             // r % small.num_elements() of small applies to the r-th block
+             // of `block` contiguous output elements.
 };
 
-Repeat RepeatOf(const Shape& small, const Shape& big) {
+// With kColumns, `*block` is the product of big's dims where small has its
+// trailing 1s.
+Repeat RepeatOf(const Shape& small, const Shape& big, int64_t* block) {
   const int ns = small.rank(), nb = big.rank();
   if (ns > nb) return Repeat::kNone;
   int first = 0;
@@ -190,13 +194,16 @@ Repeat RepeatOf(const Shape& small, const Shape& big) {
     trailing = small.dim(i) == big.dim(nb - ns + i);
   }
   if (trailing) return Repeat::kRows;
-  if (ns != nb || ns < 2 || small.dim(ns - 1) != 1 || big.dim(nb - 1) <= 1) {
-    return Repeat::kNone;
+  // [1.., equal dims, 1..] with at least one dim in each of the last two.
+  int split = ns;
+  while (split > first && small.dim(split - 1) == 1) --split;
+  if (split == ns || split == first) return Repeat::kNone;
+  for (int i = first; i < split; ++i) {
+    if (small.dim(i) != big.dim(nb - ns + i)) return Repeat::kNone;
   }
-  for (int i = 0; i + 1 < ns; ++i) {
-    if (small.dim(i) != big.dim(i)) return Repeat::kNone;
-  }
-  return Repeat::kColumns;
+  *block = 1;
+  for (int i = nb - ns + split; i < nb; ++i) *block *= big.dim(i);
+  return *block > 1 ? Repeat::kColumns : Repeat::kNone;
 }
 
 // Elementwise binary ops through Highway: equal shapes, a scalar operand,
@@ -218,13 +225,11 @@ class SimdBinaryKernel : public WithFallback {
     const bool b_scalar = nb == 1 && b.shape().rank() <= a.shape().rank();
     const bool b_small = nb < na;
     Repeat repeat = Repeat::kNone;
+    int64_t block = 0;  // kColumns: the output elements per small element.
     if (!(same || a_scalar || b_scalar)) {
-      repeat = b_small ? RepeatOf(b.shape(), a.shape())
-                       : RepeatOf(a.shape(), b.shape());
-      const Shape& big = b_small ? a.shape() : b.shape();
-      const int64_t run = repeat == Repeat::kRows ? std::min(na, nb)
-                          : big.rank() > 0        ? big.dim(big.rank() - 1)
-                                                  : 0;
+      repeat = b_small ? RepeatOf(b.shape(), a.shape(), &block)
+                       : RepeatOf(a.shape(), b.shape(), &block);
+      const int64_t run = repeat == Repeat::kRows ? std::min(na, nb) : block;
       if (repeat == Repeat::kNone || run < kMinRun) {
         return fallback_->Compute(ctx);
       }
@@ -244,8 +249,7 @@ class SimdBinaryKernel : public WithFallback {
           : a_scalar ? cpu::BinaryScalarLeft(op_, x[0], y, o, n)
                      : cpu::BinaryScalarRight(op_, x, y[0], o, n);
     } else {
-      s = Repeated(repeat, b_small, x, y, o, n, shape.dim(shape.rank() - 1),
-                   std::min(na, nb));
+      s = Repeated(repeat, b_small, x, y, o, n, block, std::min(na, nb));
     }
     if (!s.ok()) return s;
     ctx.set_output(0, *std::move(out));
@@ -255,9 +259,9 @@ class SimdBinaryKernel : public WithFallback {
  private:
   // One vector call per output row; `b_small` says which operand repeats.
   absl::Status Repeated(Repeat repeat, bool b_small, const T* x, const T* y,
-                        T* o, int64_t n, int64_t last_dim,
+                        T* o, int64_t n, int64_t block,
                         int64_t small_count) const {
-    const int64_t cols = repeat == Repeat::kRows ? small_count : last_dim;
+    const int64_t cols = repeat == Repeat::kRows ? small_count : block;
     std::atomic<bool> failed{false};
     ParallelItems(n / cols, cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
@@ -267,8 +271,9 @@ class SimdBinaryKernel : public WithFallback {
           st = b_small ? cpu::Binary(op_, x + at, y, o + at, cols)
                        : cpu::Binary(op_, x, y + at, o + at, cols);
         } else {
-          st = b_small ? cpu::BinaryScalarRight(op_, x + at, y[r], o + at, cols)
-                       : cpu::BinaryScalarLeft(op_, x[r], y + at, o + at, cols);
+          const int64_t e = r % small_count;
+          st = b_small ? cpu::BinaryScalarRight(op_, x + at, y[e], o + at, cols)
+                       : cpu::BinaryScalarLeft(op_, x[e], y + at, o + at, cols);
         }
         if (!st.ok()) failed.store(true, std::memory_order_relaxed);
       }

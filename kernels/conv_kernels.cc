@@ -5,7 +5,13 @@
 // deconvolution_forward, pooling_v2_forward); float64, and the few float32
 // cases oneDNN does not cover (empty arrays; an AveragePool whose ceil_mode
 // windows run past the end padding with count_include_pad), run on portable
-// loops over oneTBB. Both paths compute the same ONNX semantics and are
+// loops over oneTBB. Three shapes common in mobile vision models take fast
+// paths on the plain NCHW arrays instead, with no layout reorders (which
+// cost as much as the convolutions themselves in such models): 1x1
+// convolutions as weft's GEMM (both dtypes), ConvTransposes whose kernel
+// equals their stride as a GEMM and an interleave (both dtypes), and
+// float32 depthwise convolutions with a unit width stride as a direct
+// vectorized loop. All paths compute the same ONNX semantics and are
 // checked against one reference in //tests:conv_ops_test.
 //
 // A kernel object lives in a compiled plan and may run for several runs at
@@ -33,7 +39,11 @@
 // to one (restored after), so oneDNN runs serially on the oneTBB worker
 // that calls it and libgomp starts no thread. Parallelism comes from oneTBB:
 // a batch of several images large enough to pay for it runs one primitive
-// execution per image, split over oneTBB workers.
+// execution per image, split over oneTBB workers; a convolution of fewer
+// images than threads, large enough (kBandWorkPerImage), splits each image
+// into bands of output rows, one primitive per band (each reading the input
+// rows its windows reach, padded only at the image's edges), so a single
+// image uses every core.
 //
 // oneDNN's C++ API reports errors with exceptions; they are caught here (a
 // failure to build a primitive falls back to the portable loop, a failure
@@ -63,6 +73,7 @@
 #include "graph/ndarray.h"
 #include "graph/op_registry.h"
 #include "graph/shape.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -86,6 +97,11 @@ constexpr size_t kMaxPlans = 8;
 // A batch is split into one execution per image, over oneTBB, when each
 // image costs at least this many multiply-adds (or window elements).
 constexpr int64_t kSplitWorkPerImage = int64_t{1} << 16;
+// A single image's convolution is split into bands of output rows, one per
+// thread, when it costs at least this many multiply-adds (~0.1 ms on one
+// core): below, the second band's reorders and hand-off cost more than
+// they save.
+constexpr int64_t kBandWorkPerImage = int64_t{1} << 22;
 
 // ---------------------------------------------------------- attributes --
 
@@ -342,6 +358,246 @@ void PortablePool(const Geometry& g, bool count_include_pad, const T* x,
       });
 }
 
+// ---------------------------------------------------------- fast paths --
+
+// A 1x1 convolution with unit strides and no padding is, per image and
+// group, one matrix product on the plain NCHW arrays:
+// y[m, hw] = w[m, c] . x[c, hw] + b[m]. It runs as weft's GEMM (split over
+// oneTBB, so a single image uses every core) with no layout reorders.
+bool IsPointwise(ConvOp op, const Geometry& g) {
+  if (op != ConvOp::kConv || g.out_size() == 0 || g.n == 0) return false;
+  for (int j = 0; j < 3; ++j) {
+    if (g.kernel[j] != 1 || g.stride[j] != 1 || g.pad_l[j] != 0 ||
+        g.pad_r[j] != 0 || g.o[j] != g.in[j]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename T>
+absl::Status RunPointwise(const Geometry& g, const T* x, const T* w, const T* b,
+                          T* y) {
+  const int64_t cg = g.c / g.group, mg = g.m / g.group, hw = g.out_size();
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t grp = 0; grp < g.group; ++grp) {
+      const T* xg = x + (n * g.c + grp * cg) * hw;
+      T* yg = y + (n * g.m + grp * mg) * hw;
+      if (cg == 0) {
+        std::fill(yg, yg + mg * hw, T{0});
+      } else if (absl::Status s =
+                     cpu::Gemm(false, false, mg, hw, cg, w + grp * mg * cg, cg,
+                               xg, hw, yg, hw);
+                 !s.ok()) {
+        return s;
+      }
+    }
+  }
+  // The bias, one output row (image, channel) per item.
+  ParallelItems(g.n * g.m, hw, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T bias = b[p % g.m];
+      T* row = y + p * hw;
+      for (int64_t i = 0; i < hw; ++i) row[i] += bias;
+    }
+  });
+  return absl::OkStatus();
+}
+
+// A ConvTranspose whose kernel equals its stride, with no padding, output
+// padding or dilation: every output element takes exactly one kernel tap,
+// y[n, m, i*s + t] = b[m] + sum over the group's c of x[n, c, i] w[c, m, t].
+// Per image and group that is one matrix product,
+// t[(m, tap), i] = w[c, (m, tap)]^T . x[c, i] (weft's GEMM, split over
+// oneTBB), then a pass that interleaves the taps into the output rows and
+// adds the bias. (oneDNN's deconvolution is slow for this shape, and pads a
+// single output channel to a block of 16.)
+bool IsStrideTiledTranspose(ConvOp op, const Attrs& a, const Geometry& g) {
+  if (op != ConvOp::kConvTranspose || g.out_size() == 0 || g.n == 0) {
+    return false;
+  }
+  for (int j = 0; j < 3; ++j) {
+    if (g.kernel[j] != g.stride[j] || g.dil[j] != 1 || g.pad_l[j] != 0 ||
+        g.pad_r[j] != 0 || g.o[j] != g.in[j] * g.stride[j]) {
+      return false;
+    }
+  }
+  for (int64_t p : a.output_padding) {
+    if (p != 0) return false;
+  }
+  return true;
+}
+
+template <typename T>
+absl::Status RunStrideTiledTranspose(const Geometry& g, const T* x, const T* w,
+                                     const T* b, T* y) {
+  const int64_t cg = g.c / g.group, mg = g.m / g.group;
+  const int64_t ksize = g.kernel_size(), isize = g.in_size();
+  // t: every image's and output channel's taps, [N, M, ksize, isize].
+  absl::StatusOr<NDArray> buf = NDArray::AllocateChecked(
+      DTypeOf<T>::value,
+      Shape{std::max<int64_t>(1, g.n * g.m * ksize * isize)});
+  if (!buf.ok()) return buf.status();
+  T* t = buf->template mutable_data<T>();
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t grp = 0; grp < g.group; ++grp) {
+      T* tg = t + (n * g.m + grp * mg) * ksize * isize;
+      if (cg == 0) {
+        std::fill(tg, tg + mg * ksize * isize, T{0});
+      } else if (absl::Status s = cpu::Gemm(
+                     /*transpose_a=*/true, /*transpose_b=*/false, mg * ksize,
+                     isize, cg, w + grp * cg * mg * ksize, mg * ksize,
+                     x + (n * g.c + grp * cg) * isize, isize, tg, isize);
+                 !s.ok()) {
+        return s;
+      }
+    }
+  }
+  // Output rows (n, m, od, oh): tap row (kd, kh) of input row (id, ih),
+  // its kernel_w taps interleaved.
+  const int64_t iw = g.in[2], s2 = g.stride[2], ow = g.o[2];
+  const int64_t out_rows = g.o[0] * g.o[1];
+  ParallelItems(g.n * g.m * out_rows, ow, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t nm = p / out_rows, r = p % out_rows;
+      const int64_t od = r / g.o[1], oh = r % g.o[1];
+      const int64_t tap_row =
+          (od % g.stride[0]) * g.kernel[1] + oh % g.stride[1];
+      const int64_t in_row = (od / g.stride[0]) * g.in[1] + oh / g.stride[1];
+      const T* src =
+          t + nm * ksize * isize + tap_row * s2 * isize + in_row * iw;
+      const T bias = b[nm % g.m];
+      T* yr = y + p * ow;
+      if (s2 == 2) {
+        const T* s0 = src;
+        const T* s1 = src + isize;
+        for (int64_t i = 0; i < iw; ++i) {
+          yr[2 * i] = bias + s0[i];
+          yr[2 * i + 1] = bias + s1[i];
+        }
+      } else {
+        for (int64_t kw = 0; kw < s2; ++kw) {
+          const T* sk = src + kw * isize;
+          for (int64_t i = 0; i < iw; ++i) yr[i * s2 + kw] = bias + sk[i];
+        }
+      }
+    }
+  });
+  return absl::OkStatus();
+}
+
+// A depthwise 1-D or 2-D float32 convolution (group == C == M) with a unit
+// width stride and a kernel of at most kMaxDepthwiseTaps taps, on the plain
+// NCHW arrays: one plane per item over oneTBB, each output row summed in
+// registers four columns at a time (GCC/Clang vector extensions, so SSE2
+// and up) where every tap of the row is inside the image, and one column
+// at a time at the edges. No layout reorders, unlike oneDNN's depthwise
+// kernels, which want NHWC or blocked arrays.
+constexpr int64_t kMaxDepthwiseTaps = 64;
+
+bool IsDepthwise(ConvOp op, const Attrs& a, const Geometry& g) {
+  return op == ConvOp::kConv && a.k <= 2 && g.n > 0 && g.out_size() > 0 &&
+         g.group == g.c && g.m == g.c && g.stride[2] == 1 &&
+         g.kernel[1] * g.kernel[2] <= kMaxDepthwiseTaps;
+}
+
+using Float4 = float __attribute__((vector_size(16)));
+
+inline Float4 LoadFloat4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline void StoreFloat4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
+
+// One output row of RunDepthwise: `rows[r]` (indexed by column + tap *
+// dilation) and `taps[r]` (kernel_w weights) for each of the `nrows` kernel
+// rows inside the image. kKw > 0 fixes the kernel width (and a unit width
+// dilation) at compile time so the taps unroll; 0 reads `kw_n`, `dw`.
+template <int kKw>
+void DepthwiseRow(const float* const* rows, const float* const* taps,
+                  int64_t nrows, int64_t kw_n, int64_t dw, int64_t iw_n,
+                  int64_t pw, int64_t lo, int64_t hi, int64_t ow_n, float bias,
+                  float* yr) {
+  if constexpr (kKw > 0) {
+    kw_n = kKw;
+    dw = 1;
+  }
+  auto scalar = [&](int64_t ow) {
+    float acc = bias;
+    for (int64_t r = 0; r < nrows; ++r) {
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const int64_t iw = ow - pw + kw * dw;
+        if (iw >= 0 && iw < iw_n) acc += taps[r][kw] * rows[r][iw + pw];
+      }
+    }
+    yr[ow] = acc;
+  };
+  for (int64_t ow = 0; ow < lo; ++ow) scalar(ow);
+  int64_t ow = lo;
+  for (; ow + 8 <= hi; ow += 8) {
+    Float4 a0 = {bias, bias, bias, bias}, a1 = a0;
+    for (int64_t r = 0; r < nrows; ++r) {
+      const float* src = rows[r] + ow;
+      const float* t = taps[r];
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        a0 += t[kw] * LoadFloat4(src + kw * dw);
+        a1 += t[kw] * LoadFloat4(src + kw * dw + 4);
+      }
+    }
+    StoreFloat4(yr + ow, a0);
+    StoreFloat4(yr + ow + 4, a1);
+  }
+  for (; ow + 4 <= hi; ow += 4) {
+    Float4 acc = {bias, bias, bias, bias};
+    for (int64_t r = 0; r < nrows; ++r) {
+      const float* src = rows[r] + ow;
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        acc += taps[r][kw] * LoadFloat4(src + kw * dw);
+      }
+    }
+    StoreFloat4(yr + ow, acc);
+  }
+  for (; ow < ow_n; ++ow) scalar(ow);
+}
+
+void RunDepthwise(const Geometry& g, const float* x, const float* w,
+                  const float* b, float* y) {
+  const int64_t kh_n = g.kernel[1], kw_n = g.kernel[2];
+  const int64_t ih_n = g.in[1], iw_n = g.in[2], oh_n = g.o[1], ow_n = g.o[2];
+  const int64_t sh = g.stride[1], dh = g.dil[1], dw = g.dil[2];
+  const int64_t ph = g.pad_l[1], pw = g.pad_l[2];
+  // Columns [lo, hi) read only inside the row for every tap.
+  const int64_t lo = std::min(ow_n, pw);
+  const int64_t hi = std::max(lo, std::min(ow_n, iw_n + pw - (kw_n - 1) * dw));
+  auto row_fn = &DepthwiseRow<0>;
+  if (dw == 1 && kw_n == 3) row_fn = &DepthwiseRow<3>;
+  if (dw == 1 && kw_n == 5) row_fn = &DepthwiseRow<5>;
+  ParallelItems(
+      g.n * g.c, oh_n * ow_n * kh_n * kw_n, [&](int64_t p0, int64_t p1) {
+        const float* rows[kMaxDepthwiseTaps];
+        const float* taps[kMaxDepthwiseTaps];
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t ch = p % g.c;
+          const float* xp = x + p * ih_n * iw_n;
+          const float* wp = w + ch * kh_n * kw_n;
+          float* yp = y + p * oh_n * ow_n;
+          for (int64_t oh = 0; oh < oh_n; ++oh) {
+            int64_t nrows = 0;
+            for (int64_t kh = 0; kh < kh_n; ++kh) {
+              const int64_t ih = oh * sh - ph + kh * dh;
+              if (ih < 0 || ih >= ih_n) continue;
+              rows[nrows] = xp + ih * iw_n - pw;  // Indexed by ow + kw*dw.
+              taps[nrows++] = wp + kh * kw_n;
+            }
+            row_fn(rows, taps, nrows, kw_n, dw, iw_n, pw, lo, hi, ow_n, b[ch],
+                   yp + oh * ow_n);
+          }
+        }
+      });
+}
+
 template <typename T>
 void RunPortable(ConvOp op, const Geometry& g, const Attrs& a,
                  const std::vector<const NDArray*>& in, T* y) {
@@ -443,19 +699,39 @@ memory::desc UserWeights(ConvOp op, const Geometry& g, int k,
   return memory::desc(d, memory::data_type::f32, s);
 }
 
+// One oneDNN primitive and its layouts: for one execution of `batch`
+// images, over a band of output rows [o0, o1) of the outermost spatial dim
+// (all of them unless the plan splits one image into bands). The user
+// arrays are views of the plain NCHW arrays: the band's rows, with the full
+// arrays' strides, starting `src_offset` / `dst_offset` elements into the
+// execution's first image.
+struct Part {
+  dnnl::primitive primitive;
+  memory::desc src_user, dst_user;
+  memory::desc src, dst, weights, weights_user, bias, scratchpad;
+  std::optional<dnnl::reorder> src_reorder, dst_reorder, weights_reorder;
+  int64_t src_offset = 0, dst_offset = 0;
+};
+
 // Everything built for one set of input shapes: the checked geometry and,
-// unless the portable loop runs, the oneDNN primitive and its layouts for
-// one execution of `batch` images.
+// unless the portable loop or a fast path runs, the oneDNN parts: an
+// execution runs every part on `batch` images.
 struct Plan {
   std::vector<std::vector<int64_t>> dims;  // The key: every input's dims.
   Geometry geometry;
   bool use_onednn = false;
+  // A fast path on the plain arrays instead of oneDNN or the portable loop.
+  enum class Path {
+    kDefault,
+    kPointwise,
+    kStrideTiledTranspose,
+    kDepthwise,  // float32 only.
+  };
+  Path path = Path::kDefault;
   int64_t batch = 0;   // Images per execution: N, or 1 when split.
-  dnnl::primitive primitive;
-  memory::desc src_user, dst_user;  // One execution's images, plain.
-  memory::desc src, dst, weights, weights_user, bias, scratchpad;
-  std::optional<dnnl::reorder> src_reorder, dst_reorder, weights_reorder;
-  int64_t src_user_elems = 0, dst_user_elems = 0;  // Per execution.
+  int64_t bands = 1;   // Bands of output rows one image is split into.
+  std::vector<Part> parts;
+  int64_t src_image_elems = 0, dst_image_elems = 0;  // Per image.
 };
 
 // The weights of one buffer in a primitive's layout.
@@ -477,26 +753,45 @@ std::string DnnlError(const dnnl::error& e) {
                       static_cast<int>(e.status), ")");
 }
 
-// Creates the primitive for `plan` (its geometry set); false when oneDNN
-// has no implementation (the portable loop then runs).
-bool BuildPrimitive(ConvOp op, const Attrs& a, Plan& plan) {
+// Creates the primitive of output rows [o0, o1) of the outermost spatial
+// dim for `plan` (its geometry and batch set); false when oneDNN has no
+// implementation (the portable loop then runs). A band narrower than the
+// image reads the input rows its windows reach, with the image's padding
+// only where it reaches past the image's edge.
+bool BuildPart(ConvOp op, const Attrs& a, const Plan& plan, int64_t o0,
+               int64_t o1, Part& part) {
   const Geometry& g = plan.geometry;
   const int k = a.k, skip = 3 - k;
   auto spatial = [&](const std::array<int64_t, 3>& v) {
     return memory::dims(v.begin() + skip, v.end());
   };
-  memory::dims src_dims = {plan.batch, g.c};
-  memory::dims dst_dims = {plan.batch, g.m};
-  for (int j = skip; j < 3; ++j) {
-    src_dims.push_back(g.in[j]);
-    dst_dims.push_back(g.o[j]);
-  }
-  plan.src_user = Plain(src_dims);
-  plan.dst_user = Plain(dst_dims);
-  plan.src_user_elems = plan.batch * g.c * g.in_size();
-  plan.dst_user_elems = plan.batch * g.m * g.out_size();
   memory::dims strides = spatial(g.stride), pad_l = spatial(g.pad_l);
   memory::dims dil = spatial(g.dil), pad_r = spatial(g.pad_r);
+  // The band's input rows [i0, i1) and its pads on the outermost dim.
+  const int64_t extent = (g.kernel[skip] - 1) * g.dil[skip] + 1;
+  const int64_t first = o0 * g.stride[skip] - g.pad_l[skip];
+  const int64_t last_end = (o1 - 1) * g.stride[skip] - g.pad_l[skip] + extent;
+  const int64_t i0 = std::max<int64_t>(0, first);
+  const int64_t i1 = std::min(g.in[skip], last_end);
+  if (o0 != 0 || o1 != g.o[skip]) {
+    pad_l[0] = i0 - first;
+    pad_r[0] = last_end - i1;
+  }
+  memory::dims src_full = {plan.batch, g.c};
+  memory::dims dst_full = {plan.batch, g.m};
+  for (int j = skip; j < 3; ++j) {
+    src_full.push_back(g.in[j]);
+    dst_full.push_back(g.o[j]);
+  }
+  memory::dims src_dims = src_full, dst_dims = dst_full;
+  src_dims[2] = i1 - i0;
+  dst_dims[2] = o1 - o0;
+  part.src_user =
+      memory::desc(src_dims, memory::data_type::f32, RowMajorStrides(src_full));
+  part.dst_user =
+      memory::desc(dst_dims, memory::data_type::f32, RowMajorStrides(dst_full));
+  part.src_offset = i0 * (g.in_size() / g.in[skip]);
+  part.dst_offset = o0 * (g.out_size() / g.o[skip]);
   for (int64_t& d : dil) d -= 1;  // oneDNN's dilation: 0 is dense.
   try {
     OmpTeamOfOne team;
@@ -521,17 +816,17 @@ bool BuildPrimitive(ConvOp op, const Attrs& a, Plan& plan) {
       // A pool's src layout is the caller's (oneDNN takes `any` for dst
       // only).
       dnnl::pooling_v2_forward::desc desc(
-          dnnl::prop_kind::forward_inference, alg, plan.src_user,
-          Any(dst_dims), strides, spatial(g.kernel), dil, pad_l, pad_r);
+          dnnl::prop_kind::forward_inference, alg, part.src_user, Any(dst_dims),
+          strides, spatial(g.kernel), dil, pad_l, pad_r);
       dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, engine);
-      plan.src = pd.src_desc();
-      plan.dst = pd.dst_desc();
-      plan.scratchpad = pd.scratchpad_desc();
-      plan.primitive = dnnl::pooling_v2_forward(pd);
+      part.src = pd.src_desc();
+      part.dst = pd.dst_desc();
+      part.scratchpad = pd.scratchpad_desc();
+      part.primitive = dnnl::pooling_v2_forward(pd);
     } else {
       memory::dims w_dims;
-      plan.weights_user = UserWeights(op, g, k, &w_dims);
-      plan.bias = Plain({g.m});
+      part.weights_user = UserWeights(op, g, k, &w_dims);
+      part.bias = Plain({g.m});
       if (op == ConvOp::kConvTranspose) {
         // out = (in-1)*s + extent - pad_l - pad_r + output_padding: the
         // output padding is a smaller (possibly negative) end pad.
@@ -539,37 +834,37 @@ bool BuildPrimitive(ConvOp op, const Attrs& a, Plan& plan) {
         dnnl::deconvolution_forward::desc desc(
             dnnl::prop_kind::forward_inference,
             dnnl::algorithm::deconvolution_direct, Any(src_dims), Any(w_dims),
-            plan.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
+            part.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
         dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
-        plan.src = pd.src_desc();
-        plan.dst = pd.dst_desc();
-        plan.weights = pd.weights_desc();
-        plan.scratchpad = pd.scratchpad_desc();
-        plan.primitive = dnnl::deconvolution_forward(pd);
+        part.src = pd.src_desc();
+        part.dst = pd.dst_desc();
+        part.weights = pd.weights_desc();
+        part.scratchpad = pd.scratchpad_desc();
+        part.primitive = dnnl::deconvolution_forward(pd);
       } else {
         dnnl::convolution_forward::desc desc(
             dnnl::prop_kind::forward_inference,
             dnnl::algorithm::convolution_direct, Any(src_dims), Any(w_dims),
-            plan.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
+            part.bias, Any(dst_dims), strides, dil, pad_l, pad_r);
         dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-        plan.src = pd.src_desc();
-        plan.dst = pd.dst_desc();
-        plan.weights = pd.weights_desc();
-        plan.scratchpad = pd.scratchpad_desc();
-        plan.primitive = dnnl::convolution_forward(pd);
+        part.src = pd.src_desc();
+        part.dst = pd.dst_desc();
+        part.weights = pd.weights_desc();
+        part.scratchpad = pd.scratchpad_desc();
+        part.primitive = dnnl::convolution_forward(pd);
       }
-      if (plan.weights != plan.weights_user) {
-        plan.weights_reorder.emplace(dnnl::reorder::primitive_desc(
-            engine, plan.weights_user, engine, plan.weights));
+      if (part.weights != part.weights_user) {
+        part.weights_reorder.emplace(dnnl::reorder::primitive_desc(
+            engine, part.weights_user, engine, part.weights));
       }
     }
-    if (plan.src != plan.src_user) {
-      plan.src_reorder.emplace(dnnl::reorder::primitive_desc(
-          engine, plan.src_user, engine, plan.src));
+    if (part.src != part.src_user) {
+      part.src_reorder.emplace(dnnl::reorder::primitive_desc(
+          engine, part.src_user, engine, part.src));
     }
-    if (plan.dst != plan.dst_user) {
-      plan.dst_reorder.emplace(dnnl::reorder::primitive_desc(
-          engine, plan.dst, engine, plan.dst_user));
+    if (part.dst != part.dst_user) {
+      part.dst_reorder.emplace(dnnl::reorder::primitive_desc(
+          engine, part.dst, engine, part.dst_user));
     }
   } catch (const dnnl::error&) {
     return false;
@@ -615,66 +910,67 @@ absl::Status Execute(const dnnl::primitive& p,
   return absl::OkStatus();
 }
 
-// Runs `plan` on images [first, first + plan.batch) of the run's arrays
-// (oneDNN's errors thrown; RunImages catches them).
-absl::Status RunImagesOrThrow(const Plan& plan, const float* x,
-                              const float* w, const float* b, float* y,
-                              int64_t first) {
+// Runs `part` of `plan` on images [first, first + plan.batch) of the run's
+// arrays (oneDNN's errors thrown; RunImages catches them).
+absl::Status RunImagesOrThrow(const Plan& plan, const Part& part,
+                              const float* x, const float* w, const float* b,
+                              float* y, int64_t first) {
   OmpTeamOfOne team;
   const dnnl::engine& engine = Engine();
-  float* src_user = const_cast<float*>(x) + first * (plan.src_user_elems /
-                                                     plan.batch);
-  float* dst_user = y + first * (plan.dst_user_elems / plan.batch);
+  float* src_user =
+      const_cast<float*>(x) + first * plan.src_image_elems + part.src_offset;
+  float* dst_user = y + first * plan.dst_image_elems + part.dst_offset;
   NDArray src_buf, dst_buf, scratch_buf;
-  memory src(plan.src_user, engine, src_user);
-  memory dst(plan.dst_user, engine, dst_user);
-  if (plan.src_reorder) {
-    absl::StatusOr<NDArray> a = Scratch(plan.src.get_size());
+  memory src(part.src_user, engine, src_user);
+  memory dst(part.dst_user, engine, dst_user);
+  if (part.src_reorder) {
+    absl::StatusOr<NDArray> a = Scratch(part.src.get_size());
     if (!a.ok()) return a.status();
     src_buf = *std::move(a);
-    memory packed(plan.src, engine, src_buf.mutable_raw_data());
-    if (absl::Status s = Execute(*plan.src_reorder,
+    memory packed(part.src, engine, src_buf.mutable_raw_data());
+    if (absl::Status s = Execute(*part.src_reorder,
                                  {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, packed}});
         !s.ok()) {
       return s;
     }
     src = packed;
   }
-  if (plan.dst_reorder) {
-    absl::StatusOr<NDArray> a = Scratch(plan.dst.get_size());
+  if (part.dst_reorder) {
+    absl::StatusOr<NDArray> a = Scratch(part.dst.get_size());
     if (!a.ok()) return a.status();
     dst_buf = *std::move(a);
-    dst = memory(plan.dst, engine, dst_buf.mutable_raw_data());
+    dst = memory(part.dst, engine, dst_buf.mutable_raw_data());
   }
-  absl::StatusOr<NDArray> a = Scratch(plan.scratchpad.get_size());
+  absl::StatusOr<NDArray> a = Scratch(part.scratchpad.get_size());
   if (!a.ok()) return a.status();
   scratch_buf = *std::move(a);
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, src},
       {DNNL_ARG_DST, dst},
       {DNNL_ARG_SCRATCHPAD,
-       memory(plan.scratchpad, engine, scratch_buf.mutable_raw_data())}};
+       memory(part.scratchpad, engine, scratch_buf.mutable_raw_data())}};
   if (w != nullptr) {
     args.emplace(DNNL_ARG_WEIGHTS,
-                 memory(plan.weights, engine, const_cast<float*>(w)));
-    args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine,
-                                       const_cast<float*>(b)));
+                 memory(part.weights, engine, const_cast<float*>(w)));
+    args.emplace(DNNL_ARG_BIAS,
+                 memory(part.bias, engine, const_cast<float*>(b)));
   }
-  if (absl::Status s = Execute(plan.primitive, std::move(args)); !s.ok()) {
+  if (absl::Status s = Execute(part.primitive, std::move(args)); !s.ok()) {
     return s;
   }
-  if (plan.dst_reorder) {
-    return Execute(*plan.dst_reorder,
+  if (part.dst_reorder) {
+    return Execute(*part.dst_reorder,
                    {{DNNL_ARG_FROM, dst},
-                    {DNNL_ARG_TO, memory(plan.dst_user, engine, dst_user)}});
+                    {DNNL_ARG_TO, memory(part.dst_user, engine, dst_user)}});
   }
   return absl::OkStatus();
 }
 
-absl::Status RunImages(const Plan& plan, const float* x, const float* w,
-                       const float* b, float* y, int64_t first) {
+absl::Status RunImages(const Plan& plan, const Part& part, const float* x,
+                       const float* w, const float* b, float* y,
+                       int64_t first) {
   try {
-    return RunImagesOrThrow(plan, x, w, b, y, first);
+    return RunImagesOrThrow(plan, part, x, w, b, y, first);
   } catch (const dnnl::error& e) {
     return absl::InternalError(DnnlError(e));
   }
@@ -715,6 +1011,35 @@ class ConvFamilyKernel : public OpKernel {
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, p.geometry.out);
     if (!out.ok()) return out.status();
     T* y = out->template mutable_data<T>();
+    if (p.path == Plan::Path::kPointwise) {
+      if (absl::Status s = RunPointwise<T>(
+              p.geometry, in[0]->values<T>().data(), in[1]->values<T>().data(),
+              in[2]->values<T>().data(), y);
+          !s.ok()) {
+        return s;
+      }
+      ctx.set_output(0, *std::move(out));
+      return absl::OkStatus();
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.path == Plan::Path::kDepthwise) {
+        RunDepthwise(p.geometry, in[0]->values<float>().data(),
+                     in[1]->values<float>().data(),
+                     in[2]->values<float>().data(), y);
+        ctx.set_output(0, *std::move(out));
+        return absl::OkStatus();
+      }
+    }
+    if (p.path == Plan::Path::kStrideTiledTranspose) {
+      if (absl::Status s = RunStrideTiledTranspose<T>(
+              p.geometry, in[0]->values<T>().data(), in[1]->values<T>().data(),
+              in[2]->values<T>().data(), y);
+          !s.ok()) {
+        return s;
+      }
+      ctx.set_output(0, *std::move(out));
+      return absl::OkStatus();
+    }
     if constexpr (std::is_same_v<T, float>) {
       if (p.use_onednn) {
         if (absl::Status s = RunOneDnn(p, in, y); !s.ok()) return s;
@@ -750,14 +1075,37 @@ class ConvFamilyKernel : public OpKernel {
     auto plan = std::make_shared<Plan>();
     for (const NDArray* a : in) plan->dims.push_back(a->shape().dims());
     plan->geometry = *std::move(g);
-    if (std::is_same_v<T, float> &&
-        OneDnnCovers(op_, attrs_, plan->geometry)) {
+    if (IsPointwise(op_, plan->geometry)) {
+      plan->path = Plan::Path::kPointwise;
+    } else if (IsStrideTiledTranspose(op_, attrs_, plan->geometry)) {
+      plan->path = Plan::Path::kStrideTiledTranspose;
+    } else if (std::is_same_v<T, float> &&
+               IsDepthwise(op_, attrs_, plan->geometry)) {
+      plan->path = Plan::Path::kDepthwise;
+    } else if (std::is_same_v<T, float> &&
+               OneDnnCovers(op_, attrs_, plan->geometry)) {
       const Geometry& geo = plan->geometry;
-      const bool split = geo.n > 1 &&
-                         tbb::this_task_arena::max_concurrency() > 1 &&
-                         WorkPerImage(op_, geo) >= kSplitWorkPerImage;
+      const int threads = tbb::this_task_arena::max_concurrency();
+      const int64_t work = WorkPerImage(op_, geo);
+      const bool split = geo.n > 1 && threads > 1 && work >= kSplitWorkPerImage;
       plan->batch = split ? 1 : geo.n;
-      plan->use_onednn = BuildPrimitive(op_, attrs_, *plan);
+      // Fewer images than threads: a convolution's image is split into
+      // bands of output rows, one execution each.
+      const int64_t rows = geo.o[3 - attrs_.k];
+      if (op_ == ConvOp::kConv && geo.n < threads &&
+          work >= kBandWorkPerImage && rows >= 2 * threads) {
+        plan->batch = 1;
+        plan->bands = threads;
+      }
+      plan->src_image_elems = geo.c * geo.in_size();
+      plan->dst_image_elems = geo.m * geo.out_size();
+      plan->use_onednn = true;
+      for (int64_t i = 0; i < plan->bands && plan->use_onednn; ++i) {
+        Part& part = plan->parts.emplace_back();
+        plan->use_onednn = BuildPart(op_, attrs_, *plan, rows * i / plan->bands,
+                                     rows * (i + 1) / plan->bands, part);
+      }
+      if (!plan->use_onednn) plan->parts.clear();
     }
     absl::MutexLock lock(&mu_);
     for (const auto& p : plans_) {
@@ -768,34 +1116,33 @@ class ConvFamilyKernel : public OpKernel {
     return std::shared_ptr<const Plan>(plan);
   }
 
-  // The weights `w` in `plan`'s layout: cached, else reordered (outside the
+  // The weights `w` in `part`'s layout: cached, else reordered (outside the
   // lock) and cached.
   absl::StatusOr<std::shared_ptr<const PackedWeights>> GetWeights(
-      const Plan& plan, const NDArray& w) const {
+      const Part& part, const NDArray& w) const {
     {
       absl::MutexLock lock(&mu_);
       for (const auto& p : weights_) {
-        if (p->source.SharesBufferWith(w) && p->layout == plan.weights) {
+        if (p->source.SharesBufferWith(w) && p->layout == part.weights) {
           return p;
         }
       }
     }
     auto packed = std::make_shared<PackedWeights>();
     packed->source = w;
-    packed->layout = plan.weights;
-    absl::StatusOr<NDArray> buf = Scratch(plan.weights.get_size());
+    packed->layout = part.weights;
+    absl::StatusOr<NDArray> buf = Scratch(part.weights.get_size());
     if (!buf.ok()) return buf.status();
     packed->packed = *std::move(buf);
     try {
       OmpTeamOfOne team;
       const dnnl::engine& engine = Engine();
       absl::Status s = Execute(
-          *plan.weights_reorder,
+          *part.weights_reorder,
           {{DNNL_ARG_FROM,
-            memory(plan.weights_user, engine,
-                   const_cast<void*>(w.raw_data()))},
-           {DNNL_ARG_TO, memory(plan.weights, engine,
-                                packed->packed.mutable_raw_data())}});
+            memory(part.weights_user, engine, const_cast<void*>(w.raw_data()))},
+           {DNNL_ARG_TO,
+            memory(part.weights, engine, packed->packed.mutable_raw_data())}});
       if (!s.ok()) return s;
     } catch (const dnnl::error& e) {
       return absl::InternalError(DnnlError(e));
@@ -810,28 +1157,38 @@ class ConvFamilyKernel : public OpKernel {
                          const std::vector<const NDArray*>& in,
                          float* y) const {
     const float* x = in[0]->values<float>().data();
-    const float* w = nullptr;
+    const int64_t num_parts = static_cast<int64_t>(plan.parts.size());
+    // Per part: its weights (packed in its layout) and the bias.
+    std::vector<const float*> w(num_parts, nullptr);
     const float* b = nullptr;
-    std::shared_ptr<const PackedWeights> packed;  // Alive for the run.
+    // Alive for the run.
+    std::vector<std::shared_ptr<const PackedWeights>> packed(num_parts);
     if (!IsPool(op_)) {
-      w = in[1]->values<float>().data();
       b = in[2]->values<float>().data();
-      if (plan.weights_reorder) {
+      for (int64_t i = 0; i < num_parts; ++i) {
+        w[i] = in[1]->values<float>().data();
+        if (!plan.parts[i].weights_reorder) continue;
         absl::StatusOr<std::shared_ptr<const PackedWeights>> p =
-            GetWeights(plan, *in[1]);
+            GetWeights(plan.parts[i], *in[1]);
         if (!p.ok()) return p.status();
-        packed = *std::move(p);
-        w = static_cast<const float*>(packed->packed.raw_data());
+        packed[i] = *std::move(p);
+        w[i] = static_cast<const float*>(packed[i]->packed.raw_data());
       }
     }
-    const int64_t executions = plan.geometry.n / plan.batch;
-    if (executions == 1) return RunImages(plan, x, w, b, y, 0);
+    // Execution i: part i % num_parts of image block i / num_parts.
+    const int64_t executions = plan.geometry.n / plan.batch * num_parts;
+    auto run = [&](int64_t i) {
+      const int64_t part = i % num_parts;
+      return RunImages(plan, plan.parts[part], x, w[part], b, y,
+                       i / num_parts * plan.batch);
+    };
+    if (executions == 1) return run(0);
     std::atomic<bool> failed{false};
     absl::Mutex error_mu;
     absl::Status error;
     tbb::parallel_for(int64_t{0}, executions, [&](int64_t i) {
       if (failed.load(std::memory_order_relaxed)) return;
-      absl::Status s = RunImages(plan, x, w, b, y, i * plan.batch);
+      absl::Status s = run(i);
       if (s.ok()) return;
       absl::MutexLock lock(&error_mu);
       if (error.ok()) error = std::move(s);

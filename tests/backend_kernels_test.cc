@@ -141,6 +141,8 @@ std::vector<float> ReferenceSub(const NDArray& x, const NDArray& y,
 // definition, and the patterns that still fall back to the general loop.
 TEST(BackendKernels, RepeatedRowAndColumnBroadcastsMatchTheDefinition) {
   using Dims = std::vector<int64_t>;
+  // The last four: per-channel operands over a batch (a leading 1, or a
+  // lower rank), as [1,C,1,1] over [N,C,H,W] flattened to rank 3.
   const std::vector<std::pair<Dims, Dims>> cases = {
       {{100, 70}, {70}},         {{100, 70}, {1, 70}},
       {{70}, {100, 70}},         {{1, 70}, {100, 70}},
@@ -149,7 +151,9 @@ TEST(BackendKernels, RepeatedRowAndColumnBroadcastsMatchTheDefinition) {
       {{4, 25, 70}, {4, 25, 1}}, {{4, 25, 1}, {4, 25, 70}},
       {{100, 1}, {1, 70}},       {{4, 1, 70}, {4, 25, 70}},
       {{100, 8}, {8}},           {{300, 1000}, {1000}},
-      {{1000, 300}, {1000, 1}}};
+      {{1000, 300}, {1000, 1}},  {{3, 5, 42}, {1, 5, 1}},
+      {{1, 5, 1}, {3, 5, 42}},   {{3, 5, 42}, {5, 1}},
+      {{5, 1}, {3, 5, 42}}};
   std::mt19937 rng(7);
   for (const auto& [da, db] : cases) {
     SCOPED_TRACE(Shape(da).DebugString() + " - " + Shape(db).DebugString());

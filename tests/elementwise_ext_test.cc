@@ -64,6 +64,83 @@ bool IsNegativeZero(T v) {
   return v == 0 && std::signbit(v);
 }
 
+// ----------------------------------------------- HardSigmoid, HardSwish --
+
+// The fused activations against their definitions, for both dtypes, on
+// arrays long enough for the four-lane loop and its scalar tail, and on the
+// specials (the clamps' edges, infinities, NaN).
+template <typename T>
+void CheckHardActivations() {
+  std::vector<T> x = {-4,
+                      -3,
+                      -2.5,
+                      -1,
+                      -0.25,
+                      0,
+                      0.5,
+                      1,
+                      2.5,
+                      3,
+                      4,
+                      7,
+                      static_cast<T>(kInf),
+                      static_cast<T>(-kInf)};
+  for (int i = 0; i < 37; ++i) x.push_back(static_cast<T>(i) * T{0.3} - 5);
+  const Shape shape{static_cast<int64_t>(x.size())};
+  const NDArray a = Arr<T>(x, shape);
+  Graph g = Graph::Create("hard");
+  absl::StatusOr<Tensor> hs =
+      g.AddOp("HardSigmoid", {Feed(g, a)}, {{"alpha", 0.2}, {"beta", 0.5}});
+  ASSERT_TRUE(hs.ok()) << hs.status();
+  Graph g2 = Graph::Create("hard");
+  absl::StatusOr<Tensor> sw = g2.AddOp("HardSwish", {Feed(g2, a)});
+  ASSERT_TRUE(sw.ok()) << sw.status();
+  std::vector<T> want_hs, want_sw;
+  for (T v : x) {
+    want_hs.push_back(std::clamp(T{0.2} * v + T{0.5}, T{0}, T{1}));
+    const T h = std::clamp(v / T{6} + T{0.5}, T{0}, T{1});
+    // -inf * 0 is NaN in the definition; the fused op follows it.
+    want_sw.push_back(
+        std::isinf(v) && v < 0 ? std::numeric_limits<T>::quiet_NaN() : v * h);
+  }
+  ExpectNear<T>(RunKernel(*hs, {a}), shape,
+                std::vector<double>(want_hs.begin(), want_hs.end()), 1e-6);
+  absl::StatusOr<NDArray> got = RunKernel(*sw, {a});
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(want_sw[i])) {
+      EXPECT_TRUE(std::isnan(got->values<T>()[i])) << i;
+    } else if (std::isinf(want_sw[i])) {
+      EXPECT_EQ(got->values<T>()[i], want_sw[i]) << i;
+    } else {
+      EXPECT_NEAR(got->values<T>()[i], want_sw[i], 1e-5) << i << " " << x[i];
+    }
+  }
+  // NaN stays NaN.
+  const NDArray n = Arr<T>({std::numeric_limits<T>::quiet_NaN()}, Shape{1});
+  Graph g3 = Graph::Create("hard");
+  absl::StatusOr<Tensor> sn = g3.AddOp("HardSwish", {Feed(g3, n)});
+  ASSERT_TRUE(sn.ok());
+  absl::StatusOr<NDArray> nan = RunKernel(*sn, {n});
+  ASSERT_TRUE(nan.ok());
+  EXPECT_TRUE(std::isnan(nan->values<T>()[0]));
+}
+
+TEST(ElementwiseExt, HardSigmoidAndHardSwishMatchTheirDefinitions) {
+  CheckHardActivations<float>();
+  CheckHardActivations<double>();
+}
+
+TEST(ElementwiseExt, HardSigmoidNeedsItsAttrsAndAFloatInput) {
+  Graph g = Graph::Create("hard");
+  Tensor x = ops::Placeholder(DType::kFloat32, Shape{3}, In(g));
+  EXPECT_FALSE(g.AddOp("HardSigmoid", {x}, {{"alpha", 0.2}}).ok());
+  Tensor i = ops::Placeholder(DType::kInt32, Shape{3}, In(g));
+  EXPECT_FALSE(g.AddOp("HardSwish", {i}).ok());
+  EXPECT_FALSE(
+      g.AddOp("HardSigmoid", {i}, {{"alpha", 0.2}, {"beta", 0.5}}).ok());
+}
+
 // ------------------------------------------------------ Floor, Ceil, Round --
 
 TEST(ElementwiseExt, FloorCeilRoundOnHalvesZerosAndSpecials) {
