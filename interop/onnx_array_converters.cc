@@ -64,6 +64,12 @@ absl::StatusOr<Tensor> ReshapeLike(NodeContext& c, const Tensor& x,
 
 namespace {
 
+// The largest constant the importer itself fills (ConstantOfShape,
+// Dropout's mask): 4 GiB. A larger one is refused before any allocation,
+// so a hostile model cannot make import exhaust memory. (Values folded by
+// weft's kernels are bounded by the session's max_allocation_bytes.)
+constexpr int64_t kMaxImportConstantBytes = int64_t{1} << 32;
+
 absl::StatusOr<NDArray> Int64Vector(const std::vector<int64_t>& v) {
   return NDArray::Vector<int64_t>(v);
 }
@@ -420,8 +426,9 @@ absl::Status Constant(NodeContext& c) {
 // kResourceExhausted, not an abort, when a hostile shape cannot be
 // allocated.
 absl::StatusOr<NDArray> Filled(const Shape& shape, const NDArray& value) {
-  ASSIGN_OR_RETURN_ONNX(NDArray out,
-                        NDArray::AllocateChecked(value.dtype(), shape));
+  ASSIGN_OR_RETURN_ONNX(
+      NDArray out,
+      NDArray::AllocateChecked(value.dtype(), shape, kMaxImportConstantBytes));
   const size_t esize = DTypeSize(value.dtype());
   const char* src = static_cast<const char*>(value.raw_data());
   char* dst = static_cast<char*>(out.mutable_raw_data());
@@ -841,7 +848,8 @@ absl::Status Dropout(NodeContext& c) {
       return c.Unsupported("Dropout's mask of a tensor of unknown shape");
     }
     ASSIGN_OR_RETURN_ONNX(NDArray mask,
-                          NDArray::AllocateChecked(DType::kBool, x.shape()));
+                          NDArray::AllocateChecked(DType::kBool, x.shape(),
+                                                   kMaxImportConstantBytes));
     bool* m = mask.mutable_data<bool>();
     std::fill(m, m + mask.num_elements(), true);
     c.SetConstantOutput(1, std::move(mask));
