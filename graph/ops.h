@@ -181,12 +181,12 @@ Tensor ReduceMin(const Tensor& x, std::vector<int64_t> axes, bool keep_dims,
 Tensor ArgMax(const Tensor& x, int axis, WEFT_OP_TAIL);
 // With keep_dims the axis stays with size 1; with select_last_index the last
 // maximum (the last NaN, if any) is taken instead of the first.
-Tensor ArgMax(const Tensor& x, int axis, bool keep_dims,
-              bool select_last_index, WEFT_OP_TAIL);
+Tensor ArgMax(const Tensor& x, int axis, bool keep_dims, bool select_last_index,
+              WEFT_OP_TAIL);
 // The same for the minimum (a NaN counts as the minimum).
 Tensor ArgMin(const Tensor& x, int axis, WEFT_OP_TAIL);
-Tensor ArgMin(const Tensor& x, int axis, bool keep_dims,
-              bool select_last_index, WEFT_OP_TAIL);
+Tensor ArgMin(const Tensor& x, int axis, bool keep_dims, bool select_last_index,
+              WEFT_OP_TAIL);
 // Running sums along `axis` (numeric; negative counts from the end; the
 // input's shape). exclusive: each output leaves out its own element (the
 // first is 0); reverse: sums run from the end of the axis. Integers wrap.

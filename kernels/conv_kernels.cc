@@ -210,8 +210,7 @@ absl::StatusOr<Geometry> MakeGeometry(const Node& node, ConvOp op,
 
 // Conv: y[n, m, o] = b[m] + sum over the group's channels and the window.
 template <typename T>
-void PortableConv(const Geometry& g, const T* x, const T* w, const T* b,
-                  T* y) {
+void PortableConv(const Geometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group;
   const int64_t ksize = g.kernel_size(), osize = g.out_size();
   ParallelItems(g.n * g.m, osize * cg * ksize, [&](int64_t p0, int64_t p1) {
@@ -226,7 +225,8 @@ void PortableConv(const Geometry& g, const T* x, const T* w, const T* b,
               const T* xc = x + (n * g.c + c0 + c) * g.in_size();
               const T* wc = w + (m * cg + c) * ksize;
               for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-                const int64_t id = od * g.stride[0] - g.pad_l[0] + kd * g.dil[0];
+                const int64_t id =
+                    od * g.stride[0] - g.pad_l[0] + kd * g.dil[0];
                 if (id < 0 || id >= g.in[0]) continue;
                 for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
                   const int64_t ih =
@@ -278,9 +278,8 @@ void PortableConvTranspose(const Geometry& g, const T* x, const T* w,
               const T* xc = x + (n * g.c + ci) * g.in_size();
               const T* wc = w + (ci * mg + mo) * ksize;
               for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-                const int64_t id = TransposedSource(od, kd, g.stride[0],
-                                                    g.pad_l[0], g.dil[0],
-                                                    g.in[0]);
+                const int64_t id = TransposedSource(
+                    od, kd, g.stride[0], g.pad_l[0], g.dil[0], g.in[0]);
                 if (id < 0) continue;
                 for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
                   const int64_t ih = TransposedSource(
@@ -306,8 +305,7 @@ void PortableConvTranspose(const Geometry& g, const T* x, const T* w,
 // win a max; an average counts them only with count_include_pad, and then
 // only up to the end padding (PyTorch's rule for ceil_mode windows).
 template <typename T, bool kMax>
-void PortablePool(const Geometry& g, bool count_include_pad, const T* x,
-                  T* y) {
+void PortablePool(const Geometry& g, bool count_include_pad, const T* x, T* y) {
   const int64_t osize = g.out_size(), isize = g.in_size();
   ParallelItems(
       g.n * g.c, osize * g.kernel_size(), [&](int64_t p0, int64_t p1) {
@@ -692,8 +690,8 @@ memory::desc UserWeights(ConvOp op, const Geometry& g, int k,
   if (op == ConvOp::kConv) return Plain(d);
   // ConvTranspose: strides of (group, o, i) in the [C, M/G, K...] buffer.
   if (g.group > 1) s.push_back(ig * og * ksize);
-  s.push_back(ksize);        // o
-  s.push_back(og * ksize);   // i
+  s.push_back(ksize);       // o
+  s.push_back(og * ksize);  // i
   memory::dims ks = RowMajorStrides(kdims);
   s.insert(s.end(), ks.begin(), ks.end());
   return memory::desc(d, memory::data_type::f32, s);
@@ -728,8 +726,8 @@ struct Plan {
     kDepthwise,  // float32 only.
   };
   Path path = Path::kDefault;
-  int64_t batch = 0;   // Images per execution: N, or 1 when split.
-  int64_t bands = 1;   // Bands of output rows one image is split into.
+  int64_t batch = 0;  // Images per execution: N, or 1 when split.
+  int64_t bands = 1;  // Bands of output rows one image is split into.
   std::vector<Part> parts;
   int64_t src_image_elems = 0, dst_image_elems = 0;  // Per image.
 };
@@ -882,9 +880,8 @@ bool OneDnnCovers(ConvOp op, const Attrs& a, const Geometry& g) {
   }
   if (op == ConvOp::kAveragePool && a.count_include_pad) {
     for (int j = 0; j < 3; ++j) {
-      const int64_t last_end =
-          (g.o[j] - 1) * g.stride[j] - g.pad_l[j] +
-          (g.kernel[j] - 1) * g.dil[j] + 1;
+      const int64_t last_end = (g.o[j] - 1) * g.stride[j] - g.pad_l[j] +
+                               (g.kernel[j] - 1) * g.dil[j] + 1;
       if (last_end > g.in[j] + g.pad_r[j]) return false;
     }
   }
@@ -893,8 +890,8 @@ bool OneDnnCovers(ConvOp op, const Attrs& a, const Geometry& g) {
 
 // Multiply-adds (convs) or window reads (pools) per image.
 int64_t WorkPerImage(ConvOp op, const Geometry& g) {
-  const int64_t per_output = IsPool(op) ? g.kernel_size()
-                                        : g.kernel_size() * (g.c / g.group);
+  const int64_t per_output =
+      IsPool(op) ? g.kernel_size() : g.kernel_size() * (g.c / g.group);
   return g.m * g.out_size() * per_output;
 }
 
@@ -1001,9 +998,9 @@ class ConvFamilyKernel : public OpKernel {
     std::vector<const NDArray*> in;
     for (int i = 0; i < ctx.num_inputs(); ++i) in.push_back(&ctx.input(i));
     if (in[0]->shape().rank() != attrs_.k + 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          node().op(), ": x has rank ", in[0]->shape().rank(),
-          "; the plan was compiled for rank ", attrs_.k + 2));
+      return absl::InvalidArgumentError(
+          absl::StrCat(node().op(), ": x has rank ", in[0]->shape().rank(),
+                       "; the plan was compiled for rank ", attrs_.k + 2));
     }
     absl::StatusOr<std::shared_ptr<const Plan>> plan = GetPlan(in);
     if (!plan.ok()) return plan.status();
@@ -1215,8 +1212,7 @@ class OpKernelOf : public ConvFamilyKernel<T> {
 template <typename T>
 void RegisterForType(KernelRegistry& r) {
   const DType dt = DTypeOf<T>::value;
-  const std::string label =
-      std::is_same_v<T, float> ? "onednn" : "portable";
+  const std::string label = std::is_same_v<T, float> ? "onednn" : "portable";
   auto reg = [&]<ConvOp kOp>(const char* op) {
     MustRegister(r, {.op = op,
                      .dtype = dt,

@@ -69,10 +69,9 @@ void CompareWithOrt(const Case& c) {
       ImportOnnx(model, {.input_shapes = {{"x", input.shape()}}});
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_EQ(m->outputs.size(), 1u);
-  const std::string cmd =
-      absl::StrCat("node ", kScript, " --ort ", kOrt, " --model ", model,
-                   " --in x=", in_path, " --out ", m->output_names[0], "=",
-                   ref_path);
+  const std::string cmd = absl::StrCat(
+      "node ", kScript, " --ort ", kOrt, " --model ", model,
+      " --in x=", in_path, " --out ", m->output_names[0], "=", ref_path);
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   absl::StatusOr<NDArray> ref = ReadNpy(ref_path);
   ASSERT_TRUE(ref.ok()) << ref.status();
