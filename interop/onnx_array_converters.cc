@@ -29,6 +29,30 @@ absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+std::vector<double> ToDoubles(const NDArray& a) {
+  std::vector<double> out;
+  out.reserve(a.num_elements());
+  switch (a.dtype()) {
+    case DType::kFloat32:
+      for (float v : a.values<float>()) out.push_back(v);
+      break;
+    case DType::kFloat64:
+      for (double v : a.values<double>()) out.push_back(v);
+      break;
+    case DType::kInt32:
+      for (int32_t v : a.values<int32_t>()) out.push_back(v);
+      break;
+    case DType::kInt64:
+      for (int64_t v : a.values<int64_t>())
+        out.push_back(static_cast<double>(v));
+      break;
+    case DType::kBool:
+      for (bool v : a.values<bool>()) out.push_back(v);
+      break;
+  }
+  return out;
+}
+
 absl::StatusOr<Shape> Flatten2D(const NodeContext& c, const Shape& shape,
                                 int64_t axis) {
   (void)c;
@@ -495,24 +519,14 @@ absl::Status Tile(NodeContext& c) {
   return absl::OkStatus();
 }
 
-absl::Status Range(NodeContext& c) {
+// An op of the node's first `n` inputs, in order (Range, Where).
+absl::Status OpOfInputs(NodeContext& c, std::string_view op, int n) {
   std::vector<Tensor> in;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < n; ++i) {
     ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(i));
     in.push_back(t);
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Range", in));
-  c.SetOutput(0, y);
-  return absl::OkStatus();
-}
-
-absl::Status Where(NodeContext& c) {
-  std::vector<Tensor> in;
-  for (int i = 0; i < 3; ++i) {
-    ASSIGN_OR_RETURN_ONNX(Tensor t, c.input(i));
-    in.push_back(t);
-  }
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Select", in));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op(op, in));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -530,23 +544,12 @@ absl::Status Pad(NodeContext& c) {
     if (c.has_input(2)) {
       ASSIGN_OR_RETURN_ONNX(const NDArray* v,
                             c.ConstInput(2, "constant_value"));
-      switch (v->dtype()) {
-        case DType::kFloat32:
-          value = v->values<float>()[0];
-          break;
-        case DType::kFloat64:
-          value = v->values<double>()[0];
-          break;
-        case DType::kInt32:
-          value = v->values<int32_t>()[0];
-          break;
-        case DType::kInt64:
-          value = static_cast<double>(v->values<int64_t>()[0]);
-          break;
-        case DType::kBool:
-          value = v->values<bool>()[0];
-          break;
+      const std::vector<double> values = ToDoubles(*v);
+      if (values.size() != 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "constant_value must hold one element, not ", values.size()));
       }
+      value = values[0];
     }
     if (c.has_input(3)) {
       ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> axes, c.ConstInts(3, "axes"));
@@ -1130,8 +1133,8 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["EyeLike"] = EyeLike;
   t["Expand"] = Expand;
   t["Tile"] = Tile;
-  t["Range"] = Range;
-  t["Where"] = Where;
+  t["Range"] = [](NodeContext& c) { return OpOfInputs(c, "Range", 3); };
+  t["Where"] = [](NodeContext& c) { return OpOfInputs(c, "Select", 3); };
   t["Pad"] = Pad;
   t["Resize"] = Resize;
   t["Upsample"] = Resize;

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "graph/ndarray.h"
 #include "graph/shape.h"
 #include "graph/tensor.h"
 #include "interop/onnx_context.h"
@@ -39,6 +40,9 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
 [[nodiscard]] absl::StatusOr<Tensor> ReshapeLike(NodeContext& c,
                                                  const Tensor& x,
                                                  const Shape& shape);
+
+// Every element of `a` as a double (int64 beyond 2^53 rounds).
+std::vector<double> ToDoubles(const NDArray& a);
 
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);

@@ -854,6 +854,23 @@ TEST(OnnxImport, HostileResizeScaleIsACleanError) {
   }
 }
 
+// Pad's constant_value must hold one element; an empty one is an error
+// naming the node, never a read past its end.
+TEST(OnnxImport, EmptyPadConstantValueIsACleanError) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {2, 2});
+  AddInt64Init(m, "pads", {4}, {1, 1, 1, 1});
+  AddFloatInit(m, "value", {0}, {});
+  AddNode(m, "Pad", {"x", "pads", "value"}, {"y"}, "pad");
+  AddOutput(m, "y", kFloat, 2);
+  absl::StatusOr<OnnxModel> im = Import(m, "pad.onnx");
+  ExpectCleanError(im, "pad.onnx", "empty constant_value");
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(), HasSubstr("Pad 'pad'"));
+  EXPECT_THAT(im.status().message(),
+              HasSubstr("constant_value must hold one element, not 0"));
+}
+
 // Dropout's mask is made at import from the input's declared shape: a
 // model declaring a huge input gets a clean error, not an abort.
 TEST(OnnxImport, HugeDeclaredInputIsACleanError) {
