@@ -6,6 +6,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -67,7 +70,51 @@ std::vector<std::string> RegisteredDeviceKinds() {
 }
 
 std::string_view DeviceKindOf(std::string_view device) {
-  return device.substr(0, device.find(':'));
+  const std::string_view local = LocalDeviceOf(device);
+  return local.substr(0, local.find(':'));
+}
+
+std::string TaskName::ToString() const {
+  return absl::StrCat("/job:", job, "/task:", task);
+}
+
+std::optional<TaskName> ParseTaskName(std::string_view name) {
+  constexpr std::string_view kJob = "/job:";
+  constexpr std::string_view kTask = "/task:";
+  if (!absl::ConsumePrefix(&name, kJob)) return std::nullopt;
+  const size_t end = name.find('/');
+  if (end == std::string_view::npos || end == 0) return std::nullopt;
+  TaskName out;
+  out.job = std::string(name.substr(0, end));
+  if (!absl::ascii_islower(static_cast<unsigned char>(out.job[0]))) {
+    return std::nullopt;
+  }
+  for (char c : out.job) {
+    if (!absl::ascii_islower(static_cast<unsigned char>(c)) &&
+        !absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '-') {
+      return std::nullopt;
+    }
+  }
+  name.remove_prefix(end);
+  if (!absl::ConsumePrefix(&name, kTask) || name.empty()) return std::nullopt;
+  for (char c : name) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return std::nullopt;
+    }
+  }
+  if (!absl::SimpleAtoi(name, &out.task)) return std::nullopt;
+  return out;
+}
+
+std::string_view DeviceTaskOf(std::string_view device) {
+  if (device.empty() || device[0] != '/') return {};
+  return device.substr(0, device.rfind('/'));
+}
+
+std::string_view LocalDeviceOf(std::string_view device) {
+  if (device.empty() || device[0] != '/') return device;
+  return device.substr(device.rfind('/') + 1);
 }
 
 absl::Status CheckDeviceName(std::string_view device) {

@@ -1,7 +1,9 @@
 // device_kind.h — defines the process-wide list of registered device kinds
 // ("cpu" is built in) and the device-name checks op builders and sessions
-// share. A device is named "<kind>:<index>" ("cpu:1"); naming a kind nobody
-// registered is an error when the op is built or the session is created.
+// share. A device is named "<kind>:<index>" ("cpu:1"), or, on another
+// process of a cluster (distributed/server.h), "/job:<name>/task:<i>/" and
+// then that ("/job:worker/task:1/cpu:0"); naming a kind nobody registered is
+// an error when the op is built or the session is created.
 // The run-time side of a device (its threads and allocator) is
 // weft::Device in runtime/device.h, created by the factory registered for
 // its kind.
@@ -12,6 +14,7 @@
 #ifndef WEFT_GRAPH_DEVICE_KIND_H_
 #define WEFT_GRAPH_DEVICE_KIND_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +34,24 @@ std::vector<std::string> RegisteredDeviceKinds();
 // registered; kInvalidArgument saying which rule failed otherwise.
 [[nodiscard]] absl::Status CheckDeviceName(std::string_view device);
 
-// The kind of a well-formed device name ("cpu" for "cpu:1").
+// The kind of a well-formed device name ("cpu" for "cpu:1" and for
+// "/job:worker/task:0/cpu:1").
 std::string_view DeviceKindOf(std::string_view device);
+
+// A task of a cluster: "/job:<job>/task:<task>".
+struct TaskName {
+  std::string job;  // Lowercase letters, digits, '_' and '-', from a letter.
+  int task = 0;
+  std::string ToString() const;  // "/job:worker/task:1"
+  friend bool operator==(const TaskName&, const TaskName&) = default;
+};
+// `name` as a TaskName; nullopt unless it is exactly "/job:<job>/task:<i>".
+std::optional<TaskName> ParseTaskName(std::string_view name);
+// The task part of a well-formed device name ("/job:worker/task:0" for
+// "/job:worker/task:0/cpu:1"), "" for a device of this process ("cpu:1").
+std::string_view DeviceTaskOf(std::string_view device);
+// The device within its task ("cpu:1" for "/job:worker/task:0/cpu:1").
+std::string_view LocalDeviceOf(std::string_view device);
 
 }  // namespace weft
 

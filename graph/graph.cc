@@ -62,21 +62,31 @@ absl::Status ValidateNodeName(std::string_view name) {
 
 absl::Status ValidateDeviceName(std::string_view device) {
   if (device.empty()) return absl::OkStatus();
-  size_t colon = device.find(':');
+  // An optional task prefix, "/job:<name>/task:<index>/" (a device of
+  // another process of a cluster: distributed/server.h).
+  std::string_view local = device;
+  bool ok = true;
+  if (!device.empty() && device[0] == '/') {
+    const size_t slash = device.rfind('/');
+    local = device.substr(slash + 1);
+    ok = ParseTaskName(device.substr(0, slash)).has_value();
+  }
+  size_t colon = local.find(':');
   int index;
-  bool ok = colon != std::string_view::npos && colon > 0 &&
-            absl::SimpleAtoi(device.substr(colon + 1), &index) && index >= 0;
+  ok = ok && colon != std::string_view::npos && colon > 0 &&
+       absl::SimpleAtoi(local.substr(colon + 1), &index) && index >= 0;
   // SimpleAtoi alone would also accept "cpu: 1", "cpu:1 " and "cpu:+1".
-  for (size_t i = colon + 1; ok && i < device.size(); ++i) {
-    ok = absl::ascii_isdigit(static_cast<unsigned char>(device[i]));
+  for (size_t i = colon + 1; ok && i < local.size(); ++i) {
+    ok = absl::ascii_isdigit(static_cast<unsigned char>(local[i]));
   }
   for (size_t i = 0; ok && i < colon; ++i) {
-    ok = absl::ascii_islower(static_cast<unsigned char>(device[i]));
+    ok = absl::ascii_islower(static_cast<unsigned char>(local[i]));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid device ", Quoted(device),
-                     ": devices are named '<kind>:<index>', like 'cpu:0'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid device ", Quoted(device),
+        ": devices are named '<kind>:<index>', like 'cpu:0', or "
+        "'/job:<name>/task:<index>/<kind>:<index>' for a task of a cluster"));
   }
   return absl::OkStatus();
 }

@@ -138,7 +138,9 @@ struct RunState {
            const ExecuteOptions& o, RunMetadata* md, ExecuteDone d)
       : plan(std::move(p)),
         env(e),
-        step_id(g_next_step_id.fetch_add(1, std::memory_order_relaxed)),
+        step_id(o.step_id != 0
+                    ? o.step_id
+                    : g_next_step_id.fetch_add(1, std::memory_order_relaxed)),
         deadline(o.deadline),
         collect_stats(o.collect_stats || o.trace),
         trace(o.trace),
@@ -156,7 +158,13 @@ struct RunState {
       s.deadline = deadline;
       s.cancellation = &cancellation;
       s.rendezvous = env.rendezvous;
-      s.allocator = env.devices[plan->partition_device[p]]->allocator();
+      // A partition of another task has no device here (and may be past
+      // the end of env.devices, whose remote devices are per plan).
+      const size_t index = plan->partition_device[p];
+      Device* d = plan->runs_here[p] && index < env.devices.size()
+                      ? env.devices[index]
+                      : nullptr;
+      s.allocator = d != nullptr ? d->allocator() : nullptr;
       s.limits.max_bytes = env.max_allocation_bytes;
     }
     if (collect_stats) timings.resize(plan->nodes.size());
@@ -181,7 +189,12 @@ struct RunState {
     return *env.devices[plan->partition_device[partition]];
   }
   // For work of no partition (completing a run that ran nothing).
-  Device& first_device() const { return *env.devices[0]; }
+  Device& first_device() const {
+    for (Device* d : env.devices) {
+      if (d != nullptr) return *d;
+    }
+    return *env.devices[0];  // Unreachable: a run has a device here.
+  }
 
   // Records the first error and cancels the step: async kernels waiting on
   // the CancellationManager and Recvs waiting on the rendezvous wake up.
@@ -822,7 +835,7 @@ void StartPartitions(const RunPtr& st, const ExecuteOptions& options) {
   st->started = true;
   int mine = -1;
   for (size_t part = 0; part < p.roots.size(); ++part) {
-    if (p.roots[part].empty()) continue;
+    if (p.roots[part].empty() || !p.runs_here[part]) continue;
     if ((options.caller_runs_inline || options.run_on_calling_thread) &&
         mine < 0) {
       mine = static_cast<int>(part);
@@ -858,7 +871,9 @@ void ExecutePlanAsync(std::shared_ptr<const CompiledPlan> plan,
   // Each partition with roots is one task, counted up front so that no
   // task can finish the run before the others are scheduled.
   int num_root_tasks = 0;
-  for (const auto& roots : p.roots) num_root_tasks += !roots.empty();
+  for (size_t part = 0; part < p.roots.size(); ++part) {
+    num_root_tasks += !p.roots[part].empty() && p.runs_here[part];
+  }
   st->outstanding.store(std::max(num_root_tasks, 1), std::memory_order_relaxed);
   if (num_root_tasks == 0) {
     FinishWithoutSteps(st);  // Nothing to run.

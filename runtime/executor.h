@@ -53,7 +53,9 @@ class RunTracker {
 
 // What a run executes on (owned by the Session; outlives the run).
 struct ExecutorEnv {
-  std::vector<Device*> devices;  // Indexed like CompiledPlan's devices.
+  // Indexed like CompiledPlan's devices; null for a device of another task
+  // (whose partitions do not run here).
+  std::vector<Device*> devices;
   Rendezvous* rendezvous = nullptr;
   RunTracker* tracker = nullptr;
   int64_t max_allocation_bytes = 0;
@@ -76,6 +78,9 @@ struct ExecuteOptions {
   // the run with CallerCancelledError and completes it at once, like a
   // deadline. Deregistered when the run completes.
   CancellationManager* cancellation = nullptr;
+  // The step's id in the rendezvous; 0 = the next of this process's
+  // counter. A cluster run passes the id it gave every task of the step.
+  int64_t step_id = 0;
 };
 
 // The run's error when `cancellation` (RunOptions::cancellation) was
@@ -86,7 +91,8 @@ absl::Status CallerCancelledError(const absl::Status& reason);
 using ExecuteDone =
     absl::AnyInvocable<void(absl::StatusOr<std::vector<NDArray>>) &&>;
 
-// Runs `plan` with `feeds` (one per plan feed slot). `done` gets the fetched
+// Runs the partitions of `plan` that run here (CompiledPlan::runs_here)
+// with `feeds` (one per plan feed slot). `done` gets the fetched
 // values or the first error (kernel errors name the node and its site;
 // past the deadline, kDeadlineExceeded). `metadata`, if not null, must
 // outlive `done` and is filled before it is called. `done` runs on a

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "graph/device_kind.h"
 #include "graph/error_util.h"
 #include "graph/errors.h"
 #include "graph/function.h"
@@ -118,7 +119,8 @@ std::vector<char> Prune(const std::vector<const Node*>& nodes,
 // (-1 for the others).
 absl::Status Place(const Graph& graph, const std::vector<const Node*>& nodes,
                    const std::vector<char>& needed,
-                   absl::Span<const std::string> devices,
+                   const absl::flat_hash_set<int>& fed,
+                   absl::Span<const std::string> devices, bool cluster,
                    PartitionedGraph& out) {
   absl::flat_hash_map<std::string, int> device_index;
   for (size_t i = 0; i < devices.size(); ++i) device_index[devices[i]] = i;
@@ -127,7 +129,12 @@ absl::Status Place(const Graph& graph, const std::vector<const Node*>& nodes,
   for (size_t id = 0; id < nodes.size(); ++id) {
     if (!needed[id]) continue;
     const Node* n = nodes[id];
-    const std::string& dev = n->device().empty() ? devices[0] : n->device();
+    // In a cluster plan a fed node's value is this process's (its device
+    // would only matter if it ran).
+    const std::string& dev =
+        n->device().empty() || (cluster && fed.contains(static_cast<int>(id)))
+            ? devices[0]
+            : n->device();
     auto it = device_index.find(dev);
     if (it == device_index.end()) {
       return WithNodeErrorInfo(
@@ -141,6 +148,7 @@ absl::Status Place(const Graph& graph, const std::vector<const Node*>& nodes,
     device_of[id] = it->second;
     device_used[it->second] = 1;
   }
+  if (cluster) device_used[0] = 1;  // The io partition, even if empty.
   std::vector<int> partition_of_device(devices.size(), -1);
   for (size_t d = 0; d < devices.size(); ++d) {
     if (!device_used[d]) continue;
@@ -192,8 +200,17 @@ class TransferTable {
 // of the consumers' ids and their inputs, then control inputs.
 void AddTransfers(const std::vector<const Node*>& nodes,
                   const std::vector<char>& needed,
-                  const absl::flat_hash_set<int>& fed, PartitionedGraph& out) {
+                  const absl::flat_hash_set<int>& fed,
+                  absl::Span<const Tensor> fetches, PartitionedGraph& out) {
   TransferTable transfers(nodes, out);
+  // A cluster plan's fetched values come back to the io partition.
+  if (out.io_partition >= 0) {
+    for (const Tensor& f : fetches) {
+      if (out.partition_of[f.node()->id()] != out.io_partition) {
+        transfers.Add(f.node()->id(), f.index(), out.io_partition);
+      }
+    }
+  }
   for (size_t id = 0; id < nodes.size(); ++id) {
     if (!needed[id] || fed.contains(static_cast<int>(id))) continue;
     const int p = out.partition_of[id];
@@ -248,10 +265,21 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   out.partition_of.assign(nodes.size(), -1);
 
   const std::vector<char> needed = Prune(nodes, fetches, targets, *fed);
-  if (absl::Status s = Place(graph, nodes, needed, devices, out); !s.ok()) {
+  const bool cluster =
+      std::any_of(devices.begin(), devices.end(),
+                  [](const std::string& d) { return !DeviceTaskOf(d).empty(); });
+  if (absl::Status s = Place(graph, nodes, needed, *fed, devices, cluster, out);
+      !s.ok()) {
     return s;
   }
-  AddTransfers(nodes, needed, *fed, out);
+  if (cluster && !DeviceTaskOf(devices[0]).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PartitionGraph: the first device, ", internal::Quoted(devices[0]),
+        ", is a task's; with devices of a cluster the first device must be "
+        "this process's (like 'cpu:0'): it holds the feeds and fetches"));
+  }
+  if (cluster) out.io_partition = 0;  // devices[0]'s, the first.
+  AddTransfers(nodes, needed, *fed, fetches, out);
   LayOutItems(nodes, needed, *fed, out);
   return out;
 }

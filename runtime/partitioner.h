@@ -60,6 +60,11 @@ struct PartitionedGraph {
   std::vector<Transfer> transfers;
   // Partition index of each graph node in the pruned set, -1 elsewhere.
   std::vector<int> partition_of;
+  // In a cluster plan (some device is a task's, "/job:J/task:T/cpu:0"): the
+  // partition of devices[0], the calling process's, which holds every fed
+  // node and receives every fetched value (a transfer from a task's
+  // partition); it exists even when empty. -1 in a plan of one process.
+  int io_partition = -1;
 
   int num_nodes() const;  // kOp + kFeed items.
   // Deterministic text form (see docs/runtime.md).
@@ -70,7 +75,10 @@ struct PartitionedGraph {
 
 // Prunes `graph` back from `fetches` and `targets` (nodes run for their
 // side effects only), stopping at `feeds`, places each node on
-// its device (Node::device(), "" meaning devices[0]) and partitions. Errors:
+// its device (Node::device(), "" meaning devices[0]) and partitions. When a
+// device is a task's of a cluster, devices[0] must be this process's: fed
+// nodes are placed there, and each fetch computed on another partition gets
+// a transfer to it (PartitionedGraph::io_partition). Errors:
 // a non-ok, or foreign-graph fetch/feed; a node on a device not in
 // `devices` (kInvalidArgument naming node, device and `devices`); an empty
 // `devices`.

@@ -32,6 +32,10 @@
 
 namespace weft {
 
+namespace internal {
+class RemotePlan;  // runtime/cluster_driver.h
+}  // namespace internal
+
 // One schedulable step. Kept small: the executor reads one per step.
 struct PlanNode {
   PartitionItem::Kind kind = PartitionItem::Kind::kOp;
@@ -143,6 +147,13 @@ struct CompiledPlan {
   std::vector<int32_t> fetch_slots;         // Per fetch, its value slot.
   std::vector<std::vector<int32_t>> roots;  // Per partition.
   std::vector<int> partition_device;        // Partition -> session device.
+  // Per partition: whether this process runs it (a cluster plan's other
+  // partitions run on their tasks; their kernels are not built here).
+  std::vector<uint8_t> runs_here;
+  bool has_remote_partitions = false;  // Some runs_here entry is 0.
+  // The cluster's per-plan state (registrations on the tasks), set by the
+  // Session before the plan is shared; null without remote partitions.
+  std::shared_ptr<internal::RemotePlan> remote;
   std::vector<std::string> kernel_labels;   // Per kernel node: "Op:label".
   std::string dump;                         // partitioned.DebugString().
 };
@@ -151,11 +162,13 @@ struct CompiledPlan {
 // constructs each node's kernel. Errors name the node and where it was
 // defined: an unfed Placeholder (kFeed), a missing kernel (kMissingKernel),
 // a kernel that rejects its node's attributes (kAttr); plus the
-// partitioner's errors.
+// partitioner's errors. Only the partitions of `task` run here: its
+// devices' ("/job:worker/task:0/cpu:0" for task "/job:worker/task:0"), or
+// with "" this process's ("cpu:0").
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
     const Graph& graph, absl::Span<const Tensor> feeds,
     absl::Span<const Tensor> fetches, absl::Span<const Tensor> targets,
-    const std::vector<std::string>& devices);
+    const std::vector<std::string>& devices, std::string_view task = "");
 
 // "node 'x' (MatMul) defined at model.cc:42: <message>", with OpErrorInfo.
 [[nodiscard]] absl::Status NodeError(const Node& node, const Graph& graph,

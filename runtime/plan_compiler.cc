@@ -128,7 +128,9 @@ absl::Status PlanBuilder::ConstructKernels() {
   const PartitionedGraph& part = plan.partitioned;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     PlanNode& n = plan.nodes[i];
-    if (n.kind != PartitionItem::Kind::kOp) continue;
+    if (n.kind != PartitionItem::Kind::kOp || !plan.runs_here[n.partition]) {
+      continue;
+    }
     const Node& node = *n.node;
     if (node.op() == "Placeholder") {
       return NodeError(node, graph, absl::StatusCode::kInvalidArgument,
@@ -210,9 +212,18 @@ void PlanBuilder::FinishCounts(absl::Span<const Tensor> feeds,
     plan.feed_slots.push_back(p < 0 ? -1
                                     : plan.nodes[p].output_slot + f.index());
   }
+  const int io = plan.partitioned.io_partition;
   for (const Tensor& f : fetches) {
-    plan.fetch_slots.push_back(plan.nodes[op_step[f.node()->id()]].output_slot +
-                               f.index());
+    // A cluster plan fetches from the io partition (a Recv when the value
+    // was computed on another).
+    if (io >= 0 && plan.partitioned.partition_of[f.node()->id()] != io) {
+      plan.fetch_slots.push_back(plan.nodes[Producer(f.node()->id(), f.index(),
+                                                     io)]
+                                     .output_slot);
+    } else {
+      plan.fetch_slots.push_back(
+          plan.nodes[op_step[f.node()->id()]].output_slot + f.index());
+    }
     ++uses[plan.fetch_slots.back()];
   }
   plan.input_is_last_use.reserve(plan.input_slots.size());
@@ -274,7 +285,7 @@ absl::Status PlanBuilder::CheckPartialFeeds() const {
 absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
     const Graph& graph, absl::Span<const Tensor> feeds,
     absl::Span<const Tensor> fetches, absl::Span<const Tensor> targets,
-    const std::vector<std::string>& devices) {
+    const std::vector<std::string>& devices, std::string_view task) {
   absl::StatusOr<PartitionedGraph> pg =
       PartitionGraph(graph, fetches, feeds, devices, targets);
   if (!pg.ok()) return pg.status();
@@ -285,6 +296,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> CompilePlan(
   for (const Partition& p : plan->partitioned.partitions) {
     plan->partition_device.push_back(static_cast<int>(
         std::find(devices.begin(), devices.end(), p.device) - devices.begin()));
+    plan->runs_here.push_back(DeviceTaskOf(p.device) == task ? 1 : 0);
+    plan->has_remote_partitions |= !plan->runs_here.back();
   }
   PlanBuilder builder{graph, *plan, {}, {}, {}, {}, {}};
   builder.AddSteps();

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -13,6 +15,7 @@
 #include "graph/device_kind.h"
 #include "graph/error_util.h"
 #include "graph/errors.h"
+#include "runtime/cluster_driver.h"
 #include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
@@ -23,6 +26,29 @@ namespace weft {
 namespace {
 
 using internal::Quoted;
+
+// The factory //distributed:server installs.
+struct DriverFactorySlot {
+  absl::Mutex mu;
+  internal::ClusterDriverFactory factory ABSL_GUARDED_BY(mu);
+};
+
+DriverFactorySlot& DriverFactory() {
+  static DriverFactorySlot* slot = new DriverFactorySlot();
+  return *slot;
+}
+
+// `devices` and then the devices of other tasks that nodes of `graph` are
+// placed on (sorted): the device list of a cluster session's plans.
+std::vector<std::string> WithTaskDevices(const Graph& graph,
+                                         std::vector<std::string> devices) {
+  std::set<std::string> remote;
+  for (const Node* n : graph.nodes()) {
+    if (!DeviceTaskOf(n->device()).empty()) remote.insert(n->device());
+  }
+  devices.insert(devices.end(), remote.begin(), remote.end());
+  return devices;
+}
 
 int64_t PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
@@ -62,6 +88,13 @@ absl::Status ValidateOptions(const SessionOptions& options) {
       return absl::InvalidArgumentError(
           absl::StrCat("Session::Create: ", s.message()));
     }
+    if (!DeviceTaskOf(d).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Session::Create: SessionOptions.devices lists ", Quoted(d),
+          ", a device of another task; list only this process's devices "
+          "(a node placed on a task's device runs there when "
+          "SessionOptions.cluster names the task)"));
+    }
     if (!seen.insert(d).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Session::Create: device ", Quoted(d), " is listed twice"));
@@ -78,6 +111,11 @@ absl::Status ValidateOptions(const SessionOptions& options) {
           absl::StrCat("Session::Create: device_threads[", Quoted(name),
                        "] is ", threads, "; use 0 for the default"));
     }
+  }
+  if (options.cluster.has_value() && options.rendezvous_factory) {
+    return absl::InvalidArgumentError(
+        "Session::Create: SessionOptions.cluster and rendezvous_factory are "
+        "both set; a cluster session's rendezvous is the cluster's");
   }
   return absl::OkStatus();
 }
@@ -116,7 +154,24 @@ class Session::Impl {
       if (!d.ok()) return d.status();
       devices_.push_back(*std::move(d));
     }
-    if (options_.rendezvous_factory) {
+    if (options_.cluster.has_value()) {
+      internal::ClusterDriverFactory factory;
+      {
+        DriverFactorySlot& slot = DriverFactory();
+        absl::MutexLock lock(&slot.mu);
+        factory = slot.factory;
+      }
+      if (!factory) {
+        return absl::FailedPreconditionError(
+            "Session::Create: SessionOptions.cluster is set, but this binary "
+            "has no cluster support; link //distributed:server into it");
+      }
+      absl::StatusOr<std::unique_ptr<internal::ClusterDriver>> driver =
+          factory(options_);
+      if (!driver.ok()) return driver.status();
+      driver_ = *std::move(driver);
+      rendezvous_ = driver_->MakeRendezvous();
+    } else if (options_.rendezvous_factory) {
       rendezvous_ = options_.rendezvous_factory();
       if (rendezvous_ == nullptr) {
         return absl::InvalidArgumentError(
@@ -164,6 +219,9 @@ class Session::Impl {
   // Before tracker_: destroyed after ~Impl has waited for every run.
   std::unique_ptr<Rendezvous> rendezvous_;
   RunTracker tracker_;  // ~Impl waits until no run is in flight.
+  // With SessionOptions::cluster. After rendezvous_: destroyed before it,
+  // waiting for its calls in flight, which may still use the rendezvous.
+  std::unique_ptr<internal::ClusterDriver> driver_;
   ExecutorEnv env_;
   // A cached plan and whether a run used it since the last eviction (set
   // under the reader lock, hence atomic; new plans start unused).
@@ -299,9 +357,25 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::Impl::Plan(
   // Graphs are append-only and nodes immutable, so a plan depends only on
   // the fetches' ancestors, which never change: a cached plan stays valid as
   // the graph grows, and new fetches simply compile a new plan.
+  const std::vector<std::string> devices =
+      driver_ != nullptr ? WithTaskDevices(graph_, options_.devices)
+                         : options_.devices;
   absl::StatusOr<std::shared_ptr<const CompiledPlan>> plan =
-      CompilePlan(graph_, feeds, fetches, targets, options_.devices);
+      CompilePlan(graph_, feeds, fetches, targets, devices);
   if (!plan.ok()) return plan.status();
+  if ((*plan)->has_remote_partitions) {
+    if (driver_ == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the plan places nodes on another task's device (",
+          (*plan)->partitioned.partitions.back().device,
+          ") but SessionOptions.cluster is not set"));
+    }
+    absl::StatusOr<std::shared_ptr<internal::RemotePlan>> remote =
+        driver_->Prepare(**plan, feeds, fetches, targets, devices);
+    if (!remote.ok()) return remote.status();
+    // Not shared yet: this thread compiled it.
+    std::const_pointer_cast<CompiledPlan>(*plan)->remote = *std::move(remote);
+  }
   absl::MutexLock lock(&mu_);
   if (auto it = plans_.find(key); it != plans_.end()) {
     return it->second.plan;  // Another run compiled it meanwhile.
@@ -337,8 +411,28 @@ void Session::Impl::Start(const Feeds& feeds,
   exec.caller_runs_inline = caller_runs_inline &&
                             exec.deadline == absl::InfiniteFuture() &&
                             options.cancellation == nullptr;
+  if ((*plan)->has_remote_partitions) {
+    std::shared_ptr<const CompiledPlan> local_plan = *plan;
+    driver_->Run(
+        *std::move(plan), exec.deadline,
+        [this, local_plan = std::move(local_plan), exec,
+         values = std::move(req->values),
+         metadata](int64_t step_id, ExecuteDone local_done) mutable {
+          exec.step_id = step_id;
+          ExecutePlanAsync(std::move(local_plan), env_, std::move(values),
+                           exec, metadata, std::move(local_done));
+        },
+        std::move(done));
+    return;
+  }
   ExecutePlanAsync(*std::move(plan), env_, std::move(req->values), exec,
                    metadata, std::move(done));
+}
+
+void internal::SetClusterDriverFactory(ClusterDriverFactory factory) {
+  DriverFactorySlot& slot = DriverFactory();
+  absl::MutexLock lock(&slot.mu);
+  slot.factory = std::move(factory);
 }
 
 // ------------------------------------------------------ PreparedRun --

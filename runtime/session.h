@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <utility>
@@ -32,6 +33,7 @@
 #include "graph/ndarray.h"
 #include "graph/tensor.h"
 #include "kernels/cancellation.h"
+#include "runtime/cluster_spec.h"
 #include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 
@@ -65,6 +67,17 @@ struct SessionOptions {
   // Rendezvous is owned by the session and destroyed after its last run.
   // A std::function (not AnyInvocable) because SessionOptions is copyable.
   std::function<std::unique_ptr<Rendezvous>()> rendezvous_factory = {};
+  // The tasks of a cluster (distributed/server.h): nodes placed on
+  // "/job:<job>/task:<i>/<device>" run on that task's weft::Server, each
+  // step driven from here; feeds and fetches stay in this process. A task
+  // that dies, stalls or restarts ends the run within its deadline with
+  // kUnavailable (or kDeadlineExceeded) naming the task, its address and
+  // the step; a restarted task is used again by the next run. Needs
+  // //distributed:server linked in; exclusive with rendezvous_factory.
+  std::optional<ClusterSpec> cluster = std::nullopt;
+  // TLS for the connections to the cluster's tasks (empty: insecure, for
+  // servers listening on loopback).
+  ClusterTls cluster_tls = {};
 };
 
 struct RunOptions {

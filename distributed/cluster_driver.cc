@@ -1,0 +1,504 @@
+// The client side of a cluster: internal::ClusterDriver over the gRPC
+// island. Per plan it registers each task's partitions (once per task
+// incarnation); per step it starts RunStep on every task with the step's
+// deadline, pushes the values the local partitions send to tasks, lands
+// the values tasks send back in the local rendezvous, and ends the step on
+// every task. Installed as the Session's driver factory at static
+// initialization (this library is alwayslink).
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "distributed/transport.h"
+#include "distributed/wire.h"
+#include "graph/device_kind.h"
+#include "graph/graph_io.h"
+#include "runtime/cluster_driver.h"
+#include "runtime/session.h"
+
+namespace weft {
+namespace {
+
+using distributed_internal::FromRpc;
+using distributed_internal::ToRpc;
+
+// How long a registration may take when the run has no deadline.
+constexpr absl::Duration kRegisterTimeout = absl::Seconds(30);
+
+// The status `s` from task `task` at `address` in `step`, with the task
+// named first; transport failures say so.
+absl::Status TaskError(const absl::Status& s, const std::string& task,
+                       const std::string& address, int64_t step,
+                       bool transport) {
+  absl::Status out(
+      s.code(),
+      absl::StrCat("task ", task, " at ", address, ", step ", step, ": ",
+                   transport ? "the call failed (" : "", s.message(),
+                   transport ? ")" : ""));
+  s.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+// One task of a plan and its registration.
+struct PlanTask {
+  std::string task;     // "/job:worker/task:0"
+  std::string address;  // "127.0.0.1:5000"
+  transport::WorkerClient* client = nullptr;
+  absl::Mutex mu;
+  bool registered ABSL_GUARDED_BY(mu) = false;
+  uint64_t handle ABSL_GUARDED_BY(mu) = 0;
+  uint64_t incarnation ABSL_GUARDED_BY(mu) = 0;
+};
+
+class GrpcRemotePlan : public internal::RemotePlan {
+ public:
+  ~GrpcRemotePlan() override {
+    for (auto& t : tasks) {
+      absl::MutexLock lock(&t->mu);
+      if (t->registered) t->client->Deregister(t->handle, t->incarnation);
+    }
+  }
+  transport::RegisterRequest request;  // Without `task`.
+  std::vector<std::unique_ptr<PlanTask>> tasks;
+};
+
+struct DriverState;
+
+// One step in flight.
+class StepRun {
+ public:
+  StepRun(std::shared_ptr<DriverState> state, int64_t step,
+          absl::Time deadline, ExecuteDone done, int parts)
+      : state_(std::move(state)),
+        step_(step),
+        deadline_(deadline),
+        done_(std::move(done)),
+        pending_(parts) {}
+
+  int64_t step() const { return step_; }
+  absl::Time deadline() const { return deadline_; }
+
+  // Records the step's first error and reports it at once; later errors
+  // are consequences. Returns true for the first.
+  bool Fail(const absl::Status& status) {
+    ExecuteDone done;
+    std::vector<std::shared_ptr<transport::WorkerClient::Call>> calls;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!first_error_.ok()) return false;
+      first_error_ = status;
+      done = std::move(done_);
+      calls = calls_;
+    }
+    for (auto& c : calls) c->Cancel();
+    AbortLocal(status);  // Wakes the local run's Recvs.
+    if (done) std::move(done)(status);
+    return true;
+  }
+  // One part (the local run, a task) finished well. True when it was the
+  // last: the caller ends the step.
+  bool PartDone(std::optional<std::vector<NDArray>> values) {
+    ExecuteDone done;
+    std::vector<NDArray> out;
+    bool last = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (values.has_value()) values_ = std::move(*values);
+      last = --pending_ == 0;
+      if (last && first_error_.ok()) {
+        done = std::move(done_);
+        out = std::move(values_);
+      }
+    }
+    if (done) std::move(done)(std::move(out));
+    return last;
+  }
+  // A part failed: Fail, then count it.
+  bool PartFailed(const absl::Status& status) {
+    Fail(status);
+    absl::MutexLock lock(&mu_);
+    return --pending_ == 0;
+  }
+  void AddCall(std::shared_ptr<transport::WorkerClient::Call> call) {
+    bool cancel = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cancel = !first_error_.ok();
+      calls_.push_back(call);
+    }
+    if (cancel) call->Cancel();
+  }
+  absl::Status status() {
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
+
+  // Set while the local run may still read the rendezvous for this step.
+  std::atomic<bool> ended{false};
+  std::shared_ptr<GrpcRemotePlan> plan;
+
+ private:
+  void AbortLocal(const absl::Status& status);
+
+  const std::shared_ptr<DriverState> state_;
+  const int64_t step_;
+  const absl::Time deadline_;
+  absl::Mutex mu_;
+  ExecuteDone done_ ABSL_GUARDED_BY(mu_);
+  int pending_ ABSL_GUARDED_BY(mu_);
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+  std::vector<NDArray> values_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<transport::WorkerClient::Call>> calls_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// The steps in flight and the local rendezvous they share.
+struct DriverState {
+  LocalRendezvous local;
+  absl::Mutex mu;
+  absl::flat_hash_map<int64_t, std::shared_ptr<StepRun>> steps
+      ABSL_GUARDED_BY(mu);
+  int64_t max_bytes = 0;
+
+  std::shared_ptr<StepRun> Find(int64_t step) {
+    absl::MutexLock lock(&mu);
+    auto it = steps.find(step);
+    return it == steps.end() ? nullptr : it->second;
+  }
+};
+
+void StepRun::AbortLocal(const absl::Status& status) {
+  state_->local.AbortStep(step_, status);
+}
+
+// The session's rendezvous: a value for a task's partition is pushed to
+// the task; everything else is local (values from tasks arrive on their
+// RunStep streams and are delivered into `local`).
+class ClientRendezvous : public Rendezvous {
+ public:
+  explicit ClientRendezvous(std::shared_ptr<DriverState> state)
+      : state_(std::move(state)) {}
+
+  absl::Status Send(int64_t step, std::string_view key,
+                    NDArray value) override {
+    const auto route = distributed_internal::ParseTransferKey(key);
+    const std::string_view dst =
+        route.has_value() ? DeviceTaskOf(route->dst) : std::string_view();
+    if (dst.empty()) return state_->local.Send(step, key, std::move(value));
+    std::shared_ptr<StepRun> run = state_->Find(step);
+    if (run == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("step ", step, " is not running"));
+    }
+    PlanTask* task = nullptr;
+    for (auto& t : run->plan->tasks) {
+      if (t->task == dst) task = t.get();
+    }
+    if (task == nullptr) {
+      return absl::InternalError(absl::StrCat("transfer '", key,
+                                              "' names task ", dst,
+                                              ", which the plan lacks"));
+    }
+    task->client->PushTensor(
+        step,
+        distributed_internal::ToOutTensor(std::string(key), std::move(value)),
+        distributed_internal::ToUnixNanosOrMax(run->deadline()),
+        [run, task, key = std::string(key)](transport::RpcStatus s) {
+          if (s.ok()) return;
+          const absl::Status status = FromRpc(s);
+          run->Fail(TaskError(status, task->task, task->address, run->step(),
+                              /*transport=*/true));
+        });
+    return absl::OkStatus();
+  }
+  void RecvAsync(int64_t step, std::string_view key,
+                 RecvCallback done) override {
+    state_->local.RecvAsync(step, key, std::move(done));
+  }
+  void AbortStep(int64_t step, absl::Status status) override {
+    // The local run failed (a kernel, its deadline, its caller's Cancel):
+    // the tasks' work is cancelled too.
+    if (std::shared_ptr<StepRun> run = state_->Find(step)) run->Fail(status);
+    state_->local.AbortStep(step, std::move(status));
+  }
+  void EndStep(int64_t step) override {
+    if (std::shared_ptr<StepRun> run = state_->Find(step)) {
+      run->ended.store(true);
+    }
+    state_->local.EndStep(step);
+  }
+
+ private:
+  std::shared_ptr<DriverState> state_;
+};
+
+class GrpcClusterDriver : public internal::ClusterDriver {
+ public:
+  explicit GrpcClusterDriver(const SessionOptions& options)
+      : cluster_(*options.cluster),
+        state_(std::make_shared<DriverState>()) {
+    config_.tls.ca_file = options.cluster_tls.ca_file;
+    config_.tls.cert_file = options.cluster_tls.cert_file;
+    config_.tls.key_file = options.cluster_tls.key_file;
+    config_.tls.server_name_override = options.cluster_tls.server_name_override;
+    state_->max_bytes = options.max_allocation_bytes > 0
+                            ? options.max_allocation_bytes
+                            : int64_t{1} << 40;
+  }
+
+  ~GrpcClusterDriver() override {
+    // Cancel what is in flight; the clients' destructors join their
+    // threads (every callback is done after that).
+    std::vector<std::shared_ptr<StepRun>> runs;
+    {
+      absl::MutexLock lock(&state_->mu);
+      for (auto& [step, run] : state_->steps) runs.push_back(run);
+    }
+    for (auto& run : runs) {
+      run->Fail(absl::CancelledError("the Session is being destroyed"));
+    }
+    absl::MutexLock lock(&mu_);
+    clients_.clear();
+  }
+
+  absl::Status CheckTls() const {
+    if (!config_.tls.cert_file.empty() && config_.tls.key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "SessionOptions.cluster_tls has a cert_file but no key_file");
+    }
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<Rendezvous> MakeRendezvous() override {
+    return std::make_unique<ClientRendezvous>(state_);
+  }
+
+  absl::StatusOr<std::shared_ptr<internal::RemotePlan>> Prepare(
+      const CompiledPlan& plan, absl::Span<const Tensor> feeds,
+      absl::Span<const Tensor> fetches, absl::Span<const Tensor> targets,
+      const std::vector<std::string>& devices) override;
+
+  void Run(std::shared_ptr<const CompiledPlan> plan, absl::Time deadline,
+           StartLocal start_local, ExecuteDone done) override;
+
+ private:
+  absl::StatusOr<transport::WorkerClient*> Client(const std::string& address);
+  // Registers `task`'s partitions unless they are; false on failure.
+  absl::Status EnsureRegistered(const GrpcRemotePlan& plan, PlanTask& task,
+                                absl::Time deadline, int64_t step,
+                                bool again);
+  void StartTask(const std::shared_ptr<StepRun>& run, PlanTask& task,
+                 bool retried);
+  // Ends the step on every task and here, once all its parts are done.
+  void EndStep(const std::shared_ptr<StepRun>& run);
+
+  const ClusterSpec cluster_;
+  transport::ChannelConfig config_;
+  std::shared_ptr<DriverState> state_;
+  absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<transport::WorkerClient>> clients_
+      ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<transport::WorkerClient*> GrpcClusterDriver::Client(
+    const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<transport::WorkerClient>& c = clients_[address];
+  if (c == nullptr) {
+    transport::RpcStatus s = transport::WorkerClient::Create(address, config_,
+                                                             &c);
+    if (!s.ok()) return FromRpc(s);
+  }
+  return c.get();
+}
+
+absl::StatusOr<std::shared_ptr<internal::RemotePlan>>
+GrpcClusterDriver::Prepare(const CompiledPlan& plan,
+                           absl::Span<const Tensor> feeds,
+                           absl::Span<const Tensor> fetches,
+                           absl::Span<const Tensor> targets,
+                           const std::vector<std::string>& devices) {
+  if (absl::Status s = CheckTls(); !s.ok()) return s;
+  auto remote = std::make_shared<GrpcRemotePlan>();
+  std::set<std::string> tasks;
+  for (size_t p = 0; p < plan.partitioned.partitions.size(); ++p) {
+    if (!plan.runs_here[p]) {
+      tasks.insert(
+          std::string(DeviceTaskOf(plan.partitioned.partitions[p].device)));
+    }
+  }
+  for (const std::string& name : tasks) {
+    const std::optional<TaskName> parsed = ParseTaskName(name);
+    absl::StatusOr<std::string> address =
+        parsed.has_value() ? cluster_.TaskAddress(parsed->job, parsed->task)
+                           : absl::InvalidArgumentError("malformed task");
+    if (!address.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the plan places nodes on task ", name, ", but ",
+          address.status().message(), "; add the task to "
+          "SessionOptions.cluster or place the nodes elsewhere"));
+    }
+    absl::StatusOr<transport::WorkerClient*> client = Client(*address);
+    if (!client.ok()) return client.status();
+    auto t = std::make_unique<PlanTask>();
+    t->task = name;
+    t->address = *address;
+    t->client = *client;
+    remote->tasks.push_back(std::move(t));
+  }
+  absl::StatusOr<std::string> graph_def =
+      SerializeGraph(plan.partitioned.graph, GraphFileFormat::kBinary);
+  if (!graph_def.ok()) return graph_def.status();
+  transport::RegisterRequest& r = remote->request;
+  r.graph_def = *std::move(graph_def);
+  for (const Tensor& t : feeds) r.feeds.push_back(t.name());
+  for (const Tensor& t : fetches) r.fetches.push_back(t.name());
+  for (const Tensor& t : targets) r.targets.push_back(t.name());
+  r.devices = devices;
+  r.cluster = cluster_.jobs();
+  return std::shared_ptr<internal::RemotePlan>(std::move(remote));
+}
+
+absl::Status GrpcClusterDriver::EnsureRegistered(const GrpcRemotePlan& plan,
+                                                 PlanTask& task,
+                                                 absl::Time deadline,
+                                                 int64_t step, bool again) {
+  absl::MutexLock lock(&task.mu);
+  if (task.registered && !again) return absl::OkStatus();
+  transport::RegisterRequest r = plan.request;
+  r.task = task.task;
+  transport::RegisterResponse resp;
+  const absl::Time register_deadline =
+      std::min(deadline, absl::Now() + kRegisterTimeout);
+  transport::RpcStatus s = task.client->Register(
+      r, distributed_internal::ToUnixNanosOrMax(register_deadline), &resp);
+  if (!s.ok()) {
+    task.registered = false;
+    // An RPC failure has no payloads; a refused registration keeps its own.
+    return TaskError(FromRpc(s), task.task, task.address, step,
+                     s.payloads.empty() && resp.handle == 0 &&
+                         resp.incarnation == 0);
+  }
+  task.registered = true;
+  task.handle = resp.handle;
+  task.incarnation = resp.incarnation;
+  return absl::OkStatus();
+}
+
+void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
+                                  PlanTask& task, bool retried) {
+  transport::RunStepRequest req;
+  {
+    absl::MutexLock lock(&task.mu);
+    req.handle = task.handle;
+    req.incarnation = task.incarnation;
+  }
+  req.step_id = run->step();
+  req.deadline_ns = distributed_internal::ToUnixNanosOrMax(run->deadline());
+  std::shared_ptr<DriverState> state = state_;
+  auto make_sink = [state, run]() {
+    return distributed_internal::MakeNDArraySink(
+        state->max_bytes,
+        [state, run](const std::string& key, NDArray value) -> absl::Status {
+          if (run->ended.load()) return absl::OkStatus();  // Too late.
+          return state->local.Send(run->step(), key, std::move(value));
+        });
+  };
+  run->AddCall(task.client->RunStep(
+      req, make_sink,
+      [this, run, &task, retried](transport::RunStepResult result) {
+        if (result.unknown_handle && !retried) {
+          // The task restarted since it was registered: register again (new
+          // incarnation) and run the step there.
+          if (absl::Status s = EnsureRegistered(*run->plan, task,
+                                                run->deadline(), run->step(),
+                                                /*again=*/true);
+              !s.ok()) {
+            if (run->PartFailed(s)) EndStep(run);
+            return;
+          }
+          StartTask(run, task, /*retried=*/true);
+          return;
+        }
+        if (result.status.ok()) {
+          if (run->PartDone(std::nullopt)) EndStep(run);
+          return;
+        }
+        // A status without payloads and a transport code is the call's own
+        // failure (the task died, the connection broke, the deadline).
+        const bool transport =
+            result.status.payloads.empty() &&
+            (result.status.code == 14 || result.status.code == 4 ||
+             result.status.code == 1);
+        absl::Status s = TaskError(FromRpc(result.status), task.task,
+                                   task.address, run->step(), transport);
+        if (run->PartFailed(s)) EndStep(run);
+      }));
+}
+
+void GrpcClusterDriver::EndStep(const std::shared_ptr<StepRun>& run) {
+  const absl::Status status = run->status();
+  for (auto& t : run->plan->tasks) {
+    t->client->CleanupStep(run->step(), ToRpc(status));
+  }
+  run->ended.store(true);
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->steps.erase(run->step());
+  }
+  state_->local.EndStep(run->step());
+}
+
+void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
+                            absl::Time deadline, StartLocal start_local,
+                            ExecuteDone done) {
+  auto remote = std::static_pointer_cast<GrpcRemotePlan>(plan->remote);
+  const int64_t step = distributed_internal::NewClusterStepId();
+  auto run = std::make_shared<StepRun>(
+      state_, step, deadline, std::move(done),
+      static_cast<int>(remote->tasks.size()) + 1);
+  run->plan = remote;
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->steps[step] = run;
+  }
+  for (auto& task : remote->tasks) {
+    if (absl::Status s = EnsureRegistered(*remote, *task, deadline, step,
+                                          /*again=*/false);
+        !s.ok()) {
+      run->Fail(s);
+      // The parts never started count as done.
+      for (size_t i = 0; i < remote->tasks.size() + 1; ++i) {
+        if (run->PartFailed(s)) EndStep(run);
+      }
+      return;
+    }
+  }
+  for (auto& task : remote->tasks) StartTask(run, *task, /*retried=*/false);
+  std::move(start_local)(
+      step, [this, run](absl::StatusOr<std::vector<NDArray>> r) {
+        const bool last = r.ok() ? run->PartDone(*std::move(r))
+                                 : run->PartFailed(r.status());
+        if (last) EndStep(run);
+      });
+}
+
+const bool kRegistered = [] {
+  internal::SetClusterDriverFactory(
+      [](const SessionOptions& options)
+          -> absl::StatusOr<std::unique_ptr<internal::ClusterDriver>> {
+        auto driver = std::make_unique<GrpcClusterDriver>(options);
+        if (absl::Status s = driver->CheckTls(); !s.ok()) return s;
+        return std::unique_ptr<internal::ClusterDriver>(std::move(driver));
+      });
+  return true;
+}();
+
+}  // namespace
+}  // namespace weft

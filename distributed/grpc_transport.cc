@@ -1,0 +1,705 @@
+// The gRPC island: weft.Worker's server and client on Debian's gRPC 1.51
+// (synchronous API, blocking client calls on a pool of transport threads).
+// The only weft source that includes gRPC; it sees Debian's system Abseil
+// (through gRPC's headers) and never weft's, and talks to the rest of weft
+// through distributed/transport.h's standard types (docs/building.md).
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include "absl/base/options.h"
+#include "distributed/transport.h"
+#include "distributed/worker.grpc.pb.h"
+
+// The island must see the system Abseil that gRPC was built with, never the
+// one weft builds from source: mixing them in one translation unit is an
+// ODR violation that compiles. If this fires, a dependency on
+// @com_google_absl (or a weft target) reached //distributed:grpc_transport.
+#define WEFT_ISLAND_STR2(x) #x
+#define WEFT_ISLAND_STR(x) WEFT_ISLAND_STR2(x)
+static_assert(std::string_view(WEFT_ISLAND_STR(
+                  ABSL_OPTION_INLINE_NAMESPACE_NAME)) != "lts_20220623",
+              "the gRPC island sees weft's Abseil (lts_20220623); it must "
+              "see only the system Abseil gRPC was built with");
+
+namespace weft::transport {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+constexpr int kMaxMessageBytes = 8 << 20;  // A chunk and its header.
+
+Clock::time_point DeadlineOf(int64_t deadline_ns) {
+  if (deadline_ns == std::numeric_limits<int64_t>::max()) {
+    return Clock::time_point::max();
+  }
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::nanoseconds(deadline_ns)));
+}
+
+RpcStatus FromGrpc(const grpc::Status& s) {
+  RpcStatus out;
+  out.code = static_cast<int>(s.error_code());
+  out.message = s.error_message();
+  return out;
+}
+
+RpcStatus FromWire(const rpc::WireStatus& w) {
+  RpcStatus out;
+  out.code = w.code();
+  out.message = w.message();
+  for (const auto& [k, v] : w.payloads()) out.payloads.emplace_back(k, v);
+  std::sort(out.payloads.begin(), out.payloads.end());
+  return out;
+}
+
+void ToWire(const RpcStatus& s, rpc::WireStatus* w) {
+  w->set_code(s.code);
+  w->set_message(s.message);
+  for (const auto& [k, v] : s.payloads) (*w->mutable_payloads())[k] = v;
+}
+
+RpcStatus Error(int code, std::string message) {
+  RpcStatus s;
+  s.code = code;
+  s.message = std::move(message);
+  return s;
+}
+
+// Reads a whole file; false (and `error`) if it cannot.
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read TLS file '" + path + "'";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// The chunks of `t`, each handed to `write` (false: stop, the peer left).
+// The first carries the key and meta; an empty tensor is one chunk.
+template <typename WriteFn>
+bool WriteChunks(const OutTensor& t, int64_t step, WriteFn write) {
+  int64_t offset = 0;
+  bool first = true;
+  do {
+    rpc::TensorChunk chunk;
+    if (first) {
+      chunk.set_first(true);
+      chunk.set_key(t.key);
+      chunk.set_dtype(t.meta.dtype);
+      for (int64_t d : t.meta.shape) chunk.add_shape(d);
+      chunk.set_num_bytes(t.meta.num_bytes);
+      chunk.set_step_id(step);
+    }
+    const int64_t n = std::min(kChunkBytes, t.meta.num_bytes - offset);
+    chunk.set_data(t.data + offset, static_cast<size_t>(n));
+    offset += n;
+    first = false;
+    if (!write(std::move(chunk))) return false;
+  } while (offset < t.meta.num_bytes);
+  return true;
+}
+
+// Assembles chunked tensors into sinks.
+class ChunkReader {
+ public:
+  // Consumes `chunk`; `make_sink` gives the sink of a new tensor. Sets
+  // `complete` when a tensor was committed.
+  RpcStatus Add(const rpc::TensorChunk& chunk,
+                const std::function<std::unique_ptr<TensorSink>()>& make_sink,
+                bool* complete) {
+    *complete = false;
+    if (chunk.first()) {
+      if (sink_ != nullptr) {
+        return Error(13, "tensor stream: tensor '" + key_ +
+                             "' was cut off by the next one");
+      }
+      if (chunk.num_bytes() < 0) {
+        return Error(3, "tensor stream: negative size for '" + chunk.key() +
+                            "'");
+      }
+      sink_ = make_sink();
+      if (sink_ == nullptr) return Error(1, "tensor stream: no receiver");
+      TensorMeta meta;
+      meta.dtype = chunk.dtype();
+      meta.shape.assign(chunk.shape().begin(), chunk.shape().end());
+      meta.num_bytes = chunk.num_bytes();
+      key_ = chunk.key();
+      total_ = meta.num_bytes;
+      offset_ = 0;
+      if (RpcStatus s = sink_->Begin(key_, meta, &data_); !s.ok()) {
+        sink_.reset();
+        return s;
+      }
+    } else if (sink_ == nullptr) {
+      return Error(3, "tensor stream: data before a tensor's first chunk");
+    }
+    const std::string& d = chunk.data();
+    if (static_cast<int64_t>(d.size()) > total_ - offset_) {
+      sink_.reset();
+      return Error(3, "tensor stream: more data than the " +
+                          std::to_string(total_) + " bytes of '" + key_ +
+                          "'");
+    }
+    if (!d.empty()) std::memcpy(data_ + offset_, d.data(), d.size());
+    offset_ += static_cast<int64_t>(d.size());
+    if (offset_ == total_) {
+      RpcStatus s = sink_->Commit();
+      sink_.reset();
+      *complete = true;
+      return s;
+    }
+    return RpcStatus();
+  }
+  // A tensor was started and not finished.
+  bool partial() const { return sink_ != nullptr; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::unique_ptr<TensorSink> sink_;
+  std::string key_;
+  char* data_ = nullptr;
+  int64_t total_ = 0;
+  int64_t offset_ = 0;
+};
+
+// A pool of threads for blocking calls: grows to the peak number of calls
+// in flight; joined by the destructor after the queue drained.
+class ThreadPool {
+ public:
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  void Schedule(std::function<void()> fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stop_) {
+      // From a pool thread finishing its last task while the pool is being
+      // destroyed: run it here (no new thread may join the pool now).
+      lock.unlock();
+      fn();
+      return;
+    }
+    queue_.push_back(std::move(fn));
+    if (idle_ == 0) {
+      threads_.emplace_back([this] { Loop(); });
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      --idle_;
+      if (queue_.empty()) return;  // Stopping, nothing left.
+      std::function<void()> fn = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // Guarded by mu_.
+  std::vector<std::thread> threads_;         // Guarded by mu_.
+  int idle_ = 0;                             // Guarded by mu_.
+  bool stop_ = false;                        // Guarded by mu_.
+};
+
+void SetChannelArgs(const ChannelConfig& c, grpc::ChannelArguments* args) {
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, c.keepalive_time_ms);
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, c.keepalive_timeout_ms);
+  args->SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args->SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args->SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
+  args->SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
+  args->SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args->SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args->SetMaxSendMessageSize(kMaxMessageBytes);
+  // A private connection per channel (not shared with other channels to
+  // the same address in this process), so one client's reset is its own.
+  args->SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (!c.tls.server_name_override.empty()) {
+    args->SetSslTargetNameOverride(c.tls.server_name_override);
+  }
+}
+
+bool IsLoopbackHost(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  std::string_view host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+// ------------------------------------------------------------- server --
+
+class WorkerServiceImpl final : public rpc::Worker::Service {
+ public:
+  explicit WorkerServiceImpl(WorkerHandler* handler) : handler_(handler) {}
+
+  grpc::Status RegisterGraph(grpc::ServerContext*,
+                             const rpc::RegisterGraphRequest* req,
+                             rpc::RegisterGraphResponse* resp) override {
+    RegisterRequest r;
+    r.graph_def = req->graph_def();
+    r.feeds.assign(req->feeds().begin(), req->feeds().end());
+    r.fetches.assign(req->fetches().begin(), req->fetches().end());
+    r.targets.assign(req->targets().begin(), req->targets().end());
+    r.devices.assign(req->devices().begin(), req->devices().end());
+    r.task = req->task();
+    for (const auto& [job, tasks] : req->cluster()) {
+      r.cluster[job].assign(tasks.addresses().begin(),
+                            tasks.addresses().end());
+    }
+    r.incarnation = req->incarnation();
+    RegisterResponse out;
+    ToWire(handler_->Register(r, &out), resp->mutable_status());
+    resp->set_handle(out.handle);
+    resp->set_incarnation(out.incarnation);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeregisterGraph(grpc::ServerContext*,
+                               const rpc::DeregisterGraphRequest* req,
+                               rpc::DeregisterGraphResponse*) override {
+    handler_->Deregister(req->handle(), req->incarnation());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RunStep(
+      grpc::ServerContext* ctx, const rpc::RunStepRequest* req,
+      grpc::ServerWriter<rpc::RunStepResponse>* writer) override {
+    struct State {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::deque<OutTensor> out;
+      bool done = false;
+      RunStepResult result;
+    };
+    auto st = std::make_shared<State>();
+    RunStepRequest r;
+    r.handle = req->handle();
+    r.incarnation = req->incarnation();
+    r.step_id = req->step_id();
+    const Clock::time_point deadline = ctx->deadline();
+    r.deadline_ns = deadline == Clock::time_point::max()
+                        ? std::numeric_limits<int64_t>::max()
+                        : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              deadline.time_since_epoch())
+                              .count();
+    handler_->RunStep(
+        r,
+        [st](OutTensor t) {
+          std::lock_guard<std::mutex> lock(st->mu);
+          st->out.push_back(std::move(t));
+          st->cv.notify_all();
+        },
+        [st](RunStepResult result) {
+          std::lock_guard<std::mutex> lock(st->mu);
+          st->done = true;
+          st->result = std::move(result);
+          st->cv.notify_all();
+        });
+    bool peer_gone = false;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(st->mu);
+      st->cv.wait_for(lock, std::chrono::milliseconds(20),
+                      [&] { return !st->out.empty() || st->done; });
+      if (!st->out.empty() && !peer_gone) {
+        OutTensor t = std::move(st->out.front());
+        st->out.pop_front();
+        lock.unlock();
+        peer_gone = !WriteChunks(t, r.step_id, [&](rpc::TensorChunk c) {
+          rpc::RunStepResponse resp;
+          *resp.mutable_chunk() = std::move(c);
+          return writer->Write(resp);
+        });
+        if (peer_gone) {
+          handler_->CleanupStep(
+              r.step_id, Error(1, "the client of the step went away"));
+        }
+        continue;
+      }
+      st->out.clear();
+      if (st->done) break;
+      if (ctx->IsCancelled() && !peer_gone) {
+        peer_gone = true;
+        lock.unlock();
+        // The client cancelled (its run failed or timed out) or the server
+        // is shutting down: abort the step, then wait for it to end.
+        handler_->CleanupStep(r.step_id,
+                              Error(1, "the step's RunStep call was cancelled"));
+      }
+    }
+    if (peer_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "");
+    rpc::RunStepResponse last;
+    last.set_done(true);
+    ToWire(st->result.status, last.mutable_status());
+    last.set_unknown_handle(st->result.unknown_handle);
+    last.set_incarnation(st->result.incarnation);
+    writer->Write(last);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status PushTensor(grpc::ServerContext*,
+                          grpc::ServerReader<rpc::TensorChunk>* reader,
+                          rpc::PushTensorResponse* resp) override {
+    rpc::TensorChunk chunk;
+    ChunkReader assembler;
+    int64_t step = 0;
+    RpcStatus status;
+    bool any = false;
+    while (reader->Read(&chunk)) {
+      if (!any) step = chunk.step_id();
+      any = true;
+      bool complete = false;
+      status = assembler.Add(
+          chunk, [&] { return handler_->OpenSink(step); }, &complete);
+      if (!status.ok()) break;
+    }
+    if (status.ok() && assembler.partial()) {
+      status = Error(14, "tensor stream: the stream of '" + assembler.key() +
+                             "' ended before its last byte");
+    }
+    ToWire(status, resp->mutable_status());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CleanupStep(grpc::ServerContext*,
+                           const rpc::CleanupStepRequest* req,
+                           rpc::CleanupStepResponse*) override {
+    handler_->CleanupStep(req->step_id(), FromWire(req->abort()));
+    return grpc::Status::OK;
+  }
+
+ private:
+  WorkerHandler* const handler_;
+};
+
+class GrpcServerImpl final : public GrpcServer {
+ public:
+  GrpcServerImpl(WorkerHandler* handler) : service_(handler) {}
+
+  RpcStatus Start(const std::string& listen, const ChannelConfig& config) {
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (config.tls.cert_file.empty()) {
+      if (!IsLoopbackHost(listen)) {
+        return Error(
+            3, "refusing to listen on '" + listen +
+                   "' without TLS: insecure listening is for loopback "
+                   "addresses only (127.0.0.1, ::1, localhost); give "
+                   "ServerOptions::tls a certificate and key");
+      }
+      creds = grpc::InsecureServerCredentials();
+    } else {
+      grpc::SslServerCredentialsOptions opts(
+          config.tls.require_client_cert
+              ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+              : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+      std::string error;
+      if (!ReadFile(config.tls.key_file, &pair.private_key, &error) ||
+          !ReadFile(config.tls.cert_file, &pair.cert_chain, &error) ||
+          (!config.tls.ca_file.empty() &&
+           !ReadFile(config.tls.ca_file, &opts.pem_root_certs, &error))) {
+        return Error(3, error);
+      }
+      if (config.tls.require_client_cert && opts.pem_root_certs.empty()) {
+        return Error(3,
+                     "mutual TLS needs the CA file that client certificates "
+                     "must chain to");
+      }
+      opts.pem_key_cert_pairs.push_back(std::move(pair));
+      creds = grpc::SslServerCredentials(opts);
+    }
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(listen, creds, &port_);
+    builder.RegisterService(&service_);
+    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    builder.SetMaxSendMessageSize(kMaxMessageBytes);
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               config.keepalive_time_ms);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               config.keepalive_timeout_ms);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    builder.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        std::max(1, config.keepalive_time_ms / 2));
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      server_.reset();
+      return Error(14, "cannot listen on '" + listen +
+                           "' (address in use, or not an address of this "
+                           "machine)");
+    }
+    return RpcStatus();
+  }
+
+  ~GrpcServerImpl() override { Shutdown(0); }
+
+  int port() const override { return port_; }
+
+  void Shutdown(int64_t grace_ms) override {
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    if (shut_down_ || server_ == nullptr) return;
+    shut_down_ = true;
+    server_->Shutdown(Clock::now() + std::chrono::milliseconds(grace_ms));
+    server_->Wait();
+  }
+
+  void Wait() override {
+    if (server_ != nullptr) server_->Wait();
+  }
+
+ private:
+  WorkerServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::mutex shutdown_mu_;
+  bool shut_down_ = false;  // Guarded by shutdown_mu_.
+};
+
+// ------------------------------------------------------------- client --
+
+class WorkerClientImpl final : public WorkerClient {
+ public:
+  WorkerClientImpl(std::string address, const ChannelConfig& config)
+      : address_(std::move(address)), config_(config) {}
+
+  RpcStatus Init() {
+    std::shared_ptr<grpc::ChannelCredentials> creds;
+    if (config_.tls.cert_file.empty() && config_.tls.ca_file.empty()) {
+      creds = grpc::InsecureChannelCredentials();
+    } else {
+      grpc::SslCredentialsOptions opts;
+      std::string error;
+      if ((!config_.tls.ca_file.empty() &&
+           !ReadFile(config_.tls.ca_file, &opts.pem_root_certs, &error)) ||
+          (!config_.tls.cert_file.empty() &&
+           (!ReadFile(config_.tls.cert_file, &opts.pem_cert_chain, &error) ||
+            !ReadFile(config_.tls.key_file, &opts.pem_private_key,
+                      &error)))) {
+        return Error(3, error);
+      }
+      creds = grpc::SslCredentials(opts);
+    }
+    creds_ = creds;
+    Reconnect();
+    return RpcStatus();
+  }
+
+  RpcStatus Register(const RegisterRequest& r, int64_t deadline_ns,
+                     RegisterResponse* response) override {
+    rpc::RegisterGraphRequest req;
+    req.set_graph_def(r.graph_def);
+    for (const auto& f : r.feeds) req.add_feeds(f);
+    for (const auto& f : r.fetches) req.add_fetches(f);
+    for (const auto& t : r.targets) req.add_targets(t);
+    for (const auto& d : r.devices) req.add_devices(d);
+    req.set_task(r.task);
+    for (const auto& [job, addrs] : r.cluster) {
+      auto& list = (*req.mutable_cluster())[job];
+      for (const auto& a : addrs) list.add_addresses(a);
+    }
+    req.set_incarnation(r.incarnation);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineOf(deadline_ns));
+    rpc::RegisterGraphResponse resp;
+    grpc::Status s = stub()->RegisterGraph(&ctx, req, &resp);
+    if (!s.ok()) {
+      OnFailure(s);
+      return FromGrpc(s);
+    }
+    response->handle = resp.handle();
+    response->incarnation = resp.incarnation();
+    return FromWire(resp.status());
+  }
+
+  void Deregister(uint64_t handle, uint64_t incarnation) override {
+    std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
+    pool_.Schedule([stub, handle, incarnation] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Clock::now() + std::chrono::milliseconds(500));
+      rpc::DeregisterGraphRequest req;
+      req.set_handle(handle);
+      req.set_incarnation(incarnation);
+      rpc::DeregisterGraphResponse resp;
+      (void)stub->DeregisterGraph(&ctx, req, &resp);
+    });
+  }
+
+  class CallImpl final : public Call {
+   public:
+    void Cancel() override { ctx.TryCancel(); }
+    grpc::ClientContext ctx;
+  };
+
+  std::shared_ptr<Call> RunStep(
+      const RunStepRequest& r,
+      std::function<std::unique_ptr<TensorSink>()> make_sink,
+      std::function<void(RunStepResult)> done) override {
+    auto call = std::make_shared<CallImpl>();
+    call->ctx.set_deadline(DeadlineOf(r.deadline_ns));
+    rpc::RunStepRequest req;
+    req.set_handle(r.handle);
+    req.set_incarnation(r.incarnation);
+    req.set_step_id(r.step_id);
+    std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
+    pool_.Schedule([this, stub, call, req, make_sink = std::move(make_sink),
+                    done = std::move(done)] {
+      std::unique_ptr<grpc::ClientReader<rpc::RunStepResponse>> reader =
+          stub->RunStep(&call->ctx, req);
+      rpc::RunStepResponse resp;
+      ChunkReader assembler;
+      RunStepResult result;
+      bool finished = false;
+      RpcStatus failed;
+      while (reader->Read(&resp)) {
+        if (resp.has_chunk() && failed.ok()) {
+          bool complete = false;
+          failed = assembler.Add(resp.chunk(), make_sink, &complete);
+          if (!failed.ok()) call->ctx.TryCancel();
+        }
+        if (resp.done()) {
+          finished = true;
+          result.status = FromWire(resp.status());
+          result.unknown_handle = resp.unknown_handle();
+          result.incarnation = resp.incarnation();
+        }
+      }
+      grpc::Status s = reader->Finish();
+      if (!failed.ok()) {
+        result = RunStepResult();
+        result.status = failed;
+      } else if (!s.ok()) {
+        OnFailure(s);
+        result = RunStepResult();
+        result.status = FromGrpc(s);
+      } else if (!finished) {
+        result.status = Error(14, "the task's stream ended without an outcome");
+      }
+      done(std::move(result));
+    });
+    return call;
+  }
+
+  void PushTensor(int64_t step, OutTensor tensor, int64_t deadline_ns,
+                  std::function<void(RpcStatus)> done) override {
+    std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
+    pool_.Schedule([this, stub, step, tensor = std::move(tensor), deadline_ns,
+                    done = std::move(done)] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineOf(deadline_ns));
+      rpc::PushTensorResponse resp;
+      std::unique_ptr<grpc::ClientWriter<rpc::TensorChunk>> writer =
+          stub->PushTensor(&ctx, &resp);
+      WriteChunks(tensor, step, [&](rpc::TensorChunk c) {
+        // Leave the tensor's first chunk uncorked: the rest follow at once.
+        return writer->Write(c);
+      });
+      writer->WritesDone();
+      grpc::Status s = writer->Finish();
+      if (!s.ok()) {
+        OnFailure(s);
+        done(FromGrpc(s));
+        return;
+      }
+      done(FromWire(resp.status()));
+    });
+  }
+
+  void CleanupStep(int64_t step, const RpcStatus& abort) override {
+    std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
+    pool_.Schedule([stub, step, abort] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Clock::now() + std::chrono::seconds(2));
+      rpc::CleanupStepRequest req;
+      req.set_step_id(step);
+      if (!abort.ok()) ToWire(abort, req.mutable_abort());
+      rpc::CleanupStepResponse resp;
+      (void)stub->CleanupStep(&ctx, req, &resp);
+    });
+  }
+
+ private:
+  std::shared_ptr<rpc::Worker::Stub> stub() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stub_;
+  }
+  // A fresh channel (no reconnect backoff left from a dead peer): the next
+  // call to a restarted task connects at once.
+  void Reconnect() {
+    grpc::ChannelArguments args;
+    SetChannelArgs(config_, &args);
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(address_, creds_, args);
+    std::lock_guard<std::mutex> lock(mu_);
+    stub_ = std::make_shared<rpc::Worker::Stub>(channel);
+  }
+  void OnFailure(const grpc::Status& s) {
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
+  }
+
+  const std::string address_;
+  const ChannelConfig config_;
+  std::shared_ptr<grpc::ChannelCredentials> creds_;
+  std::mutex mu_;
+  std::shared_ptr<rpc::Worker::Stub> stub_;  // Guarded by mu_.
+  // Last: joined first, while everything the calls use is alive.
+  ThreadPool pool_;
+};
+
+}  // namespace
+
+RpcStatus GrpcServer::Start(const std::string& listen,
+                            const ChannelConfig& config,
+                            WorkerHandler* handler,
+                            std::unique_ptr<GrpcServer>* server) {
+  auto impl = std::make_unique<GrpcServerImpl>(handler);
+  if (RpcStatus s = impl->Start(listen, config); !s.ok()) return s;
+  *server = std::move(impl);
+  return RpcStatus();
+}
+
+RpcStatus WorkerClient::Create(const std::string& address,
+                               const ChannelConfig& config,
+                               std::unique_ptr<WorkerClient>* client) {
+  auto impl = std::make_unique<WorkerClientImpl>(address, config);
+  if (RpcStatus s = impl->Init(); !s.ok()) return s;
+  *client = std::move(impl);
+  return RpcStatus();
+}
+
+}  // namespace weft::transport
