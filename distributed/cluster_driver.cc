@@ -56,9 +56,23 @@ struct PlanTask {
   uint64_t incarnation ABSL_GUARDED_BY(mu) = 0;
 };
 
+// The driver's clients, one per task address. A plan's registrations are
+// dropped through it when the plan is, unless the driver is closing (then
+// the tasks drop them with their server, or keep them until restart).
+struct ClientTable {
+  absl::Mutex mu;
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  std::map<std::string, std::unique_ptr<transport::WorkerClient>> clients
+      ABSL_GUARDED_BY(mu);
+};
+
 class GrpcRemotePlan : public internal::RemotePlan {
  public:
+  explicit GrpcRemotePlan(std::shared_ptr<ClientTable> clients)
+      : clients_(std::move(clients)) {}
   ~GrpcRemotePlan() override {
+    absl::MutexLock table_lock(&clients_->mu);
+    if (clients_->closed) return;
     for (auto& t : tasks) {
       absl::MutexLock lock(&t->mu);
       if (t->registered) t->client->Deregister(t->handle, t->incarnation);
@@ -66,6 +80,9 @@ class GrpcRemotePlan : public internal::RemotePlan {
   }
   transport::RegisterRequest request;  // Without `task`.
   std::vector<std::unique_ptr<PlanTask>> tasks;
+
+ private:
+  const std::shared_ptr<ClientTable> clients_;
 };
 
 struct DriverState;
@@ -253,18 +270,34 @@ class GrpcClusterDriver : public internal::ClusterDriver {
   }
 
   ~GrpcClusterDriver() override {
-    // Cancel what is in flight; the clients' destructors join their
-    // threads (every callback is done after that).
-    std::vector<std::shared_ptr<StepRun>> runs;
+    // Cancel the steps in flight and wait until each has ended (its calls
+    // return quickly once cancelled); then close the client table and
+    // destroy the clients, which joins their threads.
+    {
+      std::vector<std::shared_ptr<StepRun>> runs;
+      {
+        absl::MutexLock lock(&state_->mu);
+        for (auto& [step, run] : state_->steps) runs.push_back(run);
+      }
+      for (auto& run : runs) {
+        run->Fail(absl::CancelledError("the Session is being destroyed"));
+      }
+    }
     {
       absl::MutexLock lock(&state_->mu);
-      for (auto& [step, run] : state_->steps) runs.push_back(run);
+      state_->mu.Await(absl::Condition(
+          +[](DriverState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+            return s->steps.empty();
+          },
+          state_.get()));
     }
-    for (auto& run : runs) {
-      run->Fail(absl::CancelledError("the Session is being destroyed"));
+    std::map<std::string, std::unique_ptr<transport::WorkerClient>> clients;
+    {
+      absl::MutexLock lock(&clients_->mu);
+      clients_->closed = true;
+      clients.swap(clients_->clients);
     }
-    absl::MutexLock lock(&mu_);
-    clients_.clear();
+    clients.clear();
   }
 
   absl::Status CheckTls() const {
@@ -301,15 +334,14 @@ class GrpcClusterDriver : public internal::ClusterDriver {
   const ClusterSpec cluster_;
   transport::ChannelConfig config_;
   std::shared_ptr<DriverState> state_;
-  absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<transport::WorkerClient>> clients_
-      ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<ClientTable> clients_ =
+      std::make_shared<ClientTable>();
 };
 
 absl::StatusOr<transport::WorkerClient*> GrpcClusterDriver::Client(
     const std::string& address) {
-  absl::MutexLock lock(&mu_);
-  std::unique_ptr<transport::WorkerClient>& c = clients_[address];
+  absl::MutexLock lock(&clients_->mu);
+  std::unique_ptr<transport::WorkerClient>& c = clients_->clients[address];
   if (c == nullptr) {
     transport::RpcStatus s = transport::WorkerClient::Create(address, config_,
                                                              &c);
@@ -325,7 +357,7 @@ GrpcClusterDriver::Prepare(const CompiledPlan& plan,
                            absl::Span<const Tensor> targets,
                            const std::vector<std::string>& devices) {
   if (absl::Status s = CheckTls(); !s.ok()) return s;
-  auto remote = std::make_shared<GrpcRemotePlan>();
+  auto remote = std::make_shared<GrpcRemotePlan>(clients_);
   std::set<std::string> tasks;
   for (size_t p = 0; p < plan.partitioned.partitions.size(); ++p) {
     if (!plan.runs_here[p]) {
@@ -413,7 +445,7 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
   run->AddCall(task.client->RunStep(
       req, make_sink,
       [this, run, &task, retried](transport::RunStepResult result) {
-        if (result.unknown_handle && !retried) {
+        if (result.unknown_handle && !retried && run->status().ok()) {
           // The task restarted since it was registered: register again (new
           // incarnation) and run the step there.
           if (absl::Status s = EnsureRegistered(*run->plan, task,
@@ -469,9 +501,14 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
     state_->steps[step] = run;
   }
   for (auto& task : remote->tasks) {
-    if (absl::Status s = EnsureRegistered(*remote, *task, deadline, step,
-                                          /*again=*/false);
-        !s.ok()) {
+    absl::Status s = FromRpc(task->client->Connect(
+        distributed_internal::ToUnixNanosOrMax(deadline)));
+    if (!s.ok()) {
+      s = TaskError(s, task->task, task->address, step, /*transport=*/false);
+    } else {
+      s = EnsureRegistered(*remote, *task, deadline, step, /*again=*/false);
+    }
+    if (!s.ok()) {
       run->Fail(s);
       // The parts never started count as done.
       for (size_t i = 0; i < remote->tasks.size() + 1; ++i) {

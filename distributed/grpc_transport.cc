@@ -221,6 +221,10 @@ class ThreadPool {
       queue_.pop_front();
       lock.unlock();
       fn();
+      // Destroyed before the lock is taken again: what the task captured
+      // may schedule more work as it goes (a plan dropped by a finished
+      // step deregisters itself).
+      fn = nullptr;
       lock.lock();
     }
   }
@@ -520,6 +524,34 @@ class WorkerClientImpl final : public WorkerClient {
     return RpcStatus();
   }
 
+  RpcStatus Connect(int64_t deadline_ns) override {
+    std::shared_ptr<grpc::Channel> channel = this->channel();
+    grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+    if (state == GRPC_CHANNEL_READY) return RpcStatus();
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      Reconnect();
+      channel = this->channel();
+      state = channel->GetState(/*try_to_connect=*/true);
+    }
+    // Bounded: a refused connection shows as TRANSIENT_FAILURE at once.
+    const Clock::time_point deadline =
+        std::min(DeadlineOf(deadline_ns),
+                 Clock::now() + std::chrono::seconds(10));
+    while (state != GRPC_CHANNEL_READY &&
+           state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
+           state != GRPC_CHANNEL_SHUTDOWN) {
+      if (!channel->WaitForStateChange(state, deadline)) {
+        return Error(4, "no connection to " + address_ + " before the deadline");
+      }
+      state = channel->GetState(/*try_to_connect=*/true);
+    }
+    if (state != GRPC_CHANNEL_READY) {
+      return Error(14, "cannot connect to " + address_ +
+                           " (connection refused or the host is unreachable)");
+    }
+    return RpcStatus();
+  }
+
   RpcStatus Register(const RegisterRequest& r, int64_t deadline_ns,
                      RegisterResponse* response) override {
     rpc::RegisterGraphRequest req;
@@ -658,6 +690,10 @@ class WorkerClientImpl final : public WorkerClient {
     std::lock_guard<std::mutex> lock(mu_);
     return stub_;
   }
+  std::shared_ptr<grpc::Channel> channel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return channel_;
+  }
   // A fresh channel (no reconnect backoff left from a dead peer): the next
   // call to a restarted task connects at once.
   void Reconnect() {
@@ -666,6 +702,7 @@ class WorkerClientImpl final : public WorkerClient {
     std::shared_ptr<grpc::Channel> channel =
         grpc::CreateCustomChannel(address_, creds_, args);
     std::lock_guard<std::mutex> lock(mu_);
+    channel_ = channel;
     stub_ = std::make_shared<rpc::Worker::Stub>(channel);
   }
   void OnFailure(const grpc::Status& s) {
@@ -676,6 +713,7 @@ class WorkerClientImpl final : public WorkerClient {
   const ChannelConfig config_;
   std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::mutex mu_;
+  std::shared_ptr<grpc::Channel> channel_;    // Guarded by mu_.
   std::shared_ptr<rpc::Worker::Stub> stub_;  // Guarded by mu_.
   // Last: joined first, while everything the calls use is alive.
   ThreadPool pool_;

@@ -163,6 +163,11 @@ class WorkerClient {
                           std::unique_ptr<WorkerClient>* client);
   virtual ~WorkerClient() = default;
 
+  // Returns once the channel is connected (at once when it is), or with
+  // kUnavailable when the task refuses the connection, or at the deadline.
+  // A channel that failed before is replaced first, so a task restarted
+  // since is reached without waiting out a reconnect backoff.
+  virtual RpcStatus Connect(int64_t deadline_ns) = 0;
   virtual RpcStatus Register(const RegisterRequest& request,
                              int64_t deadline_ns,
                              RegisterResponse* response) = 0;

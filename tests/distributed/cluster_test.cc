@@ -9,7 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "async/queue.h"
+#include "async/queue_ops.h"
 #include "distributed/server.h"
+#include "graph/graph_io.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
 #include "graph/ops.h"
@@ -116,6 +119,253 @@ TEST(Cluster, ARemoteKernelErrorNamesTheNodeItsSiteAndTheTask) {
   std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->node_name, "bad");
+}
+
+TEST(Cluster, ARestartedTaskIsRegisteredAgainByTheNextRun) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  const std::string address = s0->address();
+  const uint64_t first = s0->incarnation();
+  Mlp m(kTask0, kTask0);
+  auto session = Session::Create(m.g, ClusterOptions({address}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({{m.x, Input(1)}}, {m.y}).ok());
+  s0->Shutdown(absl::ZeroDuration());
+  s0.reset();
+  s0 = StartServer({.listen = address});
+  ASSERT_NE(s0, nullptr);
+  EXPECT_NE(s0->incarnation(), first);
+  auto r = (*session)->Run({{m.x, Input(1)}}, {m.y});
+  EXPECT_TRUE(r.ok()) << r.status();
+}
+
+TEST(Cluster, ADeadTaskFailsTheRunAtOnceNamingTaskAddressAndStep) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  const std::string address = s0->address();
+  Mlp m(kTask0, kTask0);
+  auto session = Session::Create(m.g, ClusterOptions({address}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({{m.x, Input(1)}}, {m.y}).ok());
+  s0->Shutdown(absl::ZeroDuration());
+  const absl::Time start = absl::Now();
+  auto r = (*session)->Run({{m.x, Input(1)}}, {m.y});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("task /job:worker/task:0 at " + address + ", step "));
+}
+
+TEST(Cluster, A96MiBTensorCrossesIntact) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  constexpr int64_t kN = 96 << 18;  // 96 MiB of float32.
+  Graph g = Graph::Create("g");
+  Tensor x, y;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kFloat32, Shape{kN}, {.name = "x"});
+    y = ops::Neg(x, {.name = "y", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{kN});
+  float* p = in.mutable_data<float>();
+  for (int64_t i = 0; i < kN; ++i) p[i] = static_cast<float>(i % 100003);
+  auto r = (*session)->Run({{x, in}}, {y});
+  ASSERT_TRUE(r.ok()) << r.status();
+  const float* q = (*r)[0].values<float>().data();
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < kN; ++i) wrong += q[i] != -p[i];
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
+  auto s0 = StartServer(), s1 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  ASSERT_NE(s1, nullptr);
+  Mlp remote(kTask0, kTask1);
+  auto session = Session::Create(
+      remote.g, ClusterOptions({s0->address(), s1->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  Mlp local("cpu:0", "cpu:0");
+  auto reference = Session::Create(local.g);
+  ASSERT_TRUE(reference.ok());
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const float offset = t * 100 + i;
+        auto got = (*session)->Run({{remote.x, Input(offset)}}, {remote.y});
+        auto want = (*reference)->Run({{local.x, Input(offset)}}, {local.y});
+        if (!got.ok() || !want.ok()) {
+          ++failures;
+        } else if (!(*got)[0].Equals((*want)[0])) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// A queue of this process that the in-process servers resolve by name
+// when they load the registered graph.
+Queue SharedQueue(const std::string& name) {
+  Queue q = *Queue::Create(name, {{DType::kFloat32, Shape{}, "v"}}, 4);
+  RegisterResourceResolver(
+      "Queue", [q](std::string_view n) -> absl::StatusOr<ResourceRef> {
+        if (n != q.name()) return absl::NotFoundError(std::string(n));
+        return q.resource();
+      });
+  return q;
+}
+
+TEST(Cluster, CancellationWakesARemoteDequeueAndTheQueueLosesNothing) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Queue q = SharedQueue("cancel_q");
+  Graph g = Graph::Create("g");
+  Tensor y;
+  {
+    GraphScope scope(g);
+    y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
+                 {.name = "y", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  CancellationManager cancel;
+  absl::Notification done;
+  absl::Status status;
+  absl::Time cancelled_at;
+  (*session)->RunAsync({}, {y}, {.cancellation = &cancel},
+                       [&](absl::StatusOr<std::vector<NDArray>> r) {
+                         status = r.status();
+                         done.Notify();
+                       });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(done.HasBeenNotified());
+  cancelled_at = absl::Now();
+  cancel.Cancel(absl::CancelledError("client went away"));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(2)));
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Milliseconds(500));
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  // The remote Dequeue is gone: an element enqueued now stays for the next
+  // run.
+  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_TRUE(q.Enqueue({NDArray::Scalar<float>(5)}).ok());
+  auto r = (*session)->Run({}, {y}, {.timeout = absl::Seconds(5)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].values<float>()[0], -5);
+}
+
+TEST(Cluster, ShutdownWithAStepInFlightEndsTheRunNamingTheTask) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Queue q = SharedQueue("shutdown_q");
+  Graph g = Graph::Create("g");
+  Tensor y;
+  {
+    GraphScope scope(g);
+    y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
+                 {.name = "y", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::Notification done;
+  absl::Status status;
+  (*session)->RunAsync({}, {y}, {},
+                       [&](absl::StatusOr<std::vector<NDArray>> r) {
+                         status = r.status();
+                         done.Notify();
+                       });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  s0->Shutdown(absl::Milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(2)));
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("task /job:worker/task:0"));
+}
+
+TEST(Cluster, TheDeadlineEndsARunBlockedOnATask) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Queue q = SharedQueue("deadline_q");
+  Graph g = Graph::Create("g");
+  Tensor y;
+  {
+    GraphScope scope(g);
+    y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
+                 {.name = "y", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  const absl::Time start = absl::Now();
+  auto r = (*session)->Run({}, {y}, {.timeout = absl::Milliseconds(300)});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << r.status();
+}
+
+TEST(Cluster, ANodeOnATaskTheClusterLacksIsAnError) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Mlp m("/job:worker/task:3/cpu:0", kTask0);
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto r = (*session)->Run({{m.x, Input(0)}}, {m.y});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("places nodes on task /job:worker/task:3"));
+}
+
+TEST(Cluster, ADeviceTheTaskLacksIsAnErrorNamingIt) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Mlp m("/job:worker/task:0/cpu:5", kTask0);
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto r = (*session)->Run({{m.x, Input(0)}}, {m.y});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("has no device 'cpu:5'"));
+}
+
+TEST(Server, RefusesAnInsecureNonLoopbackListen) {
+  auto s = Server::Create({.listen = "0.0.0.0:0"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("without TLS"));
+}
+
+TEST(Server, ShutdownIsIdempotentAndFreesThePort) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  const std::string address = s0->address();
+  s0->Shutdown();
+  s0->Shutdown();
+  s0->Wait();
+  auto again = Server::Create({.listen = address});
+  EXPECT_TRUE(again.ok()) << again.status();
+}
+
+TEST(ClusterSpec, ValidatesJobsAndAddresses) {
+  EXPECT_FALSE(ClusterSpec::Create({}).ok());
+  EXPECT_FALSE(ClusterSpec::Create({{"Worker", {"h:1"}}}).ok());
+  EXPECT_FALSE(ClusterSpec::Create({{"worker", {}}}).ok());
+  auto bad = ClusterSpec::Create({{"worker", {"h:1", "nohost"}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("task 1 of job 'worker'"));
+  auto c = ClusterSpec::Create({{"worker", {"h:1", "h:2"}}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->TaskAddress("worker", 1), "h:2");
+  EXPECT_EQ(c->TaskAddress("worker", 2).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -213,6 +213,17 @@ const std::vector<FlagSpec>& Flags() {
       {"out", "FILE",
        "the weft graph file to write: .pb (binary) or .pbtxt (text), by "
        "the extension."},
+      {"listen", "HOST:PORT",
+       "serve: the address to listen on (port 0: any free port). Without "
+       "TLS only a loopback host (127.0.0.1, ::1, localhost)."},
+      {"port_file", "PATH",
+       "serve: once listening, write the bound port to PATH (atomically: "
+       "a script can wait for the file)."},
+      {"tls_cert", "FILE", "serve: this server's certificate chain (PEM)."},
+      {"tls_key", "FILE", "serve: the private key of --tls_cert (PEM)."},
+      {"tls_ca", "FILE",
+       "serve: require client certificates chaining to this CA (PEM): "
+       "mutual TLS."},
   };
   return *flags;
 }
@@ -331,6 +342,24 @@ const std::vector<CommandSpec>& Commands() {
        .operand = "ONNX model file",
        .example = "weft import det.onnx -o det.pbtxt "
                   "--input_shape images=1,3,640,640"},
+      {.name = "serve",
+       .synopsis = "--listen HOST:PORT [--devices D,...] [--port_file PATH] "
+                   "[--threads T] [--tls_cert F --tls_key F [--tls_ca F]]",
+       .summary = "run a worker task of a cluster until SIGTERM",
+       .description =
+           "Starts a weft::Server (distributed/server.h) on HOST:PORT with "
+           "the devices D (default cpu:0) and serves client Sessions whose "
+           "SessionOptions::cluster lists this address, until SIGTERM or "
+           "SIGINT: then it stops accepting calls, lets steps in flight "
+           "finish for up to 5 s and exits 0. Prints one line when "
+           "listening: the address, the incarnation and the devices. "
+           "docs/distributed.md has the model.",
+       .flags = {"listen", "devices", "port_file", "threads", "tls_cert",
+                 "tls_key", "tls_ca"},
+       .required = {"listen"},
+       .min_args = 0,
+       .max_args = 0,
+       .example = "weft serve --listen 127.0.0.1:5000 --devices cpu:0,cpu:1"},
       {.name = "help",
        .synopsis = "[COMMAND]",
        .summary = "this help, or a command's usage and flags",

@@ -1,5 +1,6 @@
 // The `weft` command-line tool: `weft demo [--trace FILE] [--dot FILE]`, the
-// commands on graph files and ONNX models (tools/weft/cli.h) and help; the
+// commands on graph files and ONNX models (tools/weft/cli.h), `weft serve`
+// (tools/weft/serve.h) and help; the
 // command line is parsed by tools/weft/command_line.h.
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 #include "tools/weft/cli.h"
 #include "tools/weft/command_line.h"
 #include "tools/weft/demo.h"
+#include "tools/weft/serve.h"
 
 ABSL_FLAG(std::string, trace, "",
           "demo, run: write the run's Chrome trace-event JSON to this file");
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   if (weft::tools::IsGraphCommand(inv.command)) {
     return weft::tools::RunGraphCommand(inv);
   }
+  if (inv.command == "serve") return weft::tools::RunServe(inv);
   weft::tools::DemoOptions options;  // inv.command == "demo"
   options.trace_path = absl::GetFlag(FLAGS_trace);
   options.dot_path = absl::GetFlag(FLAGS_dot);
