@@ -50,7 +50,10 @@ for args in "--help" "-h" "help" "-help"; do
   expect_in "$tmp/help.out" "  --dot FILE"
   expect_in "$tmp/help.out" "  -h, --help"
 done
-"$weft" --help 2>/dev/null | grep -q "Usage: weft <command>" ||
+# Into a file, not `| grep -q`: grep stops reading at the first match and,
+# with pipefail, the help's later writes would fail the pipeline (SIGPIPE).
+"$weft" --help 2>/dev/null >"$tmp/stdout_only.out"
+grep -q "Usage: weft <command>" "$tmp/stdout_only.out" ||
   fail "weft --help does not print to stdout"
 for args in "run --help" "run -h" "help run" "--help run"; do
   run 0 "$tmp/runhelp.out" $args
