@@ -20,27 +20,14 @@
 #include <string_view>
 #include <thread>
 
-#include "absl/base/options.h"
+#include "distributed/grpc_settings.h"
 #include "distributed/transport.h"
 #include "distributed/worker.grpc.pb.h"
-
-// The island must see the system Abseil that gRPC was built with, never the
-// one weft builds from source: mixing them in one translation unit is an
-// ODR violation that compiles. If this fires, a dependency on
-// @com_google_absl (or a weft target) reached //distributed:grpc_transport.
-#define WEFT_ISLAND_STR2(x) #x
-#define WEFT_ISLAND_STR(x) WEFT_ISLAND_STR2(x)
-static_assert(std::string_view(WEFT_ISLAND_STR(
-                  ABSL_OPTION_INLINE_NAMESPACE_NAME)) != "lts_20220623",
-              "the gRPC island sees weft's Abseil (lts_20220623); it must "
-              "see only the system Abseil gRPC was built with");
 
 namespace weft::transport {
 namespace {
 
 using Clock = std::chrono::system_clock;
-
-constexpr int kMaxMessageBytes = 8 << 20;  // A chunk and its header.
 
 Clock::time_point DeadlineOf(int64_t deadline_ns) {
   if (deadline_ns == std::numeric_limits<int64_t>::max()) {
@@ -237,24 +224,6 @@ class ThreadPool {
   bool stop_ = false;                        // Guarded by mu_.
 };
 
-void SetChannelArgs(const ChannelConfig& c, grpc::ChannelArguments* args) {
-  args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, c.keepalive_time_ms);
-  args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, c.keepalive_timeout_ms);
-  args->SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args->SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  args->SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
-  args->SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
-  args->SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args->SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args->SetMaxSendMessageSize(kMaxMessageBytes);
-  // A private connection per channel (not shared with other channels to
-  // the same address in this process), so one client's reset is its own.
-  args->SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  if (!c.tls.server_name_override.empty()) {
-    args->SetSslTargetNameOverride(c.tls.server_name_override);
-  }
-}
-
 bool IsLoopbackHost(std::string_view listen) {
   const size_t colon = listen.rfind(':');
   std::string_view host = listen.substr(0, colon);
@@ -448,19 +417,7 @@ class GrpcServerImpl final : public GrpcServer {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(listen, creds, &port_);
     builder.RegisterService(&service_);
-    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    builder.SetMaxSendMessageSize(kMaxMessageBytes);
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
-                               config.keepalive_time_ms);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                               config.keepalive_timeout_ms);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    builder.AddChannelArgument(
-        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-        std::max(1, config.keepalive_time_ms / 2));
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    SetServerArgs(config, &builder);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       server_.reset();
