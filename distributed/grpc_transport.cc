@@ -48,15 +48,20 @@ RpcStatus FromWire(const rpc::WireStatus& w) {
   RpcStatus out;
   out.code = w.code();
   out.message = w.message();
-  for (const auto& [k, v] : w.payloads()) out.payloads.emplace_back(k, v);
-  std::sort(out.payloads.begin(), out.payloads.end());
+  for (const rpc::Payload& p : w.payloads()) {
+    out.payloads.emplace_back(p.type_url(), p.value());
+  }
   return out;
 }
 
 void ToWire(const RpcStatus& s, rpc::WireStatus* w) {
   w->set_code(s.code);
   w->set_message(s.message);
-  for (const auto& [k, v] : s.payloads) (*w->mutable_payloads())[k] = v;
+  for (const auto& [url, value] : s.payloads) {
+    rpc::Payload* p = w->add_payloads();
+    p->set_type_url(url);
+    p->set_value(value);
+  }
 }
 
 RpcStatus Error(int code, std::string message) {
@@ -249,9 +254,9 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
     r.targets.assign(req->targets().begin(), req->targets().end());
     r.devices.assign(req->devices().begin(), req->devices().end());
     r.task = req->task();
-    for (const auto& [job, tasks] : req->cluster()) {
-      r.cluster[job].assign(tasks.addresses().begin(),
-                            tasks.addresses().end());
+    for (const rpc::Job& job : req->cluster()) {
+      r.cluster[job.name()].assign(job.addresses().begin(),
+                                   job.addresses().end());
     }
     r.incarnation = req->incarnation();
     RegisterResponse out;
@@ -518,9 +523,10 @@ class WorkerClientImpl final : public WorkerClient {
     for (const auto& t : r.targets) req.add_targets(t);
     for (const auto& d : r.devices) req.add_devices(d);
     req.set_task(r.task);
-    for (const auto& [job, addrs] : r.cluster) {
-      auto& list = (*req.mutable_cluster())[job];
-      for (const auto& a : addrs) list.add_addresses(a);
+    for (const auto& [name, addrs] : r.cluster) {
+      rpc::Job* job = req.add_cluster();
+      job->set_name(name);
+      for (const auto& a : addrs) job->add_addresses(a);
     }
     req.set_incarnation(r.incarnation);
     grpc::ClientContext ctx;
