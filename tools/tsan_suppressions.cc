@@ -30,6 +30,9 @@ extern "C" const char* __tsan_default_suppressions() {
          "race:grpc_event_engine::\n"
          "race:/libgrpc.so\n"
          "race:/libgrpc++.so\n"
-         "race:/libgpr.so\n";
+         "race:/libgpr.so\n"
+         "race:/libabsl_\n"  // Debian's Abseil; weft's has other names.
+         "race:/libssl.so\n"
+         "race:/libcrypto.so\n";
 }
 #endif
