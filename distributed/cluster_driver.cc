@@ -476,8 +476,13 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
 
 void GrpcClusterDriver::EndStep(const std::shared_ptr<StepRun>& run) {
   const absl::Status status = run->status();
-  for (auto& t : run->plan->tasks) {
-    t->client->CleanupStep(run->step(), ToRpc(status));
+  // A task ends a step that succeeded by itself (it received every value
+  // sent to it); a failed step is ended everywhere, with its error, so
+  // what still runs or waits there is aborted and its values freed.
+  if (!status.ok()) {
+    for (auto& t : run->plan->tasks) {
+      t->client->CleanupStep(run->step(), ToRpc(status));
+    }
   }
   run->ended.store(true);
   {

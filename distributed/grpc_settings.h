@@ -68,6 +68,12 @@ inline void SetServerArgs(const ChannelConfig& c,
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       std::max(1, c.keepalive_time_ms / 2));
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // A RunStep call holds its thread for the step, and each step also needs
+  // threads for its pushes: keep enough polling threads that a call never
+  // waits for one to be created (gRPC's default keeps 1-2 and starts and
+  // ends a thread per extra call).
+  builder->SetSyncServerOption(grpc::ServerBuilder::MIN_POLLERS, 4);
+  builder->SetSyncServerOption(grpc::ServerBuilder::MAX_POLLERS, 64);
 }
 
 }  // namespace weft::transport

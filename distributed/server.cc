@@ -118,6 +118,8 @@ class Server::Impl : public transport::WorkerHandler {
   bool Ended(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return ended_.contains(step);
   }
+  // Refuses later pushes to `step` (up to kEndedStepsRemembered steps).
+  void RememberEnded(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ServerOptions options_;
   uint64_t incarnation_ = 0;
@@ -339,6 +341,9 @@ void Server::Impl::RunStep(
         {
           absl::MutexLock lock(&mu_);
           steps_.erase(step);
+          // A step that succeeded here received every value sent to it, so
+          // it is over on this task: no CleanupStep comes for it.
+          if (r.ok()) RememberEnded(step);
         }
         result.status = ToRpc(r.status());
         done(std::move(result));
@@ -369,18 +374,22 @@ void Server::Impl::AbortLocal(int64_t step, const absl::Status& status) {
   routing_.local.AbortStep(step, status);
 }
 
+void Server::Impl::RememberEnded(int64_t step) {
+  if (ended_.insert(step).second) {
+    ended_order_.push_back(step);
+    if (ended_order_.size() > kEndedStepsRemembered) {
+      ended_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
+  }
+}
+
 void Server::Impl::CleanupStep(int64_t step,
                                const transport::RpcStatus& abort) {
   if (!abort.ok()) AbortLocal(step, FromRpc(abort));
   {
     absl::MutexLock lock(&mu_);
-    if (ended_.insert(step).second) {
-      ended_order_.push_back(step);
-      if (ended_order_.size() > kEndedStepsRemembered) {
-        ended_.erase(ended_order_.front());
-        ended_order_.pop_front();
-      }
-    }
+    RememberEnded(step);
   }
   // The values nobody received; a run still in flight ends the step again
   // when it finishes.

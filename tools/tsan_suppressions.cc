@@ -11,8 +11,8 @@
 // weft, oneTBB and everything else (checked by planting one; see
 // docs/building.md).
 //
-// The rest cover Debian's prebuilt gRPC and the system Abseil it uses (the
-// gRPC island of distributed/, docs/distributed.md): they are not
+// The rest cover Debian's prebuilt gRPC and the system Abseil and OpenSSL
+// it uses (the gRPC island of distributed/, docs/distributed.md): they are not
 // TSan-instrumented, so TSan sees neither their synchronization (absl::Mutex
 // of namespace debian3 waits on futexes directly) nor most of their
 // accesses, and reports the accesses it does see (their memmove/memcpy
