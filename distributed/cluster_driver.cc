@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "distributed/transport.h"
@@ -80,6 +81,14 @@ class GrpcRemotePlan : public internal::RemotePlan {
   }
   transport::RegisterRequest request;  // Without `task`.
   std::vector<std::unique_ptr<PlanTask>> tasks;
+  // Fed values a task's partition receives straight from the client's:
+  // they may travel with the task's RunStep call instead of a push.
+  struct FedTransfer {
+    int feed = 0;  // Index into the step's feed values.
+    std::string key;
+    int task = 0;  // Index into `tasks`.
+  };
+  std::vector<FedTransfer> fed_transfers;
 
  private:
   const std::shared_ptr<ClientTable> clients_;
@@ -159,6 +168,11 @@ class StepRun {
   // Set while the local run may still read the rendezvous for this step.
   std::atomic<bool> ended{false};
   std::shared_ptr<GrpcRemotePlan> plan;
+  // Per task of the plan: the fed values its RunStep call carries; and the
+  // keys of all of them (their local Sends are then no-ops). Written before
+  // the step starts, read-only after.
+  std::vector<std::vector<transport::OutTensor>> inline_tensors;
+  absl::flat_hash_set<std::string> inlined;
 
  private:
   void AbortLocal(const absl::Status& status);
@@ -213,6 +227,7 @@ class ClientRendezvous : public Rendezvous {
       return absl::FailedPreconditionError(
           absl::StrCat("step ", step, " is not running"));
     }
+    if (run->inlined.contains(key)) return absl::OkStatus();  // Sent already.
     PlanTask* task = nullptr;
     for (auto& t : run->plan->tasks) {
       if (t->task == dst) task = t.get();
@@ -317,7 +332,8 @@ class GrpcClusterDriver : public internal::ClusterDriver {
       absl::Span<const Tensor> fetches, absl::Span<const Tensor> targets,
       const std::vector<std::string>& devices) override;
 
-  void Run(std::shared_ptr<const CompiledPlan> plan, absl::Time deadline,
+  void Run(std::shared_ptr<const CompiledPlan> plan,
+           const std::vector<NDArray>& feeds, absl::Time deadline,
            StartLocal start_local, ExecuteDone done) override;
 
  private:
@@ -326,7 +342,7 @@ class GrpcClusterDriver : public internal::ClusterDriver {
   absl::Status EnsureRegistered(const GrpcRemotePlan& plan, PlanTask& task,
                                 absl::Time deadline, int64_t step,
                                 bool again);
-  void StartTask(const std::shared_ptr<StepRun>& run, PlanTask& task,
+  void StartTask(const std::shared_ptr<StepRun>& run, size_t task_index,
                  bool retried);
   // Ends the step on every task and here, once all its parts are done.
   void EndStep(const std::shared_ptr<StepRun>& run);
@@ -394,6 +410,24 @@ GrpcClusterDriver::Prepare(const CompiledPlan& plan,
   for (const Tensor& t : targets) r.targets.push_back(t.name());
   r.devices = devices;
   r.cluster = cluster_.jobs();
+  // Transfers of fed values from the client's partition to a task's.
+  const int io = plan.partitioned.io_partition;
+  for (const Transfer& t : plan.partitioned.transfers) {
+    if (t.src_partition != io || t.slot < 0) continue;
+    int feed = -1;
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (feeds[i].node() == t.src && feeds[i].index() == t.slot) {
+        feed = static_cast<int>(i);
+      }
+    }
+    const std::string_view dst_task =
+        DeviceTaskOf(plan.partitioned.partitions[t.dst_partition].device);
+    for (size_t k = 0; feed >= 0 && k < remote->tasks.size(); ++k) {
+      if (remote->tasks[k]->task == dst_task) {
+        remote->fed_transfers.push_back({feed, t.key, static_cast<int>(k)});
+      }
+    }
+  }
   return std::shared_ptr<internal::RemotePlan>(std::move(remote));
 }
 
@@ -424,8 +458,10 @@ absl::Status GrpcClusterDriver::EnsureRegistered(const GrpcRemotePlan& plan,
 }
 
 void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
-                                  PlanTask& task, bool retried) {
+                                  size_t task_index, bool retried) {
+  PlanTask& task = *run->plan->tasks[task_index];
   transport::RunStepRequest req;
+  req.tensors = run->inline_tensors[task_index];
   {
     absl::MutexLock lock(&task.mu);
     req.handle = task.handle;
@@ -444,7 +480,8 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
   };
   run->AddCall(task.client->RunStep(
       req, make_sink,
-      [this, run, &task, retried](transport::RunStepResult result) {
+      [this, run, &task, task_index, retried](
+          transport::RunStepResult result) {
         if (result.unknown_handle && !retried && run->status().ok()) {
           // The task restarted since it was registered: register again (new
           // incarnation) and run the step there.
@@ -455,7 +492,7 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
             if (run->PartFailed(s)) EndStep(run);
             return;
           }
-          StartTask(run, task, /*retried=*/true);
+          StartTask(run, task_index, /*retried=*/true);
           return;
         }
         if (result.status.ok()) {
@@ -493,6 +530,7 @@ void GrpcClusterDriver::EndStep(const std::shared_ptr<StepRun>& run) {
 }
 
 void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
+                            const std::vector<NDArray>& feeds,
                             absl::Time deadline, StartLocal start_local,
                             ExecuteDone done) {
   auto remote = std::static_pointer_cast<GrpcRemotePlan>(plan->remote);
@@ -501,6 +539,20 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
       state_, step, deadline, std::move(done),
       static_cast<int>(remote->tasks.size()) + 1);
   run->plan = remote;
+  run->inline_tensors.resize(remote->tasks.size());
+  int64_t inline_bytes = 0;
+  for (const GrpcRemotePlan::FedTransfer& t : remote->fed_transfers) {
+    const NDArray& value = feeds[t.feed];
+    const int64_t bytes = static_cast<int64_t>(value.num_bytes());
+    if (bytes > transport::kInlineTensorBytes ||
+        inline_bytes + bytes > transport::kInlineTotalBytes) {
+      continue;  // Pushed in chunks by the local Send.
+    }
+    inline_bytes += bytes;
+    run->inline_tensors[t.task].push_back(
+        distributed_internal::ToOutTensor(t.key, value));
+    run->inlined.insert(t.key);
+  }
   {
     absl::MutexLock lock(&state_->mu);
     state_->steps[step] = run;
@@ -522,7 +574,9 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
       return;
     }
   }
-  for (auto& task : remote->tasks) StartTask(run, *task, /*retried=*/false);
+  for (size_t i = 0; i < remote->tasks.size(); ++i) {
+    StartTask(run, i, /*retried=*/false);
+  }
   std::move(start_local)(
       step, [this, run](absl::StatusOr<std::vector<NDArray>> r) {
         const bool last = r.ok() ? run->PartDone(*std::move(r))

@@ -288,6 +288,23 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
     r.handle = req->handle();
     r.incarnation = req->incarnation();
     r.step_id = req->step_id();
+    // The fed values that came with the request; the handler delivers
+    // them once it knows the handle (this call outlives the handler's use).
+    r.deliver_tensors = [this, req]() {
+      ChunkReader assembler;
+      for (const rpc::TensorChunk& chunk : req->tensors()) {
+        bool complete = false;
+        RpcStatus s = assembler.Add(
+            chunk, [&] { return handler_->OpenSink(req->step_id()); },
+            &complete);
+        if (s.ok() && !complete) {
+          s = Error(3, "RunStep: inline tensor '" + chunk.key() +
+                           "' is not whole");
+        }
+        if (!s.ok()) return s;
+      }
+      return RpcStatus();
+    };
     const Clock::time_point deadline = ctx->deadline();
     r.deadline_ns = deadline == Clock::time_point::max()
                         ? std::numeric_limits<int64_t>::max()
@@ -571,6 +588,12 @@ class WorkerClientImpl final : public WorkerClient {
     req.set_handle(r.handle);
     req.set_incarnation(r.incarnation);
     req.set_step_id(r.step_id);
+    for (const OutTensor& t : r.tensors) {
+      WriteChunks(t, r.step_id, [&](rpc::TensorChunk c) {
+        *req.add_tensors() = std::move(c);
+        return true;
+      });
+    }
     std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
     pool_.Schedule([this, stub, call, req, make_sink = std::move(make_sink),
                     done = std::move(done)] {

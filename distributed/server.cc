@@ -324,6 +324,17 @@ void Server::Impl::RunStep(
     }
     steps_[request.step_id] = active;
   }
+  if (request.deliver_tensors) {
+    if (transport::RpcStatus s = request.deliver_tensors(); !s.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        steps_.erase(request.step_id);
+      }
+      result.status = s;
+      done(std::move(result));
+      return;
+    }
+  }
   ExecuteOptions exec;
   exec.deadline = active->deadline;
   exec.step_id = request.step_id;

@@ -77,7 +77,18 @@ struct RunStepRequest {
   int64_t step_id = 0;
   // Unix time in ns; INT64_MAX = none.
   int64_t deadline_ns = INT64_MAX;
+  // Client: whole tensors delivered to the step before it starts (small
+  // fed values; kInlineTensorBytes each at most).
+  std::vector<OutTensor> tensors;
+  // Server: delivers those tensors (through OpenSink); the handler calls it
+  // once, after checking the handle, before the step starts.
+  std::function<RpcStatus()> deliver_tensors;
 };
+
+// The largest tensor RunStepRequest::tensors carries, and the most they
+// carry in all; larger values are pushed in chunks.
+inline constexpr int64_t kInlineTensorBytes = int64_t{256} << 10;
+inline constexpr int64_t kInlineTotalBytes = int64_t{2} << 20;
 
 // How a RunStep ended, as the client sees it.
 struct RunStepResult {

@@ -59,13 +59,15 @@ class ClusterDriver {
   // `local_done` once when they finish.
   using StartLocal =
       absl::AnyInvocable<void(int64_t step_id, ExecuteDone local_done) &&>;
-  // Runs one step of `plan`: starts its partitions on their tasks (each
-  // call carrying `deadline`), then `start_local`; `done` is called once,
-  // with local_done's values when every task succeeded, else with the
-  // step's first error, as soon as it is known.
+  // Runs one step of `plan` with the fed values `feeds` (in the plan's
+  // feed order): starts its partitions on their tasks (each call carrying
+  // `deadline`; small fed values a task needs may travel with its call),
+  // then `start_local`; `done` is called once, with local_done's values
+  // when every task succeeded, else with the step's first error, as soon
+  // as it is known.
   virtual void Run(std::shared_ptr<const CompiledPlan> plan,
-                   absl::Time deadline, StartLocal start_local,
-                   ExecuteDone done) = 0;
+                   const std::vector<NDArray>& feeds, absl::Time deadline,
+                   StartLocal start_local, ExecuteDone done) = 0;
 };
 
 using ClusterDriverFactory =

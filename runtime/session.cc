@@ -413,8 +413,9 @@ void Session::Impl::Start(const Feeds& feeds,
                             options.cancellation == nullptr;
   if ((*plan)->has_remote_partitions) {
     std::shared_ptr<const CompiledPlan> local_plan = *plan;
+    const std::vector<NDArray> feed_values = req->values;  // Shared buffers.
     driver_->Run(
-        *std::move(plan), exec.deadline,
+        *std::move(plan), feed_values, exec.deadline,
         [this, local_plan = std::move(local_plan), exec,
          values = std::move(req->values),
          metadata](int64_t step_id, ExecuteDone local_done) mutable {

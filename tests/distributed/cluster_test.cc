@@ -84,6 +84,28 @@ TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
   }
 }
 
+TEST(Cluster, ValuesGoBackAndForthBetweenTheClientAndATask) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Graph g = Graph::Create("g");
+  Tensor x, c;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kFloat32, Shape{3}, {.name = "x"});
+    // x (fed, sent with the step) -> task -> client -> task (a push) -> c.
+    Tensor a = ops::Neg(x, {.name = "a", .device = kTask0});
+    Tensor b = ops::Relu(a, {.name = "b", .device = "cpu:0"});
+    c = ops::Add(b, a, {.name = "c", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  for (int i = 0; i < 3; ++i) {
+    auto r = (*session)->Run({{x, NDArray::Vector<float>({1, -2, 3})}}, {c});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT((*r)[0].values<float>(), ::testing::ElementsAre(-1, 4, -3));
+  }
+}
+
 TEST(Cluster, FetchesAValueComputedOnATask) {
   auto s0 = StartServer();
   ASSERT_NE(s0, nullptr);
