@@ -507,28 +507,32 @@ class WorkerClientImpl final : public WorkerClient {
     std::shared_ptr<grpc::Channel> channel = this->channel();
     grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
     if (state == GRPC_CHANNEL_READY) return RpcStatus();
-    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
-      Reconnect();
-      channel = this->channel();
-      state = channel->GetState(/*try_to_connect=*/true);
-    }
     // Bounded: a refused connection shows as TRANSIENT_FAILURE at once.
     const Clock::time_point deadline =
         std::min(DeadlineOf(deadline_ns),
                  Clock::now() + std::chrono::seconds(10));
-    while (state != GRPC_CHANNEL_READY &&
-           state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
-           state != GRPC_CHANNEL_SHUTDOWN) {
-      if (!channel->WaitForStateChange(state, deadline)) {
-        return Error(4, "no connection to " + address_ + " before the deadline");
+    // A channel that failed before may be waiting out its reconnect backoff
+    // (and report TRANSIENT_FAILURE) although the task is back: the second
+    // attempt is on a fresh channel, which connects at once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt == 1 || state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+        Reconnect();
+        channel = this->channel();
+        state = channel->GetState(/*try_to_connect=*/true);
       }
-      state = channel->GetState(/*try_to_connect=*/true);
+      while (state != GRPC_CHANNEL_READY &&
+             state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
+             state != GRPC_CHANNEL_SHUTDOWN) {
+        if (!channel->WaitForStateChange(state, deadline)) {
+          return Error(4,
+                       "no connection to " + address_ + " before the deadline");
+        }
+        state = channel->GetState(/*try_to_connect=*/true);
+      }
+      if (state == GRPC_CHANNEL_READY) return RpcStatus();
     }
-    if (state != GRPC_CHANNEL_READY) {
-      return Error(14, "cannot connect to " + address_ +
-                           " (connection refused or the host is unreachable)");
-    }
-    return RpcStatus();
+    return Error(14, "cannot connect to " + address_ +
+                         " (connection refused or the host is unreachable)");
   }
 
   RpcStatus Register(const RegisterRequest& r, int64_t deadline_ns,
