@@ -5,6 +5,8 @@
 // the values tasks send back in the local rendezvous, and ends the step on
 // every task. Installed as the Session's driver factory at static
 // initialization (this library is alwayslink).
+#include "runtime/cluster_driver.h"
+
 #include <map>
 #include <set>
 #include <utility>
@@ -18,7 +20,6 @@
 #include "distributed/wire.h"
 #include "graph/device_kind.h"
 #include "graph/graph_io.h"
-#include "runtime/cluster_driver.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -35,11 +36,10 @@ constexpr absl::Duration kRegisterTimeout = absl::Seconds(30);
 absl::Status TaskError(const absl::Status& s, const std::string& task,
                        const std::string& address, int64_t step,
                        bool transport) {
-  absl::Status out(
-      s.code(),
-      absl::StrCat("task ", task, " at ", address, ", step ", step, ": ",
-                   transport ? "the call failed (" : "", s.message(),
-                   transport ? ")" : ""));
+  absl::Status out(s.code(),
+                   absl::StrCat("task ", task, " at ", address, ", step ", step,
+                                ": ", transport ? "the call failed (" : "",
+                                s.message(), transport ? ")" : ""));
   s.ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
     out.SetPayload(url, payload);
   });
@@ -99,8 +99,8 @@ struct DriverState;
 // One step in flight.
 class StepRun {
  public:
-  StepRun(std::shared_ptr<DriverState> state, int64_t step,
-          absl::Time deadline, ExecuteDone done, int parts)
+  StepRun(std::shared_ptr<DriverState> state, int64_t step, absl::Time deadline,
+          ExecuteDone done, int parts)
       : state_(std::move(state)),
         step_(step),
         deadline_(deadline),
@@ -233,9 +233,8 @@ class ClientRendezvous : public Rendezvous {
       if (t->task == dst) task = t.get();
     }
     if (task == nullptr) {
-      return absl::InternalError(absl::StrCat("transfer '", key,
-                                              "' names task ", dst,
-                                              ", which the plan lacks"));
+      return absl::InternalError(absl::StrCat(
+          "transfer '", key, "' names task ", dst, ", which the plan lacks"));
     }
     task->client->PushTensor(
         step,
@@ -273,8 +272,7 @@ class ClientRendezvous : public Rendezvous {
 class GrpcClusterDriver : public internal::ClusterDriver {
  public:
   explicit GrpcClusterDriver(const SessionOptions& options)
-      : cluster_(*options.cluster),
-        state_(std::make_shared<DriverState>()) {
+      : cluster_(*options.cluster), state_(std::make_shared<DriverState>()) {
     config_.tls.ca_file = options.cluster_tls.ca_file;
     config_.tls.cert_file = options.cluster_tls.cert_file;
     config_.tls.key_file = options.cluster_tls.key_file;
@@ -340,8 +338,7 @@ class GrpcClusterDriver : public internal::ClusterDriver {
   absl::StatusOr<transport::WorkerClient*> Client(const std::string& address);
   // Registers `task`'s partitions unless they are; false on failure.
   absl::Status EnsureRegistered(const GrpcRemotePlan& plan, PlanTask& task,
-                                absl::Time deadline, int64_t step,
-                                bool again);
+                                absl::Time deadline, int64_t step, bool again);
   void StartTask(const std::shared_ptr<StepRun>& run, size_t task_index,
                  bool retried);
   // Ends the step on every task and here, once all its parts are done.
@@ -350,8 +347,7 @@ class GrpcClusterDriver : public internal::ClusterDriver {
   const ClusterSpec cluster_;
   transport::ChannelConfig config_;
   std::shared_ptr<DriverState> state_;
-  const std::shared_ptr<ClientTable> clients_ =
-      std::make_shared<ClientTable>();
+  const std::shared_ptr<ClientTable> clients_ = std::make_shared<ClientTable>();
 };
 
 absl::StatusOr<transport::WorkerClient*> GrpcClusterDriver::Client(
@@ -359,8 +355,8 @@ absl::StatusOr<transport::WorkerClient*> GrpcClusterDriver::Client(
   absl::MutexLock lock(&clients_->mu);
   std::unique_ptr<transport::WorkerClient>& c = clients_->clients[address];
   if (c == nullptr) {
-    transport::RpcStatus s = transport::WorkerClient::Create(address, config_,
-                                                             &c);
+    transport::RpcStatus s =
+        transport::WorkerClient::Create(address, config_, &c);
     if (!s.ok()) return FromRpc(s);
   }
   return c.get();
@@ -387,10 +383,11 @@ GrpcClusterDriver::Prepare(const CompiledPlan& plan,
         parsed.has_value() ? cluster_.TaskAddress(parsed->job, parsed->task)
                            : absl::InvalidArgumentError("malformed task");
     if (!address.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the plan places nodes on task ", name, ", but ",
-          address.status().message(), "; add the task to "
-          "SessionOptions.cluster or place the nodes elsewhere"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the plan places nodes on task ", name, ", but ",
+                       address.status().message(),
+                       "; add the task to "
+                       "SessionOptions.cluster or place the nodes elsewhere"));
     }
     absl::StatusOr<transport::WorkerClient*> client = Client(*address);
     if (!client.ok()) return client.status();
@@ -447,9 +444,9 @@ absl::Status GrpcClusterDriver::EnsureRegistered(const GrpcRemotePlan& plan,
   if (!s.ok()) {
     task.registered = false;
     // An RPC failure has no payloads; a refused registration keeps its own.
-    return TaskError(FromRpc(s), task.task, task.address, step,
-                     s.payloads.empty() && resp.handle == 0 &&
-                         resp.incarnation == 0);
+    return TaskError(
+        FromRpc(s), task.task, task.address, step,
+        s.payloads.empty() && resp.handle == 0 && resp.incarnation == 0);
   }
   task.registered = true;
   task.handle = resp.handle;
@@ -480,8 +477,7 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
   };
   run->AddCall(task.client->RunStep(
       req, make_sink,
-      [this, run, &task, task_index, retried](
-          transport::RunStepResult result) {
+      [this, run, &task, task_index, retried](transport::RunStepResult result) {
         if (result.unknown_handle && !retried && run->status().ok()) {
           // The task restarted since it was registered: register again (new
           // incarnation) and run the step there.
@@ -535,9 +531,9 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
                             ExecuteDone done) {
   auto remote = std::static_pointer_cast<GrpcRemotePlan>(plan->remote);
   const int64_t step = distributed_internal::NewClusterStepId();
-  auto run = std::make_shared<StepRun>(
-      state_, step, deadline, std::move(done),
-      static_cast<int>(remote->tasks.size()) + 1);
+  auto run =
+      std::make_shared<StepRun>(state_, step, deadline, std::move(done),
+                                static_cast<int>(remote->tasks.size()) + 1);
   run->plan = remote;
   run->inline_tensors.resize(remote->tasks.size());
   int64_t inline_bytes = 0;
@@ -579,8 +575,8 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
   }
   std::move(start_local)(
       step, [this, run](absl::StatusOr<std::vector<NDArray>> r) {
-        const bool last = r.ok() ? run->PartDone(*std::move(r))
-                                 : run->PartFailed(r.status());
+        const bool last =
+            r.ok() ? run->PartDone(*std::move(r)) : run->PartFailed(r.status());
         if (last) EndStep(run);
       });
 }

@@ -124,8 +124,8 @@ class ChunkReader {
                              "' was cut off by the next one");
       }
       if (chunk.num_bytes() < 0) {
-        return Error(3, "tensor stream: negative size for '" + chunk.key() +
-                            "'");
+        return Error(3,
+                     "tensor stream: negative size for '" + chunk.key() + "'");
       }
       sink_ = make_sink();
       if (sink_ == nullptr) return Error(1, "tensor stream: no receiver");
@@ -147,8 +147,7 @@ class ChunkReader {
     if (static_cast<int64_t>(d.size()) > total_ - offset_) {
       sink_.reset();
       return Error(3, "tensor stream: more data than the " +
-                          std::to_string(total_) + " bytes of '" + key_ +
-                          "'");
+                          std::to_string(total_) + " bytes of '" + key_ + "'");
     }
     if (!d.empty()) std::memcpy(data_ + offset_, d.data(), d.size());
     offset_ += static_cast<int64_t>(d.size());
@@ -298,8 +297,8 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
             chunk, [&] { return handler_->OpenSink(req->step_id()); },
             &complete);
         if (s.ok() && !complete) {
-          s = Error(3, "RunStep: inline tensor '" + chunk.key() +
-                           "' is not whole");
+          s = Error(
+              3, "RunStep: inline tensor '" + chunk.key() + "' is not whole");
         }
         if (!s.ok()) return s;
       }
@@ -339,8 +338,8 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
           return writer->Write(resp);
         });
         if (peer_gone) {
-          handler_->CleanupStep(
-              r.step_id, Error(1, "the client of the step went away"));
+          handler_->CleanupStep(r.step_id,
+                                Error(1, "the client of the step went away"));
         }
         continue;
       }
@@ -351,8 +350,8 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
         lock.unlock();
         // The client cancelled (its run failed or timed out) or the server
         // is shutting down: abort the step, then wait for it to end.
-        handler_->CleanupStep(r.step_id,
-                              Error(1, "the step's RunStep call was cancelled"));
+        handler_->CleanupStep(
+            r.step_id, Error(1, "the step's RunStep call was cancelled"));
       }
     }
     if (peer_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "");
@@ -408,11 +407,10 @@ class GrpcServerImpl final : public GrpcServer {
     std::shared_ptr<grpc::ServerCredentials> creds;
     if (config.tls.cert_file.empty()) {
       if (!IsLoopbackHost(listen)) {
-        return Error(
-            3, "refusing to listen on '" + listen +
-                   "' without TLS: insecure listening is for loopback "
-                   "addresses only (127.0.0.1, ::1, localhost); give "
-                   "ServerOptions::tls a certificate and key");
+        return Error(3, "refusing to listen on '" + listen +
+                            "' without TLS: insecure listening is for loopback "
+                            "addresses only (127.0.0.1, ::1, localhost); give "
+                            "ServerOptions::tls a certificate and key");
       }
       creds = grpc::InsecureServerCredentials();
     } else {
@@ -492,8 +490,7 @@ class WorkerClientImpl final : public WorkerClient {
            !ReadFile(config_.tls.ca_file, &opts.pem_root_certs, &error)) ||
           (!config_.tls.cert_file.empty() &&
            (!ReadFile(config_.tls.cert_file, &opts.pem_cert_chain, &error) ||
-            !ReadFile(config_.tls.key_file, &opts.pem_private_key,
-                      &error)))) {
+            !ReadFile(config_.tls.key_file, &opts.pem_private_key, &error)))) {
         return Error(3, error);
       }
       creds = grpc::SslCredentials(opts);
@@ -508,9 +505,8 @@ class WorkerClientImpl final : public WorkerClient {
     grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
     if (state == GRPC_CHANNEL_READY) return RpcStatus();
     // Bounded: a refused connection shows as TRANSIENT_FAILURE at once.
-    const Clock::time_point deadline =
-        std::min(DeadlineOf(deadline_ns),
-                 Clock::now() + std::chrono::seconds(10));
+    const Clock::time_point deadline = std::min(
+        DeadlineOf(deadline_ns), Clock::now() + std::chrono::seconds(10));
     // A channel that failed before may be waiting out its reconnect backoff
     // (and report TRANSIENT_FAILURE) although the task is back: the second
     // attempt is on a fresh channel, which connects at once.
@@ -703,7 +699,7 @@ class WorkerClientImpl final : public WorkerClient {
   const ChannelConfig config_;
   std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::mutex mu_;
-  std::shared_ptr<grpc::Channel> channel_;    // Guarded by mu_.
+  std::shared_ptr<grpc::Channel> channel_;   // Guarded by mu_.
   std::shared_ptr<rpc::Worker::Stub> stub_;  // Guarded by mu_.
   // Last: joined first, while everything the calls use is alive.
   ThreadPool pool_;
@@ -712,8 +708,7 @@ class WorkerClientImpl final : public WorkerClient {
 }  // namespace
 
 RpcStatus GrpcServer::Start(const std::string& listen,
-                            const ChannelConfig& config,
-                            WorkerHandler* handler,
+                            const ChannelConfig& config, WorkerHandler* handler,
                             std::unique_ptr<GrpcServer>* server) {
   auto impl = std::make_unique<GrpcServerImpl>(handler);
   if (RpcStatus s = impl->Start(listen, config); !s.ok()) return s;

@@ -151,8 +151,8 @@ absl::Status Server::Impl::Init() {
   const size_t colon = options_.listen.rfind(':');
   int port = 0;
   if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(options_.listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+      !absl::SimpleAtoi(options_.listen.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("Server::Create: listen address ", Quoted(options_.listen),
                      " is not 'host:port' (port 0 = any free port)"));
@@ -165,9 +165,9 @@ absl::Status Server::Impl::Init() {
   }
   for (const std::string& name : options_.devices) {
     if (!DeviceTaskOf(name).empty() || name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Server::Create: device ", Quoted(name),
-          " is not a local device name like 'cpu:0'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Server::Create: device ", Quoted(name),
+                       " is not a local device name like 'cpu:0'"));
     }
     if (absl::Status s = CheckDeviceName(name); !s.ok()) {
       return absl::InvalidArgumentError(
@@ -294,10 +294,9 @@ void Server::Impl::Deregister(uint64_t handle, uint64_t incarnation) {
   graphs_.erase(handle);
 }
 
-void Server::Impl::RunStep(
-    const transport::RunStepRequest& request,
-    std::function<void(transport::OutTensor)> to_client,
-    std::function<void(transport::RunStepResult)> done) {
+void Server::Impl::RunStep(const transport::RunStepRequest& request,
+                           std::function<void(transport::OutTensor)> to_client,
+                           std::function<void(transport::RunStepResult)> done) {
   auto active = std::make_shared<ActiveStep>();
   active->to_client = std::move(to_client);
   active->deadline =
@@ -309,9 +308,9 @@ void Server::Impl::RunStep(
     auto it = graphs_.find(request.handle);
     if (request.incarnation != incarnation_ || it == graphs_.end()) {
       result.unknown_handle = true;
-      result.status = ToRpc(absl::NotFoundError(absl::StrCat(
-          "this task (incarnation ", incarnation_,
-          ") has no registered graph ", request.handle)));
+      result.status = ToRpc(absl::NotFoundError(
+          absl::StrCat("this task (incarnation ", incarnation_,
+                       ") has no registered graph ", request.handle)));
       done(std::move(result));
       return;
     }
@@ -345,20 +344,20 @@ void Server::Impl::RunStep(
   env.tracker = &tracker_;
   env.max_allocation_bytes = max_bytes_;
   const int64_t step = request.step_id;
-  ExecutePlanAsync(
-      active->graph->plan, env, {}, exec, /*metadata=*/nullptr,
-      [this, step, active, result, done = std::move(done)](
-          absl::StatusOr<std::vector<NDArray>> r) mutable {
-        {
-          absl::MutexLock lock(&mu_);
-          steps_.erase(step);
-          // A step that succeeded here received every value sent to it, so
-          // it is over on this task: no CleanupStep comes for it.
-          if (r.ok()) RememberEnded(step);
-        }
-        result.status = ToRpc(r.status());
-        done(std::move(result));
-      });
+  ExecutePlanAsync(active->graph->plan, env, {}, exec, /*metadata=*/nullptr,
+                   [this, step, active, result, done = std::move(done)](
+                       absl::StatusOr<std::vector<NDArray>> r) mutable {
+                     {
+                       absl::MutexLock lock(&mu_);
+                       steps_.erase(step);
+                       // A step that succeeded here received every value sent
+                       // to it, so it is over on this task: no CleanupStep
+                       // comes for it.
+                       if (r.ok()) RememberEnded(step);
+                     }
+                     result.status = ToRpc(r.status());
+                     done(std::move(result));
+                   });
 }
 
 std::unique_ptr<transport::TensorSink> Server::Impl::OpenSink(int64_t step) {
@@ -447,9 +446,9 @@ absl::Status Server::Impl::Route(int64_t step, std::string_view key,
                                     : active->graph->cluster.end();
   if (job == active->graph->cluster.end() ||
       task->task >= static_cast<int>(job->second.size())) {
-    return absl::NotFoundError(absl::StrCat(
-        "transfer '", key, "' goes to task ", dst_task,
-        ", which the step's cluster does not list"));
+    return absl::NotFoundError(
+        absl::StrCat("transfer '", key, "' goes to task ", dst_task,
+                     ", which the step's cluster does not list"));
   }
   const std::string& address = job->second[task->task];
   transport::WorkerClient* peer = Peer(address);
@@ -466,10 +465,11 @@ absl::Status Server::Impl::Route(int64_t step, std::string_view key,
        address](transport::RpcStatus s) {
         if (s.ok()) return;
         const absl::Status status = FromRpc(s);
-        AbortLocal(step, absl::Status(status.code(),
-                                      absl::StrCat("sending to task ", task,
-                                                   " at ", address, " failed: ",
-                                                   status.message())));
+        AbortLocal(
+            step,
+            absl::Status(status.code(),
+                         absl::StrCat("sending to task ", task, " at ", address,
+                                      " failed: ", status.message())));
       });
   return absl::OkStatus();
 }

@@ -152,8 +152,8 @@ class GrpcServer {
   // Listens on `listen` ("host:port", port 0 = any) and serves `handler`
   // (which must outlive the server). Insecure listening is refused unless
   // `listen`'s host is a loopback address.
-  static RpcStatus Start(const std::string& listen,
-                         const ChannelConfig& config, WorkerHandler* handler,
+  static RpcStatus Start(const std::string& listen, const ChannelConfig& config,
+                         WorkerHandler* handler,
                          std::unique_ptr<GrpcServer>* server);
   virtual ~GrpcServer() = default;
   virtual int port() const = 0;

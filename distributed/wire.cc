@@ -62,15 +62,15 @@ class NDArraySink final : public transport::TensorSink {
         NDArray::AllocateChecked(dtype, Shape(meta.shape), max_bytes_);
     if (!a.ok()) {
       return ToRpc(absl::Status(
-          a.status().code(), absl::StrCat("tensor '", key,
-                                          "' cannot be received: ",
-                                          a.status().message())));
+          a.status().code(),
+          absl::StrCat("tensor '", key,
+                       "' cannot be received: ", a.status().message())));
     }
     if (static_cast<int64_t>(a->num_bytes()) != meta.num_bytes) {
-      return ToRpc(absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", key, "' announces ", meta.num_bytes, " bytes but its ",
-          DTypeName(dtype), a->shape().DebugString(), " holds ",
-          a->num_bytes())));
+      return ToRpc(absl::InvalidArgumentError(
+          absl::StrCat("tensor '", key, "' announces ", meta.num_bytes,
+                       " bytes but its ", DTypeName(dtype),
+                       a->shape().DebugString(), " holds ", a->num_bytes())));
     }
     key_ = key;
     value_ = *std::move(a);
@@ -100,8 +100,7 @@ class NDArraySink final : public transport::TensorSink {
 
 std::unique_ptr<transport::TensorSink> MakeNDArraySink(
     int64_t max_bytes,
-    std::function<absl::Status(const std::string& key, NDArray value)>
-        commit) {
+    std::function<absl::Status(const std::string& key, NDArray value)> commit) {
   return std::make_unique<NDArraySink>(max_bytes, std::move(commit));
 }
 
@@ -131,9 +130,8 @@ int64_t NewClusterStepId() {
   }();
   static std::atomic<uint64_t> counter{0};
   // Positive and never 0 (0 asks the executor for a local id).
-  const uint64_t id =
-      (base + counter.fetch_add(1, std::memory_order_relaxed)) &
-      uint64_t{0x7fffffffffffffff};
+  const uint64_t id = (base + counter.fetch_add(1, std::memory_order_relaxed)) &
+                      uint64_t{0x7fffffffffffffff};
   return static_cast<int64_t>(id == 0 ? 1 : id);
 }
 

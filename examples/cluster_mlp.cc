@@ -110,9 +110,8 @@ int main(int argc, char** argv) {
     std::vector<float> batch(2 * 4);
     for (int i = 0; i < 8; ++i) batch[i] = 0.25f * ((i + step) % 5) - 0.5f;
     weft::NDArray x = *weft::NDArray::Create<float>(batch, weft::Shape{2, 4});
-    absl::StatusOr<std::vector<weft::NDArray>> got =
-        (*session)->Run({{remote.x, x}}, {remote.probs},
-                        {.timeout = absl::Seconds(5)});
+    absl::StatusOr<std::vector<weft::NDArray>> got = (*session)->Run(
+        {{remote.x, x}}, {remote.probs}, {.timeout = absl::Seconds(5)});
     if (!got.ok()) return Fail(absl::StrCat("step ", step), got.status());
     absl::StatusOr<std::vector<weft::NDArray>> want =
         (*reference)->Run({{local.x, x}}, {local.probs});

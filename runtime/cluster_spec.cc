@@ -52,9 +52,9 @@ absl::StatusOr<std::string> ClusterSpec::TaskAddress(std::string_view job,
   auto it = jobs_.find(std::string(job));
   if (it == jobs_.end() || task < 0 ||
       task >= static_cast<int>(it->second.size())) {
-    return absl::NotFoundError(absl::StrCat(
-        "the cluster has no task ", task, " of job ", Quoted(job),
-        " (cluster: ", DebugString(), ")"));
+    return absl::NotFoundError(absl::StrCat("the cluster has no task ", task,
+                                            " of job ", Quoted(job),
+                                            " (cluster: ", DebugString(), ")"));
   }
   return it->second[task];
 }

@@ -265,9 +265,9 @@ absl::StatusOr<PartitionedGraph> PartitionGraph(
   out.partition_of.assign(nodes.size(), -1);
 
   const std::vector<char> needed = Prune(nodes, fetches, targets, *fed);
-  const bool cluster =
-      std::any_of(devices.begin(), devices.end(),
-                  [](const std::string& d) { return !DeviceTaskOf(d).empty(); });
+  const bool cluster = std::any_of(
+      devices.begin(), devices.end(),
+      [](const std::string& d) { return !DeviceTaskOf(d).empty(); });
   if (absl::Status s = Place(graph, nodes, needed, *fed, devices, cluster, out);
       !s.ok()) {
     return s;

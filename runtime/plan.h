@@ -154,8 +154,8 @@ struct CompiledPlan {
   // The cluster's per-plan state (registrations on the tasks), set by the
   // Session before the plan is shared; null without remote partitions.
   std::shared_ptr<internal::RemotePlan> remote;
-  std::vector<std::string> kernel_labels;   // Per kernel node: "Op:label".
-  std::string dump;                         // partitioned.DebugString().
+  std::vector<std::string> kernel_labels;  // Per kernel node: "Op:label".
+  std::string dump;                        // partitioned.DebugString().
 };
 
 // Compiles the pruned, partitioned graph for (feeds, fetches, targets) and

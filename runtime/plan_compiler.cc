@@ -217,9 +217,8 @@ void PlanBuilder::FinishCounts(absl::Span<const Tensor> feeds,
     // A cluster plan fetches from the io partition (a Recv when the value
     // was computed on another).
     if (io >= 0 && plan.partitioned.partition_of[f.node()->id()] != io) {
-      plan.fetch_slots.push_back(plan.nodes[Producer(f.node()->id(), f.index(),
-                                                     io)]
-                                     .output_slot);
+      plan.fetch_slots.push_back(
+          plan.nodes[Producer(f.node()->id(), f.index(), io)].output_slot);
     } else {
       plan.fetch_slots.push_back(
           plan.nodes[op_step[f.node()->id()]].output_slot + f.index());

@@ -365,10 +365,10 @@ absl::StatusOr<std::shared_ptr<const CompiledPlan>> Session::Impl::Plan(
   if (!plan.ok()) return plan.status();
   if ((*plan)->has_remote_partitions) {
     if (driver_ == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the plan places nodes on another task's device (",
-          (*plan)->partitioned.partitions.back().device,
-          ") but SessionOptions.cluster is not set"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the plan places nodes on another task's device (",
+                       (*plan)->partitioned.partitions.back().device,
+                       ") but SessionOptions.cluster is not set"));
     }
     absl::StatusOr<std::shared_ptr<internal::RemotePlan>> remote =
         driver_->Prepare(**plan, feeds, fetches, targets, devices);
@@ -420,8 +420,8 @@ void Session::Impl::Start(const Feeds& feeds,
          values = std::move(req->values),
          metadata](int64_t step_id, ExecuteDone local_done) mutable {
           exec.step_id = step_id;
-          ExecutePlanAsync(std::move(local_plan), env_, std::move(values),
-                           exec, metadata, std::move(local_done));
+          ExecutePlanAsync(std::move(local_plan), env_, std::move(values), exec,
+                           metadata, std::move(local_done));
         },
         std::move(done));
     return;

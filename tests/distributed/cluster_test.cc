@@ -12,9 +12,9 @@
 #include "async/queue.h"
 #include "async/queue_ops.h"
 #include "distributed/server.h"
-#include "graph/graph_io.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
+#include "graph/graph_io.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
@@ -58,9 +58,9 @@ struct Mlp {
   Mlp(const std::string& d0, const std::string& d1) {
     GraphScope scope(g);
     x = ops::Placeholder(DType::kFloat32, Shape{2, 3}, {.name = "x"});
-    Tensor w1 = ops::Const(*NDArray::Create<float>({1, -2, 3, 4, 5, -6},
-                                                   Shape{3, 2}),
-                           {.name = "w1", .device = d0});
+    Tensor w1 =
+        ops::Const(*NDArray::Create<float>({1, -2, 3, 4, 5, -6}, Shape{3, 2}),
+                   {.name = "w1", .device = d0});
     Tensor h = ops::Relu(ops::MatMul(x, w1, {.name = "mm1", .device = d0}),
                          {.name = "h", .device = d0});
     Tensor w2 = ops::Const(*NDArray::Create<float>({0.5f, -1}, Shape{2, 1}),
@@ -70,8 +70,8 @@ struct Mlp {
 };
 
 NDArray Input(float offset) {
-  return *NDArray::Create<float>(
-      {1 + offset, 2, 3, -1, 0.5f * offset, 2}, Shape{2, 3});
+  return *NDArray::Create<float>({1 + offset, 2, 3, -1, 0.5f * offset, 2},
+                                 Shape{2, 3});
 }
 
 TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
@@ -79,8 +79,8 @@ TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
   ASSERT_NE(s0, nullptr);
   ASSERT_NE(s1, nullptr);
   Mlp remote(kTask0, kTask1);
-  auto session = Session::Create(
-      remote.g, ClusterOptions({s0->address(), s1->address()}));
+  auto session =
+      Session::Create(remote.g, ClusterOptions({s0->address(), s1->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   Mlp local("cpu:0", "cpu:0");
   auto reference = Session::Create(local.g);
@@ -145,8 +145,8 @@ TEST(Cluster, ARemoteKernelErrorNamesTheNodeItsSiteAndTheTask) {
   ASSERT_TRUE(session.ok()) << session.status();
   auto r = (*session)->Run({{x, NDArray::Vector<int32_t>({1, 2})}}, {bad});
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("task /job:worker/task:0 at " +
-                                              s0->address()));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("task /job:worker/task:0 at " + s0->address()));
   EXPECT_THAT(r.status().message(), HasSubstr("node 'bad' (Gather)"));
   EXPECT_THAT(r.status().message(), HasSubstr("cluster_test.cc"));
   std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
@@ -220,8 +220,8 @@ TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
   ASSERT_NE(s0, nullptr);
   ASSERT_NE(s1, nullptr);
   Mlp remote(kTask0, kTask1);
-  auto session = Session::Create(
-      remote.g, ClusterOptions({s0->address(), s1->address()}));
+  auto session =
+      Session::Create(remote.g, ClusterOptions({s0->address(), s1->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   Mlp local("cpu:0", "cpu:0");
   auto reference = Session::Create(local.g);

@@ -41,8 +41,8 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-std::string g_weft;       // The `weft` binary.
-std::string g_self;       // This test binary.
+std::string g_weft;  // The `weft` binary.
+std::string g_self;  // This test binary.
 
 constexpr char kTask0[] = "/job:worker/task:0/cpu:0";
 constexpr char kTask1[] = "/job:worker/task:1/cpu:0";
@@ -93,8 +93,8 @@ class Worker {
   // Port 0: any free port.
   explicit Worker(int port = 0) {
     static std::atomic<int> n{0};
-    port_file_ = absl::StrCat(::testing::TempDir(), "/port_", getpid(), "_",
-                              n++);
+    port_file_ =
+        absl::StrCat(::testing::TempDir(), "/port_", getpid(), "_", n++);
     std::filesystem::remove(port_file_);
     child_ = std::make_unique<Child>(std::vector<std::string>{
         g_weft, "serve", "--listen", absl::StrCat("127.0.0.1:", port),
@@ -133,9 +133,9 @@ struct Mlp {
   Mlp(const std::string& d0, const std::string& d1) {
     GraphScope scope(g);
     x = ops::Placeholder(DType::kFloat32, Shape{2, 3}, {.name = "x"});
-    Tensor w1 = ops::Const(
-        *NDArray::Create<float>({1, -2, 3, 4, 5, -6}, Shape{3, 2}),
-        {.name = "w1", .device = d0});
+    Tensor w1 =
+        ops::Const(*NDArray::Create<float>({1, -2, 3, 4, 5, -6}, Shape{3, 2}),
+                   {.name = "w1", .device = d0});
     Tensor h = ops::Relu(ops::MatMul(x, w1, {.name = "mm1", .device = d0}),
                          {.name = "h", .device = d0});
     Tensor w2 = ops::Const(*NDArray::Create<float>({0.5f, -1}, Shape{2, 1}),
@@ -233,8 +233,9 @@ TEST(Processes, SigkillMidStepFailsTheRunWithinASecondAndARestartHeals) {
 
   absl::StatusOr<std::vector<NDArray>> r;
   absl::Time killed_at;
-  std::thread runner(
-      [&] { r = (*session)->Run({{chain->x, Ones512()}}, {chain->y}); });
+  std::thread runner([&] {
+    r = (*session)->Run({{chain->x, Ones512()}}, {chain->y});
+  });
   absl::SleepFor(absl::Milliseconds(300));
   killed_at = absl::Now();
   w0->process().Kill(SIGKILL);
@@ -267,8 +268,9 @@ TEST(Processes, SigstopIsFoundByKeepaliveWithoutADeadline) {
   auto session = Session::Create(chain->g, ClusterOptions({w0.address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   absl::StatusOr<std::vector<NDArray>> r;
-  std::thread runner(
-      [&] { r = (*session)->Run({{chain->x, Ones512()}}, {chain->y}); });
+  std::thread runner([&] {
+    r = (*session)->Run({{chain->x, Ones512()}}, {chain->y});
+  });
   absl::SleepFor(absl::Milliseconds(300));
   const absl::Time stopped_at = absl::Now();
   w0.process().Signal(SIGSTOP);

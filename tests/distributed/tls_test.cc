@@ -63,8 +63,7 @@ class Tls : public ::testing::Test {
     return o;
   }
   static inline const std::string dir_ = ::testing::TempDir() + "/tls";
-  static inline const std::string other_ =
-      ::testing::TempDir() + "/tls_other";
+  static inline const std::string other_ = ::testing::TempDir() + "/tls_other";
   static inline bool made_ = false;
 };
 
@@ -95,18 +94,17 @@ absl::Status RunOnce(const std::string& address, const ClusterTls& tls) {
 TEST_F(Tls, AStepRunsOverMutualTls) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s = RunOnce((*server)->address(),
-                           {.ca_file = dir_ + "/ca.pem",
-                            .cert_file = dir_ + "/client.pem",
-                            .key_file = dir_ + "/client.key"});
+  absl::Status s =
+      RunOnce((*server)->address(), {.ca_file = dir_ + "/ca.pem",
+                                     .cert_file = dir_ + "/client.pem",
+                                     .key_file = dir_ + "/client.key"});
   EXPECT_TRUE(s.ok()) << s;
 }
 
 TEST_F(Tls, AClientWithoutACertificateIsRefused) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s =
-      RunOnce((*server)->address(), {.ca_file = dir_ + "/ca.pem"});
+  absl::Status s = RunOnce((*server)->address(), {.ca_file = dir_ + "/ca.pem"});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_THAT(s.message(), HasSubstr("task /job:worker/task:0"));
@@ -115,10 +113,10 @@ TEST_F(Tls, AClientWithoutACertificateIsRefused) {
 TEST_F(Tls, AClientTrustingAnotherCaRefusesTheServer) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s = RunOnce((*server)->address(),
-                           {.ca_file = other_ + "/ca.pem",
-                            .cert_file = other_ + "/client.pem",
-                            .key_file = other_ + "/client.key"});
+  absl::Status s =
+      RunOnce((*server)->address(), {.ca_file = other_ + "/ca.pem",
+                                     .cert_file = other_ + "/client.pem",
+                                     .key_file = other_ + "/client.key"});
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
 }
 

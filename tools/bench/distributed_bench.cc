@@ -41,8 +41,8 @@ bench::BaselineClient& Baseline() {
   static bench::BaselineServer* server =
       bench::BaselineServer::Start().release();
   static bench::BaselineClient* client =
-      bench::BaselineClient::Create(
-          "127.0.0.1:" + std::to_string(server->port()))
+      bench::BaselineClient::Create("127.0.0.1:" +
+                                    std::to_string(server->port()))
           .release();
   return *client;
 }

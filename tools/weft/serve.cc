@@ -57,7 +57,8 @@ int RunServe(const Invocation&) {
     absl::Status s = internal::WriteFileAtomically(
         port_file, absl::StrCat((*server)->port(), "\n"));
     if (!s.ok()) {
-      std::fprintf(stderr, "weft serve: %s\n", std::string(s.message()).c_str());
+      std::fprintf(stderr, "weft serve: %s\n",
+                   std::string(s.message()).c_str());
       return 1;
     }
   }
