@@ -19,11 +19,17 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
+#include "tests/distributed/test_models.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
+using ::weft::distributed_testing::ClusterOptions;
+using ::weft::distributed_testing::kTask0;
+using ::weft::distributed_testing::kTask1;
+using ::weft::distributed_testing::Mlp;
+using ::weft::distributed_testing::MlpInput;
 
 // ThreadSanitizer runs this code 10-20x slower; there the volume tests
 // move a quarter of the data and run a fifth of the steps (their point
@@ -36,42 +42,10 @@ constexpr int kVolumeDivisor = 1;
 constexpr int kRunsPerThread = 50;
 #endif
 
-constexpr char kTask0[] = "/job:worker/task:0/cpu:0";
-constexpr char kTask1[] = "/job:worker/task:1/cpu:0";
-
 std::unique_ptr<Server> StartServer(ServerOptions options = {}) {
   absl::StatusOr<std::unique_ptr<Server>> s = Server::Create(options);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : nullptr;
-}
-
-SessionOptions ClusterOptions(const std::vector<std::string>& addresses) {
-  SessionOptions o;
-  o.cluster = *ClusterSpec::Create({{"worker", addresses}});
-  return o;
-}
-
-// x (fed) -> h = relu(x @ w1) on task 0 -> y = h @ w2 on task 1 -> fetched.
-struct Mlp {
-  Graph g = Graph::Create("mlp");
-  Tensor x, y;
-  Mlp(const std::string& d0, const std::string& d1) {
-    GraphScope scope(g);
-    x = ops::Placeholder(DType::kFloat32, Shape{2, 3}, {.name = "x"});
-    Tensor w1 =
-        ops::Const(*NDArray::Create<float>({1, -2, 3, 4, 5, -6}, Shape{3, 2}),
-                   {.name = "w1", .device = d0});
-    Tensor h = ops::Relu(ops::MatMul(x, w1, {.name = "mm1", .device = d0}),
-                         {.name = "h", .device = d0});
-    Tensor w2 = ops::Const(*NDArray::Create<float>({0.5f, -1}, Shape{2, 1}),
-                           {.name = "w2", .device = d1});
-    y = ops::MatMul(h, w2, {.name = "y", .device = d1});
-  }
-};
-
-NDArray Input(float offset) {
-  return *NDArray::Create<float>({1 + offset, 2, 3, -1, 0.5f * offset, 2},
-                                 Shape{2, 3});
 }
 
 TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
@@ -86,9 +60,9 @@ TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
   auto reference = Session::Create(local.g);
   ASSERT_TRUE(reference.ok());
   for (int i = 0; i < 5; ++i) {
-    auto got = (*session)->Run({{remote.x, Input(i)}}, {remote.y});
+    auto got = (*session)->Run({{remote.x, MlpInput(i)}}, {remote.y});
     ASSERT_TRUE(got.ok()) << got.status();
-    auto want = (*reference)->Run({{local.x, Input(i)}}, {local.y});
+    auto want = (*reference)->Run({{local.x, MlpInput(i)}}, {local.y});
     ASSERT_TRUE(want.ok()) << want.status();
     EXPECT_TRUE((*got)[0].Equals((*want)[0]))
         << (*got)[0].DebugString() << " vs " << (*want)[0].DebugString();
@@ -124,7 +98,7 @@ TEST(Cluster, FetchesAValueComputedOnATask) {
   auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   Tensor h = *m.g.GetTensor("h");
-  auto got = (*session)->Run({{m.x, Input(0)}}, {h, m.y});
+  auto got = (*session)->Run({{m.x, MlpInput(0)}}, {h, m.y});
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)[0].shape(), (Shape{2, 2}));
   EXPECT_EQ((*got)[1].shape(), (Shape{2, 1}));
@@ -162,13 +136,13 @@ TEST(Cluster, ARestartedTaskIsRegisteredAgainByTheNextRun) {
   Mlp m(kTask0, kTask0);
   auto session = Session::Create(m.g, ClusterOptions({address}));
   ASSERT_TRUE(session.ok()) << session.status();
-  ASSERT_TRUE((*session)->Run({{m.x, Input(1)}}, {m.y}).ok());
+  ASSERT_TRUE((*session)->Run({{m.x, MlpInput(1)}}, {m.y}).ok());
   s0->Shutdown(absl::ZeroDuration());
   s0.reset();
   s0 = StartServer({.listen = address});
   ASSERT_NE(s0, nullptr);
   EXPECT_NE(s0->incarnation(), first);
-  auto r = (*session)->Run({{m.x, Input(1)}}, {m.y});
+  auto r = (*session)->Run({{m.x, MlpInput(1)}}, {m.y});
   EXPECT_TRUE(r.ok()) << r.status();
 }
 
@@ -179,11 +153,11 @@ TEST(Cluster, ADeadTaskFailsTheRunAtOnceNamingTaskAddressAndStep) {
   Mlp m(kTask0, kTask0);
   auto session = Session::Create(m.g, ClusterOptions({address}));
   ASSERT_TRUE(session.ok()) << session.status();
-  auto first = (*session)->Run({{m.x, Input(1)}}, {m.y});
+  auto first = (*session)->Run({{m.x, MlpInput(1)}}, {m.y});
   ASSERT_TRUE(first.ok()) << first.status();
   s0->Shutdown(absl::ZeroDuration());
   const absl::Time start = absl::Now();
-  auto r = (*session)->Run({{m.x, Input(1)}}, {m.y});
+  auto r = (*session)->Run({{m.x, MlpInput(1)}}, {m.y});
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
@@ -232,8 +206,8 @@ TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRunsPerThread; ++i) {
         const float offset = t * 100 + i;
-        auto got = (*session)->Run({{remote.x, Input(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, Input(offset)}}, {local.y});
+        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
+        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
         if (!got.ok() || !want.ok()) {
           ++failures;
         } else if (!(*got)[0].Equals((*want)[0])) {
@@ -352,7 +326,7 @@ TEST(Cluster, ANodeOnATaskTheClusterLacksIsAnError) {
   Mlp m("/job:worker/task:3/cpu:0", kTask0);
   auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
-  auto r = (*session)->Run({{m.x, Input(0)}}, {m.y});
+  auto r = (*session)->Run({{m.x, MlpInput(0)}}, {m.y});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(),
@@ -365,7 +339,7 @@ TEST(Cluster, ADeviceTheTaskLacksIsAnErrorNamingIt) {
   Mlp m("/job:worker/task:0/cpu:5", kTask0);
   auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
-  auto r = (*session)->Run({{m.x, Input(0)}}, {m.y});
+  auto r = (*session)->Run({{m.x, MlpInput(0)}}, {m.y});
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("has no device 'cpu:5'"));
 }

@@ -32,20 +32,22 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
+#include "tests/distributed/test_models.h"
 
 extern char** environ;
 
 namespace weft {
 namespace {
 
-using ::testing::AnyOf;
 using ::testing::HasSubstr;
+using ::weft::distributed_testing::ClusterOptions;
+using ::weft::distributed_testing::kTask0;
+using ::weft::distributed_testing::kTask1;
+using ::weft::distributed_testing::Mlp;
+using ::weft::distributed_testing::MlpInput;
 
 std::string g_weft;  // The `weft` binary.
 std::string g_self;  // This test binary.
-
-constexpr char kTask0[] = "/job:worker/task:0/cpu:0";
-constexpr char kTask1[] = "/job:worker/task:1/cpu:0";
 
 // A child process, SIGKILLed and reaped by the destructor.
 class Child {
@@ -120,35 +122,6 @@ class Worker {
   int port_ = 0;
 };
 
-SessionOptions ClusterOptions(const std::vector<std::string>& addresses) {
-  SessionOptions o;
-  o.cluster = *ClusterSpec::Create({{"worker", addresses}});
-  return o;
-}
-
-// x (fed) -> relu(x @ w1) on d0 -> @ w2 on d1 -> y.
-struct Mlp {
-  Graph g = Graph::Create("mlp");
-  Tensor x, y;
-  Mlp(const std::string& d0, const std::string& d1) {
-    GraphScope scope(g);
-    x = ops::Placeholder(DType::kFloat32, Shape{2, 3}, {.name = "x"});
-    Tensor w1 =
-        ops::Const(*NDArray::Create<float>({1, -2, 3, 4, 5, -6}, Shape{3, 2}),
-                   {.name = "w1", .device = d0});
-    Tensor h = ops::Relu(ops::MatMul(x, w1, {.name = "mm1", .device = d0}),
-                         {.name = "h", .device = d0});
-    Tensor w2 = ops::Const(*NDArray::Create<float>({0.5f, -1}, Shape{2, 1}),
-                           {.name = "w2", .device = d1});
-    y = ops::MatMul(h, w2, {.name = "y", .device = d1});
-  }
-};
-
-NDArray Input(float offset) {
-  return *NDArray::Create<float>({1 + offset, 2, 3, -1, 0.5f * offset, 2},
-                                 Shape{2, 3});
-}
-
 // `links` dependent 512x512 MatMuls on `device`: a step that takes a while.
 struct SlowChain {
   Graph g = Graph::Create("slow");
@@ -193,9 +166,9 @@ TEST(Processes, TwoWorkerProcessesEqualTheInProcessRunBitForBit) {
   auto reference = Session::Create(local.g);
   ASSERT_TRUE(reference.ok());
   for (int i = 0; i < 10; ++i) {
-    auto got = (*session)->Run({{remote.x, Input(i)}}, {remote.y});
+    auto got = (*session)->Run({{remote.x, MlpInput(i)}}, {remote.y});
     ASSERT_TRUE(got.ok()) << got.status();
-    auto want = (*reference)->Run({{local.x, Input(i)}}, {local.y});
+    auto want = (*reference)->Run({{local.x, MlpInput(i)}}, {local.y});
     ASSERT_TRUE(want.ok());
     EXPECT_TRUE((*got)[0].Equals((*want)[0]));
   }
@@ -299,8 +272,8 @@ int RunSecondClient(const std::string& address) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         const float offset = 1000 + t * 100 + i;
-        auto got = (*session)->Run({{remote.x, Input(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, Input(offset)}}, {local.y});
+        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
+        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
         if (!got.ok() || !want.ok() || !(*got)[0].Equals((*want)[0])) ++bad;
       }
     });
@@ -326,8 +299,8 @@ TEST(Processes, SixteenThreadsAndASecondClientProcessShareAWorker) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         const float offset = t * 100 + i;
-        auto got = (*session)->Run({{remote.x, Input(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, Input(offset)}}, {local.y});
+        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
+        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
         if (!got.ok() || !want.ok() || !(*got)[0].Equals((*want)[0])) ++bad;
       }
     });
