@@ -39,8 +39,10 @@ inline void SetChannelArgs(const ChannelConfig& c,
   args->SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args->SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args->SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
-  args->SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, c.reconnect_backoff_ms);
   args->SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC 1.51 also takes it as the
+  // minimum time a connection attempt may take, so a small value fails
+  // slow handshakes (TLS on a loaded machine, anything under TSan).
   args->SetMaxReceiveMessageSize(kMaxMessageBytes);
   args->SetMaxSendMessageSize(kMaxMessageBytes);
   // A private connection per channel (not shared with other channels to

@@ -31,6 +31,10 @@ extern "C" const char* __tsan_default_suppressions() {
          "race:/libgrpc.so\n"
          "race:/libgrpc++.so\n"
          "race:/libgpr.so\n"
+         "race:/libupb.so\n"
+         "race:/libcares.so\n"
+         "race:/libre2.so\n"
+         "race:/libaddress_sorting.so\n"
          "race:/libabsl_\n"  // Debian's Abseil; weft's has other names.
          "race:/libssl.so\n"
          "race:/libcrypto.so\n";
