@@ -76,6 +76,10 @@ inline void SetServerArgs(const ChannelConfig& c,
   // ends a thread per extra call).
   builder->SetSyncServerOption(grpc::ServerBuilder::MIN_POLLERS, 4);
   builder->SetSyncServerOption(grpc::ServerBuilder::MAX_POLLERS, 64);
+  // How long an idle polling thread waits before it checks whether it is
+  // still needed. gRPC's 10 s default showed as 10 s stalls of a shutdown
+  // (Server::Shutdown waits for every polling thread).
+  builder->SetSyncServerOption(grpc::ServerBuilder::CQ_TIMEOUT_MSEC, 100);
 }
 
 }  // namespace weft::transport
