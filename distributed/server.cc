@@ -189,7 +189,7 @@ absl::Status Server::Impl::Init() {
   const int64_t keepalive_ms =
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.keepalive));
   config.keepalive_time_ms = static_cast<int>(keepalive_ms);
-  config.keepalive_timeout_ms = static_cast<int>(keepalive_ms);
+  config.keepalive_timeout_ms = static_cast<int>(2 * keepalive_ms);
   config.tls.cert_file = options_.tls.cert_file;
   config.tls.key_file = options_.tls.key_file;
   config.tls.ca_file = options_.tls.ca_file;

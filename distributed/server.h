@@ -47,7 +47,8 @@ struct ServerOptions {
   // TLS: cert_file and key_file are this server's; with ca_file set,
   // clients must present a certificate chaining to it (mutual TLS).
   ClusterTls tls = {};
-  // Keepalive: an idle or frozen client is noticed within about twice this.
+  // Keepalive: pings this often, and a peer that does not answer within
+  // twice this is gone (a frozen client is noticed within about 3x this).
   absl::Duration keepalive = absl::Seconds(1);
 };
 

@@ -115,7 +115,9 @@ struct ChannelConfig {
   // Keepalive pings on idle and busy connections: a frozen peer is found
   // within about keepalive_time_ms + keepalive_timeout_ms.
   int keepalive_time_ms = 1000;
-  int keepalive_timeout_ms = 1000;
+  // Two pings' worth: a busy (not frozen) peer on a loaded machine still
+  // answers in time.
+  int keepalive_timeout_ms = 2000;
   // A failed connection is retried after this long (then doubling, up to
   // 1 s): a restarted task is reachable again quickly.
   int reconnect_backoff_ms = 100;
