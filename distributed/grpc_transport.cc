@@ -595,10 +595,12 @@ class WorkerClientImpl final : public WorkerClient {
       });
     }
     std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
-    pool_.Schedule([this, stub, call, req, make_sink = std::move(make_sink),
+    // The request leaves from this thread (no thread hop before the task
+    // starts the step); a transport thread reads the task's stream.
+    std::shared_ptr<grpc::ClientReader<rpc::RunStepResponse>> reader =
+        stub->RunStep(&call->ctx, req);
+    pool_.Schedule([this, stub, call, reader, make_sink = std::move(make_sink),
                     done = std::move(done)] {
-      std::unique_ptr<grpc::ClientReader<rpc::RunStepResponse>> reader =
-          stub->RunStep(&call->ctx, req);
       rpc::RunStepResponse resp;
       ChunkReader assembler;
       RunStepResult result;

@@ -338,6 +338,9 @@ void Server::Impl::RunStep(const transport::RunStepRequest& request,
   exec.deadline = active->deadline;
   exec.step_id = request.step_id;
   exec.cancellation = &active->cancellation;
+  // This RunStep call's thread would only wait for the step: it runs the
+  // first partition itself (a device thread's wake-up less per step).
+  exec.run_on_calling_thread = true;
   ExecutorEnv env;
   env.devices = active->graph->devices;
   env.rendezvous = &routing_;
