@@ -414,14 +414,32 @@ void Session::Impl::Start(const Feeds& feeds,
   if ((*plan)->has_remote_partitions) {
     std::shared_ptr<const CompiledPlan> local_plan = *plan;
     const std::vector<NDArray> feed_values = req->values;  // Shared buffers.
+    // A task's error may end the run while the local partitions still
+    // run, after the caller's RunMetadata is gone: they fill a copy, which
+    // a successful run (every part finished) hands to the caller.
+    std::shared_ptr<RunMetadata> local_metadata =
+        metadata != nullptr ? std::make_shared<RunMetadata>() : nullptr;
+    if (metadata != nullptr) {
+      done = [metadata, local_metadata, done = std::move(done)](
+                 absl::StatusOr<std::vector<NDArray>> r) mutable {
+        if (r.ok()) *metadata = *local_metadata;
+        std::move(done)(std::move(r));
+      };
+    }
     driver_->Run(
         *std::move(plan), feed_values, exec.deadline,
         [this, local_plan = std::move(local_plan), exec,
          values = std::move(req->values),
-         metadata](int64_t step_id, ExecuteDone local_done) mutable {
+         local_metadata](int64_t step_id, ExecuteDone local_done) mutable {
           exec.step_id = step_id;
+          RunMetadata* md = local_metadata.get();
           ExecutePlanAsync(std::move(local_plan), env_, std::move(values), exec,
-                           metadata, std::move(local_done));
+                           md,
+                           [local_metadata = std::move(local_metadata),
+                            local_done = std::move(local_done)](
+                               absl::StatusOr<std::vector<NDArray>> r) mutable {
+                             std::move(local_done)(std::move(r));
+                           });
         },
         std::move(done));
     return;

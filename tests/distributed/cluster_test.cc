@@ -93,6 +93,19 @@ TEST(Cluster, ValuesGoBackAndForthBetweenTheClientAndATask) {
   }
 }
 
+TEST(Cluster, RunMetadataCountsEveryPartitionOfASuccessfulRun) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  Mlp m(kTask0, kTask0);
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  RunMetadata metadata;
+  auto r = (*session)->Run({{m.x, MlpInput(0)}}, {m.y}, {}, &metadata);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(metadata.num_partitions, 2);  // The client's and the task's.
+  EXPECT_EQ(metadata.num_transfers, 2);   // x there, y back.
+}
+
 TEST(Cluster, FetchesAValueComputedOnATask) {
   auto s0 = StartServer();
   ASSERT_NE(s0, nullptr);
