@@ -33,6 +33,37 @@ TEST(PartitionGraph, PrunesToTheFetchesAndStopsAtFeeds) {
             "transfers: 0\n");
 }
 
+TEST(PartitionGraph, AClusterPlanKeepsFeedsAndFetchesInTheFirstDevice) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  const std::string task = "/job:worker/task:0/cpu:0";
+  // A placeholder placed on the task is fed, so its value is the client's;
+  // the fetched value computed on the task comes back to the client.
+  Tensor x =
+      ops::Placeholder(DType::kFloat32, Shape{}, {.name = "x", .device = task});
+  Tensor y = ops::Neg(x, {.name = "y", .device = task});
+  std::vector<std::string> devices = {"cpu:0", task};
+  auto pg = PartitionGraph(g, {y}, {x}, devices);
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  EXPECT_EQ(pg->io_partition, 0);
+  EXPECT_EQ(pg->DebugString(),
+            "partition 0 on cpu:0: 1 nodes, 1 sends, 1 recvs\n"
+            "  recv y:0@/job:worker/task:0/cpu:0->cpu:0 from partition 1\n"
+            "  x = feed\n"
+            "  send x:0@cpu:0->/job:worker/task:0/cpu:0 to partition 1\n"
+            "partition 1 on /job:worker/task:0/cpu:0: 1 nodes, 1 sends, 1 "
+            "recvs\n"
+            "  recv x:0@cpu:0->/job:worker/task:0/cpu:0 from partition 0\n"
+            "  y = Neg(x:0 (recv))\n"
+            "  send y:0@/job:worker/task:0/cpu:0->cpu:0 to partition 0\n"
+            "transfers: 2\n");
+  // The first device must be this process's.
+  std::vector<std::string> task_first = {task, "cpu:0"};
+  auto bad = PartitionGraph(g, {y}, {x}, task_first);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("must be this process's"));
+}
+
 TEST(PartitionGraph, OneTransferPerTensorAndDestination) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
