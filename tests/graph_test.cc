@@ -276,8 +276,11 @@ TEST(Graph, RegisteredDeviceKindsAreAccepted) {
 TEST(Graph, InvalidDeviceIsAnError) {
   Graph g = Graph::Create("g");
   GraphScope scope(g);
-  for (std::string bad : {"cpu", "cpu:", "cpu:-1", ":0", "CPU:0", "cpu:x",
-                          "cpu: 1", "cpu:1 ", "cpu:+1", "cpu:1:2"}) {
+  for (std::string bad :
+       {"cpu", "cpu:", "cpu:-1", ":0", "CPU:0", "cpu:x", "cpu: 1", "cpu:1 ",
+        "cpu:+1", "cpu:1:2", "/job:w/task:0", "/job:/task:0/cpu:0",
+        "/job:W/task:0/cpu:0", "/job:w/task:x/cpu:0", "/job:w/task:/cpu:0",
+        "/job:w/cpu:0", "/task:0/cpu:0", "/job:w/task:0/CPU:0"}) {
     Tensor t = ScalarConst(1, {.device = bad});
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
@@ -292,6 +295,23 @@ TEST(Graph, InvalidDeviceIsAnError) {
                 HasSubstr("invalid device 'nonsense'"));
   }
   EXPECT_EQ(g.num_nodes(), 0);
+}
+
+TEST(Graph, ATaskDeviceNamesItsJobTaskAndLocalDevice) {
+  Graph g = Graph::Create("g");
+  GraphScope scope(g);
+  Tensor t = ScalarConst(1, {.device = "/job:worker-2/task:13/cpu:1"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(DeviceTaskOf(t.node()->device()), "/job:worker-2/task:13");
+  EXPECT_EQ(LocalDeviceOf(t.node()->device()), "cpu:1");
+  EXPECT_EQ(DeviceKindOf(t.node()->device()), "cpu");
+  std::optional<TaskName> task = ParseTaskName("/job:worker-2/task:13");
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->job, "worker-2");
+  EXPECT_EQ(task->task, 13);
+  EXPECT_EQ(task->ToString(), "/job:worker-2/task:13");
+  EXPECT_EQ(DeviceTaskOf("cpu:0"), "");
+  EXPECT_EQ(LocalDeviceOf("cpu:0"), "cpu:0");
 }
 
 TEST(Graph, GetTensorAndFindNode) {
