@@ -323,7 +323,15 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
           st->result = std::move(result);
           st->cv.notify_all();
         });
+    // The step's outcome, in the message that ends the stream.
+    auto set_outcome = [&st](rpc::RunStepResponse* resp) {
+      resp->set_done(true);
+      ToWire(st->result.status, resp->mutable_status());
+      resp->set_unknown_handle(st->result.unknown_handle);
+      resp->set_incarnation(st->result.incarnation);
+    };
     bool peer_gone = false;
+    bool outcome_sent = false;
     for (;;) {
       std::unique_lock<std::mutex> lock(st->mu);
       st->cv.wait_for(lock, std::chrono::milliseconds(20),
@@ -331,12 +339,24 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
       if (!st->out.empty() && !peer_gone) {
         OutTensor t = std::move(st->out.front());
         st->out.pop_front();
+        // The step's last tensor carries its outcome, written together
+        // with the stream's trailers (one message and write less).
+        const bool last = st->done && st->out.empty();
         lock.unlock();
+        int64_t left = std::max<int64_t>(t.meta.num_bytes, 1);
         peer_gone = !WriteChunks(t, r.step_id, [&](rpc::TensorChunk c) {
+          left -= std::max<int64_t>(static_cast<int64_t>(c.data().size()), 1);
           rpc::RunStepResponse resp;
           *resp.mutable_chunk() = std::move(c);
+          if (last && left <= 0) {
+            set_outcome(&resp);
+            outcome_sent = true;
+            writer->WriteLast(resp, grpc::WriteOptions());
+            return true;
+          }
           return writer->Write(resp);
         });
+        if (outcome_sent) return grpc::Status::OK;
         if (peer_gone) {
           handler_->CleanupStep(r.step_id,
                                 Error(1, "the client of the step went away"));
@@ -356,11 +376,8 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
     }
     if (peer_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "");
     rpc::RunStepResponse last;
-    last.set_done(true);
-    ToWire(st->result.status, last.mutable_status());
-    last.set_unknown_handle(st->result.unknown_handle);
-    last.set_incarnation(st->result.incarnation);
-    writer->Write(last);
+    set_outcome(&last);
+    writer->WriteLast(last, grpc::WriteOptions());
     return grpc::Status::OK;
   }
 
