@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/stubs/logging.h"
+#include "graph/device_kind.h"
 #include "graph/error_util.h"
 #include "graph/function_body.h"
 #include "graph/graph_io.h"
@@ -426,15 +427,21 @@ std::vector<Tensor> Sinks(const Graph& g) {
   return out;
 }
 
+// --devices, else the devices the graph's nodes name: this process's first
+// (sorted; cpu:0 if there are none), then other tasks' (a cluster graph's
+// plan needs its first device to be this process's).
 std::vector<std::string> Devices(const Graph& g) {
   std::vector<std::string> flag = absl::GetFlag(FLAGS_devices);
   if (!flag.empty()) return flag;
-  std::set<std::string> used;
+  std::set<std::string> local, remote;
   for (const Node* n : g.nodes()) {
-    if (!n->device().empty()) used.insert(n->device());
+    if (n->device().empty()) continue;
+    (DeviceTaskOf(n->device()).empty() ? local : remote).insert(n->device());
   }
-  if (used.empty()) return {"cpu:0"};
-  return std::vector<std::string>(used.begin(), used.end());
+  if (local.empty()) local.insert("cpu:0");
+  std::vector<std::string> out(local.begin(), local.end());
+  out.insert(out.end(), remote.begin(), remote.end());
+  return out;
 }
 
 template <typename T>
