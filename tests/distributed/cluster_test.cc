@@ -4,6 +4,8 @@
 // large tensors, concurrency and Shutdown. Failures of separate processes
 // (SIGKILL, SIGSTOP) are in process_failure_test.
 #include <atomic>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -180,6 +182,27 @@ TEST(Cluster, ADeadTaskFailsTheRunAtOnceNamingTaskAddressAndStep) {
               HasSubstr("task /job:worker/task:0 at " + address + ", step "));
 }
 
+// The process's peak resident set (VmHWM), in bytes; -1 if unknown.
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stoll(line.substr(6)) * 1024;  // "VmHWM:  123 kB"
+    }
+  }
+  return -1;
+}
+
+// Resets the peak to the current resident set; returns it (-1 if the
+// kernel does not allow it).
+int64_t ResetPeakRssBytes() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (!(clear << "5")) return -1;
+  clear.close();
+  return PeakRssBytes();
+}
+
 TEST(Cluster, A96MiBTensorCrossesIntact) {
   auto s0 = StartServer();
   ASSERT_NE(s0, nullptr);
@@ -196,12 +219,27 @@ TEST(Cluster, A96MiBTensorCrossesIntact) {
   NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{kN});
   float* p = in.mutable_data<float>();
   for (int64_t i = 0; i < kN; ++i) p[i] = static_cast<float>(i % 100003);
+  const int64_t rss_before = ResetPeakRssBytes();
   auto r = (*session)->Run({{x, in}}, {y});
+  const int64_t rss_peak = PeakRssBytes();
   ASSERT_TRUE(r.ok()) << r.status();
   const float* q = (*r)[0].values<float>().data();
   int64_t wrong = 0;
   for (int64_t i = 0; i < kN; ++i) wrong += q[i] != -p[i];
   EXPECT_EQ(wrong, 0);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // Beyond the fed array: the task's copy of x, its y, and the client's
+  // copy of y (this process is both sides) — three arrays — plus chunks in
+  // flight. A whole-tensor protobuf message would add two more per
+  // direction. (The sanitizers' allocators keep freed memory: not there.)
+  const int64_t bytes = kN * 4;
+  if (rss_before > 0 && rss_peak > 0) {
+    std::printf("peak RSS grew by %lld MiB\n",
+                static_cast<long long>((rss_peak - rss_before) >> 20));
+    EXPECT_LT(rss_peak - rss_before, 3 * bytes + (64 << 20))
+        << "peak RSS grew by " << ((rss_peak - rss_before) >> 20) << " MiB";
+  }
+#endif
 }
 
 TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
