@@ -86,11 +86,9 @@ struct RunStepRequest {
 };
 
 // The largest tensor RunStepRequest::tensors carries, and the most they
-// carry in all; larger values are pushed in chunks. At most HTTP/2's
-// initial 64 KiB stream window: a larger request waits for the server's
-// window update before the step can start.
-inline constexpr int64_t kInlineTensorBytes = int64_t{64} << 10;
-inline constexpr int64_t kInlineTotalBytes = int64_t{64} << 10;
+// carry in all; larger values are pushed in chunks.
+inline constexpr int64_t kInlineTensorBytes = int64_t{256} << 10;
+inline constexpr int64_t kInlineTotalBytes = int64_t{2} << 20;
 
 // How a RunStep ended, as the client sees it.
 struct RunStepResult {
