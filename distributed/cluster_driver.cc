@@ -332,15 +332,19 @@ class GrpcClusterDriver : public internal::ClusterDriver {
 
   void Run(std::shared_ptr<const CompiledPlan> plan,
            const std::vector<NDArray>& feeds, absl::Time deadline,
-           StartLocal start_local, ExecuteDone done) override;
+           bool caller_waits, StartLocal start_local,
+           ExecuteDone done) override;
 
  private:
   absl::StatusOr<transport::WorkerClient*> Client(const std::string& address);
   // Registers `task`'s partitions unless they are; false on failure.
   absl::Status EnsureRegistered(const GrpcRemotePlan& plan, PlanTask& task,
                                 absl::Time deadline, int64_t step, bool again);
-  void StartTask(const std::shared_ptr<StepRun>& run, size_t task_index,
-                 bool retried);
+  // Starts the task's RunStep; with `read_here`, the returned call's
+  // stream is read by whoever calls its ReadHere.
+  std::shared_ptr<transport::WorkerClient::Call> StartTask(
+      const std::shared_ptr<StepRun>& run, size_t task_index, bool retried,
+      bool read_here);
   // Ends the step on every task and here, once all its parts are done.
   void EndStep(const std::shared_ptr<StepRun>& run);
 
@@ -454,8 +458,9 @@ absl::Status GrpcClusterDriver::EnsureRegistered(const GrpcRemotePlan& plan,
   return absl::OkStatus();
 }
 
-void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
-                                  size_t task_index, bool retried) {
+std::shared_ptr<transport::WorkerClient::Call> GrpcClusterDriver::StartTask(
+    const std::shared_ptr<StepRun>& run, size_t task_index, bool retried,
+    bool read_here) {
   PlanTask& task = *run->plan->tasks[task_index];
   transport::RunStepRequest req;
   req.tensors = run->inline_tensors[task_index];
@@ -475,7 +480,7 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
           return state->local.Send(run->step(), key, std::move(value));
         });
   };
-  run->AddCall(task.client->RunStep(
+  std::shared_ptr<transport::WorkerClient::Call> call = task.client->RunStep(
       req, make_sink,
       [this, run, &task, task_index, retried](transport::RunStepResult result) {
         if (result.unknown_handle && !retried && run->status().ok()) {
@@ -488,7 +493,7 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
             if (run->PartFailed(s)) EndStep(run);
             return;
           }
-          StartTask(run, task_index, /*retried=*/true);
+          StartTask(run, task_index, /*retried=*/true, /*read_here=*/false);
           return;
         }
         if (result.status.ok()) {
@@ -504,7 +509,10 @@ void GrpcClusterDriver::StartTask(const std::shared_ptr<StepRun>& run,
         absl::Status s = TaskError(FromRpc(result.status), task.task,
                                    task.address, run->step(), transport);
         if (run->PartFailed(s)) EndStep(run);
-      }));
+      },
+      read_here);
+  run->AddCall(call);
+  return call;
 }
 
 void GrpcClusterDriver::EndStep(const std::shared_ptr<StepRun>& run) {
@@ -527,8 +535,8 @@ void GrpcClusterDriver::EndStep(const std::shared_ptr<StepRun>& run) {
 
 void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
                             const std::vector<NDArray>& feeds,
-                            absl::Time deadline, StartLocal start_local,
-                            ExecuteDone done) {
+                            absl::Time deadline, bool caller_waits,
+                            StartLocal start_local, ExecuteDone done) {
   auto remote = std::static_pointer_cast<GrpcRemotePlan>(plan->remote);
   const int64_t step = distributed_internal::NewClusterStepId();
   auto run =
@@ -570,8 +578,13 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
       return;
     }
   }
+  // A caller that would only wait reads the first task's stream itself,
+  // after starting the local partitions (no thread hand-off for the
+  // step's last message, no wake-up of the caller).
+  std::shared_ptr<transport::WorkerClient::Call> read_here;
   for (size_t i = 0; i < remote->tasks.size(); ++i) {
-    StartTask(run, i, /*retried=*/false);
+    auto call = StartTask(run, i, /*retried=*/false, caller_waits && i == 0);
+    if (caller_waits && i == 0) read_here = std::move(call);
   }
   std::move(start_local)(
       step, [this, run](absl::StatusOr<std::vector<NDArray>> r) {
@@ -579,6 +592,7 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
             r.ok() ? run->PartDone(*std::move(r)) : run->PartFailed(r.status());
         if (last) EndStep(run);
       });
+  if (read_here != nullptr) read_here->ReadHere();
 }
 
 const bool kRegistered = [] {

@@ -592,13 +592,18 @@ class WorkerClientImpl final : public WorkerClient {
   class CallImpl final : public Call {
    public:
     void Cancel() override { ctx.TryCancel(); }
+    void ReadHere() override {
+      std::function<void()> read = std::move(read_later);
+      if (read) read();
+    }
     grpc::ClientContext ctx;
+    std::function<void()> read_later;  // Set before the call is shared.
   };
 
   std::shared_ptr<Call> RunStep(
       const RunStepRequest& r,
       std::function<std::unique_ptr<TensorSink>()> make_sink,
-      std::function<void(RunStepResult)> done) override {
+      std::function<void(RunStepResult)> done, bool read_here) override {
     auto call = std::make_shared<CallImpl>();
     call->ctx.set_deadline(DeadlineOf(r.deadline_ns));
     rpc::RunStepRequest req;
@@ -616,8 +621,13 @@ class WorkerClientImpl final : public WorkerClient {
     // starts the step); a transport thread reads the task's stream.
     std::shared_ptr<grpc::ClientReader<rpc::RunStepResponse>> reader =
         stub->RunStep(&call->ctx, req);
-    pool_.Schedule([this, stub, call, reader, make_sink = std::move(make_sink),
-                    done = std::move(done)] {
+    // The call is referenced weakly: the reading loop must not keep the
+    // Call it belongs to alive through read_later (a cycle).
+    std::weak_ptr<CallImpl> weak = call;
+    auto read = [this, stub, weak, reader, make_sink = std::move(make_sink),
+                 done = std::move(done)] {
+      std::shared_ptr<CallImpl> call = weak.lock();
+      if (call == nullptr) return;
       rpc::RunStepResponse resp;
       ChunkReader assembler;
       RunStepResult result;
@@ -648,7 +658,12 @@ class WorkerClientImpl final : public WorkerClient {
         result.status = Error(14, "the task's stream ended without an outcome");
       }
       done(std::move(result));
-    });
+    };
+    if (read_here) {
+      call->read_later = std::move(read);
+    } else {
+      pool_.Schedule(std::move(read));
+    }
     return call;
   }
 

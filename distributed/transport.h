@@ -193,14 +193,21 @@ class WorkerClient {
    public:
     virtual ~Call() = default;
     virtual void Cancel() = 0;
+    // A call started with `read_here`: reads the task's stream on this
+    // thread until it ends (`done` is called here). Once; a no-op for
+    // other calls.
+    virtual void ReadHere() = 0;
   };
-  // Starts RunStep; each tensor of the task's stream is written into a sink
-  // from `make_sink` (null: drop the call with an error); `done` is called
-  // once, on a transport thread.
+  // Starts RunStep (the request is sent from this thread); each tensor of
+  // the task's stream is written into a sink from `make_sink` (null: drop
+  // the call with an error); `done` is called once, on a transport thread
+  // — or, with `read_here`, on the thread that calls the Call's ReadHere
+  // (a caller that would only wait for the step reads it itself: no thread
+  // hand-offs).
   virtual std::shared_ptr<Call> RunStep(
       const RunStepRequest& request,
       std::function<std::unique_ptr<TensorSink>()> make_sink,
-      std::function<void(RunStepResult)> done) = 0;
+      std::function<void(RunStepResult)> done, bool read_here) = 0;
   // Streams `tensor` to the task for `step`; `done` once, on a transport
   // thread.
   virtual void PushTensor(int64_t step, OutTensor tensor, int64_t deadline_ns,

@@ -65,9 +65,13 @@ class ClusterDriver {
   // then `start_local`; `done` is called once, with local_done's values
   // when every task succeeded, else with the step's first error, as soon
   // as it is known.
+  // `caller_waits`: the calling thread would only wait for `done` (a
+  // synchronous Session::Run): the driver may use it to read a task's
+  // results before returning.
   virtual void Run(std::shared_ptr<const CompiledPlan> plan,
                    const std::vector<NDArray>& feeds, absl::Time deadline,
-                   StartLocal start_local, ExecuteDone done) = 0;
+                   bool caller_waits, StartLocal start_local,
+                   ExecuteDone done) = 0;
 };
 
 using ClusterDriverFactory =

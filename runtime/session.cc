@@ -427,7 +427,7 @@ void Session::Impl::Start(const Feeds& feeds,
       };
     }
     driver_->Run(
-        *std::move(plan), feed_values, exec.deadline,
+        *std::move(plan), feed_values, exec.deadline, exec.caller_runs_inline,
         [this, local_plan = std::move(local_plan), exec,
          values = std::move(req->values),
          local_metadata](int64_t step_id, ExecuteDone local_done) mutable {
