@@ -677,11 +677,19 @@ class WorkerClientImpl final : public WorkerClient {
       rpc::PushTensorResponse resp;
       std::unique_ptr<grpc::ClientWriter<rpc::TensorChunk>> writer =
           stub->PushTensor(&ctx, &resp);
+      // The last chunk goes with the half-close (one write less).
+      int64_t left = std::max<int64_t>(tensor.meta.num_bytes, 1);
+      bool closed = false;
       WriteChunks(tensor, step, [&](rpc::TensorChunk c) {
-        // Leave the tensor's first chunk uncorked: the rest follow at once.
+        left -= std::max<int64_t>(static_cast<int64_t>(c.data().size()), 1);
+        if (left <= 0) {
+          closed = true;
+          writer->WriteLast(c, grpc::WriteOptions());
+          return true;
+        }
         return writer->Write(c);
       });
-      writer->WritesDone();
+      if (!closed) writer->WritesDone();
       grpc::Status s = writer->Finish();
       if (!s.ok()) {
         OnFailure(s);
