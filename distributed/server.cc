@@ -37,13 +37,6 @@ using internal::Quoted;
 // its step ended is refused instead of starting a step nobody ends.
 constexpr size_t kEndedStepsRemembered = 1 << 16;
 
-int64_t PhysicalMemoryBytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return int64_t{1} << 40;
-  return static_cast<int64_t>(pages) * page_size;
-}
-
 // A partition set registered by a client: its graph, the plan compiled for
 // this task, and the plan's devices as this server's Device objects.
 struct RegisteredGraph {

@@ -3,6 +3,8 @@
 // RunMetadata and the Chrome trace are trace_writer.cc.
 #include "runtime/executor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -757,6 +759,13 @@ void RunTask(const RunPtr& st, int partition, ReadyList stack) {
 }
 
 }  // namespace
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return int64_t{1} << 40;
+  return static_cast<int64_t>(pages) * page_size;
+}
 
 namespace {
 

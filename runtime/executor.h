@@ -83,6 +83,10 @@ struct ExecuteOptions {
   int64_t step_id = 0;
 };
 
+// The machine's physical memory in bytes (1 TiB if unknown): the default
+// of ExecutorEnv::max_allocation_bytes for a Session and a Server.
+int64_t PhysicalMemoryBytes();
+
 // The run's error when `cancellation` (RunOptions::cancellation) was
 // cancelled with `reason`: reason's code (kCancelled if it was OK) and
 // payloads, a message naming RunOptions::cancellation and reason's message.

@@ -1,7 +1,5 @@
 #include "runtime/session.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <set>
@@ -48,13 +46,6 @@ std::vector<std::string> WithTaskDevices(const Graph& graph,
   }
   devices.insert(devices.end(), remote.begin(), remote.end());
   return devices;
-}
-
-int64_t PhysicalMemoryBytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return int64_t{1} << 40;
-  return static_cast<int64_t>(pages) * page_size;
 }
 
 absl::Status ValidateOptions(const SessionOptions& options) {
