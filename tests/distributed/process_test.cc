@@ -214,8 +214,8 @@ TEST(Processes, SigkillMidStepFailsTheRunWithinASecondAndARestartHeals) {
   w0->process().Kill(SIGKILL);
   runner.join();
   const absl::Duration took = absl::Now() - killed_at;
-  std::printf("SIGKILL mid-step: the run failed %.1f ms after the kill\n",
-              absl::ToDoubleMilliseconds(took));
+  std::printf("SIGKILL mid-step: the run failed %.1f ms after the kill: %s\n",
+              absl::ToDoubleMilliseconds(took), r.status().ToString().c_str());
   EXPECT_LT(took, absl::Seconds(1));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
@@ -249,8 +249,8 @@ TEST(Processes, SigstopIsFoundByKeepaliveWithoutADeadline) {
   w0.process().Signal(SIGSTOP);
   runner.join();
   const absl::Duration took = absl::Now() - stopped_at;
-  std::printf("SIGSTOP mid-step: the run failed %.1f ms after the stop\n",
-              absl::ToDoubleMilliseconds(took));
+  std::printf("SIGSTOP mid-step: the run failed %.1f ms after the stop: %s\n",
+              absl::ToDoubleMilliseconds(took), r.status().ToString().c_str());
   w0.process().Signal(SIGCONT);
   EXPECT_LT(took, absl::Seconds(6));
   ASSERT_FALSE(r.ok());
