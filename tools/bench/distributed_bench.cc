@@ -9,10 +9,24 @@
 //     (the same over cpu:0 and cpu:1 of this process) and BM_GrpcRoundTrip
 //     (one unary call): p50/p99 latency counters. Goal: remote step
 //     overhead <= 1.5x one plain round trip.
-// The servers run in this process (their own threads), so the numbers are
-// the software's cost on loopback, not a network's.
-//   bazel run -c opt //tools/bench:distributed_bench
+// By default the servers run in this process (their own threads). With
+// --pin, both servers run in child processes pinned to CPU 1 and the
+// benchmark to CPU 0 (on a 2-core machine client and server then do not
+// compete for a core, the same for weft and the baseline). Either way the
+// numbers are the software's cost on loopback, not a network's.
+//   bazel run -c opt //tools/bench:distributed_bench [-- --pin]
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -26,24 +40,33 @@ namespace {
 
 constexpr char kTask0[] = "/job:worker/task:0/cpu:0";
 
-Server& TheServer() {
-  static Server* server = Server::Create().value().release();
-  return *server;
+// The servers' addresses: set by main() from child processes (--pin),
+// else servers started in this process on first use.
+std::string g_weft_address;
+std::string g_baseline_address;
+
+const std::string& WeftAddress() {
+  if (g_weft_address.empty()) {
+    static Server* server = Server::Create().value().release();
+    g_weft_address = server->address();
+  }
+  return g_weft_address;
 }
 
 SessionOptions Cluster() {
   SessionOptions o;
-  o.cluster = *ClusterSpec::Create({{"worker", {TheServer().address()}}});
+  o.cluster = *ClusterSpec::Create({{"worker", {WeftAddress()}}});
   return o;
 }
 
 bench::BaselineClient& Baseline() {
-  static bench::BaselineServer* server =
-      bench::BaselineServer::Start().release();
+  if (g_baseline_address.empty()) {
+    static bench::BaselineServer* server =
+        bench::BaselineServer::Start().release();
+    g_baseline_address = "127.0.0.1:" + std::to_string(server->port());
+  }
   static bench::BaselineClient* client =
-      bench::BaselineClient::Create("127.0.0.1:" +
-                                    std::to_string(server->port()))
-          .release();
+      bench::BaselineClient::Create(g_baseline_address).release();
   return *client;
 }
 
@@ -143,3 +166,102 @@ BENCHMARK(BM_GrpcRoundTrip)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace weft
+
+extern char** environ;
+
+namespace {
+
+void PinToCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof(set), &set);
+}
+
+// The child side of --pin: serves until killed, after writing its port.
+int Serve(const std::string& kind, const std::string& port_file) {
+  PinToCpu(1);
+  int port = 0;
+  std::unique_ptr<weft::Server> weft_server;
+  std::unique_ptr<weft::bench::BaselineServer> baseline;
+  if (kind == "weft") {
+    weft_server = weft::Server::Create({.num_threads = 1}).value();
+    port = weft_server->port();
+  } else {
+    baseline = weft::bench::BaselineServer::Start();
+    if (baseline == nullptr) return 1;
+    port = baseline->port();
+  }
+  {
+    std::ofstream out(port_file + ".tmp");
+    out << port << "\n";
+  }
+  std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  for (;;) pause();
+}
+
+// Starts `argv0 --serve=KIND --port_file=F` and returns its address.
+std::string StartChild(const char* argv0, const std::string& kind,
+                       std::vector<pid_t>& children) {
+  const std::string port_file =
+      "/tmp/distributed_bench_" + std::to_string(getpid()) + "_" + kind;
+  std::remove(port_file.c_str());
+  std::string a1 = "--serve=" + kind, a2 = "--port_file=" + port_file;
+  char* args[] = {const_cast<char*>(argv0), a1.data(), a2.data(), nullptr};
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv0, nullptr, nullptr, args, environ) != 0) {
+    return "";
+  }
+  children.push_back(pid);
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) {
+      std::remove(port_file.c_str());
+      return "127.0.0.1:" + std::to_string(port);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string serve, port_file;
+  bool pin = false;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--serve=", 0) == 0) {
+      serve = a.substr(8);
+    } else if (a.rfind("--port_file=", 0) == 0) {
+      port_file = a.substr(12);
+    } else if (a == "--pin") {
+      pin = true;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (!serve.empty()) return Serve(serve, port_file);
+  std::vector<pid_t> children;
+  if (pin) {
+    weft::g_weft_address = StartChild(argv[0], "weft", children);
+    weft::g_baseline_address = StartChild(argv[0], "baseline", children);
+    if (weft::g_weft_address.empty() || weft::g_baseline_address.empty()) {
+      std::fprintf(stderr, "distributed_bench: a server did not start\n");
+      for (pid_t c : children) kill(c, SIGKILL);
+      return 1;
+    }
+    PinToCpu(0);
+  }
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  for (pid_t c : children) {
+    kill(c, SIGKILL);
+    waitpid(c, nullptr, 0);
+  }
+  return 0;
+}
