@@ -23,6 +23,7 @@ namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectBuildError;
 using testing::ExpectError;
 using testing::ExpectNear;
 using testing::Feed;
@@ -30,16 +31,6 @@ using ::testing::HasSubstr;
 using testing::In;
 using testing::RunKernel;
 using testing::RunKernelOutputs;
-
-void ExpectBuildError(const Tensor& t, ErrorKind kind,
-                      const std::string& fragment) {
-  ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(t.status().message()), HasSubstr(fragment));
-  std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, kind);
-}
 
 // ----------------------------------------------------------------- Tile --
 

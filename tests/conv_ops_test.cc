@@ -33,6 +33,7 @@
 namespace weft {
 namespace {
 
+using testing::ExpectBuildError;
 using ::testing::HasSubstr;
 using testing::In;
 using testing::RunKernel;
@@ -589,17 +590,6 @@ TYPED_TEST(ConvKernels, CeilModeLastWindowRule) {
 }
 
 // ----------------------------------------------------------- inference --
-
-// A build error: kInvalidArgument with the fragment and the error kind.
-void ExpectBuildError(const Tensor& t, ErrorKind kind,
-                      const std::string& fragment) {
-  ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(t.status().message(), HasSubstr(fragment)) << t.status();
-  std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, kind) << t.status();
-}
 
 class ConvInference : public ::testing::Test {
  protected:

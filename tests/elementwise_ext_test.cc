@@ -27,6 +27,7 @@ namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectBuildError;
 using testing::ExpectError;
 using testing::ExpectNear;
 using testing::Feed;
@@ -41,22 +42,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr float kInfF = std::numeric_limits<float>::infinity();
 constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
-
-// A build error: kInvalidArgument with `kind`, the fragment and this
-// file's line.
-void ExpectBuildError(const Tensor& t, int line, ErrorKind kind,
-                      const std::string& fragment) {
-  SCOPED_TRACE(absl::StrCat("built at line ", line));
-  ASSERT_FALSE(t.ok());
-  const absl::Status& s = t.status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr(fragment));
-  EXPECT_THAT(s.message(),
-              HasSubstr(absl::StrCat("op built at ", __FILE__, ":", line)));
-  std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, kind);
-}
 
 // Whether `v` is a zero with the sign bit set.
 template <typename T>

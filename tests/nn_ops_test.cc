@@ -26,7 +26,9 @@ namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectBuildError;
 using testing::ExpectError;
+using testing::ExpectShape;
 using testing::Feed;
 using ::testing::HasSubstr;
 using testing::In;
@@ -45,27 +47,6 @@ template <typename T>
 void ExpectClose(const absl::StatusOr<NDArray>& result, const Shape& shape,
                  const std::vector<double>& expected, double rel) {
   testing::ExpectNear<T>(result, shape, expected, rel, rel);
-}
-
-// A build error: kInvalidArgument, the fragment, this file's line, the kind.
-void ExpectBuildError(const Tensor& t, int line, ErrorKind kind,
-                      const std::string& fragment) {
-  SCOPED_TRACE(absl::StrCat("built at line ", line));
-  ASSERT_FALSE(t.ok());
-  const absl::Status& s = t.status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr(fragment));
-  EXPECT_THAT(s.message(),
-              HasSubstr(absl::StrCat("op built at ", __FILE__, ":", line)));
-  std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, kind);
-}
-
-void ExpectShape(const Tensor& t, DType dtype, const Shape& shape) {
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t.dtype(), dtype);
-  EXPECT_EQ(t.shape(), shape) << t.shape().DebugString();
 }
 
 // ------------------------------------------------------------ inference --

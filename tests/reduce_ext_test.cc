@@ -24,8 +24,10 @@ namespace {
 
 using testing::Arr;
 using testing::ExpectArray;
+using testing::ExpectBuildError;
 using testing::ExpectError;
 using testing::ExpectNear;
+using testing::ExpectShape;
 using testing::Feed;
 using ::testing::HasSubstr;
 using testing::In;
@@ -34,26 +36,6 @@ using testing::RunKernel;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-void ExpectBuildError(const Tensor& t, int line, ErrorKind kind,
-                      const std::string& fragment) {
-  SCOPED_TRACE(absl::StrCat("built at line ", line));
-  ASSERT_FALSE(t.ok());
-  const absl::Status& s = t.status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr(fragment));
-  EXPECT_THAT(s.message(),
-              HasSubstr(absl::StrCat("op built at ", __FILE__, ":", line)));
-  std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->kind, kind);
-}
-
-void ExpectShape(const Tensor& t, DType dtype, const Shape& shape) {
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t.dtype(), dtype);
-  EXPECT_EQ(t.shape(), shape) << t.shape().DebugString();
-}
 
 // A placeholder of `a`'s dtype with every dim unknown, so the kernel (not
 // inference) decides the output shape.

@@ -5,7 +5,8 @@
 // than re-implementing how the executor calls a kernel. RunUnary and
 // RunBinary build the node too (an op builder over placeholders of the
 // inputs); Arr, Feed and In build inputs; ExpectArray, ExpectNear and
-// ExpectError check the result.
+// ExpectError check the result; ExpectBuildError and ExpectShape check what
+// an op builder returned.
 //
 //   Graph g = Graph::Create("t");
 //   Tensor x = ops::Placeholder(DType::kFloat32, Shape{-1}, {.graph = g});
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <type_traits>
@@ -27,8 +29,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "gmock/gmock.h"
+#include "graph/errors.h"
 #include "graph/graph.h"
 #include "graph/ndarray.h"
 #include "graph/ops.h"
@@ -192,6 +196,38 @@ inline void ExpectError(const absl::StatusOr<NDArray>& result,
     EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr(f))
         << result.status();
   }
+}
+
+// Checks that building `t` failed with kInvalidArgument, `fragment` in the
+// message and an OpErrorInfo of `kind`.
+inline void ExpectBuildError(const Tensor& t, ErrorKind kind,
+                             const std::string& fragment) {
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(t.status().message()), ::testing::HasSubstr(fragment))
+      << t.status();
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(t.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->kind, kind) << t.status();
+}
+
+// The same, and the message names the op's build site: line `line` of the
+// calling test's file ("op built at tests/x_test.cc:42").
+inline void ExpectBuildError(
+    const Tensor& t, int line, ErrorKind kind, const std::string& fragment,
+    std::source_location where = std::source_location::current()) {
+  SCOPED_TRACE(absl::StrCat("built at line ", line));
+  ExpectBuildError(t, kind, fragment);
+  EXPECT_THAT(std::string(t.status().message()),
+              ::testing::HasSubstr(
+                  absl::StrCat("op built at ", where.file_name(), ":", line)));
+}
+
+// Checks that `t` was built, with `dtype` and `shape`.
+inline void ExpectShape(const Tensor& t, DType dtype, const Shape& shape) {
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t.dtype(), dtype);
+  EXPECT_EQ(t.shape(), shape) << t.shape().DebugString();
 }
 
 }  // namespace testing
