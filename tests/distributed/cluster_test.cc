@@ -274,36 +274,37 @@ TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-// A queue of this process that the in-process servers resolve by name
-// when they load the registered graph.
-Queue SharedQueue(const std::string& name) {
-  Queue q = *Queue::Create(name, {{DType::kFloat32, Shape{}, "v"}}, 4);
-  RegisterResourceResolver(
-      "Queue", [q](std::string_view n) -> absl::StatusOr<ResourceRef> {
-        if (n != q.name()) return absl::NotFoundError(std::string(n));
-        return q.resource();
-      });
-  return q;
-}
-
-TEST(Cluster, CancellationWakesARemoteDequeueAndTheQueueLosesNothing) {
-  auto s0 = StartServer();
-  ASSERT_NE(s0, nullptr);
-  Queue q = SharedQueue("cancel_q");
-  Graph g = Graph::Create("g");
-  Tensor y;
-  {
+// y = -Dequeue(q) on task 0 of a server in this process, which resolves
+// the queue by name when it loads the registered graph: a step that waits
+// on the task until the queue gets an element.
+struct RemoteDequeue {
+  explicit RemoteDequeue(const std::string& queue_name)
+      : q(*Queue::Create(queue_name, {{DType::kFloat32, Shape{}, "v"}}, 4)) {
+    RegisterResourceResolver(
+        "Queue", [q = q](std::string_view n) -> absl::StatusOr<ResourceRef> {
+          if (n != q.name()) return absl::NotFoundError(std::string(n));
+          return q.resource();
+        });
     GraphScope scope(g);
     y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
                  {.name = "y", .device = kTask0});
   }
-  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  Queue q;
+  Graph g = Graph::Create("g");
+  Tensor y;
+};
+
+TEST(Cluster, CancellationWakesARemoteDequeueAndTheQueueLosesNothing) {
+  auto s0 = StartServer();
+  ASSERT_NE(s0, nullptr);
+  RemoteDequeue m("cancel_q");
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   CancellationManager cancel;
   absl::Notification done;
   absl::Status status;
   absl::Time cancelled_at;
-  (*session)->RunAsync({}, {y}, {.cancellation = &cancel},
+  (*session)->RunAsync({}, {m.y}, {.cancellation = &cancel},
                        [&](absl::StatusOr<std::vector<NDArray>> r) {
                          status = r.status();
                          done.Notify();
@@ -318,8 +319,8 @@ TEST(Cluster, CancellationWakesARemoteDequeueAndTheQueueLosesNothing) {
   // The remote Dequeue is gone: an element enqueued now stays for the next
   // run.
   absl::SleepFor(absl::Milliseconds(100));
-  ASSERT_TRUE(q.Enqueue({NDArray::Scalar<float>(5)}).ok());
-  auto r = (*session)->Run({}, {y}, {.timeout = absl::Seconds(5)});
+  ASSERT_TRUE(m.q.Enqueue({NDArray::Scalar<float>(5)}).ok());
+  auto r = (*session)->Run({}, {m.y}, {.timeout = absl::Seconds(5)});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)[0].values<float>()[0], -5);
 }
@@ -327,19 +328,12 @@ TEST(Cluster, CancellationWakesARemoteDequeueAndTheQueueLosesNothing) {
 TEST(Cluster, ShutdownWithAStepInFlightEndsTheRunNamingTheTask) {
   auto s0 = StartServer();
   ASSERT_NE(s0, nullptr);
-  Queue q = SharedQueue("shutdown_q");
-  Graph g = Graph::Create("g");
-  Tensor y;
-  {
-    GraphScope scope(g);
-    y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
-                 {.name = "y", .device = kTask0});
-  }
-  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  RemoteDequeue m("shutdown_q");
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   absl::Notification done;
   absl::Status status;
-  (*session)->RunAsync({}, {y}, {},
+  (*session)->RunAsync({}, {m.y}, {},
                        [&](absl::StatusOr<std::vector<NDArray>> r) {
                          status = r.status();
                          done.Notify();
@@ -356,18 +350,11 @@ TEST(Cluster, ShutdownWithAStepInFlightEndsTheRunNamingTheTask) {
 TEST(Cluster, TheDeadlineEndsARunBlockedOnATask) {
   auto s0 = StartServer();
   ASSERT_NE(s0, nullptr);
-  Queue q = SharedQueue("deadline_q");
-  Graph g = Graph::Create("g");
-  Tensor y;
-  {
-    GraphScope scope(g);
-    y = ops::Neg(ops::Dequeue(q, {.device = kTask0})[0],
-                 {.name = "y", .device = kTask0});
-  }
-  auto session = Session::Create(g, ClusterOptions({s0->address()}));
+  RemoteDequeue m("deadline_q");
+  auto session = Session::Create(m.g, ClusterOptions({s0->address()}));
   ASSERT_TRUE(session.ok()) << session.status();
   const absl::Time start = absl::Now();
-  auto r = (*session)->Run({}, {y}, {.timeout = absl::Milliseconds(300)});
+  auto r = (*session)->Run({}, {m.y}, {.timeout = absl::Milliseconds(300)});
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
       << r.status();
