@@ -20,6 +20,7 @@
 #include "distributed/wire.h"
 #include "graph/device_kind.h"
 #include "graph/graph_io.h"
+#include "runtime/executor.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -271,15 +272,13 @@ class ClientRendezvous : public Rendezvous {
 
 class GrpcClusterDriver : public internal::ClusterDriver {
  public:
-  explicit GrpcClusterDriver(const SessionOptions& options)
+  GrpcClusterDriver(const SessionOptions& options, transport::TlsFiles tls)
       : cluster_(*options.cluster), state_(std::make_shared<DriverState>()) {
-    config_.tls.ca_file = options.cluster_tls.ca_file;
-    config_.tls.cert_file = options.cluster_tls.cert_file;
-    config_.tls.key_file = options.cluster_tls.key_file;
-    config_.tls.server_name_override = options.cluster_tls.server_name_override;
+    config_.tls = std::move(tls);
+    // As the Session's own limit: 0 is the machine's memory.
     state_->max_bytes = options.max_allocation_bytes > 0
                             ? options.max_allocation_bytes
-                            : int64_t{1} << 40;
+                            : PhysicalMemoryBytes();
   }
 
   ~GrpcClusterDriver() override {
@@ -311,14 +310,6 @@ class GrpcClusterDriver : public internal::ClusterDriver {
       clients.swap(clients_->clients);
     }
     clients.clear();
-  }
-
-  absl::Status CheckTls() const {
-    if (!config_.tls.cert_file.empty() && config_.tls.key_file.empty()) {
-      return absl::InvalidArgumentError(
-          "SessionOptions.cluster_tls has a cert_file but no key_file");
-    }
-    return absl::OkStatus();
   }
 
   std::unique_ptr<Rendezvous> MakeRendezvous() override {
@@ -372,7 +363,6 @@ GrpcClusterDriver::Prepare(const CompiledPlan& plan,
                            absl::Span<const Tensor> fetches,
                            absl::Span<const Tensor> targets,
                            const std::vector<std::string>& devices) {
-  if (absl::Status s = CheckTls(); !s.ok()) return s;
   auto remote = std::make_shared<GrpcRemotePlan>(clients_);
   std::set<std::string> tasks;
   for (size_t p = 0; p < plan.partitioned.partitions.size(); ++p) {
@@ -599,9 +589,12 @@ const bool kRegistered = [] {
   internal::SetClusterDriverFactory(
       [](const SessionOptions& options)
           -> absl::StatusOr<std::unique_ptr<internal::ClusterDriver>> {
-        auto driver = std::make_unique<GrpcClusterDriver>(options);
-        if (absl::Status s = driver->CheckTls(); !s.ok()) return s;
-        return std::unique_ptr<internal::ClusterDriver>(std::move(driver));
+        absl::StatusOr<transport::TlsFiles> tls =
+            distributed_internal::ToTlsFiles(options.cluster_tls,
+                                             "SessionOptions.cluster_tls");
+        if (!tls.ok()) return tls.status();
+        return std::unique_ptr<internal::ClusterDriver>(
+            new GrpcClusterDriver(options, *std::move(tls)));
       });
   return true;
 }();

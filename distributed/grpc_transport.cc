@@ -84,8 +84,9 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error) {
   return true;
 }
 
-// The chunks of `t`, each handed to `write` (false: stop, the peer left).
-// The first carries the key and meta; an empty tensor is one chunk.
+// The chunks of `t`, each handed to `write(chunk, last)` (false: stop, the
+// peer left). The first carries the key and meta; an empty tensor is one
+// chunk; `last` is set on the final one.
 template <typename WriteFn>
 bool WriteChunks(const OutTensor& t, int64_t step, WriteFn write) {
   int64_t offset = 0;
@@ -104,7 +105,7 @@ bool WriteChunks(const OutTensor& t, int64_t step, WriteFn write) {
     chunk.set_data(t.data + offset, static_cast<size_t>(n));
     offset += n;
     first = false;
-    if (!write(std::move(chunk))) return false;
+    if (!write(std::move(chunk), offset == t.meta.num_bytes)) return false;
   } while (offset < t.meta.num_bytes);
   return true;
 }
@@ -343,19 +344,18 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
         // with the stream's trailers (one message and write less).
         const bool last = st->done && st->out.empty();
         lock.unlock();
-        int64_t left = std::max<int64_t>(t.meta.num_bytes, 1);
-        peer_gone = !WriteChunks(t, r.step_id, [&](rpc::TensorChunk c) {
-          left -= std::max<int64_t>(static_cast<int64_t>(c.data().size()), 1);
-          rpc::RunStepResponse resp;
-          *resp.mutable_chunk() = std::move(c);
-          if (last && left <= 0) {
-            set_outcome(&resp);
-            outcome_sent = true;
-            writer->WriteLast(resp, grpc::WriteOptions());
-            return true;
-          }
-          return writer->Write(resp);
-        });
+        peer_gone = !WriteChunks(
+            t, r.step_id, [&](rpc::TensorChunk c, bool last_chunk) {
+              rpc::RunStepResponse resp;
+              *resp.mutable_chunk() = std::move(c);
+              if (last && last_chunk) {
+                set_outcome(&resp);
+                outcome_sent = true;
+                writer->WriteLast(resp, grpc::WriteOptions());
+                return true;
+              }
+              return writer->Write(resp);
+            });
         if (outcome_sent) return grpc::Status::OK;
         if (peer_gone) {
           handler_->CleanupStep(r.step_id,
@@ -611,7 +611,7 @@ class WorkerClientImpl final : public WorkerClient {
     req.set_incarnation(r.incarnation);
     req.set_step_id(r.step_id);
     for (const OutTensor& t : r.tensors) {
-      WriteChunks(t, r.step_id, [&](rpc::TensorChunk c) {
+      WriteChunks(t, r.step_id, [&](rpc::TensorChunk c, bool) {
         *req.add_tensors() = std::move(c);
         return true;
       });
@@ -678,11 +678,9 @@ class WorkerClientImpl final : public WorkerClient {
       std::unique_ptr<grpc::ClientWriter<rpc::TensorChunk>> writer =
           stub->PushTensor(&ctx, &resp);
       // The last chunk goes with the half-close (one write less).
-      int64_t left = std::max<int64_t>(tensor.meta.num_bytes, 1);
       bool closed = false;
-      WriteChunks(tensor, step, [&](rpc::TensorChunk c) {
-        left -= std::max<int64_t>(static_cast<int64_t>(c.data().size()), 1);
-        if (left <= 0) {
+      WriteChunks(tensor, step, [&](rpc::TensorChunk c, bool last) {
+        if (last) {
           closed = true;
           writer->WriteLast(c, grpc::WriteOptions());
           return true;

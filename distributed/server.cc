@@ -183,14 +183,11 @@ absl::Status Server::Impl::Init() {
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.keepalive));
   config.keepalive_time_ms = static_cast<int>(keepalive_ms);
   config.keepalive_timeout_ms = static_cast<int>(2 * keepalive_ms);
-  config.tls.cert_file = options_.tls.cert_file;
-  config.tls.key_file = options_.tls.key_file;
-  config.tls.ca_file = options_.tls.ca_file;
+  absl::StatusOr<transport::TlsFiles> tls = distributed_internal::ToTlsFiles(
+      options_.tls, "Server::Create: ServerOptions.tls");
+  if (!tls.ok()) return tls.status();
+  config.tls = *std::move(tls);
   config.tls.require_client_cert = !options_.tls.ca_file.empty();
-  if (!options_.tls.cert_file.empty() && options_.tls.key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "Server::Create: ServerOptions.tls has a cert_file but no key_file");
-  }
   transport::RpcStatus s =
       transport::GrpcServer::Start(options_.listen, config, this, &grpc_);
   if (!s.ok()) {
@@ -406,10 +403,10 @@ transport::WorkerClient* Server::Impl::Peer(const std::string& address) {
   absl::MutexLock lock(&mu_);
   std::unique_ptr<transport::WorkerClient>& client = peers_[address];
   if (client == nullptr) {
+    // A task pushing to another uses its own TLS files as a client's
+    // (checked by Init).
     transport::ChannelConfig config;
-    config.tls.ca_file = options_.tls.ca_file;
-    config.tls.cert_file = options_.tls.cert_file;
-    config.tls.key_file = options_.tls.key_file;
+    config.tls = *distributed_internal::ToTlsFiles(options_.tls, "");
     if (!transport::WorkerClient::Create(address, config, &client).ok()) {
       return nullptr;
     }

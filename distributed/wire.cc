@@ -31,6 +31,20 @@ absl::Status FromRpc(const transport::RpcStatus& status) {
   return out;
 }
 
+absl::StatusOr<transport::TlsFiles> ToTlsFiles(const ClusterTls& tls,
+                                               std::string_view what) {
+  if (!tls.cert_file.empty() && tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has a cert_file but no key_file"));
+  }
+  transport::TlsFiles out;
+  out.cert_file = tls.cert_file;
+  out.key_file = tls.key_file;
+  out.ca_file = tls.ca_file;
+  out.server_name_override = tls.server_name_override;
+  return out;
+}
+
 transport::OutTensor ToOutTensor(std::string key, NDArray value) {
   transport::OutTensor t;
   t.key = std::move(key);

@@ -13,14 +13,22 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "distributed/transport.h"
 #include "graph/ndarray.h"
+#include "runtime/cluster_spec.h"
 
 namespace weft::distributed_internal {
 
 transport::RpcStatus ToRpc(const absl::Status& status);
 absl::Status FromRpc(const transport::RpcStatus& status);
+
+// `tls` as the transport's TLS files (a server's own files, or a client's);
+// kInvalidArgument "<what> has a cert_file but no key_file" for a
+// certificate without its key.
+absl::StatusOr<transport::TlsFiles> ToTlsFiles(const ClusterTls& tls,
+                                               std::string_view what);
 
 // `value` under `key`, sharing its buffer (no copy).
 transport::OutTensor ToOutTensor(std::string key, NDArray value);
