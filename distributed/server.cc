@@ -111,6 +111,12 @@ class Server::Impl : public transport::WorkerHandler {
   bool Ended(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return ended_.contains(step);
   }
+  // The step running here, or null.
+  std::shared_ptr<ActiveStep> FindStep(int64_t step) {
+    absl::MutexLock lock(&mu_);
+    auto it = steps_.find(step);
+    return it == steps_.end() ? nullptr : it->second;
+  }
   // Refuses later pushes to `step` (up to kEndedStepsRemembered steps).
   void RememberEnded(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -368,11 +374,7 @@ std::unique_ptr<transport::TensorSink> Server::Impl::OpenSink(int64_t step) {
 }
 
 void Server::Impl::AbortLocal(int64_t step, const absl::Status& status) {
-  std::shared_ptr<ActiveStep> active;
-  {
-    absl::MutexLock lock(&mu_);
-    if (auto it = steps_.find(step); it != steps_.end()) active = it->second;
-  }
+  const std::shared_ptr<ActiveStep> active = FindStep(step);
   if (active != nullptr) active->cancellation.Cancel(status);
   routing_.local.AbortStep(step, status);
 }
@@ -418,11 +420,7 @@ absl::Status Server::Impl::Route(int64_t step, std::string_view key,
                                  NDArray value) {
   const std::optional<distributed_internal::TransferRoute> route =
       distributed_internal::ParseTransferKey(key);
-  std::shared_ptr<ActiveStep> active;
-  {
-    absl::MutexLock lock(&mu_);
-    if (auto it = steps_.find(step); it != steps_.end()) active = it->second;
-  }
+  const std::shared_ptr<ActiveStep> active = FindStep(step);
   const std::string_view dst_task =
       route.has_value() ? DeviceTaskOf(route->dst) : std::string_view();
   if (active == nullptr || !route.has_value() ||
