@@ -26,28 +26,6 @@
 namespace weft {
 namespace {
 
-std::vector<double> Doubles(const NDArray& a) {
-  std::vector<double> out;
-  switch (a.dtype()) {
-    case DType::kFloat32:
-      for (float v : a.values<float>()) out.push_back(v);
-      break;
-    case DType::kFloat64:
-      for (double v : a.values<double>()) out.push_back(v);
-      break;
-    case DType::kInt32:
-      for (int32_t v : a.values<int32_t>()) out.push_back(v);
-      break;
-    case DType::kInt64:
-      for (int64_t v : a.values<int64_t>()) out.push_back(double(v));
-      break;
-    case DType::kBool:
-      for (bool v : a.values<bool>()) out.push_back(v);
-      break;
-  }
-  return out;
-}
-
 NDArray F32(std::vector<float> v, Shape s) {
   return *NDArray::Create<float>(v, std::move(s));
 }
@@ -90,6 +68,7 @@ NDArray Typed(DType d, const std::vector<double>& v, const Shape& s) {
   return F32({}, Shape{0});
 }
 
+using testing::Doubles;
 using testing::FillTensor;
 using testing::OneNode;
 using testing::OnnxType;

@@ -29,16 +29,6 @@
 namespace weft {
 namespace {
 
-std::vector<double> Doubles(const NDArray& a) {
-  std::vector<double> out;
-  if (a.dtype() == DType::kFloat32) {
-    for (float v : a.values<float>()) out.push_back(v);
-  } else if (a.dtype() == DType::kFloat64) {
-    for (double v : a.values<double>()) out.push_back(v);
-  }
-  return out;
-}
-
 NDArray Typed(DType d, const std::vector<double>& v, const Shape& s) {
   if (d == DType::kFloat64) return *NDArray::Create<double>(v, s);
   return *NDArray::Create<float>(std::vector<float>(v.begin(), v.end()), s);
@@ -57,6 +47,7 @@ std::vector<double> Ramp(int64_t n, int seed, double scale = 1.0) {
   return v;
 }
 
+using testing::Doubles;
 using testing::FillTensor;
 using testing::OneNode;
 using testing::OnnxType;
