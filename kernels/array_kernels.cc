@@ -38,6 +38,19 @@ std::string ListString(const std::vector<int64_t>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ","), "]");
 }
 
+// Calls `run(I{})` with I the element type of `indices`, int32_t or
+// int64_t (the index dtypes of Gather, GatherElements, ScatterElements and
+// GatherND); any other dtype is kInvalidArgument naming `op`.
+template <typename Run>
+absl::Status WithIndexType(const NDArray& indices, std::string_view op,
+                           Run&& run) {
+  if (indices.dtype() == DType::kInt32) return run(int32_t{});
+  if (indices.dtype() == DType::kInt64) return run(int64_t{});
+  return absl::InvalidArgumentError(
+      absl::StrCat(op, " indices are ", DTypeName(indices.dtype()),
+                   "; they must be int32 or int64"));
+}
+
 // The value is read from the attr once, when the plan is compiled.
 class ConstKernel : public OpKernel {
  public:
@@ -418,11 +431,9 @@ class GatherKernel : public OpKernel {
     const NDArray& params = ctx.input(0);
     const NDArray& indices = ctx.input(1);
     if (absl::Status s = CheckRank(params, axis_, "Gather"); !s.ok()) return s;
-    if (indices.dtype() == DType::kInt32) return Run<int32_t>(ctx);
-    if (indices.dtype() == DType::kInt64) return Run<int64_t>(ctx);
-    return absl::InvalidArgumentError(
-        absl::StrCat("Gather indices are ", DTypeName(indices.dtype()),
-                     "; they must be int32 or int64"));
+    return WithIndexType(indices, "Gather", [&](auto index) {
+      return this->template Run<decltype(index)>(ctx);
+    });
   }
 
  private:
@@ -1127,11 +1138,9 @@ class GatherElementsKernel : public OpKernel {
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& indices = ctx.input(1);
-    if (indices.dtype() == DType::kInt32) return Run<int32_t>(ctx);
-    if (indices.dtype() == DType::kInt64) return Run<int64_t>(ctx);
-    return absl::InvalidArgumentError(
-        absl::StrCat("GatherElements indices are ", DTypeName(indices.dtype()),
-                     "; they must be int32 or int64"));
+    return WithIndexType(indices, "GatherElements", [&](auto index) {
+      return this->template Run<decltype(index)>(ctx);
+    });
   }
 
  private:
@@ -1184,11 +1193,9 @@ class ScatterElementsKernel : public OpKernel {
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& indices = ctx.input(1);
-    if (indices.dtype() == DType::kInt32) return Run<int32_t>(ctx);
-    if (indices.dtype() == DType::kInt64) return Run<int64_t>(ctx);
-    return absl::InvalidArgumentError(
-        absl::StrCat("ScatterElements indices are ", DTypeName(indices.dtype()),
-                     "; they must be int32 or int64"));
+    return WithIndexType(indices, "ScatterElements", [&](auto index) {
+      return this->template Run<decltype(index)>(ctx);
+    });
   }
 
  private:
@@ -1408,11 +1415,9 @@ class GatherNDKernel : public OpKernel {
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& indices = ctx.input(1);
-    if (indices.dtype() == DType::kInt32) return Run<int32_t>(ctx);
-    if (indices.dtype() == DType::kInt64) return Run<int64_t>(ctx);
-    return absl::InvalidArgumentError(
-        absl::StrCat("GatherND indices are ", DTypeName(indices.dtype()),
-                     "; they must be int32 or int64"));
+    return WithIndexType(indices, "GatherND", [&](auto index) {
+      return this->template Run<decltype(index)>(ctx);
+    });
   }
 
  private:
