@@ -104,17 +104,8 @@ template <typename T>
 class SplitKernel : public OpKernel {
  public:
   explicit SplitKernel(OpKernelConstruction& c) : OpKernel(c) {
-    int64_t axis = 0;
     c.SetStatus(c.GetAttr("num_splits", &num_splits_));
-    c.SetStatus(c.GetAttr("axis", &axis));
-    if (!c.status().ok()) return;
-    absl::StatusOr<int> a =
-        NormalizeAxis(axis, c.input_shape(0).rank(), "Split axis");
-    if (!a.ok()) {
-      c.SetStatus(a.status());
-      return;
-    }
-    axis_ = *a;
+    axis_ = ReadAxis(c, "Split axis");
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -1122,19 +1113,8 @@ absl::StatusOr<std::vector<int64_t>> ElementOffsets(const NDArray& data,
 template <typename T>
 class GatherElementsKernel : public OpKernel {
  public:
-  explicit GatherElementsKernel(OpKernelConstruction& c) : OpKernel(c) {
-    int64_t axis = 0;
-    if (const int64_t* a = FindAttr<int64_t>(c.node().attrs(), "axis")) {
-      axis = *a;
-    }
-    absl::StatusOr<int> n =
-        NormalizeAxis(axis, c.input_shape(0).rank(), "GatherElements axis");
-    if (!n.ok()) {
-      c.SetStatus(n.status());
-      return;
-    }
-    axis_ = *n;
-  }
+  explicit GatherElementsKernel(OpKernelConstruction& c)
+      : OpKernel(c), axis_(ReadAxis(c, "GatherElements axis", 0)) {}
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     const NDArray& indices = ctx.input(1);
@@ -1172,8 +1152,6 @@ class ScatterElementsKernel : public OpKernel {
  public:
   explicit ScatterElementsKernel(OpKernelConstruction& c) : OpKernel(c) {
     const AttrMap& attrs = c.node().attrs();
-    int64_t axis = 0;
-    if (const int64_t* a = FindAttr<int64_t>(attrs, "axis")) axis = *a;
     if (const std::string* r = FindAttr<std::string>(attrs, "reduction")) {
       reduction_ = *r;
     }
@@ -1182,13 +1160,7 @@ class ScatterElementsKernel : public OpKernel {
           "ScatterElements reduction '", reduction_, "' is not supported")));
       return;
     }
-    absl::StatusOr<int> n =
-        NormalizeAxis(axis, c.input_shape(0).rank(), "ScatterElements axis");
-    if (!n.ok()) {
-      c.SetStatus(n.status());
-      return;
-    }
-    axis_ = *n;
+    axis_ = ReadAxis(c, "ScatterElements axis", 0);
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -1328,17 +1300,10 @@ class TopKKernel : public OpKernel {
  public:
   explicit TopKKernel(OpKernelConstruction& c) : OpKernel(c) {
     c.SetStatus(c.GetAttr("k", &k_));
-    const AttrMap& attrs = c.node().attrs();
-    int64_t axis = -1;
-    if (const int64_t* a = FindAttr<int64_t>(attrs, "axis")) axis = *a;
-    if (const bool* l = FindAttr<bool>(attrs, "largest")) largest_ = *l;
-    absl::StatusOr<int> n =
-        NormalizeAxis(axis, c.input_shape(0).rank(), "TopK axis");
-    if (!n.ok()) {
-      c.SetStatus(n.status());
-      return;
+    if (const bool* l = FindAttr<bool>(c.node().attrs(), "largest")) {
+      largest_ = *l;
     }
-    axis_ = *n;
+    axis_ = ReadAxis(c, "TopK axis", -1);
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {

@@ -177,18 +177,34 @@ int64_t DimProduct(const Shape& s, int begin, int end) {
   return p;
 }
 
-int ReadAxis(OpKernelConstruction& c, std::string_view what) {
-  int64_t axis = 0;
-  if (absl::Status s = c.GetAttr("axis", &axis); !s.ok()) {
-    c.SetStatus(s);
-    return 0;
-  }
+namespace {
+
+int NormalizeAxisOrSetStatus(OpKernelConstruction& c, int64_t axis,
+                             std::string_view what) {
   absl::StatusOr<int> a = NormalizeAxis(axis, c.input_shape(0).rank(), what);
   if (!a.ok()) {
     c.SetStatus(a.status());
     return 0;
   }
   return *a;
+}
+
+}  // namespace
+
+int ReadAxis(OpKernelConstruction& c, std::string_view what) {
+  int64_t axis = 0;
+  if (absl::Status s = c.GetAttr("axis", &axis); !s.ok()) {
+    c.SetStatus(s);
+    return 0;
+  }
+  return NormalizeAxisOrSetStatus(c, axis, what);
+}
+
+int ReadAxis(OpKernelConstruction& c, std::string_view what,
+             int64_t default_axis) {
+  const int64_t* axis = FindAttr<int64_t>(c.node().attrs(), "axis");
+  return NormalizeAxisOrSetStatus(c, axis != nullptr ? *axis : default_axis,
+                                  what);
 }
 
 absl::Status CheckRank(const NDArray& x, int axis, std::string_view op) {

@@ -98,6 +98,10 @@ int64_t DimProduct(const Shape& s, int begin, int end);
 // Reads the int64 attr "axis" and normalizes it against input 0's rank; on
 // error sets `c`'s status and returns 0.
 int ReadAxis(OpKernelConstruction& c, std::string_view what);
+// The same for an optional attr: `default_axis` when the node has no int64
+// "axis".
+int ReadAxis(OpKernelConstruction& c, std::string_view what,
+             int64_t default_axis);
 
 // kInvalidArgument unless `x`'s rank is above `axis` (the rank the plan was
 // compiled for may differ from a fed array's).
