@@ -257,6 +257,24 @@ void ReadOptionalBool(OpKernelConstruction& c, std::string_view name,
   if (c.node().attrs().contains(name)) c.SetStatus(c.GetAttr(name, value));
 }
 
+// The axes (sorted, normalized) and keep_dims every reduction reads when
+// the plan is compiled; on error `c`'s status is set and the axes are empty.
+struct ReduceAttrs {
+  std::vector<int> axes;
+  bool keep_dims = false;
+};
+ReduceAttrs ReadReduceAttrs(OpKernelConstruction& c) {
+  ReduceAttrs out;
+  absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
+  if (!axes.ok()) {
+    c.SetStatus(axes.status());
+    return out;
+  }
+  out.axes = *std::move(axes);
+  ReadOptionalBool(c, "keep_dims", &out.keep_dims);
+  return out;
+}
+
 // The output shape of reducing `in` over the sorted `axes`: reduced axes
 // removed, or kept with size 1 under keep_dims.
 Shape ReducedShape(const Shape& in, const std::vector<int>& axes,
@@ -279,13 +297,9 @@ template <typename T, Reduction kKind>
 class ReduceKernel : public OpKernel {
  public:
   explicit ReduceKernel(OpKernelConstruction& c) : OpKernel(c) {
-    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
-    if (!axes.ok()) {
-      c.SetStatus(axes.status());
-      return;
-    }
-    axes_ = *std::move(axes);
-    ReadOptionalBool(c, "keep_dims", &keep_dims_);
+    ReduceAttrs attrs = ReadReduceAttrs(c);
+    axes_ = std::move(attrs.axes);
+    keep_dims_ = attrs.keep_dims;
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -359,15 +373,9 @@ template <typename T, bool kMax>
 class ReduceExtremeKernel : public OpKernel {
  public:
   explicit ReduceExtremeKernel(OpKernelConstruction& c) : OpKernel(c) {
-    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
-    if (!axes.ok()) {
-      c.SetStatus(axes.status());
-      return;
-    }
-    axes_ = *std::move(axes);
-    if (c.node().attrs().contains("keep_dims")) {
-      c.SetStatus(c.GetAttr("keep_dims", &keep_dims_));
-    }
+    ReduceAttrs attrs = ReadReduceAttrs(c);
+    axes_ = std::move(attrs.axes);
+    keep_dims_ = attrs.keep_dims;
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
@@ -495,13 +503,9 @@ template <typename T>
 class ReduceProdKernel : public OpKernel {
  public:
   explicit ReduceProdKernel(OpKernelConstruction& c) : OpKernel(c) {
-    absl::StatusOr<std::vector<int>> axes = ReadAxes(c);
-    if (!axes.ok()) {
-      c.SetStatus(axes.status());
-      return;
-    }
-    axes_ = *std::move(axes);
-    ReadOptionalBool(c, "keep_dims", &keep_dims_);
+    ReduceAttrs attrs = ReadReduceAttrs(c);
+    axes_ = std::move(attrs.axes);
+    keep_dims_ = attrs.keep_dims;
   }
 
   absl::Status Compute(OpKernelContext& ctx) const override {
