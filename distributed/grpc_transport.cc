@@ -3,9 +3,13 @@
 // The only weft source that includes gRPC; it sees Debian's system Abseil
 // (through gRPC's headers) and never weft's, and talks to the rest of weft
 // through distributed/transport.h's standard types (docs/building.md).
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <algorithm>
 #include <atomic>
@@ -110,31 +114,195 @@ bool WriteChunks(const OutTensor& t, int64_t step, WriteFn write) {
   return true;
 }
 
+// A chunk's fields but its data.
+struct ChunkHeader {
+  bool first = false;
+  std::string key;
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+  int64_t num_bytes = 0;
+  int64_t step_id = 0;
+  int64_t data_size = 0;
+};
+
+// PushTensor's messages travel as raw bytes (grpc::ByteBuffer) in
+// TensorChunk's wire format, bypassing the generated (de)serialization: the
+// sender's data is a slice that references the tensor (no copy into a
+// protobuf string and none into the message), and the receiver copies it
+// once, from the received slices straight into the destination array (no
+// parse into a string first). Other senders' TensorChunks (any field order,
+// unknown fields) read the same.
+constexpr char kPushTensorMethod[] = "/weft.rpc.Worker/PushTensor";
+// Smaller data is copied into the message (a referencing slice costs more
+// than the copy it saves).
+constexpr int64_t kZeroCopyMinBytes = int64_t{16} << 10;
+constexpr int kDataField = rpc::TensorChunk::kDataFieldNumber;
+
+grpc::Slice DataSlice(const OutTensor& t, int64_t offset, int64_t n) {
+  if (t.owner == nullptr || n < kZeroCopyMinBytes) {
+    return grpc::Slice(t.data + offset, static_cast<size_t>(n));
+  }
+  // The slice keeps the tensor alive until the transport lets go of it.
+  auto* keep = new std::shared_ptr<const void>(t.owner);
+  return grpc::Slice(
+      const_cast<char*>(t.data + offset), static_cast<size_t>(n),
+      [](void* p) { delete static_cast<std::shared_ptr<const void>*>(p); },
+      keep);
+}
+
+// One chunk of `t` (bytes [offset, offset + n)) as a TensorChunk message.
+grpc::ByteBuffer RawChunk(const OutTensor& t, int64_t step, int64_t offset,
+                          int64_t n) {
+  rpc::TensorChunk header;
+  if (offset == 0) {
+    header.set_first(true);
+    header.set_key(t.key);
+    header.set_dtype(t.meta.dtype);
+    for (int64_t d : t.meta.shape) header.add_shape(d);
+    header.set_num_bytes(t.meta.num_bytes);
+    header.set_step_id(step);
+  }
+  std::string head = header.SerializeAsString();
+  if (n == 0) {
+    grpc::Slice only(head);
+    return grpc::ByteBuffer(&only, 1);
+  }
+  // The data field's tag and length; its bytes are the second slice.
+  uint8_t prefix[16];
+  uint8_t* end = google::protobuf::io::CodedOutputStream::WriteTagToArray(
+      google::protobuf::internal::WireFormatLite::MakeTag(
+          kDataField, google::protobuf::internal::WireFormatLite::
+                          WIRETYPE_LENGTH_DELIMITED),
+      prefix);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(n), end);
+  head.append(reinterpret_cast<const char*>(prefix), end - prefix);
+  grpc::Slice slices[2] = {grpc::Slice(head), DataSlice(t, offset, n)};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+// Skips a field of wire type `type`; false if malformed (groups included:
+// TensorChunk has none).
+bool SkipField(google::protobuf::io::CodedInputStream* in, uint32_t tag) {
+  using WFL = google::protobuf::internal::WireFormatLite;
+  uint64_t v = 0;
+  uint32_t len = 0;
+  switch (WFL::GetTagWireType(tag)) {
+    case WFL::WIRETYPE_VARINT:
+      return in->ReadVarint64(&v);
+    case WFL::WIRETYPE_FIXED64:
+      return in->Skip(8);
+    case WFL::WIRETYPE_FIXED32:
+      return in->Skip(4);
+    case WFL::WIRETYPE_LENGTH_DELIMITED:
+      return in->ReadVarint32(&len) && in->Skip(static_cast<int>(len));
+    default:
+      return false;
+  }
+}
+
+// Reads a raw TensorChunk's fields but its data (whose size it notes).
+// False: malformed.
+bool ParseChunkHeader(grpc::ByteBuffer* buffer, ChunkHeader* h) {
+  using WFL = google::protobuf::internal::WireFormatLite;
+  grpc::ProtoBufferReader reader(buffer);
+  if (!reader.status().ok()) return false;
+  google::protobuf::io::CodedInputStream in(&reader);
+  bool has_data = false;
+  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+    const int field = WFL::GetTagFieldNumber(tag);
+    const auto type = WFL::GetTagWireType(tag);
+    uint64_t v = 0;
+    uint32_t len = 0;
+    bool ok = true;
+    if (field == rpc::TensorChunk::kKeyFieldNumber &&
+        type == WFL::WIRETYPE_LENGTH_DELIMITED) {
+      ok = in.ReadVarint32(&len) && in.ReadString(&h->key, len);
+    } else if (field == rpc::TensorChunk::kDtypeFieldNumber &&
+               type == WFL::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(&v);
+      h->dtype = static_cast<int32_t>(v);
+    } else if (field == rpc::TensorChunk::kShapeFieldNumber &&
+               type == WFL::WIRETYPE_LENGTH_DELIMITED) {  // Packed.
+      ok = in.ReadVarint32(&len);
+      const auto limit = in.PushLimit(static_cast<int>(len));
+      while (ok && in.BytesUntilLimit() > 0) {
+        ok = in.ReadVarint64(&v);
+        h->shape.push_back(static_cast<int64_t>(v));
+      }
+      in.PopLimit(limit);
+    } else if (field == rpc::TensorChunk::kShapeFieldNumber &&
+               type == WFL::WIRETYPE_VARINT) {  // Unpacked.
+      ok = in.ReadVarint64(&v);
+      h->shape.push_back(static_cast<int64_t>(v));
+    } else if (field == rpc::TensorChunk::kNumBytesFieldNumber &&
+               type == WFL::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(&v);
+      h->num_bytes = static_cast<int64_t>(v);
+    } else if (field == kDataField && type == WFL::WIRETYPE_LENGTH_DELIMITED) {
+      ok = !has_data && in.ReadVarint32(&len) && in.Skip(static_cast<int>(len));
+      has_data = true;
+      h->data_size = len;
+    } else if (field == rpc::TensorChunk::kFirstFieldNumber &&
+               type == WFL::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(&v);
+      h->first = v != 0;
+    } else if (field == rpc::TensorChunk::kStepIdFieldNumber &&
+               type == WFL::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(&v);
+      h->step_id = static_cast<int64_t>(v);
+    } else {
+      ok = SkipField(&in, tag);
+    }
+    if (!ok) return false;
+  }
+  return in.ConsumedEntireMessage();
+}
+
+// Copies a raw TensorChunk's data (ParseChunkHeader accepted it) to `dest`.
+bool CopyChunkData(grpc::ByteBuffer* buffer, char* dest) {
+  using WFL = google::protobuf::internal::WireFormatLite;
+  grpc::ProtoBufferReader reader(buffer);
+  if (!reader.status().ok()) return false;
+  google::protobuf::io::CodedInputStream in(&reader);
+  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+    if (WFL::GetTagFieldNumber(tag) == kDataField &&
+        WFL::GetTagWireType(tag) == WFL::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t len = 0;
+      return in.ReadVarint32(&len) && in.ReadRaw(dest, static_cast<int>(len));
+    }
+    if (!SkipField(&in, tag)) return false;
+  }
+  return true;  // No data field: an empty chunk.
+}
+
 // Assembles chunked tensors into sinks.
 class ChunkReader {
  public:
-  // Consumes `chunk`; `make_sink` gives the sink of a new tensor. Sets
-  // `complete` when a tensor was committed.
-  RpcStatus Add(const rpc::TensorChunk& chunk,
+  // Consumes a chunk: `h` its fields, `copy_data` copies its h.data_size
+  // bytes of data to a destination (false: it could not).
+  // `make_sink` gives the sink of a new tensor. Sets `complete` when a
+  // tensor was committed.
+  RpcStatus Add(const ChunkHeader& h,
+                const std::function<bool(char*)>& copy_data,
                 const std::function<std::unique_ptr<TensorSink>()>& make_sink,
                 bool* complete) {
     *complete = false;
-    if (chunk.first()) {
+    if (h.first) {
       if (sink_ != nullptr) {
         return Error(13, "tensor stream: tensor '" + key_ +
                              "' was cut off by the next one");
       }
-      if (chunk.num_bytes() < 0) {
-        return Error(3,
-                     "tensor stream: negative size for '" + chunk.key() + "'");
+      if (h.num_bytes < 0) {
+        return Error(3, "tensor stream: negative size for '" + h.key + "'");
       }
       sink_ = make_sink();
       if (sink_ == nullptr) return Error(1, "tensor stream: no receiver");
       TensorMeta meta;
-      meta.dtype = chunk.dtype();
-      meta.shape.assign(chunk.shape().begin(), chunk.shape().end());
-      meta.num_bytes = chunk.num_bytes();
-      key_ = chunk.key();
+      meta.dtype = h.dtype;
+      meta.shape = h.shape;
+      meta.num_bytes = h.num_bytes;
+      key_ = h.key;
       total_ = meta.num_bytes;
       offset_ = 0;
       if (RpcStatus s = sink_->Begin(key_, meta, &data_); !s.ok()) {
@@ -144,14 +312,16 @@ class ChunkReader {
     } else if (sink_ == nullptr) {
       return Error(3, "tensor stream: data before a tensor's first chunk");
     }
-    const std::string& d = chunk.data();
-    if (static_cast<int64_t>(d.size()) > total_ - offset_) {
+    if (h.data_size > total_ - offset_) {
       sink_.reset();
       return Error(3, "tensor stream: more data than the " +
                           std::to_string(total_) + " bytes of '" + key_ + "'");
     }
-    if (!d.empty()) std::memcpy(data_ + offset_, d.data(), d.size());
-    offset_ += static_cast<int64_t>(d.size());
+    if (h.data_size > 0 && !copy_data(data_ + offset_)) {
+      sink_.reset();
+      return Error(3, "tensor stream: a malformed chunk of '" + key_ + "'");
+    }
+    offset_ += h.data_size;
     if (offset_ == total_) {
       RpcStatus s = sink_->Commit();
       sink_.reset();
@@ -159,6 +329,28 @@ class ChunkReader {
       return s;
     }
     return RpcStatus();
+  }
+  // The same for a parsed TensorChunk.
+  RpcStatus Add(const rpc::TensorChunk& chunk,
+                const std::function<std::unique_ptr<TensorSink>()>& make_sink,
+                bool* complete) {
+    ChunkHeader h;
+    h.first = chunk.first();
+    if (h.first) {
+      h.key = chunk.key();
+      h.dtype = chunk.dtype();
+      h.shape.assign(chunk.shape().begin(), chunk.shape().end());
+      h.num_bytes = chunk.num_bytes();
+    }
+    const std::string& d = chunk.data();
+    h.data_size = static_cast<int64_t>(d.size());
+    return Add(
+        h,
+        [&d](char* dest) {
+          std::memcpy(dest, d.data(), d.size());
+          return true;
+        },
+        make_sink, complete);
   }
   // A tensor was started and not finished.
   bool partial() const { return sink_ != nullptr; }
@@ -242,7 +434,27 @@ bool IsLoopbackHost(std::string_view listen) {
 
 class WorkerServiceImpl final : public rpc::Worker::Service {
  public:
-  explicit WorkerServiceImpl(WorkerHandler* handler) : handler_(handler) {}
+  explicit WorkerServiceImpl(WorkerHandler* handler) : handler_(handler) {
+    // PushTensor reads raw chunks (kPushTensorMethod). MarkMethodStreamed
+    // is grpc::Service's way to replace a synchronous method's handler (it
+    // also relabels the method BIDI_STREAMING, which the server treats as
+    // client streaming: no request read ahead).
+    const int index = rpc::TensorChunk::descriptor()
+                          ->file()
+                          ->FindServiceByName("Worker")
+                          ->FindMethodByName("PushTensor")
+                          ->index();
+    MarkMethodStreamed(
+        index,
+        new grpc::internal::ClientStreamingHandler<
+            WorkerServiceImpl, grpc::ByteBuffer, rpc::PushTensorResponse>(
+            [](WorkerServiceImpl* service, grpc::ServerContext* ctx,
+               grpc::ServerReader<grpc::ByteBuffer>* reader,
+               rpc::PushTensorResponse* resp) {
+              return service->PushRaw(ctx, reader, resp);
+            },
+            this));
+  }
 
   grpc::Status RegisterGraph(grpc::ServerContext*,
                              const rpc::RegisterGraphRequest* req,
@@ -381,20 +593,28 @@ class WorkerServiceImpl final : public rpc::Worker::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status PushTensor(grpc::ServerContext*,
-                          grpc::ServerReader<rpc::TensorChunk>* reader,
-                          rpc::PushTensorResponse* resp) override {
-    rpc::TensorChunk chunk;
+  // PushTensor, raw (kPushTensorMethod): installed in place of the
+  // generated handler by the constructor.
+  grpc::Status PushRaw(grpc::ServerContext*,
+                       grpc::ServerReader<grpc::ByteBuffer>* reader,
+                       rpc::PushTensorResponse* resp) {
+    grpc::ByteBuffer buffer;
     ChunkReader assembler;
     int64_t step = 0;
     RpcStatus status;
     bool any = false;
-    while (reader->Read(&chunk)) {
-      if (!any) step = chunk.step_id();
+    while (reader->Read(&buffer)) {
+      ChunkHeader h;
+      if (!ParseChunkHeader(&buffer, &h)) {
+        status = Error(3, "tensor stream: a malformed chunk");
+        break;
+      }
+      if (!any) step = h.step_id;
       any = true;
       bool complete = false;
       status = assembler.Add(
-          chunk, [&] { return handler_->OpenSink(step); }, &complete);
+          h, [&buffer](char* dest) { return CopyChunkData(&buffer, dest); },
+          [&] { return handler_->OpenSink(step); }, &complete);
       if (!status.ok()) break;
     }
     if (status.ok() && assembler.partial()) {
@@ -669,24 +889,29 @@ class WorkerClientImpl final : public WorkerClient {
 
   void PushTensor(int64_t step, OutTensor tensor, int64_t deadline_ns,
                   std::function<void(RpcStatus)> done) override {
-    std::shared_ptr<rpc::Worker::Stub> stub = this->stub();
-    pool_.Schedule([this, stub, step, tensor = std::move(tensor), deadline_ns,
+    std::shared_ptr<Connection> conn = connection();
+    pool_.Schedule([this, conn, step, tensor = std::move(tensor), deadline_ns,
                     done = std::move(done)] {
       grpc::ClientContext ctx;
       ctx.set_deadline(DeadlineOf(deadline_ns));
       rpc::PushTensorResponse resp;
-      std::unique_ptr<grpc::ClientWriter<rpc::TensorChunk>> writer =
-          stub->PushTensor(&ctx, &resp);
+      std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+          grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(
+              conn->channel.get(), conn->push_method, &ctx, &resp));
       // The last chunk goes with the half-close (one write less).
       bool closed = false;
-      WriteChunks(tensor, step, [&](rpc::TensorChunk c, bool last) {
-        if (last) {
+      int64_t offset = 0;
+      do {
+        const int64_t n = std::min(kChunkBytes, tensor.meta.num_bytes - offset);
+        grpc::ByteBuffer chunk = RawChunk(tensor, step, offset, n);
+        offset += n;
+        if (offset == tensor.meta.num_bytes) {
           closed = true;
-          writer->WriteLast(c, grpc::WriteOptions());
-          return true;
+          writer->WriteLast(chunk, grpc::WriteOptions());
+        } else if (!writer->Write(chunk)) {
+          break;  // The call ended; Finish says why.
         }
-        return writer->Write(c);
-      });
+      } while (offset < tensor.meta.num_bytes);
       if (!closed) writer->WritesDone();
       grpc::Status s = writer->Finish();
       if (!s.ok()) {
@@ -712,14 +937,27 @@ class WorkerClientImpl final : public WorkerClient {
   }
 
  private:
+  // A channel with its stub and the raw PushTensor method.
+  struct Connection {
+    explicit Connection(std::shared_ptr<grpc::Channel> c)
+        : channel(std::move(c)),
+          stub(channel),
+          push_method(kPushTensorMethod,
+                      grpc::internal::RpcMethod::CLIENT_STREAMING, channel) {}
+    std::shared_ptr<grpc::Channel> channel;
+    rpc::Worker::Stub stub;
+    grpc::internal::RpcMethod push_method;
+  };
+  std::shared_ptr<Connection> connection() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return conn_;
+  }
+  // The stub of the current connection, kept alive with it.
   std::shared_ptr<rpc::Worker::Stub> stub() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stub_;
+    std::shared_ptr<Connection> conn = connection();
+    return std::shared_ptr<rpc::Worker::Stub>(conn, &conn->stub);
   }
-  std::shared_ptr<grpc::Channel> channel() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return channel_;
-  }
+  std::shared_ptr<grpc::Channel> channel() { return connection()->channel; }
   // A fresh channel (no reconnect backoff left from a dead peer): the next
   // call to a restarted task connects at once.
   void Reconnect() {
@@ -727,9 +965,9 @@ class WorkerClientImpl final : public WorkerClient {
     SetChannelArgs(config_, &args);
     std::shared_ptr<grpc::Channel> channel =
         grpc::CreateCustomChannel(address_, creds_, args);
+    auto conn = std::make_shared<Connection>(std::move(channel));
     std::lock_guard<std::mutex> lock(mu_);
-    channel_ = channel;
-    stub_ = std::make_shared<rpc::Worker::Stub>(channel);
+    conn_ = std::move(conn);
   }
   void OnFailure(const grpc::Status& s) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
@@ -739,8 +977,7 @@ class WorkerClientImpl final : public WorkerClient {
   const ChannelConfig config_;
   std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::mutex mu_;
-  std::shared_ptr<grpc::Channel> channel_;   // Guarded by mu_.
-  std::shared_ptr<rpc::Worker::Stub> stub_;  // Guarded by mu_.
+  std::shared_ptr<Connection> conn_;  // Guarded by mu_.
   // Last: joined first, while everything the calls use is alive.
   ThreadPool pool_;
 };

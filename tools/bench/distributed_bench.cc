@@ -5,6 +5,9 @@
 //     tensor: the tensor's push plus the step's RunStep call) against one
 //     client-streaming call of the same bytes in the same chunks on the
 //     same library and channel settings. Goal: weft >= 0.9x from 1 MiB up.
+//   - BM_TransferAlternating/N: the same two alternated within each
+//     iteration, so both see the same load; its `ratio` counter (weft's
+//     throughput / plain's, from the medians) is the goal's figure.
 //   - BM_RemoteStep (x -> Neg on the task -> fetched), BM_InProcessStep
 //     (the same over cpu:0 and cpu:1 of this process) and BM_GrpcRoundTrip
 //     (one unary call): p50/p99 latency counters. Goal: remote step
@@ -99,6 +102,69 @@ void BM_GrpcTransfer(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * bytes);
 }
 
+// weft and the plain call alternated within each iteration (the order
+// flips every iteration), so both see the same machine load: counters
+// weft_ms and grpc_ms (medians) and ratio = weft's throughput / plain's
+// (grpc_ms / weft_ms). The figure docs/perf.md records for the goal.
+void BM_TransferAlternating(benchmark::State& state) {
+  const int64_t bytes = state.range(0);
+  Graph g = Graph::Create("transfer");
+  Tensor x, y;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kFloat32, Shape{bytes / 4}, {.name = "x"});
+    y = ops::Identity(x, {.name = "y", .device = kTask0});
+  }
+  auto session = *Session::Create(g, Cluster());
+  NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{bytes / 4});
+  std::fill_n(in.mutable_data<float>(), bytes / 4, 1.0f);
+  std::vector<char> data(bytes, 1);
+  bench::BaselineClient& client = Baseline();
+  auto weft_step = [&] {
+    const absl::Time start = absl::Now();
+    if (!session->Run({{x, in}}, {}, {y}).ok()) return -1.0;
+    return absl::ToDoubleMilliseconds(absl::Now() - start);
+  };
+  auto plain_push = [&] {
+    const absl::Time start = absl::Now();
+    if (!client.Push(data.data(), bytes)) return -1.0;
+    return absl::ToDoubleMilliseconds(absl::Now() - start);
+  };
+  if (weft_step() < 0 || plain_push() < 0) {  // Warm-up, registration.
+    state.SkipWithError("warm-up failed");
+    return;
+  }
+  std::vector<double> weft_ms, grpc_ms;
+  bool weft_first = true;
+  for (auto _ : state) {
+    double w, p;
+    if (weft_first) {
+      w = weft_step();
+      p = plain_push();
+    } else {
+      p = plain_push();
+      w = weft_step();
+    }
+    weft_first = !weft_first;
+    if (w < 0 || p < 0) {
+      state.SkipWithError("a transfer failed");
+      break;
+    }
+    weft_ms.push_back(w);
+    grpc_ms.push_back(p);
+    state.SetIterationTime((w + p) * 1e-3);
+  }
+  if (weft_ms.empty()) return;
+  auto median = [](std::vector<double>& v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double w = median(weft_ms), p = median(grpc_ms);
+  state.counters["weft_ms"] = w;
+  state.counters["grpc_ms"] = p;
+  state.counters["ratio"] = p / w;
+}
+
 // Per-iteration latencies in manual time, with p50/p99 counters (us).
 template <typename Fn>
 void Latencies(benchmark::State& state, Fn fn) {
@@ -160,6 +226,12 @@ BENCHMARK(BM_GrpcTransfer)
     ->Range(4 << 10, 256 << 20)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(BM_TransferAlternating)
+    ->RangeMultiplier(8)
+    ->Range(256 << 10, 256 << 20)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2)  // At least 4 pairs at 256 MiB.
+    ->UseManualTime();
 BENCHMARK(BM_RemoteStep)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_InProcessStep)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GrpcRoundTrip)->UseManualTime()->Unit(benchmark::kMicrosecond);
