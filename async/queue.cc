@@ -489,6 +489,15 @@ absl::StatusOr<Queue> Queue::FromResource(const ResourceRef& resource) {
         "Queue::FromResource: the resource reference is null");
   }
   auto impl = std::dynamic_pointer_cast<internal::QueueImpl>(resource);
+  if (impl == nullptr && resource->kind() == "Queue") {
+    // A stand-in for another process's Queue (graph/graph_io_internal.h).
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Queue ", resource->Describe(),
+        " cannot be used here\n  fix: place the nodes that use it on a "
+        "device of the process that created it, or create a Queue of that "
+        "name in this process (and register its resolver) before the graph "
+        "is registered"));
+  }
   if (impl == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Queue::FromResource: resource ", Quoted(resource->name()),

@@ -20,6 +20,7 @@
 #include "graph/device_kind.h"
 #include "graph/error_util.h"
 #include "graph/graph_io.h"
+#include "graph/graph_io_internal.h"
 #include "kernels/cancellation.h"
 #include "runtime/device.h"
 #include "runtime/executor.h"
@@ -237,9 +238,12 @@ transport::RpcStatus Server::Impl::Register(
     return ToRpc(absl::FailedPreconditionError(
         "the registration is for another incarnation of this task"));
   }
-  absl::StatusOr<Graph> graph =
-      ParseGraph(request.graph_def, GraphFileFormat::kBinary,
-                 absl::StrCat("the graph registered for ", request.task));
+  // The whole graph comes, so resources used only in other processes get
+  // stand-ins; the kernel of a node here that uses one refuses it, which
+  // fails the registration naming the node.
+  absl::StatusOr<Graph> graph = internal::ParseGraphWithStandIns(
+      request.graph_def, GraphFileFormat::kBinary,
+      absl::StrCat("the graph registered for ", request.task));
   if (!graph.ok()) return ToRpc(graph.status());
   auto lookup = [&](const std::vector<std::string>& names,
                     std::vector<Tensor>& out) -> absl::Status {

@@ -28,6 +28,7 @@
 #include "graph/function_body.h"
 #include "graph/graph_def.pb.h"
 #include "graph/graph_impl.h"
+#include "graph/graph_io_internal.h"
 #include "graph/ndarray.h"
 #include "graph/provenance.h"
 
@@ -302,6 +303,12 @@ absl::StatusOr<GraphDef> ToGraphDef(const Graph& graph) {
     ResourceRefDef* rd = def.add_resource();
     rd->set_kind(std::string(r->kind()));
     rd->set_name(r->name());
+    for (const TensorSpec& spec : r->value_specs()) {
+      ValueSpecDef* vs = rd->add_value_spec();
+      vs->set_dtype(ToProto(spec.dtype));
+      ToProto(spec.shape, vs->mutable_shape());
+      vs->set_name(spec.name);
+    }
   }
   return def;
 }
@@ -422,10 +429,33 @@ absl::StatusOr<GraphDef> ParseGraphDef(std::string_view contents,
 
 // ------------------------------------------------------------------ load --
 
+// A resource this process does not have, in a graph loaded by
+// internal::ParseGraphWithStandIns: its kind, name and value specs only.
+class StandInResource final : public Resource {
+ public:
+  StandInResource(std::string kind, std::string name,
+                  std::vector<TensorSpec> specs)
+      : Resource(std::move(name), std::source_location::current()),
+        kind_(std::move(kind)),
+        specs_(std::move(specs)) {}
+  std::string_view kind() const override { return kind_; }
+  const std::vector<TensorSpec>& value_specs() const override { return specs_; }
+  std::string Describe() const override {
+    return absl::StrCat(Quoted(name()), " (not in this process: a ", kind_,
+                        " lives in the process that created it)");
+  }
+
+ private:
+  const std::string kind_;
+  const std::vector<TensorSpec> specs_;
+};
+
 // What the loaders of one file share: the file's name, its bound
 // resources and the functions of its library loaded so far.
 struct LoadState {
   std::string_view source;
+  // internal::ParseGraphWithStandIns: unbound resources get stand-ins.
+  bool stand_ins = false;
   absl::flat_hash_map<std::pair<std::string, std::string>, ResourceRef>
       resources = {};
   absl::flat_hash_map<std::string, std::shared_ptr<internal::FunctionBody>>
@@ -518,6 +548,17 @@ class Loader {
                          " is declared twice"));
       }
       std::shared_ptr<const ResourceResolver> resolver = FindResolver(r.kind());
+      if (state_.stand_ins) {
+        absl::StatusOr<ResourceRef> ref = resolver == nullptr
+                                              ? absl::NotFoundError("")
+                                              : (*resolver)(r.name());
+        if (!ref.ok() && absl::IsNotFound(ref.status())) {
+          absl::StatusOr<ResourceRef> stand_in = MakeStandIn(i, r);
+          if (!stand_in.ok()) return stand_in.status();
+          state_.resources.emplace(key, *std::move(stand_in));
+          continue;
+        }
+      }
       if (resolver == nullptr) {
         return absl::NotFoundError(absl::StrCat(
             FileText(), " refers to ", what,
@@ -546,6 +587,28 @@ class Loader {
       state_.resources.emplace(key, *std::move(ref));
     }
     return absl::OkStatus();
+  }
+
+  // A stand-in for resource[i] (ParseGraphWithStandIns).
+  absl::StatusOr<ResourceRef> MakeStandIn(int i,
+                                          const ResourceRefDef& r) const {
+    std::vector<TensorSpec> specs;
+    for (const ValueSpecDef& vs : r.value_spec()) {
+      const std::optional<DType> dtype = FromProto(vs.dtype());
+      Shape shape(std::vector<int64_t>(vs.shape().dim().begin(),
+                                       vs.shape().dim().end()));
+      absl::Status valid = shape.Validate();
+      if (!dtype.has_value() || !valid.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(FileText(), ", field resource[", i, "] (", r.kind(),
+                         " ", Quoted(r.name()), "): an invalid value_spec: ",
+                         !dtype.has_value() ? absl::StrCat("dtype ", vs.dtype())
+                                            : std::string(valid.message())));
+      }
+      specs.push_back(TensorSpec{*dtype, std::move(shape), vs.name()});
+    }
+    return ResourceRef(std::make_shared<StandInResource>(r.kind(), r.name(),
+                                                         std::move(specs)));
   }
 
   // ----------------------------------------------------------- attrs --
@@ -1106,9 +1169,10 @@ class Loader {
 };
 
 absl::StatusOr<Graph> FromGraphDef(const GraphDef& def, std::string_view source,
-                                   std::string_view name) {
+                                   std::string_view name,
+                                   bool stand_ins = false) {
   Graph g = Graph::Create(name.empty() ? std::string_view(def.name()) : name);
-  LoadState state{.source = source};
+  LoadState state{.source = source, .stand_ins = stand_ins};
   Loader loader(def, state, g);
   if (absl::Status s = loader.Run(); !s.ok()) return s;
   return g;
@@ -1170,6 +1234,22 @@ absl::StatusOr<Graph> ParseGraph(std::string_view contents,
   if (!def.ok()) return def.status();
   return FromGraphDef(*def, source, name);
 }
+
+namespace internal {
+
+absl::StatusOr<Graph> ParseGraphWithStandIns(std::string_view contents,
+                                             GraphFileFormat format,
+                                             std::string_view source) {
+  absl::StatusOr<GraphDef> def = ParseGraphDef(contents, format, source);
+  if (!def.ok()) return def.status();
+  return FromGraphDef(*def, source, "", /*stand_ins=*/true);
+}
+
+bool IsStandIn(const Resource& resource) {
+  return dynamic_cast<const StandInResource*>(&resource) != nullptr;
+}
+
+}  // namespace internal
 
 absl::StatusOr<Graph> LoadGraph(std::string_view path, std::string_view name) {
   absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "graph/attr.h"
 #include "graph/resource_attrs.h"
 #include "kernels/kernel.h"
@@ -21,7 +22,19 @@ class VariableKernel : public OpKernel {
   explicit VariableKernel(OpKernelConstruction& c)
       : OpKernel(c), variable_(VariableOfNode(c)) {
     if (variable_.is_null()) {
-      c.SetStatus(absl::InvalidArgumentError("no Variable in attr 'variable'"));
+      // A Variable-kind resource that is not one: a stand-in for another
+      // process's Variable (graph/graph_io_internal.h).
+      const ResourceRef r = internal::VariableOfAttrs(c.node().attrs());
+      c.SetStatus(absl::InvalidArgumentError(
+          r == nullptr
+              ? std::string("no Variable in attr 'variable'")
+              : absl::StrCat(
+                    "Variable ", r->Describe(),
+                    " cannot be used here\n  fix: place the nodes that use "
+                    "it on a device of the process that created it (a read "
+                    "there sends the value on), or create a Variable of "
+                    "that name in this process before the graph is "
+                    "registered")));
     }
   }
 

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "graph/errors.h"
 #include "graph/graph_io.h"
+#include "graph/graph_io_internal.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
@@ -265,6 +266,68 @@ TEST(VariableOps, GraphFilesBindVariablesByName) {
   absl::StatusOr<Graph> unbound = LoadGraph(path);
   ASSERT_FALSE(unbound.ok());
   EXPECT_THAT(unbound.status().message(), HasSubstr("gone/v"));
+}
+
+// A cluster task loads the whole graph but owns none of the client's
+// Variables: internal::ParseGraphWithStandIns builds the nodes that use
+// them from the value specs the file records (format 1.2), and their
+// kernels refuse to run with the stand-in.
+TEST(VariableOps, StandInsBuildWhatUsesAVariableThisProcessLacks) {
+  std::string contents;
+  {
+    Graph g = Graph::Create("g");
+    Variable tmp = MustCreateVariable(
+        "elsewhere/v",
+        *NDArray::Create<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3}));
+    Tensor y = ops::Neg(ops::ReadVariable(tmp, {.name = "read", .graph = g}),
+                        {.name = "y", .graph = g});
+    ASSERT_TRUE(y.ok()) << y.status();
+    absl::StatusOr<std::string> text =
+        SerializeGraph(g, GraphFileFormat::kText);
+    ASSERT_TRUE(text.ok()) << text.status();
+    contents = *text;
+  }
+  EXPECT_THAT(contents, HasSubstr("value_spec {\n    dtype: DT_FLOAT32\n"
+                                  "    shape {\n      dim: 2\n      dim: 3"));
+  EXPECT_EQ(ParseGraph(contents, GraphFileFormat::kText, "elsewhere.pbtxt")
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<Graph> g = internal::ParseGraphWithStandIns(
+      contents, GraphFileFormat::kText, "elsewhere.pbtxt");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<Tensor> y = g->GetTensor("y");
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(y->dtype(), DType::kFloat32);
+  EXPECT_EQ(y->shape(), Shape({2, 3}));
+  {
+    auto session = Session::Create(*g);
+    const absl::Status s =
+        session.ok() ? (*session)->Run({}, {*y}).status() : session.status();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(),
+                HasSubstr("Variable 'elsewhere/v' (not in this process: a "
+                          "Variable lives in the process that created it) "
+                          "cannot be used here\n  fix: place the nodes that "
+                          "use it on a device of the process that created "
+                          "it"));
+    std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->node_name, "read");
+  }
+  // A live Variable of that name is bound, as ParseGraph binds it.
+  Variable v = MustCreateVariable(
+      "elsewhere/v", *NDArray::Create<float>({1, 1, 1, 1, 1, 1}, Shape{2, 3}));
+  g = internal::ParseGraphWithStandIns(contents, GraphFileFormat::kText,
+                                       "elsewhere.pbtxt");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto session = Session::Create(*g);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({}, {*g->GetTensor("y")});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(ToVector<float>((*out)[0]),
+              ::testing::ElementsAre(-1, -1, -1, -1, -1, -1));
 }
 
 }  // namespace

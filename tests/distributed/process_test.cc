@@ -28,10 +28,13 @@
 #include "absl/time/clock.h"
 #include "distributed/server.h"
 #include "gmock/gmock.h"
+#include "graph/errors.h"
 #include "graph/ops.h"
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
+#include "state/variable.h"
+#include "state/variable_ops.h"
 #include "tests/distributed/test_models.h"
 
 extern char** environ;
@@ -308,6 +311,74 @@ TEST(Processes, SixteenThreadsAndASecondClientProcessShareAWorker) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(second.Wait(), 0) << "the second client process saw errors";
+}
+
+NDArray Mat(int64_t rows, int64_t cols, std::vector<float> values) {
+  return *NDArray::Create<float>(std::move(values), Shape{rows, cols});
+}
+
+// A Variable lives in the process that created it (here, the client's):
+// read on the client's device, its value travels to the task each step; a
+// node on the task that uses it is refused when the graph is registered
+// there (the task has a stand-in, not the Variable), naming the node, the
+// task and the fix.
+TEST(Processes, AVariableIsReadWhereItLivesAndRefusedOnATask) {
+  Worker w0;
+  ASSERT_TRUE(w0.ok());
+  auto v = Variable::Create("process_test_w", Mat(2, 2, {1, 2, 3, 4}));
+  ASSERT_TRUE(v.ok()) << v.status();
+  Graph g = Graph::Create("variable_read_here");
+  Tensor x, y;
+  {
+    GraphScope scope(g);
+    x = ops::Placeholder(DType::kFloat32, Shape{1, 2}, {.name = "x"});
+    Tensor w = ops::ReadVariable(*v, {.name = "read_w", .device = "cpu:0"});
+    y = ops::MatMul(x, w, {.name = "y", .device = kTask0});
+  }
+  auto session = Session::Create(g, ClusterOptions({w0.address()}));
+  ASSERT_TRUE(session.ok()) << session.status();
+  const NDArray in = Mat(1, 2, {1, 1});
+  auto r = (*session)->Run({{x, in}}, {y});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE((*r)[0].Equals(Mat(1, 2, {4, 6})));
+  // The next step reads the Variable's new value.
+  ASSERT_TRUE(v->Assign(Mat(2, 2, {10, 20, 30, 40})).ok());
+  r = (*session)->Run({{x, in}}, {y});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE((*r)[0].Equals(Mat(1, 2, {40, 60})));
+
+  Graph bad = Graph::Create("variable_read_there");
+  Tensor bx, by;
+  {
+    GraphScope scope(bad);
+    bx = ops::Placeholder(DType::kFloat32, Shape{1, 2}, {.name = "x"});
+    Tensor w = ops::ReadVariable(*v, {.name = "read_w", .device = kTask0});
+    by = ops::MatMul(bx, w, {.name = "y", .device = kTask0});
+  }
+  auto bad_session = Session::Create(bad, ClusterOptions({w0.address()}));
+  ASSERT_TRUE(bad_session.ok()) << bad_session.status();
+  r = (*bad_session)->Run({{bx, in}}, {by});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              ::testing::HasSubstr("task /job:worker/task:0 at "));
+  EXPECT_THAT(r.status().message(),
+              ::testing::HasSubstr("node 'read_w' (ReadVariable) defined at "
+                                   "tests/distributed/process_test.cc:"));
+  EXPECT_THAT(r.status().message(),
+              ::testing::HasSubstr(
+                  "its kernel could not be built: Variable 'process_test_w' "
+                  "(not in this process: a Variable lives in the process "
+                  "that created it) cannot be used here\n  fix: place the "
+                  "nodes that use it on a device of the process that "
+                  "created it"));
+  std::optional<OpErrorInfo> info = GetOpErrorInfo(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->node_name, "read_w");
+  EXPECT_EQ(info->op_type, "ReadVariable");
+  // The first session is unharmed.
+  r = (*session)->Run({{x, in}}, {y});
+  EXPECT_TRUE(r.ok()) << r.status();
 }
 
 TEST(Processes, WeftServeStopsCleanlyOnSigterm) {
