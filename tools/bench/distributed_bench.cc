@@ -11,7 +11,9 @@
 //   - BM_RemoteStep (x -> Neg on the task -> fetched), BM_InProcessStep
 //     (the same over cpu:0 and cpu:1 of this process) and BM_GrpcRoundTrip
 //     (one unary call): p50/p99 latency counters. Goal: remote step
-//     overhead <= 1.5x one plain round trip.
+//     overhead <= 1.5x one plain round trip. BM_StepVsRoundTrip alternates
+//     the remote step and the round trip within each iteration; its `ratio`
+//     counter (p50 / p50) is the goal's figure.
 // By default the servers run in this process (their own threads). With
 // --pin, both servers run in child processes pinned to CPU 1 and the
 // benchmark to CPU 0 (on a 2-core machine client and server then do not
@@ -216,6 +218,59 @@ void BM_GrpcRoundTrip(benchmark::State& state) {
   Latencies(state, [&] { return client.Echo(payload); });
 }
 
+// BM_RemoteStep's step and BM_GrpcRoundTrip's call alternated within each
+// iteration (the order flips every iteration), so both see the same load:
+// counters step_p50_us, rtt_p50_us and ratio = step p50 / round-trip p50,
+// the goal's figure (<= 1.5).
+void BM_StepVsRoundTrip(benchmark::State& state) {
+  Step s(kTask0);
+  auto session = *Session::Create(s.g, Cluster());
+  const NDArray in = NDArray::Vector<float>({1});
+  bench::BaselineClient& client = Baseline();
+  const std::string payload(4, 'x');
+  auto timed = [](auto fn) {
+    const absl::Time start = absl::Now();
+    if (!fn()) return -1.0;
+    return absl::ToDoubleMicroseconds(absl::Now() - start);
+  };
+  auto step = [&] { return session->Run({{s.x, in}}, {s.y}).ok(); };
+  auto echo = [&] { return client.Echo(payload); };
+  if (!step() || !echo()) {  // Registration, connections.
+    state.SkipWithError("warm-up failed");
+    return;
+  }
+  std::vector<double> step_us, rtt_us;
+  bool step_first = true;
+  for (auto _ : state) {
+    double a, b;
+    if (step_first) {
+      a = timed(step);
+      b = timed(echo);
+    } else {
+      b = timed(echo);
+      a = timed(step);
+    }
+    step_first = !step_first;
+    if (a < 0 || b < 0) {
+      state.SkipWithError("a call failed");
+      break;
+    }
+    step_us.push_back(a);
+    rtt_us.push_back(b);
+    state.SetIterationTime((a + b) * 1e-6);
+  }
+  if (step_us.empty()) return;
+  std::sort(step_us.begin(), step_us.end());
+  std::sort(rtt_us.begin(), rtt_us.end());
+  const double step_p50 = step_us[step_us.size() / 2];
+  const double rtt_p50 = rtt_us[rtt_us.size() / 2];
+  state.counters["step_p50_us"] = step_p50;
+  state.counters["step_p99_us"] = step_us[step_us.size() * 99 / 100];
+  state.counters["rtt_p50_us"] = rtt_p50;
+  state.counters["rtt_p99_us"] = rtt_us[rtt_us.size() * 99 / 100];
+  state.counters["ratio"] = step_p50 / rtt_p50;
+}
+
 BENCHMARK(BM_WeftTransfer)
     ->RangeMultiplier(8)
     ->Range(4 << 10, 256 << 20)
@@ -235,6 +290,10 @@ BENCHMARK(BM_TransferAlternating)
 BENCHMARK(BM_RemoteStep)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_InProcessStep)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GrpcRoundTrip)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StepVsRoundTrip)
+    ->MinTime(2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace weft

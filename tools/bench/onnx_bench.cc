@@ -4,8 +4,8 @@
 // 1x3x640x640 page (docs/perf.md, "ONNX models vs ONNX Runtime";
 // tools/onnx/compare_ort.sh compares the same with ONNX Runtime).
 //
-//   bazel run -c opt //tools/bench:onnx_bench -- \
-//       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //tools/bench:onnx_bench -- --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true     (one command line)
 //
 // The models are the bench's runfiles (@ocr_models), or, run from the
 // repository root, third_party/deps/npm/ocr-models/assets; the environment
