@@ -181,8 +181,8 @@ grpc::ByteBuffer RawChunk(const OutTensor& t, int64_t step, int64_t offset,
   return grpc::ByteBuffer(slices, 2);
 }
 
-// Skips a field of wire type `type`; false if malformed (groups included:
-// TensorChunk has none).
+// Skips the field whose tag was just read; false if malformed (a group
+// too: TensorChunk has none).
 bool SkipField(google::protobuf::io::CodedInputStream* in, uint32_t tag) {
   using WFL = google::protobuf::internal::WireFormatLite;
   uint64_t v = 0;
