@@ -219,9 +219,9 @@ TEST(Cluster, A96MiBTensorCrossesIntact) {
   NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{kN});
   float* p = in.mutable_data<float>();
   for (int64_t i = 0; i < kN; ++i) p[i] = static_cast<float>(i % 100003);
-  const int64_t rss_before = ResetPeakRssBytes();
+  [[maybe_unused]] const int64_t rss_before = ResetPeakRssBytes();
   auto r = (*session)->Run({{x, in}}, {y});
-  const int64_t rss_peak = PeakRssBytes();
+  [[maybe_unused]] const int64_t rss_peak = PeakRssBytes();
   ASSERT_TRUE(r.ok()) << r.status();
   const float* q = (*r)[0].values<float>().data();
   int64_t wrong = 0;

@@ -77,6 +77,16 @@ struct OneRemoteNode {
   }
 };
 
+// A client's TLS files: the CA, and its own certificate and key ("": none).
+ClusterTls ClientTls(const std::string& ca, const std::string& cert = "",
+                     const std::string& key = "") {
+  ClusterTls tls;
+  tls.ca_file = ca;
+  tls.cert_file = cert;
+  tls.key_file = key;
+  return tls;
+}
+
 absl::Status RunOnce(const std::string& address, const ClusterTls& tls) {
   OneRemoteNode m;
   SessionOptions o;
@@ -94,17 +104,16 @@ absl::Status RunOnce(const std::string& address, const ClusterTls& tls) {
 TEST_F(Tls, AStepRunsOverMutualTls) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s =
-      RunOnce((*server)->address(), {.ca_file = dir_ + "/ca.pem",
-                                     .cert_file = dir_ + "/client.pem",
-                                     .key_file = dir_ + "/client.key"});
+  absl::Status s = RunOnce(
+      (*server)->address(),
+      ClientTls(dir_ + "/ca.pem", dir_ + "/client.pem", dir_ + "/client.key"));
   EXPECT_TRUE(s.ok()) << s;
 }
 
 TEST_F(Tls, AClientWithoutACertificateIsRefused) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s = RunOnce((*server)->address(), {.ca_file = dir_ + "/ca.pem"});
+  absl::Status s = RunOnce((*server)->address(), ClientTls(dir_ + "/ca.pem"));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_THAT(s.message(), HasSubstr("task /job:worker/task:0"));
@@ -113,10 +122,9 @@ TEST_F(Tls, AClientWithoutACertificateIsRefused) {
 TEST_F(Tls, AClientTrustingAnotherCaRefusesTheServer) {
   auto server = Server::Create(MutualTls());
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status s =
-      RunOnce((*server)->address(), {.ca_file = other_ + "/ca.pem",
-                                     .cert_file = other_ + "/client.pem",
-                                     .key_file = other_ + "/client.key"});
+  absl::Status s = RunOnce((*server)->address(),
+                           ClientTls(other_ + "/ca.pem", other_ + "/client.pem",
+                                     other_ + "/client.key"));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
 }
 
