@@ -2,9 +2,11 @@
 // steps, the task's rendezvous) behind the gRPC island's GrpcServer.
 #include "distributed/server.h"
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -120,6 +122,8 @@ class Server::Impl : public transport::WorkerHandler {
   }
   // Refuses later pushes to `step` (up to kEndedStepsRemembered steps).
   void RememberEnded(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The sweeper's loop: ends the unstarted steps that timed out.
+  void SweepUnstarted();
 
   ServerOptions options_;
   uint64_t incarnation_ = 0;
@@ -142,9 +146,15 @@ class Server::Impl : public transport::WorkerHandler {
   absl::flat_hash_map<std::string, std::unique_ptr<transport::WorkerClient>>
       peers_ ABSL_GUARDED_BY(mu_);
 
+  // Steps that received values before their RunStep came, with the time
+  // of the first (options_.unstarted_step_timeout; SweepUnstarted).
+  absl::flat_hash_map<int64_t, absl::Time> unstarted_ ABSL_GUARDED_BY(mu_);
+
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   absl::Notification stopped_;
+  // Ends the steps in unstarted_ that time out, until stopped_.
+  std::thread sweeper_;
 };
 
 absl::Status Server::Impl::Init() {
@@ -202,7 +212,31 @@ absl::Status Server::Impl::Init() {
     return absl::Status(status.code(),
                         absl::StrCat("Server::Create: ", status.message()));
   }
+  sweeper_ = std::thread([this] { SweepUnstarted(); });
   return absl::OkStatus();
+}
+
+void Server::Impl::SweepUnstarted() {
+  const absl::Duration timeout =
+      std::max(options_.unstarted_step_timeout, absl::Milliseconds(1));
+  const absl::Duration period =
+      std::clamp(timeout / 4, absl::Milliseconds(1), absl::Seconds(1));
+  while (!stopped_.WaitForNotificationWithTimeout(period)) {
+    std::vector<int64_t> expired;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time cutoff = absl::Now() - timeout;
+      for (const auto& [step, first] : unstarted_) {
+        if (first < cutoff) expired.push_back(step);
+      }
+      for (int64_t step : expired) {
+        unstarted_.erase(step);
+        RememberEnded(step);
+      }
+    }
+    // Their values go; a push still on its way is refused (ended).
+    for (int64_t step : expired) routing_.local.EndStep(step);
+  }
 }
 
 void Server::Impl::Shutdown(absl::Duration grace) {
@@ -228,6 +262,7 @@ void Server::Impl::Shutdown(absl::Duration grace) {
     peers_.clear();
   }
   stopped_.Notify();
+  if (sweeper_.joinable()) sweeper_.join();
 }
 
 transport::RpcStatus Server::Impl::Register(
@@ -322,6 +357,7 @@ void Server::Impl::RunStep(const transport::RunStepRequest& request,
       return;
     }
     steps_[request.step_id] = active;
+    unstarted_.erase(request.step_id);
   }
   if (request.deliver_tensors) {
     if (transport::RpcStatus s = request.deliver_tensors(); !s.ok()) {
@@ -372,6 +408,8 @@ std::unique_ptr<transport::TensorSink> Server::Impl::OpenSink(int64_t step) {
             return absl::FailedPreconditionError(absl::StrCat(
                 "tensor '", key, "' arrived after step ", step, " ended"));
           }
+          // Before its RunStep: dropped if that never comes.
+          if (!steps_.contains(step)) unstarted_.try_emplace(step, absl::Now());
         }
         return routing_.local.Send(step, key, std::move(value));
       });
@@ -399,6 +437,7 @@ void Server::Impl::CleanupStep(int64_t step,
   {
     absl::MutexLock lock(&mu_);
     RememberEnded(step);
+    unstarted_.erase(step);
   }
   // The values nobody received; a run still in flight ends the step again
   // when it finishes.

@@ -50,6 +50,10 @@ struct ServerOptions {
   // Keepalive: pings this often, and a peer that does not answer within
   // twice this is gone (a frozen client is noticed within about 3x this).
   absl::Duration keepalive = absl::Seconds(1);
+  // Values pushed for a step whose RunStep has not come this long after the
+  // first of them (its client died mid-step) are dropped and the step is
+  // ended here; later pushes to it are refused.
+  absl::Duration unstarted_step_timeout = absl::Seconds(60);
 };
 
 // One task of a cluster. Create starts serving at once.

@@ -5,6 +5,7 @@
 // (SIGKILL, SIGSTOP) are in process_failure_test.
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "async/queue.h"
 #include "async/queue_ops.h"
 #include "distributed/server.h"
+#include "distributed/transport.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
 #include "graph/graph_io.h"
@@ -358,6 +360,49 @@ TEST(Cluster, TheDeadlineEndsARunBlockedOnATask) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
       << r.status();
+}
+
+// A client that dies after pushing a value but before its RunStep reaches
+// the task (simulated: a push for a step that never runs) leaves nothing
+// behind: after ServerOptions::unstarted_step_timeout the task drops the
+// values and ends the step, so a late push is refused.
+TEST(Cluster, ValuesPushedForAStepThatNeverRunsAreDropped) {
+  auto server =
+      StartServer({.unstarted_step_timeout = absl::Milliseconds(200)});
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<transport::WorkerClient> client;
+  ASSERT_TRUE(transport::WorkerClient::Create(
+                  server->address(), transport::ChannelConfig(), &client)
+                  .ok());
+  auto data = std::make_shared<std::vector<float>>(1 << 18, 1.0f);
+  auto push = [&](const std::string& key) {
+    transport::OutTensor t;
+    t.key = key;
+    t.meta.dtype = static_cast<int32_t>(DType::kFloat32);
+    t.meta.shape = {static_cast<int64_t>(data->size())};
+    t.meta.num_bytes = static_cast<int64_t>(data->size() * sizeof(float));
+    t.data = reinterpret_cast<const char*>(data->data());
+    t.owner = data;
+    std::promise<transport::RpcStatus> done;
+    client->PushTensor(424242, std::move(t),
+                       absl::ToUnixNanos(absl::Now() + absl::Seconds(5)),
+                       [&done](transport::RpcStatus s) { done.set_value(s); });
+    return done.get_future().get();
+  };
+  const absl::Time start = absl::Now();
+  transport::RpcStatus s = push("a");
+  ASSERT_TRUE(s.ok()) << s.message;
+  // Refused once the step has been ended (bounded: a few sweeps).
+  int pushes = 1;
+  while (s.ok() && absl::Now() - start < absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(50));
+    s = push(absl::StrCat("v", pushes++));
+  }
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(s.code, static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(s.message, HasSubstr("arrived after step 424242 ended"));
+  EXPECT_GE(took, absl::Milliseconds(200));
+  EXPECT_LT(took, absl::Seconds(5));
 }
 
 TEST(Cluster, ANodeOnATaskTheClusterLacksIsAnError) {
