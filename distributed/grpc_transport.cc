@@ -91,20 +91,24 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error) {
 // The chunks of `t`, each handed to `write(chunk, last)` (false: stop, the
 // peer left). The first carries the key and meta; an empty tensor is one
 // chunk; `last` is set on the final one.
+// A tensor's first chunk carries its key, meta and step.
+void SetFirstChunkFields(const OutTensor& t, int64_t step,
+                         rpc::TensorChunk* chunk) {
+  chunk->set_first(true);
+  chunk->set_key(t.key);
+  chunk->set_dtype(t.meta.dtype);
+  for (int64_t d : t.meta.shape) chunk->add_shape(d);
+  chunk->set_num_bytes(t.meta.num_bytes);
+  chunk->set_step_id(step);
+}
+
 template <typename WriteFn>
 bool WriteChunks(const OutTensor& t, int64_t step, WriteFn write) {
   int64_t offset = 0;
   bool first = true;
   do {
     rpc::TensorChunk chunk;
-    if (first) {
-      chunk.set_first(true);
-      chunk.set_key(t.key);
-      chunk.set_dtype(t.meta.dtype);
-      for (int64_t d : t.meta.shape) chunk.add_shape(d);
-      chunk.set_num_bytes(t.meta.num_bytes);
-      chunk.set_step_id(step);
-    }
+    if (first) SetFirstChunkFields(t, step, &chunk);
     const int64_t n = std::min(kChunkBytes, t.meta.num_bytes - offset);
     chunk.set_data(t.data + offset, static_cast<size_t>(n));
     offset += n;
@@ -154,14 +158,7 @@ grpc::Slice DataSlice(const OutTensor& t, int64_t offset, int64_t n) {
 grpc::ByteBuffer RawChunk(const OutTensor& t, int64_t step, int64_t offset,
                           int64_t n) {
   rpc::TensorChunk header;
-  if (offset == 0) {
-    header.set_first(true);
-    header.set_key(t.key);
-    header.set_dtype(t.meta.dtype);
-    for (int64_t d : t.meta.shape) header.add_shape(d);
-    header.set_num_bytes(t.meta.num_bytes);
-    header.set_step_id(step);
-  }
+  if (offset == 0) SetFirstChunkFields(t, step, &header);
   std::string head = header.SerializeAsString();
   if (n == 0) {
     grpc::Slice only(head);

@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,21 +76,32 @@ bench::BaselineClient& Baseline() {
   return *client;
 }
 
-void BM_WeftTransfer(benchmark::State& state) {
-  const int64_t bytes = state.range(0);
+// A step whose only work is a remote Identity of a fed `bytes`-byte tensor
+// (a target, nothing fetched).
+struct TransferStep {
   Graph g = Graph::Create("transfer");
   Tensor x, y;
-  {
-    GraphScope scope(g);
-    x = ops::Placeholder(DType::kFloat32, Shape{bytes / 4}, {.name = "x"});
-    y = ops::Identity(x, {.name = "y", .device = kTask0});
+  std::unique_ptr<Session> session;
+  NDArray in;
+  explicit TransferStep(int64_t bytes) {
+    {
+      GraphScope scope(g);
+      x = ops::Placeholder(DType::kFloat32, Shape{bytes / 4}, {.name = "x"});
+      y = ops::Identity(x, {.name = "y", .device = kTask0});
+    }
+    session = *Session::Create(g, Cluster());
+    in = NDArray::Uninitialized(DType::kFloat32, Shape{bytes / 4});
+    std::fill_n(in.mutable_data<float>(), bytes / 4, 1.0f);
   }
-  auto session = *Session::Create(g, Cluster());
-  NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{bytes / 4});
-  std::fill_n(in.mutable_data<float>(), bytes / 4, 1.0f);
+  absl::Status Run() { return session->Run({{x, in}}, {}, {y}).status(); }
+};
+
+void BM_WeftTransfer(benchmark::State& state) {
+  const int64_t bytes = state.range(0);
+  TransferStep step(bytes);
   for (auto _ : state) {
-    auto r = session->Run({{x, in}}, {}, {y});
-    if (!r.ok()) state.SkipWithError(std::string(r.status().message()).c_str());
+    absl::Status s = step.Run();
+    if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
   }
   state.SetBytesProcessed(state.iterations() * bytes);
 }
@@ -110,21 +122,12 @@ void BM_GrpcTransfer(benchmark::State& state) {
 // (grpc_ms / weft_ms). The figure docs/perf.md records for the goal.
 void BM_TransferAlternating(benchmark::State& state) {
   const int64_t bytes = state.range(0);
-  Graph g = Graph::Create("transfer");
-  Tensor x, y;
-  {
-    GraphScope scope(g);
-    x = ops::Placeholder(DType::kFloat32, Shape{bytes / 4}, {.name = "x"});
-    y = ops::Identity(x, {.name = "y", .device = kTask0});
-  }
-  auto session = *Session::Create(g, Cluster());
-  NDArray in = NDArray::Uninitialized(DType::kFloat32, Shape{bytes / 4});
-  std::fill_n(in.mutable_data<float>(), bytes / 4, 1.0f);
+  TransferStep step(bytes);
   std::vector<char> data(bytes, 1);
   bench::BaselineClient& client = Baseline();
   auto weft_step = [&] {
     const absl::Time start = absl::Now();
-    if (!session->Run({{x, in}}, {}, {y}).ok()) return -1.0;
+    if (!step.Run().ok()) return -1.0;
     return absl::ToDoubleMilliseconds(absl::Now() - start);
   };
   auto plain_push = [&] {
