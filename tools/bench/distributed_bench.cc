@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -116,57 +117,67 @@ void BM_GrpcTransfer(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * bytes);
 }
 
-// weft and the plain call alternated within each iteration (the order
-// flips every iteration), so both see the same machine load: counters
-// weft_ms and grpc_ms (medians) and ratio = weft's throughput / plain's
-// (grpc_ms / weft_ms). The figure docs/perf.md records for the goal.
+// Runs `weft` and `plain` (each returns false on failure) once per
+// iteration, alternating which goes first, so both see the same machine
+// load; their times in microseconds, sorted, and manual time for the pair.
+// Empty on a failure (reported with SkipWithError).
+template <typename WeftFn, typename PlainFn>
+std::pair<std::vector<double>, std::vector<double>> Alternate(
+    benchmark::State& state, WeftFn weft, PlainFn plain) {
+  auto timed = [](auto& fn) {
+    const absl::Time start = absl::Now();
+    if (!fn()) return -1.0;
+    return absl::ToDoubleMicroseconds(absl::Now() - start);
+  };
+  std::vector<double> weft_us, plain_us;
+  if (!weft() || !plain()) {  // Warm-up: registration, connections.
+    state.SkipWithError("warm-up failed");
+    return {};
+  }
+  bool weft_first = true;
+  for (auto _ : state) {
+    double w, p;
+    if (weft_first) {
+      w = timed(weft);
+      p = timed(plain);
+    } else {
+      p = timed(plain);
+      w = timed(weft);
+    }
+    weft_first = !weft_first;
+    if (w < 0 || p < 0) {
+      state.SkipWithError("a call failed");
+      return {};
+    }
+    weft_us.push_back(w);
+    plain_us.push_back(p);
+    state.SetIterationTime((w + p) * 1e-6);
+  }
+  std::sort(weft_us.begin(), weft_us.end());
+  std::sort(plain_us.begin(), plain_us.end());
+  return {weft_us, plain_us};
+}
+
+// A sorted sample's p-th percentile.
+double Percentile(const std::vector<double>& sorted, int p) {
+  return sorted[std::min(sorted.size() - 1, sorted.size() * p / 100)];
+}
+
+// weft and the plain call alternated (Alternate): counters weft_ms and
+// grpc_ms (medians) and ratio = weft's throughput / plain's (grpc_ms /
+// weft_ms). The figure docs/perf.md records for the goal.
 void BM_TransferAlternating(benchmark::State& state) {
   const int64_t bytes = state.range(0);
   TransferStep step(bytes);
   std::vector<char> data(bytes, 1);
   bench::BaselineClient& client = Baseline();
-  auto weft_step = [&] {
-    const absl::Time start = absl::Now();
-    if (!step.Run().ok()) return -1.0;
-    return absl::ToDoubleMilliseconds(absl::Now() - start);
-  };
-  auto plain_push = [&] {
-    const absl::Time start = absl::Now();
-    if (!client.Push(data.data(), bytes)) return -1.0;
-    return absl::ToDoubleMilliseconds(absl::Now() - start);
-  };
-  if (weft_step() < 0 || plain_push() < 0) {  // Warm-up, registration.
-    state.SkipWithError("warm-up failed");
-    return;
-  }
-  std::vector<double> weft_ms, grpc_ms;
-  bool weft_first = true;
-  for (auto _ : state) {
-    double w, p;
-    if (weft_first) {
-      w = weft_step();
-      p = plain_push();
-    } else {
-      p = plain_push();
-      w = weft_step();
-    }
-    weft_first = !weft_first;
-    if (w < 0 || p < 0) {
-      state.SkipWithError("a transfer failed");
-      break;
-    }
-    weft_ms.push_back(w);
-    grpc_ms.push_back(p);
-    state.SetIterationTime((w + p) * 1e-3);
-  }
-  if (weft_ms.empty()) return;
-  auto median = [](std::vector<double>& v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  const double w = median(weft_ms), p = median(grpc_ms);
-  state.counters["weft_ms"] = w;
-  state.counters["grpc_ms"] = p;
+  const auto [weft_us, grpc_us] = Alternate(
+      state, [&] { return step.Run().ok(); },
+      [&] { return client.Push(data.data(), bytes); });
+  if (weft_us.empty()) return;
+  const double w = Percentile(weft_us, 50), p = Percentile(grpc_us, 50);
+  state.counters["weft_ms"] = w * 1e-3;
+  state.counters["grpc_ms"] = p * 1e-3;
   state.counters["ratio"] = p / w;
 }
 
@@ -186,8 +197,8 @@ void Latencies(benchmark::State& state, Fn fn) {
   }
   if (us.empty()) return;
   std::sort(us.begin(), us.end());
-  state.counters["p50_us"] = us[us.size() / 2];
-  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  state.counters["p50_us"] = Percentile(us, 50);
+  state.counters["p99_us"] = Percentile(us, 99);
 }
 
 struct Step {
@@ -231,47 +242,18 @@ void BM_StepVsRoundTrip(benchmark::State& state) {
   const NDArray in = NDArray::Vector<float>({1});
   bench::BaselineClient& client = Baseline();
   const std::string payload(4, 'x');
-  auto timed = [](auto fn) {
-    const absl::Time start = absl::Now();
-    if (!fn()) return -1.0;
-    return absl::ToDoubleMicroseconds(absl::Now() - start);
-  };
-  auto step = [&] { return session->Run({{s.x, in}}, {s.y}).ok(); };
-  auto echo = [&] { return client.Echo(payload); };
-  if (!step() || !echo()) {  // Registration, connections.
-    state.SkipWithError("warm-up failed");
-    return;
-  }
-  std::vector<double> step_us, rtt_us;
-  bool step_first = true;
-  for (auto _ : state) {
-    double a, b;
-    if (step_first) {
-      a = timed(step);
-      b = timed(echo);
-    } else {
-      b = timed(echo);
-      a = timed(step);
-    }
-    step_first = !step_first;
-    if (a < 0 || b < 0) {
-      state.SkipWithError("a call failed");
-      break;
-    }
-    step_us.push_back(a);
-    rtt_us.push_back(b);
-    state.SetIterationTime((a + b) * 1e-6);
-  }
+  const auto [step_us, rtt_us] = Alternate(
+      state,
+      [&] {
+        return session->Run({{s.x, in}}, {s.y}).ok();
+      },
+      [&] { return client.Echo(payload); });
   if (step_us.empty()) return;
-  std::sort(step_us.begin(), step_us.end());
-  std::sort(rtt_us.begin(), rtt_us.end());
-  const double step_p50 = step_us[step_us.size() / 2];
-  const double rtt_p50 = rtt_us[rtt_us.size() / 2];
-  state.counters["step_p50_us"] = step_p50;
-  state.counters["step_p99_us"] = step_us[step_us.size() * 99 / 100];
-  state.counters["rtt_p50_us"] = rtt_p50;
-  state.counters["rtt_p99_us"] = rtt_us[rtt_us.size() * 99 / 100];
-  state.counters["ratio"] = step_p50 / rtt_p50;
+  state.counters["step_p50_us"] = Percentile(step_us, 50);
+  state.counters["step_p99_us"] = Percentile(step_us, 99);
+  state.counters["rtt_p50_us"] = Percentile(rtt_us, 50);
+  state.counters["rtt_p99_us"] = Percentile(rtt_us, 99);
+  state.counters["ratio"] = Percentile(step_us, 50) / Percentile(rtt_us, 50);
 }
 
 BENCHMARK(BM_WeftTransfer)
