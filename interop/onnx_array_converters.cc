@@ -346,11 +346,103 @@ std::pair<int64_t, int64_t> ClampSliceBounds(int64_t start, int64_t end,
   return {s, e};
 }
 
+// `v` (an int64 scalar tensor) as ClampSliceBounds treats a bound: a
+// negative value counts from the end of an axis of length `dim`, and the
+// result is clamped to [lo, hi].
+absl::StatusOr<Tensor> ClampBound(NodeContext& c, const Tensor& v, int64_t dim,
+                                  int64_t lo, int64_t hi) {
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kInt64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor len, c.Scalar(DType::kInt64, dim));
+  ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Less", {v, zero}));
+  ASSIGN_OR_RETURN_ONNX(Tensor wrapped, c.Op("Add", {v, len}));
+  ASSIGN_OR_RETURN_ONNX(Tensor r, c.Op("Select", {neg, wrapped, v}));
+  ASSIGN_OR_RETURN_ONNX(Tensor low, c.Scalar(DType::kInt64, lo));
+  ASSIGN_OR_RETURN_ONNX(Tensor high, c.Scalar(DType::kInt64, hi));
+  ASSIGN_OR_RETURN_ONNX(r, c.Op("Maximum", {r, low}));
+  return c.Op("Minimum", {r, high});
+}
+
+// Slice (opset 10+) whose starts or ends are computed at run time (axes and
+// steps known, the sliced axes' lengths known): per axis, a Gather of
+// Range(start, end, step) over the bounds clamped at run time as
+// ClampSliceBounds does at import.
+absl::Status RuntimeSlice(NodeContext& c, const Tensor& x) {
+  const Shape& in = x.shape();
+  std::vector<int64_t> axes, steps;
+  if (c.has_input(3)) {
+    ASSIGN_OR_RETURN_ONNX(axes, c.ConstInts(3, "axes"));
+  }
+  if (c.has_input(4)) {
+    ASSIGN_OR_RETURN_ONNX(steps, c.ConstInts(4, "steps"));
+  }
+  std::vector<Tensor> bounds;
+  for (int i : {1, 2}) {
+    ASSIGN_OR_RETURN_ONNX(Tensor b, c.input(i));
+    if (b.dtype() != DType::kInt64 && b.dtype() != DType::kInt32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(i == 1 ? "starts" : "ends", " must be int32 or int64, ",
+                       "not ", DTypeName(b.dtype())));
+    }
+    if (b.shape().rank() != 1 || b.shape().dim(0) < 0) {
+      return c.Unsupported(absl::StrCat(
+          i == 1 ? "starts" : "ends", " (computed at run time) of shape ",
+          b.shape().DebugString(), "; weft needs its length known at import"));
+    }
+    if (b.dtype() == DType::kInt32) {
+      ASSIGN_OR_RETURN_ONNX(b, c.Op("Cast", {b}, {{"dtype", DType::kInt64}}));
+    }
+    bounds.push_back(b);
+  }
+  const int64_t n = bounds[0].shape().dim(0);
+  if (bounds[1].shape().dim(0) != n) {
+    return absl::InvalidArgumentError("starts and ends differ in length");
+  }
+  if (axes.empty()) {
+    axes.resize(n);
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  if (steps.empty()) steps.assign(n, 1);
+  if (static_cast<int64_t>(axes.size()) != n ||
+      static_cast<int64_t>(steps.size()) != n) {
+    return absl::InvalidArgumentError(
+        "starts, ends, axes and steps differ in length");
+  }
+  Tensor y = x;
+  for (int64_t k = 0; k < n; ++k) {
+    ASSIGN_OR_RETURN_ONNX(int64_t a, NormalizeAxis(axes[k], in.rank()));
+    const int64_t dim = in.dim(a), step = steps[k];
+    if (step == 0) return absl::InvalidArgumentError("a step is 0");
+    if (dim < 0) {
+      return c.Unsupported(
+          absl::StrCat("Slice of axis ", a, " whose length is not known"));
+    }
+    std::vector<Tensor> se;
+    for (const Tensor& b : bounds) {
+      ASSIGN_OR_RETURN_ONNX(Tensor one, SliceOp(c, b, {k}, {1}));
+      ASSIGN_OR_RETURN_ONNX(one, c.Op("Reshape", {one}, {{"shape", Shape{}}}));
+      ASSIGN_OR_RETURN_ONNX(one, step > 0
+                                     ? ClampBound(c, one, dim, 0, dim)
+                                     : ClampBound(c, one, dim, -1, dim - 1));
+      se.push_back(one);
+    }
+    ASSIGN_OR_RETURN_ONNX(Tensor st, c.Scalar(DType::kInt64, step));
+    ASSIGN_OR_RETURN_ONNX(Tensor idx, c.Op("Range", {se[0], se[1], st}));
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Gather", {y, idx}, {{"axis", a}}));
+  }
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 // Slice: attributes before opset 10, inputs (starts, ends, axes, steps)
 // from 10. Unit steps become one weft Slice; other steps a Gather of the
-// selected indices per axis.
+// selected indices per axis; starts or ends computed at run time a Gather
+// of a Range per axis (RuntimeSlice).
 absl::Status Slice(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (c.opset() >= 10 && c.has_input(1) && c.has_input(2) &&
+      (c.constant(1) == nullptr || c.constant(2) == nullptr)) {
+    return RuntimeSlice(c, x);
+  }
   const Shape& in = x.shape();
   ASSIGN_OR_RETURN_ONNX(const SliceArgs args, ReadSliceArgs(c));
   std::vector<int64_t> begin(in.rank(), 0), size(in.rank(), -1);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -41,6 +42,43 @@ struct Value {
 class NodeContext;
 using Converter = absl::Status (*)(NodeContext& ctx);
 
+// A subgraph attribute of a node (If's branches, Loop's body), ready to be
+// imported into the body of a traced weft Function: the values of the
+// enclosing graphs it reads by name (ONNX's implicit outer-scope captures,
+// its nested subgraphs' included). Those known at import are copied into
+// the body as constants; the others are `captures`, tensors of the node's
+// graph, which the Function must list in FunctionOptions::captures.
+struct Subgraph {
+  const onnx::GraphProto* graph = nullptr;
+  std::string attr;  // The attribute's name ("then_branch", "body").
+  std::vector<std::string> captured_names;  // ONNX names, one per capture.
+  std::vector<Tensor> captures;
+  std::vector<std::pair<std::string, NDArray>> constants;
+};
+
+// What NodeContext asks the importer for subgraphs (implemented in
+// onnx_import.cc, bound to the scope the node is converted in).
+class SubgraphImporter {
+ public:
+  virtual ~SubgraphImporter() = default;
+  // Lists what `attr`'s graph reads from the enclosing scopes. An error
+  // when it reads a value an unsupported node was to produce (that node is
+  // already listed) or one nothing produces.
+  virtual absl::StatusOr<Subgraph> Prepare(
+      const onnx::AttributeProto& attr) = 0;
+  // Imports `sub` into `target` with `inputs` bound to its graph inputs in
+  // order; its outputs. `traced`: `target` is the body of the Function
+  // being traced with sub.captures (captures are read through it, and
+  // every output is a tensor of `target`); else `target` is the node's own
+  // graph (the subgraph is inlined: outputs may stay import-time constants
+  // or sequences).
+  virtual absl::StatusOr<std::vector<Value>> Import(
+      const Subgraph& sub, const std::vector<Value>& inputs,
+      const Graph& target, bool traced) = 0;
+  // A function name not used before in this import: `base`, else base_N.
+  virtual std::string UniqueFunctionName(std::string_view base) = 0;
+};
+
 // The converters by ONNX op type (default domain).
 const absl::flat_hash_map<std::string, Converter>& Converters();
 
@@ -50,6 +88,8 @@ void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t);
 void RegisterCompositeConverters(
     absl::flat_hash_map<std::string, Converter>& t);
 void RegisterRnnConverters(absl::flat_hash_map<std::string, Converter>& t);
+void RegisterControlFlowConverters(
+    absl::flat_hash_map<std::string, Converter>& t);
 
 // What a converter sees of one ONNX node: its inputs (as tensors of the
 // target graph, or as constants when known at import), its attributes
@@ -61,12 +101,14 @@ void RegisterRnnConverters(absl::flat_hash_map<std::string, Converter>& t);
 class NodeContext {
  public:
   NodeContext(const onnx::NodeProto& node, int64_t opset, Graph graph,
-              OpOptions base_options, std::vector<Value*> inputs)
+              OpOptions base_options, std::vector<Value*> inputs,
+              SubgraphImporter* subgraphs = nullptr)
       : node_(node),
         opset_(opset),
         graph_(std::move(graph)),
         base_(std::move(base_options)),
-        inputs_(std::move(inputs)) {}
+        inputs_(std::move(inputs)),
+        subgraphs_(subgraphs) {}
 
   const onnx::NodeProto& node() const { return node_; }
   const std::string& op_type() const { return node_.op_type(); }
@@ -107,6 +149,9 @@ class NodeContext {
   std::vector<float> Floats(std::string_view name,
                             std::vector<float> dflt = {});
   [[nodiscard]] absl::StatusOr<NDArray> TensorAttr(std::string_view name);
+  // The graph attribute `name` (If's branches, Loop's body), prepared for
+  // import: kInvalidArgument if it is missing or not a graph.
+  [[nodiscard]] absl::StatusOr<Subgraph> GraphAttr(std::string_view name);
   // Marks an attribute as understood without reading it (one whose every
   // value weft handles the same way, e.g. a training-only flag checked
   // elsewhere).
@@ -125,6 +170,21 @@ class NodeContext {
   [[nodiscard]] absl::StatusOr<Tensor> Const(const NDArray& value);
   // A scalar constant of `dtype` holding `v` (cast).
   [[nodiscard]] absl::StatusOr<Tensor> Scalar(DType dtype, double v);
+  // The options OpN would give its next op `op` (the node's name for the
+  // first op, "<name>/<op>" after; the node as provenance), for ops built
+  // with weft's op builders (ops::Cond, ops::While).
+  OpOptions NextOpOptions(std::string_view op);
+  // The options for ops built inside the body of a Function traced for
+  // this node: the body graph (the default graph while tracing), named
+  // `name`, with the node as provenance.
+  OpOptions BodyOptions(std::string_view name) const;
+  // Imports `sub` (from GraphAttr) with `inputs` bound to its graph inputs:
+  // into the body of the Function being traced (`traced`, see
+  // SubgraphImporter::Import), else inline into this node's graph.
+  [[nodiscard]] absl::StatusOr<std::vector<Value>> ImportSubgraph(
+      const Subgraph& sub, const std::vector<Value>& inputs, bool traced);
+  // A function name unique in this import, from the node's name and `what`.
+  std::string FunctionName(std::string_view what);
 
   // ---- results
   int num_outputs() const { return node_.output_size(); }
@@ -154,11 +214,15 @@ class NodeContext {
   std::vector<std::optional<Value>> outputs_;
   absl::flat_hash_set<std::string> read_;
   int ops_added_ = 0;
+  SubgraphImporter* subgraphs_;
 };
 
 // The payload marking an error as "this node is unsupported" (the importer
 // collects those and reports them together).
 inline constexpr char kUnsupportedPayload[] = "weft.onnx.unsupported";
+// Set besides kUnsupportedPayload when the reason is already listed (a node
+// inside a subgraph): the node is skipped without being listed again.
+inline constexpr char kListedPayload[] = "weft.onnx.listed";
 
 }  // namespace onnx_internal
 }  // namespace weft

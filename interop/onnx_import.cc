@@ -176,6 +176,45 @@ absl::StatusOr<NDArray> NodeContext::TensorAttr(std::string_view name) {
   return t;
 }
 
+absl::StatusOr<Subgraph> NodeContext::GraphAttr(std::string_view name) {
+  const onnx::AttributeProto* a = FindAttr(name);
+  if (a == nullptr || !a->has_g()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph attribute ", QuotedName(name), " is missing"));
+  }
+  if (subgraphs_ == nullptr) {
+    return absl::InternalError("subgraphs cannot be imported here");
+  }
+  return subgraphs_->Prepare(*a);
+}
+
+absl::StatusOr<std::vector<Value>> NodeContext::ImportSubgraph(
+    const Subgraph& sub, const std::vector<Value>& inputs, bool traced) {
+  if (subgraphs_ == nullptr) {
+    return absl::InternalError("subgraphs cannot be imported here");
+  }
+  return subgraphs_->Import(sub, inputs, traced ? DefaultGraph() : graph_,
+                            traced);
+}
+
+std::string NodeContext::FunctionName(std::string_view what) {
+  const std::string base = absl::StrCat(base_.name, "/", what);
+  return subgraphs_ == nullptr ? base : subgraphs_->UniqueFunctionName(base);
+}
+
+OpOptions NodeContext::NextOpOptions(std::string_view op) {
+  OpOptions o = base_;
+  if (ops_added_++ > 0) o.name = absl::StrCat(o.name, "/", op);
+  return o;
+}
+
+OpOptions NodeContext::BodyOptions(std::string_view name) const {
+  OpOptions o = base_;
+  o.graph = DefaultGraph();
+  o.name = std::string(name);
+  return o;
+}
+
 std::vector<std::string> NodeContext::UnreadAttrs() const {
   std::vector<std::string> out;
   for (const onnx::AttributeProto& a : node_.attribute()) {
@@ -190,9 +229,8 @@ absl::StatusOr<std::vector<Tensor>> NodeContext::OpN(std::string_view op,
   if (OpRegistry::Global().Find(op) == nullptr) {
     return Unsupported(absl::StrCat("weft has no op ", op, " yet"));
   }
-  OpOptions o = base_;
   // The first op takes the node's name; helper ops get a suffix.
-  if (ops_added_++ > 0) o.name = absl::StrCat(o.name, "/", op);
+  OpOptions o = NextOpOptions(op);
   return graph_.AddOpN(op, std::move(inputs), std::move(attrs), o);
 }
 
@@ -270,6 +308,7 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
     RegisterNnConverters(*t);
     RegisterCompositeConverters(*t);
     RegisterRnnConverters(*t);
+    RegisterControlFlowConverters(*t);
     return t;
   }();
   return *table;
@@ -298,11 +337,86 @@ std::string SanitizeName(std::string_view name, std::string_view fallback) {
 // Ops whose value depends on more than their inputs: never folded.
 bool IsFoldable(std::string_view op) {
   static const auto* never = new absl::flat_hash_set<std::string_view>{
-      "RandomUniform",    "RandomNormal", "RandomUniformLike",
-      "RandomNormalLike", "Multinomial",  "Bernoulli",
-      "Dropout"};
+      "RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike",
+      "Multinomial", "Bernoulli", "Dropout",
+      // Their subgraphs read values of the enclosing graph by name.
+      "If", "Loop"};
   // Sequence ops build import-time lists of tensors of the model's graph.
   return !never->contains(op) && !absl::StrContains(op, "Sequence");
+}
+
+// The values one ONNX graph sees while it is imported: the model's graph,
+// or a subgraph (If's branches, Loop's body) imported into a Function's
+// body graph. A subgraph's scope holds its own values plus those it reads
+// from the enclosing scopes (as constants, or as the Function's captures).
+struct Scope {
+  Graph graph;
+  absl::flat_hash_map<std::string, Value> values;
+  absl::flat_hash_set<std::string> poisoned;  // Outputs of skipped nodes.
+  // Where the graph is, for messages: "" for the model's graph, else
+  // "node #3 (Loop 'l') attribute body: " (nested ones chained).
+  std::string text_prefix;
+  // Appended to the provenance of the graph's nodes: "" for the model's
+  // graph, else " in Loop 'l' body" (nested ones chained).
+  std::string site_suffix;
+};
+
+// Every name `g` reads that it does not define (its inputs, initializers
+// and node outputs), its nested subgraphs' included, in first-use order.
+void OuterNames(const onnx::GraphProto& g, std::vector<std::string>& out,
+                absl::flat_hash_set<std::string>& seen) {
+  absl::flat_hash_set<std::string> defined;
+  for (const onnx::ValueInfoProto& vi : g.input()) defined.insert(vi.name());
+  for (const onnx::TensorProto& t : g.initializer()) defined.insert(t.name());
+  for (const onnx::NodeProto& n : g.node()) {
+    for (const std::string& o : n.output()) defined.insert(o);
+  }
+  auto use = [&](const std::string& name) {
+    if (!name.empty() && !defined.contains(name) && seen.insert(name).second) {
+      out.push_back(name);
+    }
+  };
+  for (const onnx::NodeProto& n : g.node()) {
+    for (const std::string& in : n.input()) use(in);
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      std::vector<const onnx::GraphProto*> graphs;
+      if (a.has_g()) graphs.push_back(&a.g());
+      for (const onnx::GraphProto& sg : a.graphs()) graphs.push_back(&sg);
+      for (const onnx::GraphProto* sg : graphs) {
+        std::vector<std::string> inner;
+        absl::flat_hash_set<std::string> inner_seen;
+        OuterNames(*sg, inner, inner_seen);
+        for (const std::string& name : inner) use(name);
+      }
+    }
+  }
+  for (const onnx::ValueInfoProto& vi : g.output()) use(vi.name());
+}
+
+// `inferred` refined by the shape an ONNX graph declares for the value (its
+// ValueInfo), where it is known and compatible; nullopt when the
+// declaration adds nothing.
+std::optional<Shape> DeclaredRefinement(const onnx::ValueInfoProto& vi,
+                                        const Shape& inferred) {
+  if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) {
+    return std::nullopt;
+  }
+  const auto& dims = vi.type().tensor_type().shape().dim();
+  if (dims.size() != inferred.rank()) return std::nullopt;
+  std::vector<int64_t> out;
+  bool refined = false;
+  int unknown = 0;
+  for (int i = 0; i < inferred.rank(); ++i) {
+    const int64_t d = inferred.dim(i);
+    const int64_t declared = dims[i].has_dim_value() ? dims[i].dim_value() : -1;
+    if (d >= 0 && declared >= 0 && d != declared) return std::nullopt;
+    if (d < 0 && declared >= 0) refined = true;
+    out.push_back(d >= 0 ? d : declared);
+    if (out.back() < 0) ++unknown;
+  }
+  // A Reshape pins it; it takes at most one unknown dim.
+  if (!refined || unknown > 1) return std::nullopt;
+  return Shape(out);
 }
 
 class Importer {
@@ -320,17 +434,51 @@ class Importer {
     if (absl::Status s = CheckOpTypes(g); !s.ok()) return s;
     result_.graph = Graph::Create(
         options_.graph_name.empty() ? g.name() : options_.graph_name);
+    root_.graph = result_.graph;
     result_.opset = opset_;
     if (absl::Status s = AddInitializers(g); !s.ok()) return s;
     if (absl::Status s = AddInputs(g); !s.ok()) return s;
     for (int i = 0; i < g.node_size(); ++i) {
-      if (absl::Status s = ConvertNode(g.node(i), i); !s.ok()) return s;
+      if (absl::Status s = ConvertNode(root_, g.node(i), i); !s.ok()) return s;
     }
     if (!unsupported_.empty()) return UnsupportedError();
     return AddOutputs(g);
   }
 
  private:
+  // The SubgraphImporter a node's converter sees: the importer, bound to
+  // the scope the node is converted in.
+  class ScopeSubgraphs : public SubgraphImporter {
+   public:
+    ScopeSubgraphs(Importer& importer, Scope& scope, const onnx::NodeProto& n,
+                   int index)
+        : importer_(importer), scope_(scope), node_(n), index_(index) {}
+    absl::StatusOr<Subgraph> Prepare(
+        const onnx::AttributeProto& attr) override {
+      return importer_.PrepareSubgraph(scope_, node_, index_, attr);
+    }
+    absl::StatusOr<std::vector<Value>> Import(const Subgraph& sub,
+                                              const std::vector<Value>& inputs,
+                                              const Graph& target,
+                                              bool traced) override {
+      return importer_.ImportSubgraph(scope_, node_, index_, sub, inputs,
+                                      target, traced);
+    }
+    std::string UniqueFunctionName(std::string_view base) override {
+      std::string name(base);
+      for (int k = 1; !importer_.function_names_.insert(name).second; ++k) {
+        name = absl::StrCat(base, "_", k);
+      }
+      return name;
+    }
+
+   private:
+    Importer& importer_;
+    Scope& scope_;
+    const onnx::NodeProto& node_;
+    int index_;
+  };
+
   std::string Where() const { return absl::StrCat("ONNX model ", source_); }
 
   absl::Status ModelError(std::string_view what) const {
@@ -341,6 +489,26 @@ class Importer {
     return absl::StrCat("node #", index, " (", n.op_type(),
                         n.name().empty() ? "" : " ",
                         n.name().empty() ? "" : QuotedName(n.name()), ")");
+  }
+
+  // An error marking the node whose subgraph is being prepared or imported
+  // unsupported without listing it: the reason is listed already.
+  static absl::Status Listed(std::string_view why) {
+    absl::Status s = Unsupported(why);
+    s.SetPayload(kListedPayload, absl::Cord(why));
+    return s;
+  }
+
+  // An error marking the node whose subgraph is being prepared or imported
+  // unsupported for `why` (NodeContext::Unsupported's payload).
+  static absl::Status Unsupported(std::string_view why) {
+    absl::Status s = absl::UnimplementedError(why);
+    s.SetPayload(kUnsupportedPayload, absl::Cord(why));
+    return s;
+  }
+
+  void ListUnsupported(std::string entry) {
+    if (listed_.insert(entry).second) unsupported_.push_back(std::move(entry));
   }
 
   absl::Status ReadOpset() {
@@ -380,10 +548,10 @@ class Importer {
       const onnx::NodeProto& n = g.node(i);
       std::string where = absl::StrCat(prefix, NodeText(n, i));
       if (!n.domain().empty() && n.domain() != "ai.onnx") {
-        unsupported_.push_back(
+        ListUnsupported(
             absl::StrCat(where, ": domain ", QuotedName(n.domain())));
       } else if (!table.contains(n.op_type())) {
-        unsupported_.push_back(absl::StrCat(where, ": op ", n.op_type()));
+        ListUnsupported(absl::StrCat(where, ": op ", n.op_type()));
       }
       for (const onnx::AttributeProto& a : n.attribute()) {
         if (a.has_g()) {
@@ -403,23 +571,29 @@ class Importer {
                      absl::StrJoin(unsupported_, "\n  ")));
   }
 
-  absl::Status AddInitializers(const onnx::GraphProto& g) {
+  // The initializers of `g` as constants of `scope`; `prefix` says where
+  // `g` is.
+  absl::Status AddInitializers(Scope& scope, const onnx::GraphProto& g) {
     for (const onnx::TensorProto& t : g.initializer()) {
       absl::StatusOr<NDArray> a = NDArrayFromOnnx(t);
       if (!a.ok()) {
         if (absl::IsUnimplemented(a.status())) {
-          unsupported_.push_back(absl::StrCat("initializer ",
-                                              QuotedName(t.name()), ": ",
-                                              a.status().message()));
-          poisoned_.insert(t.name());
+          ListUnsupported(absl::StrCat(scope.text_prefix, "initializer ",
+                                       QuotedName(t.name()), ": ",
+                                       a.status().message()));
+          scope.poisoned.insert(t.name());
           continue;
         }
-        return ModelError(absl::StrCat("initializer ", QuotedName(t.name()),
-                                       ": ", a.status().message()));
+        return ModelError(absl::StrCat(scope.text_prefix, "initializer ",
+                                       QuotedName(t.name()), ": ",
+                                       a.status().message()));
       }
-      values_[t.name()] = Value{Tensor(), *std::move(a)};
+      scope.values[t.name()] = Value{Tensor(), *std::move(a)};
     }
     return absl::OkStatus();
+  }
+  absl::Status AddInitializers(const onnx::GraphProto& g) {
+    return AddInitializers(root_, g);
   }
 
   absl::StatusOr<Shape> InputShape(const onnx::ValueInfoProto& vi) {
@@ -449,24 +623,24 @@ class Importer {
     absl::flat_hash_set<std::string> names;
     for (const onnx::ValueInfoProto& vi : g.input()) {
       names.insert(vi.name());
-      if (values_.contains(vi.name())) continue;  // An initializer.
+      if (root_.values.contains(vi.name())) continue;  // An initializer.
       if (auto c = options_.constant_inputs.find(vi.name());
           c != options_.constant_inputs.end()) {
-        values_[vi.name()] = Value{Tensor(), c->second};
+        root_.values[vi.name()] = Value{Tensor(), c->second};
         continue;
       }
       if (!vi.type().has_tensor_type()) {
-        unsupported_.push_back(
+        ListUnsupported(
             absl::StrCat("input ", QuotedName(vi.name()), ": not a tensor"));
-        poisoned_.insert(vi.name());
+        root_.poisoned.insert(vi.name());
         continue;
       }
       absl::StatusOr<DType> dtype =
           DTypeFromOnnx(vi.type().tensor_type().elem_type());
       if (!dtype.ok()) {
-        unsupported_.push_back(absl::StrCat("input ", QuotedName(vi.name()),
-                                            ": ", dtype.status().message()));
-        poisoned_.insert(vi.name());
+        ListUnsupported(absl::StrCat("input ", QuotedName(vi.name()), ": ",
+                                     dtype.status().message()));
+        root_.poisoned.insert(vi.name());
         continue;
       }
       absl::StatusOr<Shape> shape = InputShape(vi);
@@ -479,7 +653,7 @@ class Importer {
                           absl::StrCat("ONNX input ", QuotedName(vi.name()))};
       Tensor t = ops::Placeholder(*dtype, *shape, o);
       if (!t.ok()) return t.status();
-      values_[vi.name()] = Value{t, std::nullopt};
+      root_.values[vi.name()] = Value{t, std::nullopt};
       result_.inputs.push_back(t);
       result_.input_names.push_back(vi.name());
     }
@@ -500,8 +674,8 @@ class Importer {
     return absl::OkStatus();
   }
 
-  OpOptions NodeOptions(const Graph& graph, const onnx::NodeProto& n,
-                        int index) const {
+  OpOptions NodeOptions(const Scope& scope, const Graph& graph,
+                        const onnx::NodeProto& n, int index) const {
     OpOptions o;
     o.graph = graph;
     o.name = SanitizeName(n.name(), n.output_size() > 0 && !n.output(0).empty()
@@ -511,13 +685,15 @@ class Importer {
     o.site = SourceSite{
         file_, index,
         absl::StrCat("ONNX ", n.op_type(), n.name().empty() ? "" : " ",
-                     n.name().empty() ? "" : QuotedName(n.name()))};
+                     n.name().empty() ? "" : QuotedName(n.name()),
+                     scope.site_suffix)};
     return o;
   }
 
   // The node's inputs; nullptr for an omitted optional input. An input
   // name nothing produced is a malformed model (the checker catches most).
-  absl::StatusOr<std::vector<Value*>> NodeInputs(const onnx::NodeProto& n,
+  absl::StatusOr<std::vector<Value*>> NodeInputs(Scope& scope,
+                                                 const onnx::NodeProto& n,
                                                  int index, bool& poisoned) {
     std::vector<Value*> in;
     for (const std::string& name : n.input()) {
@@ -525,15 +701,15 @@ class Importer {
         in.push_back(nullptr);
         continue;
       }
-      if (poisoned_.contains(name)) poisoned = true;
-      auto it = values_.find(name);
-      if (it == values_.end()) {
+      if (scope.poisoned.contains(name)) poisoned = true;
+      auto it = scope.values.find(name);
+      if (it == scope.values.end()) {
         if (poisoned) {
           in.push_back(nullptr);
           continue;
         }
-        return ModelError(absl::StrCat(NodeText(n, index), " reads ",
-                                       QuotedName(name),
+        return ModelError(absl::StrCat(scope.text_prefix, NodeText(n, index),
+                                       " reads ", QuotedName(name),
                                        ", which no earlier node produces"));
       }
       in.push_back(&it->second);
@@ -541,14 +717,15 @@ class Importer {
     return in;
   }
 
-  absl::Status ConvertNode(const onnx::NodeProto& n, int index) {
+  absl::Status ConvertNode(Scope& scope, const onnx::NodeProto& n, int index) {
     bool poisoned = false;
-    absl::StatusOr<std::vector<Value*>> in = NodeInputs(n, index, poisoned);
+    absl::StatusOr<std::vector<Value*>> in =
+        NodeInputs(scope, n, index, poisoned);
     if (!in.ok()) return in.status();
     if (poisoned || !IsConvertible(n)) {
       // Unsupported (already listed), or downstream of an unsupported
       // node: skip it.
-      for (const std::string& out : n.output()) poisoned_.insert(out);
+      for (const std::string& out : n.output()) scope.poisoned.insert(out);
       return absl::OkStatus();
     }
     Converter convert = Converters().at(n.op_type());
@@ -560,49 +737,56 @@ class Importer {
       }
     }
     std::vector<std::optional<Value>> outputs;
-    absl::Status s = all_constant ? Fold(n, index, convert, *in, outputs)
-                                  : Convert(n, index, convert, *in, outputs);
+    absl::Status s = all_constant ? Fold(scope, n, index, convert, *in, outputs)
+                                  : RunConverter(scope, n, index, convert,
+                                                 scope.graph, *in, outputs);
     if (!s.ok()) {
       if (!s.GetPayload(kUnsupportedPayload).has_value()) return s;
-      unsupported_.push_back(
-          absl::StrCat(NodeText(n, index), ": ", s.message()));
-      for (const std::string& out : n.output()) poisoned_.insert(out);
+      if (!s.GetPayload(kListedPayload).has_value()) {
+        ListUnsupported(absl::StrCat(scope.text_prefix, NodeText(n, index),
+                                     ": ", s.message()));
+      }
+      for (const std::string& out : n.output()) scope.poisoned.insert(out);
       return absl::OkStatus();
     }
     for (int i = 0; i < n.output_size(); ++i) {
       if (n.output(i).empty()) continue;
       if (static_cast<size_t>(i) >= outputs.size() || !outputs[i].has_value()) {
         if (i == 0) {
-          return absl::InternalError(absl::StrCat(
-              Where(), ": ", NodeText(n, index), ": output 0 not produced"));
+          return absl::InternalError(
+              absl::StrCat(Where(), ": ", scope.text_prefix, NodeText(n, index),
+                           ": output 0 not produced"));
         }
         // An optional output weft does not compute (e.g. MaxPool's
         // indices): using it is unsupported.
-        poisoned_.insert(n.output(i));
+        scope.poisoned.insert(n.output(i));
         continue;
       }
-      values_[n.output(i)] = *std::move(outputs[i]);
+      scope.values[n.output(i)] = *std::move(outputs[i]);
     }
     return absl::OkStatus();
   }
 
   // Runs the converter into `graph`; the attributes it did not read make
   // the node unsupported.
-  absl::Status RunConverter(const onnx::NodeProto& n, int index,
+  absl::Status RunConverter(Scope& scope, const onnx::NodeProto& n, int index,
                             Converter convert, const Graph& graph,
                             std::vector<Value*> in,
                             std::vector<std::optional<Value>>& outputs) {
-    NodeContext ctx(n, opset_, graph, NodeOptions(graph, n, index),
-                    std::move(in));
+    ScopeSubgraphs subgraphs(*this, scope, n, index);
+    NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
+                    std::move(in), &subgraphs);
     // Before opset 6 many ops carried the bookkeeping attribute
     // consumed_inputs, which has no meaning for inference.
     if (opset_ < 6) ctx.Ignore("consumed_inputs");
     absl::Status s = convert(ctx);
     if (!s.ok()) {
       if (s.GetPayload(kUnsupportedPayload).has_value()) return s;
-      return absl::Status(
-          s.code(),
-          absl::StrCat(Where(), ": ", NodeText(n, index), ": ", s.message()));
+      // An error of a node inside this node's subgraph names its node.
+      if (absl::StartsWith(s.message(), Where())) return s;
+      return absl::Status(s.code(),
+                          absl::StrCat(Where(), ": ", scope.text_prefix,
+                                       NodeText(n, index), ": ", s.message()));
     }
     std::vector<std::string> unread = ctx.UnreadAttrs();
     if (!unread.empty()) {
@@ -616,17 +800,11 @@ class Importer {
     return absl::OkStatus();
   }
 
-  absl::Status Convert(const onnx::NodeProto& n, int index, Converter convert,
-                       const std::vector<Value*>& in,
-                       std::vector<std::optional<Value>>& outputs) {
-    return RunConverter(n, index, convert, result_.graph, in, outputs);
-  }
-
   // Every input is known: the node is converted into a scratch graph over
   // Consts of those inputs and evaluated now; its outputs become constants
   // of the model (given a Const node only if something uses them).
-  absl::Status Fold(const onnx::NodeProto& n, int index, Converter convert,
-                    const std::vector<Value*>& in,
+  absl::Status Fold(Scope& scope, const onnx::NodeProto& n, int index,
+                    Converter convert, const std::vector<Value*>& in,
                     std::vector<std::optional<Value>>& outputs) {
     Graph scratch = Graph::Create("onnx_fold");
     std::vector<Value> local;
@@ -641,7 +819,7 @@ class Importer {
       local_in.push_back(&local.back());
     }
     if (absl::Status s =
-            RunConverter(n, index, convert, scratch, local_in, outputs);
+            RunConverter(scope, n, index, convert, scratch, local_in, outputs);
         !s.ok()) {
       return s;
     }
@@ -658,10 +836,11 @@ class Importer {
     if (!session.ok()) return session.status();
     absl::StatusOr<std::vector<NDArray>> values = (*session)->Run({}, fetches);
     if (!values.ok()) {
-      return absl::Status(values.status().code(),
-                          absl::StrCat(Where(), ": ", NodeText(n, index),
-                                       ": evaluating it at import: ",
-                                       values.status().message()));
+      return absl::Status(
+          values.status().code(),
+          absl::StrCat(
+              Where(), ": ", scope.text_prefix, NodeText(n, index),
+              ": evaluating it at import: ", values.status().message()));
     }
     for (size_t k = 0; k < slots.size(); ++k) {
       outputs[slots[k]] = Value{Tensor(), std::move((*values)[k])};
@@ -669,10 +848,138 @@ class Importer {
     return absl::OkStatus();
   }
 
+  // What subgraph attribute `attr` of node `n` (converted in `scope`) reads
+  // from the enclosing scopes: constants are copied, tensors captured.
+  absl::StatusOr<Subgraph> PrepareSubgraph(Scope& scope,
+                                           const onnx::NodeProto& n, int index,
+                                           const onnx::AttributeProto& attr) {
+    Subgraph sub;
+    sub.graph = &attr.g();
+    sub.attr = attr.name();
+    std::vector<std::string> names;
+    absl::flat_hash_set<std::string> seen;
+    OuterNames(attr.g(), names, seen);
+    for (const std::string& name : names) {
+      if (scope.poisoned.contains(name)) {
+        return Listed(absl::StrCat("attribute ", attr.name(), " reads ",
+                                   QuotedName(name),
+                                   ", which an unsupported node produces"));
+      }
+      auto it = scope.values.find(name);
+      if (it == scope.values.end()) {
+        return ModelError(absl::StrCat(
+            scope.text_prefix, NodeText(n, index), ": attribute ", attr.name(),
+            " reads ", QuotedName(name), ", which no earlier node produces"));
+      }
+      const Value& v = it->second;
+      if (v.sequence != nullptr) {
+        return Unsupported(absl::StrCat(
+            "attribute ", attr.name(), " reads the sequence ", QuotedName(name),
+            " of the enclosing graph; weft passes only tensors into a "
+            "subgraph"));
+      }
+      if (v.constant.has_value()) {
+        sub.constants.emplace_back(name, *v.constant);
+      } else {
+        sub.captured_names.push_back(name);
+        sub.captures.push_back(v.tensor);
+      }
+    }
+    return sub;
+  }
+
+  // Imports `sub` (of node `n`, converted in `parent`) into `target`; see
+  // SubgraphImporter::Import.
+  absl::StatusOr<std::vector<Value>> ImportSubgraph(
+      Scope& parent, const onnx::NodeProto& n, int index, const Subgraph& sub,
+      const std::vector<Value>& inputs, const Graph& target, bool traced) {
+    const onnx::GraphProto& g = *sub.graph;
+    Scope scope;
+    scope.graph = target;
+    scope.text_prefix = absl::StrCat(parent.text_prefix, NodeText(n, index),
+                                     " attribute ", sub.attr, ": ");
+    scope.site_suffix =
+        absl::StrCat(" in ", n.op_type(), n.name().empty() ? "" : " ",
+                     n.name().empty() ? "" : QuotedName(n.name()), " ",
+                     sub.attr, parent.site_suffix);
+    auto fail = [&](std::string_view what) {
+      return ModelError(absl::StrCat(parent.text_prefix, NodeText(n, index),
+                                     ": attribute ", sub.attr, " ", what));
+    };
+    if (g.input_size() != static_cast<int>(inputs.size())) {
+      return fail(absl::StrCat("has ", g.input_size(), " inputs; ", n.op_type(),
+                               " passes it ", inputs.size()));
+    }
+    for (const auto& [name, value] : sub.constants) {
+      scope.values[name] = Value{Tensor(), value};
+    }
+    for (size_t k = 0; k < sub.captured_names.size(); ++k) {
+      const std::string& name = sub.captured_names[k];
+      if (!traced) {
+        scope.values[name] = Value{sub.captures[k], std::nullopt};
+        continue;
+      }
+      // Built in the body of the function being traced with the capture
+      // listed, the Identity reads the capture's hidden placeholder.
+      OpOptions o = NodeOptions(parent, target, n, index);
+      o.name = SanitizeName(name, "capture");
+      Tensor t = ops::Identity(sub.captures[k], o);
+      if (!t.ok()) {
+        return fail(absl::StrCat("reads ", QuotedName(name), ": ",
+                                 t.status().message()));
+      }
+      scope.values[name] = Value{t, std::nullopt};
+    }
+    if (absl::Status s = AddInitializers(scope, g); !s.ok()) return s;
+    for (int i = 0; i < g.input_size(); ++i) {
+      scope.values[g.input(i).name()] = inputs[i];
+      scope.poisoned.erase(g.input(i).name());
+    }
+    for (int i = 0; i < g.node_size(); ++i) {
+      if (absl::Status s = ConvertNode(scope, g.node(i), i); !s.ok()) return s;
+    }
+    std::vector<Value> out;
+    for (int i = 0; i < g.output_size(); ++i) {
+      const onnx::ValueInfoProto& vi = g.output(i);
+      if (scope.poisoned.contains(vi.name())) {
+        return Listed(absl::StrCat("attribute ", sub.attr, " output ",
+                                   QuotedName(vi.name()),
+                                   " is produced by an unsupported node"));
+      }
+      auto it = scope.values.find(vi.name());
+      if (it == scope.values.end()) {
+        return fail(absl::StrCat("output ", QuotedName(vi.name()),
+                                 " is produced by no node"));
+      }
+      Value v = it->second;
+      if (traced) {
+        if (v.sequence != nullptr) {
+          return Unsupported(absl::StrCat(
+              "attribute ", sub.attr, " output ", QuotedName(vi.name()),
+              " is a sequence; weft's functions return tensors"));
+        }
+        OpOptions o = NodeOptions(scope, target, n, index);
+        o.name = SanitizeName(vi.name(), "output");
+        if (!v.tensor.ok()) v.tensor = ops::Const(*v.constant, o);
+        if (!v.tensor.ok()) return v.tensor.status();
+        // A shape the subgraph declares pins dims inference leaves
+        // unknown (a Slice by run-time bounds, a Range).
+        if (std::optional<Shape> pinned =
+                DeclaredRefinement(vi, v.tensor.shape())) {
+          v.tensor = ops::Reshape(v.tensor, *pinned, o);
+          if (!v.tensor.ok()) return v.tensor.status();
+        }
+        v.constant.reset();
+      }
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
   absl::StatusOr<OnnxModel> AddOutputs(const onnx::GraphProto& g) {
     for (const onnx::ValueInfoProto& vi : g.output()) {
-      auto it = values_.find(vi.name());
-      if (it == values_.end()) {
+      auto it = root_.values.find(vi.name());
+      if (it == root_.values.end()) {
         return ModelError(absl::StrCat("graph output ", QuotedName(vi.name()),
                                        " is produced by no node"));
       }
@@ -704,9 +1011,10 @@ class Importer {
   const OnnxImportOptions& options_;
   int64_t opset_ = 0;
   OnnxModel result_;
-  absl::flat_hash_map<std::string, Value> values_;
-  absl::flat_hash_set<std::string> poisoned_;  // Outputs of skipped nodes.
+  Scope root_;  // The model's graph.
   std::vector<std::string> unsupported_;
+  absl::flat_hash_set<std::string> listed_;  // unsupported_, as a set.
+  absl::flat_hash_set<std::string> function_names_;
 };
 
 // ONNX's checker reports through C++ exceptions; this is the one place

@@ -12,10 +12,13 @@
 // file and the ONNX node (its index, op type and name), so a run-time error
 // points at the model. Subgraphs computing shapes (Shape -> Gather -> Concat
 // -> Reshape, ConstantOfShape, Range, ...) are evaluated at import when
-// their inputs are known. A model with unsupported ops, attributes or
-// dtypes is refused with one kUnimplemented error listing every unsupported
-// node; a malformed, truncated or hostile file is a kInvalidArgument error
-// naming the file. docs/onnx.md lists the supported ops.
+// their inputs are known. If and Loop become ops::Cond and ops::While over
+// Functions traced from their subgraphs, whose values of the enclosing
+// graph become the Functions' explicit captures. A model with unsupported
+// ops, attributes or dtypes is refused with one kUnimplemented error listing
+// every unsupported node; a malformed, truncated or hostile file is a
+// kInvalidArgument error naming the file. docs/onnx.md lists the supported
+// ops.
 #ifndef WEFT_INTEROP_ONNX_IMPORT_H_
 #define WEFT_INTEROP_ONNX_IMPORT_H_
 
