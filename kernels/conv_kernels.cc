@@ -74,6 +74,7 @@
 #include "graph/op_registry.h"
 #include "graph/shape.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -1183,13 +1184,15 @@ class ConvFamilyKernel : public OpKernel {
     std::atomic<bool> failed{false};
     absl::Mutex error_mu;
     absl::Status error;
-    tbb::parallel_for(int64_t{0}, executions, [&](int64_t i) {
-      if (failed.load(std::memory_order_relaxed)) return;
-      absl::Status s = run(i);
-      if (s.ok()) return;
-      absl::MutexLock lock(&error_mu);
-      if (error.ok()) error = std::move(s);
-      failed.store(true, std::memory_order_relaxed);
+    cpu::InComputeArena([&] {
+      tbb::parallel_for(int64_t{0}, executions, [&](int64_t i) {
+        if (failed.load(std::memory_order_relaxed)) return;
+        absl::Status s = run(i);
+        if (s.ok()) return;
+        absl::MutexLock lock(&error_mu);
+        if (error.ok()) error = std::move(s);
+        failed.store(true, std::memory_order_relaxed);
+      });
     });
     return error;
   }

@@ -18,6 +18,7 @@
 #include "graph/dtype.h"
 #include "graph/ndarray.h"
 #include "graph/shape.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
@@ -41,17 +42,19 @@ template <typename Body>
 int ForRange(int64_t n, const Body& body) {
   if (n <= kParallelThreshold) return n > 0 ? body(int64_t{0}, n) : 0;
   std::atomic<int> error{0};
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kParallelGrain),
-                    [&](const tbb::blocked_range<int64_t>& r) {
-                      if (error.load(std::memory_order_relaxed) != 0) return;
-                      const int e = body(r.begin(), r.end());
-                      if (e == 0) return;
-                      int seen = error.load(std::memory_order_relaxed);
-                      while ((seen == 0 || e < seen) &&
-                             !error.compare_exchange_weak(
-                                 seen, e, std::memory_order_relaxed)) {
-                      }
-                    });
+  cpu::InComputeArena([&] {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kParallelGrain),
+                      [&](const tbb::blocked_range<int64_t>& r) {
+                        if (error.load(std::memory_order_relaxed) != 0) return;
+                        const int e = body(r.begin(), r.end());
+                        if (e == 0) return;
+                        int seen = error.load(std::memory_order_relaxed);
+                        while ((seen == 0 || e < seen) &&
+                               !error.compare_exchange_weak(
+                                   seen, e, std::memory_order_relaxed)) {
+                        }
+                      });
+  });
   return error.load(std::memory_order_relaxed);
 }
 
@@ -66,10 +69,12 @@ inline void ParallelItems(int64_t items, int64_t cost_per_item,
     return;
   }
   const int64_t grain = std::max<int64_t>(kParallelGrain / cost, 1);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, grain),
-                    [&body](const tbb::blocked_range<int64_t>& r) {
-                      body(r.begin(), r.end());
-                    });
+  cpu::InComputeArena([&] {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, grain),
+                      [&body](const tbb::blocked_range<int64_t>& r) {
+                        body(r.begin(), r.end());
+                      });
+  });
 }
 
 // Calls `f.template operator()<T>()` for the C++ type T of each numeric

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/ndarray.h"
 #include "graph/shape_util.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -242,10 +243,12 @@ class BatchMatMulKernel : public OpKernel {
           kParallelThreshold * 8) {
         body(0, plan->batch);
       } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, plan->batch),
-                          [&](const tbb::blocked_range<int64_t>& r) {
-                            body(r.begin(), r.end());
-                          });
+        cpu::InComputeArena([&] {
+          tbb::parallel_for(tbb::blocked_range<int64_t>(0, plan->batch),
+                            [&](const tbb::blocked_range<int64_t>& r) {
+                              body(r.begin(), r.end());
+                            });
+        });
       }
     }
     ctx.set_output(0, *std::move(out));

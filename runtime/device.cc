@@ -13,6 +13,7 @@
 #include "graph/error_util.h"
 #include "graph/errors.h"
 #include "kernels/cpu/caching_allocator.h"
+#include "kernels/cpu/parallel.h"
 #include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
@@ -60,7 +61,11 @@ class CachingBufferAllocator : public BufferAllocator {
 };
 
 // The built-in CPU device: a oneTBB task_arena with one slot reserved for
-// the thread that calls Execute.
+// the thread that calls Execute, and a compute arena of the same size in
+// which the kernels of its workers' tasks split their work (kernels/cpu/
+// parallel.h): a kernel running on a worker, while the caller waits
+// outside, still gets the device's num_threads (in the task arena the
+// caller's reserved slot would stay empty).
 class CpuDevice : public Device {
  public:
   explicit CpuDevice(DeviceOptions options) : Device(std::move(options)) {
@@ -70,8 +75,10 @@ class CpuDevice : public Device {
     options_.num_threads = threads;
     // Every cpu device alive gets its threads (the limit only rises).
     EnsureParallelism(alive_threads_.fetch_add(threads) + threads + 1);
-    arena_ =
-        std::make_unique<tbb::task_arena>(threads, /*reserved_for_masters=*/1);
+    arena_ = std::make_unique<tbb::task_arena>(threads, kReservedSlots);
+    // Its reserved slot takes the thread that brings a kernel's loop in;
+    // workers fill the others.
+    compute_arena_ = std::make_unique<tbb::task_arena>(threads, kReservedSlots);
   }
   ~CpuDevice() override { alive_threads_.fetch_sub(options_.num_threads); }
 
@@ -79,18 +86,38 @@ class CpuDevice : public Device {
     // oneTBB keeps an enqueued functor const and calls it so; AnyInvocable's
     // call is not const, so the task holds it mutable (it runs once).
     struct Task {
+      tbb::task_arena* compute;
       mutable absl::AnyInvocable<void()> fn;
-      void operator()() const { fn(); }
+      void operator()() const {
+        cpu::ScopedComputeArena scope(compute);
+        fn();
+      }
     };
-    arena_->enqueue(Task{std::move(fn)});
+    arena_->enqueue(Task{compute_arena_.get(), std::move(fn)});
   }
-  void Execute(absl::FunctionRef<void()> fn) override { arena_->execute(fn); }
+  void Execute(absl::FunctionRef<void()> fn) override {
+    arena_->execute([&] {
+      // A caller in its reserved slot leaves the arena's other slots to
+      // workers, which join its kernels' loops there: no arena switch per
+      // loop. Anywhere else (its functor went to a worker) it is a worker.
+      if (tbb::this_task_arena::current_thread_index() < kReservedSlots) {
+        fn();
+        return;
+      }
+      cpu::ScopedComputeArena scope(compute_arena_.get());
+      fn();
+    });
+  }
   BufferAllocator* allocator() override { return &allocator_; }
 
  private:
   CachingBufferAllocator allocator_;
+  // The caller's slot in the device's arena; the compute arena's slot for
+  // the thread that enters it.
+  static constexpr int kReservedSlots = 1;
   static inline std::atomic<int> alive_threads_{0};
   std::unique_ptr<tbb::task_arena> arena_;
+  std::unique_ptr<tbb::task_arena> compute_arena_;
 };
 
 struct FactoryTable {

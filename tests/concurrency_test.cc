@@ -17,7 +17,12 @@
 #include "graph/scopes.h"
 #include "gtest/gtest.h"
 #include "kernels/cancellation.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
+#include "oneapi/tbb/partitioner.h"
+#include "runtime/device.h"
 #include "runtime/session.h"
 
 namespace weft {
@@ -405,6 +410,40 @@ TEST(Session, ConcurrentRunsWithErrorsAndSuccessesDoNotInterfere) {
     }
   });
   EXPECT_EQ(bad.load(), 0);
+}
+
+// A kernel running on one of the device's workers (its step went there;
+// the caller waits outside the device's arena) still splits its work over
+// the device's num_threads: two chunks that each wait for the other meet.
+// Before the compute arena (kernels/cpu/parallel.h) the device's arena had
+// no slot left for a second thread and the chunks ran one after the other
+// (PaddleOCR's det ran on one core of two).
+TEST(CpuDevice, AKernelOnAWorkerSplitsItsWorkOverTheDevicesThreads) {
+  absl::StatusOr<std::unique_ptr<Device>> device =
+      CreateDevice({.name = "cpu:0", .num_threads = 2});
+  ASSERT_TRUE(device.ok()) << device.status();
+  std::atomic<int> met{0};
+  absl::Notification done;
+  (*device)->Schedule([&] {
+    std::atomic<int> arrived{0};
+    cpu::InComputeArena([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<int>(0, 2, 1),
+          [&](const tbb::blocked_range<int>&) {
+            arrived.fetch_add(1);
+            const absl::Time deadline = absl::Now() + absl::Seconds(5);
+            while (arrived.load() < 2 && absl::Now() < deadline) {
+              absl::SleepFor(absl::Milliseconds(1));
+            }
+            if (arrived.load() == 2) met.fetch_add(1);
+          },
+          tbb::simple_partitioner());
+    });
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(met.load(), 2)
+      << "the kernel's two chunks did not run at the same time";
 }
 
 }  // namespace

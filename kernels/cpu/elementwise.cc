@@ -694,6 +694,7 @@ HWY_AFTER_NAMESPACE();
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/parallel.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
 
@@ -821,13 +822,15 @@ void ForChunks(int64_t n, const Body& body) {
     return;
   }
   const int64_t chunks = (n + kElementwiseGrain - 1) / kElementwiseGrain;
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks),
-                    [&](const tbb::blocked_range<int64_t>& r) {
-                      const int64_t begin = r.begin() * kElementwiseGrain;
-                      const int64_t end =
-                          std::min(n, r.end() * kElementwiseGrain);
-                      body(begin, end);
-                    });
+  InComputeArena([&] {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks),
+                      [&](const tbb::blocked_range<int64_t>& r) {
+                        const int64_t begin = r.begin() * kElementwiseGrain;
+                        const int64_t end =
+                            std::min(n, r.end() * kElementwiseGrain);
+                        body(begin, end);
+                      });
+  });
 }
 
 template <typename T>
@@ -907,12 +910,14 @@ absl::Status RunSoftmax(const T* x, T* out, int64_t rows, int64_t cols,
     DispatchSoftmax(x, out, rows, cols, log_space);
     return absl::OkStatus();
   }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, rows_per_chunk),
-                    [&](const tbb::blocked_range<int64_t>& r) {
-                      DispatchSoftmax(x + r.begin() * cols,
-                                      out + r.begin() * cols, r.size(), cols,
-                                      log_space);
-                    });
+  InComputeArena([&] {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, rows_per_chunk),
+                      [&](const tbb::blocked_range<int64_t>& r) {
+                        DispatchSoftmax(x + r.begin() * cols,
+                                        out + r.begin() * cols, r.size(), cols,
+                                        log_space);
+                      });
+  });
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/cpu/parallel.h"
 #include "oneapi/dnnl/dnnl.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
@@ -279,6 +280,10 @@ void ZeroC(const Problem<T>& p) {
 // interleaved repetitions on 2 cores: equal at 1024^3, ~8% faster at 256^3
 // than two blocks per thread; four per thread lose 10-15%).
 template <typename T>
+void RunInArena(const Problem<T>& p, GemmParallelism parallelism,
+                GemmBackend backend);
+
+template <typename T>
 void Run(const Problem<T>& p, GemmParallelism parallelism,
          GemmBackend backend = GemmBackend::kAuto) {
   if (p.m == 0 || p.n == 0) return;
@@ -286,6 +291,18 @@ void Run(const Problem<T>& p, GemmParallelism parallelism,
     ZeroC(p);
     return;
   }
+  if (parallelism == GemmParallelism::kSerial ||
+      p.m * p.n * p.k < kGemmInlineFlops) {
+    SerialGemm(p, backend);
+    return;
+  }
+  InComputeArena([&] { RunInArena(p, parallelism, backend); });
+}
+
+// Run's parallel part, in the calling thread's compute arena.
+template <typename T>
+void RunInArena(const Problem<T>& p, GemmParallelism parallelism,
+                GemmBackend backend) {
   const int threads = tbb::this_task_arena::max_concurrency();
   if (parallelism == GemmParallelism::kSerial || threads <= 1 ||
       p.m * p.n * p.k < kGemmInlineFlops) {
@@ -408,12 +425,15 @@ absl::Status BatchMatMul(bool transpose_a, bool transpose_b, int64_t batch,
   const bool small = m * n * k < kGemmInlineFlops;
   if (small && batch > 1 && batch * m * n * k >= kGemmInlineFlops) {
     // Many small products: one per task, each on one thread.
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, batch),
-                      [&](const tbb::blocked_range<int64_t>& range) {
-                        for (int64_t i = range.begin(); i != range.end(); ++i) {
-                          Run(item(i), GemmParallelism::kSerial);
-                        }
-                      });
+    InComputeArena([&] {
+      tbb::parallel_for(tbb::blocked_range<int64_t>(0, batch),
+                        [&](const tbb::blocked_range<int64_t>& range) {
+                          for (int64_t i = range.begin(); i != range.end();
+                               ++i) {
+                            Run(item(i), GemmParallelism::kSerial);
+                          }
+                        });
+    });
   } else {
     for (int64_t i = 0; i < batch; ++i) Run(item(i), GemmParallelism::kAuto);
   }

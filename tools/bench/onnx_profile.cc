@@ -3,8 +3,8 @@
 // per-node timings (RunMetadata), and prints the total time per op type and
 // the slowest nodes (medians over the runs).
 //
-//   bazel run -c opt //tools/bench:onnx_profile -- MODEL.onnx INPUT.npy \
-//       [RUNS] [THREADS]
+//   bazel run -c opt //tools/bench:onnx_profile -- MODEL.onnx INPUT.npy [RUNS]
+//       [THREADS]     (one command line)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
