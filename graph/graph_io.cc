@@ -1245,10 +1245,6 @@ absl::StatusOr<Graph> ParseGraphWithStandIns(std::string_view contents,
   return FromGraphDef(*def, source, "", /*stand_ins=*/true);
 }
 
-bool IsStandIn(const Resource& resource) {
-  return dynamic_cast<const StandInResource*>(&resource) != nullptr;
-}
-
 }  // namespace internal
 
 absl::StatusOr<Graph> LoadGraph(std::string_view path, std::string_view name) {

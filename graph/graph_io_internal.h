@@ -1,6 +1,6 @@
 // graph_io_internal.h — internal to weft (distributed/ uses it; not
 // reachable from weft.h): loading a graph file whose resources this process
-// may not have, and telling the stand-ins that loading makes apart.
+// may not have.
 #ifndef WEFT_GRAPH_GRAPH_IO_INTERNAL_H_
 #define WEFT_GRAPH_GRAPH_IO_INTERNAL_H_
 
@@ -9,7 +9,6 @@
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/graph_io.h"
-#include "graph/resource.h"
 
 namespace weft {
 namespace internal {
@@ -18,15 +17,13 @@ namespace internal {
 // binds (no resolver for its kind, or the resolver finds none of that
 // name) is bound to a stand-in: a Resource of the same kind and name
 // holding the value specs the file records (format 1.2), enough to build
-// and infer the nodes that use it and never to run them (kernels refuse
-// it: it is not a Variable or a Queue). A resource the process has is
-// bound as by ParseGraph. A file without value specs for an unbound
-// resource fails where its nodes are inferred.
+// and infer the nodes that use it and never to run them (their kernels
+// refuse it: it is not a Variable or a Queue, and their message says where
+// the resource lives). A resource the process has is bound as by
+// ParseGraph. A file without value specs for an unbound resource fails
+// where its nodes are inferred.
 [[nodiscard]] absl::StatusOr<Graph> ParseGraphWithStandIns(
     std::string_view contents, GraphFileFormat format, std::string_view source);
-
-// Whether `resource` is a stand-in of ParseGraphWithStandIns.
-bool IsStandIn(const Resource& resource);
 
 }  // namespace internal
 }  // namespace weft

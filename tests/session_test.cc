@@ -211,9 +211,18 @@ TEST(Session, SteadyStateRunsOfLargeOutputsMapNoNewPages) {
   constexpr int kRuns = 30;
   for (int i = 0; i < kRuns; ++i) run();
   const int64_t faults = MinorPageFaults() - before;
+#if defined(__SANITIZE_THREAD__)
+  // Under TSan the count is mostly TSan's own: perf puts the faults in its
+  // shadow memory (__tsan::MemoryAccessRange, __tsan_write4), ~360 per run
+  // since a worker's kernels split their loops over two threads (kernels/
+  // cpu/parallel.h); the same runs map no new pages in the plain and ASan
+  // builds, which check the bound. TSan checks the runs themselves.
+  (void)faults;
+#else
   // Far below one 4 MiB block's 1,024 pages for all 30 runs together.
   EXPECT_LT(faults, 256) << faults << " minor page faults in " << kRuns
                          << " runs";
+#endif
 }
 
 // Values read once are moved out of their slots; values with several
