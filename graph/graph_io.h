@@ -32,11 +32,12 @@
 namespace weft {
 
 // The format version this build writes (1.2: 1.0 plus the function
-// library in 1.1 and the resources' value specs in 1.2). It reads any file of major version kGraphDefVersionMajor,
-// whatever its minor version, and refuses any other major version. Fields
-// it does not know are skipped in a file of a newer minor version (binary
-// or text); in a text file of this or an older version an unknown field is
-// a load error naming it and its line (a misspelling such as `devcie:`).
+// library in 1.1 and the resources' value specs in 1.2). It reads any file of
+// major version kGraphDefVersionMajor, whatever its minor version, and refuses
+// any other major version. Fields it does not know are skipped in a file of a
+// newer minor version (binary or text); in a text file of this or an older
+// version an unknown field is a load error naming it and its line (a
+// misspelling such as `devcie:`).
 inline constexpr int kGraphDefVersionMajor = 1;
 inline constexpr int kGraphDefVersionMinor = 2;
 

@@ -187,18 +187,43 @@ TEST(OnnxIf, BecomesACondWhoseBranchesCaptureTheOuterValue) {
   EXPECT_EQ(cond->inputs().size(), 3u);
 }
 
-TEST(OnnxIf, ConditionKnownAtImportInlinesTheBranch) {
+// An INT attribute `name` = `value`.
+onnx::AttributeProto IntAttr(const std::string& name, int64_t value) {
+  onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::INT);
+  a.set_i(value);
+  return a;
+}
+
+// Importing `m` is refused as unsupported (kUnimplemented), the message
+// holding `text`.
+void ExpectUnsupported(const Model& m, std::string_view text) {
+  absl::StatusOr<OnnxModel> r = m.Import();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(r.status().message(), HasSubstr(std::string(text)));
+}
+
+// If over a bool input 'c' whose branches return constants of different
+// shapes: float32[2] {1, 2} (then) and float32[3] {3, 4, 5} (else).
+Model IfWithBranchesOfDifferentShapes() {
   Model m;
   GraphBuilder g = m.graph();
   g.Input("c", kBool, {}).Output("y", kF32, {-1});
   onnx::NodeProto* n = g.Node("If", {"c"}, {"y"}, "if");
-  // Shapes differ: fine when only one branch is imported.
   Subgraph(n, "then_branch")
       .Output("t", kF32, {2})
       .Constant("t", F32({1, 2}, Shape{2}));
   Subgraph(n, "else_branch")
       .Output("e", kF32, {3})
       .Constant("e", F32({3, 4, 5}, Shape{3}));
+  return m;
+}
+
+TEST(OnnxIf, ConditionKnownAtImportInlinesTheBranch) {
+  // Shapes differ: fine when only one branch is imported.
+  Model m = IfWithBranchesOfDifferentShapes();
   OnnxImportOptions o;
   o.constant_inputs = {{"c", Bool(false)}};
   absl::StatusOr<std::vector<NDArray>> y = m.Run({}, o);
@@ -207,23 +232,11 @@ TEST(OnnxIf, ConditionKnownAtImportInlinesTheBranch) {
 }
 
 TEST(OnnxIf, BranchesOfDifferentShapesAreRefused) {
-  Model m;
-  GraphBuilder g = m.graph();
-  g.Input("c", kBool, {}).Output("y", kF32, {-1});
-  onnx::NodeProto* n = g.Node("If", {"c"}, {"y"}, "if");
-  Subgraph(n, "then_branch")
-      .Output("t", kF32, {2})
-      .Constant("t", F32({1, 2}, Shape{2}));
-  Subgraph(n, "else_branch")
-      .Output("e", kF32, {3})
-      .Constant("e", F32({3, 4, 5}, Shape{3}));
-  absl::StatusOr<OnnxModel> r = m.Import();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("node #0 (If 'if'): output 0 is float32[2] in "
-                        "then_branch but float32[3] in else_branch; weft's "
-                        "Cond needs both branches to return the same shape"));
+  Model m = IfWithBranchesOfDifferentShapes();
+  ExpectUnsupported(m,
+                    "node #0 (If 'if'): output 0 is float32[2] in "
+                    "then_branch but float32[3] in else_branch; weft's "
+                    "Cond needs both branches to return the same shape");
 }
 
 TEST(OnnxIf, BranchesOfDifferentDtypesAreAnError) {
@@ -364,21 +377,13 @@ TEST(OnnxLoop, ScanOutputsStackEveryIteration) {
   GraphBuilder b = Body(loop, s);
   b.Output("pair", kF32, {2});
   b.Node("Identity", {"cond_in"}, {"cond_out"});
-  b.Node("Cast", {"i"}, {"fi"})->add_attribute()->CopyFrom([] {
-    onnx::AttributeProto a;
-    a.set_name("to");
-    a.set_type(onnx::AttributeProto::INT);
-    a.set_i(onnx::TensorProto::FLOAT);
-    return a;
-  }());
+  b.Node("Cast", {"i"}, {"fi"})
+      ->add_attribute()
+      ->CopyFrom(IntAttr("to", onnx::TensorProto::FLOAT));
   b.Node("Add", {"v_in", "fi"}, {"v_out"});
-  b.Node("Concat", {"v_in", "v_out"}, {"pair"})->add_attribute()->CopyFrom([] {
-    onnx::AttributeProto a;
-    a.set_name("axis");
-    a.set_type(onnx::AttributeProto::INT);
-    a.set_i(0);
-    return a;
-  }());
+  b.Node("Concat", {"v_in", "v_out"}, {"pair"})
+      ->add_attribute()
+      ->CopyFrom(IntAttr("axis", 0));
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(3), F32({1}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
@@ -403,13 +408,9 @@ TEST(OnnxLoop, CarriedValueMayGrow) {
   b.Output("v_out", kF32, {-1});
   b.Node("Identity", {"cond_in"}, {"cond_out"});
   b.Constant("seven", F32({7}, Shape{1}));
-  b.Node("Concat", {"v_in", "seven"}, {"v_out"})->add_attribute()->CopyFrom([] {
-    onnx::AttributeProto a;
-    a.set_name("axis");
-    a.set_type(onnx::AttributeProto::INT);
-    a.set_i(0);
-    return a;
-  }());
+  b.Node("Concat", {"v_in", "seven"}, {"v_out"})
+      ->add_attribute()
+      ->CopyFrom(IntAttr("axis", 0));
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(3), F32({1}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
@@ -503,12 +504,9 @@ TEST(OnnxLoop, NeitherTripCountNorConditionIsRefused) {
   GraphBuilder b = Body(AddLoop(g, s), s);
   b.Node("Identity", {"cond_in"}, {"cond_out"});
   b.Node("Identity", {"v_in"}, {"v_out"});
-  absl::StatusOr<OnnxModel> r = m.Import();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("node #0 (Loop 'loop'): neither the trip count M nor "
-                        "the condition is given: the loop never ends"));
+  ExpectUnsupported(m,
+                    "node #0 (Loop 'loop'): neither the trip count M nor "
+                    "the condition is given: the loop never ends");
 }
 
 TEST(OnnxLoop, ScanOutputOfUnknownDimsIsRefused) {
@@ -526,12 +524,9 @@ TEST(OnnxLoop, ScanOutputOfUnknownDimsIsRefused) {
   b.Constant("zero", NDArray::Scalar<float>(0));
   b.Constant("one", NDArray::Scalar<float>(1));
   b.Node("Range", {"zero", "n", "one"}, {"ramp"});
-  absl::StatusOr<OnnxModel> r = m.Import();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("node #0 (Loop 'loop'): scan output 0 ('ramp') is "
-                        "float32[?] per iteration"));
+  ExpectUnsupported(m,
+                    "node #0 (Loop 'loop'): scan output 0 ('ramp') is "
+                    "float32[?] per iteration");
 }
 
 TEST(OnnxLoop, UnsupportedNodeInTheBodyIsListedOnce) {
