@@ -34,6 +34,7 @@ using ::weft::distributed_testing::kTask0;
 using ::weft::distributed_testing::kTask1;
 using ::weft::distributed_testing::Mlp;
 using ::weft::distributed_testing::MlpInput;
+using ::weft::distributed_testing::SplitMlp;
 
 // Under ThreadSanitizer every copy out of a gRPC buffer is a report that
 // its suppressions then drop (the buffers are written by the uninstrumented
@@ -58,20 +59,12 @@ TEST(Cluster, TwoTasksEqualTheInProcessRunBitForBit) {
   auto s0 = StartServer(), s1 = StartServer();
   ASSERT_NE(s0, nullptr);
   ASSERT_NE(s1, nullptr);
-  Mlp remote(kTask0, kTask1);
-  auto session =
-      Session::Create(remote.g, ClusterOptions({s0->address(), s1->address()}));
-  ASSERT_TRUE(session.ok()) << session.status();
-  Mlp local("cpu:0", "cpu:0");
-  auto reference = Session::Create(local.g);
-  ASSERT_TRUE(reference.ok());
+  SplitMlp mlp({s0->address(), s1->address()}, kTask0, kTask1);
+  ASSERT_TRUE(mlp.status.ok()) << mlp.status;
   for (int i = 0; i < 5; ++i) {
-    auto got = (*session)->Run({{remote.x, MlpInput(i)}}, {remote.y});
-    ASSERT_TRUE(got.ok()) << got.status();
-    auto want = (*reference)->Run({{local.x, MlpInput(i)}}, {local.y});
-    ASSERT_TRUE(want.ok()) << want.status();
-    EXPECT_TRUE((*got)[0].Equals((*want)[0]))
-        << (*got)[0].DebugString() << " vs " << (*want)[0].DebugString();
+    const SplitMlp::Result r = mlp.Run(i);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_TRUE(r.equal) << r.got << " vs " << r.want;
   }
 }
 
@@ -248,24 +241,17 @@ TEST(Cluster, SixteenThreadsWithDistinctFeedsGetTheirOwnResults) {
   auto s0 = StartServer(), s1 = StartServer();
   ASSERT_NE(s0, nullptr);
   ASSERT_NE(s1, nullptr);
-  Mlp remote(kTask0, kTask1);
-  auto session =
-      Session::Create(remote.g, ClusterOptions({s0->address(), s1->address()}));
-  ASSERT_TRUE(session.ok()) << session.status();
-  Mlp local("cpu:0", "cpu:0");
-  auto reference = Session::Create(local.g);
-  ASSERT_TRUE(reference.ok());
+  SplitMlp mlp({s0->address(), s1->address()}, kTask0, kTask1);
+  ASSERT_TRUE(mlp.status.ok()) << mlp.status;
   std::atomic<int> mismatches{0}, failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRunsPerThread; ++i) {
-        const float offset = t * 100 + i;
-        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
-        if (!got.ok() || !want.ok()) {
+        const SplitMlp::Result r = mlp.Run(t * 100 + i);
+        if (!r.status.ok()) {
           ++failures;
-        } else if (!(*got)[0].Equals((*want)[0])) {
+        } else if (!r.equal) {
           ++mismatches;
         }
       }

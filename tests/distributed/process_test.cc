@@ -46,8 +46,7 @@ using ::testing::HasSubstr;
 using ::weft::distributed_testing::ClusterOptions;
 using ::weft::distributed_testing::kTask0;
 using ::weft::distributed_testing::kTask1;
-using ::weft::distributed_testing::Mlp;
-using ::weft::distributed_testing::MlpInput;
+using ::weft::distributed_testing::SplitMlp;
 
 std::string g_weft;  // The `weft` binary.
 std::string g_self;  // This test binary.
@@ -161,19 +160,12 @@ int ThreadCount() {
 TEST(Processes, TwoWorkerProcessesEqualTheInProcessRunBitForBit) {
   Worker w0, w1;
   ASSERT_TRUE(w0.ok() && w1.ok());
-  Mlp remote(kTask0, kTask1);
-  auto session =
-      Session::Create(remote.g, ClusterOptions({w0.address(), w1.address()}));
-  ASSERT_TRUE(session.ok()) << session.status();
-  Mlp local("cpu:0", "cpu:0");
-  auto reference = Session::Create(local.g);
-  ASSERT_TRUE(reference.ok());
+  SplitMlp mlp({w0.address(), w1.address()}, kTask0, kTask1);
+  ASSERT_TRUE(mlp.status.ok()) << mlp.status;
   for (int i = 0; i < 10; ++i) {
-    auto got = (*session)->Run({{remote.x, MlpInput(i)}}, {remote.y});
-    ASSERT_TRUE(got.ok()) << got.status();
-    auto want = (*reference)->Run({{local.x, MlpInput(i)}}, {local.y});
-    ASSERT_TRUE(want.ok());
-    EXPECT_TRUE((*got)[0].Equals((*want)[0]));
+    const SplitMlp::Result r = mlp.Run(i);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_TRUE(r.equal) << r.got << " vs " << r.want;
   }
 }
 
@@ -264,20 +256,14 @@ TEST(Processes, SigstopIsFoundByKeepaliveWithoutADeadline) {
 // The second client: 4 threads x 50 runs against `address`; exit 0 when
 // every result equals the in-process one.
 int RunSecondClient(const std::string& address) {
-  Mlp remote(kTask0, kTask0);
-  auto session = Session::Create(remote.g, ClusterOptions({address}));
-  Mlp local("cpu:0", "cpu:0");
-  auto reference = Session::Create(local.g);
-  if (!session.ok() || !reference.ok()) return 1;
+  SplitMlp mlp({address}, kTask0, kTask0);
+  if (!mlp.status.ok()) return 1;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        const float offset = 1000 + t * 100 + i;
-        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
-        if (!got.ok() || !want.ok() || !(*got)[0].Equals((*want)[0])) ++bad;
+        if (!mlp.Run(1000 + t * 100 + i).equal) ++bad;
       }
     });
   }
@@ -290,21 +276,14 @@ TEST(Processes, SixteenThreadsAndASecondClientProcessShareAWorker) {
   ASSERT_TRUE(w0.ok());
   Child second({g_self, absl::StrCat("--client=", w0.address())});
   ASSERT_GT(second.pid(), 0);
-  Mlp remote(kTask0, kTask0);
-  auto session = Session::Create(remote.g, ClusterOptions({w0.address()}));
-  ASSERT_TRUE(session.ok()) << session.status();
-  Mlp local("cpu:0", "cpu:0");
-  auto reference = Session::Create(local.g);
-  ASSERT_TRUE(reference.ok());
+  SplitMlp mlp({w0.address()}, kTask0, kTask0);
+  ASSERT_TRUE(mlp.status.ok()) << mlp.status;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        const float offset = t * 100 + i;
-        auto got = (*session)->Run({{remote.x, MlpInput(offset)}}, {remote.y});
-        auto want = (*reference)->Run({{local.x, MlpInput(offset)}}, {local.y});
-        if (!got.ok() || !want.ok() || !(*got)[0].Equals((*want)[0])) ++bad;
+        if (!mlp.Run(t * 100 + i).equal) ++bad;
       }
     });
   }
