@@ -29,30 +29,6 @@ absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
-std::vector<double> ToDoubles(const NDArray& a) {
-  std::vector<double> out;
-  out.reserve(a.num_elements());
-  switch (a.dtype()) {
-    case DType::kFloat32:
-      for (float v : a.values<float>()) out.push_back(v);
-      break;
-    case DType::kFloat64:
-      for (double v : a.values<double>()) out.push_back(v);
-      break;
-    case DType::kInt32:
-      for (int32_t v : a.values<int32_t>()) out.push_back(v);
-      break;
-    case DType::kInt64:
-      for (int64_t v : a.values<int64_t>())
-        out.push_back(static_cast<double>(v));
-      break;
-    case DType::kBool:
-      for (bool v : a.values<bool>()) out.push_back(v);
-      break;
-  }
-  return out;
-}
-
 absl::StatusOr<Shape> Flatten2D(const NodeContext& c, const Shape& shape,
                                 int64_t axis) {
   (void)c;

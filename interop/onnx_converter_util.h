@@ -41,9 +41,6 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
                                                  const Tensor& x,
                                                  const Shape& shape);
 
-// Every element of `a` as a double (int64 beyond 2^53 rounds).
-std::vector<double> ToDoubles(const NDArray& a);
-
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);
 

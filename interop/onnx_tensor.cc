@@ -183,5 +183,30 @@ absl::StatusOr<NDArray> NDArrayFromOnnx(const onnx::TensorProto& proto) {
   return out;
 }
 
+std::vector<double> ToDoubles(const NDArray& a) {
+  std::vector<double> out;
+  out.reserve(a.num_elements());
+  switch (a.dtype()) {
+    case DType::kFloat32:
+      for (float v : a.values<float>()) out.push_back(v);
+      break;
+    case DType::kFloat64:
+      for (double v : a.values<double>()) out.push_back(v);
+      break;
+    case DType::kInt32:
+      for (int32_t v : a.values<int32_t>()) out.push_back(v);
+      break;
+    case DType::kInt64:
+      for (int64_t v : a.values<int64_t>()) {
+        out.push_back(static_cast<double>(v));
+      }
+      break;
+    case DType::kBool:
+      for (bool v : a.values<bool>()) out.push_back(v);
+      break;
+  }
+  return out;
+}
+
 }  // namespace onnx_internal
 }  // namespace weft

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "graph/dtype.h"
@@ -27,6 +28,10 @@ std::string_view OnnxTypeName(int32_t elem_type);
 // dims.
 [[nodiscard]] absl::StatusOr<NDArray> NDArrayFromOnnx(
     const onnx::TensorProto& proto);
+
+// Every element of `a` as a double, whatever its dtype (int64 beyond 2^53
+// rounds): constants the importer folds, and values tests compare.
+std::vector<double> ToDoubles(const NDArray& a);
 
 }  // namespace onnx_internal
 }  // namespace weft

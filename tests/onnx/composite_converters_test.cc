@@ -19,6 +19,7 @@
 #include "graph/ndarray.h"
 #include "gtest/gtest.h"
 #include "interop/onnx_import.h"
+#include "interop/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/session.h"
 #include "tests/onnx/one_node_model.h"
@@ -68,7 +69,7 @@ NDArray Typed(DType d, const std::vector<double>& v, const Shape& s) {
   return F32({}, Shape{0});
 }
 
-using testing::Doubles;
+using onnx_internal::ToDoubles;
 using testing::FillTensor;
 using testing::OneNode;
 using testing::OnnxType;
@@ -77,7 +78,7 @@ void ExpectNear(const NDArray& got, DType dtype, const Shape& shape,
                 const std::vector<double>& want, const std::string& what) {
   ASSERT_EQ(got.dtype(), dtype) << what;
   ASSERT_EQ(got.shape(), shape) << what << ": " << got.shape().DebugString();
-  std::vector<double> g = Doubles(got);
+  std::vector<double> g = ToDoubles(got);
   ASSERT_EQ(g.size(), want.size()) << what;
   for (size_t i = 0; i < g.size(); ++i) {
     if (std::isnan(want[i])) {

@@ -20,6 +20,7 @@
 #include "graph/node.h"
 #include "gtest/gtest.h"
 #include "interop/onnx_import.h"
+#include "interop/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/session.h"
 #include "tests/onnx/one_node_model.h"
@@ -27,7 +28,7 @@
 namespace weft {
 namespace {
 
-using testing::Doubles;
+using onnx_internal::ToDoubles;
 using testing::FillTensor;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -171,10 +172,10 @@ TEST(OnnxIf, RunsTheBranchTheConditionSelects) {
   const NDArray x = F32({1, -2, 3}, Shape{3});
   absl::StatusOr<std::vector<NDArray>> t = m.Run({Bool(true), x});
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(Doubles((*t)[0]), (std::vector<double>{2, -4, 6}));
+  EXPECT_EQ(ToDoubles((*t)[0]), (std::vector<double>{2, -4, 6}));
   absl::StatusOr<std::vector<NDArray>> e = m.Run({Bool(false), x});
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(Doubles((*e)[0]), (std::vector<double>{-1, 2, -3}));
+  EXPECT_EQ(ToDoubles((*e)[0]), (std::vector<double>{-1, 2, -3}));
 }
 
 TEST(OnnxIf, BecomesACondWhoseBranchesCaptureTheOuterValue) {
@@ -228,7 +229,7 @@ TEST(OnnxIf, ConditionKnownAtImportInlinesTheBranch) {
   o.constant_inputs = {{"c", Bool(false)}};
   absl::StatusOr<std::vector<NDArray>> y = m.Run({}, o);
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{3, 4, 5}));
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{3, 4, 5}));
 }
 
 TEST(OnnxIf, BranchesOfDifferentShapesAreRefused) {
@@ -297,11 +298,11 @@ TEST(OnnxLoop, TripCountOnlySumsTheIterationNumbers) {
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(5), I64({100}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{110}));  // 100+0+..+4
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{110}));  // 100+0+..+4
   absl::StatusOr<std::vector<NDArray>> none =
       m.Run({NDArray::Scalar<int64_t>(0), I64({100}, Shape{1})});
   ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_EQ(Doubles((*none)[0]), (std::vector<double>{100}));
+  EXPECT_EQ(ToDoubles((*none)[0]), (std::vector<double>{100}));
 }
 
 // v doubles while the body's condition (v_out < 100) holds.
@@ -322,12 +323,12 @@ TEST(OnnxLoop, ConditionOnlyRunsUntilTheBodySaysStop) {
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({Bool(true), F32({3}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{192}));
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{192}));
   // A false condition runs the body not at all.
   absl::StatusOr<std::vector<NDArray>> z =
       m.Run({Bool(false), F32({3}, Shape{1})});
   ASSERT_TRUE(z.ok()) << z.status();
-  EXPECT_EQ(Doubles((*z)[0]), (std::vector<double>{3}));
+  EXPECT_EQ(ToDoubles((*z)[0]), (std::vector<double>{3}));
 }
 
 TEST(OnnxLoop, TripCountAndConditionStopAtWhicheverEndsFirst) {
@@ -339,11 +340,11 @@ TEST(OnnxLoop, TripCountAndConditionStopAtWhicheverEndsFirst) {
   absl::StatusOr<std::vector<NDArray>> by_count =
       m.Run({NDArray::Scalar<int64_t>(2), Bool(true), F32({3}, Shape{1})});
   ASSERT_TRUE(by_count.ok()) << by_count.status();
-  EXPECT_EQ(Doubles((*by_count)[0]), (std::vector<double>{12}));
+  EXPECT_EQ(ToDoubles((*by_count)[0]), (std::vector<double>{12}));
   absl::StatusOr<std::vector<NDArray>> by_cond =
       m.Run({NDArray::Scalar<int64_t>(50), Bool(true), F32({3}, Shape{1})});
   ASSERT_TRUE(by_cond.ok()) << by_cond.status();
-  EXPECT_EQ(Doubles((*by_cond)[0]), (std::vector<double>{192}));
+  EXPECT_EQ(ToDoubles((*by_cond)[0]), (std::vector<double>{192}));
 }
 
 TEST(OnnxLoop, BodyReadsOuterValuesAsCaptures) {
@@ -364,7 +365,7 @@ TEST(OnnxLoop, BodyReadsOuterValuesAsCaptures) {
   absl::StatusOr<std::vector<NDArray>> y = m.Run(
       {F32({0.5f}, Shape{1}), NDArray::Scalar<int64_t>(3), F32({1}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{16}));  // 1 + 3*5
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{16}));  // 1 + 3*5
 }
 
 TEST(OnnxLoop, ScanOutputsStackEveryIteration) {
@@ -387,9 +388,9 @@ TEST(OnnxLoop, ScanOutputsStackEveryIteration) {
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(3), F32({1}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{4}));  // 1+0+1+2
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{4}));  // 1+0+1+2
   EXPECT_EQ((*y)[1].shape(), (Shape{3, 2}));
-  EXPECT_EQ(Doubles((*y)[1]), (std::vector<double>{1, 1, 1, 2, 2, 4}));
+  EXPECT_EQ(ToDoubles((*y)[1]), (std::vector<double>{1, 1, 1, 2, 2, 4}));
   // No iteration: an empty scan.
   absl::StatusOr<std::vector<NDArray>> e =
       m.Run({NDArray::Scalar<int64_t>(0), F32({1}, Shape{1})});
@@ -414,7 +415,7 @@ TEST(OnnxLoop, CarriedValueMayGrow) {
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(3), F32({1}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{1, 7, 7, 7}));
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{1, 7, 7, 7}));
 }
 
 TEST(OnnxLoop, IfNestedInTheBodyCapturesBodyAndOuterValues) {
@@ -436,7 +437,7 @@ TEST(OnnxLoop, IfNestedInTheBodyCapturesBodyAndOuterValues) {
   absl::StatusOr<std::vector<NDArray>> y = m.Run(
       {F32({10}, Shape{1}), NDArray::Scalar<int64_t>(5), F32({0}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{-10}));  // +2 -3 steps
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{-10}));  // +2 -3 steps
 }
 
 TEST(OnnxLoop, SliceByTheIterationNumber) {
@@ -457,7 +458,7 @@ TEST(OnnxLoop, SliceByTheIterationNumber) {
   absl::StatusOr<std::vector<NDArray>> y =
       m.Run({NDArray::Scalar<int64_t>(4), F32({0}, Shape{1})});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Doubles((*y)[0]), (std::vector<double>{10}));  // 1+2+3+4
+  EXPECT_EQ(ToDoubles((*y)[0]), (std::vector<double>{10}));  // 1+2+3+4
 }
 
 TEST(OnnxLoop, RunTimeErrorInTheBodyNamesTheOnnxNode) {

@@ -22,6 +22,7 @@
 #include "graph/ndarray.h"
 #include "gtest/gtest.h"
 #include "interop/onnx_import.h"
+#include "interop/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/session.h"
 #include "tests/onnx/one_node_model.h"
@@ -47,7 +48,7 @@ std::vector<double> Ramp(int64_t n, int seed, double scale = 1.0) {
   return v;
 }
 
-using testing::Doubles;
+using onnx_internal::ToDoubles;
 using testing::FillTensor;
 using testing::OneNode;
 using testing::OnnxType;
@@ -55,7 +56,7 @@ using testing::OnnxType;
 void ExpectNear(const NDArray& got, const Shape& shape,
                 const std::vector<double>& want, const std::string& what) {
   ASSERT_EQ(got.shape(), shape) << what << ": " << got.shape().DebugString();
-  std::vector<double> g = Doubles(got);
+  std::vector<double> g = ToDoubles(got);
   ASSERT_EQ(g.size(), want.size()) << what;
   for (size_t i = 0; i < g.size(); ++i) {
     EXPECT_NEAR(g[i], want[i], 1e-5 + 1e-4 * std::abs(want[i]))
