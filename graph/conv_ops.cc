@@ -8,6 +8,7 @@
 // inference again, with the concrete shapes, whenever they see new input
 // shapes, so a dim unknown at build time gets the same checks and messages
 // at run time.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -281,8 +282,52 @@ absl::StatusOr<int64_t> TransposedConvOutput(InferenceContext& c,
 }
 
 // Conv and ConvTranspose: x [N, C, D...], w, b [M].
-absl::Status InferConv(InferenceContext& c, bool transposed) {
-  const std::string_view op = transposed ? "ConvTranspose" : "Conv";
+// FusedConv's epilogue attrs (graph/ops.h, ConvEpilogue): a known
+// activation, finite numbers, Clip's bounds in order. Every attr is
+// optional (alpha and beta 0, post_scale 1, post_shift 0).
+absl::Status CheckEpilogue(InferenceContext& c) {
+  std::string activation;
+  if (auto it = c.attrs->find("activation"); it != c.attrs->end()) {
+    const auto* v = std::get_if<std::string>(&it->second);
+    if (v == nullptr) {
+      return c.AttrError("FusedConv attr 'activation' must be a string");
+    }
+    activation = *v;
+  }
+  if (activation != "" && activation != "Relu" && activation != "LeakyRelu" &&
+      activation != "HardSigmoid" && activation != "HardSwish" &&
+      activation != "Clip") {
+    return c.AttrError(absl::StrCat(
+        "FusedConv attr 'activation' is '", activation,
+        "'; it must be one of \"\" (none), Relu, LeakyRelu, HardSigmoid, "
+        "HardSwish, Clip"));
+  }
+  double value[4] = {0, 0, 1, 0};
+  const char* names[4] = {"alpha", "beta", "post_scale", "post_shift"};
+  for (int i = 0; i < 4; ++i) {
+    auto it = c.attrs->find(names[i]);
+    if (it == c.attrs->end()) continue;
+    const auto* v = std::get_if<double>(&it->second);
+    if (v == nullptr || !std::isfinite(*v)) {
+      return c.AttrError(absl::StrCat("FusedConv attr '", names[i],
+                                      "' must be a finite float (double)"));
+    }
+    value[i] = *v;
+  }
+  if (activation == "Clip" && value[0] > value[1]) {
+    return c.AttrError(absl::StrCat("FusedConv Clip's bounds are alpha ",
+                                    value[0], " > beta ", value[1],
+                                    "; alpha is the lower one"));
+  }
+  return absl::OkStatus();
+}
+
+// Conv, FusedConv and ConvTranspose: x [N, C, D...] -> [N, M, O...].
+absl::Status InferConv(InferenceContext& c, std::string_view op,
+                       bool transposed) {
+  if (op == "FusedConv") {
+    if (absl::Status s = CheckEpilogue(c); !s.ok()) return s;
+  }
   absl::StatusOr<int> k = CheckInputs(c, op);
   if (!k.ok()) return k.status();
   if (absl::Status s = CheckConvWeightRanks(c, op, transposed); !s.ok()) {
@@ -346,9 +391,14 @@ void RegisterConvOps(OpRegistry& r) {
     absl::Status s = r.Register(std::move(def));
     (void)s;  // Built-in names are distinct; Register cannot fail here.
   };
-  reg({"Conv", 3, {}, [](InferenceContext& c) { return InferConv(c, false); }});
+  reg({"Conv", 3, {}, [](InferenceContext& c) {
+         return InferConv(c, "Conv", false);
+       }});
+  reg({"FusedConv", 3, {}, [](InferenceContext& c) {
+         return InferConv(c, "FusedConv", false);
+       }});
   reg({"ConvTranspose", 3, {}, [](InferenceContext& c) {
-         return InferConv(c, true);
+         return InferConv(c, "ConvTranspose", true);
        }});
   reg({"MaxPool", 1, {"kernel_shape"}, [](InferenceContext& c) {
          return InferPool(c, "MaxPool");
@@ -402,6 +452,18 @@ Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
                      const ConvOptions& conv, const OpOptions& options,
                      std::source_location where) {
   return BuildOp("ConvTranspose", {x, w, b}, ConvAttrs(conv), options, where);
+}
+
+Tensor FusedConv(const Tensor& x, const Tensor& w, const Tensor& b,
+                 const ConvOptions& conv, const ConvEpilogue& epilogue,
+                 const OpOptions& options, std::source_location where) {
+  AttrMap attrs = ConvAttrs(conv);
+  attrs["activation"] = epilogue.activation;
+  attrs["alpha"] = epilogue.alpha;
+  attrs["beta"] = epilogue.beta;
+  attrs["post_scale"] = epilogue.post_scale;
+  attrs["post_shift"] = epilogue.post_shift;
+  return BuildOp("FusedConv", {x, w, b}, std::move(attrs), options, where);
 }
 
 Tensor MaxPool(const Tensor& x, const PoolOptions& pool,

@@ -44,6 +44,22 @@ struct ConvOptions {
   std::vector<int64_t> output_padding = {};
 };
 
+// What FusedConv applies to each output element after the bias, in the
+// same pass over the output (so the array is written once, not once per
+// op): y = act(conv(x, w) + b) * post_scale + post_shift. `activation` is
+// "" (none), "Relu", "LeakyRelu" (alpha: the slope below 0),
+// "HardSigmoid" (max(0, min(1, alpha * v + beta))), "HardSwish"
+// (v * HardSigmoid(v) with alpha 1/6, beta 0.5) or "Clip" (alpha, beta:
+// the bounds); the same functions as the separate ops. Node attrs
+// `activation`, `alpha`, `beta`, `post_scale`, `post_shift`.
+struct ConvEpilogue {
+  std::string activation = {};
+  double alpha = 0;
+  double beta = 0;
+  double post_scale = 1;
+  double post_shift = 0;
+};
+
 // Attributes of MaxPool and AveragePool (node attrs `kernel_shape`,
 // `strides`, `pads`, `dilations`, `ceil_mode`, `count_include_pad`).
 struct PoolOptions {
@@ -333,6 +349,14 @@ Tensor Conv(const Tensor& x, const Tensor& w, const Tensor& b,
 // 1 - pad_begin_i - pad_end_i + output_padding_i.
 Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
                      const ConvOptions& conv = {}, WEFT_OP_TAIL);
+// Conv followed by `epilogue` in one kernel: what an importer emits for
+// Conv then an activation and scalar scale/shift (ONNX Runtime's and
+// TensorFlow's fused convolutions do the same). A separate op type, not a
+// Conv attr, so a weft that predates it refuses a graph file holding it
+// ("unknown op type") instead of running the Conv without its epilogue.
+Tensor FusedConv(const Tensor& x, const Tensor& w, const Tensor& b,
+                 const ConvOptions& conv, const ConvEpilogue& epilogue,
+                 WEFT_OP_TAIL);
 // The maximum of each (dilated) window; padding never wins. Output dims as
 // Conv's (with ceil_mode, rounded up); [N, C, O...].
 Tensor MaxPool(const Tensor& x, const PoolOptions& pool, WEFT_OP_TAIL);

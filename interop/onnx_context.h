@@ -40,6 +40,14 @@ struct Value {
 };
 
 class NodeContext;
+
+// How many ONNX uses the values bound to a weft tensor have: (producing
+// node, output slot) -> the node inputs, subgraph reads and graph outputs
+// of the value's ONNX graph that name it (summed when several ONNX values
+// are bound to one tensor). What the fusions (onnx_fusion.h) check before
+// they rewrite a tensor's producer for one consumer.
+using TensorUses = absl::flat_hash_map<std::pair<const Node*, int>, int>;
+
 using Converter = absl::Status (*)(NodeContext& ctx);
 
 // A subgraph attribute of a node (If's branches, Loop's body), ready to be
@@ -102,13 +110,15 @@ class NodeContext {
  public:
   NodeContext(const onnx::NodeProto& node, int64_t opset, Graph graph,
               OpOptions base_options, std::vector<Value*> inputs,
-              SubgraphImporter* subgraphs = nullptr)
+              SubgraphImporter* subgraphs = nullptr,
+              const TensorUses* uses = nullptr)
       : node_(node),
         opset_(opset),
         graph_(std::move(graph)),
         base_(std::move(base_options)),
         inputs_(std::move(inputs)),
-        subgraphs_(subgraphs) {}
+        subgraphs_(subgraphs),
+        uses_(uses) {}
 
   const onnx::NodeProto& node() const { return node_; }
   const std::string& op_type() const { return node_.op_type(); }
@@ -126,6 +136,10 @@ class NodeContext {
   [[nodiscard]] absl::StatusOr<Tensor> input(int i);
   // Input `i`'s value if it is known at import, else nullptr.
   const NDArray* constant(int i) const;
+  // The ONNX uses of the values bound to `t` (TensorUses); -1 when `t` is
+  // bound to no ONNX value (a weft tensor a converter made on the way) or
+  // the importer counts none.
+  int OnnxUses(const Tensor& t) const;
   // Dtype and shape of input `i` (from its constant or its tensor).
   DType dtype(int i) const;
   Shape shape(int i) const;
@@ -215,6 +229,7 @@ class NodeContext {
   absl::flat_hash_set<std::string> read_;
   int ops_added_ = 0;
   SubgraphImporter* subgraphs_;
+  const TensorUses* uses_;
 };
 
 // The payload marking an error as "this node is unsupported" (the importer

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
+#include "interop/onnx_fusion.h"
 
 namespace weft {
 namespace onnx_internal {
@@ -25,8 +26,24 @@ namespace {
 
 // ------------------------------------------------------- elementwise --
 
+// Sets output 0 to the Conv producing `x` with the activation of
+// `epilogue` fused (onnx_fusion.h) when it can be; true if it did.
+absl::StatusOr<bool> SetFusedActivation(NodeContext& c, const Tensor& x,
+                                        const ConvEpilogue& epilogue,
+                                        int uses = 1) {
+  ASSIGN_OR_RETURN_ONNX(std::optional<Tensor> fused,
+                        FuseActivationIntoConv(c, x, epilogue, uses));
+  if (fused) c.SetOutput(0, *fused);
+  return fused.has_value();
+}
+
 absl::Status Unary(NodeContext& c, std::string_view op) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (op == "Relu") {
+    ASSIGN_OR_RETURN_ONNX(bool fused,
+                          SetFusedActivation(c, x, {.activation = "Relu"}));
+    if (fused) return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op(op, {x}));
   c.SetOutput(0, y);
   return absl::OkStatus();
@@ -61,7 +78,9 @@ absl::StatusOr<Tensor> LegacyBroadcast(NodeContext& c, const Tensor& x,
 // fused op instead: Div(Mul(...), 6) becomes HardSwish(x); Div(Clip(...),
 // 6) becomes HardSigmoid(x) with alpha 1/6 and beta 0.5, and then
 // Mul(x, HardSigmoid(x; 1/6, 0.5)) becomes HardSwish(x). The unfused nodes stay
-// in the graph unused, and are pruned from every plan.
+// in the graph unused, and are pruned from every plan. When x is a Conv's
+// output and the chain's values are used by nothing else, the activation
+// goes into the Conv instead (a FusedConv, onnx_fusion.h).
 
 // The weft node producing `t` (null for a non-ok tensor).
 const Node* Producer(const Tensor& t) { return t.ok() ? t.node() : nullptr; }
@@ -108,13 +127,42 @@ std::optional<Tensor> MatchWithConst(const Graph& g, const Tensor& t,
   return std::nullopt;
 }
 
-// If `t` is Minimum(Maximum(Add(x, 3), 0), 6) (Clip(x + 3, 0, 6)), x.
-std::optional<Tensor> MatchClippedPlus3(const Graph& g, const Tensor& t) {
+// If `t` is Minimum(Maximum(Add(x, 3), 0), 6) (Clip(x + 3, 0, 6)), x;
+// `chain` gets t and the values between it and x.
+std::optional<Tensor> MatchClippedPlus3(const Graph& g, const Tensor& t,
+                                        std::vector<Tensor>& chain) {
   std::optional<Tensor> max = MatchWithConst(g, t, "Minimum", 6);
   if (!max) return std::nullopt;
   std::optional<Tensor> add = MatchWithConst(g, *max, "Maximum", 0);
   if (!add) return std::nullopt;
+  chain.insert(chain.end(), {t, *max, *add});
   return MatchWithConst(g, *add, "Add", 3);
+}
+
+// Whether every value of a matched chain is used by its next link only
+// (or is no ONNX value at all: an op a converter added on the way), so
+// fusing the chain into a Conv leaves none of it needed.
+bool UsedOnlyInChain(const NodeContext& c, const std::vector<Tensor>& chain) {
+  for (const Tensor& t : chain) {
+    if (c.OnnxUses(t) > 1) return false;
+  }
+  return true;
+}
+
+// The activation `epilogue` of x, fused into the Conv producing x when x
+// has `uses` uses and the chain between them no other (onnx_fusion.h),
+// else as the weft op `op`.
+absl::StatusOr<Tensor> ActivationOf(NodeContext& c, const Tensor& x,
+                                    const std::vector<Tensor>& chain, int uses,
+                                    std::string_view op,
+                                    const ConvEpilogue& epilogue,
+                                    AttrMap attrs = {}) {
+  if (UsedOnlyInChain(c, chain)) {
+    ASSIGN_OR_RETURN_ONNX(std::optional<Tensor> fused,
+                          FuseActivationIntoConv(c, x, epilogue, uses));
+    if (fused) return *fused;
+  }
+  return c.Op(op, {x}, std::move(attrs));
 }
 
 // Div(Clip(x + 3, 0, 6), 6) -> HardSigmoid(x; 1/6, 0.5);
@@ -126,10 +174,14 @@ absl::StatusOr<std::optional<Tensor>> FuseDiv(NodeContext& c, const Tensor& num,
     return std::nullopt;
   }
   const Graph& g = c.graph();
-  if (std::optional<Tensor> x = MatchClippedPlus3(g, num)) {
+  std::vector<Tensor> chain;
+  if (std::optional<Tensor> x = MatchClippedPlus3(g, num, chain)) {
     ASSIGN_OR_RETURN_ONNX(
         Tensor h,
-        c.Op("HardSigmoid", {*x}, {{"alpha", 1.0 / 6.0}, {"beta", 0.5}}));
+        ActivationOf(
+            c, *x, chain, 1, "HardSigmoid",
+            {.activation = "HardSigmoid", .alpha = 1.0 / 6.0, .beta = 0.5},
+            {{"alpha", 1.0 / 6.0}, {"beta", 0.5}}));
     return h;
   }
   const Node* mul = Producer(num);
@@ -138,9 +190,14 @@ absl::StatusOr<std::optional<Tensor>> FuseDiv(NodeContext& c, const Tensor& num,
   }
   for (int i = 0; i < 2; ++i) {
     const Tensor x = InputOf(g, *mul, i);
-    std::optional<Tensor> inner = MatchClippedPlus3(g, InputOf(g, *mul, 1 - i));
+    chain.assign(1, num);
+    std::optional<Tensor> inner =
+        MatchClippedPlus3(g, InputOf(g, *mul, 1 - i), chain);
     if (inner && SameTensor(*inner, x) && x.shape() == num.shape()) {
-      ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("HardSwish", {x}));
+      // x has two uses: the Add and the Mul.
+      ASSIGN_OR_RETURN_ONNX(Tensor y,
+                            ActivationOf(c, x, chain, 2, "HardSwish",
+                                         {.activation = "HardSwish"}));
       return y;
     }
   }
@@ -161,8 +218,39 @@ absl::StatusOr<std::optional<Tensor>> FuseHardSwish(NodeContext& c,
         *beta != 0.5 || !SameTensor(InputOf(g, *n, 0), x)) {
       continue;
     }
-    ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("HardSwish", {x}));
+    // x has two uses: the HardSigmoid's and this Mul's.
+    ASSIGN_OR_RETURN_ONNX(Tensor y, ActivationOf(c, x, {h}, 2, "HardSwish",
+                                                 {.activation = "HardSwish"}));
     return y;
+  }
+  return std::nullopt;
+}
+
+// Add(x, Mul(x, s)) (either order of either op), s smaller than x and
+// broadcast over it (a squeeze-and-excitation block's residual), ->
+// Mul(x, Add(s, 1)): one pass over x instead of two.
+absl::StatusOr<std::optional<Tensor>> FuseResidualScale(NodeContext& c,
+                                                        const Tensor& a,
+                                                        const Tensor& b) {
+  const Graph& g = c.graph();
+  for (const auto& [x, m] : {std::pair(a, b), std::pair(b, a)}) {
+    const Node* n = Producer(m);
+    if (n == nullptr || n->op() != "Mul" || n->inputs().size() != 2 ||
+        c.OnnxUses(m) > 1 || !IsFloating(x.dtype()) ||
+        !x.shape().IsFullyDefined() || m.shape() != x.shape()) {
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) {
+      const Tensor s = InputOf(g, *n, 1 - i);
+      if (!SameTensor(InputOf(g, *n, i), x) || !s.shape().IsFullyDefined() ||
+          s.shape().num_elements() >= x.shape().num_elements()) {
+        continue;
+      }
+      ASSIGN_OR_RETURN_ONNX(Tensor one, c.Scalar(x.dtype(), 1));
+      ASSIGN_OR_RETURN_ONNX(Tensor s1, c.Op("Add", {s, one}));
+      ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Mul", {x, s1}));
+      return y;
+    }
   }
   return std::nullopt;
 }
@@ -171,12 +259,27 @@ absl::Status Binary(NodeContext& c, std::string_view op) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.input(1));
   ASSIGN_OR_RETURN_ONNX(y, LegacyBroadcast(c, x, y));
-  if (op == "Div" || op == "Mul") {
+  if (op == "Div" || op == "Mul" || op == "Add") {
     absl::StatusOr<std::optional<Tensor>> fused =
-        op == "Div" ? FuseDiv(c, x, y) : FuseHardSwish(c, x, y);
+        op == "Div"   ? FuseDiv(c, x, y)
+        : op == "Mul" ? FuseHardSwish(c, x, y)
+                      : FuseResidualScale(c, x, y);
     if (!fused.ok()) return fused.status();
     if (fused->has_value()) {
       c.SetOutput(0, **fused);
+      return absl::OkStatus();
+    }
+  }
+  // A Conv's output times, plus, minus or over a constant that is one
+  // value or one per channel: folded into the Conv (onnx_fusion.h).
+  for (int i = 0; i < 2 && c.opset() >= 7; ++i) {
+    const NDArray* k = c.constant(1 - i);
+    if (k == nullptr) continue;
+    ASSIGN_OR_RETURN_ONNX(
+        std::optional<Tensor> folded,
+        FoldBinaryIntoConv(c, op, i == 0 ? x : y, *k, /*k_first=*/i == 1));
+    if (folded) {
+      c.SetOutput(0, *folded);
       return absl::OkStatus();
     }
   }
@@ -234,8 +337,12 @@ absl::StatusOr<Tensor> WhereNegative(NodeContext& c, const Tensor& x,
 
 absl::Status LeakyRelu(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
-  ASSIGN_OR_RETURN_ONNX(Tensor alpha,
-                        c.Scalar(x.dtype(), c.Float("alpha", 0.01f)));
+  const double slope = c.Float("alpha", 0.01f);
+  ASSIGN_OR_RETURN_ONNX(
+      bool fused,
+      SetFusedActivation(c, x, {.activation = "LeakyRelu", .alpha = slope}));
+  if (fused) return absl::OkStatus();
+  ASSIGN_OR_RETURN_ONNX(Tensor alpha, c.Scalar(x.dtype(), slope));
   ASSIGN_OR_RETURN_ONNX(Tensor neg, c.Op("Mul", {x, alpha}));
   ASSIGN_OR_RETURN_ONNX(Tensor y, WhereNegative(c, x, neg, false));
   c.SetOutput(0, y);
@@ -338,7 +445,10 @@ absl::Status HardSigmoid(NodeContext& c) {
   Tensor y;
   if (IsFloating(x.dtype())) {
     ASSIGN_OR_RETURN_ONNX(
-        y, c.Op("HardSigmoid", {x}, {{"alpha", alpha}, {"beta", beta}}));
+        y, ActivationOf(
+               c, x, {}, 1, "HardSigmoid",
+               {.activation = "HardSigmoid", .alpha = alpha, .beta = beta},
+               {{"alpha", alpha}, {"beta", beta}}));
   } else {
     ASSIGN_OR_RETURN_ONNX(y, HardSigmoidOf(c, x, alpha, beta));
   }
@@ -350,7 +460,8 @@ absl::Status HardSwish(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   Tensor y;
   if (IsFloating(x.dtype())) {
-    ASSIGN_OR_RETURN_ONNX(y, c.Op("HardSwish", {x}));
+    ASSIGN_OR_RETURN_ONNX(
+        y, ActivationOf(c, x, {}, 1, "HardSwish", {.activation = "HardSwish"}));
   } else {
     ASSIGN_OR_RETURN_ONNX(Tensor h, HardSigmoidOf(c, x, 1.0 / 6.0, 0.5));
     ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {x, h}));
@@ -390,6 +501,26 @@ absl::Status Shrink(NodeContext& c) {
 absl::Status Clip(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.input(0));
   const DType dt = y.dtype();
+  // Both bounds known at import (Relu6 and the like) fuse into a Conv.
+  std::optional<double> lo, hi;
+  if (c.opset() < 11) {
+    if (c.has_attr("min")) lo = c.Float("min", 0);
+    if (c.has_attr("max")) hi = c.Float("max", 0);
+  } else {
+    for (int i : {1, 2}) {
+      const NDArray* b = c.has_input(i) ? c.constant(i) : nullptr;
+      if (b != nullptr && b->num_elements() == 1 && IsFloating(b->dtype())) {
+        (i == 1 ? lo : hi) = ToDoubles(*b)[0];
+      }
+    }
+  }
+  if (lo && hi && std::isfinite(*lo) && std::isfinite(*hi) && *lo <= *hi) {
+    ASSIGN_OR_RETURN_ONNX(
+        bool fused,
+        SetFusedActivation(c, y,
+                           {.activation = "Clip", .alpha = *lo, .beta = *hi}));
+    if (fused) return absl::OkStatus();
+  }
   bool clipped = false;
   auto bound = [&](std::string_view op, std::string_view attr,
                    int input) -> absl::Status {

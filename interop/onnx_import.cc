@@ -77,6 +77,12 @@ DType NodeContext::dtype(int i) const {
   return v.constant.has_value() ? v.constant->dtype() : v.tensor.dtype();
 }
 
+int NodeContext::OnnxUses(const Tensor& t) const {
+  if (uses_ == nullptr || !t.ok() || t.node() == nullptr) return -1;
+  auto it = uses_->find({t.node(), t.index()});
+  return it == uses_->end() ? -1 : it->second;
+}
+
 Shape NodeContext::shape(int i) const {
   if (!has_input(i)) return Shape{};
   const Value& v = *inputs_[i];
@@ -352,6 +358,8 @@ bool IsFoldable(std::string_view op) {
 struct Scope {
   Graph graph;
   absl::flat_hash_map<std::string, Value> values;
+  // Per value name, its uses in this graph (CountUses).
+  absl::flat_hash_map<std::string, int> uses;
   absl::flat_hash_set<std::string> poisoned;  // Outputs of skipped nodes.
   // Where the graph is, for messages: "" for the model's graph, else
   // "node #3 (Loop 'l') attribute body: " (nested ones chained).
@@ -391,6 +399,30 @@ void OuterNames(const onnx::GraphProto& g, std::vector<std::string>& out,
     }
   }
   for (const onnx::ValueInfoProto& vi : g.output()) use(vi.name());
+}
+
+// Per value name, how many node inputs, subgraph reads (one per subgraph
+// that reads it) and graph outputs of `g` name it.
+absl::flat_hash_map<std::string, int> CountUses(const onnx::GraphProto& g) {
+  absl::flat_hash_map<std::string, int> uses;
+  for (const onnx::NodeProto& n : g.node()) {
+    for (const std::string& in : n.input()) {
+      if (!in.empty()) ++uses[in];
+    }
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      std::vector<const onnx::GraphProto*> graphs;
+      if (a.has_g()) graphs.push_back(&a.g());
+      for (const onnx::GraphProto& sg : a.graphs()) graphs.push_back(&sg);
+      for (const onnx::GraphProto* sg : graphs) {
+        std::vector<std::string> names;
+        absl::flat_hash_set<std::string> seen;
+        OuterNames(*sg, names, seen);
+        for (const std::string& name : names) ++uses[name];
+      }
+    }
+  }
+  for (const onnx::ValueInfoProto& vi : g.output()) ++uses[vi.name()];
+  return uses;
 }
 
 // `inferred` refined by the shape an ONNX graph declares for the value (its
@@ -435,6 +467,7 @@ class Importer {
     result_.graph = Graph::Create(
         options_.graph_name.empty() ? g.name() : options_.graph_name);
     root_.graph = result_.graph;
+    root_.uses = CountUses(g);
     result_.opset = opset_;
     if (absl::Status s = AddInitializers(g); !s.ok()) return s;
     if (absl::Status s = AddInputs(g); !s.ok()) return s;
@@ -762,6 +795,12 @@ class Importer {
         scope.poisoned.insert(n.output(i));
         continue;
       }
+      const Tensor& t = outputs[i]->tensor;
+      if (t.ok() && t.node() != nullptr) {
+        auto uses = scope.uses.find(n.output(i));
+        tensor_uses_[{t.node(), t.index()}] +=
+            uses == scope.uses.end() ? 0 : uses->second;
+      }
       scope.values[n.output(i)] = *std::move(outputs[i]);
     }
     return absl::OkStatus();
@@ -775,7 +814,8 @@ class Importer {
                             std::vector<std::optional<Value>>& outputs) {
     ScopeSubgraphs subgraphs(*this, scope, n, index);
     NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
-                    std::move(in), &subgraphs);
+                    std::move(in), &subgraphs,
+                    options_.fuse ? &tensor_uses_ : nullptr);
     // Before opset 6 many ops carried the bookkeeping attribute
     // consumed_inputs, which has no meaning for inference.
     if (opset_ < 6) ctx.Ignore("consumed_inputs");
@@ -896,6 +936,7 @@ class Importer {
     const onnx::GraphProto& g = *sub.graph;
     Scope scope;
     scope.graph = target;
+    scope.uses = CountUses(g);
     scope.text_prefix = absl::StrCat(parent.text_prefix, NodeText(n, index),
                                      " attribute ", sub.attr, ": ");
     scope.site_suffix =
@@ -1011,7 +1052,8 @@ class Importer {
   const OnnxImportOptions& options_;
   int64_t opset_ = 0;
   OnnxModel result_;
-  Scope root_;  // The model's graph.
+  Scope root_;              // The model's graph.
+  TensorUses tensor_uses_;  // Of every scope's values.
   std::vector<std::string> unsupported_;
   absl::flat_hash_set<std::string> listed_;  // unsupported_, as a set.
   absl::flat_hash_set<std::string> function_names_;

@@ -50,6 +50,13 @@ struct OnnxImportOptions {
   // OnnxModel::inputs. For inputs weft needs known at import: a shape, axes,
   // pads or scales that the model takes as a graph input.
   std::map<std::string, NDArray> constant_inputs = {};
+  // Folds what follows a Conv into it where the Conv's output has no other
+  // use: a per-channel or scalar scale and shift (BatchNormalization; Mul,
+  // Add, Sub, Div by a constant) into its weights and bias, and an
+  // activation (Relu, LeakyRelu, HardSigmoid, HardSwish, Clip) and a
+  // scalar scale and shift after it into a FusedConv (docs/onnx.md, "What
+  // import does"). false: one weft op per ONNX op, to compare or debug.
+  bool fuse = true;
 };
 
 // An imported model: its graph, and the tensors of its inputs (the graph

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,27 +19,13 @@
 #include "graph/node.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
+#include "interop/onnx_fusion.h"
 
 namespace weft {
 namespace onnx_internal {
 namespace {
 
 // --------------------------------------------------------- host math --
-
-// `values` as an array of `dtype` (float32 or float64) and `shape`.
-NDArray FromDoubles(const std::vector<double>& values, DType dtype,
-                    const Shape& shape) {
-  NDArray out = NDArray::Uninitialized(dtype, shape);
-  if (dtype == DType::kFloat64) {
-    std::copy(values.begin(), values.end(), out.mutable_data<double>());
-  } else {
-    float* dst = out.mutable_data<float>();
-    for (size_t i = 0; i < values.size(); ++i) {
-      dst[i] = static_cast<float>(values[i]);
-    }
-  }
-  return out;
-}
 
 // [C, 1, ..., 1]: a per-channel vector that broadcasts over NC + spatial.
 Shape ChannelShape(int64_t channels, int rank) {
@@ -250,18 +237,6 @@ absl::Status GlobalPool(NodeContext& c, std::string_view reduce) {
 
 // ------------------------------------------------------ normalization --
 
-// The Conv node producing `x` if its weights and bias are Const nodes of
-// the same graph, else nullptr.
-const Node* FoldableConv(const Graph& g, const Tensor& x) {
-  const Node* n = x.node();
-  if (n == nullptr || n->op() != "Conv" || x.index() != 0) return nullptr;
-  for (int i = 1; i <= 2; ++i) {
-    const Node* in = g.node(n->inputs()[i].node);
-    if (in == nullptr || in->op() != "Const") return nullptr;
-  }
-  return n;
-}
-
 // BatchNormalization whose parameters are tensors computed at run time:
 // (x - mean) * scale / sqrt(var + eps) + bias, per channel.
 absl::Status BatchNormOfTensors(NodeContext& c, const Tensor& x, double eps) {
@@ -313,34 +288,12 @@ absl::Status BatchNormalization(NodeContext& c) {
     b[i] = bias[i] - mean[i] * a[i];
   }
   const DType dt = x.dtype();
-  if (const Node* conv = FoldableConv(c.graph(), x); conv != nullptr) {
-    // Conv then BatchNormalization: scale the weights per output channel
-    // and shift the bias; the unscaled Conv is left unused (Session prunes
-    // it).
-    const Node* wn = c.graph().node(conv->inputs()[1].node);
-    const Node* bn = c.graph().node(conv->inputs()[2].node);
-    const NDArray* wv = FindAttr<NDArray>(wn->attrs(), "value");
-    const NDArray* bv = FindAttr<NDArray>(bn->attrs(), "value");
-    if (wv != nullptr && bv != nullptr && wv->shape().rank() >= 1 &&
-        wv->shape().dim(0) == static_cast<int64_t>(ch) &&
-        bv->num_elements() == static_cast<int64_t>(ch)) {
-      std::vector<double> w = ToDoubles(*wv), cb = ToDoubles(*bv);
-      const int64_t per = wv->num_elements() / static_cast<int64_t>(ch);
-      for (size_t o = 0; o < ch; ++o) {
-        for (int64_t j = 0; j < per; ++j) w[o * per + j] *= a[o];
-        cb[o] = cb[o] * a[o] + b[o];
-      }
-      ASSIGN_OR_RETURN_ONNX(Tensor wt,
-                            c.Const(FromDoubles(w, wv->dtype(), wv->shape())));
-      ASSIGN_OR_RETURN_ONNX(Tensor bt,
-                            c.Const(FromDoubles(cb, bv->dtype(), bv->shape())));
-      Tensor conv_x = c.graph().output(*c.graph().node(conv->inputs()[0].node),
-                                       conv->inputs()[0].slot);
-      AttrMap attrs = conv->attrs();
-      ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Conv", {conv_x, wt, bt}, attrs));
-      c.SetOutput(0, y);
-      return absl::OkStatus();
-    }
+  // Conv then BatchNormalization: folded into the Conv's weights and bias.
+  ASSIGN_OR_RETURN_ONNX(std::optional<Tensor> folded,
+                        FoldAffineIntoConv(c, x, a, b));
+  if (folded) {
+    c.SetOutput(0, *folded);
+    return absl::OkStatus();
   }
   const Shape cs = ChannelShape(static_cast<int64_t>(ch), x.shape().rank());
   ASSIGN_OR_RETURN_ONNX(Tensor at, c.Const(FromDoubles(a, dt, cs)));

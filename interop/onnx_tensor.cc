@@ -1,6 +1,7 @@
 // ONNX TensorProto <-> weft NDArray (onnx_tensor.h).
 #include "interop/onnx_tensor.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -180,6 +181,20 @@ absl::StatusOr<NDArray> NDArrayFromOnnx(const onnx::TensorProto& proto) {
     return out;
   }
   if (absl::Status s = CopyTypedData(proto, out); !s.ok()) return s;
+  return out;
+}
+
+NDArray FromDoubles(const std::vector<double>& values, DType dtype,
+                    const Shape& shape) {
+  NDArray out = NDArray::Uninitialized(dtype, shape);
+  if (dtype == DType::kFloat64) {
+    std::copy(values.begin(), values.end(), out.mutable_data<double>());
+  } else {
+    float* dst = out.mutable_data<float>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      dst[i] = static_cast<float>(values[i]);
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "graph/dtype.h"
 #include "graph/ndarray.h"
+#include "graph/shape.h"
 #include "onnx/onnx_pb.h"
 
 namespace weft {
@@ -32,6 +33,11 @@ std::string_view OnnxTypeName(int32_t elem_type);
 // Every element of `a` as a double, whatever its dtype (int64 beyond 2^53
 // rounds): constants the importer folds, and values tests compare.
 std::vector<double> ToDoubles(const NDArray& a);
+
+// `values` as an array of `dtype` (float32, rounded, or float64) and
+// `shape` (of values.size() elements).
+NDArray FromDoubles(const std::vector<double>& values, DType dtype,
+                    const Shape& shape);
 
 }  // namespace onnx_internal
 }  // namespace weft

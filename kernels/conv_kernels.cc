@@ -1,5 +1,9 @@
 // The conv family's kernels (ops defined in graph/conv_ops.cc): Conv,
-// ConvTranspose, MaxPool and AveragePool over NC + 1-3 spatial dims.
+// FusedConv, ConvTranspose, MaxPool and AveragePool over NC + 1-3 spatial
+// dims. FusedConv is Conv with an epilogue (activation, scale, shift)
+// applied where the output is written: as oneDNN post-ops, in the bias pass
+// of the 1x1 path, per output row of the depthwise path, per plane after the
+// portable loop.
 //
 // float32 runs on oneDNN 2.6 primitives (convolution_forward,
 // deconvolution_forward, pooling_v2_forward); float64, and the few float32
@@ -140,6 +144,119 @@ Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
     a.count_include_pad = *b;
   }
   return a;
+}
+
+// ------------------------------------------------------------ epilogue --
+
+// FusedConv's epilogue (graph/ops.h, ConvEpilogue), checked by inference:
+// y = act(v) * scale + shift for each output element v (bias included).
+// Plain Conv has none (identity()).
+struct Epilogue {
+  enum class Act { kNone, kRelu, kLeakyRelu, kHardSigmoid, kHardSwish, kClip };
+  Act act = Act::kNone;
+  double alpha = 0, beta = 0, scale = 1, shift = 0;
+  bool affine() const { return scale != 1 || shift != 0; }
+  bool identity() const { return act == Act::kNone && !affine(); }
+};
+
+Epilogue ReadEpilogue(const Node& node) {
+  Epilogue e;
+  if (node.op() != "FusedConv") return e;
+  using Act = Epilogue::Act;
+  if (const auto* a = FindAttr<std::string>(node.attrs(), "activation")) {
+    if (*a == "Relu") e.act = Act::kRelu;
+    if (*a == "LeakyRelu") e.act = Act::kLeakyRelu;
+    if (*a == "HardSigmoid") e.act = Act::kHardSigmoid;
+    if (*a == "HardSwish") e.act = Act::kHardSwish;
+    if (*a == "Clip") e.act = Act::kClip;
+  }
+  auto read = [&](const char* name, double& out) {
+    if (const auto* v = FindAttr<double>(node.attrs(), name)) out = *v;
+  };
+  read("alpha", e.alpha);
+  read("beta", e.beta);
+  read("post_scale", e.scale);
+  read("post_shift", e.shift);
+  if (e.act == Act::kHardSwish) {
+    e.alpha = 1.0 / 6.0;
+    e.beta = 0.5;
+  }
+  return e;
+}
+
+// y[i] = epilogue(y[i] (+ bias when kBias)) for i in [0, n): V is T or
+// (float32) four lanes of the GCC/Clang vector extensions, whose
+// comparisons select lane by lane. NaN compares false, so it stays NaN
+// through Relu, LeakyRelu, HardSigmoid, HardSwish and Clip, as in the
+// separate ops' kernels.
+template <typename T, Epilogue::Act kAct, bool kAffine, bool kBias>
+void EpilogueLoop(const Epilogue& e, T bias, T* y, int64_t n) {
+  using Act = Epilogue::Act;
+  const T alpha = static_cast<T>(e.alpha), beta = static_cast<T>(e.beta);
+  const T scale = static_cast<T>(e.scale), shift = static_cast<T>(e.shift);
+  auto f = [&](auto v) {
+    using V = decltype(v);
+    const V zero = V{};
+    if constexpr (kBias) v = v + bias;
+    if constexpr (kAct == Act::kRelu) v = v < zero ? zero : v;
+    if constexpr (kAct == Act::kLeakyRelu) v = v < zero ? v * alpha : v;
+    if constexpr (kAct == Act::kHardSigmoid || kAct == Act::kHardSwish) {
+      V h = alpha * v + beta;
+      h = h < zero ? zero : h;
+      h = h > zero + T{1} ? zero + T{1} : h;
+      if constexpr (kAct == Act::kHardSwish) {
+        v = v * h;
+      } else {
+        v = h;
+      }
+    }
+    if constexpr (kAct == Act::kClip) {
+      v = v < zero + alpha ? zero + alpha : v;
+      v = v > zero + beta ? zero + beta : v;
+    }
+    if constexpr (kAffine) v = v * scale + shift;
+    return v;
+  };
+  int64_t i = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    using Float4 = float __attribute__((vector_size(16)));
+    for (; i + 4 <= n; i += 4) {
+      Float4 v;
+      std::memcpy(&v, y + i, sizeof(v));
+      v = f(v);
+      std::memcpy(y + i, &v, sizeof(v));
+    }
+  }
+  for (; i < n; ++i) y[i] = f(y[i]);
+}
+
+// Adds `bias` (when add_bias) and applies `e` to y[0, n).
+template <typename T>
+void ApplyEpilogue(const Epilogue& e, bool add_bias, T bias, T* y, int64_t n) {
+  using Act = Epilogue::Act;
+  auto with = [&]<Act kAct>() {
+    if (e.affine()) {
+      add_bias ? EpilogueLoop<T, kAct, true, true>(e, bias, y, n)
+               : EpilogueLoop<T, kAct, true, false>(e, bias, y, n);
+    } else {
+      add_bias ? EpilogueLoop<T, kAct, false, true>(e, bias, y, n)
+               : EpilogueLoop<T, kAct, false, false>(e, bias, y, n);
+    }
+  };
+  switch (e.act) {
+    case Act::kNone:
+      return with.template operator()<Act::kNone>();
+    case Act::kRelu:
+      return with.template operator()<Act::kRelu>();
+    case Act::kLeakyRelu:
+      return with.template operator()<Act::kLeakyRelu>();
+    case Act::kHardSigmoid:
+      return with.template operator()<Act::kHardSigmoid>();
+    case Act::kHardSwish:
+      return with.template operator()<Act::kHardSwish>();
+    case Act::kClip:
+      return with.template operator()<Act::kClip>();
+  }
 }
 
 // ------------------------------------------------------------ geometry --
@@ -375,8 +492,8 @@ bool IsPointwise(ConvOp op, const Geometry& g) {
 }
 
 template <typename T>
-absl::Status RunPointwise(const Geometry& g, const T* x, const T* w, const T* b,
-                          T* y) {
+absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
+                          const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group, hw = g.out_size();
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t grp = 0; grp < g.group; ++grp) {
@@ -392,12 +509,10 @@ absl::Status RunPointwise(const Geometry& g, const T* x, const T* w, const T* b,
       }
     }
   }
-  // The bias, one output row (image, channel) per item.
+  // The bias and the epilogue, one output row (image, channel) per item.
   ParallelItems(g.n * g.m, hw, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      const T bias = b[p % g.m];
-      T* row = y + p * hw;
-      for (int64_t i = 0; i < hw; ++i) row[i] += bias;
+      ApplyEpilogue(e, /*add_bias=*/true, b[p % g.m], y + p * hw, hw);
     }
   });
   return absl::OkStatus();
@@ -561,8 +676,8 @@ void DepthwiseRow(const float* const* rows, const float* const* taps,
   for (; ow < ow_n; ++ow) scalar(ow);
 }
 
-void RunDepthwise(const Geometry& g, const float* x, const float* w,
-                  const float* b, float* y) {
+void RunDepthwise(const Geometry& g, const Epilogue& e, const float* x,
+                  const float* w, const float* b, float* y) {
   const int64_t kh_n = g.kernel[1], kw_n = g.kernel[2];
   const int64_t ih_n = g.in[1], iw_n = g.in[2], oh_n = g.o[1], ow_n = g.o[2];
   const int64_t sh = g.stride[1], dh = g.dil[1], dw = g.dil[2];
@@ -590,8 +705,10 @@ void RunDepthwise(const Geometry& g, const float* x, const float* w,
               rows[nrows] = xp + ih * iw_n - pw;  // Indexed by ow + kw*dw.
               taps[nrows++] = wp + kh * kw_n;
             }
+            float* yr = yp + oh * ow_n;
             row_fn(rows, taps, nrows, kw_n, dw, iw_n, pw, lo, hi, ow_n, b[ch],
-                   yp + oh * ow_n);
+                   yr);
+            if (!e.identity()) ApplyEpilogue(e, false, 0.0f, yr, ow_n);
           }
         }
       });
@@ -752,13 +869,49 @@ std::string DnnlError(const dnnl::error& e) {
                       static_cast<int>(e.status), ")");
 }
 
+// `e` as oneDNN post-ops, applied in the primitive to each output element
+// (the bias included) before it is stored. oneDNN 2.6 has no HardSigmoid:
+// it is linear(alpha, beta) then clip(0, 1).
+dnnl::post_ops PostOps(const Epilogue& e) {
+  using Act = Epilogue::Act;
+  using dnnl::algorithm;
+  dnnl::post_ops po;
+  const float alpha = static_cast<float>(e.alpha);
+  const float beta = static_cast<float>(e.beta);
+  switch (e.act) {
+    case Act::kNone:
+      break;
+    case Act::kRelu:
+      po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      break;
+    case Act::kLeakyRelu:
+      po.append_eltwise(1.0f, algorithm::eltwise_relu, alpha, 0.0f);
+      break;
+    case Act::kHardSigmoid:
+      po.append_eltwise(1.0f, algorithm::eltwise_linear, alpha, beta);
+      po.append_eltwise(1.0f, algorithm::eltwise_clip_v2, 0.0f, 1.0f);
+      break;
+    case Act::kHardSwish:
+      po.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f);
+      break;
+    case Act::kClip:
+      po.append_eltwise(1.0f, algorithm::eltwise_clip_v2, alpha, beta);
+      break;
+  }
+  if (e.affine()) {
+    po.append_eltwise(1.0f, algorithm::eltwise_linear,
+                      static_cast<float>(e.scale), static_cast<float>(e.shift));
+  }
+  return po;
+}
+
 // Creates the primitive of output rows [o0, o1) of the outermost spatial
 // dim for `plan` (its geometry and batch set); false when oneDNN has no
 // implementation (the portable loop then runs). A band narrower than the
 // image reads the input rows its windows reach, with the image's padding
 // only where it reaches past the image's edge.
-bool BuildPart(ConvOp op, const Attrs& a, const Plan& plan, int64_t o0,
-               int64_t o1, Part& part) {
+bool BuildPart(ConvOp op, const Attrs& a, const Epilogue& e, const Plan& plan,
+               int64_t o0, int64_t o1, Part& part) {
   const Geometry& g = plan.geometry;
   const int k = a.k, skip = 3 - k;
   auto spatial = [&](const std::array<int64_t, 3>& v) {
@@ -797,6 +950,7 @@ bool BuildPart(ConvOp op, const Attrs& a, const Plan& plan, int64_t o0,
     const dnnl::engine& engine = Engine();
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (!e.identity()) attr.set_post_ops(PostOps(e));
     if (IsPool(op)) {
       // oneDNN needs (in + pad_l + pad_r - extent) / stride + 1 == out:
       // the end pad is the one that makes the last window fit, which may be
@@ -988,7 +1142,8 @@ class ConvFamilyKernel : public OpKernel {
   ConvFamilyKernel(OpKernelConstruction& c, ConvOp op)
       : OpKernel(c),
         op_(op),
-        attrs_(ReadAttrs(c.node(), op, c.input_shape(0).rank() - 2)) {
+        attrs_(ReadAttrs(c.node(), op, c.input_shape(0).rank() - 2)),
+        epilogue_(ReadEpilogue(c.node())) {
     if (attrs_.k < 1 || attrs_.k > 3) {
       c.SetStatus(absl::InvalidArgumentError(
           absl::StrCat(c.node().op(), " takes x of rank 3 to 5")));
@@ -1011,8 +1166,8 @@ class ConvFamilyKernel : public OpKernel {
     T* y = out->template mutable_data<T>();
     if (p.path == Plan::Path::kPointwise) {
       if (absl::Status s = RunPointwise<T>(
-              p.geometry, in[0]->values<T>().data(), in[1]->values<T>().data(),
-              in[2]->values<T>().data(), y);
+              p.geometry, epilogue_, in[0]->values<T>().data(),
+              in[1]->values<T>().data(), in[2]->values<T>().data(), y);
           !s.ok()) {
         return s;
       }
@@ -1021,7 +1176,7 @@ class ConvFamilyKernel : public OpKernel {
     }
     if constexpr (std::is_same_v<T, float>) {
       if (p.path == Plan::Path::kDepthwise) {
-        RunDepthwise(p.geometry, in[0]->values<float>().data(),
+        RunDepthwise(p.geometry, epilogue_, in[0]->values<float>().data(),
                      in[1]->values<float>().data(),
                      in[2]->values<float>().data(), y);
         ctx.set_output(0, *std::move(out));
@@ -1045,7 +1200,18 @@ class ConvFamilyKernel : public OpKernel {
         return absl::OkStatus();
       }
     }
-    if (out->num_elements() > 0) RunPortable<T>(op_, p.geometry, attrs_, in, y);
+    if (out->num_elements() > 0) {
+      RunPortable<T>(op_, p.geometry, attrs_, in, y);
+      if (!epilogue_.identity()) {
+        const int64_t plane = p.geometry.out_size();
+        ParallelItems(
+            out->num_elements() / plane, plane, [&](int64_t p0, int64_t p1) {
+              for (int64_t i = p0; i < p1; ++i) {
+                ApplyEpilogue(epilogue_, false, T{0}, y + i * plane, plane);
+              }
+            });
+      }
+    }
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
@@ -1100,8 +1266,9 @@ class ConvFamilyKernel : public OpKernel {
       plan->use_onednn = true;
       for (int64_t i = 0; i < plan->bands && plan->use_onednn; ++i) {
         Part& part = plan->parts.emplace_back();
-        plan->use_onednn = BuildPart(op_, attrs_, *plan, rows * i / plan->bands,
-                                     rows * (i + 1) / plan->bands, part);
+        plan->use_onednn =
+            BuildPart(op_, attrs_, epilogue_, *plan, rows * i / plan->bands,
+                      rows * (i + 1) / plan->bands, part);
       }
       if (!plan->use_onednn) plan->parts.clear();
     }
@@ -1199,6 +1366,7 @@ class ConvFamilyKernel : public OpKernel {
 
   const ConvOp op_;
   const Attrs attrs_;
+  const Epilogue epilogue_;  // Identity but for FusedConv.
   mutable absl::Mutex mu_;
   // Most recently built first.
   mutable std::vector<std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
@@ -1224,6 +1392,7 @@ void RegisterForType(KernelRegistry& r) {
                      .label = label});
   };
   reg.template operator()<ConvOp::kConv>("Conv");
+  reg.template operator()<ConvOp::kConv>("FusedConv");
   reg.template operator()<ConvOp::kConvTranspose>("ConvTranspose");
   reg.template operator()<ConvOp::kMaxPool>("MaxPool");
   reg.template operator()<ConvOp::kAveragePool>("AveragePool");

@@ -7,11 +7,14 @@
 // concurrent runs) run through a real Session.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -315,30 +318,60 @@ double Tolerance(int64_t terms) {
                                   : 1e-12 * static_cast<double>(terms);
 }
 
-// Builds `op` over placeholders and runs it through a Session.
+// FusedConv's epilogue on one output element, from graph/ops.h's words.
+double RefEpilogue(const ConvEpilogue& e, double v) {
+  auto clamp = [](double v, double lo, double hi) {
+    return std::min(hi, std::max(lo, v));
+  };
+  if (e.activation == "Relu") v = std::max(0.0, v);
+  if (e.activation == "LeakyRelu") v = v < 0 ? v * e.alpha : v;
+  if (e.activation == "HardSigmoid") v = clamp(e.alpha * v + e.beta, 0, 1);
+  if (e.activation == "HardSwish") v = v * clamp(v / 6 + 0.5, 0, 1);
+  if (e.activation == "Clip") v = clamp(v, e.alpha, e.beta);
+  return v * e.post_scale + e.post_shift;
+}
+
+// Builds `op` over placeholders and runs it through a Session; with
+// `epilogue`, a FusedConv checked against the reference Conv followed by
+// RefEpilogue.
 template <typename T>
 void CheckConv(bool transposed, const std::vector<int64_t>& xd,
-               const std::vector<int64_t>& wd, const Attrs& a, uint32_t seed) {
+               const std::vector<int64_t>& wd, const Attrs& a, uint32_t seed,
+               const std::optional<ConvEpilogue>& epilogue = std::nullopt) {
   SCOPED_TRACE((Describe(transposed ? "ConvTranspose" : "Conv", xd, wd, a)));
+  SCOPED_TRACE(epilogue
+                   ? absl::StrCat("FusedConv ", epilogue->activation, " alpha ",
+                                  epilogue->alpha, " beta ", epilogue->beta,
+                                  " post_scale ", epilogue->post_scale,
+                                  " post_shift ", epilogue->post_shift)
+                   : "");
   SCOPED_TRACE((std::is_same_v<T, float> ? "float32" : "float64"));
   std::mt19937 rng(seed);
   const int64_t m = transposed ? wd[1] * a.group : wd[0];
   const Ref x = Rounded<T>(Random(xd, rng)), w = Rounded<T>(Random(wd, rng)),
             b = Rounded<T>(Random({m}, rng));
-  const Ref want =
-      transposed ? RefConvTranspose(x, w, b, a) : RefConv(x, w, b, a);
+  Ref want = transposed ? RefConvTranspose(x, w, b, a) : RefConv(x, w, b, a);
+  if (epilogue) {
+    for (double& v : want.v) v = RefEpilogue(*epilogue, v);
+  }
   Graph g = Graph::Create("conv");
   const NDArray xa = ToArray<T>(x), wa = ToArray<T>(w), ba = ToArray<T>(b);
   Tensor xt = testing::Feed(g, xa), wt = testing::Feed(g, wa),
          bt = testing::Feed(g, ba);
   Tensor y = transposed ? ops::ConvTranspose(xt, wt, bt, ToConv(a), In(g))
-                        : ops::Conv(xt, wt, bt, ToConv(a), In(g));
+             : epilogue
+                 ? ops::FusedConv(xt, wt, bt, ToConv(a), *epilogue, In(g))
+                 : ops::Conv(xt, wt, bt, ToConv(a), In(g));
   ASSERT_TRUE(y.ok()) << y.status();
   EXPECT_EQ(y.shape(), Shape(want.dims));
   int64_t terms = 1;
   for (size_t i = 1; i < wd.size(); ++i) terms *= wd[i];
   if (transposed) terms = terms / wd[1] * (xd[1] / a.group);
-  ExpectMatches<T>(RunKernel(y, {xa, wa, ba}), want, Tolerance<T>(terms + 1));
+  // The activations' slopes are at most 1.5 (HardSwish); post_scale
+  // scales the error too.
+  const double gain = epilogue ? 1.5 * std::max(1.0, epilogue->post_scale) : 1;
+  ExpectMatches<T>(RunKernel(y, {xa, wa, ba}), want,
+                   gain * Tolerance<T>(terms + 1));
 }
 
 template <typename T>
@@ -445,6 +478,38 @@ TYPED_TEST(ConvKernels, PointwiseAndStrideTiledFastPaths) {
                        {.strides = {3, 2}, .group = 2}, 223);
   CheckConv<TypeParam>(true, {1, 24, 40, 40}, {24, 1, 2, 2},
                        {.strides = {2, 2}}, 224);
+}
+
+// Every activation, with and without the scale and shift after it, on each
+// of the kernel's paths: 1x1 (the GEMM's bias pass), depthwise (per output
+// row), oneDNN (post-ops; per image over oneTBB, and a single image split
+// into bands) and, for float64, the portable loop.
+TYPED_TEST(ConvKernels, FusedConvEpiloguesOnEveryPath) {
+  const std::vector<ConvEpilogue> epilogues = {
+      {.activation = "Relu"},
+      {.activation = "LeakyRelu", .alpha = 0.1},
+      {.activation = "HardSigmoid", .alpha = 0.2, .beta = 0.5},
+      {.activation = "HardSwish", .post_scale = 1.25, .post_shift = -0.5},
+      {.activation = "Clip", .alpha = -0.3, .beta = 0.4},
+      {.activation = "Relu", .post_scale = -2, .post_shift = 0.25},
+      {.post_scale = 0.5, .post_shift = 3},
+  };
+  uint32_t seed = 300;
+  for (const ConvEpilogue& e : epilogues) {
+    CheckConv<TypeParam>(false, {2, 24, 9, 11}, {12, 24, 1, 1}, {}, ++seed, e);
+    CheckConv<TypeParam>(false, {1, 16, 12, 13}, {16, 1, 3, 3},
+                         {.pads = {1, 1, 1, 1}, .group = 16}, ++seed, e);
+    CheckConv<TypeParam>(false, {2, 4, 9, 8}, {6, 4, 3, 2},
+                         {.strides = {2, 1}, .pads = {1, 0, 1, 1}}, ++seed, e);
+    CheckConv<TypeParam>(false, {3, 16, 20, 20}, {16, 16, 3, 3},
+                         {.pads = {1, 1, 1, 1}}, ++seed, e);
+  }
+  // Just past kBandWorkPerImage (2^22 multiply-adds): split into bands (the
+  // same post-ops as above, in each band's primitive).
+  for (const ConvEpilogue& e : {epilogues[3], epilogues[4]}) {
+    CheckConv<TypeParam>(false, {1, 16, 48, 40}, {16, 16, 3, 3},
+                         {.pads = {1, 1, 1, 1}}, ++seed, e);
+  }
 }
 
 TYPED_TEST(ConvKernels, ConvTransposeGrid) {
@@ -633,6 +698,30 @@ TEST_F(ConvInference, OutputShapes) {
   EXPECT_EQ(y.shape(), (Shape{1, 2, 3}));
 }
 
+TEST_F(ConvInference, FusedConvEpilogueErrors) {
+  auto fused = [&](const ConvEpilogue& e) {
+    return ops::FusedConv(F({1, 3, 8, 8}), F({4, 3, 3, 3}), F({4}), {}, e,
+                          In(g_));
+  };
+  ExpectBuildError(fused({.activation = "Gelu"}), ErrorKind::kAttr,
+                   "FusedConv attr 'activation' is 'Gelu'; it must be one of");
+  ExpectBuildError(fused({.activation = "Clip", .alpha = 1, .beta = 0}),
+                   ErrorKind::kAttr,
+                   "FusedConv Clip's bounds are alpha 1 > beta 0");
+  ExpectBuildError(
+      fused({.activation = "Relu",
+             .post_scale = std::numeric_limits<double>::infinity()}),
+      ErrorKind::kAttr, "FusedConv attr 'post_scale' must be a finite float");
+  // The conv checks name the op.
+  ExpectBuildError(ops::FusedConv(F({1, 3, 8, 8}), F({4, 3, 3, 3}), F({5}), {},
+                                  {.activation = "Relu"}, In(g_)),
+                   ErrorKind::kShape,
+                   "b has 5 elements but the output has 4 channels");
+  Tensor y = fused({.activation = "HardSwish"});
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(y.shape(), (Shape{1, 4, 6, 6}));
+}
+
 TEST_F(ConvInference, Errors) {
   ExpectBuildError(ops::Conv(F({2, 3}), F({2, 3}), F({2}), {}, In(g_)),
                    ErrorKind::kShape, "Conv takes x of rank 3 to 5");
@@ -779,7 +868,7 @@ TEST(ConvGraphFile, SavedAndLoadedGraphRunsTheSame) {
   Graph g = Graph::Create("saved");
   Tensor xt = ops::Placeholder(DType::kFloat32, Shape{-1, 4, 9, 9},
                                {.name = "x", .graph = g});
-  Tensor c = ops::Conv(
+  Tensor c = ops::FusedConv(
       xt,
       ops::Const(ToArray<float>(Rounded<float>(Random({4, 2, 3, 3}, rng))),
                  In(g)),
@@ -788,6 +877,11 @@ TEST(ConvGraphFile, SavedAndLoadedGraphRunsTheSame) {
        .pads = {1, 0, 1, 2},
        .dilations = {1, 2},
        .group = 2},
+      {.activation = "HardSigmoid",
+       .alpha = 0.3,
+       .beta = 0.4,
+       .post_scale = 2,
+       .post_shift = -1},
       In(g));
   Tensor t = ops::ConvTranspose(
       c,

@@ -2,14 +2,17 @@
 // the OnnxModel it returns, options (graph_name, device, input_shapes,
 // constant_inputs), node names and provenance, run-time errors pointing at
 // the model, the one error listing every unsupported node, import-time
-// folding of shape subgraphs, and malformed, truncated or hostile files
-// (clean errors naming the source, never a crash). Models are built here as
-// onnx::ModelProtos; one comes from Debian's libonnx-testdata
+// folding of shape subgraphs, the fusions around convolutions
+// (onnx_fusion.h, checked against the unfused import), and malformed, truncated
+// or hostile files (clean errors naming the source, never a crash). Models are
+// built here as onnx::ModelProtos; one comes from Debian's libonnx-testdata
 // (tools/bootstrap.sh installs it).
 #include "interop/onnx_import.h"
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -881,6 +884,216 @@ TEST(OnnxImport, HugeDeclaredInputIsACleanError) {
   AddOutput(m, "mask", onnx::TensorProto::BOOL, 3);
   absl::StatusOr<OnnxModel> im = Import(m, "drop.onnx");
   ExpectCleanError(im, "drop.onnx", "Dropout mask of 2^60");
+}
+
+// ------------------------------------------------------------- fusion --
+
+// Deterministic values in [-1, 1) (a linear congruential sequence).
+std::vector<float> Values(int64_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (float& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>(seed >> 8) / static_cast<float>(1 << 23) - 1.0f;
+  }
+  return v;
+}
+
+void AddConv(onnx::ModelProto& m, const std::string& in, const std::string& out,
+             int64_t c, int64_t mch, int64_t k, uint32_t seed,
+             bool transposed = false) {
+  const std::vector<int64_t> wd = transposed
+                                      ? std::vector<int64_t>{c, mch, k, k}
+                                      : std::vector<int64_t>{mch, c, k, k};
+  AddFloatInit(m, out + "_w", wd, Values(c * mch * k * k, seed));
+  AddFloatInit(m, out + "_b", {mch}, Values(mch, seed + 1));
+  onnx::NodeProto* n = AddNode(m, transposed ? "ConvTranspose" : "Conv",
+                               {in, out + "_w", out + "_b"}, {out}, out);
+  if (transposed) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("strides");
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(2);
+    a->add_ints(2);
+  } else if (k == 3) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("pads");
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int i = 0; i < 4; ++i) a->add_ints(1);
+  }
+}
+
+// Imports `m` with and without fusion, runs both on the same input x
+// ([1, 3, 8, 8]) and checks they agree within rounding; the fused model.
+OnnxModel ImportFusedAndCompare(const onnx::ModelProto& m) {
+  absl::StatusOr<OnnxModel> fused = Import(m, "fusion.onnx");
+  absl::StatusOr<OnnxModel> plain = Import(m, "fusion.onnx", {.fuse = false});
+  EXPECT_TRUE(fused.ok()) << fused.status();
+  EXPECT_TRUE(plain.ok()) << plain.status();
+  if (!fused.ok() || !plain.ok()) return OnnxModel();
+  for (const Node* n : plain->graph.nodes()) {
+    EXPECT_NE(n->op(), "FusedConv") << n->name() << " with fuse = false";
+  }
+  const NDArray x = F32(Values(3 * 8 * 8, 7), Shape{1, 3, 8, 8});
+  auto run = [&x](const OnnxModel& model) {
+    absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(model.graph);
+    EXPECT_TRUE(s.ok()) << s.status();
+    absl::StatusOr<std::vector<NDArray>> out =
+        (*s)->Run({{model.inputs[0], x}}, model.outputs);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : std::vector<NDArray>();
+  };
+  const std::vector<NDArray> a = run(*fused), b = run(*plain);
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    EXPECT_EQ(a[i].shape(), b[i].shape());
+    if (a[i].shape() != b[i].shape()) continue;
+    const std::vector<float> av = Floats(a[i]), bv = Floats(b[i]);
+    for (size_t j = 0; j < av.size(); ++j) {
+      EXPECT_NEAR(av[j], bv[j], 1e-5 * std::max(1.0f, std::abs(bv[j])))
+          << "output " << i << " element " << j;
+    }
+  }
+  return *std::move(fused);
+}
+
+// The node producing input `i` of `n` in `g`.
+const Node* InputNode(const Graph& g, const Node& n, int i) {
+  return g.node(n.inputs()[i].node);
+}
+
+// x -> Conv 3x3 -> Mul(s1) -> Add(b1) -> HardSwish written out
+// (x * Clip(x + 3, 0, 6) / 6) -> Mul(s2) -> Add(b2) -> Conv 1x1 ->
+// BatchNormalization -> Relu -> y: two FusedConvs, nothing else.
+TEST(OnnxFusion, ConvChainsBecomeFusedConvs) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {1, 3, 8, 8});
+  AddConv(m, "x", "c1", 3, 4, 3, 10);
+  AddFloatInit(m, "s1", {1}, {0.75f});
+  AddFloatInit(m, "b1", {1}, {-0.25f});
+  AddFloatInit(m, "three", {}, {3});
+  AddFloatInit(m, "zero", {}, {0});
+  AddFloatInit(m, "six", {}, {6});
+  AddFloatInit(m, "s2", {1}, {1.5f});
+  AddFloatInit(m, "b2", {1}, {0.125f});
+  AddNode(m, "Mul", {"c1", "s1"}, {"a1"}, "lab1_mul");
+  AddNode(m, "Add", {"a1", "b1"}, {"h"}, "lab1_add");
+  AddNode(m, "Add", {"h", "three"}, {"h3"}, "hs_add");
+  AddNode(m, "Clip", {"h3", "zero", "six"}, {"hc"}, "hs_clip");
+  AddNode(m, "Mul", {"h", "hc"}, {"hm"}, "hs_mul");
+  AddNode(m, "Div", {"hm", "six"}, {"hs"}, "hs_div");
+  AddNode(m, "Mul", {"hs", "s2"}, {"a2"}, "lab2_mul");
+  AddNode(m, "Add", {"a2", "b2"}, {"l2"}, "lab2_add");
+  AddConv(m, "l2", "c2", 4, 5, 1, 20);
+  AddFloatInit(m, "bn_scale", {5}, Values(5, 30));
+  AddFloatInit(m, "bn_bias", {5}, Values(5, 31));
+  AddFloatInit(m, "bn_mean", {5}, Values(5, 32));
+  AddFloatInit(m, "bn_var", {5}, {0.5f, 1, 2, 0.25f, 1.5f});
+  AddNode(m, "BatchNormalization",
+          {"c2", "bn_scale", "bn_bias", "bn_mean", "bn_var"}, {"bn"}, "bn");
+  AddNode(m, "Relu", {"bn"}, {"y"}, "relu");
+  AddOutput(m, "y", kFloat, 4);
+  const OnnxModel fused = ImportFusedAndCompare(m);
+  ASSERT_EQ(fused.outputs.size(), 1u);
+  const Graph& g = fused.graph;
+  const Node* top = fused.outputs[0].node();
+  ASSERT_EQ(top->op(), "FusedConv");
+  EXPECT_EQ(top->name(), "relu");
+  EXPECT_EQ(*FindAttr<std::string>(top->attrs(), "activation"), "Relu");
+  const Node* first = InputNode(g, *top, 0);
+  ASSERT_EQ(first->op(), "FusedConv");
+  EXPECT_EQ(*FindAttr<std::string>(first->attrs(), "activation"), "HardSwish");
+  EXPECT_DOUBLE_EQ(*FindAttr<double>(first->attrs(), "post_scale"), 1.5);
+  EXPECT_DOUBLE_EQ(*FindAttr<double>(first->attrs(), "post_shift"), 0.125);
+  EXPECT_EQ(InputNode(g, *first, 0)->op(), "Placeholder");
+  // The scale and shift before the activation went into the weights.
+  const NDArray* w =
+      FindAttr<NDArray>(InputNode(g, *first, 1)->attrs(), "value");
+  ASSERT_NE(w, nullptr);
+  EXPECT_FLOAT_EQ(w->values<float>()[0], Values(3 * 4 * 9, 10)[0] * 0.75f);
+}
+
+// Fusion never computes a Conv twice: a Conv whose output something else
+// also reads keeps its own node, and the Relu and Mul after it stay ops.
+TEST(OnnxFusion, AConvOutputUsedTwiceIsNotFused) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {1, 3, 8, 8});
+  AddConv(m, "x", "c", 3, 4, 3, 40);
+  AddFloatInit(m, "k", {1}, {2});
+  AddNode(m, "Relu", {"c"}, {"r"}, "relu");
+  AddNode(m, "Mul", {"c", "k"}, {"s"}, "mul");
+  AddOutput(m, "r", kFloat, 4);
+  AddOutput(m, "s", kFloat, 4);
+  AddOutput(m, "c", kFloat, 4);
+  const OnnxModel fused = ImportFusedAndCompare(m);
+  ASSERT_EQ(fused.outputs.size(), 3u);
+  EXPECT_EQ(fused.outputs[0].node()->op(), "Relu");
+  EXPECT_EQ(fused.outputs[1].node()->op(), "Mul");
+  EXPECT_EQ(fused.outputs[2].node()->op(), "Conv");
+}
+
+// Per-channel and scalar constants fold (Sub, Div, a [1, M, 1, 1] Mul, a
+// BatchNormalization after a ConvTranspose); a constant that is not per
+// channel stays a Mul; Clip with constant bounds and LeakyRelu fuse; and
+// x + x * s becomes x * (s + 1).
+TEST(OnnxFusion, ConstantsActivationsAndResidualScales) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {1, 3, 8, 8});
+  // a: Conv - 0.5, / 4, * per channel, Clip(-0.5, 0.5).
+  AddConv(m, "x", "ca", 3, 4, 3, 50);
+  AddFloatInit(m, "half", {}, {0.5f});
+  AddFloatInit(m, "four", {1}, {4});
+  AddFloatInit(m, "per_channel", {1, 4, 1, 1}, {1, -2, 0.5f, 3});
+  AddFloatInit(m, "neg_half", {}, {-0.5f});
+  AddNode(m, "Sub", {"ca", "half"}, {"a1"}, "sub");
+  AddNode(m, "Div", {"a1", "four"}, {"a2"}, "div");
+  AddNode(m, "Mul", {"per_channel", "a2"}, {"a3"}, "mul_channel");
+  AddNode(m, "Clip", {"a3", "neg_half", "half"}, {"ya"}, "clip");
+  // b: Conv * a [1, 1, 8, 8] constant (per position: not folded), then
+  // LeakyRelu of another Conv.
+  AddConv(m, "x", "cb", 3, 2, 1, 60);
+  AddFloatInit(m, "per_position", {1, 1, 8, 8}, Values(64, 61));
+  AddNode(m, "Mul", {"cb", "per_position"}, {"yb"}, "mul_position");
+  AddConv(m, "x", "cc", 3, 2, 3, 70);
+  onnx::NodeProto* leaky = AddNode(m, "LeakyRelu", {"cc"}, {"yc"}, "leaky");
+  onnx::AttributeProto* alpha = leaky->add_attribute();
+  alpha->set_name("alpha");
+  alpha->set_type(onnx::AttributeProto::FLOAT);
+  alpha->set_f(0.2f);
+  // d: ConvTranspose then BatchNormalization.
+  AddConv(m, "x", "ct", 3, 2, 2, 80, /*transposed=*/true);
+  AddFloatInit(m, "t_scale", {2}, {0.5f, -1.5f});
+  AddFloatInit(m, "t_bias", {2}, {0.25f, 1});
+  AddFloatInit(m, "t_mean", {2}, {0.1f, -0.2f});
+  AddFloatInit(m, "t_var", {2}, {1, 4});
+  AddNode(m, "BatchNormalization",
+          {"ct", "t_scale", "t_bias", "t_mean", "t_var"}, {"yd"}, "bn_t");
+  // e: x + x * s, s [1, 3, 1, 1] from a global pool.
+  AddNode(m, "GlobalAveragePool", {"x"}, {"pool"}, "pool");
+  AddNode(m, "Sigmoid", {"pool"}, {"gate"}, "gate");
+  AddNode(m, "Mul", {"x", "gate"}, {"xs"}, "scale");
+  AddNode(m, "Add", {"xs", "x"}, {"ye"}, "residual");
+  for (const char* y : {"ya", "yb", "yc", "yd", "ye"}) {
+    AddOutput(m, y, kFloat, 4);
+  }
+  const OnnxModel fused = ImportFusedAndCompare(m);
+  ASSERT_EQ(fused.outputs.size(), 5u);
+  const Graph& g = fused.graph;
+  const Node* a = fused.outputs[0].node();
+  ASSERT_EQ(a->op(), "FusedConv");
+  EXPECT_EQ(*FindAttr<std::string>(a->attrs(), "activation"), "Clip");
+  EXPECT_DOUBLE_EQ(*FindAttr<double>(a->attrs(), "alpha"), -0.5);
+  EXPECT_DOUBLE_EQ(*FindAttr<double>(a->attrs(), "beta"), 0.5);
+  EXPECT_EQ(InputNode(g, *a, 0)->op(), "Placeholder");
+  EXPECT_EQ(fused.outputs[1].node()->op(), "Mul");
+  const Node* c = fused.outputs[2].node();
+  ASSERT_EQ(c->op(), "FusedConv");
+  EXPECT_EQ(*FindAttr<std::string>(c->attrs(), "activation"), "LeakyRelu");
+  const Node* d = fused.outputs[3].node();
+  EXPECT_EQ(d->op(), "ConvTranspose");
+  EXPECT_EQ(InputNode(g, *d, 0)->op(), "Placeholder");
+  const Node* e = fused.outputs[4].node();
+  ASSERT_EQ(e->op(), "Mul");
+  EXPECT_EQ(InputNode(g, *e, 1)->op(), "Add");
 }
 
 }  // namespace
