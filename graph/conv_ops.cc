@@ -282,15 +282,17 @@ absl::StatusOr<int64_t> TransposedConvOutput(InferenceContext& c,
 }
 
 // Conv and ConvTranspose: x [N, C, D...], w, b [M].
-// FusedConv's epilogue attrs (graph/ops.h, ConvEpilogue): a known
-// activation, finite numbers, Clip's bounds in order. Every attr is
-// optional (alpha and beta 0, post_scale 1, post_shift 0).
-absl::Status CheckEpilogue(InferenceContext& c) {
+// FusedConv's and FusedConvTranspose's epilogue attrs (graph/ops.h,
+// ConvEpilogue): a known activation, finite numbers, Clip's bounds in
+// order. Every attr is optional (alpha and beta 0, post_scale 1,
+// post_shift 0).
+absl::Status CheckEpilogue(InferenceContext& c, std::string_view op) {
   std::string activation;
   if (auto it = c.attrs->find("activation"); it != c.attrs->end()) {
     const auto* v = std::get_if<std::string>(&it->second);
     if (v == nullptr) {
-      return c.AttrError("FusedConv attr 'activation' must be a string");
+      return c.AttrError(
+          absl::StrCat(op, " attr 'activation' must be a string"));
     }
     activation = *v;
   }
@@ -298,7 +300,7 @@ absl::Status CheckEpilogue(InferenceContext& c) {
       activation != "HardSigmoid" && activation != "HardSwish" &&
       activation != "Clip") {
     return c.AttrError(absl::StrCat(
-        "FusedConv attr 'activation' is '", activation,
+        op, " attr 'activation' is '", activation,
         "'; it must be one of \"\" (none), Relu, LeakyRelu, HardSigmoid, "
         "HardSwish, Clip"));
   }
@@ -309,24 +311,25 @@ absl::Status CheckEpilogue(InferenceContext& c) {
     if (it == c.attrs->end()) continue;
     const auto* v = std::get_if<double>(&it->second);
     if (v == nullptr || !std::isfinite(*v)) {
-      return c.AttrError(absl::StrCat("FusedConv attr '", names[i],
+      return c.AttrError(absl::StrCat(op, " attr '", names[i],
                                       "' must be a finite float (double)"));
     }
     value[i] = *v;
   }
   if (activation == "Clip" && value[0] > value[1]) {
-    return c.AttrError(absl::StrCat("FusedConv Clip's bounds are alpha ",
-                                    value[0], " > beta ", value[1],
+    return c.AttrError(absl::StrCat(op, " Clip's bounds are alpha ", value[0],
+                                    " > beta ", value[1],
                                     "; alpha is the lower one"));
   }
   return absl::OkStatus();
 }
 
-// Conv, FusedConv and ConvTranspose: x [N, C, D...] -> [N, M, O...].
+// Conv, FusedConv, ConvTranspose and FusedConvTranspose: x [N, C, D...] ->
+// [N, M, O...].
 absl::Status InferConv(InferenceContext& c, std::string_view op,
                        bool transposed) {
-  if (op == "FusedConv") {
-    if (absl::Status s = CheckEpilogue(c); !s.ok()) return s;
+  if (op == "FusedConv" || op == "FusedConvTranspose") {
+    if (absl::Status s = CheckEpilogue(c, op); !s.ok()) return s;
   }
   absl::StatusOr<int> k = CheckInputs(c, op);
   if (!k.ok()) return k.status();
@@ -400,6 +403,9 @@ void RegisterConvOps(OpRegistry& r) {
   reg({"ConvTranspose", 3, {}, [](InferenceContext& c) {
          return InferConv(c, "ConvTranspose", true);
        }});
+  reg({"FusedConvTranspose", 3, {}, [](InferenceContext& c) {
+         return InferConv(c, "FusedConvTranspose", true);
+       }});
   reg({"MaxPool", 1, {"kernel_shape"}, [](InferenceContext& c) {
          return InferPool(c, "MaxPool");
        }});
@@ -424,6 +430,16 @@ AttrMap ConvAttrs(const ConvOptions& conv) {
   if (!conv.output_padding.empty()) {
     attrs["output_padding"] = conv.output_padding;
   }
+  return attrs;
+}
+
+AttrMap FusedConvAttrs(const ConvOptions& conv, const ConvEpilogue& e) {
+  AttrMap attrs = ConvAttrs(conv);
+  attrs["activation"] = e.activation;
+  attrs["alpha"] = e.alpha;
+  attrs["beta"] = e.beta;
+  attrs["post_scale"] = e.post_scale;
+  attrs["post_shift"] = e.post_shift;
   return attrs;
 }
 
@@ -457,13 +473,16 @@ Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
 Tensor FusedConv(const Tensor& x, const Tensor& w, const Tensor& b,
                  const ConvOptions& conv, const ConvEpilogue& epilogue,
                  const OpOptions& options, std::source_location where) {
-  AttrMap attrs = ConvAttrs(conv);
-  attrs["activation"] = epilogue.activation;
-  attrs["alpha"] = epilogue.alpha;
-  attrs["beta"] = epilogue.beta;
-  attrs["post_scale"] = epilogue.post_scale;
-  attrs["post_shift"] = epilogue.post_shift;
-  return BuildOp("FusedConv", {x, w, b}, std::move(attrs), options, where);
+  return BuildOp("FusedConv", {x, w, b}, FusedConvAttrs(conv, epilogue),
+                 options, where);
+}
+
+Tensor FusedConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
+                          const ConvOptions& conv, const ConvEpilogue& epilogue,
+                          const OpOptions& options,
+                          std::source_location where) {
+  return BuildOp("FusedConvTranspose", {x, w, b},
+                 FusedConvAttrs(conv, epilogue), options, where);
 }
 
 Tensor MaxPool(const Tensor& x, const PoolOptions& pool,

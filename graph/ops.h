@@ -357,6 +357,10 @@ Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
 Tensor FusedConv(const Tensor& x, const Tensor& w, const Tensor& b,
                  const ConvOptions& conv, const ConvEpilogue& epilogue,
                  WEFT_OP_TAIL);
+// ConvTranspose followed by `epilogue` in one kernel (as FusedConv).
+Tensor FusedConvTranspose(const Tensor& x, const Tensor& w, const Tensor& b,
+                          const ConvOptions& conv, const ConvEpilogue& epilogue,
+                          WEFT_OP_TAIL);
 // The maximum of each (dilated) window; padding never wins. Output dims as
 // Conv's (with ceil_mode, rounded up); [N, C, O...].
 Tensor MaxPool(const Tensor& x, const PoolOptions& pool, WEFT_OP_TAIL);

@@ -30,7 +30,7 @@ const Node* ConvProducer(const NodeContext& c, const Tensor& x, int uses) {
   const Node* n = x.node();
   if (n == nullptr || x.index() != 0 ||
       (n->op() != "Conv" && n->op() != "FusedConv" &&
-       n->op() != "ConvTranspose") ||
+       n->op() != "ConvTranspose" && n->op() != "FusedConvTranspose") ||
       c.OnnxUses(x) != uses) {
     return nullptr;
   }
@@ -74,7 +74,7 @@ absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
   const Node* n = ConvProducer(c, x, uses);
   if (n == nullptr) return std::nullopt;
   const Graph& g = c.graph();
-  if (n->op() == "FusedConv") {
+  if (n->op() == "FusedConv" || n->op() == "FusedConvTranspose") {
     // After the activation: only a single scale and shift compose with
     // post_scale and post_shift.
     if (scale.size() != 1 || shift.size() != 1) return std::nullopt;
@@ -85,10 +85,10 @@ absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
     const double post_shift = sh != nullptr ? *sh : 0;
     attrs["post_scale"] = post_scale * scale[0];
     attrs["post_shift"] = post_shift * scale[0] + shift[0];
-    ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("FusedConv",
-                                         {InputOf(g, *n, 0), InputOf(g, *n, 1),
-                                          InputOf(g, *n, 2)},
-                                         std::move(attrs)));
+    ASSIGN_OR_RETURN_ONNX(
+        Tensor y,
+        c.Op(n->op(), {InputOf(g, *n, 0), InputOf(g, *n, 1), InputOf(g, *n, 2)},
+             std::move(attrs)));
     return y;
   }
   const NDArray* w = ConstInput(g, *n, 1);
@@ -162,14 +162,16 @@ absl::StatusOr<std::optional<Tensor>> FoldBinaryIntoConv(NodeContext& c,
 absl::StatusOr<std::optional<Tensor>> FuseActivationIntoConv(
     NodeContext& c, const Tensor& x, const ConvEpilogue& epilogue, int uses) {
   const Node* n = ConvProducer(c, x, uses);
-  if (n == nullptr || n->op() != "Conv") return std::nullopt;
+  if (n == nullptr || (n->op() != "Conv" && n->op() != "ConvTranspose")) {
+    return std::nullopt;
+  }
   const Graph& g = c.graph();
   AttrMap attrs = n->attrs();
   attrs["activation"] = epilogue.activation;
   attrs["alpha"] = epilogue.alpha;
   attrs["beta"] = epilogue.beta;
   ASSIGN_OR_RETURN_ONNX(
-      Tensor y, c.Op("FusedConv",
+      Tensor y, c.Op(n->op() == "Conv" ? "FusedConv" : "FusedConvTranspose",
                      {InputOf(g, *n, 0), InputOf(g, *n, 1), InputOf(g, *n, 2)},
                      std::move(attrs)));
   return y;

@@ -7,8 +7,9 @@
 //    Add, Sub, Div by a constant) is folded into the Conv's constant
 //    weights and bias;
 //  - an activation (Relu, LeakyRelu, HardSigmoid, HardSwish, Clip) makes
-//    it a FusedConv (graph/ops.h), and a scalar scale and shift after that
-//    activation become the FusedConv's post_scale and post_shift.
+//    it a FusedConv (a ConvTranspose a FusedConvTranspose; graph/ops.h),
+//    and a scalar scale and shift after that activation become its
+//    post_scale and post_shift.
 // The fused op is a new node named after the ONNX node that completed it;
 // the node it replaces stays in the graph unused and is pruned from every
 // plan. Not part of weft's public API.
@@ -28,10 +29,11 @@ namespace weft {
 namespace onnx_internal {
 
 // y = x * scale + shift, per output channel (one value each, or one per
-// channel of x's dim 1), folded into the Conv or FusedConv producing x:
+// channel of x's dim 1), folded into the Conv, ConvTranspose or their Fused
+// form producing x:
 // nullopt when x is not such a node's only output with `uses` ONNX uses
 // (NodeContext::OnnxUses), when a Conv's weights or bias are not
-// constants, or when the producer is a FusedConv and the scale or shift is
+// constants, or when the producer is a Fused op and the scale or shift is
 // not a single value.
 [[nodiscard]] absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
     NodeContext& c, const Tensor& x, const std::vector<double>& scale,
@@ -46,8 +48,9 @@ namespace onnx_internal {
     bool k_first);
 
 // The activation of `epilogue` (its post_scale and post_shift left at 1
-// and 0) applied to x in the Conv producing it: a FusedConv, or nullopt
-// when x is not a Conv's output with exactly `uses` ONNX uses (those of the
+// and 0) applied to x in the Conv or ConvTranspose producing it: a
+// FusedConv or FusedConvTranspose, or nullopt when x is not such a node's
+// output with exactly `uses` ONNX uses (those of the
 // pattern being fused: 2 for x * HardSigmoid(x) written out).
 [[nodiscard]] absl::StatusOr<std::optional<Tensor>> FuseActivationIntoConv(
     NodeContext& c, const Tensor& x, const ConvEpilogue& epilogue,

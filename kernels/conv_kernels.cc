@@ -1,9 +1,10 @@
 // The conv family's kernels (ops defined in graph/conv_ops.cc): Conv,
-// FusedConv, ConvTranspose, MaxPool and AveragePool over NC + 1-3 spatial
-// dims. FusedConv is Conv with an epilogue (activation, scale, shift)
-// applied where the output is written: as oneDNN post-ops, in the bias pass
-// of the 1x1 path, per output row of the depthwise path, per plane after the
-// portable loop.
+// ConvTranspose, their Fused forms, MaxPool and AveragePool over NC + 1-3
+// spatial dims. FusedConv and FusedConvTranspose add an epilogue
+// (activation, scale, shift) applied where the output is written: as
+// oneDNN post-ops, in the bias pass of the 1x1 path, per output row of the
+// depthwise path and of the stride-tiled transpose's interleave, per plane
+// after the portable loop.
 //
 // float32 runs on oneDNN 2.6 primitives (convolution_forward,
 // deconvolution_forward, pooling_v2_forward); float64, and the few float32
@@ -148,9 +149,9 @@ Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
 
 // ------------------------------------------------------------ epilogue --
 
-// FusedConv's epilogue (graph/ops.h, ConvEpilogue), checked by inference:
-// y = act(v) * scale + shift for each output element v (bias included).
-// Plain Conv has none (identity()).
+// FusedConv's and FusedConvTranspose's epilogue (graph/ops.h,
+// ConvEpilogue), checked by inference: y = act(v) * scale + shift for each
+// output element v (bias included). The other ops have none (identity()).
 struct Epilogue {
   enum class Act { kNone, kRelu, kLeakyRelu, kHardSigmoid, kHardSwish, kClip };
   Act act = Act::kNone;
@@ -161,7 +162,7 @@ struct Epilogue {
 
 Epilogue ReadEpilogue(const Node& node) {
   Epilogue e;
-  if (node.op() != "FusedConv") return e;
+  if (node.op() != "FusedConv" && node.op() != "FusedConvTranspose") return e;
   using Act = Epilogue::Act;
   if (const auto* a = FindAttr<std::string>(node.attrs(), "activation")) {
     if (*a == "Relu") e.act = Act::kRelu;
@@ -543,8 +544,8 @@ bool IsStrideTiledTranspose(ConvOp op, const Attrs& a, const Geometry& g) {
 }
 
 template <typename T>
-absl::Status RunStrideTiledTranspose(const Geometry& g, const T* x, const T* w,
-                                     const T* b, T* y) {
+absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
+                                     const T* x, const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group;
   const int64_t ksize = g.kernel_size(), isize = g.in_size();
   // t: every image's and output channel's taps, [N, M, ksize, isize].
@@ -595,6 +596,7 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const T* x, const T* w,
           for (int64_t i = 0; i < iw; ++i) yr[i * s2 + kw] = bias + sk[i];
         }
       }
+      if (!e.identity()) ApplyEpilogue(e, false, T{0}, yr, ow);
     }
   });
   return absl::OkStatus();
@@ -1185,8 +1187,8 @@ class ConvFamilyKernel : public OpKernel {
     }
     if (p.path == Plan::Path::kStrideTiledTranspose) {
       if (absl::Status s = RunStrideTiledTranspose<T>(
-              p.geometry, in[0]->values<T>().data(), in[1]->values<T>().data(),
-              in[2]->values<T>().data(), y);
+              p.geometry, epilogue_, in[0]->values<T>().data(),
+              in[1]->values<T>().data(), in[2]->values<T>().data(), y);
           !s.ok()) {
         return s;
       }
@@ -1366,7 +1368,7 @@ class ConvFamilyKernel : public OpKernel {
 
   const ConvOp op_;
   const Attrs attrs_;
-  const Epilogue epilogue_;  // Identity but for FusedConv.
+  const Epilogue epilogue_;  // Identity but for the Fused ops.
   mutable absl::Mutex mu_;
   // Most recently built first.
   mutable std::vector<std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
@@ -1394,6 +1396,7 @@ void RegisterForType(KernelRegistry& r) {
   reg.template operator()<ConvOp::kConv>("Conv");
   reg.template operator()<ConvOp::kConv>("FusedConv");
   reg.template operator()<ConvOp::kConvTranspose>("ConvTranspose");
+  reg.template operator()<ConvOp::kConvTranspose>("FusedConvTranspose");
   reg.template operator()<ConvOp::kMaxPool>("MaxPool");
   reg.template operator()<ConvOp::kAveragePool>("AveragePool");
 }

@@ -358,10 +358,15 @@ void CheckConv(bool transposed, const std::vector<int64_t>& xd,
   const NDArray xa = ToArray<T>(x), wa = ToArray<T>(w), ba = ToArray<T>(b);
   Tensor xt = testing::Feed(g, xa), wt = testing::Feed(g, wa),
          bt = testing::Feed(g, ba);
-  Tensor y = transposed ? ops::ConvTranspose(xt, wt, bt, ToConv(a), In(g))
-             : epilogue
-                 ? ops::FusedConv(xt, wt, bt, ToConv(a), *epilogue, In(g))
-                 : ops::Conv(xt, wt, bt, ToConv(a), In(g));
+  Tensor y;
+  if (epilogue) {
+    y = transposed
+            ? ops::FusedConvTranspose(xt, wt, bt, ToConv(a), *epilogue, In(g))
+            : ops::FusedConv(xt, wt, bt, ToConv(a), *epilogue, In(g));
+  } else {
+    y = transposed ? ops::ConvTranspose(xt, wt, bt, ToConv(a), In(g))
+                   : ops::Conv(xt, wt, bt, ToConv(a), In(g));
+  }
   ASSERT_TRUE(y.ok()) << y.status();
   EXPECT_EQ(y.shape(), Shape(want.dims));
   int64_t terms = 1;
@@ -483,7 +488,8 @@ TYPED_TEST(ConvKernels, PointwiseAndStrideTiledFastPaths) {
 // Every activation, with and without the scale and shift after it, on each
 // of the kernel's paths: 1x1 (the GEMM's bias pass), depthwise (per output
 // row), oneDNN (post-ops; per image over oneTBB, and a single image split
-// into bands) and, for float64, the portable loop.
+// into bands) and, for float64, the portable loop; FusedConvTranspose on
+// the stride-tiled path (its interleave) and on oneDNN's deconvolution.
 TYPED_TEST(ConvKernels, FusedConvEpiloguesOnEveryPath) {
   const std::vector<ConvEpilogue> epilogues = {
       {.activation = "Relu"},
@@ -503,6 +509,10 @@ TYPED_TEST(ConvKernels, FusedConvEpiloguesOnEveryPath) {
                          {.strides = {2, 1}, .pads = {1, 0, 1, 1}}, ++seed, e);
     CheckConv<TypeParam>(false, {3, 16, 20, 20}, {16, 16, 3, 3},
                          {.pads = {1, 1, 1, 1}}, ++seed, e);
+    CheckConv<TypeParam>(true, {2, 6, 5, 7}, {6, 3, 2, 2}, {.strides = {2, 2}},
+                         ++seed, e);
+    CheckConv<TypeParam>(true, {1, 4, 5, 7}, {4, 1, 3, 2},
+                         {.strides = {3, 2}, .group = 2}, ++seed, e);
   }
   // Just past kBandWorkPerImage (2^22 multiply-adds): split into bands (the
   // same post-ops as above, in each band's primitive).
@@ -717,6 +727,10 @@ TEST_F(ConvInference, FusedConvEpilogueErrors) {
                                   {.activation = "Relu"}, In(g_)),
                    ErrorKind::kShape,
                    "b has 5 elements but the output has 4 channels");
+  ExpectBuildError(
+      ops::FusedConvTranspose(F({1, 3, 8, 8}), F({3, 2, 2, 2}), F({2}), {},
+                              {.activation = "Tanh"}, In(g_)),
+      ErrorKind::kAttr, "FusedConvTranspose attr 'activation' is 'Tanh'");
   Tensor y = fused({.activation = "HardSwish"});
   ASSERT_TRUE(y.ok()) << y.status();
   EXPECT_EQ(y.shape(), (Shape{1, 4, 6, 6}));

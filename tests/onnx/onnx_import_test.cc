@@ -1032,9 +1032,9 @@ TEST(OnnxFusion, AConvOutputUsedTwiceIsNotFused) {
 }
 
 // Per-channel and scalar constants fold (Sub, Div, a [1, M, 1, 1] Mul, a
-// BatchNormalization after a ConvTranspose); a constant that is not per
-// channel stays a Mul; Clip with constant bounds and LeakyRelu fuse; and
-// x + x * s becomes x * (s + 1).
+// BatchNormalization after a ConvTranspose, and its Relu fuses); a
+// constant that is not per channel stays a Mul; Clip with constant bounds and
+// LeakyRelu fuse; and x + x * s becomes x * (s + 1).
 TEST(OnnxFusion, ConstantsActivationsAndResidualScales) {
   onnx::ModelProto m = NewModel();
   AddInput(m, "x", kFloat, {1, 3, 8, 8});
@@ -1059,14 +1059,15 @@ TEST(OnnxFusion, ConstantsActivationsAndResidualScales) {
   alpha->set_name("alpha");
   alpha->set_type(onnx::AttributeProto::FLOAT);
   alpha->set_f(0.2f);
-  // d: ConvTranspose then BatchNormalization.
+  // d: ConvTranspose then BatchNormalization and Relu.
   AddConv(m, "x", "ct", 3, 2, 2, 80, /*transposed=*/true);
   AddFloatInit(m, "t_scale", {2}, {0.5f, -1.5f});
   AddFloatInit(m, "t_bias", {2}, {0.25f, 1});
   AddFloatInit(m, "t_mean", {2}, {0.1f, -0.2f});
   AddFloatInit(m, "t_var", {2}, {1, 4});
   AddNode(m, "BatchNormalization",
-          {"ct", "t_scale", "t_bias", "t_mean", "t_var"}, {"yd"}, "bn_t");
+          {"ct", "t_scale", "t_bias", "t_mean", "t_var"}, {"bn_t"}, "bn_t");
+  AddNode(m, "Relu", {"bn_t"}, {"yd"}, "relu_t");
   // e: x + x * s, s [1, 3, 1, 1] from a global pool.
   AddNode(m, "GlobalAveragePool", {"x"}, {"pool"}, "pool");
   AddNode(m, "Sigmoid", {"pool"}, {"gate"}, "gate");
@@ -1089,7 +1090,8 @@ TEST(OnnxFusion, ConstantsActivationsAndResidualScales) {
   ASSERT_EQ(c->op(), "FusedConv");
   EXPECT_EQ(*FindAttr<std::string>(c->attrs(), "activation"), "LeakyRelu");
   const Node* d = fused.outputs[3].node();
-  EXPECT_EQ(d->op(), "ConvTranspose");
+  ASSERT_EQ(d->op(), "FusedConvTranspose");
+  EXPECT_EQ(*FindAttr<std::string>(d->attrs(), "activation"), "Relu");
   EXPECT_EQ(InputNode(g, *d, 0)->op(), "Placeholder");
   const Node* e = fused.outputs[4].node();
   ASSERT_EQ(e->op(), "Mul");
