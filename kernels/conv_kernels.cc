@@ -523,10 +523,11 @@ absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
 // padding or dilation: every output element takes exactly one kernel tap,
 // y[n, m, i*s + t] = b[m] + sum over the group's c of x[n, c, i] w[c, m, t].
 // Per image and group that is one matrix product,
-// t[(m, tap), i] = w[c, (m, tap)]^T . x[c, i] (weft's GEMM, split over
-// oneTBB), then a pass that interleaves the taps into the output rows and
-// adds the bias. (oneDNN's deconvolution is slow for this shape, and pads a
-// single output channel to a block of 16.)
+// t[(m, tap), i] = w[c, (m, tap)]^T . x[c, i] (weft's GEMM), then a pass
+// that interleaves the taps into the output rows and adds the bias; both
+// run per chunk of input rows, over oneTBB, so the taps stay in cache.
+// (oneDNN's deconvolution is slow for this shape, and pads a single output
+// channel to a block of 16.)
 bool IsStrideTiledTranspose(ConvOp op, const Attrs& a, const Geometry& g) {
   if (op != ConvOp::kConvTranspose || g.out_size() == 0 || g.n == 0) {
     return false;
@@ -543,63 +544,91 @@ bool IsStrideTiledTranspose(ConvOp op, const Attrs& a, const Geometry& g) {
   return true;
 }
 
+// Elements of RunStrideTiledTranspose's tap buffer per chunk of input rows
+// (256 KiB of float32): written by the GEMM and read by the interleave
+// while still in the core's cache.
+constexpr int64_t kTransposeTileElems = int64_t{1} << 16;
+
 template <typename T>
 absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
                                      const T* x, const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group;
   const int64_t ksize = g.kernel_size(), isize = g.in_size();
-  // t: every image's and output channel's taps, [N, M, ksize, isize].
-  absl::StatusOr<NDArray> buf = NDArray::AllocateChecked(
-      DTypeOf<T>::value,
-      Shape{std::max<int64_t>(1, g.n * g.m * ksize * isize)});
-  if (!buf.ok()) return buf.status();
-  T* t = buf->template mutable_data<T>();
-  for (int64_t n = 0; n < g.n; ++n) {
-    for (int64_t grp = 0; grp < g.group; ++grp) {
-      T* tg = t + (n * g.m + grp * mg) * ksize * isize;
-      if (cg == 0) {
-        std::fill(tg, tg + mg * ksize * isize, T{0});
-      } else if (absl::Status s = cpu::Gemm(
-                     /*transpose_a=*/true, /*transpose_b=*/false, mg * ksize,
-                     isize, cg, w + grp * cg * mg * ksize, mg * ksize,
-                     x + (n * g.c + grp * cg) * isize, isize, tg, isize);
-                 !s.ok()) {
-        return s;
-      }
-    }
-  }
-  // Output rows (n, m, od, oh): tap row (kd, kh) of input row (id, ih),
-  // its kernel_w taps interleaved.
   const int64_t iw = g.in[2], s2 = g.stride[2], ow = g.o[2];
-  const int64_t out_rows = g.o[0] * g.o[1];
-  ParallelItems(g.n * g.m * out_rows, ow, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t nm = p / out_rows, r = p % out_rows;
-      const int64_t od = r / g.o[1], oh = r % g.o[1];
-      const int64_t tap_row =
-          (od % g.stride[0]) * g.kernel[1] + oh % g.stride[1];
-      const int64_t in_row = (od / g.stride[0]) * g.in[1] + oh / g.stride[1];
-      const T* src =
-          t + nm * ksize * isize + tap_row * s2 * isize + in_row * iw;
-      const T bias = b[nm % g.m];
-      T* yr = y + p * ow;
-      if (s2 == 2) {
-        const T* s0 = src;
-        const T* s1 = src + isize;
-        for (int64_t i = 0; i < iw; ++i) {
-          yr[2 * i] = bias + s0[i];
-          yr[2 * i + 1] = bias + s1[i];
+  const int64_t k1 = g.kernel[1], tap_rows = g.kernel[0] * g.kernel[1];
+  const int64_t in_rows = g.in[0] * g.in[1];
+  const int64_t out_plane = g.o[0] * g.o[1] * ow;
+  // Items: (image, group, chunk of input rows), each a GEMM of the chunk's
+  // taps, t[(m, tap), i] for m in the group, into a buffer that the same
+  // item then interleaves into the output rows those input rows reach.
+  const int64_t chunk = std::clamp<int64_t>(
+      kTransposeTileElems / std::max<int64_t>(1, mg * ksize * iw), 1,
+      std::max<int64_t>(1, in_rows));
+  const int64_t chunks = (in_rows + chunk - 1) / chunk;
+  std::atomic<bool> failed{false};
+  absl::Mutex error_mu;
+  absl::Status error;
+  ParallelItems(
+      g.n * g.group * chunks,
+      mg * ksize * chunk * iw * std::max<int64_t>(1, cg),
+      [&](int64_t p0, int64_t p1) {
+        std::vector<T> t(mg * ksize * chunk * iw);
+        for (int64_t p = p0; p < p1; ++p) {
+          if (failed.load(std::memory_order_relaxed)) return;
+          const int64_t n = p / (g.group * chunks);
+          const int64_t grp = p / chunks % g.group;
+          const int64_t r0 = p % chunks * chunk;
+          const int64_t r1 = std::min(in_rows, r0 + chunk);
+          const int64_t cols = (r1 - r0) * iw;
+          if (cg == 0) {
+            std::fill(t.begin(), t.end(), T{0});
+          } else if (absl::Status s = cpu::Gemm(
+                         /*transpose_a=*/true, /*transpose_b=*/false,
+                         mg * ksize, cols, cg, w + grp * cg * mg * ksize,
+                         mg * ksize, x + (n * g.c + grp * cg) * isize + r0 * iw,
+                         isize, t.data(), cols);
+                     !s.ok()) {
+            absl::MutexLock lock(&error_mu);
+            if (error.ok()) error = std::move(s);
+            failed.store(true, std::memory_order_relaxed);
+            return;
+          }
+          // Output row (od, oh) of channel m: tap row (kd, kh) of input row
+          // (id, ih), its kernel_w taps interleaved.
+          for (int64_t mo = 0; mo < mg; ++mo) {
+            const int64_t m = grp * mg + mo;
+            const T bias = b[m];
+            T* ym = y + (n * g.m + m) * out_plane;
+            for (int64_t r = r0; r < r1; ++r) {
+              const int64_t id = r / g.in[1], ih = r % g.in[1];
+              for (int64_t tr = 0; tr < tap_rows; ++tr) {
+                const int64_t od = id * g.stride[0] + tr / k1;
+                const int64_t oh = ih * g.stride[1] + tr % k1;
+                const T* src =
+                    t.data() + (mo * ksize + tr * s2) * cols + (r - r0) * iw;
+                T* yr = ym + (od * g.o[1] + oh) * ow;
+                if (s2 == 2) {
+                  const T* q0 = src;
+                  const T* q1 = src + cols;
+                  for (int64_t i = 0; i < iw; ++i) {
+                    yr[2 * i] = bias + q0[i];
+                    yr[2 * i + 1] = bias + q1[i];
+                  }
+                } else {
+                  for (int64_t kw = 0; kw < s2; ++kw) {
+                    const T* sk = src + kw * cols;
+                    for (int64_t i = 0; i < iw; ++i) {
+                      yr[i * s2 + kw] = bias + sk[i];
+                    }
+                  }
+                }
+                if (!e.identity()) ApplyEpilogue(e, false, T{0}, yr, ow);
+              }
+            }
+          }
         }
-      } else {
-        for (int64_t kw = 0; kw < s2; ++kw) {
-          const T* sk = src + kw * isize;
-          for (int64_t i = 0; i < iw; ++i) yr[i * s2 + kw] = bias + sk[i];
-        }
-      }
-      if (!e.identity()) ApplyEpilogue(e, false, T{0}, yr, ow);
-    }
-  });
-  return absl::OkStatus();
+      });
+  return error;
 }
 
 // A depthwise 1-D or 2-D float32 convolution (group == C == M) with a unit

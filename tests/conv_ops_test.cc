@@ -483,6 +483,11 @@ TYPED_TEST(ConvKernels, PointwiseAndStrideTiledFastPaths) {
                        {.strides = {3, 2}, .group = 2}, 223);
   CheckConv<TypeParam>(true, {1, 24, 40, 40}, {24, 1, 2, 2},
                        {.strides = {2, 2}}, 224);
+  // Several chunks of input rows (the last one shorter), 2-D and 3-D.
+  CheckConv<TypeParam>(true, {2, 8, 37, 30}, {8, 24, 2, 2}, {.strides = {2, 2}},
+                       225);
+  CheckConv<TypeParam>(true, {1, 4, 6, 70, 9}, {4, 16, 2, 2, 2},
+                       {.strides = {2, 2, 2}, .group = 2}, 226);
 }
 
 // Every activation, with and without the scale and shift after it, on each
