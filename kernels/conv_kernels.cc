@@ -479,8 +479,10 @@ void PortablePool(const Geometry& g, bool count_include_pad, const T* x, T* y) {
 
 // A 1x1 convolution with unit strides and no padding is, per image and
 // group, one matrix product on the plain NCHW arrays:
-// y[m, hw] = w[m, c] . x[c, hw] + b[m]. It runs as weft's GEMM (split over
-// oneTBB, so a single image uses every core) with no layout reorders.
+// y[m, hw] = w[m, c] . x[c, hw] + b[m]. It runs as weft's GEMM with no
+// layout reorders, per block of output columns over oneTBB (so a single
+// image uses every core), each block's bias and epilogue added while it is
+// in cache.
 bool IsPointwise(ConvOp op, const Geometry& g) {
   if (op != ConvOp::kConv || g.out_size() == 0 || g.n == 0) return false;
   for (int j = 0; j < 3; ++j) {
@@ -492,31 +494,54 @@ bool IsPointwise(ConvOp op, const Geometry& g) {
   return true;
 }
 
+// Output columns per item of RunPointwise (in elements of one output row
+// block: about 256 KiB of float32 output with the widest of C and M):
+// the GEMM writes a block and the bias and epilogue pass reads it while
+// it is still in the core's cache.
+constexpr int64_t kPointwiseTileElems = int64_t{1} << 16;
+
 template <typename T>
 absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
                           const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group, hw = g.out_size();
-  for (int64_t n = 0; n < g.n; ++n) {
-    for (int64_t grp = 0; grp < g.group; ++grp) {
-      const T* xg = x + (n * g.c + grp * cg) * hw;
-      T* yg = y + (n * g.m + grp * mg) * hw;
-      if (cg == 0) {
-        std::fill(yg, yg + mg * hw, T{0});
-      } else if (absl::Status s =
-                     cpu::Gemm(false, false, mg, hw, cg, w + grp * mg * cg, cg,
-                               xg, hw, yg, hw);
-                 !s.ok()) {
-        return s;
-      }
-    }
-  }
-  // The bias and the epilogue, one output row (image, channel) per item.
-  ParallelItems(g.n * g.m, hw, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      ApplyEpilogue(e, /*add_bias=*/true, b[p % g.m], y + p * hw, hw);
-    }
-  });
-  return absl::OkStatus();
+  // Items: (image, group, block of output columns), each a GEMM of the
+  // block, y[m, cols] = w[m, :] . x[:, cols], then its bias and epilogue.
+  const int64_t cols = std::clamp<int64_t>(
+      kPointwiseTileElems / std::max<int64_t>({1, mg, cg}) / 16 * 16, 16,
+      std::max<int64_t>(16, hw));
+  const int64_t blocks = (hw + cols - 1) / cols;
+  std::atomic<bool> failed{false};
+  absl::Mutex error_mu;
+  absl::Status error;
+  ParallelItems(
+      g.n * g.group * blocks, mg * cols * std::max<int64_t>(1, cg),
+      [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          if (failed.load(std::memory_order_relaxed)) return;
+          const int64_t n = p / (g.group * blocks);
+          const int64_t grp = p / blocks % g.group;
+          const int64_t c0 = p % blocks * cols, c1 = std::min(hw, c0 + cols);
+          T* yg = y + (n * g.m + grp * mg) * hw + c0;
+          if (cg == 0) {
+            for (int64_t mo = 0; mo < mg; ++mo) {
+              std::fill(yg + mo * hw, yg + mo * hw + (c1 - c0), T{0});
+            }
+          } else if (absl::Status s = cpu::Gemm(
+                         false, false, mg, c1 - c0, cg, w + grp * mg * cg, cg,
+                         x + (n * g.c + grp * cg) * hw + c0, hw, yg, hw);
+                     !s.ok()) {
+            absl::MutexLock lock(&error_mu);
+            if (error.ok()) error = std::move(s);
+            failed.store(true, std::memory_order_relaxed);
+            return;
+          }
+          for (int64_t mo = 0; mo < mg; ++mo) {
+            ApplyEpilogue(e, /*add_bias=*/true, b[grp * mg + mo], yg + mo * hw,
+                          c1 - c0);
+          }
+        }
+      });
+  return error;
 }
 
 // A ConvTranspose whose kernel equals its stride, with no padding, output
