@@ -458,6 +458,12 @@ TYPED_TEST(ConvKernels, ConvLargerCases) {
   CheckConv<TypeParam>(false, {3, 32, 12, 12}, {32, 1, 3, 3},
                        {.strides = {2, 2}, .pads = {1, 1, 1, 1}, .group = 32},
                        203);
+  // 3x3, stride 1, an output of at least 32x32: oneDNN's Winograd where
+  // the machine has it (AVX-512), else direct; one image, and a batch.
+  CheckConv<TypeParam>(false, {1, 32, 34, 36}, {24, 32, 3, 3},
+                       {.pads = {1, 1, 1, 1}}, 204);
+  CheckConv<TypeParam>(false, {2, 64, 33, 32}, {32, 64, 3, 3},
+                       {.pads = {1, 1, 1, 1}}, 205);
 }
 
 TYPED_TEST(ConvKernels, SingleImageSplitIntoBands) {
