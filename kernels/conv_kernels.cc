@@ -505,6 +505,32 @@ template <typename T>
 absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
                           const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.group, mg = g.m / g.group, hw = g.out_size();
+  if (mg * hw <= 2 * kPointwiseTileElems) {
+    // A small output (in cache anyway): one GEMM per image and group, split
+    // over oneTBB by the GEMM itself, then the bias and epilogue one output
+    // row per item.
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t grp = 0; grp < g.group; ++grp) {
+        const T* xg = x + (n * g.c + grp * cg) * hw;
+        T* yg = y + (n * g.m + grp * mg) * hw;
+        if (cg == 0) {
+          std::fill(yg, yg + mg * hw, T{0});
+        } else if (absl::Status s =
+                       cpu::Gemm(false, false, mg, hw, cg, w + grp * mg * cg,
+                                 cg, xg, hw, yg, hw);
+                   !s.ok()) {
+          return s;
+        }
+      }
+    }
+    // The bias and the epilogue, one output row (image, channel) per item.
+    ParallelItems(g.n * g.m, hw, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        ApplyEpilogue(e, /*add_bias=*/true, b[p % g.m], y + p * hw, hw);
+      }
+    });
+    return absl::OkStatus();
+  }
   // Items: (image, group, block of output columns), each a GEMM of the
   // block, y[m, cols] = w[m, :] . x[:, cols], then its bias and epilogue.
   const int64_t cols = std::clamp<int64_t>(
