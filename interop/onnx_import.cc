@@ -369,6 +369,12 @@ struct Scope {
   std::string site_suffix;
 };
 
+// Calls use(name) for every use of a value in `g`: each node input (not
+// the empty name of an omitted one), once per subgraph attribute for each
+// name that subgraph reads from outside itself, and each graph output.
+template <typename F>
+void ForEachUse(const onnx::GraphProto& g, const F& use);
+
 // Every name `g` reads that it does not define (its inputs, initializers
 // and node outputs), its nested subgraphs' included, in first-use order.
 void OuterNames(const onnx::GraphProto& g, std::vector<std::string>& out,
@@ -379,13 +385,19 @@ void OuterNames(const onnx::GraphProto& g, std::vector<std::string>& out,
   for (const onnx::NodeProto& n : g.node()) {
     for (const std::string& o : n.output()) defined.insert(o);
   }
-  auto use = [&](const std::string& name) {
+  ForEachUse(g, [&](const std::string& name) {
     if (!name.empty() && !defined.contains(name) && seen.insert(name).second) {
       out.push_back(name);
     }
-  };
+  });
+}
+
+template <typename F>
+void ForEachUse(const onnx::GraphProto& g, const F& use) {
   for (const onnx::NodeProto& n : g.node()) {
-    for (const std::string& in : n.input()) use(in);
+    for (const std::string& in : n.input()) {
+      if (!in.empty()) use(in);
+    }
     for (const onnx::AttributeProto& a : n.attribute()) {
       std::vector<const onnx::GraphProto*> graphs;
       if (a.has_g()) graphs.push_back(&a.g());
@@ -405,23 +417,7 @@ void OuterNames(const onnx::GraphProto& g, std::vector<std::string>& out,
 // that reads it) and graph outputs of `g` name it.
 absl::flat_hash_map<std::string, int> CountUses(const onnx::GraphProto& g) {
   absl::flat_hash_map<std::string, int> uses;
-  for (const onnx::NodeProto& n : g.node()) {
-    for (const std::string& in : n.input()) {
-      if (!in.empty()) ++uses[in];
-    }
-    for (const onnx::AttributeProto& a : n.attribute()) {
-      std::vector<const onnx::GraphProto*> graphs;
-      if (a.has_g()) graphs.push_back(&a.g());
-      for (const onnx::GraphProto& sg : a.graphs()) graphs.push_back(&sg);
-      for (const onnx::GraphProto* sg : graphs) {
-        std::vector<std::string> names;
-        absl::flat_hash_set<std::string> seen;
-        OuterNames(*sg, names, seen);
-        for (const std::string& name : names) ++uses[name];
-      }
-    }
-  }
-  for (const onnx::ValueInfoProto& vi : g.output()) ++uses[vi.name()];
+  ForEachUse(g, [&uses](const std::string& name) { ++uses[name]; });
   return uses;
 }
 

@@ -495,6 +495,32 @@ bool IsPointwise(ConvOp op, const Geometry& g) {
   return true;
 }
 
+// The first error of the items of a parallel loop; once there is one, the
+// items not yet started skip their work.
+//
+// Thread safety: Note and failed may be called from any thread.
+class FirstError {
+ public:
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Keeps `s` if it is the first error; false if `s` is not ok.
+  bool Note(absl::Status s) {
+    if (s.ok()) return true;
+    absl::MutexLock lock(&mu_);
+    if (status_.ok()) status_ = std::move(s);
+    failed_.store(true, std::memory_order_relaxed);
+    return false;
+  }
+  absl::Status status() const {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  mutable absl::Mutex mu_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
 // Output columns per item of RunPointwise (in elements of one output row
 // block: about 256 KiB of float32 output with the widest of C and M):
 // the GEMM writes a block and the bias and epilogue pass reads it while
@@ -537,14 +563,12 @@ absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
       kPointwiseTileElems / std::max<int64_t>({1, mg, cg}) / 16 * 16, 16,
       std::max<int64_t>(16, hw));
   const int64_t blocks = (hw + cols - 1) / cols;
-  std::atomic<bool> failed{false};
-  absl::Mutex error_mu;
-  absl::Status error;
+  FirstError error;
   ParallelItems(
       g.n * g.group * blocks, mg * cols * std::max<int64_t>(1, cg),
       [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
-          if (failed.load(std::memory_order_relaxed)) return;
+          if (error.failed()) return;
           const int64_t n = p / (g.group * blocks);
           const int64_t grp = p / blocks % g.group;
           const int64_t c0 = p % blocks * cols, c1 = std::min(hw, c0 + cols);
@@ -553,13 +577,9 @@ absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
             for (int64_t mo = 0; mo < mg; ++mo) {
               std::fill(yg + mo * hw, yg + mo * hw + (c1 - c0), T{0});
             }
-          } else if (absl::Status s = cpu::Gemm(
+          } else if (!error.Note(cpu::Gemm(
                          false, false, mg, c1 - c0, cg, w + grp * mg * cg, cg,
-                         x + (n * g.c + grp * cg) * hw + c0, hw, yg, hw);
-                     !s.ok()) {
-            absl::MutexLock lock(&error_mu);
-            if (error.ok()) error = std::move(s);
-            failed.store(true, std::memory_order_relaxed);
+                         x + (n * g.c + grp * cg) * hw + c0, hw, yg, hw))) {
             return;
           }
           for (int64_t mo = 0; mo < mg; ++mo) {
@@ -568,7 +588,7 @@ absl::Status RunPointwise(const Geometry& g, const Epilogue& e, const T* x,
           }
         }
       });
-  return error;
+  return error.status();
 }
 
 // A ConvTranspose whose kernel equals its stride, with no padding, output
@@ -617,16 +637,14 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
       kTransposeTileElems / std::max<int64_t>(1, mg * ksize * iw), 1,
       std::max<int64_t>(1, in_rows));
   const int64_t chunks = (in_rows + chunk - 1) / chunk;
-  std::atomic<bool> failed{false};
-  absl::Mutex error_mu;
-  absl::Status error;
+  FirstError error;
   ParallelItems(
       g.n * g.group * chunks,
       mg * ksize * chunk * iw * std::max<int64_t>(1, cg),
       [&](int64_t p0, int64_t p1) {
         std::vector<T> t(mg * ksize * chunk * iw);
         for (int64_t p = p0; p < p1; ++p) {
-          if (failed.load(std::memory_order_relaxed)) return;
+          if (error.failed()) return;
           const int64_t n = p / (g.group * chunks);
           const int64_t grp = p / chunks % g.group;
           const int64_t r0 = p % chunks * chunk;
@@ -634,15 +652,11 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
           const int64_t cols = (r1 - r0) * iw;
           if (cg == 0) {
             std::fill(t.begin(), t.end(), T{0});
-          } else if (absl::Status s = cpu::Gemm(
+          } else if (!error.Note(cpu::Gemm(
                          /*transpose_a=*/true, /*transpose_b=*/false,
                          mg * ksize, cols, cg, w + grp * cg * mg * ksize,
                          mg * ksize, x + (n * g.c + grp * cg) * isize + r0 * iw,
-                         isize, t.data(), cols);
-                     !s.ok()) {
-            absl::MutexLock lock(&error_mu);
-            if (error.ok()) error = std::move(s);
-            failed.store(true, std::memory_order_relaxed);
+                         isize, t.data(), cols))) {
             return;
           }
           // Output row (od, oh) of channel m: tap row (kd, kh) of input row
@@ -680,7 +694,7 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
           }
         }
       });
-  return error;
+  return error.status();
 }
 
 // A depthwise 1-D or 2-D float32 convolution (group == C == M) with a unit
@@ -1458,20 +1472,13 @@ class ConvFamilyKernel : public OpKernel {
                        i / num_parts * plan.batch);
     };
     if (executions == 1) return run(0);
-    std::atomic<bool> failed{false};
-    absl::Mutex error_mu;
-    absl::Status error;
+    FirstError error;
     cpu::InComputeArena([&] {
       tbb::parallel_for(int64_t{0}, executions, [&](int64_t i) {
-        if (failed.load(std::memory_order_relaxed)) return;
-        absl::Status s = run(i);
-        if (s.ok()) return;
-        absl::MutexLock lock(&error_mu);
-        if (error.ok()) error = std::move(s);
-        failed.store(true, std::memory_order_relaxed);
+        if (!error.failed()) error.Note(run(i));
       });
     });
-    return error;
+    return error.status();
   }
 
   const ConvOp op_;
