@@ -531,10 +531,8 @@ TYPED_TEST(ConvKernels, FusedConvEpiloguesOnEveryPath) {
   }
   // Just past kBandWorkPerImage (2^22 multiply-adds): split into bands (the
   // same post-ops as above, in each band's primitive).
-  for (const ConvEpilogue& e : {epilogues[3], epilogues[4]}) {
-    CheckConv<TypeParam>(false, {1, 16, 48, 40}, {16, 16, 3, 3},
-                         {.pads = {1, 1, 1, 1}}, ++seed, e);
-  }
+  CheckConv<TypeParam>(false, {1, 16, 48, 40}, {16, 16, 3, 3},
+                       {.pads = {1, 1, 1, 1}}, ++seed, epilogues[3]);
 }
 
 TYPED_TEST(ConvKernels, ConvTransposeGrid) {
