@@ -1,6 +1,7 @@
 // The Conv fusions of the ONNX importer (onnx_fusion.h).
 #include "interop/onnx_fusion.h"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,6 +74,13 @@ absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
     const std::vector<double>& shift, int uses) {
   const Node* n = ConvProducer(c, x, uses);
   if (n == nullptr) return std::nullopt;
+  // A non-finite scale or shift stays a separate op: folded into the
+  // weights it would turn into NaN what the op leaves infinite.
+  for (const std::vector<double>* v : {&scale, &shift}) {
+    for (double d : *v) {
+      if (!std::isfinite(d)) return std::nullopt;
+    }
+  }
   const Graph& g = c.graph();
   if (n->op() == "FusedConv" || n->op() == "FusedConvTranspose") {
     // After the activation: only a single scale and shift compose with
@@ -102,14 +110,15 @@ absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
   const bool transposed = n->op() == "ConvTranspose";
   const int64_t m = b->num_elements();
   const int64_t rows = w->shape().dim(0), cols = w->shape().dim(1);
-  const int64_t per = cols == 0 ? 0 : w->num_elements() / rows / cols;
   auto fits = [m](const std::vector<double>& v) {
     return v.size() == 1 || static_cast<int64_t>(v.size()) == m;
   };
-  if (m < 1 || !fits(scale) || !fits(shift) || (!transposed && rows != m) ||
-      (transposed && (cols < 1 || m % cols != 0 || rows % (m / cols) != 0))) {
+  if (m < 1 || rows < 1 || cols < 1 || !fits(scale) || !fits(shift) ||
+      (!transposed && rows != m) ||
+      (transposed && (m % cols != 0 || rows % (m / cols) != 0))) {
     return std::nullopt;
   }
+  const int64_t per = w->num_elements() / rows / cols;
   auto at = [](const std::vector<double>& v, int64_t o) {
     return v.size() == 1 ? v[0] : v[o];
   };

@@ -1098,5 +1098,19 @@ TEST(OnnxFusion, ConstantsActivationsAndResidualScales) {
   EXPECT_EQ(InputNode(g, *e, 1)->op(), "Add");
 }
 
+// An infinite scale stays a Mul: folded into the weights it would make NaN
+// of what the Mul leaves infinite (0 * inf in the weights).
+TEST(OnnxFusion, NonFiniteConstantsAreNotFolded) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {1, 3, 8, 8});
+  AddConv(m, "x", "c", 3, 4, 3, 90);
+  AddFloatInit(m, "inf", {1}, {std::numeric_limits<float>::infinity()});
+  AddNode(m, "Mul", {"c", "inf"}, {"y"}, "mul_inf");
+  AddOutput(m, "y", kFloat, 4);
+  absl::StatusOr<OnnxModel> fused = Import(m, "fusion.onnx");
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  EXPECT_EQ(fused->outputs[0].node()->op(), "Mul");
+}
+
 }  // namespace
 }  // namespace weft
