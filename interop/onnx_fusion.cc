@@ -1,6 +1,7 @@
 // The Conv fusions of the ONNX importer (onnx_fusion.h).
 #include "interop/onnx_fusion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -122,21 +123,26 @@ absl::StatusOr<std::optional<Tensor>> FoldAffineIntoConv(
   auto at = [](const std::vector<double>& v, int64_t o) {
     return v.size() == 1 ? v[0] : v[o];
   };
-  std::vector<double> wv = ToDoubles(*w), bv = ToDoubles(*b);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t k = 0; k < cols; ++k) {
-      // ConvTranspose: row r is input channel r, of group r / (C/group).
-      const int64_t o = transposed ? r / (rows / (m / cols)) * cols + k : r;
-      const double a = at(scale, o);
-      double* ws = wv.data() + (r * cols + k) * per;
-      for (int64_t j = 0; j < per; ++j) ws[j] *= a;
-    }
-  }
+  std::vector<double> bv = ToDoubles(*b);
   for (int64_t o = 0; o < m; ++o) bv[o] = bv[o] * at(scale, o) + at(shift, o);
-  ASSIGN_OR_RETURN_ONNX(Tensor wt,
-                        c.Const(FromDoubles(wv, w->dtype(), w->shape())));
   ASSIGN_OR_RETURN_ONNX(Tensor bt,
                         c.Const(FromDoubles(bv, b->dtype(), b->shape())));
+  // A shift alone keeps the weights' Const (no copy).
+  Tensor wt = InputOf(g, *n, 1);
+  if (std::any_of(scale.begin(), scale.end(),
+                  [](double a) { return a != 1; })) {
+    std::vector<double> wv = ToDoubles(*w);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t k = 0; k < cols; ++k) {
+        // ConvTranspose: row r is input channel r, of group r / (C/group).
+        const int64_t o = transposed ? r / (rows / (m / cols)) * cols + k : r;
+        const double a = at(scale, o);
+        double* ws = wv.data() + (r * cols + k) * per;
+        for (int64_t j = 0; j < per; ++j) ws[j] *= a;
+      }
+    }
+    ASSIGN_OR_RETURN_ONNX(wt, c.Const(FromDoubles(wv, w->dtype(), w->shape())));
+  }
   ASSIGN_OR_RETURN_ONNX(Tensor y,
                         c.Op(n->op(), {InputOf(g, *n, 0), wt, bt}, n->attrs()));
   return y;
