@@ -16,7 +16,7 @@
 // cost as much as the convolutions themselves in such models): 1x1
 // convolutions as weft's GEMM (both dtypes), ConvTransposes whose kernel
 // equals their stride as a GEMM and an interleave (both dtypes), and
-// float32 depthwise convolutions with a unit width stride as a direct
+// float32 depthwise convolutions with a width stride of 1 or 2 as a direct
 // vectorized loop. All paths compute the same ONNX semantics and are
 // checked against one reference in //tests:conv_ops_test.
 //
@@ -697,8 +697,9 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
   return error.status();
 }
 
-// A depthwise 1-D or 2-D float32 convolution (group == C == M) with a unit
-// width stride and a kernel of at most kMaxDepthwiseTaps taps, on the plain
+// A depthwise 1-D or 2-D float32 convolution (group == C == M) with a
+// width stride of 1 or 2 and a kernel of at most kMaxDepthwiseTaps taps,
+// on the plain
 // NCHW arrays: one plane per item over oneTBB, each output row summed in
 // registers four columns at a time (GCC/Clang vector extensions, so SSE2
 // and up) where every tap of the row is inside the image, and one column
@@ -708,7 +709,8 @@ constexpr int64_t kMaxDepthwiseTaps = 64;
 
 bool IsDepthwise(ConvOp op, const Attrs& a, const Geometry& g) {
   return op == ConvOp::kConv && a.k <= 2 && g.n > 0 && g.out_size() > 0 &&
-         g.group == g.c && g.m == g.c && g.stride[2] == 1 &&
+         g.group == g.c && g.m == g.c &&
+         (g.stride[2] == 1 || g.stride[2] == 2) &&
          g.kernel[1] * g.kernel[2] <= kMaxDepthwiseTaps;
 }
 
@@ -773,6 +775,45 @@ void DepthwiseRow(const float* const* rows, const float* const* taps,
   for (; ow < ow_n; ++ow) scalar(ow);
 }
 
+// DepthwiseRow for a width stride of 2: output ow reads columns
+// ow * 2 + kw * dw. Four outputs at a time from two loads of four columns
+// each, their even lanes taken (__builtin_shufflevector), where every
+// column the step loads is inside the row; one at a time at the edges.
+void DepthwiseRowStride2(const float* const* rows, const float* const* taps,
+                         int64_t nrows, int64_t kw_n, int64_t dw, int64_t iw_n,
+                         int64_t pw, int64_t ow_n, float bias, float* yr) {
+  auto scalar = [&](int64_t ow) {
+    float acc = bias;
+    for (int64_t r = 0; r < nrows; ++r) {
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const int64_t iw = ow * 2 - pw + kw * dw;
+        if (iw >= 0 && iw < iw_n) acc += taps[r][kw] * rows[r][iw + pw];
+      }
+    }
+    yr[ow] = acc;
+  };
+  // From lo on, every tap's column is >= 0; a step of four outputs from ow
+  // loads columns ow * 2 - pw + kw * dw + [0, 8).
+  const int64_t lo = std::min(ow_n, (pw + 1) / 2);
+  const int64_t reach = (kw_n - 1) * dw + 7;
+  int64_t ow = 0;
+  for (; ow < lo; ++ow) scalar(ow);
+  for (; ow + 4 <= ow_n && ow * 2 - pw + reach <= iw_n - 1; ow += 4) {
+    Float4 acc = {bias, bias, bias, bias};
+    for (int64_t r = 0; r < nrows; ++r) {
+      const float* src = rows[r] + ow * 2;
+      const float* t = taps[r];
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const Float4 a = LoadFloat4(src + kw * dw);
+        const Float4 b = LoadFloat4(src + kw * dw + 4);
+        acc += t[kw] * __builtin_shufflevector(a, b, 0, 2, 4, 6);
+      }
+    }
+    StoreFloat4(yr + ow, acc);
+  }
+  for (; ow < ow_n; ++ow) scalar(ow);
+}
+
 void RunDepthwise(const Geometry& g, const Epilogue& e, const float* x,
                   const float* w, const float* b, float* y) {
   const int64_t kh_n = g.kernel[1], kw_n = g.kernel[2];
@@ -803,8 +844,13 @@ void RunDepthwise(const Geometry& g, const Epilogue& e, const float* x,
               taps[nrows++] = wp + kh * kw_n;
             }
             float* yr = yp + oh * ow_n;
-            row_fn(rows, taps, nrows, kw_n, dw, iw_n, pw, lo, hi, ow_n, b[ch],
-                   yr);
+            if (g.stride[2] == 2) {
+              DepthwiseRowStride2(rows, taps, nrows, kw_n, dw, iw_n, pw, ow_n,
+                                  b[ch], yr);
+            } else {
+              row_fn(rows, taps, nrows, kw_n, dw, iw_n, pw, lo, hi, ow_n, b[ch],
+                     yr);
+            }
             if (!e.identity()) ApplyEpilogue(e, false, 0.0f, yr, ow_n);
           }
         }

@@ -458,6 +458,18 @@ TYPED_TEST(ConvKernels, ConvLargerCases) {
   CheckConv<TypeParam>(false, {3, 32, 12, 12}, {32, 1, 3, 3},
                        {.strides = {2, 2}, .pads = {1, 1, 1, 1}, .group = 32},
                        203);
+  // Depthwise with a width stride of 2 (float32's direct loop: four outputs
+  // from two loads, edges one at a time): odd pads, a dilation, widths that
+  // leave a tail; and a 5x5 one wide enough for several steps.
+  CheckConv<TypeParam>(false, {1, 8, 9, 41}, {8, 1, 3, 5},
+                       {.strides = {1, 2},
+                        .pads = {1, 3, 0, 1},
+                        .dilations = {1, 2},
+                        .group = 8},
+                       206);
+  CheckConv<TypeParam>(false, {2, 4, 11, 64}, {4, 1, 5, 5},
+                       {.strides = {2, 2}, .pads = {2, 2, 2, 2}, .group = 4},
+                       207);
   // 3x3, stride 1, an output of at least 32x32: oneDNN's Winograd where
   // the machine has it (AVX-512; it takes 32 input channels, not 16),
   // else direct; a single image, in two bands.
