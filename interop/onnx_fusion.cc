@@ -153,7 +153,10 @@ absl::StatusOr<std::optional<Tensor>> FoldBinaryIntoConv(NodeContext& c,
                                                          const Tensor& x,
                                                          const NDArray& k,
                                                          bool k_first) {
-  if (!x.ok() || k.dtype() != x.dtype()) return std::nullopt;
+  if ((op != "Mul" && op != "Add" && op != "Sub" && op != "Div") || !x.ok() ||
+      k.dtype() != x.dtype()) {
+    return std::nullopt;
+  }
   std::optional<std::vector<double>> v = PerChannel(k, x.shape());
   if (!v) return std::nullopt;
   std::vector<double> one(1, 1.0), zero(1, 0.0);

@@ -150,6 +150,18 @@ Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
 
 // ------------------------------------------------------------ epilogue --
 
+// Four float32 lanes (GCC/Clang vector extensions: SSE2 and up), loaded
+// and stored unaligned: the epilogue's and the depthwise loop's vectors.
+using Float4 = float __attribute__((vector_size(16)));
+
+inline Float4 LoadFloat4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline void StoreFloat4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
+
 // FusedConv's and FusedConvTranspose's epilogue (graph/ops.h,
 // ConvEpilogue), checked by inference: y = act(v) * scale + shift for each
 // output element v (bias included). The other ops have none (identity()).
@@ -203,14 +215,7 @@ void EpilogueLoop(const Epilogue& e, T bias, T* y, int64_t n) {
     if constexpr (kAct == Act::kRelu) v = v < zero ? zero : v;
     if constexpr (kAct == Act::kLeakyRelu) v = v < zero ? v * alpha : v;
     if constexpr (kAct == Act::kHardSigmoid || kAct == Act::kHardSwish) {
-      V h = alpha * v + beta;
-      h = h < zero ? zero : h;
-      h = h > zero + T{1} ? zero + T{1} : h;
-      if constexpr (kAct == Act::kHardSwish) {
-        v = v * h;
-      } else {
-        v = h;
-      }
+      v = HardSigmoidOf<kAct == Act::kHardSwish>(v, alpha, beta);
     }
     if constexpr (kAct == Act::kClip) {
       v = v < zero + alpha ? zero + alpha : v;
@@ -221,13 +226,7 @@ void EpilogueLoop(const Epilogue& e, T bias, T* y, int64_t n) {
   };
   int64_t i = 0;
   if constexpr (std::is_same_v<T, float>) {
-    using Float4 = float __attribute__((vector_size(16)));
-    for (; i + 4 <= n; i += 4) {
-      Float4 v;
-      std::memcpy(&v, y + i, sizeof(v));
-      v = f(v);
-      std::memcpy(y + i, &v, sizeof(v));
-    }
+    for (; i + 4 <= n; i += 4) StoreFloat4(y + i, f(LoadFloat4(y + i)));
   }
   for (; i < n; ++i) y[i] = f(y[i]);
 }
@@ -713,16 +712,6 @@ bool IsDepthwise(ConvOp op, const Attrs& a, const Geometry& g) {
          (g.stride[2] == 1 || g.stride[2] == 2) &&
          g.kernel[1] * g.kernel[2] <= kMaxDepthwiseTaps;
 }
-
-using Float4 = float __attribute__((vector_size(16)));
-
-inline Float4 LoadFloat4(const float* p) {
-  Float4 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline void StoreFloat4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
 
 // One output row of RunDepthwise: `rows[r]` (indexed by column + tap *
 // dilation) and `taps[r]` (kernel_w weights) for each of the `nrows` kernel

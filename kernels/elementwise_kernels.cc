@@ -659,23 +659,14 @@ class HardSigmoidKernel : public OpKernel {
       int64_t i = begin;
       if constexpr (std::is_same_v<T, float>) {
         using Float4 = float __attribute__((vector_size(16)));
-        const Float4 zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
         for (; i + 4 <= end; i += 4) {
           Float4 v;
           std::memcpy(&v, px + i, sizeof(v));
-          Float4 h = alpha * v + beta;
-          h = h < zero ? zero : h;  // NaN compares false: stays NaN.
-          h = h > one ? one : h;
-          if constexpr (kSwish) h = v * h;
+          const Float4 h = HardSigmoidOf<kSwish>(v, alpha, beta);
           std::memcpy(po + i, &h, sizeof(h));
         }
       }
-      for (; i < end; ++i) {
-        T h = alpha * px[i] + beta;
-        h = h < T{0} ? T{0} : h;
-        h = h > T{1} ? T{1} : h;
-        po[i] = kSwish ? px[i] * h : h;
-      }
+      for (; i < end; ++i) po[i] = HardSigmoidOf<kSwish>(px[i], alpha, beta);
       return 0;
     });
     ctx.set_output(0, *std::move(out));

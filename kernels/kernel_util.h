@@ -26,6 +26,23 @@
 namespace weft {
 namespace kernels_internal {
 
+// HardSigmoid, max(0, min(1, alpha * v + beta)), and HardSwish,
+// v * HardSigmoid(v), of a T or of a GCC/Clang vector of T (whose
+// comparisons select lane by lane). NaN compares false, so it stays NaN.
+// The one definition for the elementwise ops and FusedConv's epilogue.
+template <bool kSwish, typename V, typename T>
+inline V HardSigmoidOf(V v, T alpha, T beta) {
+  const V zero = V{};
+  V h = alpha * v + beta;
+  h = h < zero ? zero : h;
+  h = h > zero + T{1} ? zero + T{1} : h;
+  if constexpr (kSwish) {
+    return v * h;
+  } else {
+    return h;
+  }
+}
+
 // Elementwise work on more elements than this is split across TBB workers;
 // anything smaller runs as a straight loop on the calling thread.
 inline constexpr int64_t kParallelThreshold = kParallelElementThreshold;
