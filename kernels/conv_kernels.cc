@@ -79,6 +79,7 @@
 #include "graph/ndarray.h"
 #include "graph/op_registry.h"
 #include "graph/shape.h"
+#include "kernels/cpu/conv_simd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
@@ -150,18 +151,6 @@ Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
 
 // ------------------------------------------------------------ epilogue --
 
-// Four float32 lanes (GCC/Clang vector extensions: SSE2 and up), loaded
-// and stored unaligned: the epilogue's and the depthwise loop's vectors.
-using Float4 = float __attribute__((vector_size(16)));
-
-inline Float4 LoadFloat4(const float* p) {
-  Float4 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline void StoreFloat4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
-
 // FusedConv's and FusedConvTranspose's epilogue (graph/ops.h,
 // ConvEpilogue), checked by inference: y = act(v) * scale + shift for each
 // output element v (bias included). The other ops have none (identity()).
@@ -171,7 +160,18 @@ struct Epilogue {
   double alpha = 0, beta = 0, scale = 1, shift = 0;
   bool affine() const { return scale != 1 || shift != 0; }
   bool identity() const { return act == Act::kNone && !affine(); }
+  // The same in float32, for kernels/cpu/conv_simd.h's loops.
+  cpu::ConvRowEpilogue ForFloat() const {
+    return {.act = static_cast<cpu::ConvActivation>(act),
+            .alpha = static_cast<float>(alpha),
+            .beta = static_cast<float>(beta),
+            .scale = static_cast<float>(scale),
+            .shift = static_cast<float>(shift)};
+  }
 };
+static_assert(static_cast<int>(Epilogue::Act::kClip) ==
+                  static_cast<int>(cpu::ConvActivation::kClip),
+              "Epilogue::Act mirrors cpu::ConvActivation");
 
 Epilogue ReadEpilogue(const Node& node) {
   Epilogue e;
@@ -198,42 +198,39 @@ Epilogue ReadEpilogue(const Node& node) {
   return e;
 }
 
-// y[i] = epilogue(y[i] (+ bias when kBias)) for i in [0, n): V is T or
-// (float32) four lanes of the GCC/Clang vector extensions, whose
-// comparisons select lane by lane. NaN compares false, so it stays NaN
-// through Relu, LeakyRelu, HardSigmoid, HardSwish and Clip, as in the
-// separate ops' kernels.
+// y[i] = epilogue(y[i] (+ bias when kBias)) for i in [0, n), in float64
+// (float32 runs kernels/cpu/conv_simd.h's vector loops). NaN compares
+// false, so it stays NaN through Relu, LeakyRelu, HardSigmoid, HardSwish
+// and Clip, as in the separate ops' kernels.
 template <typename T, Epilogue::Act kAct, bool kAffine, bool kBias>
 void EpilogueLoop(const Epilogue& e, T bias, T* y, int64_t n) {
   using Act = Epilogue::Act;
   const T alpha = static_cast<T>(e.alpha), beta = static_cast<T>(e.beta);
   const T scale = static_cast<T>(e.scale), shift = static_cast<T>(e.shift);
-  auto f = [&](auto v) {
-    using V = decltype(v);
-    const V zero = V{};
+  for (int64_t i = 0; i < n; ++i) {
+    T v = y[i];
     if constexpr (kBias) v = v + bias;
-    if constexpr (kAct == Act::kRelu) v = v < zero ? zero : v;
-    if constexpr (kAct == Act::kLeakyRelu) v = v < zero ? v * alpha : v;
+    if constexpr (kAct == Act::kRelu) v = v < 0 ? 0 : v;
+    if constexpr (kAct == Act::kLeakyRelu) v = v < 0 ? v * alpha : v;
     if constexpr (kAct == Act::kHardSigmoid || kAct == Act::kHardSwish) {
       v = HardSigmoidOf<kAct == Act::kHardSwish>(v, alpha, beta);
     }
     if constexpr (kAct == Act::kClip) {
-      v = v < zero + alpha ? zero + alpha : v;
-      v = v > zero + beta ? zero + beta : v;
+      v = v < alpha ? alpha : v;
+      v = v > beta ? beta : v;
     }
     if constexpr (kAffine) v = v * scale + shift;
-    return v;
-  };
-  int64_t i = 0;
-  if constexpr (std::is_same_v<T, float>) {
-    for (; i + 4 <= n; i += 4) StoreFloat4(y + i, f(LoadFloat4(y + i)));
+    y[i] = v;
   }
-  for (; i < n; ++i) y[i] = f(y[i]);
 }
 
 // Adds `bias` (when add_bias) and applies `e` to y[0, n).
 template <typename T>
 void ApplyEpilogue(const Epilogue& e, bool add_bias, T bias, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    return add_bias ? cpu::BiasEpilogueF32(e.ForFloat(), bias, y, n)
+                    : cpu::EpilogueF32(e.ForFloat(), y, y, n);
+  }
   using Act = Epilogue::Act;
   auto with = [&]<Act kAct>() {
     if (e.affine()) {
@@ -697,153 +694,47 @@ absl::Status RunStrideTiledTranspose(const Geometry& g, const Epilogue& e,
 }
 
 // A depthwise 1-D or 2-D float32 convolution (group == C == M) with a
-// width stride of 1 or 2 and a kernel of at most kMaxDepthwiseTaps taps,
-// on the plain
-// NCHW arrays: one plane per item over oneTBB, each output row summed in
-// registers four columns at a time (GCC/Clang vector extensions, so SSE2
-// and up) where every tap of the row is inside the image, and one column
-// at a time at the edges. No layout reorders, unlike oneDNN's depthwise
-// kernels, which want NHWC or blocked arrays.
-constexpr int64_t kMaxDepthwiseTaps = 64;
+// width stride of 1 or 2 and at most cpu::kMaxDepthwiseTaps taps, on the
+// plain NCHW arrays: one plane per item over oneTBB, each plane by
+// cpu::DepthwisePlaneF32 (Highway vectors of the best SIMD target, epilogue
+// included). No layout reorders, unlike oneDNN's depthwise kernels, which
+// want NHWC or blocked arrays.
+cpu::DepthwiseGeometry DepthwiseGeometryOf(const Geometry& g) {
+  return {.ih = g.in[1],
+          .iw = g.in[2],
+          .oh = g.o[1],
+          .ow = g.o[2],
+          .kh = g.kernel[1],
+          .kw = g.kernel[2],
+          .sh = g.stride[1],
+          .sw = g.stride[2],
+          .dh = g.dil[1],
+          .dw = g.dil[2],
+          .ph = g.pad_l[1],
+          .pw = g.pad_l[2]};
+}
 
 bool IsDepthwise(ConvOp op, const Attrs& a, const Geometry& g) {
   return op == ConvOp::kConv && a.k <= 2 && g.n > 0 && g.out_size() > 0 &&
          g.group == g.c && g.m == g.c &&
-         (g.stride[2] == 1 || g.stride[2] == 2) &&
-         g.kernel[1] * g.kernel[2] <= kMaxDepthwiseTaps;
-}
-
-// One output row of RunDepthwise: `rows[r]` (indexed by column + tap *
-// dilation) and `taps[r]` (kernel_w weights) for each of the `nrows` kernel
-// rows inside the image. kKw > 0 fixes the kernel width (and a unit width
-// dilation) at compile time so the taps unroll; 0 reads `kw_n`, `dw`.
-template <int kKw>
-void DepthwiseRow(const float* const* rows, const float* const* taps,
-                  int64_t nrows, int64_t kw_n, int64_t dw, int64_t iw_n,
-                  int64_t pw, int64_t lo, int64_t hi, int64_t ow_n, float bias,
-                  float* yr) {
-  if constexpr (kKw > 0) {
-    kw_n = kKw;
-    dw = 1;
-  }
-  auto scalar = [&](int64_t ow) {
-    float acc = bias;
-    for (int64_t r = 0; r < nrows; ++r) {
-      for (int64_t kw = 0; kw < kw_n; ++kw) {
-        const int64_t iw = ow - pw + kw * dw;
-        if (iw >= 0 && iw < iw_n) acc += taps[r][kw] * rows[r][iw + pw];
-      }
-    }
-    yr[ow] = acc;
-  };
-  for (int64_t ow = 0; ow < lo; ++ow) scalar(ow);
-  int64_t ow = lo;
-  for (; ow + 8 <= hi; ow += 8) {
-    Float4 a0 = {bias, bias, bias, bias}, a1 = a0;
-    for (int64_t r = 0; r < nrows; ++r) {
-      const float* src = rows[r] + ow;
-      const float* t = taps[r];
-      for (int64_t kw = 0; kw < kw_n; ++kw) {
-        a0 += t[kw] * LoadFloat4(src + kw * dw);
-        a1 += t[kw] * LoadFloat4(src + kw * dw + 4);
-      }
-    }
-    StoreFloat4(yr + ow, a0);
-    StoreFloat4(yr + ow + 4, a1);
-  }
-  for (; ow + 4 <= hi; ow += 4) {
-    Float4 acc = {bias, bias, bias, bias};
-    for (int64_t r = 0; r < nrows; ++r) {
-      const float* src = rows[r] + ow;
-      for (int64_t kw = 0; kw < kw_n; ++kw) {
-        acc += taps[r][kw] * LoadFloat4(src + kw * dw);
-      }
-    }
-    StoreFloat4(yr + ow, acc);
-  }
-  for (; ow < ow_n; ++ow) scalar(ow);
-}
-
-// DepthwiseRow for a width stride of 2: output ow reads columns
-// ow * 2 + kw * dw. Four outputs at a time from two loads of four columns
-// each, their even lanes taken (__builtin_shufflevector), where every
-// column the step loads is inside the row; one at a time at the edges.
-void DepthwiseRowStride2(const float* const* rows, const float* const* taps,
-                         int64_t nrows, int64_t kw_n, int64_t dw, int64_t iw_n,
-                         int64_t pw, int64_t ow_n, float bias, float* yr) {
-  auto scalar = [&](int64_t ow) {
-    float acc = bias;
-    for (int64_t r = 0; r < nrows; ++r) {
-      for (int64_t kw = 0; kw < kw_n; ++kw) {
-        const int64_t iw = ow * 2 - pw + kw * dw;
-        if (iw >= 0 && iw < iw_n) acc += taps[r][kw] * rows[r][iw + pw];
-      }
-    }
-    yr[ow] = acc;
-  };
-  // From lo on, every tap's column is >= 0; a step of four outputs from ow
-  // loads columns ow * 2 - pw + kw * dw + [0, 8).
-  const int64_t lo = std::min(ow_n, (pw + 1) / 2);
-  const int64_t reach = (kw_n - 1) * dw + 7;
-  int64_t ow = 0;
-  for (; ow < lo; ++ow) scalar(ow);
-  for (; ow + 4 <= ow_n && ow * 2 - pw + reach <= iw_n - 1; ow += 4) {
-    Float4 acc = {bias, bias, bias, bias};
-    for (int64_t r = 0; r < nrows; ++r) {
-      const float* src = rows[r] + ow * 2;
-      const float* t = taps[r];
-      for (int64_t kw = 0; kw < kw_n; ++kw) {
-        const Float4 a = LoadFloat4(src + kw * dw);
-        const Float4 b = LoadFloat4(src + kw * dw + 4);
-        acc += t[kw] * __builtin_shufflevector(a, b, 0, 2, 4, 6);
-      }
-    }
-    StoreFloat4(yr + ow, acc);
-  }
-  for (; ow < ow_n; ++ow) scalar(ow);
+         cpu::DepthwisePlaneSupports(DepthwiseGeometryOf(g));
 }
 
 void RunDepthwise(const Geometry& g, const Epilogue& e, const float* x,
                   const float* w, const float* b, float* y) {
-  const int64_t kh_n = g.kernel[1], kw_n = g.kernel[2];
-  const int64_t ih_n = g.in[1], iw_n = g.in[2], oh_n = g.o[1], ow_n = g.o[2];
-  const int64_t sh = g.stride[1], dh = g.dil[1], dw = g.dil[2];
-  const int64_t ph = g.pad_l[1], pw = g.pad_l[2];
-  // Columns [lo, hi) read only inside the row for every tap.
-  const int64_t lo = std::min(ow_n, pw);
-  const int64_t hi = std::max(lo, std::min(ow_n, iw_n + pw - (kw_n - 1) * dw));
-  auto row_fn = &DepthwiseRow<0>;
-  if (dw == 1 && kw_n == 3) row_fn = &DepthwiseRow<3>;
-  if (dw == 1 && kw_n == 5) row_fn = &DepthwiseRow<5>;
-  ParallelItems(
-      g.n * g.c, oh_n * ow_n * kh_n * kw_n, [&](int64_t p0, int64_t p1) {
-        const float* rows[kMaxDepthwiseTaps];
-        const float* taps[kMaxDepthwiseTaps];
-        for (int64_t p = p0; p < p1; ++p) {
-          const int64_t ch = p % g.c;
-          const float* xp = x + p * ih_n * iw_n;
-          const float* wp = w + ch * kh_n * kw_n;
-          float* yp = y + p * oh_n * ow_n;
-          for (int64_t oh = 0; oh < oh_n; ++oh) {
-            int64_t nrows = 0;
-            for (int64_t kh = 0; kh < kh_n; ++kh) {
-              const int64_t ih = oh * sh - ph + kh * dh;
-              if (ih < 0 || ih >= ih_n) continue;
-              rows[nrows] = xp + ih * iw_n - pw;  // Indexed by ow + kw*dw.
-              taps[nrows++] = wp + kh * kw_n;
-            }
-            float* yr = yp + oh * ow_n;
-            if (g.stride[2] == 2) {
-              DepthwiseRowStride2(rows, taps, nrows, kw_n, dw, iw_n, pw, ow_n,
-                                  b[ch], yr);
-            } else {
-              row_fn(rows, taps, nrows, kw_n, dw, iw_n, pw, lo, hi, ow_n, b[ch],
-                     yr);
-            }
-            if (!e.identity()) ApplyEpilogue(e, false, 0.0f, yr, ow_n);
-          }
-        }
-      });
+  const cpu::DepthwiseGeometry dg = DepthwiseGeometryOf(g);
+  const cpu::ConvRowEpilogue fe = e.ForFloat();
+  const int64_t in_plane = dg.ih * dg.iw, out_plane = dg.oh * dg.ow;
+  ParallelItems(g.n * g.c, out_plane * dg.kh * dg.kw,
+                [&](int64_t p0, int64_t p1) {
+                  std::vector<float> scratch(cpu::DepthwiseScratchFloats(dg));
+                  for (int64_t p = p0; p < p1; ++p) {
+                    const int64_t ch = p % g.c;
+                    cpu::DepthwisePlaneF32(dg, fe, x + p * in_plane,
+                                           w + ch * dg.kh * dg.kw, b[ch],
+                                           y + p * out_plane, scratch.data());
+                  }
+                });
 }
 
 template <typename T>

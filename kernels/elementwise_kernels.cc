@@ -33,6 +33,7 @@
 #include "graph/ndarray.h"
 #include "graph/shape.h"
 #include "graph/shape_util.h"
+#include "kernels/cpu/conv_simd.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_util.h"
 
@@ -627,8 +628,8 @@ class ModKernel : public OpKernel {
 
 // HardSigmoid y = max(0, min(1, alpha * x + beta)) (attrs read once, when
 // the plan is compiled) and HardSwish y = x * HardSigmoid(x) with alpha
-// 1/6 and beta 0.5, in one pass; float32 four lanes at a time with the
-// GCC/Clang vector extensions (SSE2 and up).
+// 1/6 and beta 0.5, in one pass; float32 by FusedConv's epilogue loop
+// (kernels/cpu/conv_simd.h: Highway vectors of the best SIMD target).
 template <typename T, bool kSwish>
 class HardSigmoidKernel : public OpKernel {
  public:
@@ -656,17 +657,18 @@ class HardSigmoidKernel : public OpKernel {
     T* po = out->template mutable_data<T>();
     const T alpha = alpha_, beta = beta_;
     ForRange(x.num_elements(), [=](int64_t begin, int64_t end) {
-      int64_t i = begin;
       if constexpr (std::is_same_v<T, float>) {
-        using Float4 = float __attribute__((vector_size(16)));
-        for (; i + 4 <= end; i += 4) {
-          Float4 v;
-          std::memcpy(&v, px + i, sizeof(v));
-          const Float4 h = HardSigmoidOf<kSwish>(v, alpha, beta);
-          std::memcpy(po + i, &h, sizeof(h));
+        const cpu::ConvRowEpilogue e{
+            .act = kSwish ? cpu::ConvActivation::kHardSwish
+                          : cpu::ConvActivation::kHardSigmoid,
+            .alpha = alpha,
+            .beta = beta};
+        cpu::EpilogueF32(e, px + begin, po + begin, end - begin);
+      } else {
+        for (int64_t i = begin; i < end; ++i) {
+          po[i] = HardSigmoidOf<kSwish>(px[i], alpha, beta);
         }
       }
-      for (; i < end; ++i) po[i] = HardSigmoidOf<kSwish>(px[i], alpha, beta);
       return 0;
     });
     ctx.set_output(0, *std::move(out));

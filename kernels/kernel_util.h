@@ -27,15 +27,14 @@ namespace weft {
 namespace kernels_internal {
 
 // HardSigmoid, max(0, min(1, alpha * v + beta)), and HardSwish,
-// v * HardSigmoid(v), of a T or of a GCC/Clang vector of T (whose
-// comparisons select lane by lane). NaN compares false, so it stays NaN.
-// The one definition for the elementwise ops and FusedConv's epilogue.
-template <bool kSwish, typename V, typename T>
-inline V HardSigmoidOf(V v, T alpha, T beta) {
-  const V zero = V{};
-  V h = alpha * v + beta;
-  h = h < zero ? zero : h;
-  h = h > zero + T{1} ? zero + T{1} : h;
+// v * HardSigmoid(v), in float64 for the elementwise ops and FusedConv's
+// epilogue (float32 runs kernels/cpu/conv_simd.h's vector loop). NaN
+// compares false, so it stays NaN.
+template <bool kSwish, typename T>
+inline T HardSigmoidOf(T v, T alpha, T beta) {
+  T h = alpha * v + beta;
+  h = h < 0 ? 0 : h;
+  h = h > 1 ? 1 : h;
   if constexpr (kSwish) {
     return v * h;
   } else {

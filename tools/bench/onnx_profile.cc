@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "graph/graph.h"
 #include "graph/ndarray.h"
+#include "graph/node.h"
 #include "graph/npy.h"
 #include "interop/onnx_import.h"
 #include "runtime/run_metadata.h"
@@ -28,6 +30,20 @@ double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// "in [1,3,48,320] [16,3,3,3] -> [1,16,24,160]" for the node named after
+// the op type and a space in `op_and_name`.
+std::string ShapesOf(const Graph& g, const std::string& op_and_name) {
+  const Node* n = g.FindNode(op_and_name.substr(op_and_name.find(' ') + 1));
+  if (n == nullptr) return "";
+  std::string out = "in";
+  for (const NodeInput& in : n->inputs()) {
+    out += " " + g.node(in.node)->output_shapes()[in.slot].DebugString();
+  }
+  out += " ->";
+  for (const Shape& s : n->output_shapes()) out += " " + s.DebugString();
+  return out;
 }
 
 int Main(int argc, char** argv) {
@@ -88,7 +104,8 @@ int Main(int argc, char** argv) {
   std::sort(rows.rbegin(), rows.rend());
   std::printf("slowest nodes:\n");
   for (size_t i = 0; i < rows.size() && i < 25; ++i) {
-    std::printf("  %9.3f ms  %s\n", rows[i].first, rows[i].second.c_str());
+    std::printf("  %9.3f ms  %-36s %s\n", rows[i].first, rows[i].second.c_str(),
+                ShapesOf(m->graph, rows[i].second).c_str());
   }
   return 0;
 }
