@@ -1,5 +1,6 @@
 #include "graph/inference_util.h"
 
+#include <algorithm>
 #include <string>
 #include <variant>
 #include <vector>
@@ -88,6 +89,55 @@ absl::StatusOr<int> AxisAttr(InferenceContext& c, int rank,
 
 std::string ListString(const std::vector<int64_t>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ","), "]");
+}
+
+absl::StatusOr<int64_t> IntAttrOr(InferenceContext& c, const std::string& name,
+                                  int64_t dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const int64_t* v = std::get_if<int64_t>(&it->second)) return *v;
+  return c.AttrError(absl::StrCat("attr '", name, "' must be an int64"));
+}
+
+absl::StatusOr<bool> BoolAttrOr(InferenceContext& c, const std::string& name,
+                                bool dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const bool* v = std::get_if<bool>(&it->second)) return *v;
+  return c.AttrError(
+      absl::StrCat("attr '", name, "' must be a bool (true or false)"));
+}
+
+absl::StatusOr<double> DoubleAttrOr(InferenceContext& c,
+                                    const std::string& name, double dflt) {
+  auto it = c.attrs->find(name);
+  if (it == c.attrs->end()) return dflt;
+  if (const double* v = std::get_if<double>(&it->second)) return *v;
+  return c.AttrError(absl::StrCat("attr '", name, "' must be a double"));
+}
+
+// The string attr `name` (`dflt` when absent), which must be one of
+// `allowed`.
+absl::StatusOr<std::string> ChoiceAttr(InferenceContext& c,
+                                       const std::string& name,
+                                       const std::string& dflt,
+                                       const std::vector<std::string>& allowed,
+                                       std::string_view op) {
+  auto it = c.attrs->find(name);
+  std::string value = dflt;
+  if (it != c.attrs->end()) {
+    const std::string* v = std::get_if<std::string>(&it->second);
+    if (v == nullptr) {
+      return c.AttrError(absl::StrCat("attr '", name, "' must be a string"));
+    }
+    value = *v;
+  }
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    return c.AttrError(absl::StrCat(op, " ", name, " '", value,
+                                    "' is not supported; use one of \"",
+                                    absl::StrJoin(allowed, "\", \""), "\""));
+  }
+  return value;
 }
 
 }  // namespace internal

@@ -43,6 +43,22 @@ std::string InputDesc(const InferenceContext& c, int i);
 // it is out of range).
 [[nodiscard]] absl::StatusOr<int> AxisAttr(InferenceContext& c, int rank,
                                            std::string_view what);
+// Optional attrs: the value of attr `name`, `dflt` when absent, an
+// AttrError when present with another type.
+[[nodiscard]] absl::StatusOr<int64_t> IntAttrOr(InferenceContext& c,
+                                                const std::string& name,
+                                                int64_t dflt);
+[[nodiscard]] absl::StatusOr<bool> BoolAttrOr(InferenceContext& c,
+                                              const std::string& name,
+                                              bool dflt);
+[[nodiscard]] absl::StatusOr<double> DoubleAttrOr(InferenceContext& c,
+                                                  const std::string& name,
+                                                  double dflt);
+// The string attr `name` (`dflt` when absent), which must be one of
+// `allowed` (an AttrError naming `op` and the choices otherwise).
+[[nodiscard]] absl::StatusOr<std::string> ChoiceAttr(
+    InferenceContext& c, const std::string& name, const std::string& dflt,
+    const std::vector<std::string>& allowed, std::string_view op);
 // "[1,2,3]".
 std::string ListString(const std::vector<int64_t>& v);
 

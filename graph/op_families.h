@@ -42,6 +42,7 @@ void RegisterConvOps(OpRegistry& registry);         // conv_ops.cc
 void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
 void RegisterStateOps(OpRegistry& registry);        // state_ops.cc
 void RegisterQueueOps(OpRegistry& registry);        // queue_ops.cc
+void RegisterVisionOps(OpRegistry& registry);       // vision_ops.cc
 
 }  // namespace internal
 }  // namespace weft

@@ -40,6 +40,7 @@ void RegisterStandardOps(OpRegistry& r) {
   internal::RegisterControlFlowOps(r);
   internal::RegisterStateOps(r);
   internal::RegisterQueueOps(r);
+  internal::RegisterVisionOps(r);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // Identity, the elementwise arithmetic (numpy broadcasting) and math
 // functions, MatMul and BatchMatMul, the activations, Softmax/LogSoftmax,
 // reductions, ArgMax, Reshape, Transpose, Concat, Slice, Gather, Cast,
-// Split (several outputs), the comparisons and logical ops, Select, and the
-// conv family (Conv, ConvTranspose, MaxPool, AveragePool).
+// Split (several outputs), the comparisons and logical ops, Select, the
+// conv family (Conv, ConvTranspose, MaxPool, AveragePool) and the vision
+// family (NonMaxSuppression, GridSample, RoiAlign).
 //
 // Every builder takes trailing `const OpOptions& options = {}` and a
 // defaulted `std::source_location`. The op lands in `options.graph` if set,
@@ -15,6 +16,7 @@
 #define WEFT_GRAPH_OPS_H_
 
 #include <cstdint>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -284,6 +286,56 @@ Tensor GatherND(const Tensor& data, const Tensor& indices, int batch_dims = 0,
 // unknown length at build time). delta 0 is a run-time error.
 Tensor Range(const Tensor& start, const Tensor& limit, const Tensor& delta,
              WEFT_OP_TAIL);
+
+// ---- The vision family (graph/vision_ops.cc): detection and sampling.
+
+// NonMaxSuppression's attrs (ONNX NonMaxSuppression's inputs 2-4 and its
+// attribute).
+struct NonMaxSuppressionAttrs {
+  int64_t max_output_boxes_per_class = 0;  // 0: nothing is selected.
+  double iou_threshold = 0;                // A box is suppressed by IoU > this.
+  // Only boxes scoring above it are candidates; all when absent.
+  std::optional<double> score_threshold = std::nullopt;
+  // Boxes are [x_center, y_center, width, height] (else [y1, x1, y2, x2],
+  // either diagonal).
+  bool center_point_box = false;
+};
+// float32/float64 boxes [B, N, 4] and scores [B, C, N]: greedy
+// non-maximum suppression per batch and class, by descending score (ties:
+// the lower box index first). An int64 [K, 3] of (batch, class, box) rows,
+// batch by batch, class by class, in selection order (K known at run
+// time).
+Tensor NonMaxSuppression(const Tensor& boxes, const Tensor& scores,
+                         const NonMaxSuppressionAttrs& attrs = {},
+                         WEFT_OP_TAIL);
+// GridSample's attrs (ONNX GridSample, opset 16).
+struct GridSampleAttrs {
+  std::string mode = "bilinear";       // "bilinear", "nearest", "bicubic".
+  std::string padding_mode = "zeros";  // "zeros", "border", "reflection".
+  // -1 and 1 name the corner pixels' centers (else their outer edges).
+  bool align_corners = false;
+};
+// float32/float64 x [N, C, H, W] sampled at grid [N, Ho, Wo, 2] (x, y in
+// [-1, 1]): [N, C, Ho, Wo].
+Tensor GridSample(const Tensor& x, const Tensor& grid,
+                  const GridSampleAttrs& attrs = {}, WEFT_OP_TAIL);
+// RoiAlign's attrs (ONNX RoiAlign).
+struct RoiAlignAttrs {
+  std::string mode = "avg";  // "avg" or "max" (ONNX Runtime's max).
+  int64_t output_height = 1, output_width = 1;
+  int64_t sampling_ratio = 0;  // Samples per bin side; 0: ceil(bin size).
+  double spatial_scale = 1;
+  // coordinate_transformation_mode "half_pixel" (opset 16's default;
+  // false: "output_half_pixel", opset 10's behaviour).
+  bool half_pixel = true;
+};
+// float32/float64 x [N, C, H, W], rois [R, 4] (x1, y1, x2, y2) of x's
+// dtype, batch_indices [R] int32/int64: [R, C, output_height,
+// output_width], each bin the average (or max) of bilinear samples. A
+// batch index out of range is a run-time error.
+Tensor RoiAlign(const Tensor& x, const Tensor& rois,
+                const Tensor& batch_indices, const RoiAlignAttrs& attrs = {},
+                WEFT_OP_TAIL);
 
 // Comparisons (numpy broadcasting, both inputs of one dtype): a bool tensor.
 // Less/LessEqual/Greater/GreaterEqual take the numeric dtypes; Equal and

@@ -98,6 +98,7 @@ void RegisterCompositeConverters(
 void RegisterRnnConverters(absl::flat_hash_map<std::string, Converter>& t);
 void RegisterControlFlowConverters(
     absl::flat_hash_map<std::string, Converter>& t);
+void RegisterVisionConverters(absl::flat_hash_map<std::string, Converter>& t);
 
 // What a converter sees of one ONNX node: its inputs (as tensors of the
 // target graph, or as constants when known at import), its attributes

@@ -315,6 +315,7 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
     RegisterCompositeConverters(*t);
     RegisterRnnConverters(*t);
     RegisterControlFlowConverters(*t);
+    RegisterVisionConverters(*t);
     return t;
   }();
   return *table;
