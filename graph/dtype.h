@@ -1,5 +1,6 @@
 // dtype.h — defines weft::DType, the element types of NDArrays and Tensors,
-// and compile-time helpers mapping C++ types to DTypes.
+// weft::Float16 (IEEE binary16 storage) with its conversions, and
+// compile-time helpers mapping C++ types to DTypes.
 #ifndef WEFT_GRAPH_DTYPE_H_
 #define WEFT_GRAPH_DTYPE_H_
 
@@ -10,23 +11,53 @@
 
 namespace weft {
 
-// The element type of an NDArray or a symbolic Tensor.
-enum class DType { kFloat32, kFloat64, kInt32, kInt64, kBool };
+// The element type of an NDArray or a symbolic Tensor. The four numeric
+// types and bool are computed on; uint8, int8 and float16 are storage types
+// (models' quantized and half-precision tensors): arrays, graph and
+// checkpoint files, Cast to and from every dtype, and the ops that only
+// move data (IsStorageOnly).
+enum class DType {
+  kFloat32,
+  kFloat64,
+  kInt32,
+  kInt64,
+  kBool,
+  kUInt8,
+  kInt8,
+  kFloat16
+};
 
-// "float32", "float64", "int32", "int64", "bool"; "invalid" for a value
-// outside the enum.
+// "float32", "float64", "int32", "int64", "bool", "uint8", "int8",
+// "float16"; "invalid" for a value outside the enum.
 std::string_view DTypeName(DType dtype);
 
 // Size in bytes of one element (bool is one byte).
 size_t DTypeSize(DType dtype);
 
-// True for the four numeric types.
+// True for the four numeric types (float32, float64, int32, int64).
 bool IsNumeric(DType dtype);
+// float32, float64.
 bool IsFloating(DType dtype);
+// uint8, int8, float16.
+bool IsStorageOnly(DType dtype);
 bool IsValidDType(DType dtype);
 
+// An IEEE 754 binary16 value, held as its bits (float16's element type).
+// Converted to and from float32/float64 exactly where possible, else
+// rounded to nearest, ties to even (overflow gives infinity; NaN stays
+// NaN, keeping its sign).
+struct Float16 {
+  uint16_t bits = 0;
+  friend bool operator==(Float16, Float16) = default;
+};
+float Float16ToFloat(Float16 h);
+Float16 DoubleToFloat16(double d);
+inline Float16 FloatToFloat16(float f) {
+  return DoubleToFloat16(static_cast<double>(f));  // float -> double: exact.
+}
+
 // DTypeOf<T>::value is the DType of C++ type T (float, double, int32_t,
-// int64_t, bool).
+// int64_t, bool, uint8_t, int8_t, Float16).
 template <typename T>
 struct DTypeOf;
 template <>
@@ -39,6 +70,12 @@ template <>
 struct DTypeOf<int64_t> : std::integral_constant<DType, DType::kInt64> {};
 template <>
 struct DTypeOf<bool> : std::integral_constant<DType, DType::kBool> {};
+template <>
+struct DTypeOf<uint8_t> : std::integral_constant<DType, DType::kUInt8> {};
+template <>
+struct DTypeOf<int8_t> : std::integral_constant<DType, DType::kInt8> {};
+template <>
+struct DTypeOf<Float16> : std::integral_constant<DType, DType::kFloat16> {};
 
 template <typename T>
 concept Element = requires {

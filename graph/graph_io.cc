@@ -71,6 +71,12 @@ DataType ToProto(DType d) {
       return DT_INT64;
     case DType::kBool:
       return DT_BOOL;
+    case DType::kUInt8:
+      return DT_UINT8;
+    case DType::kInt8:
+      return DT_INT8;
+    case DType::kFloat16:
+      return DT_FLOAT16;
   }
   return DT_INVALID;
 }
@@ -87,6 +93,12 @@ std::optional<DType> FromProto(int d) {
       return DType::kInt64;
     case DT_BOOL:
       return DType::kBool;
+    case DT_UINT8:
+      return DType::kUInt8;
+    case DT_INT8:
+      return DType::kInt8;
+    case DT_FLOAT16:
+      return DType::kFloat16;
     default:
       return std::nullopt;
   }

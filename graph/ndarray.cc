@@ -110,6 +110,10 @@ void AppendValues(const NDArray& a, int max_elements, std::string* out) {
     if (i > 0) out->append(", ");
     if constexpr (std::is_same_v<T, bool>) {
       out->append(v[i] ? "true" : "false");
+    } else if constexpr (std::is_same_v<T, Float16>) {
+      absl::StrAppend(out, Float16ToFloat(v[i]));
+    } else if constexpr (sizeof(T) == 1) {
+      absl::StrAppend(out, static_cast<int>(v[i]));
     } else {
       absl::StrAppend(out, v[i]);
     }
@@ -136,6 +140,15 @@ std::string NDArray::DebugString(int max_elements) const {
         break;
       case DType::kBool:
         AppendValues<bool>(*this, max_elements, &out);
+        break;
+      case DType::kUInt8:
+        AppendValues<uint8_t>(*this, max_elements, &out);
+        break;
+      case DType::kInt8:
+        AppendValues<int8_t>(*this, max_elements, &out);
+        break;
+      case DType::kFloat16:
+        AppendValues<Float16>(*this, max_elements, &out);
         break;
     }
   }

@@ -33,6 +33,12 @@ std::string_view Descr(DType d) {
       return "<i8";
     case DType::kBool:
       return "|b1";
+    case DType::kUInt8:
+      return "|u1";
+    case DType::kInt8:
+      return "|i1";
+    case DType::kFloat16:
+      return "<f2";
   }
   return "";
 }
@@ -41,7 +47,10 @@ std::optional<DType> FromDescr(std::string_view d) {
   if (d.size() == 3 && (d[0] == '<' || d[0] == '=' || d[0] == '|')) {
     const std::string_view t = d.substr(1);
     if (t == "b1") return DType::kBool;
+    if (t == "u1") return DType::kUInt8;
+    if (t == "i1") return DType::kInt8;
     if (d[0] == '|') return std::nullopt;  // '|' only for one-byte types.
+    if (t == "f2") return DType::kFloat16;
     if (t == "f4") return DType::kFloat32;
     if (t == "f8") return DType::kFloat64;
     if (t == "i4") return DType::kInt32;
@@ -256,8 +265,8 @@ absl::StatusOr<std::pair<DType, Shape>> ArraySpec(const NpyHeader& h,
     return bad(absl::StrCat(
         "unsupported dtype '", h.descr.str,
         "'; weft reads '<f4' (float32), '<f8' (float64), '<i4' (int32), "
-        "'<i8' (int64) and '|b1' (bool); convert with "
-        "a.astype('<f4') etc."));
+        "'<i8' (int64), '|b1' (bool), '|u1' (uint8), '|i1' (int8) and '<f2' "
+        "(float16); convert with a.astype('<f4') etc."));
   }
   if (h.fortran.kind != Kind::kBool) {
     return bad("'fortran_order' must be True or False");

@@ -1180,6 +1180,129 @@ absl::Status ReverseSequence(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------- quantization --
+
+// `v` (a scale or zero point: a scalar, or one value per index of the
+// node's "axis" of `x`) shaped to broadcast against `x`.
+absl::StatusOr<Tensor> AlongAxis(NodeContext& c, Tensor v, const Tensor& x) {
+  if (v.shape().rank() == 0 ||
+      (v.shape().rank() == 1 && v.shape().dim(0) == 1)) {
+    return v;
+  }
+  if (v.shape().rank() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a scale or zero point must be a scalar or 1-D, not ",
+                     v.shape().DebugString()));
+  }
+  const int rank = x.shape().rank();
+  ASSIGN_OR_RETURN_ONNX(int64_t axis, NormalizeAxis(c.Int("axis", 1), rank));
+  std::vector<int64_t> dims(rank, 1);
+  dims[axis] = v.shape().dim(0);
+  return c.Op("Reshape", {v}, {{"shape", Shape(dims)}});
+}
+
+// (Cast(x, float32) - Cast(zero_point, float32)) * scale.
+absl::Status DequantizeLinear(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.input(1));
+  const DType dt = x.dtype();
+  if (dt != DType::kUInt8 && dt != DType::kInt8 && dt != DType::kInt32) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(dt)));
+  }
+  c.Int("axis", 1);  // Read by AlongAxis where a scale is per axis.
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("Cast", {x}, {{"dtype", scale.dtype()}}));
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(Tensor zp, c.input(2));
+    ASSIGN_OR_RETURN_ONNX(zp, c.Op("Cast", {zp}, {{"dtype", scale.dtype()}}));
+    ASSIGN_OR_RETURN_ONNX(zp, AlongAxis(c, zp, x));
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Sub", {y, zp}));
+  }
+  ASSIGN_OR_RETURN_ONNX(scale, AlongAxis(c, scale, x));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, scale}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// Cast(clamp(round_half_even(x) (+ zero_point), lo, hi), dt): the last
+// step of QuantizeLinear and DynamicQuantizeLinear, in x's float dtype.
+absl::StatusOr<Tensor> Saturate(NodeContext& c, Tensor x, const Tensor* zp,
+                                DType dt) {
+  const DType f = x.dtype();
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Round", {x}));
+  if (zp != nullptr) {
+    ASSIGN_OR_RETURN_ONNX(x, c.Op("Add", {x, *zp}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor lo, c.Scalar(f, dt == DType::kUInt8 ? 0 : -128));
+  ASSIGN_OR_RETURN_ONNX(Tensor hi,
+                        c.Scalar(f, dt == DType::kUInt8 ? 255 : 127));
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Maximum", {x, lo}));
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Minimum", {x, hi}));
+  return c.Op("Cast", {x}, {{"dtype", dt}});
+}
+
+// saturate(round(x / scale) + zero_point), of the zero point's dtype
+// (uint8 without one).
+absl::Status QuantizeLinear(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.input(1));
+  if (!IsFloating(x.dtype())) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
+  }
+  c.Int("axis", 1);  // Read by AlongAxis where a scale is per axis.
+  if (scale.dtype() != x.dtype()) {
+    ASSIGN_OR_RETURN_ONNX(scale, c.Op("Cast", {scale}, {{"dtype", x.dtype()}}));
+  }
+  ASSIGN_OR_RETURN_ONNX(scale, AlongAxis(c, scale, x));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Div", {x, scale}));
+  DType dt = DType::kUInt8;
+  Tensor zp;
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(zp, c.input(2));
+    dt = zp.dtype();
+    ASSIGN_OR_RETURN_ONNX(zp, c.Op("Cast", {zp}, {{"dtype", x.dtype()}}));
+    ASSIGN_OR_RETURN_ONNX(zp, AlongAxis(c, zp, x));
+  }
+  if (dt != DType::kUInt8 && dt != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("zero point dtype ", DTypeName(dt)));
+  }
+  ASSIGN_OR_RETURN_ONNX(y, Saturate(c, y, c.has_input(2) ? &zp : nullptr, dt));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ONNX's definition: the range [min(x, 0), max(x, 0)] onto [0, 255]; y,
+// its scale and its uint8 zero point.
+absl::Status DynamicQuantizeLinear(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (x.dtype() != DType::kFloat32) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
+  }
+  const AttrMap all = {{"axes", std::vector<int64_t>{}}};
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(DType::kFloat32, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor lo, c.Op("ReduceMin", {x}, all));
+  ASSIGN_OR_RETURN_ONNX(lo, c.Op("Minimum", {lo, zero}));
+  ASSIGN_OR_RETURN_ONNX(Tensor hi, c.Op("ReduceMax", {x}, all));
+  ASSIGN_OR_RETURN_ONNX(hi, c.Op("Maximum", {hi, zero}));
+  ASSIGN_OR_RETURN_ONNX(Tensor range, c.Op("Sub", {hi, lo}));
+  ASSIGN_OR_RETURN_ONNX(Tensor qmax, c.Scalar(DType::kFloat32, 255));
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.Op("Div", {range, qmax}));
+  ASSIGN_OR_RETURN_ONNX(Tensor neg_lo, c.Op("Sub", {zero, lo}));
+  ASSIGN_OR_RETURN_ONNX(Tensor zp_f, c.Op("Div", {neg_lo, scale}));
+  // The zero point, rounded and saturated (still float32 for the sum).
+  ASSIGN_OR_RETURN_ONNX(zp_f, c.Op("Round", {zp_f}));
+  ASSIGN_OR_RETURN_ONNX(zp_f, c.Op("Maximum", {zp_f, zero}));
+  ASSIGN_OR_RETURN_ONNX(zp_f, c.Op("Minimum", {zp_f, qmax}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Div", {x, scale}));
+  ASSIGN_OR_RETURN_ONNX(y, Saturate(c, y, &zp_f, DType::kUInt8));
+  ASSIGN_OR_RETURN_ONNX(Tensor zp,
+                        c.Op("Cast", {zp_f}, {{"dtype", DType::kUInt8}}));
+  c.SetOutput(0, y);
+  if (c.has_output(1)) c.SetOutput(1, scale);
+  if (c.has_output(2)) c.SetOutput(2, zp);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
@@ -1211,6 +1334,9 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Scatter"] = ScatterElements;
   t["Trilu"] = Trilu;
   t["TopK"] = TopK;
+  t["QuantizeLinear"] = QuantizeLinear;
+  t["DequantizeLinear"] = DequantizeLinear;
+  t["DynamicQuantizeLinear"] = DynamicQuantizeLinear;
   t["GatherND"] = GatherND;
   t["DepthToSpace"] = [](NodeContext& c) { return DepthSpace(c, true); };
   t["SpaceToDepth"] = [](NodeContext& c) { return DepthSpace(c, false); };

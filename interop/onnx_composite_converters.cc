@@ -58,6 +58,12 @@ absl::StatusOr<double> OnlyValue(const NDArray& a, std::string_view what) {
       return static_cast<double>(a.values<int64_t>()[0]);
     case DType::kBool:
       return a.values<bool>()[0] ? 1.0 : 0.0;
+    case DType::kUInt8:
+      return a.values<uint8_t>()[0];
+    case DType::kInt8:
+      return a.values<int8_t>()[0];
+    case DType::kFloat16:
+      return Float16ToFloat(a.values<Float16>()[0]);
   }
   return absl::InvalidArgumentError("unknown dtype");
 }

@@ -271,6 +271,15 @@ absl::StatusOr<Tensor> NodeContext::Scalar(DType dtype, double v) {
     case DType::kBool:
       *a.mutable_data<bool>() = v != 0;
       break;
+    case DType::kUInt8:
+      *a.mutable_data<uint8_t>() = static_cast<uint8_t>(v);
+      break;
+    case DType::kInt8:
+      *a.mutable_data<int8_t>() = static_cast<int8_t>(v);
+      break;
+    case DType::kFloat16:
+      *a.mutable_data<Float16>() = DoubleToFloat16(v);
+      break;
   }
   return Const(a);
 }
@@ -747,6 +756,21 @@ class Importer {
     return in;
   }
 
+  // The first storage-only dtype (uint8, int8, float16: weft holds and
+  // casts them but computes on none) among a node's inputs. A converter's
+  // weft op refusing the dtype (kDType) of such a node makes the node
+  // unsupported for that dtype, listed with the others, rather than a model
+  // error.
+  static std::optional<DType> FirstStorageDType(const std::vector<Value*>& in) {
+    for (const Value* v : in) {
+      if (v == nullptr || v->sequence != nullptr) continue;
+      const DType d =
+          v->constant.has_value() ? v->constant->dtype() : v->tensor.dtype();
+      if (IsStorageOnly(d)) return d;
+    }
+    return std::nullopt;
+  }
+
   absl::Status ConvertNode(Scope& scope, const onnx::NodeProto& n, int index) {
     bool poisoned = false;
     absl::StatusOr<std::vector<Value*>> in =
@@ -810,6 +834,7 @@ class Importer {
                             std::vector<Value*> in,
                             std::vector<std::optional<Value>>& outputs) {
     ScopeSubgraphs subgraphs(*this, scope, n, index);
+    const std::optional<DType> storage = FirstStorageDType(in);
     NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
                     std::move(in), &subgraphs,
                     options_.fuse ? &tensor_uses_ : nullptr);
@@ -818,6 +843,13 @@ class Importer {
     if (opset_ < 6) ctx.Ignore("consumed_inputs");
     absl::Status s = convert(ctx);
     if (!s.ok()) {
+      const std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
+      if (storage.has_value() && info.has_value() &&
+          info->kind == ErrorKind::kDType) {
+        return ctx.Unsupported(absl::StrCat(
+            "dtype ", DTypeName(*storage),
+            " (weft stores and casts it but does not compute on it)"));
+      }
       if (s.GetPayload(kUnsupportedPayload).has_value()) return s;
       // An error of a node inside this node's subgraph names its node.
       if (absl::StartsWith(s.message(), Where())) return s;

@@ -52,6 +52,12 @@ absl::StatusOr<DType> DTypeFromOnnx(int32_t elem_type) {
       return DType::kInt64;
     case onnx::TensorProto::BOOL:
       return DType::kBool;
+    case onnx::TensorProto::UINT8:
+      return DType::kUInt8;
+    case onnx::TensorProto::INT8:
+      return DType::kInt8;
+    case onnx::TensorProto::FLOAT16:
+      return DType::kFloat16;
     default:
       return absl::UnimplementedError(
           absl::StrCat("dtype ", OnnxTypeName(elem_type)));
@@ -119,6 +125,9 @@ absl::Status CheckDataSize(const onnx::TensorProto& proto, DType dtype,
       break;
     case DType::kInt32:
     case DType::kBool:
+    case DType::kUInt8:
+    case DType::kInt8:
+    case DType::kFloat16:  // Its bits, one value per int32.
       held = proto.int32_data_size();
       field = "int32_data";
       break;
@@ -158,6 +167,17 @@ absl::Status CopyTypedData(const onnx::TensorProto& proto, NDArray& out) {
       return CopyTyped<int64_t>(proto.int64_data(), out, "int64_data");
     case DType::kBool:
       return CopyTyped<bool>(proto.int32_data(), out, "int32_data");
+    case DType::kUInt8:
+      return CopyTyped<uint8_t>(proto.int32_data(), out, "int32_data");
+    case DType::kInt8:
+      return CopyTyped<int8_t>(proto.int32_data(), out, "int32_data");
+    case DType::kFloat16: {
+      Float16* dst = out.mutable_data<Float16>();
+      for (int i = 0; i < proto.int32_data_size(); ++i) {
+        dst[i] = Float16{static_cast<uint16_t>(proto.int32_data(i))};
+      }
+      return absl::OkStatus();
+    }
   }
   return absl::OkStatus();
 }
@@ -218,6 +238,15 @@ std::vector<double> ToDoubles(const NDArray& a) {
       break;
     case DType::kBool:
       for (bool v : a.values<bool>()) out.push_back(v);
+      break;
+    case DType::kUInt8:
+      for (uint8_t v : a.values<uint8_t>()) out.push_back(v);
+      break;
+    case DType::kInt8:
+      for (int8_t v : a.values<int8_t>()) out.push_back(v);
+      break;
+    case DType::kFloat16:
+      for (Float16 v : a.values<Float16>()) out.push_back(Float16ToFloat(v));
       break;
   }
   return out;

@@ -143,19 +143,37 @@ class SplitKernel : public OpKernel {
   int axis_ = 0;
 };
 
+// uint8, int8 and float16: DType's storage-only types.
+template <typename T>
+inline constexpr bool IsStorageOnlyType =
+    std::is_same_v<T, uint8_t> || std::is_same_v<T, int8_t> ||
+    std::is_same_v<T, Float16>;
+
 // Converts one value. To bool is x != 0. Floating to integer truncates toward
 // zero, saturates at the integer type's range, and maps NaN to 0 (a plain
-// static_cast would be undefined behavior out of range).
+// static_cast would be undefined behavior out of range). Integer to a
+// narrower integer wraps (two's complement, as NumPy's astype). float16
+// goes through float32 (exact), and to float16 from float64 (exact for
+// every other dtype's values up to 2^53), rounded to nearest even.
 template <typename To, typename From>
 To ConvertValue(From x) {
-  if constexpr (std::is_same_v<To, bool>) {
+  if constexpr (std::is_same_v<From, Float16>) {
+    if constexpr (std::is_same_v<To, Float16>) {
+      return x;
+    } else {
+      return ConvertValue<To>(Float16ToFloat(x));
+    }
+  } else if constexpr (std::is_same_v<To, Float16>) {
+    return DoubleToFloat16(static_cast<double>(x));
+  } else if constexpr (std::is_same_v<To, bool>) {
     return x != From{0};
   } else if constexpr (std::is_floating_point_v<From> &&
                        std::is_integral_v<To>) {
     if (std::isnan(x)) return To{0};
-    // Both bounds are powers of two, so they are exact in From.
+    // Both bounds are 0 or powers of two, so they are exact in From.
     constexpr From kLow = static_cast<From>(std::numeric_limits<To>::min());
-    constexpr From kHighExclusive = -kLow;
+    constexpr From kHighExclusive =
+        static_cast<From>(uint64_t{1} << std::numeric_limits<To>::digits);
     if (x <= kLow) return std::numeric_limits<To>::min();
     if (x >= kHighExclusive) return std::numeric_limits<To>::max();
     return static_cast<To>(x);
@@ -212,6 +230,15 @@ absl::Status CastKernel<From>::Compute(OpKernelContext& ctx) const {
       break;
     case DType::kBool:
       CastTo<bool, From>(in, out);
+      break;
+    case DType::kUInt8:
+      CastTo<uint8_t, From>(in, out);
+      break;
+    case DType::kInt8:
+      CastTo<int8_t, From>(in, out);
+      break;
+    case DType::kFloat16:
+      CastTo<Float16, From>(in, out);
       break;
     default:
       return absl::InvalidArgumentError(absl::StrCat(
@@ -1549,16 +1576,18 @@ void RegisterForType(KernelRegistry& r) {
   MustRegister(r, {.op = "GatherElements",
                    .dtype = dt,
                    .factory = MakeKernelFactory<GatherElementsKernel<T>>()});
-  MustRegister(r, {.op = "ScatterElements",
-                   .dtype = dt,
-                   .factory = MakeKernelFactory<ScatterElementsKernel<T>>()});
+  if constexpr (!std::is_same_v<T, Float16>) {  // Its reductions add.
+    MustRegister(r, {.op = "ScatterElements",
+                     .dtype = dt,
+                     .factory = MakeKernelFactory<ScatterElementsKernel<T>>()});
+  }
   MustRegister(r, {.op = "Trilu",
                    .dtype = dt,
                    .factory = MakeKernelFactory<TriluKernel<T>>()});
   MustRegister(r, {.op = "GatherND",
                    .dtype = dt,
                    .factory = MakeKernelFactory<GatherNDKernel<T>>()});
-  if constexpr (!std::is_same_v<T, bool>) {
+  if constexpr (!std::is_same_v<T, bool> && !IsStorageOnlyType<T>) {
     MustRegister(r, {.op = "TopK",
                      .dtype = dt,
                      .factory = MakeKernelFactory<TopKKernel<T>>(),
@@ -1580,6 +1609,10 @@ void RegisterForType(KernelRegistry& r) {
 void RegisterArrayKernels(KernelRegistry& registry) {
   ForEachNumericType([&]<typename T>() { RegisterForType<T>(registry); });
   RegisterForType<bool>(registry);
+  // The storage dtypes: Cast and the ops that only move data.
+  RegisterForType<uint8_t>(registry);
+  RegisterForType<int8_t>(registry);
+  RegisterForType<Float16>(registry);
 }
 
 }  // namespace kernels_internal

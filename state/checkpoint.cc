@@ -39,10 +39,10 @@ struct TagInfo {
 constexpr TagInfo kTags[] = {
     {"F32", 4, DType::kFloat32},  {"F64", 8, DType::kFloat64},
     {"I32", 4, DType::kInt32},    {"I64", 8, DType::kInt64},
-    {"BOOL", 1, DType::kBool},    {"F16", 2, std::nullopt},
+    {"BOOL", 1, DType::kBool},    {"F16", 2, DType::kFloat16},
     {"BF16", 2, std::nullopt},    {"F8_E4M3", 1, std::nullopt},
-    {"F8_E5M2", 1, std::nullopt}, {"I8", 1, std::nullopt},
-    {"I16", 2, std::nullopt},     {"U8", 1, std::nullopt},
+    {"F8_E5M2", 1, std::nullopt}, {"I8", 1, DType::kInt8},
+    {"I16", 2, std::nullopt},     {"U8", 1, DType::kUInt8},
     {"U16", 2, std::nullopt},     {"U32", 4, std::nullopt},
     {"U64", 8, std::nullopt},
 };

@@ -173,6 +173,9 @@ absl::StatusOr<NDArray> CombineArrays(const NDArray& a, const NDArray& b) {
     case DType::kInt64:
       return Combine<int64_t, kSubtract>(a, b);
     case DType::kBool:
+    case DType::kUInt8:
+    case DType::kInt8:
+    case DType::kFloat16:
       break;
   }
   return absl::InvalidArgumentError(

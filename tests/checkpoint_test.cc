@@ -136,8 +136,8 @@ TEST(Checkpoint, SavedFileFollowsThePublishedLayout) {
 
 TEST(Checkpoint, LoadsAFileFromAReferenceWriter) {
   // Built byte by byte from the safetensors layout, the way the Python
-  // writer lays it out: entries in any order, metadata, an entry of a dtype
-  // weft has no variable for, trailing spaces in the header.
+  // writer lays it out: entries in any order, metadata, a float16 entry,
+  // trailing spaces in the header.
   const std::string header =
       R"({"__metadata__":{"format":"pt"},)"
       R"("layer.b":{"dtype":"I64","shape":[2],"data_offsets":[8,24]},)"
@@ -163,13 +163,37 @@ TEST(Checkpoint, LoadsAFileFromAReferenceWriter) {
       MustCreateVariable("mask", NDArray::Vector<bool>({false, false, false}));
   Variable step = MustCreateVariable("step", NDArray::Scalar<int32_t>(0));
   Variable none = MustCreateVariable("none", NDArray::Vector<double>({}));
-  absl::Status s = RestoreVariables(path, {w, b, mask, step, none});
+  Variable half =
+      MustCreateVariable("half", NDArray::Vector<Float16>({Float16{}}));
+  absl::Status s = RestoreVariables(path, {w, b, mask, step, none, half});
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_THAT(w.value().values<float>(), ElementsAre(1.0f, -2.5f));
   EXPECT_THAT(b.value().values<int64_t>(), ElementsAre(1, -2));
   EXPECT_THAT(mask.value().values<bool>(), ElementsAre(true, false, true));
   EXPECT_EQ(step.value().values<int32_t>()[0], 42);
   EXPECT_EQ(none.value().num_elements(), 0);
+  EXPECT_EQ(Float16ToFloat(half.value().values<Float16>()[0]), 1.0f);
+}
+
+TEST(Checkpoint, StorageDTypesRoundTripWithTheirSafetensorsTags) {
+  Variable u = MustCreateVariable("u", NDArray::Vector<uint8_t>({0, 200}));
+  Variable i = MustCreateVariable("i", NDArray::Vector<int8_t>({-128, 5}));
+  Variable h = MustCreateVariable(
+      "h", NDArray::Vector<Float16>({FloatToFloat16(-2.5f)}));
+  const std::string path = TempPath("storage.safetensors");
+  ASSERT_TRUE(SaveVariables(path, {u, i, h}).ok());
+  const std::string bytes = ReadFile(path);
+  EXPECT_THAT(bytes, HasSubstr(R"("u":{"data_offsets":)"));
+  EXPECT_THAT(bytes, HasSubstr(R"("dtype":"U8")"));
+  EXPECT_THAT(bytes, HasSubstr(R"("dtype":"I8")"));
+  EXPECT_THAT(bytes, HasSubstr(R"("dtype":"F16")"));
+  Variable u2 = MustCreateVariable("u", NDArray::Vector<uint8_t>({0, 0}));
+  Variable i2 = MustCreateVariable("i", NDArray::Vector<int8_t>({0, 0}));
+  Variable h2 = MustCreateVariable("h", NDArray::Vector<Float16>({Float16{}}));
+  ASSERT_TRUE(RestoreVariables(path, {u2, i2, h2}).ok());
+  EXPECT_THAT(u2.value().values<uint8_t>(), ElementsAre(0, 200));
+  EXPECT_THAT(i2.value().values<int8_t>(), ElementsAre(-128, 5));
+  EXPECT_EQ(Float16ToFloat(h2.value().values<Float16>()[0]), -2.5f);
 }
 
 TEST(Checkpoint, EntriesNoVariableAsksForAreIgnored) {

@@ -102,6 +102,15 @@ NDArray RandomArray(std::mt19937& rng, DType dtype, Shape shape) {
       case DType::kBool:
         a.mutable_data<bool>()[i] = v > 0;
         break;
+      case DType::kUInt8:
+        a.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v + 4);
+        break;
+      case DType::kInt8:
+        a.mutable_data<int8_t>()[i] = static_cast<int8_t>(v);
+        break;
+      case DType::kFloat16:
+        a.mutable_data<Float16>()[i] = FloatToFloat16(v * 0.5f);
+        break;
     }
   }
   return a;
@@ -116,7 +125,8 @@ Graph RandomGraph(uint32_t seed, int steps, Feeds& feeds) {
   Graph g = Graph::Create(absl::StrCat("random-", seed));
   std::vector<Tensor> pool;
   const DType dtypes[] = {DType::kFloat32, DType::kFloat64, DType::kInt32,
-                          DType::kInt64, DType::kBool};
+                          DType::kInt64,   DType::kBool,    DType::kUInt8,
+                          DType::kInt8,    DType::kFloat16};
   const Shape shapes[] = {Shape{}, Shape{4}, Shape{2, 2}};
   auto pick = [&]() { return pool[rng() % pool.size()]; };
   GraphScope scope(g);
@@ -135,7 +145,7 @@ Graph RandomGraph(uint32_t seed, int steps, Feeds& feeds) {
     switch (kind) {
       case 0:
       case 1: {
-        const DType d = dtypes[rng() % 5];
+        const DType d = dtypes[rng() % std::size(dtypes)];
         const Shape s = shapes[rng() % 3];
         if (rng() % 3 == 0) {
           t = ops::Placeholder(d, s, options);

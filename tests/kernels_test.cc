@@ -826,26 +826,39 @@ absl::StatusOr<NDArray> RunCast(const NDArray& x, DType to) {
   return RunKernel(ops::Cast(Feed(g, x), to, In(g)), {x});
 }
 
+// `v` as a T (float16 rounded, bool v != 0).
+template <typename T>
+T Val(double v) {
+  if constexpr (std::is_same_v<T, Float16>) {
+    return DoubleToFloat16(v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
 // Casts {0, 1, 3} of type From to every dtype.
 template <typename From>
 void CheckCastFrom() {
   SCOPED_TRACE(std::string(DTypeName(DTypeOf<From>::value)));
   constexpr bool from_bool = std::is_same_v<From, bool>;
-  NDArray x;
-  if constexpr (from_bool) {
-    x = Arr<bool>({false, true, true}, Shape{3});
-  } else {
-    x = Arr<From>({0, 1, 3}, Shape{3});
-  }
-  ExpectArray<float>(RunCast(x, DType::kFloat32), Shape{3},
-                     {0, 1, from_bool ? 1.0f : 3.0f});
-  ExpectArray<double>(RunCast(x, DType::kFloat64), Shape{3},
-                      {0, 1, from_bool ? 1.0 : 3.0});
-  ExpectArray<int32_t>(RunCast(x, DType::kInt32), Shape{3},
-                       {0, 1, from_bool ? 1 : 3});
-  ExpectArray<int64_t>(RunCast(x, DType::kInt64), Shape{3},
-                       {0, 1, from_bool ? 1 : 3});
-  ExpectArray<bool>(RunCast(x, DType::kBool), Shape{3}, {false, true, true});
+  const NDArray x =
+      Arr<From>({Val<From>(0), Val<From>(1), Val<From>(3)}, Shape{3});
+  const double three = from_bool ? 1 : 3;
+  auto expect = [&]<typename To>() {
+    SCOPED_TRACE(std::string(DTypeName(DTypeOf<To>::value)));
+    ExpectArray<To>(RunCast(x, DTypeOf<To>::value), Shape{3},
+                    {Val<To>(0), Val<To>(1), Val<To>(three)});
+  };
+  expect.template operator()<float>();
+  expect.template operator()<double>();
+  expect.template operator()<int32_t>();
+  expect.template operator()<int64_t>();
+  expect.template operator()<bool>();
+  expect.template operator()<uint8_t>();
+  expect.template operator()<int8_t>();
+  expect.template operator()<Float16>();
   // Casting to the same dtype forwards the buffer.
   absl::StatusOr<NDArray> same = RunCast(x, DTypeOf<From>::value);
   ASSERT_TRUE(same.ok()) << same.status();
@@ -858,6 +871,53 @@ TEST(Kernels, CastBetweenEveryPairOfDTypes) {
   CheckCastFrom<int32_t>();
   CheckCastFrom<int64_t>();
   CheckCastFrom<bool>();
+  CheckCastFrom<uint8_t>();
+  CheckCastFrom<int8_t>();
+  CheckCastFrom<Float16>();
+}
+
+// The storage dtypes: float to uint8/int8 saturates (NaN to 0), integers
+// wrap into them, float16 rounds to nearest even and overflows to inf.
+TEST(Kernels, CastToAndFromStorageDTypes) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const NDArray f = Arr<float>({300, -5, nan, 2.7f, 255.9f, -0.5f}, Shape{6});
+  ExpectArray<uint8_t>(RunCast(f, DType::kUInt8), Shape{6},
+                       {255, 0, 0, 2, 255, 0});
+  ExpectArray<int8_t>(RunCast(f, DType::kInt8), Shape{6},
+                      {127, -5, 0, 2, 127, 0});
+  const NDArray i = Arr<int32_t>({200, -129, 256, -1}, Shape{4});
+  ExpectArray<int8_t>(RunCast(i, DType::kInt8), Shape{4}, {-56, 127, 0, -1});
+  ExpectArray<uint8_t>(RunCast(i, DType::kUInt8), Shape{4}, {200, 127, 0, 255});
+  const NDArray h = Arr<float>({65520, 65504, 1e-8f, 0.1f, -inf}, Shape{5});
+  ExpectArray<Float16>(RunCast(h, DType::kFloat16), Shape{5},
+                       {Float16{0x7c00}, Float16{0x7bff}, Float16{0x0000},
+                        Float16{0x2e66}, Float16{0xfc00}});
+  const NDArray h2 = Arr<Float16>({FloatToFloat16(2.5f), FloatToFloat16(inf),
+                                   FloatToFloat16(nan), Float16{0x8000}},
+                                  Shape{4});
+  ExpectArray<int32_t>(RunCast(h2, DType::kInt32), Shape{4},
+                       {2, std::numeric_limits<int32_t>::max(), 0, 0});
+  ExpectArray<bool>(RunCast(h2, DType::kBool), Shape{4},
+                    {true, true, true, false});
+}
+
+// Data-movement ops take the storage dtypes; arithmetic refuses them at
+// build time, naming the dtype.
+TEST(Kernels, StorageDTypesMoveButAreNotComputedOn) {
+  Graph g = Graph::Create();
+  const NDArray a = Arr<uint8_t>({1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  Tensor x = Feed(g, a);
+  ExpectArray<uint8_t>(RunKernel(ops::Transpose(x, {1, 0}, In(g)), {a}),
+                       Shape{3, 2}, {1, 4, 2, 5, 3, 6});
+  const NDArray h = Arr<Float16>({Float16{1}, Float16{2}}, Shape{2});
+  Tensor hx = Feed(g, h), hy = Feed(g, h);
+  ExpectArray<Float16>(RunKernel(ops::Concat({hx, hy}, 0, In(g)), {h, h}),
+                       Shape{4},
+                       {Float16{1}, Float16{2}, Float16{1}, Float16{2}});
+  testing::ExpectBuildError(ops::Add(x, x, In(g)), ErrorKind::kDType,
+                            "input 0 is uint8[2,3]; this op takes float32, "
+                            "float64, int32 or int64");
 }
 
 TEST(Kernels, CastFloatToIntTruncatesSaturatesAndMapsNaNToZero) {

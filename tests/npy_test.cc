@@ -49,6 +49,9 @@ TEST(Npy, RoundTripsEveryDType) {
       *NDArray::Create<int64_t>({int64_t{1} << 40, -3}, Shape{1, 2, 1}),
       NDArray::Vector<bool>({true, false, true}),
       *NDArray::Create<float>({}, Shape{0, 3}),
+      NDArray::Vector<uint8_t>({0, 7, 255}),
+      NDArray::Vector<int8_t>({-128, 0, 127}),
+      NDArray::Vector<Float16>({Float16{0x3c00}, Float16{0xfbff}}),
   };
   for (const NDArray& a : arrays) {
     SCOPED_TRACE(a.DebugString());

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,6 +39,12 @@ TEST(DType, NamesAndSizes) {
   EXPECT_EQ(DTypeSize(DType::kInt32), 4u);
   EXPECT_EQ(DTypeSize(DType::kInt64), 8u);
   EXPECT_EQ(DTypeSize(DType::kBool), 1u);
+  EXPECT_EQ(DTypeName(DType::kUInt8), "uint8");
+  EXPECT_EQ(DTypeName(DType::kInt8), "int8");
+  EXPECT_EQ(DTypeName(DType::kFloat16), "float16");
+  EXPECT_EQ(DTypeSize(DType::kUInt8), 1u);
+  EXPECT_EQ(DTypeSize(DType::kInt8), 1u);
+  EXPECT_EQ(DTypeSize(DType::kFloat16), 2u);
 }
 
 TEST(DType, InvalidValue) {
@@ -52,6 +62,79 @@ TEST(DType, Classification) {
   EXPECT_TRUE(IsFloating(DType::kFloat64));
   EXPECT_FALSE(IsFloating(DType::kInt32));
   EXPECT_TRUE(IsValidDType(DType::kBool));
+  for (DType d : {DType::kUInt8, DType::kInt8, DType::kFloat16}) {
+    EXPECT_TRUE(IsValidDType(d));
+    EXPECT_TRUE(IsStorageOnly(d));
+    EXPECT_FALSE(IsNumeric(d));
+    EXPECT_FALSE(IsFloating(d));
+  }
+  EXPECT_FALSE(IsStorageOnly(DType::kFloat32));
+  EXPECT_FALSE(IsStorageOnly(DType::kBool));
+}
+
+// Every float16 bit pattern survives float16 -> float32 -> float16 (NaNs
+// stay NaN with their sign); a few values by hand.
+TEST(Float16, EveryBitPatternRoundTrips) {
+  for (uint32_t b = 0; b <= 0xffff; ++b) {
+    const Float16 h{static_cast<uint16_t>(b)};
+    const float f = Float16ToFloat(h);
+    const Float16 back = FloatToFloat16(f);
+    if ((b & 0x7c00) == 0x7c00 && (b & 0x3ff) != 0) {
+      ASSERT_TRUE(std::isnan(f)) << b;
+      ASSERT_EQ(back.bits & 0xfe00, (b & 0x8000) | 0x7e00) << b;
+    } else {
+      ASSERT_EQ(back.bits, b) << b;
+    }
+  }
+  EXPECT_EQ(Float16ToFloat(Float16{0x3c00}), 1.0f);
+  EXPECT_EQ(Float16ToFloat(Float16{0xc100}), -2.5f);
+  EXPECT_EQ(Float16ToFloat(Float16{0x7bff}), 65504.0f);
+  EXPECT_EQ(Float16ToFloat(Float16{0x0001}), std::ldexp(1.0f, -24));
+  EXPECT_TRUE(std::isinf(Float16ToFloat(Float16{0xfc00})));
+}
+
+// Conversions from float32 and float64 round to nearest, ties to even, as
+// GCC's _Float16 conversions do: random bit patterns of every exponent,
+// the ties and overflow edges.
+TEST(Float16, RoundsToNearestEvenLikeTheCompiler) {
+  std::mt19937_64 rng(5);
+  auto check_double = [](double d) {
+    const Float16 got = DoubleToFloat16(d);
+    const _Float16 want = static_cast<_Float16>(d);
+    uint16_t want_bits;
+    std::memcpy(&want_bits, &want, 2);
+    if (std::isnan(d)) {
+      ASSERT_TRUE(std::isnan(Float16ToFloat(got))) << d;
+    } else {
+      ASSERT_EQ(got.bits, want_bits) << std::hexfloat << d;
+    }
+  };
+  auto check_float = [](float f) {
+    const Float16 got = FloatToFloat16(f);
+    const _Float16 want = static_cast<_Float16>(f);
+    uint16_t want_bits;
+    std::memcpy(&want_bits, &want, 2);
+    if (!std::isnan(f)) ASSERT_EQ(got.bits, want_bits) << std::hexfloat << f;
+  };
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t bits = rng();
+    // Exponents around float16's range (2^-30 .. 2^20), any mantissa.
+    const int e = static_cast<int>(bits % 51) - 30;
+    const double m = 1.0 + static_cast<double>(bits >> 12) * 0x1p-52;
+    const double d = std::ldexp(m, e) * ((bits & 1) ? -1 : 1);
+    check_double(d);
+    check_float(static_cast<float>(d));
+    check_float(std::bit_cast<float>(static_cast<uint32_t>(bits >> 32)));
+  }
+  for (double d : {0.0, -0.0, 0x1p-25, 0x1.8p-25, 0x1p-24, 0x1.8p-24, 0x1.002p0,
+                   0x1.006p0, 65504.0, 65519.99, 65520.0, 1e10, -1e300, 0x1p-14,
+                   0x1.ffcp-15, 0x1.ffep-15}) {
+    check_double(d);
+  }
+  EXPECT_EQ(DoubleToFloat16(std::numeric_limits<double>::infinity()).bits,
+            0x7c00);
+  EXPECT_EQ(DoubleToFloat16(-std::numeric_limits<double>::infinity()).bits,
+            0xfc00);
 }
 
 TEST(DType, DTypeOfMapsCppTypes) {
@@ -60,6 +143,9 @@ TEST(DType, DTypeOfMapsCppTypes) {
   static_assert(DTypeOf<int32_t>::value == DType::kInt32);
   static_assert(DTypeOf<int64_t>::value == DType::kInt64);
   static_assert(DTypeOf<bool>::value == DType::kBool);
+  static_assert(DTypeOf<uint8_t>::value == DType::kUInt8);
+  static_assert(DTypeOf<int8_t>::value == DType::kInt8);
+  static_assert(DTypeOf<Float16>::value == DType::kFloat16);
   static_assert(Element<float>);
   static_assert(!Element<char>);
 }

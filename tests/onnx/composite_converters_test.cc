@@ -63,9 +63,12 @@ NDArray Typed(DType d, const std::vector<double>& v, const Shape& s) {
       return *NDArray::Create<int32_t>(i, s);
     }
     case DType::kBool:
+    case DType::kUInt8:
+    case DType::kInt8:
+    case DType::kFloat16:
       break;
   }
-  ADD_FAILURE() << "no Typed for bool";
+  ADD_FAILURE() << "no Typed for " << DTypeName(d);
   return F32({}, Shape{0});
 }
 

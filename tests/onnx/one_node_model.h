@@ -33,6 +33,12 @@ inline int32_t OnnxType(DType d) {
       return onnx::TensorProto::INT64;
     case DType::kBool:
       return onnx::TensorProto::BOOL;
+    case DType::kUInt8:
+      return onnx::TensorProto::UINT8;
+    case DType::kInt8:
+      return onnx::TensorProto::INT8;
+    case DType::kFloat16:
+      return onnx::TensorProto::FLOAT16;
   }
   return 0;
 }
@@ -55,6 +61,15 @@ inline void FillTensor(const NDArray& a, onnx::TensorProto* t) {
       break;
     case DType::kBool:
       for (bool v : a.values<bool>()) t->add_int32_data(v);
+      break;
+    case DType::kUInt8:
+      for (uint8_t v : a.values<uint8_t>()) t->add_int32_data(v);
+      break;
+    case DType::kInt8:
+      for (int8_t v : a.values<int8_t>()) t->add_int32_data(v);
+      break;
+    case DType::kFloat16:
+      for (Float16 v : a.values<Float16>()) t->add_int32_data(v.bits);
       break;
   }
 }

@@ -105,8 +105,15 @@ std::string Compare(const NDArray& out, const NDArray& ref, int index) {
     using T = decltype(tag);
     auto a = out.values<T>();
     auto b = ref.values<T>();
+    auto as_double = [](T v) {
+      if constexpr (std::is_same_v<T, Float16>) {
+        return static_cast<double>(Float16ToFloat(v));
+      } else {
+        return static_cast<double>(v);
+      }
+    };
     for (size_t i = 0; i < a.size(); ++i) {
-      const double x = static_cast<double>(a[i]), y = static_cast<double>(b[i]);
+      const double x = as_double(a[i]), y = as_double(b[i]);
       if (std::isnan(x) && std::isnan(y)) continue;
       if (std::isinf(y) || std::isinf(x)) {
         if (x == y) continue;
@@ -129,6 +136,12 @@ std::string Compare(const NDArray& out, const NDArray& ref, int index) {
       return check(int64_t{});
     case DType::kBool:
       return check(bool{});
+    case DType::kUInt8:
+      return check(uint8_t{});
+    case DType::kInt8:
+      return check(int8_t{});
+    case DType::kFloat16:
+      return check(Float16{});
   }
   return "unknown dtype";
 }

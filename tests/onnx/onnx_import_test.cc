@@ -429,7 +429,7 @@ TEST(OnnxImport, RuntimeIntegerDivByZeroNamesModelAndNode) {
 // ---------------------------------------------------------- unsupported --
 
 // Two unsupported ops (one of ONNX's, one of a custom domain), an
-// unsupported attribute value, and a uint8 input: one kUnimplemented error
+// unsupported attribute value, and a uint16 input: one kUnimplemented error
 // lists them all.
 TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
   onnx::ModelProto m = NewModel();
@@ -437,7 +437,7 @@ TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
   custom->set_domain("com.example");
   custom->set_version(1);
   AddInput(m, "x", kFloat, {2, 2});
-  AddInput(m, "bytes", onnx::TensorProto::UINT8, {4});
+  AddInput(m, "bytes", onnx::TensorProto::UINT16, {4});
   AddInt64Init(m, "pads", {4}, {1, 1, 1, 1});
   AddNode(m, "Unique", {"x"}, {"uniq"}, "uniq_node");
   AddNode(m, "FancyOp", {"x"}, {"fancy_out"}, "custom_node")
@@ -449,7 +449,7 @@ TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
   AddOutput(m, "fancy_out", kFloat, 2);
   AddOutput(m, "padded", kFloat, 2);
   AddOutput(m, "fine", kFloat, 2);
-  AddOutput(m, "bytes", onnx::TensorProto::UINT8, 1);
+  AddOutput(m, "bytes", onnx::TensorProto::UINT16, 1);
   absl::StatusOr<OnnxModel> im = Import(m, "unsupported.onnx");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented)
@@ -462,7 +462,7 @@ TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
   EXPECT_THAT(msg, HasSubstr("Pad 'wrap_pad'"));
   EXPECT_THAT(msg, HasSubstr("wrap"));
   EXPECT_THAT(msg, HasSubstr("'bytes'"));
-  EXPECT_THAT(msg, HasSubstr("uint8"));
+  EXPECT_THAT(msg, HasSubstr("uint16"));
   EXPECT_THAT(msg, HasSubstr("4 unsupported nodes"));
   EXPECT_THAT(msg, ::testing::Not(HasSubstr("'fine'")));
 }
@@ -487,18 +487,82 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
     EXPECT_THAT(im.status().message(), ::testing::Not(HasSubstr("ok_pad")));
   }
   {
+    // A dtype weft does not have at all.
     onnx::ModelProto m = NewModel();
-    AddInput(m, "pixels", onnx::TensorProto::UINT8, {4});
+    AddInput(m, "pixels", onnx::TensorProto::UINT16, {4});
     AddInput(m, "x", kFloat, {4});
     AddNode(m, "Relu", {"x"}, {"y"}, "r");
     AddOutput(m, "y", kFloat, 1);
+    absl::StatusOr<OnnxModel> im = Import(m, "u16.onnx");
+    ASSERT_FALSE(im.ok());
+    EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented);
+    EXPECT_THAT(im.status().message(), HasSubstr("u16.onnx"));
+    EXPECT_THAT(im.status().message(), HasSubstr("'pixels'"));
+    EXPECT_THAT(im.status().message(), HasSubstr("uint16"));
+  }
+  {
+    // A storage dtype (uint8) computed on: that node is listed, with
+    // another unsupported one; casting it is fine.
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "pixels", onnx::TensorProto::UINT8, {4});
+    AddNode(m, "Relu", {"pixels"}, {"y"}, "relu_u8");
+    SetIntAttr(AddNode(m, "Cast", {"pixels"}, {"f"}, "to_float"), "to",
+               onnx::TensorProto::FLOAT);
+    AddNode(m, "Unique", {"f"}, {"u"}, "uniq");
+    AddOutput(m, "y", onnx::TensorProto::UINT8, 1);
+    AddOutput(m, "u", kFloat, 1);
     absl::StatusOr<OnnxModel> im = Import(m, "u8.onnx");
     ASSERT_FALSE(im.ok());
     EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented);
-    EXPECT_THAT(im.status().message(), HasSubstr("u8.onnx"));
-    EXPECT_THAT(im.status().message(), HasSubstr("'pixels'"));
-    EXPECT_THAT(im.status().message(), HasSubstr("uint8"));
+    const std::string msg(im.status().message());
+    EXPECT_THAT(msg, HasSubstr("2 unsupported nodes"));
+    EXPECT_THAT(msg, HasSubstr("Relu 'relu_u8'): dtype uint8 (weft stores and "
+                               "casts it but does not compute on it)"));
+    EXPECT_THAT(msg, HasSubstr("Unique 'uniq'"));
+    EXPECT_THAT(msg, ::testing::Not(HasSubstr("to_float")));
   }
+}
+
+// uint8, int8 and float16 tensors: read from initializers and inputs, cast,
+// moved by the data-movement ops, and quantized / dequantized.
+TEST(OnnxImport, StorageDTypesCastAndQuantize) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "q", onnx::TensorProto::UINT8, {4});
+  AddInput(m, "h", onnx::TensorProto::FLOAT16, {2});
+  onnx::TensorProto* scale = m.mutable_graph()->add_initializer();
+  scale->set_name("scale");
+  scale->set_data_type(kFloat);
+  scale->add_float_data(0.5f);
+  onnx::TensorProto* zp = m.mutable_graph()->add_initializer();
+  zp->set_name("zp");
+  zp->set_data_type(onnx::TensorProto::UINT8);
+  zp->add_int32_data(128);
+  AddNode(m, "DequantizeLinear", {"q", "scale", "zp"}, {"deq"}, "deq");
+  AddNode(m, "QuantizeLinear", {"deq", "scale", "zp"}, {"req"}, "req");
+  SetIntAttr(AddNode(m, "Cast", {"h"}, {"hf"}, "h_to_f"), "to", kFloat);
+  AddNode(m, "Identity", {"q"}, {"q_id"}, "q_id");
+  AddOutput(m, "deq", kFloat, 1);
+  AddOutput(m, "req", onnx::TensorProto::UINT8, 1);
+  AddOutput(m, "hf", kFloat, 1);
+  AddOutput(m, "q_id", onnx::TensorProto::UINT8, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "storage.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const NDArray q = *NDArray::Create<uint8_t>({0, 127, 128, 255}, Shape{4});
+  const NDArray h = *NDArray::Create<Float16>(
+      {Float16{0x3c00}, Float16{0xc100}}, Shape{2});  // 1.0, -2.5.
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*s)->Run({{im->inputs[0], q}, {im->inputs[1], h}}, im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT((*out)[0].values<float>(),
+              ::testing::ElementsAre(-64.0f, -0.5f, 0.0f, 63.5f));
+  EXPECT_THAT((*out)[1].values<uint8_t>(),
+              ::testing::ElementsAre(0, 127, 128, 255));
+  EXPECT_THAT((*out)[2].values<float>(), ::testing::ElementsAre(1.0f, -2.5f));
+  EXPECT_EQ((*out)[3].dtype(), DType::kUInt8);
+  EXPECT_THAT((*out)[3].values<uint8_t>(),
+              ::testing::ElementsAre(0, 127, 128, 255));
 }
 
 // ------------------------------------------------------------ malformed --

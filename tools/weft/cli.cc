@@ -173,12 +173,17 @@ absl::Status FillLeaves(const std::vector<const nlohmann::json*>& leaves,
             absl::StrCat(where, " is not true or false (the tensor is bool)"));
       }
       data[i] = v.get<bool>();
-    } else if constexpr (std::is_floating_point_v<T>) {
+    } else if constexpr (std::is_floating_point_v<T> ||
+                         std::is_same_v<T, Float16>) {
       if (!v.is_number()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, " is not a number"));
       }
-      data[i] = static_cast<T>(v.get<double>());
+      if constexpr (std::is_same_v<T, Float16>) {
+        data[i] = DoubleToFloat16(v.get<double>());
+      } else {
+        data[i] = static_cast<T>(v.get<double>());
+      }
     } else {
       if (!v.is_number_integer()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -238,6 +243,15 @@ absl::StatusOr<NDArray> ParseJsonValue(std::string_view text, DType dtype) {
       break;
     case DType::kBool:
       s = FillLeaves<bool>(leaves, *out);
+      break;
+    case DType::kUInt8:
+      s = FillLeaves<uint8_t>(leaves, *out);
+      break;
+    case DType::kInt8:
+      s = FillLeaves<int8_t>(leaves, *out);
+      break;
+    case DType::kFloat16:
+      s = FillLeaves<Float16>(leaves, *out);
       break;
   }
   if (!s.ok()) return s;
@@ -450,6 +464,10 @@ void AppendNested(const NDArray& a, int dim, int64_t& index, std::string& out) {
     const T v = a.values<T>()[index++];
     if constexpr (std::is_same_v<T, bool>) {
       out.append(v ? "true" : "false");
+    } else if constexpr (std::is_same_v<T, Float16>) {
+      absl::StrAppend(&out, Float16ToFloat(v));
+    } else if constexpr (sizeof(T) == 1) {
+      absl::StrAppend(&out, static_cast<int>(v));
     } else {
       absl::StrAppend(&out, v);
     }
@@ -482,6 +500,15 @@ std::string ToJson(const NDArray& a) {
       break;
     case DType::kBool:
       AppendNested<bool>(a, 0, index, out);
+      break;
+    case DType::kUInt8:
+      AppendNested<uint8_t>(a, 0, index, out);
+      break;
+    case DType::kInt8:
+      AppendNested<int8_t>(a, 0, index, out);
+      break;
+    case DType::kFloat16:
+      AppendNested<Float16>(a, 0, index, out);
       break;
   }
   return out;
