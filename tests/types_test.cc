@@ -114,7 +114,9 @@ TEST(Float16, RoundsToNearestEvenLikeTheCompiler) {
     const _Float16 want = static_cast<_Float16>(f);
     uint16_t want_bits;
     std::memcpy(&want_bits, &want, 2);
-    if (!std::isnan(f)) ASSERT_EQ(got.bits, want_bits) << std::hexfloat << f;
+    if (!std::isnan(f)) {
+      ASSERT_EQ(got.bits, want_bits) << std::hexfloat << f;
+    }
   };
   for (int i = 0; i < 200000; ++i) {
     const uint64_t bits = rng();
