@@ -1,7 +1,8 @@
 // The array family: ops that produce, forward or rearrange arrays without
 // arithmetic — Const, Placeholder, Identity, Reshape, Cast, Split,
 // Transpose, Concat, Slice, Gather, Tile, BroadcastTo, Pad, Resize,
-// GatherElements, ScatterElements, Trilu, TopK, GatherND, Range. Their
+// GatherElements, ScatterElements, Trilu, TopK, GatherND, ScatterND,
+// NonZero, Range. Their
 // definitions and build-time inference (RegisterArrayOps) and their builders
 // (declared in graph/ops.h); kernels in kernels/array_kernels.cc.
 #include <algorithm>
@@ -585,6 +586,70 @@ absl::Status InferGatherND(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// ScatterND (ONNX): data (any dtype), indices int32/int64 whose last dim k
+// (known at build time) indexes data's first k axes, updates of data's
+// dtype shaped indices.shape[:-1] + data.shape[k:]; data's dtype and shape
+// out.
+absl::Status InferScatterND(InferenceContext& c) {
+  if (absl::Status s = RequireIndexDType(c, 1, "ScatterND", "indices");
+      !s.ok()) {
+    return s;
+  }
+  if (c.input_dtypes[2] != c.input_dtypes[0]) {
+    return c.DTypeError(absl::StrCat("ScatterND updates (", InputDesc(c, 2),
+                                     ") must have data's dtype (",
+                                     InputDesc(c, 0), ")"));
+  }
+  absl::StatusOr<std::string> reduction =
+      ChoiceAttr(c, "reduction", "none", {"none", "add", "mul"}, "ScatterND");
+  if (!reduction.ok()) return reduction.status();
+  const Shape& data = c.input_shapes[0];
+  const Shape& idx = c.input_shapes[1];
+  const Shape& upd = c.input_shapes[2];
+  const int64_t k = idx.rank() == 0 ? -1 : idx.dim(idx.rank() - 1);
+  if (k < 1 || k > data.rank()) {
+    return c.ShapeError(absl::StrCat(
+        "ScatterND ", InputDesc(c, 1), " but ", InputDesc(c, 0),
+        "; the last dimension of indices must be known and from 1 to "
+        "rank(data) = ",
+        data.rank()));
+  }
+  std::vector<int64_t> want(idx.dims().begin(), idx.dims().end() - 1);
+  for (int64_t i = k; i < data.rank(); ++i) want.push_back(data.dim(i));
+  bool fits = upd.rank() == static_cast<int>(want.size());
+  for (int i = 0; fits && i < upd.rank(); ++i) {
+    fits = upd.dim(i) < 0 || want[i] < 0 || upd.dim(i) == want[i];
+  }
+  if (!fits) {
+    return c.ShapeError(absl::StrCat(
+        "ScatterND updates (", InputDesc(c, 2), ") do not fit: indices ",
+        idx.DebugString(), " into data ", data.DebugString(),
+        " need updates of shape ", Shape(want).DebugString(),
+        " (indices.shape[:-1] + data.shape[k:])"));
+  }
+  c.SetOutput(c.input_dtypes[0], data);
+  return absl::OkStatus();
+}
+
+// NonZero: numeric or bool, rank >= 1; int64 [rank, count], the count known
+// at run time.
+absl::Status InferNonZero(InferenceContext& c) {
+  const DType d = c.input_dtypes[0];
+  if (!IsNumeric(d) && d != DType::kBool) {
+    return c.DTypeError(
+        absl::StrCat(InputDesc(c, 0),
+                     "; NonZero takes float32, float64, int32, int64 or "
+                     "bool (Cast first)"));
+  }
+  const int rank = c.input_shapes[0].rank();
+  if (rank < 1) {
+    return c.ShapeError(
+        absl::StrCat(InputDesc(c, 0), "; NonZero takes rank 1 or more"));
+  }
+  c.SetOutput(DType::kInt64, Shape{rank, -1});
+  return absl::OkStatus();
+}
+
 // Range(start, limit, delta): three scalars of one numeric dtype; a 1-D
 // output whose length is only known at run time.
 absl::Status InferRange(InferenceContext& c) {
@@ -672,6 +737,8 @@ void RegisterArrayOps(OpRegistry& r) {
        .infer = InferTopK,
        .num_outputs = 2});
   reg({"GatherND", 2, {}, InferGatherND});
+  reg({"ScatterND", 3, {}, InferScatterND});
+  reg({"NonZero", 1, {}, InferNonZero});
   reg({"Range", 3, {}, InferRange});
 }
 
@@ -812,6 +879,18 @@ Tensor GatherND(const Tensor& data, const Tensor& indices, int batch_dims,
                 const OpOptions& options, std::source_location where) {
   return BuildOp("GatherND", {data, indices},
                  {{"batch_dims", int64_t{batch_dims}}}, options, where);
+}
+
+Tensor ScatterND(const Tensor& data, const Tensor& indices,
+                 const Tensor& updates, std::string reduction,
+                 const OpOptions& options, std::source_location where) {
+  return BuildOp("ScatterND", {data, indices, updates},
+                 {{"reduction", std::move(reduction)}}, options, where);
+}
+
+Tensor NonZero(const Tensor& x, const OpOptions& options,
+               std::source_location where) {
+  return BuildOp("NonZero", {x}, {}, options, where);
 }
 
 Tensor Range(const Tensor& start, const Tensor& limit, const Tensor& delta,

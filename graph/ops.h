@@ -281,6 +281,17 @@ std::vector<Tensor> TopK(const Tensor& x, int64_t k, int axis = -1,
 // Any dtype (ONNX GatherND); indices int32/int64 (negative wrap).
 Tensor GatherND(const Tensor& data, const Tensor& indices, int batch_dims = 0,
                 WEFT_OP_TAIL);
+// A copy of `data` with each slice updates[i...] written at the first k
+// axes' position indices[i..., :] (ONNX ScatterND; k = indices' last dim,
+// negative indices wrap); `reduction` "none" (the last duplicate wins),
+// "add" or "mul" (numeric dtypes). An index out of range is a run-time
+// error.
+Tensor ScatterND(const Tensor& data, const Tensor& indices,
+                 const Tensor& updates, std::string reduction = "none",
+                 WEFT_OP_TAIL);
+// Numeric or bool, rank >= 1: the int64 [rank, count] indices of the
+// nonzero elements (NaN counts), in row-major order (ONNX NonZero).
+Tensor NonZero(const Tensor& x, WEFT_OP_TAIL);
 // Three scalars of one numeric dtype: [start, start + delta, ...) up to
 // `limit`, max(ceil((limit - start) / delta), 0) elements (a 1-D output of
 // unknown length at build time). delta 0 is a run-time error.

@@ -796,6 +796,20 @@ absl::Status ScatterElements(NodeContext& c) {
   return absl::OkStatus();
 }
 
+absl::Status ScatterND(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor i, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(Tensor u, c.input(2));
+  const std::string reduction = c.String("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul") {
+    return c.Unsupported(absl::StrCat("reduction '", reduction, "'"));
+  }
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor y, c.Op("ScatterND", {x, i, u}, {{"reduction", reduction}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 absl::Status Trilu(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   int64_t k = 0;
@@ -1334,6 +1348,8 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Scatter"] = ScatterElements;
   t["Trilu"] = Trilu;
   t["TopK"] = TopK;
+  t["ScatterND"] = ScatterND;
+  t["NonZero"] = [](NodeContext& c) { return OpOfInputs(c, "NonZero", 1); };
   t["QuantizeLinear"] = QuantizeLinear;
   t["DequantizeLinear"] = DequantizeLinear;
   t["DynamicQuantizeLinear"] = DynamicQuantizeLinear;

@@ -2,8 +2,10 @@
 // produce, forward or rearrange arrays without arithmetic — Const,
 // Placeholder, Identity, Reshape, Cast, Split, Transpose, Concat, Slice,
 // Gather, Tile, BroadcastTo, Pad, GatherElements, ScatterElements, Trilu,
-// GatherND — for the numeric dtypes and bool; TopK and Range for the numeric
-// dtypes; Resize for float32/float64.
+// GatherND, ScatterND — for the numeric dtypes and bool, and (but
+// ScatterElements) the storage dtypes uint8, int8 and float16; NonZero for
+// the numeric dtypes and bool; TopK and Range for the numeric dtypes;
+// Resize for float32/float64.
 //
 // Every shape fact inference checked at build time is checked again here
 // against the actual arrays (fed shapes may have been unknown), so a bad
@@ -1394,6 +1396,133 @@ class TopKKernel : public OpKernel {
   bool largest_ = true;
 };
 
+// ------------------------------------------------------ ScatterND, NonZero --
+
+// ScatterND: a copy of data, then each updates slice written (or added,
+// multiplied) in order, so the last duplicate index wins.
+template <typename T>
+class ScatterNDKernel : public OpKernel {
+ public:
+  explicit ScatterNDKernel(OpKernelConstruction& c) : OpKernel(c) {
+    if (const auto* r = FindAttr<std::string>(c.node().attrs(), "reduction")) {
+      reduction_ = *r;
+    }
+    constexpr bool kArithmetic =
+        !std::is_same_v<T, bool> && !IsStorageOnlyType<T>;
+    if (reduction_ != "none" &&
+        (!kArithmetic || (reduction_ != "add" && reduction_ != "mul"))) {
+      c.SetStatus(absl::InvalidArgumentError(
+          absl::StrCat("ScatterND reduction '", reduction_, "' on ",
+                       DTypeName(DTypeOf<T>::value), " is not supported")));
+    }
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    return WithIndexType(ctx.input(1), "ScatterND", [&](auto index) {
+      return this->template Run<decltype(index)>(ctx);
+    });
+  }
+
+ private:
+  template <typename I>
+  absl::Status Run(OpKernelContext& ctx) const {
+    const NDArray& data = ctx.input(0);
+    const NDArray& indices = ctx.input(1);
+    const NDArray& updates = ctx.input(2);
+    const Shape& d = data.shape();
+    const Shape& s = indices.shape();
+    const int64_t k = s.rank() == 0 ? 0 : s.dim(s.rank() - 1);
+    std::vector<int64_t> want;
+    if (k >= 1 && k <= d.rank()) {
+      want.assign(s.dims().begin(), s.dims().end() - 1);
+      for (int64_t i = k; i < d.rank(); ++i) want.push_back(d.dim(i));
+    }
+    if (want.empty() && !(k >= 1 && k <= d.rank())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ScatterND indices ", DTypeName(indices.dtype()), s.DebugString(),
+          " do not fit data ", DTypeName(data.dtype()), d.DebugString()));
+    }
+    if (updates.shape() != Shape(want)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ScatterND updates are ", DTypeName(updates.dtype()),
+          updates.shape().DebugString(), " but indices ", s.DebugString(),
+          " into data ", d.DebugString(), " need ", Shape(want).DebugString()));
+    }
+    const int64_t slice = DimProduct(d, static_cast<int>(k), d.rank());
+    const int64_t tuples = DimProduct(s, 0, s.rank() - 1);
+    const std::vector<int64_t> stride = RowMajorStrides(d.dims());
+    const I* idx = indices.values<I>().data();
+    std::vector<int64_t> offsets(tuples);
+    for (int64_t t = 0; t < tuples; ++t) {
+      int64_t off = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t wrapped = 0;
+        if (absl::Status st = CheckIndex(
+                idx[t * k + j], t * k + j, d.dim(static_cast<int>(j)),
+                "ScatterND", indices, static_cast<int>(j), data, &wrapped);
+            !st.ok()) {
+          return st;
+        }
+        off += wrapped * stride[j];
+      }
+      offsets[t] = off;
+    }
+    absl::StatusOr<NDArray> out = ctx.allocate_output(0, d);
+    if (!out.ok()) return out.status();
+    T* dst = out->mutable_data<T>();
+    const T* src = data.values<T>().data();
+    std::copy(src, src + data.num_elements(), dst);
+    const T* up = updates.values<T>().data();
+    for (int64_t t = 0; t < tuples; ++t) {
+      T* to = dst + offsets[t];
+      const T* from = up + t * slice;
+      if constexpr (!std::is_same_v<T, bool> && !IsStorageOnlyType<T>) {
+        if (reduction_ == "add") {
+          for (int64_t i = 0; i < slice; ++i) to[i] += from[i];
+          continue;
+        }
+        if (reduction_ == "mul") {
+          for (int64_t i = 0; i < slice; ++i) to[i] *= from[i];
+          continue;
+        }
+      }
+      std::copy(from, from + slice, to);
+    }
+    ctx.set_output(0, *std::move(out));
+    return absl::OkStatus();
+  }
+
+  std::string reduction_ = "none";
+};
+
+// NonZero: the row-major positions of the nonzero elements, as [rank,
+// count] int64.
+template <typename T>
+absl::Status NonZeroKernel(OpKernelContext& ctx) {
+  const NDArray& x = ctx.input(0);
+  const Shape& s = x.shape();
+  const int rank = s.rank();
+  const T* v = x.values<T>().data();
+  const int64_t n = x.num_elements();
+  std::vector<int64_t> hits;
+  for (int64_t i = 0; i < n; ++i) {
+    if (v[i] != T{0}) hits.push_back(i);
+  }
+  const int64_t count = static_cast<int64_t>(hits.size());
+  absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape{rank, count});
+  if (!out.ok()) return out.status();
+  int64_t* dst = out->mutable_data<int64_t>();
+  for (int64_t h = 0; h < count; ++h) {
+    int64_t rest = hits[h];
+    for (int a = rank - 1; a >= 0; --a) {
+      dst[a * count + h] = rest % s.dim(a);
+      rest /= s.dim(a);
+    }
+  }
+  ctx.set_output(0, *std::move(out));
+  return absl::OkStatus();
+}
+
 // ------------------------------------------------------------- GatherND --
 
 template <typename T>
@@ -1587,6 +1716,14 @@ void RegisterForType(KernelRegistry& r) {
   MustRegister(r, {.op = "GatherND",
                    .dtype = dt,
                    .factory = MakeKernelFactory<GatherNDKernel<T>>()});
+  MustRegister(r, {.op = "ScatterND",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ScatterNDKernel<T>>()});
+  if constexpr (!IsStorageOnlyType<T>) {
+    MustRegister(r, {.op = "NonZero",
+                     .dtype = dt,
+                     .factory = FunctionKernelFactory(NonZeroKernel<T>)});
+  }
   if constexpr (!std::is_same_v<T, bool> && !IsStorageOnlyType<T>) {
     MustRegister(r, {.op = "TopK",
                      .dtype = dt,

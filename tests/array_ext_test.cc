@@ -3,6 +3,7 @@
 // Gather's negative indices. Expected values are computed by hand or, for
 // Resize, taken from ONNX's reference implementation
 // (onnx/backend/test/case/node/resize.py).
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -679,6 +680,79 @@ TEST(GatherND, RejectsBadShapesAtBuildTime) {
       ops::GatherND(d, ops::Placeholder(DType::kInt64, Shape{3, 1}, In(g)), 1,
                     In(g)),
       ErrorKind::kShape, "the first batch_dims = 1 dimensions must match");
+}
+
+// ------------------------------------------------------ ScatterND, NonZero --
+
+TEST(ScatterND, WritesAddsAndMultipliesSlices) {
+  Graph g = Graph::Create("t");
+  NDArray d = Arr<int32_t>({1, 2, 3, 4, 5, 6}, Shape{3, 2});
+  auto run = [&](const NDArray& i, const NDArray& u, std::string reduction) {
+    return RunKernel(ops::ScatterND(Feed(g, d), Feed(g, i), Feed(g, u),
+                                    std::move(reduction), In(g)),
+                     {d, i, u});
+  };
+  // Whole rows (k = 1), a negative index, the last duplicate winning.
+  NDArray rows = Arr<int64_t>({2, -3, 2}, Shape{3, 1});
+  NDArray u = Arr<int32_t>({10, 11, 20, 21, 30, 31}, Shape{3, 2});
+  ExpectArray<int32_t>(run(rows, u, "none"), Shape{3, 2},
+                       {20, 21, 3, 4, 30, 31});
+  ExpectArray<int32_t>(run(rows, u, "add"), Shape{3, 2},
+                       {21, 23, 3, 4, 45, 48});
+  ExpectArray<int32_t>(run(rows, u, "mul"), Shape{3, 2},
+                       {20, 42, 3, 4, 1500, 2046});
+  // Single elements (k = 2).
+  NDArray at = Arr<int64_t>({0, 1, 2, 0}, Shape{2, 2});
+  NDArray v = Arr<int32_t>({-1, -2}, Shape{2});
+  ExpectArray<int32_t>(run(at, v, "none"), Shape{3, 2}, {1, -1, 3, 4, -2, 6});
+  NDArray bad = Arr<int64_t>({3}, Shape{1, 1});
+  ExpectError(run(bad, Arr<int32_t>({0, 0}, Shape{1, 2}), "none"),
+              absl::StatusCode::kInvalidArgument,
+              {"ScatterND index 3 (element 0 of indices int64[1,1]) is out of "
+               "range for axis 0 of data int32[3,2] (valid: -3 to 2)"});
+}
+
+TEST(ScatterND, RejectsBadInputsAtBuildTime) {
+  Graph g = Graph::Create("t");
+  Tensor d = ops::Placeholder(DType::kFloat32, Shape{3, 2}, In(g));
+  Tensor i = ops::Placeholder(DType::kInt64, Shape{4, 1}, In(g));
+  ExpectBuildError(
+      ops::ScatterND(d, i,
+                     ops::Placeholder(DType::kFloat32, Shape{4, 3}, In(g)),
+                     "none", In(g)),
+      ErrorKind::kShape,
+      "ScatterND updates (input 2 is float32[4,3]) do not fit: indices [4,1] "
+      "into data [3,2] need updates of shape [4,2]");
+  ExpectBuildError(
+      ops::ScatterND(d, i, ops::Placeholder(DType::kInt32, Shape{4, 2}, In(g)),
+                     "none", In(g)),
+      ErrorKind::kDType,
+      "ScatterND updates (input 2 is int32[4,2]) must have "
+      "data's dtype");
+  ExpectBuildError(
+      ops::ScatterND(d, i,
+                     ops::Placeholder(DType::kFloat32, Shape{4, 2}, In(g)),
+                     "max", In(g)),
+      ErrorKind::kAttr, "ScatterND reduction 'max' is not supported");
+  ExpectBuildError(
+      ops::ScatterND(d, ops::Placeholder(DType::kInt64, Shape{4, 3}, In(g)),
+                     ops::Placeholder(DType::kFloat32, Shape{4}, In(g)), "none",
+                     In(g)),
+      ErrorKind::kShape, "the last dimension of indices must be known");
+}
+
+TEST(NonZero, ListsPositionsInRowMajorOrder) {
+  Graph g = Graph::Create("t");
+  NDArray x = Arr<float>({0, 2, 0, -1, std::nanf(""), 0}, Shape{2, 3});
+  Tensor t = ops::NonZero(Feed(g, x), In(g));
+  EXPECT_EQ(t.shape(), (Shape{2, -1}));
+  ExpectArray<int64_t>(RunKernel(t, {x}), Shape{2, 3}, {0, 1, 1, 1, 0, 1});
+  NDArray none = Arr<bool>({false, false}, Shape{2});
+  ExpectArray<int64_t>(RunKernel(ops::NonZero(Feed(g, none), In(g)), {none}),
+                       Shape{1, 0}, {});
+  ExpectBuildError(
+      ops::NonZero(ops::Placeholder(DType::kFloat32, Shape{}, In(g)), In(g)),
+      ErrorKind::kShape, "NonZero takes rank 1 or more");
 }
 
 // ---------------------------------------------------------------- Range --
