@@ -1,6 +1,6 @@
-// The linalg family: MatMul ([m,k] x [k,n], transpose attrs) and
-// BatchMatMul (batch dims broadcast). Definitions, inference and builders;
-// kernels in kernels/linalg_kernels.cc (GEMM overrides in
+// The linalg family: MatMul ([m,k] x [k,n], transpose attrs),
+// BatchMatMul (batch dims broadcast) and Det. Definitions, inference and
+// builders; kernels in kernels/linalg_kernels.cc (GEMM overrides in
 // kernels/backend_kernels.cc).
 #include <algorithm>
 #include <cstdint>
@@ -99,6 +99,21 @@ absl::Status InferBatchMatMul(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// Det: float32/float64 [..., n, n] -> [...].
+absl::Status InferDet(InferenceContext& c) {
+  if (absl::Status s = RequireFloating(c, 0, "Det"); !s.ok()) return s;
+  const Shape& x = c.input_shapes[0];
+  const int r = x.rank();
+  if (r < 2 || (x.dim(r - 1) >= 0 && x.dim(r - 2) >= 0 &&
+                x.dim(r - 1) != x.dim(r - 2))) {
+    return c.ShapeError(absl::StrCat(
+        InputDesc(c, 0), "; Det takes square matrices [..., n, n]"));
+  }
+  c.SetOutput(c.input_dtypes[0], Shape(std::vector<int64_t>(
+                                     x.dims().begin(), x.dims().end() - 2)));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterLinalgOps(OpRegistry& r) {
@@ -108,6 +123,7 @@ void RegisterLinalgOps(OpRegistry& r) {
   };
   reg({"MatMul", 2, {}, InferMatMul});
   reg({"BatchMatMul", 2, {}, InferBatchMatMul});
+  reg({"Det", 1, {}, InferDet});
 }
 
 }  // namespace internal
@@ -140,6 +156,11 @@ Tensor BatchMatMul(const Tensor& a, const Tensor& b, bool transpose_a,
   return BuildOp("BatchMatMul", {a, b},
                  {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}},
                  options, where);
+}
+
+Tensor Det(const Tensor& x, const OpOptions& options,
+           std::source_location where) {
+  return BuildOp("Det", {x}, {}, options, where);
 }
 
 }  // namespace ops

@@ -169,6 +169,9 @@ Tensor MatMul(const Tensor& a, const Tensor& b, bool transpose_a,
 Tensor BatchMatMul(const Tensor& a, const Tensor& b, WEFT_OP_TAIL);
 Tensor BatchMatMul(const Tensor& a, const Tensor& b, bool transpose_a,
                    bool transpose_b, WEFT_OP_TAIL);
+// float32/float64 [..., n, n]: the determinant of each square matrix (LU
+// with partial pivoting, in float64), shaped [...] (ONNX Det).
+Tensor Det(const Tensor& x, WEFT_OP_TAIL);
 
 // Reductions over `axes` (negative axes count from the end; empty reduces
 // every axis). The reduced axes are removed, or kept with size 1 with

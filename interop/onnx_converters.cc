@@ -817,6 +817,12 @@ void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["CumSum"] = CumSum;
   t["MatMul"] = MatMul;
   t["Gemm"] = Gemm;
+  t["Det"] = [](NodeContext& c) -> absl::Status {
+    ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+    ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Det", {x}));
+    c.SetOutput(0, y);
+    return absl::OkStatus();
+  };
   RegisterArrayConverters(t);
 }
 

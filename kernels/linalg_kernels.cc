@@ -3,6 +3,7 @@
 // (broadcast batch dims) with Eigen, for the four numeric dtypes; and the
 // batch plan both BatchMatMul kernels share.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -260,9 +261,68 @@ class BatchMatMulKernel : public OpKernel {
   bool tb_ = false;
 };
 
+// Det: each [n, n] matrix's determinant by LU with partial pivoting in
+// float64 (a zero pivot column gives 0; NaN propagates).
+template <typename T>
+absl::Status DetKernel(OpKernelContext& ctx) {
+  const NDArray& x = ctx.input(0);
+  const Shape& s = x.shape();
+  const int r = s.rank();
+  if (r < 2 || s.dim(r - 1) != s.dim(r - 2)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Det takes square matrices [..., n, n]; the fed input is ",
+                     DTypeName(x.dtype()), s.DebugString()));
+  }
+  const int64_t n = s.dim(r - 1);
+  absl::StatusOr<NDArray> out = ctx.allocate_output(
+      0, Shape(std::vector<int64_t>(s.dims().begin(), s.dims().end() - 2)));
+  if (!out.ok()) return out.status();
+  const T* src = x.values<T>().data();
+  T* dst = out->mutable_data<T>();
+  const int64_t count = out->num_elements();
+  ParallelItems(count, n * n * n, [&](int64_t b0, int64_t b1) {
+    std::vector<double> a(n * n);
+    for (int64_t b = b0; b < b1; ++b) {
+      std::copy(src + b * n * n, src + (b + 1) * n * n, a.begin());
+      double det = 1;
+      for (int64_t k = 0; k < n && det != 0; ++k) {
+        int64_t p = k;
+        for (int64_t i = k + 1; i < n; ++i) {
+          if (std::abs(a[i * n + k]) > std::abs(a[p * n + k])) p = i;
+        }
+        const double pivot = a[p * n + k];
+        if (pivot == 0) {
+          det = 0;
+          break;
+        }
+        if (p != k) {
+          std::swap_ranges(a.begin() + k * n, a.begin() + (k + 1) * n,
+                           a.begin() + p * n);
+          det = -det;
+        }
+        det *= pivot;
+        for (int64_t i = k + 1; i < n; ++i) {
+          const double f = a[i * n + k] / pivot;
+          for (int64_t j = k; j < n; ++j) a[i * n + j] -= f * a[k * n + j];
+        }
+      }
+      dst[b] = static_cast<T>(det);
+    }
+  });
+  ctx.set_output(0, *std::move(out));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterLinalgKernels(KernelRegistry& registry) {
+  for (auto [dtype, fn] : {std::pair{DType::kFloat32, &DetKernel<float>},
+                           std::pair{DType::kFloat64, &DetKernel<double>}}) {
+    MustRegister(registry, {.op = "Det",
+                            .dtype = dtype,
+                            .factory = FunctionKernelFactory(fn),
+                            .cost = KernelCost::kExpensive});
+  }
   ForEachNumericType([&]<typename T>() {
     MustRegister(registry, {.op = "MatMul",
                             .dtype = DTypeOf<T>::value,

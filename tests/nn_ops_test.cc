@@ -960,5 +960,32 @@ TEST(NnKernels, BatchMatMulEmptyAndRunTimeErrors) {
               {"BatchMatMul batch dimensions do not broadcast at run time"});
 }
 
+// Det: LU with partial pivoting; batches, a singular matrix, a row swap's
+// sign, NaN.
+TEST(NnKernels, DetOfBatchesSingularAndPivotedMatrices) {
+  Graph g = Graph::Create("det");
+  const NDArray x = Arr<double>({2, 1, 1, 3,   // 5
+                                 1, 2, 2, 4,   // 0 (singular)
+                                 0, 1, 1, 0},  // -1 (needs a row swap)
+                                Shape{3, 2, 2});
+  testing::ExpectNear<double>(
+      testing::RunKernel(ops::Det(Feed(g, x), In(g)), {x}), Shape{3},
+      {5, 0, -1}, 1e-12);
+  const NDArray m3 = Arr<float>({1, 2, 3, 0, 1, 4, 5, 6, 0}, Shape{3, 3});
+  testing::ExpectNear<float>(
+      testing::RunKernel(ops::Det(Feed(g, m3), In(g)), {m3}), Shape{}, {1},
+      1e-5);
+  const NDArray nan = Arr<float>({std::nanf(""), 1, 1, 1}, Shape{2, 2});
+  testing::ExpectNear<float>(
+      testing::RunKernel(ops::Det(Feed(g, nan), In(g)), {nan}), Shape{},
+      {std::nan("")}, 0);
+  ExpectBuildError(
+      ops::Det(ops::Placeholder(DType::kFloat32, Shape{2, 3}, In(g)), In(g)),
+      ErrorKind::kShape, "Det takes square matrices [..., n, n]");
+  ExpectBuildError(
+      ops::Det(ops::Placeholder(DType::kInt32, Shape{2, 2}, In(g)), In(g)),
+      ErrorKind::kDType, "Det");
+}
+
 }  // namespace
 }  // namespace weft
