@@ -2,8 +2,8 @@
 // produce, forward or rearrange arrays without arithmetic — Const,
 // Placeholder, Identity, Reshape, Cast, Split, Transpose, Concat, Slice,
 // Gather, Tile, BroadcastTo, Pad, GatherElements, ScatterElements, Trilu,
-// GatherND, ScatterND — for the numeric dtypes and bool, and (but
-// ScatterElements) the storage dtypes uint8, int8 and float16; NonZero for
+// GatherND, ScatterND — for the numeric dtypes and bool, and the storage
+// dtypes uint8, int8 and float16 (no reductions on those); NonZero for
 // the numeric dtypes and bool; TopK and Range for the numeric dtypes;
 // Resize for float32/float64.
 //
@@ -1176,19 +1176,52 @@ class GatherElementsKernel : public OpKernel {
   int axis_ = 0;
 };
 
+// ScatterElements' and ScatterND's "reduction": "none" (replace) for
+// every dtype, "add" and "mul" for the numeric ones.
+enum class ScatterReduction { kNone, kAdd, kMul };
+
+template <typename T>
+ScatterReduction ReadScatterReduction(OpKernelConstruction& c,
+                                      std::string_view op) {
+  std::string r = "none";
+  if (const std::string* v =
+          FindAttr<std::string>(c.node().attrs(), "reduction")) {
+    r = *v;
+  }
+  constexpr bool kNumeric = !std::is_same_v<T, bool> && !IsStorageOnlyType<T>;
+  if (r == "none") return ScatterReduction::kNone;
+  if (kNumeric && r == "add") return ScatterReduction::kAdd;
+  if (kNumeric && r == "mul") return ScatterReduction::kMul;
+  c.SetStatus(absl::InvalidArgumentError(
+      absl::StrCat(op, " reduction '", r, "' on ", DTypeName(DTypeOf<T>::value),
+                   " is not supported")));
+  return ScatterReduction::kNone;
+}
+
+// to = from, to + from or to * from; integers wrap (like Add / Mul) instead
+// of overflowing.
+template <typename T>
+void ScatterInto(ScatterReduction r, T& to, T from) {
+  if constexpr (std::is_same_v<T, bool> || IsStorageOnlyType<T>) {
+    to = from;  // ReadScatterReduction allows only kNone here.
+  } else if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    const U a = static_cast<U>(to), b = static_cast<U>(from);
+    to = r == ScatterReduction::kNone  ? from
+         : r == ScatterReduction::kAdd ? static_cast<T>(static_cast<U>(a + b))
+                                       : static_cast<T>(static_cast<U>(a * b));
+  } else {
+    to = r == ScatterReduction::kNone  ? from
+         : r == ScatterReduction::kAdd ? to + from
+                                       : to * from;
+  }
+}
+
 template <typename T>
 class ScatterElementsKernel : public OpKernel {
  public:
-  explicit ScatterElementsKernel(OpKernelConstruction& c) : OpKernel(c) {
-    const AttrMap& attrs = c.node().attrs();
-    if (const std::string* r = FindAttr<std::string>(attrs, "reduction")) {
-      reduction_ = *r;
-    }
-    if (reduction_ != "none" && reduction_ != "add" && reduction_ != "mul") {
-      c.SetStatus(absl::InvalidArgumentError(absl::StrCat(
-          "ScatterElements reduction '", reduction_, "' is not supported")));
-      return;
-    }
+  explicit ScatterElementsKernel(OpKernelConstruction& c)
+      : OpKernel(c), reduction_(ReadScatterReduction<T>(c, "ScatterElements")) {
     axis_ = ReadAxis(c, "ScatterElements axis", 0);
   }
 
@@ -1223,38 +1256,14 @@ class ScatterElementsKernel : public OpKernel {
     const T* upd = updates.values<T>().data();
     const std::vector<int64_t>& off = *offsets;
     const int64_t n = static_cast<int64_t>(off.size());
-    if (reduction_ == "none") {
-      for (int64_t j = 0; j < n; ++j) dst[off[j]] = upd[j];
-    } else if constexpr (!std::is_same_v<T, bool>) {
-      if (reduction_ == "add") {
-        for (int64_t j = 0; j < n; ++j)
-          dst[off[j]] = Wrap(dst[off[j]], upd[j], true);
-      } else {
-        for (int64_t j = 0; j < n; ++j)
-          dst[off[j]] = Wrap(dst[off[j]], upd[j], false);
-      }
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ScatterElements reduction '", reduction_, "' does not take bool"));
-    }
+    for (int64_t j = 0; j < n; ++j)
+      ScatterInto(reduction_, dst[off[j]], upd[j]);
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
-  // a + b or a * b; integers wrap (like Add / Mul) instead of overflowing.
-  static T Wrap(T a, T b, bool add) {
-    if constexpr (std::is_integral_v<T>) {
-      using U = std::make_unsigned_t<T>;
-      const U r = add ? static_cast<U>(static_cast<U>(a) + static_cast<U>(b))
-                      : static_cast<U>(static_cast<U>(a) * static_cast<U>(b));
-      return static_cast<T>(r);
-    } else {
-      return add ? a + b : a * b;
-    }
-  }
-
+  ScatterReduction reduction_;
   int axis_ = 0;
-  std::string reduction_ = "none";
 };
 
 // ---------------------------------------------------------------- Trilu --
@@ -1403,19 +1412,8 @@ class TopKKernel : public OpKernel {
 template <typename T>
 class ScatterNDKernel : public OpKernel {
  public:
-  explicit ScatterNDKernel(OpKernelConstruction& c) : OpKernel(c) {
-    if (const auto* r = FindAttr<std::string>(c.node().attrs(), "reduction")) {
-      reduction_ = *r;
-    }
-    constexpr bool kArithmetic =
-        !std::is_same_v<T, bool> && !IsStorageOnlyType<T>;
-    if (reduction_ != "none" &&
-        (!kArithmetic || (reduction_ != "add" && reduction_ != "mul"))) {
-      c.SetStatus(absl::InvalidArgumentError(
-          absl::StrCat("ScatterND reduction '", reduction_, "' on ",
-                       DTypeName(DTypeOf<T>::value), " is not supported")));
-    }
-  }
+  explicit ScatterNDKernel(OpKernelConstruction& c)
+      : OpKernel(c), reduction_(ReadScatterReduction<T>(c, "ScatterND")) {}
 
   absl::Status Compute(OpKernelContext& ctx) const override {
     return WithIndexType(ctx.input(1), "ScatterND", [&](auto index) {
@@ -1476,23 +1474,14 @@ class ScatterNDKernel : public OpKernel {
     for (int64_t t = 0; t < tuples; ++t) {
       T* to = dst + offsets[t];
       const T* from = up + t * slice;
-      if constexpr (!std::is_same_v<T, bool> && !IsStorageOnlyType<T>) {
-        if (reduction_ == "add") {
-          for (int64_t i = 0; i < slice; ++i) to[i] += from[i];
-          continue;
-        }
-        if (reduction_ == "mul") {
-          for (int64_t i = 0; i < slice; ++i) to[i] *= from[i];
-          continue;
-        }
-      }
-      std::copy(from, from + slice, to);
+      for (int64_t i = 0; i < slice; ++i)
+        ScatterInto(reduction_, to[i], from[i]);
     }
     ctx.set_output(0, *std::move(out));
     return absl::OkStatus();
   }
 
-  std::string reduction_ = "none";
+  ScatterReduction reduction_;
 };
 
 // NonZero: the row-major positions of the nonzero elements, as [rank,
@@ -1705,11 +1694,9 @@ void RegisterForType(KernelRegistry& r) {
   MustRegister(r, {.op = "GatherElements",
                    .dtype = dt,
                    .factory = MakeKernelFactory<GatherElementsKernel<T>>()});
-  if constexpr (!std::is_same_v<T, Float16>) {  // Its reductions add.
-    MustRegister(r, {.op = "ScatterElements",
-                     .dtype = dt,
-                     .factory = MakeKernelFactory<ScatterElementsKernel<T>>()});
-  }
+  MustRegister(r, {.op = "ScatterElements",
+                   .dtype = dt,
+                   .factory = MakeKernelFactory<ScatterElementsKernel<T>>()});
   MustRegister(r, {.op = "Trilu",
                    .dtype = dt,
                    .factory = MakeKernelFactory<TriluKernel<T>>()});

@@ -705,6 +705,19 @@ TEST(ScatterND, WritesAddsAndMultipliesSlices) {
   NDArray at = Arr<int64_t>({0, 1, 2, 0}, Shape{2, 2});
   NDArray v = Arr<int32_t>({-1, -2}, Shape{2});
   ExpectArray<int32_t>(run(at, v, "none"), Shape{3, 2}, {1, -1, 3, 4, -2, 6});
+  // Integer sums wrap like Add (no overflow).
+  NDArray big = Arr<int32_t>({2147483647, 1}, Shape{1, 2});
+  ExpectArray<int32_t>(run(Arr<int64_t>({0}, Shape{1, 1}), big, "add"),
+                       Shape{3, 2}, {-2147483648, 3, 3, 4, 5, 6});
+  // No reductions on bool.
+  NDArray flags = Arr<bool>({true, false}, Shape{2});
+  NDArray one = Arr<int64_t>({1}, Shape{1, 1});
+  NDArray t = Arr<bool>({true}, Shape{1});
+  ExpectError(RunKernel(ops::ScatterND(Feed(g, flags), Feed(g, one), Feed(g, t),
+                                       "add", In(g)),
+                        {flags, one, t}),
+              absl::StatusCode::kInvalidArgument,
+              {"ScatterND reduction 'add' on bool is not supported"});
   NDArray bad = Arr<int64_t>({3}, Shape{1, 1});
   ExpectError(run(bad, Arr<int32_t>({0, 0}, Shape{1, 2}), "none"),
               absl::StatusCode::kInvalidArgument,
