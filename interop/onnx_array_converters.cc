@@ -1238,23 +1238,6 @@ absl::Status DequantizeLinear(NodeContext& c) {
   return absl::OkStatus();
 }
 
-// Cast(clamp(round_half_even(x) (+ zero_point), lo, hi), dt): the last
-// step of QuantizeLinear and DynamicQuantizeLinear, in x's float dtype.
-absl::StatusOr<Tensor> Saturate(NodeContext& c, Tensor x, const Tensor* zp,
-                                DType dt) {
-  const DType f = x.dtype();
-  ASSIGN_OR_RETURN_ONNX(x, c.Op("Round", {x}));
-  if (zp != nullptr) {
-    ASSIGN_OR_RETURN_ONNX(x, c.Op("Add", {x, *zp}));
-  }
-  ASSIGN_OR_RETURN_ONNX(Tensor lo, c.Scalar(f, dt == DType::kUInt8 ? 0 : -128));
-  ASSIGN_OR_RETURN_ONNX(Tensor hi,
-                        c.Scalar(f, dt == DType::kUInt8 ? 255 : 127));
-  ASSIGN_OR_RETURN_ONNX(x, c.Op("Maximum", {x, lo}));
-  ASSIGN_OR_RETURN_ONNX(x, c.Op("Minimum", {x, hi}));
-  return c.Op("Cast", {x}, {{"dtype", dt}});
-}
-
 // saturate(round(x / scale) + zero_point), of the zero point's dtype
 // (uint8 without one).
 absl::Status QuantizeLinear(NodeContext& c) {
@@ -1280,7 +1263,8 @@ absl::Status QuantizeLinear(NodeContext& c) {
   if (dt != DType::kUInt8 && dt != DType::kInt8) {
     return c.Unsupported(absl::StrCat("zero point dtype ", DTypeName(dt)));
   }
-  ASSIGN_OR_RETURN_ONNX(y, Saturate(c, y, c.has_input(2) ? &zp : nullptr, dt));
+  ASSIGN_OR_RETURN_ONNX(y,
+                        SaturateCast(c, y, c.has_input(2) ? &zp : nullptr, dt));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -1308,7 +1292,7 @@ absl::Status DynamicQuantizeLinear(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(zp_f, c.Op("Maximum", {zp_f, zero}));
   ASSIGN_OR_RETURN_ONNX(zp_f, c.Op("Minimum", {zp_f, qmax}));
   ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Div", {x, scale}));
-  ASSIGN_OR_RETURN_ONNX(y, Saturate(c, y, &zp_f, DType::kUInt8));
+  ASSIGN_OR_RETURN_ONNX(y, SaturateCast(c, y, &zp_f, DType::kUInt8));
   ASSIGN_OR_RETURN_ONNX(Tensor zp,
                         c.Op("Cast", {zp_f}, {{"dtype", DType::kUInt8}}));
   c.SetOutput(0, y);
@@ -1318,6 +1302,23 @@ absl::Status DynamicQuantizeLinear(NodeContext& c) {
 }
 
 }  // namespace
+
+// Cast(clamp(round_half_even(x) (+ zero_point), lo, hi), dt): the last
+// step of QuantizeLinear and DynamicQuantizeLinear, in x's float dtype.
+absl::StatusOr<Tensor> SaturateCast(NodeContext& c, Tensor x, const Tensor* zp,
+                                    DType dt) {
+  const DType f = x.dtype();
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Round", {x}));
+  if (zp != nullptr) {
+    ASSIGN_OR_RETURN_ONNX(x, c.Op("Add", {x, *zp}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor lo, c.Scalar(f, dt == DType::kUInt8 ? 0 : -128));
+  ASSIGN_OR_RETURN_ONNX(Tensor hi,
+                        c.Scalar(f, dt == DType::kUInt8 ? 255 : 127));
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Maximum", {x, lo}));
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Minimum", {x, hi}));
+  return c.Op("Cast", {x}, {{"dtype", dt}});
+}
 
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Cast"] = Cast;

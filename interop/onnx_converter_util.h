@@ -41,6 +41,12 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
                                                  const Tensor& x,
                                                  const Shape& shape);
 
+// Cast(clamp(round_half_even(x) (+ *zp), lo, hi), dt) for dt uint8 ([0,
+// 255]) or int8 ([-128, 127]), in x's float dtype: the last step of
+// QuantizeLinear, DynamicQuantizeLinear and QLinearMatMul.
+[[nodiscard]] absl::StatusOr<Tensor> SaturateCast(NodeContext& c, Tensor x,
+                                                  const Tensor* zp, DType dt);
+
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);
 

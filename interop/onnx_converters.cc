@@ -664,9 +664,9 @@ absl::Status CumSum(NodeContext& c) {
 
 // ONNX MatMul: numpy semantics (1-D operands gain and lose a dim; batch
 // dims broadcast).
-absl::Status MatMul(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor a, c.input(0));
-  ASSIGN_OR_RETURN_ONNX(Tensor b, c.input(1));
+// ONNX MatMul's semantics (numpy matmul: 1-D operands promoted and their
+// axis dropped again, batch dims broadcast) on weft's MatMul/BatchMatMul.
+absl::StatusOr<Tensor> OnnxMatMul(NodeContext& c, Tensor a, Tensor b) {
   const int ra = a.shape().rank(), rb = b.shape().rank();
   if (ra == 0 || rb == 0) {
     return absl::InvalidArgumentError("MatMul operands must have rank >= 1");
@@ -689,6 +689,70 @@ absl::Status MatMul(NodeContext& c) {
     if (rb == 1) dims.pop_back();
     ASSIGN_OR_RETURN_ONNX(y, ReshapeLike(c, y, Shape(dims)));
   }
+  return y;
+}
+
+absl::Status MatMul(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor a, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, OnnxMatMul(c, a, b));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// Input `i` (uint8/int8), minus zero point input `zp` (when given; one
+// value), as int32: the integer matmuls' operands.
+absl::StatusOr<Tensor> CenteredInt32(NodeContext& c, int i, int zp) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(i));
+  if (x.dtype() != DType::kUInt8 && x.dtype() != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
+  }
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Cast", {x}, {{"dtype", DType::kInt32}}));
+  if (!c.has_input(zp)) return x;
+  ASSIGN_OR_RETURN_ONNX(Tensor z, c.input(zp));
+  if (z.shape().num_elements() != 1) {
+    return c.Unsupported("per-row or per-column zero points");
+  }
+  ASSIGN_OR_RETURN_ONNX(z, c.Op("Cast", {z}, {{"dtype", DType::kInt32}}));
+  return c.Op("Sub", {x, z});
+}
+
+// (A - a_zero_point) x (B - b_zero_point) in int32.
+absl::Status MatMulInteger(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInt32(c, 0, 2));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInt32(c, 1, 3));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, OnnxMatMul(c, a, b));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// The int32 product of the centred operands, requantized as ONNX Runtime
+// does: y = saturate(round_half_even(acc * (a_scale * b_scale / y_scale)) +
+// y_zero_point), the multiplier in float32.
+absl::Status QLinearMatMul(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInt32(c, 0, 2));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInt32(c, 3, 5));
+  ASSIGN_OR_RETURN_ONNX(Tensor acc, OnnxMatMul(c, a, b));
+  std::vector<Tensor> scales;
+  for (int i : {1, 4, 6}) {
+    ASSIGN_OR_RETURN_ONNX(Tensor sc, c.input(i));
+    if (sc.dtype() != DType::kFloat32 || sc.shape().num_elements() != 1) {
+      return c.Unsupported("scales other than one float32 value");
+    }
+    scales.push_back(sc);
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor ab, c.Op("Mul", {scales[0], scales[1]}));
+  ASSIGN_OR_RETURN_ONNX(Tensor m, c.Op("Div", {ab, scales[2]}));
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("Cast", {acc}, {{"dtype", DType::kFloat32}}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, m}));
+  ASSIGN_OR_RETURN_ONNX(Tensor yz, c.input(7));
+  const DType out = yz.dtype();
+  if (out != DType::kUInt8 && out != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("y_zero_point dtype ", DTypeName(out)));
+  }
+  ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
+  ASSIGN_OR_RETURN_ONNX(y, SaturateCast(c, y, &yz, out));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -817,6 +881,8 @@ void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["CumSum"] = CumSum;
   t["MatMul"] = MatMul;
   t["Gemm"] = Gemm;
+  t["MatMulInteger"] = MatMulInteger;
+  t["QLinearMatMul"] = QLinearMatMul;
   t["Det"] = [](NodeContext& c) -> absl::Status {
     ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
     ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Det", {x}));

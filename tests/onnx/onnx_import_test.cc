@@ -47,6 +47,7 @@ using ::testing::HasSubstr;
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 constexpr int32_t kInt64 = onnx::TensorProto::INT64;
+constexpr int32_t kInt32 = onnx::TensorProto::INT32;
 constexpr int64_t kSymbolic = -1;  // A dim_param dim in AddInput's dims.
 
 // ------------------------------------------------------ model building --
@@ -521,6 +522,42 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
     EXPECT_THAT(msg, HasSubstr("Unique 'uniq'"));
     EXPECT_THAT(msg, ::testing::Not(HasSubstr("to_float")));
   }
+}
+
+// MatMulInteger in int32; a per-row zero point is listed as unsupported.
+TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "a", onnx::TensorProto::UINT8, {2, 2});
+  AddInput(m, "b", onnx::TensorProto::INT8, {2, 1});
+  AddInput(m, "azp", onnx::TensorProto::UINT8, {});
+  AddNode(m, "MatMulInteger", {"a", "b", "azp"}, {"y"}, "mmi");
+  AddOutput(m, "y", kInt32, 2);
+  absl::StatusOr<OnnxModel> im = Import(m, "mmi.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<NDArray>> out = (*s)->Run(
+      {{im->inputs[0],
+        *NDArray::Create<uint8_t>({10, 20, 255, 0}, Shape{2, 2})},
+       {im->inputs[1], *NDArray::Create<int8_t>({-1, 2}, Shape{2, 1})},
+       {im->inputs[2], NDArray::Scalar<uint8_t>(10)}},
+      im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  // (a - 10) x b: [0, 10] . [-1, 2] = 20; [245, -10] . [-1, 2] = -265.
+  EXPECT_THAT((*out)[0].values<int32_t>(), ::testing::ElementsAre(20, -265));
+
+  onnx::ModelProto per_row = NewModel();
+  AddInput(per_row, "a", onnx::TensorProto::UINT8, {2, 2});
+  AddInput(per_row, "b", onnx::TensorProto::UINT8, {2, 1});
+  AddInput(per_row, "azp", onnx::TensorProto::UINT8, {2});
+  AddNode(per_row, "MatMulInteger", {"a", "b", "azp"}, {"y"}, "rows");
+  AddOutput(per_row, "y", kInt32, 2);
+  absl::StatusOr<OnnxModel> bad = Import(per_row, "rows.onnx");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("MatMulInteger 'rows'): per-row or per-column zero "
+                        "points"));
 }
 
 // uint8, int8 and float16 tensors: read from initializers and inputs, cast,
