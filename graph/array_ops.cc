@@ -2,7 +2,7 @@
 // arithmetic — Const, Placeholder, Identity, Reshape, Cast, Split,
 // Transpose, Concat, Slice, Gather, Tile, BroadcastTo, Pad, Resize,
 // GatherElements, ScatterElements, Trilu, TopK, GatherND, ScatterND,
-// NonZero, Range. Their
+// NonZero, Unique, Range. Their
 // definitions and build-time inference (RegisterArrayOps) and their builders
 // (declared in graph/ops.h); kernels in kernels/array_kernels.cc.
 #include <algorithm>
@@ -631,6 +631,29 @@ absl::Status InferScatterND(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// Unique: numeric; with the optional "axis" attr, slices along that axis.
+// Outputs: x's dtype [U] (or x's shape with U at axis), int64 [U], int64
+// [n] (the flat size, or the axis' size), int64 [U]; U known at run time.
+absl::Status InferUnique(InferenceContext& c) {
+  if (absl::Status s = RequireNumeric(c, 0, "Unique"); !s.ok()) return s;
+  const Shape& x = c.input_shapes[0];
+  absl::StatusOr<bool> sorted = BoolAttrOr(c, "sorted", true);
+  if (!sorted.ok()) return sorted.status();
+  Shape values{-1};
+  int64_t n = x.num_elements();
+  if (c.attrs->contains("axis")) {
+    absl::StatusOr<int> axis = AxisAttr(c, x.rank(), "Unique axis");
+    if (!axis.ok()) return axis.status();
+    std::vector<int64_t> dims = x.dims();
+    n = dims[*axis];
+    dims[*axis] = -1;
+    values = Shape(std::move(dims));
+  }
+  c.SetOutputs({c.input_dtypes[0], DType::kInt64, DType::kInt64, DType::kInt64},
+               {values, Shape{-1}, Shape{n}, Shape{-1}});
+  return absl::OkStatus();
+}
+
 // NonZero: numeric or bool, rank >= 1; int64 [rank, count], the count known
 // at run time.
 absl::Status InferNonZero(InferenceContext& c) {
@@ -739,6 +762,10 @@ void RegisterArrayOps(OpRegistry& r) {
   reg({"GatherND", 2, {}, InferGatherND});
   reg({"ScatterND", 3, {}, InferScatterND});
   reg({"NonZero", 1, {}, InferNonZero});
+  reg({.type = "Unique",
+       .num_inputs = 1,
+       .infer = InferUnique,
+       .num_outputs = 4});
   reg({"Range", 3, {}, InferRange});
 }
 
@@ -891,6 +918,14 @@ Tensor ScatterND(const Tensor& data, const Tensor& indices,
 Tensor NonZero(const Tensor& x, const OpOptions& options,
                std::source_location where) {
   return BuildOp("NonZero", {x}, {}, options, where);
+}
+
+std::vector<Tensor> Unique(const Tensor& x, std::optional<int> axis,
+                           bool sorted, const OpOptions& options,
+                           std::source_location where) {
+  AttrMap attrs = {{"sorted", sorted}};
+  if (axis.has_value()) attrs.emplace("axis", int64_t{*axis});
+  return internal::BuildOpN("Unique", {x}, std::move(attrs), options, where, 4);
 }
 
 Tensor Range(const Tensor& start, const Tensor& limit, const Tensor& delta,

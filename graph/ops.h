@@ -295,6 +295,15 @@ Tensor ScatterND(const Tensor& data, const Tensor& indices,
 // Numeric or bool, rank >= 1: the int64 [rank, count] indices of the
 // nonzero elements (NaN counts), in row-major order (ONNX NonZero).
 Tensor NonZero(const Tensor& x, WEFT_OP_TAIL);
+// Numeric (ONNX Unique): the distinct elements of x (flattened), or with
+// `axis` its distinct slices along that axis; four outputs: the distinct
+// values (ascending when `sorted`, else in order of first occurrence), the
+// int64 index of each one's first occurrence, the int64 index into the
+// first output of every element (slice) of x, and the int64 count of each.
+// The distinct count is known at run time; NaNs are equal to each other and
+// sort last.
+std::vector<Tensor> Unique(const Tensor& x, std::optional<int> axis = {},
+                           bool sorted = true, WEFT_OP_TAIL);
 // Three scalars of one numeric dtype: [start, start + delta, ...) up to
 // `limit`, max(ceil((limit - start) / delta), 0) elements (a 1-D output of
 // unknown length at build time). delta 0 is a run-time error.

@@ -810,6 +810,22 @@ absl::Status ScatterND(NodeContext& c) {
   return absl::OkStatus();
 }
 
+absl::Status Unique(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  AttrMap attrs = {{"sorted", c.Int("sorted", 1) != 0}};
+  if (c.has_attr("axis")) {
+    ASSIGN_OR_RETURN_ONNX(int64_t axis,
+                          NormalizeAxis(c.Int("axis", 0), x.shape().rank()));
+    attrs.emplace("axis", axis);
+  }
+  ASSIGN_OR_RETURN_ONNX(std::vector<Tensor> out,
+                        c.OpN("Unique", {x}, std::move(attrs)));
+  for (int i = 0; i < 4; ++i) {
+    if (c.has_output(i)) c.SetOutput(i, out[i]);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Trilu(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   int64_t k = 0;
@@ -1350,6 +1366,7 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Trilu"] = Trilu;
   t["TopK"] = TopK;
   t["ScatterND"] = ScatterND;
+  t["Unique"] = Unique;
   t["NonZero"] = [](NodeContext& c) { return OpOfInputs(c, "NonZero", 1); };
   t["QuantizeLinear"] = QuantizeLinear;
   t["DequantizeLinear"] = DequantizeLinear;

@@ -4,7 +4,7 @@
 // Gather, Tile, BroadcastTo, Pad, GatherElements, ScatterElements, Trilu,
 // GatherND, ScatterND — for the numeric dtypes and bool, and the storage
 // dtypes uint8, int8 and float16 (no reductions on those); NonZero for
-// the numeric dtypes and bool; TopK and Range for the numeric dtypes;
+// the numeric dtypes and bool; TopK, Range and Unique for the numeric dtypes;
 // Resize for float32/float64.
 //
 // Every shape fact inference checked at build time is checked again here
@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -1512,6 +1513,115 @@ absl::Status NonZeroKernel(OpKernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// --------------------------------------------------------------- Unique --
+
+// Unique: slices (single elements without an axis) compared element by
+// element, NaNs equal to each other and after every number; a stable sort
+// keeps each group's first occurrence first.
+template <typename T>
+class UniqueKernel : public OpKernel {
+ public:
+  explicit UniqueKernel(OpKernelConstruction& c) : OpKernel(c) {
+    const AttrMap& a = c.node().attrs();
+    if (const bool* s = FindAttr<bool>(a, "sorted")) sorted_ = *s;
+    if (FindAttr<int64_t>(a, "axis") != nullptr) {
+      axis_ = ReadAxis(c, "Unique axis");
+    }
+  }
+
+  absl::Status Compute(OpKernelContext& ctx) const override {
+    const NDArray& x = ctx.input(0);
+    const Shape& s = x.shape();
+    if (axis_ >= 0) {
+      if (absl::Status st = CheckRank(x, axis_, "Unique"); !st.ok()) return st;
+    }
+    // x as [outer, n, inner]: slice i is x[:, i, :].
+    const int64_t n = axis_ >= 0 ? s.dim(axis_) : x.num_elements();
+    const int64_t outer = axis_ >= 0 ? DimProduct(s, 0, axis_) : 1;
+    const int64_t inner = axis_ >= 0 ? DimProduct(s, axis_ + 1, s.rank()) : 1;
+    const T* v = x.values<T>().data();
+    auto less = [](T a, T b) {  // NaN after every number, NaNs equal.
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(a) || std::isnan(b)) return !std::isnan(a);
+      }
+      return a < b;
+    };
+    auto compare = [&](int64_t i, int64_t j) {  // -1, 0, 1.
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t k = 0; k < inner; ++k) {
+          const T a = v[(o * n + i) * inner + k],
+                  b = v[(o * n + j) * inner + k];
+          if (less(a, b)) return -1;
+          if (less(b, a)) return 1;
+        }
+      }
+      return 0;
+    };
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t i, int64_t j) { return compare(i, j) < 0; });
+    // Groups of equal slices, in sorted order: first occurrence, count.
+    std::vector<int64_t> first, count, group_of(n);
+    for (int64_t p = 0; p < n; ++p) {
+      if (p == 0 || compare(order[p - 1], order[p]) != 0) {
+        first.push_back(order[p]);
+        count.push_back(0);
+      }
+      ++count.back();
+      group_of[order[p]] = static_cast<int64_t>(first.size()) - 1;
+    }
+    const int64_t u = static_cast<int64_t>(first.size());
+    // The output order of the groups: sorted, or by first occurrence.
+    std::vector<int64_t> rank(u);
+    std::iota(rank.begin(), rank.end(), int64_t{0});
+    if (!sorted_) {
+      std::vector<int64_t> by_first(u);
+      std::iota(by_first.begin(), by_first.end(), int64_t{0});
+      std::sort(by_first.begin(), by_first.end(),
+                [&](int64_t a, int64_t b) { return first[a] < first[b]; });
+      for (int64_t r = 0; r < u; ++r) rank[by_first[r]] = r;
+    }
+    std::vector<int64_t> dims = axis_ >= 0 ? s.dims() : std::vector<int64_t>{};
+    if (axis_ >= 0) {
+      dims[axis_] = u;
+    } else {
+      dims = {u};
+    }
+    absl::StatusOr<NDArray> y = ctx.allocate_output(0, Shape(dims));
+    if (!y.ok()) return y.status();
+    absl::StatusOr<NDArray> idx = ctx.allocate_output(1, Shape{u});
+    if (!idx.ok()) return idx.status();
+    absl::StatusOr<NDArray> inv = ctx.allocate_output(2, Shape{n});
+    if (!inv.ok()) return inv.status();
+    absl::StatusOr<NDArray> cnt = ctx.allocate_output(3, Shape{u});
+    if (!cnt.ok()) return cnt.status();
+    T* yv = y->mutable_data<T>();
+    int64_t* iv = idx->mutable_data<int64_t>();
+    int64_t* cv = cnt->mutable_data<int64_t>();
+    for (int64_t g = 0; g < u; ++g) {
+      const int64_t r = rank[g];
+      iv[r] = first[g];
+      cv[r] = count[g];
+      for (int64_t o = 0; o < outer; ++o) {
+        std::copy(v + (o * n + first[g]) * inner,
+                  v + (o * n + first[g] + 1) * inner, yv + (o * u + r) * inner);
+      }
+    }
+    int64_t* inv_v = inv->mutable_data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) inv_v[i] = rank[group_of[i]];
+    ctx.set_output(0, *std::move(y));
+    ctx.set_output(1, *std::move(idx));
+    ctx.set_output(2, *std::move(inv));
+    ctx.set_output(3, *std::move(cnt));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool sorted_ = true;
+  int axis_ = -1;  // None: the flattened input.
+};
+
 // ------------------------------------------------------------- GatherND --
 
 template <typename T>
@@ -1719,6 +1829,10 @@ void RegisterForType(KernelRegistry& r) {
     MustRegister(r, {.op = "Range",
                      .dtype = dt,
                      .factory = FunctionKernelFactory(RangeKernel<T>)});
+    MustRegister(r, {.op = "Unique",
+                     .dtype = dt,
+                     .factory = MakeKernelFactory<UniqueKernel<T>>(),
+                     .cost = KernelCost::kExpensive});
   }
   if constexpr (std::is_floating_point_v<T>) {
     MustRegister(r, {.op = "Resize",

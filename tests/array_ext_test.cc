@@ -768,6 +768,39 @@ TEST(NonZero, ListsPositionsInRowMajorOrder) {
       ErrorKind::kShape, "NonZero takes rank 1 or more");
 }
 
+TEST(Unique, ValuesIndicesInverseAndCountsSortedOrNot) {
+  Graph g = Graph::Create("t");
+  NDArray x =
+      Arr<float>({2, 1, 1, 3, 4, 3, std::nanf(""), std::nanf("")}, Shape{8});
+  auto run = [&](std::optional<int> axis, bool sorted, const NDArray& in) {
+    return testing::RunKernelOutputs(
+        ops::Unique(Feed(g, in), axis, sorted, In(g)), {in});
+  };
+  absl::StatusOr<std::vector<NDArray>> s = run(std::nullopt, true, x);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ExpectArray<float>((*s)[0], Shape{5}, {1, 2, 3, 4, std::nanf("")});
+  ExpectArray<int64_t>((*s)[1], Shape{5}, {1, 0, 3, 4, 6});
+  ExpectArray<int64_t>((*s)[2], Shape{8}, {1, 0, 0, 2, 3, 2, 4, 4});
+  ExpectArray<int64_t>((*s)[3], Shape{5}, {2, 1, 2, 1, 2});
+  absl::StatusOr<std::vector<NDArray>> f = run(std::nullopt, false, x);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ExpectArray<float>((*f)[0], Shape{5}, {2, 1, 3, 4, std::nanf("")});
+  ExpectArray<int64_t>((*f)[2], Shape{8}, {0, 1, 1, 2, 3, 2, 4, 4});
+  // Slices along axis 1 of a [2, 3] matrix: columns 0 and 2 are equal.
+  NDArray m = Arr<int32_t>({1, 5, 1, 2, 0, 2}, Shape{2, 3});
+  absl::StatusOr<std::vector<NDArray>> a = run(1, true, m);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ExpectArray<int32_t>((*a)[0], Shape{2, 2}, {1, 5, 2, 0});
+  ExpectArray<int64_t>((*a)[1], Shape{2}, {0, 1});
+  ExpectArray<int64_t>((*a)[2], Shape{3}, {0, 1, 0});
+  ExpectArray<int64_t>((*a)[3], Shape{2}, {2, 1});
+  ExpectBuildError(ops::Unique(Feed(g, m), 2, true, In(g))[0], ErrorKind::kAttr,
+                   "Unique axis");
+  ExpectBuildError(ops::Unique(ops::Placeholder(DType::kBool, Shape{2}, In(g)),
+                               std::nullopt, true, In(g))[0],
+                   ErrorKind::kDType, "Unique");
+}
+
 // ---------------------------------------------------------------- Range --
 
 TEST(Range, LengthIsKnownOnlyAtRunTime) {

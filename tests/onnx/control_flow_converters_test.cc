@@ -536,14 +536,15 @@ TEST(OnnxLoop, UnsupportedNodeInTheBodyIsListedOnce) {
   LoopSpec s;
   GraphBuilder b = Body(AddLoop(g, s), s);
   b.Node("Identity", {"cond_in"}, {"cond_out"});
-  b.Node("Unique", {"v_in"}, {"v_out"}, "uniq");
+  b.Node("RandomUniformLike", {"v_in"}, {"v_out"}, "rand");
   absl::StatusOr<OnnxModel> r = m.Import();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(r.status().message(), HasSubstr("1 unsupported node "));
   EXPECT_THAT(r.status().message(),
               HasSubstr("node #0 (Loop 'loop') attribute body: node #1 "
-                        "(Unique 'uniq'): op Unique"));
+                        "(RandomUniformLike 'rand'): op "
+                        "RandomUniformLike"));
 }
 
 TEST(OnnxLoop, RunTimeSliceInTheBodyListedWithItsPath) {

@@ -440,13 +440,13 @@ TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
   AddInput(m, "x", kFloat, {2, 2});
   AddInput(m, "bytes", onnx::TensorProto::UINT16, {4});
   AddInt64Init(m, "pads", {4}, {1, 1, 1, 1});
-  AddNode(m, "Unique", {"x"}, {"uniq"}, "uniq_node");
+  AddNode(m, "RandomUniformLike", {"x"}, {"coin"}, "coin_node");
   AddNode(m, "FancyOp", {"x"}, {"fancy_out"}, "custom_node")
       ->set_domain("com.example");
   SetStringAttr(AddNode(m, "Pad", {"x", "pads"}, {"padded"}, "wrap_pad"),
                 "mode", "wrap");
   AddNode(m, "Relu", {"x"}, {"fine"}, "fine");
-  AddOutput(m, "uniq", kFloat, 1);
+  AddOutput(m, "coin", kFloat, 2);
   AddOutput(m, "fancy_out", kFloat, 2);
   AddOutput(m, "padded", kFloat, 2);
   AddOutput(m, "fine", kFloat, 2);
@@ -457,7 +457,7 @@ TEST(OnnxImport, OneErrorListsEveryUnsupportedNode) {
       << im.status();
   const std::string msg(im.status().message());
   EXPECT_THAT(msg, HasSubstr("unsupported.onnx"));
-  EXPECT_THAT(msg, HasSubstr("Unique 'uniq_node'"));
+  EXPECT_THAT(msg, HasSubstr("RandomUniformLike 'coin_node'"));
   EXPECT_THAT(msg, HasSubstr("'custom_node'"));
   EXPECT_THAT(msg, HasSubstr("com.example"));
   EXPECT_THAT(msg, HasSubstr("Pad 'wrap_pad'"));
@@ -509,7 +509,7 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
     AddNode(m, "Relu", {"pixels"}, {"y"}, "relu_u8");
     SetIntAttr(AddNode(m, "Cast", {"pixels"}, {"f"}, "to_float"), "to",
                onnx::TensorProto::FLOAT);
-    AddNode(m, "Unique", {"f"}, {"u"}, "uniq");
+    AddNode(m, "RandomUniformLike", {"f"}, {"u"}, "coin");
     AddOutput(m, "y", onnx::TensorProto::UINT8, 1);
     AddOutput(m, "u", kFloat, 1);
     absl::StatusOr<OnnxModel> im = Import(m, "u8.onnx");
@@ -519,7 +519,7 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
     EXPECT_THAT(msg, HasSubstr("2 unsupported nodes"));
     EXPECT_THAT(msg, HasSubstr("Relu 'relu_u8'): dtype uint8 (weft stores and "
                                "casts it but does not compute on it)"));
-    EXPECT_THAT(msg, HasSubstr("Unique 'uniq'"));
+    EXPECT_THAT(msg, HasSubstr("RandomUniformLike 'coin'"));
     EXPECT_THAT(msg, ::testing::Not(HasSubstr("to_float")));
   }
 }

@@ -17,9 +17,9 @@ source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/weft/cli_test_lib.sh"
 data=/usr/share/libonnx-testdata/data
 conv="$data/pytorch-converted/test_Conv2d"
 relu="$data/node/test_relu"
-unique="$data/node/test_unique_sorted_without_axis/model.onnx"
+bernoulli="$data/node/test_bernoulli/model.onnx"
 for f in "$conv/model.onnx" "$conv/test_data_set_0/input_0.pb" \
-  "$relu/model.onnx" "$unique"; do
+  "$relu/model.onnx" "$bernoulli"; do
   if [ ! -f "$f" ]; then
     echo "FAIL: $f is missing: install Debian's libonnx-testdata" \
       "(apt-get install libonnx-testdata; tools/bootstrap.sh does)"
@@ -80,12 +80,12 @@ expect_in "$tmp/check_conv.out" "  3: float32[2,4,5,4]"
 expect_match "$tmp/check_conv.out" "^imports: [0-9]+ weft nodes$"
 
 # An unsupported op: every unsupported node listed, exit 1.
-run 1 "$tmp/check_unique.out" check "$unique"
-expect_in "$tmp/check_unique.out" "  Unique       1"
-expect_in "$tmp/check_unique.out" "  X: float32[6]"
-expect_in "$tmp/check_unique.out" "weft check: UNIMPLEMENTED: ONNX model $unique: 1 unsupported node"
-expect_in "$tmp/check_unique.out" "  node #0 (Unique): op Unique"
-expect_not_in "$tmp/check_unique.out" "imports: 1"
+run 1 "$tmp/check_bernoulli.out" check "$bernoulli"
+expect_in "$tmp/check_bernoulli.out" "  Bernoulli    1"
+expect_in "$tmp/check_bernoulli.out" "  x: float64[10]"
+expect_in "$tmp/check_bernoulli.out" "weft check: UNIMPLEMENTED: ONNX model $bernoulli: 1 unsupported node"
+expect_in "$tmp/check_bernoulli.out" "  node #0 (Bernoulli): op Bernoulli"
+expect_not_in "$tmp/check_bernoulli.out" "imports: 1"
 
 # A truncated file, a missing one, a directory: the error names the file.
 head -c 100 "$conv/model.onnx" >"$tmp/bad.onnx"
@@ -223,9 +223,9 @@ expect_in "$tmp/shape_none.out" "has no input 'zzz'; its inputs: 'images'"
 run 1 "$tmp/shape_fit.out" run "$detlike" --input_shape images=1,4,2,2 \
   --feed "images=@$tmp/images.npy" --fetch best
 expect_in "$tmp/shape_fit.out" "weft run: INVALID_ARGUMENT: --input_shape 'images': [1,4,2,2] does not fit the model's input 'images', which is float32[N,3,H,W]"
-run 1 "$tmp/import_unique.out" import "$unique" -o "$tmp/unique.pbtxt"
-expect_in "$tmp/import_unique.out" "weft import: UNIMPLEMENTED: ONNX model $unique: 1 unsupported node"
-[ -e "$tmp/unique.pbtxt" ] && fail "a refused import wrote $tmp/unique.pbtxt"
+run 1 "$tmp/import_bernoulli.out" import "$bernoulli" -o "$tmp/bernoulli.pbtxt"
+expect_in "$tmp/import_bernoulli.out" "weft import: UNIMPLEMENTED: ONNX model $bernoulli: 1 unsupported node"
+[ -e "$tmp/bernoulli.pbtxt" ] && fail "a refused import wrote $tmp/bernoulli.pbtxt"
 run 1 "$tmp/import_nodir.out" import "$relu/model.onnx" -o "$tmp/nodir/relu.pbtxt"
 expect_in "$tmp/import_nodir.out" "weft import: NOT_FOUND: cannot write graph file '$tmp/nodir/relu.pbtxt': "
 expect_in "$tmp/import_nodir.out" "No such file or directory"
