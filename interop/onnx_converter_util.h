@@ -5,6 +5,7 @@
 #define WEFT_INTEROP_ONNX_CONVERTER_UTIL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
 // QuantizeLinear, DynamicQuantizeLinear and QLinearMatMul.
 [[nodiscard]] absl::StatusOr<Tensor> SaturateCast(NodeContext& c, Tensor x,
                                                   const Tensor* zp, DType dt);
+
+// Input `i` (uint8/int8) cast to `dtype` (int32 or float64: exact for
+// the integer matmuls and convolutions), minus zero point input `zp` when
+// given: one value, or with `axis` one per index of that axis of the input
+// (A's rows: -2; B's columns: -1; a weight's output channels: 0).
+[[nodiscard]] absl::StatusOr<Tensor> CenteredInput(NodeContext& c, int i,
+                                                   int zp, DType dtype,
+                                                   std::optional<int> axis);
 
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);

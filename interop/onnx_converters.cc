@@ -700,27 +700,10 @@ absl::Status MatMul(NodeContext& c) {
   return absl::OkStatus();
 }
 
-// Input `i` (uint8/int8), minus zero point input `zp` (when given; one
-// value), as int32: the integer matmuls' operands.
-absl::StatusOr<Tensor> CenteredInt32(NodeContext& c, int i, int zp) {
-  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(i));
-  if (x.dtype() != DType::kUInt8 && x.dtype() != DType::kInt8) {
-    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
-  }
-  ASSIGN_OR_RETURN_ONNX(x, c.Op("Cast", {x}, {{"dtype", DType::kInt32}}));
-  if (!c.has_input(zp)) return x;
-  ASSIGN_OR_RETURN_ONNX(Tensor z, c.input(zp));
-  if (z.shape().num_elements() != 1) {
-    return c.Unsupported("per-row or per-column zero points");
-  }
-  ASSIGN_OR_RETURN_ONNX(z, c.Op("Cast", {z}, {{"dtype", DType::kInt32}}));
-  return c.Op("Sub", {x, z});
-}
-
 // (A - a_zero_point) x (B - b_zero_point) in int32.
 absl::Status MatMulInteger(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInt32(c, 0, 2));
-  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInt32(c, 1, 3));
+  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInput(c, 0, 2, DType::kInt32, -2));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInput(c, 1, 3, DType::kInt32, -1));
   ASSIGN_OR_RETURN_ONNX(Tensor y, OnnxMatMul(c, a, b));
   c.SetOutput(0, y);
   return absl::OkStatus();
@@ -730,8 +713,8 @@ absl::Status MatMulInteger(NodeContext& c) {
 // does: y = saturate(round_half_even(acc * (a_scale * b_scale / y_scale)) +
 // y_zero_point), the multiplier in float32.
 absl::Status QLinearMatMul(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInt32(c, 0, 2));
-  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInt32(c, 3, 5));
+  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInput(c, 0, 2, DType::kInt32, -2));
+  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInput(c, 3, 5, DType::kInt32, -1));
   ASSIGN_OR_RETURN_ONNX(Tensor acc, OnnxMatMul(c, a, b));
   std::vector<Tensor> scales;
   for (int i : {1, 4, 6}) {
@@ -784,6 +767,34 @@ absl::Status Gemm(NodeContext& c) {
 }
 
 }  // namespace
+
+absl::StatusOr<Tensor> CenteredInput(NodeContext& c, int i, int zp, DType dtype,
+                                     std::optional<int> axis) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(i));
+  if (x.dtype() != DType::kUInt8 && x.dtype() != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
+  }
+  ASSIGN_OR_RETURN_ONNX(x, c.Op("Cast", {x}, {{"dtype", dtype}}));
+  if (!c.has_input(zp)) return x;
+  ASSIGN_OR_RETURN_ONNX(Tensor z, c.input(zp));
+  ASSIGN_OR_RETURN_ONNX(z, c.Op("Cast", {z}, {{"dtype", dtype}}));
+  if (z.shape().num_elements() == 1) return c.Op("Sub", {x, z});
+  const int rank = x.shape().rank();
+  const int a = !axis.has_value() ? -1 : *axis < 0 ? rank + *axis : *axis;
+  if (a < 0 || a >= rank || z.shape().rank() != 1 ||
+      z.shape().dim(0) != x.shape().dim(a)) {
+    return c.Unsupported(absl::StrCat(
+        "zero point ", z.shape().DebugString(), " for input ",
+        x.shape().DebugString(),
+        axis.has_value()
+            ? absl::StrCat(" (one value, or one per index of axis ", *axis, ")")
+            : " (one value)"));
+  }
+  std::vector<int64_t> dims(rank - a, 1);  // Broadcasts from axis a on.
+  dims[0] = z.shape().dim(0);
+  ASSIGN_OR_RETURN_ONNX(z, c.Op("Reshape", {z}, {{"shape", Shape(dims)}}));
+  return c.Op("Sub", {x, z});
+}
 
 void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t) {
   // One weft op of the same meaning.

@@ -126,6 +126,83 @@ absl::Status Conv(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// ------------------------------------------- integer convolutions --
+
+// The float64 convolution of the centred operands x (input 0) and w (their
+// sums of 8-bit products are exact up to 2^53), with
+// the node's window attributes and an optional float64 bias.
+absl::StatusOr<Tensor> IntegerConv(NodeContext& c, const Tensor& x,
+                                   const Tensor& w, Tensor bias) {
+  const Shape& ws = w.shape();
+  std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
+                         ws.dims().end());
+  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), k, false));
+  if (!bias.ok()) {
+    ASSIGN_OR_RETURN_ONNX(
+        bias, ZeroBias(c, DType::kFloat64, ws.rank() ? ws.dim(0) : -1));
+  }
+  return c.Op("Conv", {x, w, bias},
+              {{"strides", win.strides},
+               {"pads", win.pads},
+               {"dilations", win.dilations},
+               {"group", c.Int("group", 1)}});
+}
+
+// conv(x - x_zero_point, w - w_zero_point) in int32.
+absl::Status ConvInteger(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x,
+                        CenteredInput(c, 0, 2, DType::kFloat64, std::nullopt));
+  ASSIGN_OR_RETURN_ONNX(Tensor w, CenteredInput(c, 1, 3, DType::kFloat64, 0));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, IntegerConv(c, x, w, Tensor()));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Cast", {y}, {{"dtype", DType::kInt32}}));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// The integer convolution (+ the int32 bias B), requantized as ONNX
+// Runtime does: saturate(round_half_even(acc * x_scale * w_scale /
+// y_scale) + y_zero_point), w_scale per tensor or per output channel.
+absl::Status QLinearConv(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x,
+                        CenteredInput(c, 0, 2, DType::kFloat64, std::nullopt));
+  ASSIGN_OR_RETURN_ONNX(Tensor w, CenteredInput(c, 3, 5, DType::kFloat64, 0));
+  Tensor bias;
+  if (c.has_input(8)) {
+    ASSIGN_OR_RETURN_ONNX(bias, c.input(8));
+    ASSIGN_OR_RETURN_ONNX(bias,
+                          c.Op("Cast", {bias}, {{"dtype", DType::kFloat64}}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor acc, IntegerConv(c, x, w, bias));
+  ASSIGN_OR_RETURN_ONNX(Tensor xs, c.input(1));
+  ASSIGN_OR_RETURN_ONNX(Tensor ws, c.input(4));
+  ASSIGN_OR_RETURN_ONNX(Tensor ys, c.input(6));
+  if (xs.dtype() != DType::kFloat32 || ws.dtype() != DType::kFloat32 ||
+      ys.dtype() != DType::kFloat32 || xs.shape().num_elements() != 1 ||
+      ys.shape().num_elements() != 1) {
+    return c.Unsupported("scales other than float32 (x and y per tensor)");
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor m, c.Op("Mul", {xs, ws}));
+  ASSIGN_OR_RETURN_ONNX(m, c.Op("Div", {m, ys}));
+  if (m.shape().num_elements() != 1) {  // Per output channel.
+    ASSIGN_OR_RETURN_ONNX(
+        m, c.Op("Reshape", {m},
+                {{"shape", ChannelShape(m.shape().dim(m.shape().rank() - 1),
+                                        acc.shape().rank())}}));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("Cast", {acc}, {{"dtype", DType::kFloat32}}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, m}));
+  ASSIGN_OR_RETURN_ONNX(Tensor yz, c.input(7));
+  const DType out = yz.dtype();
+  if (out != DType::kUInt8 && out != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("y_zero_point dtype ", DTypeName(out)));
+  }
+  ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
+  ASSIGN_OR_RETURN_ONNX(y, SaturateCast(c, y, &yz, out));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 absl::Status ConvTranspose(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
@@ -425,6 +502,8 @@ absl::Status Lrn(NodeContext& c) {
 void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Conv"] = Conv;
   t["ConvTranspose"] = ConvTranspose;
+  t["ConvInteger"] = ConvInteger;
+  t["QLinearConv"] = QLinearConv;
   t["MaxPool"] = [](NodeContext& c) { return Pool(c, true); };
   t["AveragePool"] = [](NodeContext& c) { return Pool(c, false); };
   t["GlobalAveragePool"] = [](NodeContext& c) {

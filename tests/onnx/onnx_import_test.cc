@@ -524,7 +524,7 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
   }
 }
 
-// MatMulInteger in int32; a per-row zero point is listed as unsupported.
+// MatMulInteger in int32, with a zero point per tensor and per row.
 TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
   onnx::ModelProto m = NewModel();
   AddInput(m, "a", onnx::TensorProto::UINT8, {2, 2});
@@ -546,18 +546,36 @@ TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
   // (a - 10) x b: [0, 10] . [-1, 2] = 20; [245, -10] . [-1, 2] = -265.
   EXPECT_THAT((*out)[0].values<int32_t>(), ::testing::ElementsAre(20, -265));
 
-  onnx::ModelProto per_row = NewModel();
-  AddInput(per_row, "a", onnx::TensorProto::UINT8, {2, 2});
-  AddInput(per_row, "b", onnx::TensorProto::UINT8, {2, 1});
-  AddInput(per_row, "azp", onnx::TensorProto::UINT8, {2});
-  AddNode(per_row, "MatMulInteger", {"a", "b", "azp"}, {"y"}, "rows");
-  AddOutput(per_row, "y", kInt32, 2);
-  absl::StatusOr<OnnxModel> bad = Import(per_row, "rows.onnx");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(bad.status().message(),
-              HasSubstr("MatMulInteger 'rows'): per-row or per-column zero "
-                        "points"));
+  // A zero point per row of A; one of the wrong length is listed.
+  for (int64_t len : {2, 3}) {
+    onnx::ModelProto rows = NewModel();
+    AddInput(rows, "a", onnx::TensorProto::UINT8, {2, 2});
+    AddInput(rows, "b", onnx::TensorProto::UINT8, {2, 1});
+    AddInput(rows, "azp", onnx::TensorProto::UINT8, {len});
+    AddNode(rows, "MatMulInteger", {"a", "b", "azp"}, {"y"}, "rows");
+    AddOutput(rows, "y", kInt32, 2);
+    absl::StatusOr<OnnxModel> r = Import(rows, "rows.onnx");
+    if (len == 3) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+      EXPECT_THAT(r.status().message(),
+                  HasSubstr("MatMulInteger 'rows'): zero point [3] for input "
+                            "[2,2] (one value, or one per index of axis -2)"));
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status();
+    absl::StatusOr<std::unique_ptr<Session>> rs = Session::Create(r->graph);
+    ASSERT_TRUE(rs.ok()) << rs.status();
+    absl::StatusOr<std::vector<NDArray>> ro = (*rs)->Run(
+        {{r->inputs[0],
+          *NDArray::Create<uint8_t>({10, 20, 255, 0}, Shape{2, 2})},
+         {r->inputs[1], *NDArray::Create<uint8_t>({1, 2}, Shape{2, 1})},
+         {r->inputs[2], NDArray::Vector<uint8_t>({10, 255})}},
+        r->outputs);
+    ASSERT_TRUE(ro.ok()) << ro.status();
+    // [0, 10] . [1, 2] = 20; [0, -255] . [1, 2] = -510.
+    EXPECT_THAT((*ro)[0].values<int32_t>(), ::testing::ElementsAre(20, -510));
+  }
 }
 
 // uint8, int8 and float16 tensors: read from initializers and inputs, cast,
