@@ -846,9 +846,8 @@ class Importer {
       const std::optional<OpErrorInfo> info = GetOpErrorInfo(s);
       if (storage.has_value() && info.has_value() &&
           info->kind == ErrorKind::kDType) {
-        return ctx.Unsupported(absl::StrCat(
-            "dtype ", DTypeName(*storage),
-            " (weft stores and casts it but does not compute on it)"));
+        return RunInComputeDType(scope, n, index, convert, graph, subgraphs,
+                                 ctx, *storage, outputs);
       }
       if (s.GetPayload(kUnsupportedPayload).has_value()) return s;
       // An error of a node inside this node's subgraph names its node.
@@ -857,6 +856,13 @@ class Importer {
                           absl::StrCat(Where(), ": ", scope.text_prefix,
                                        NodeText(n, index), ": ", s.message()));
     }
+    return TakeOutputs(ctx, outputs);
+  }
+
+  // A converted node's outputs; its attributes the converter did not read
+  // make it unsupported.
+  static absl::Status TakeOutputs(NodeContext& ctx,
+                                  std::vector<std::optional<Value>>& outputs) {
     std::vector<std::string> unread = ctx.UnreadAttrs();
     if (!unread.empty()) {
       return ctx.Unsupported(absl::StrCat(
@@ -867,6 +873,78 @@ class Importer {
     }
     outputs = ctx.outputs();
     return absl::OkStatus();
+  }
+
+  // A node whose weft ops refused its storage dtype: converted again on
+  // its inputs cast to a compute dtype — int32 for uint8 and int8 (then
+  // float32, exact for 8-bit values, for the float-only ops), float32 for
+  // float16 — and its outputs of that dtype cast back: integer results wrap
+  // and float16 results are rounded once per op, as ONNX's reference
+  // computes them. `failed` is the first attempt's context (it holds the
+  // inputs).
+  absl::Status RunInComputeDType(Scope& scope, const onnx::NodeProto& n,
+                                 int index, Converter convert,
+                                 const Graph& graph, ScopeSubgraphs& subgraphs,
+                                 NodeContext& failed, DType storage,
+                                 std::vector<std::optional<Value>>& outputs) {
+    std::vector<DType> computes = {DType::kFloat32};
+    if (storage != DType::kFloat16)
+      computes.insert(computes.begin(), DType::kInt32);
+    absl::Status last;
+    for (const DType compute : computes) {
+      last = ConvertCast(scope, n, index, convert, graph, subgraphs, failed,
+                         storage, compute, outputs);
+      const std::optional<OpErrorInfo> info = GetOpErrorInfo(last);
+      if (last.ok() || !info.has_value() || info->kind != ErrorKind::kDType) {
+        break;
+      }
+    }
+    if (last.ok() || last.GetPayload(kUnsupportedPayload).has_value()) {
+      return last;
+    }
+    return failed.Unsupported(
+        absl::StrCat("dtype ", DTypeName(storage), " (", last.message(), ")"));
+  }
+
+  // One attempt of RunInComputeDType in `compute`.
+  absl::Status ConvertCast(Scope& scope, const onnx::NodeProto& n, int index,
+                           Converter convert, const Graph& graph,
+                           ScopeSubgraphs& subgraphs, NodeContext& failed,
+                           DType storage, DType compute,
+                           std::vector<std::optional<Value>>& outputs) {
+    std::vector<Value> promoted(failed.num_inputs());
+    std::vector<Value*> in;
+    for (int i = 0; i < failed.num_inputs(); ++i) {
+      if (!failed.has_input(i)) {
+        in.push_back(nullptr);
+        continue;
+      }
+      absl::StatusOr<Tensor> t = failed.input(i);
+      if (!t.ok()) return t.status();
+      if (IsStorageOnly(t->dtype())) {
+        t = failed.Op("Cast", {*t}, {{"dtype", compute}});
+        if (!t.ok()) return t.status();
+      }
+      promoted[i].tensor = *t;
+      in.push_back(&promoted[i]);
+    }
+    NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
+                    std::move(in), &subgraphs,
+                    options_.fuse ? &tensor_uses_ : nullptr);
+    if (opset_ < 6) ctx.Ignore("consumed_inputs");
+    if (absl::Status s = convert(ctx); !s.ok()) return s;
+    for (size_t i = 0; i < ctx.outputs().size(); ++i) {
+      const std::optional<Value>& o = ctx.outputs()[i];
+      if (!o.has_value() || !o->tensor.ok() || o->tensor.dtype() != compute) {
+        continue;
+      }
+      const Tensor computed = o->tensor;  // SetOutput replaces o.
+      absl::StatusOr<Tensor> back =
+          ctx.Op("Cast", {computed}, {{"dtype", storage}});
+      if (!back.ok()) return back.status();
+      ctx.SetOutput(static_cast<int>(i), *back);
+    }
+    return TakeOutputs(ctx, outputs);
   }
 
   // Every input is known: the node is converted into a scratch graph over

@@ -502,26 +502,69 @@ TEST(OnnxImport, UnsupportedAttributeValueAndDtypeAreListed) {
     EXPECT_THAT(im.status().message(), HasSubstr("uint16"));
   }
   {
-    // A storage dtype (uint8) computed on: that node is listed, with
-    // another unsupported one; casting it is fine.
+    // Casting a storage dtype imports; an unsupported op after it is
+    // listed alone.
     onnx::ModelProto m = NewModel();
     AddInput(m, "pixels", onnx::TensorProto::UINT8, {4});
-    AddNode(m, "Relu", {"pixels"}, {"y"}, "relu_u8");
     SetIntAttr(AddNode(m, "Cast", {"pixels"}, {"f"}, "to_float"), "to",
                onnx::TensorProto::FLOAT);
     AddNode(m, "RandomUniformLike", {"f"}, {"u"}, "coin");
-    AddOutput(m, "y", onnx::TensorProto::UINT8, 1);
     AddOutput(m, "u", kFloat, 1);
     absl::StatusOr<OnnxModel> im = Import(m, "u8.onnx");
     ASSERT_FALSE(im.ok());
     EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented);
     const std::string msg(im.status().message());
-    EXPECT_THAT(msg, HasSubstr("2 unsupported nodes"));
-    EXPECT_THAT(msg, HasSubstr("Relu 'relu_u8'): dtype uint8 (weft stores and "
-                               "casts it but does not compute on it)"));
+    EXPECT_THAT(msg, HasSubstr("1 unsupported node"));
     EXPECT_THAT(msg, HasSubstr("RandomUniformLike 'coin'"));
     EXPECT_THAT(msg, ::testing::Not(HasSubstr("to_float")));
   }
+}
+
+// Ops on uint8, int8 and float16, which weft's ops do not compute on, run
+// in int32 / float32 between casts: integer results wrap, float16 results
+// are rounded once per op, a float-only op (MaxPool) takes 8-bit values
+// in float32.
+TEST(OnnxImport, StorageDTypesAreComputedInAWiderDType) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "a", onnx::TensorProto::UINT8, {1, 1, 1, 3});
+  AddInput(m, "b", onnx::TensorProto::UINT8, {1, 1, 1, 3});
+  AddInput(m, "h", onnx::TensorProto::FLOAT16, {2});
+  AddInput(m, "s", onnx::TensorProto::INT8, {3});
+  AddNode(m, "Add", {"a", "b"}, {"sum"}, "add_u8");
+  AddNode(m, "Relu", {"s"}, {"relu"}, "relu_i8");
+  AddNode(m, "Mul", {"h", "h"}, {"sq"}, "mul_f16");
+  onnx::NodeProto* pool = AddNode(m, "MaxPool", {"a"}, {"pooled"}, "pool_u8");
+  onnx::AttributeProto* k = pool->add_attribute();
+  k->set_name("kernel_shape");
+  k->set_type(onnx::AttributeProto::INTS);
+  k->add_ints(1);
+  k->add_ints(2);
+  AddOutput(m, "sum", onnx::TensorProto::UINT8, 4);
+  AddOutput(m, "relu", onnx::TensorProto::INT8, 1);
+  AddOutput(m, "sq", onnx::TensorProto::FLOAT16, 1);
+  AddOutput(m, "pooled", onnx::TensorProto::UINT8, 4);
+  absl::StatusOr<OnnxModel> im = Import(m, "compute.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<NDArray>> out = (*s)->Run(
+      {{im->inputs[0],
+        *NDArray::Create<uint8_t>({200, 7, 255}, Shape{1, 1, 1, 3})},
+       {im->inputs[1],
+        *NDArray::Create<uint8_t>({100, 8, 1}, Shape{1, 1, 1, 3})},
+       {im->inputs[2],
+        *NDArray::Create<Float16>({FloatToFloat16(1.5f), FloatToFloat16(300)},
+                                  Shape{2})},
+       {im->inputs[3], *NDArray::Create<int8_t>({-5, 0, 7}, Shape{3})}},
+      im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].dtype(), DType::kUInt8);
+  EXPECT_THAT((*out)[0].values<uint8_t>(), ::testing::ElementsAre(44, 15, 0));
+  EXPECT_THAT((*out)[1].values<int8_t>(), ::testing::ElementsAre(0, 0, 7));
+  // 1.5^2 = 2.25; 300^2 = 90000 overflows float16: inf.
+  EXPECT_EQ(Float16ToFloat((*out)[2].values<Float16>()[0]), 2.25f);
+  EXPECT_TRUE(std::isinf(Float16ToFloat((*out)[2].values<Float16>()[1])));
+  EXPECT_THAT((*out)[3].values<uint8_t>(), ::testing::ElementsAre(200, 255));
 }
 
 // MatMulInteger in int32, with a zero point per tensor and per row.
