@@ -664,6 +664,25 @@ absl::Status CumSum(NodeContext& c) {
 
 // ONNX MatMul: numpy semantics (1-D operands gain and lose a dim; batch
 // dims broadcast).
+// x << y as x * 2^y, x >> y as x / 2^y (the unsigned operands are never
+// negative, so the division floors); on uint8 the importer runs it in
+// int32 and casts back, so a left shift wraps.
+absl::Status BitShift(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, c.input(1));
+  const std::string direction = c.String("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT") {
+    return c.Unsupported(
+        absl::StrCat("attribute 'direction' = '", direction, "'"));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor two, c.Scalar(x.dtype(), 2));
+  ASSIGN_OR_RETURN_ONNX(Tensor scale, c.Op("Pow", {two, y}));
+  ASSIGN_OR_RETURN_ONNX(Tensor z,
+                        c.Op(direction == "LEFT" ? "Mul" : "Div", {x, scale}));
+  c.SetOutput(0, z);
+  return absl::OkStatus();
+}
+
 // ONNX MatMul's semantics (numpy matmul: 1-D operands promoted and their
 // axis dropped again, batch dims broadcast) on weft's MatMul/BatchMatMul.
 absl::StatusOr<Tensor> OnnxMatMul(NodeContext& c, Tensor a, Tensor b) {
@@ -850,6 +869,7 @@ void RegisterCoreConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Sum"] = [](NodeContext& c) { return Variadic(c, "Add", false); };
   t["Mean"] = [](NodeContext& c) { return Variadic(c, "Add", true); };
   t["Pow"] = Pow;
+  t["BitShift"] = BitShift;
   t["Mod"] = Mod;
   t["IsInf"] = [](NodeContext& c) {
     ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));

@@ -203,6 +203,73 @@ absl::Status QLinearConv(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// MaxUnpool: X's values written at the flat positions I (MaxPool's
+// indices, over the whole N x C x spatial output of the default shape,
+// (in - 1) * stride - pads + kernel per spatial dim) of zeros — a
+// ScatterElements, reshaped — then padded with zeros at the end of each
+// spatial dim to output_shape when that is given (ONNX Runtime's layout:
+// the indices keep the default shape's coordinates).
+absl::Status MaxUnpool(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor idx, c.input(1));
+  if (!IsFloating(x.dtype())) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(x.dtype())));
+  }
+  const Shape& xs = x.shape();
+  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, xs, {}, false));
+  const int n = xs.rank() - 2;
+  std::vector<int64_t> dflt = {xs.dim(0), xs.dim(1)};
+  for (int i = 0; i < n; ++i) {
+    dflt.push_back((xs.dim(i + 2) - 1) * win.strides[i] - win.pads[i] -
+                   win.pads[i + n] + win.kernel[i]);
+  }
+  const Shape dflt_shape(dflt);
+  const int64_t total = dflt_shape.num_elements();
+  const int64_t count = xs.num_elements();
+  if (total < 0 || count < 0) {
+    return c.Unsupported(
+        "an input shape not known at import (pin the input shapes with "
+        "OnnxImportOptions::input_shapes)");
+  }
+  std::vector<int64_t> pads(2 * xs.rank(), 0);
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> out,
+                          c.ConstInts(2, "output_shape"));
+    if (static_cast<int>(out.size()) != xs.rank() || out[0] != dflt[0] ||
+        out[1] != dflt[1]) {
+      return absl::InvalidArgumentError(absl::StrCat("output_shape has ",
+                                                     out.size(),
+                                                     " dims or other N, C "
+                                                     "than the input ",
+                                                     xs.DebugString()));
+    }
+    for (int i = 2; i < xs.rank(); ++i) {
+      if (out[i] < dflt[i]) {
+        return c.Unsupported("an output_shape smaller than the default");
+      }
+      pads[xs.rank() + i] = out[i] - dflt[i];
+    }
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor zeros,
+                        c.Const(FromDoubles(std::vector<double>(total, 0.0),
+                                            x.dtype(), Shape{total})));
+  ASSIGN_OR_RETURN_ONNX(Tensor flat_x, ReshapeLike(c, x, Shape{count}));
+  ASSIGN_OR_RETURN_ONNX(Tensor flat_i, ReshapeLike(c, idx, Shape{count}));
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor y,
+      c.Op("ScatterElements", {zeros, flat_i, flat_x},
+           {{"axis", int64_t{0}}, {"reduction", std::string("none")}}));
+  ASSIGN_OR_RETURN_ONNX(y, ReshapeLike(c, y, dflt_shape));
+  if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p > 0; })) {
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Pad", {y},
+                                  {{"pads", pads},
+                                   {"mode", std::string("constant")},
+                                   {"value", 0.0}}));
+  }
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 absl::Status ConvTranspose(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
@@ -503,6 +570,7 @@ void RegisterNnConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Conv"] = Conv;
   t["ConvTranspose"] = ConvTranspose;
   t["ConvInteger"] = ConvInteger;
+  t["MaxUnpool"] = MaxUnpool;
   t["QLinearConv"] = QLinearConv;
   t["MaxPool"] = [](NodeContext& c) { return Pool(c, true); };
   t["AveragePool"] = [](NodeContext& c) { return Pool(c, false); };
