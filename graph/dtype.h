@@ -27,6 +27,12 @@ enum class DType {
   kFloat16
 };
 
+// Every dtype, in the enum's order (for registering dtype-agnostic
+// kernels: Identity-like, control flow, queues, variables).
+inline constexpr DType kAllDTypes[] = {
+    DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64,
+    DType::kBool,    DType::kUInt8,   DType::kInt8,  DType::kFloat16};
+
 // "float32", "float64", "int32", "int64", "bool", "uint8", "int8",
 // "float16"; "invalid" for a value outside the enum.
 std::string_view DTypeName(DType dtype);

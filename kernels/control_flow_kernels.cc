@@ -455,8 +455,7 @@ class WhileKernel : public AsyncOpKernel {
 }  // namespace
 
 void RegisterControlFlowKernels(KernelRegistry& r) {
-  for (DType dt : {DType::kFloat32, DType::kFloat64, DType::kInt32,
-                   DType::kInt64, DType::kBool}) {
+  for (DType dt : kAllDTypes) {
     for (auto [op, factory] : {std::pair<const char*, KernelFactory>{
                                    "Call", MakeKernelFactory<CallKernel>()},
                                {"Cond", MakeKernelFactory<CondKernel>()},

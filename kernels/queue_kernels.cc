@@ -206,8 +206,7 @@ class DequeueKernel : public QueueKernel {
 }  // namespace
 
 void RegisterQueueKernels(KernelRegistry& kernels) {
-  for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt32,
-                  DType::kInt64, DType::kBool}) {
+  for (DType d : kAllDTypes) {
     MustRegister(kernels, {.op = "Enqueue",
                            .dtype = d,
                            .factory = MakeKernelFactory<EnqueueKernel>()});

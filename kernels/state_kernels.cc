@@ -83,8 +83,7 @@ class UpdateKernel : public VariableKernel {
 }  // namespace
 
 void RegisterStateKernels(KernelRegistry& r) {
-  for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt32,
-                  DType::kInt64, DType::kBool}) {
+  for (DType d : kAllDTypes) {
     // ReadVariable has no input: it is keyed by its output dtype.
     MustRegister(r, {.op = "ReadVariable",
                      .dtype = d,
@@ -93,7 +92,7 @@ void RegisterStateKernels(KernelRegistry& r) {
         r, {.op = "Assign",
             .dtype = d,
             .factory = MakeKernelFactory<UpdateKernel<UpdateKind::kAssign>>()});
-    if (d == DType::kBool) continue;
+    if (!IsNumeric(d)) continue;  // No arithmetic on bool and storage types.
     MustRegister(
         r, {.op = "AssignAdd",
             .dtype = d,

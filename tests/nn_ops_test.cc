@@ -265,17 +265,21 @@ TEST_F(NnInference, MatMulAndBatchMatMulTransposes) {
 // ------------------------------------------------------ kernel coverage --
 
 TEST(NnKernels, EveryOpHasKernelsForTheDTypesInferenceAccepts) {
-  const std::vector<DType> all = {DType::kFloat32, DType::kFloat64,
-                                  DType::kInt32, DType::kInt64, DType::kBool};
-  const std::vector<DType> numeric(all.begin(), all.end() - 1);
-  const std::vector<DType> floating(all.begin(), all.begin() + 2);
+  const std::vector<DType> all(std::begin(kAllDTypes), std::end(kAllDTypes));
+  const std::vector<DType> numeric = {DType::kFloat32, DType::kFloat64,
+                                      DType::kInt32, DType::kInt64};
+  const std::vector<DType> floating(numeric.begin(), numeric.begin() + 2);
   const std::vector<std::pair<std::string, std::vector<DType>>> cases = {
       {"Exp", floating},     {"Log", floating},        {"Sqrt", floating},
       {"Rsqrt", floating},   {"Erf", floating},        {"Pow", numeric},
       {"Softmax", floating}, {"LogSoftmax", floating}, {"Abs", numeric},
       {"Square", numeric},   {"Minimum", numeric},     {"ReduceMax", numeric},
       {"ArgMax", numeric},   {"BatchMatMul", numeric}, {"Transpose", all},
-      {"Concat", all},       {"Slice", all},           {"Gather", all}};
+      {"Concat", all},       {"Slice", all},           {"Gather", all},
+      {"Cast", all},         {"Identity", all},        {"While", all},
+      {"Call", all},         {"Enqueue", all},         {"Dequeue", all},
+      {"ReadVariable", all}, {"Assign", all},          {"AssignAdd", numeric},
+      {"Add", numeric}};
   for (const auto& [op, dtypes] : cases) {
     for (DType dt : all) {
       SCOPED_TRACE(op + " " + std::string(DTypeName(dt)));
