@@ -1336,6 +1336,20 @@ absl::StatusOr<Tensor> SaturateCast(NodeContext& c, Tensor x, const Tensor* zp,
   return c.Op("Cast", {x}, {{"dtype", dt}});
 }
 
+absl::StatusOr<Tensor> Requantize(NodeContext& c, const Tensor& acc,
+                                  const Tensor& multiplier, int zp) {
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("Cast", {acc}, {{"dtype", DType::kFloat32}}));
+  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, multiplier}));
+  ASSIGN_OR_RETURN_ONNX(Tensor yz, c.input(zp));
+  const DType out = yz.dtype();
+  if (out != DType::kUInt8 && out != DType::kInt8) {
+    return c.Unsupported(absl::StrCat("y_zero_point dtype ", DTypeName(out)));
+  }
+  ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
+  return SaturateCast(c, y, &yz, out);
+}
+
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {
   t["Cast"] = Cast;
   t["CastLike"] = CastLike;

@@ -56,6 +56,13 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
                                                    int zp, DType dtype,
                                                    std::optional<int> axis);
 
+// The QLinear ops' last step: SaturateCast(float32(acc) * multiplier,
+// zero point input `zp`) in the zero point's dtype (uint8 or int8).
+[[nodiscard]] absl::StatusOr<Tensor> Requantize(NodeContext& c,
+                                                const Tensor& acc,
+                                                const Tensor& multiplier,
+                                                int zp);
+
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);
 

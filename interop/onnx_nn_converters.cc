@@ -189,16 +189,7 @@ absl::Status QLinearConv(NodeContext& c) {
                 {{"shape", ChannelShape(m.shape().dim(m.shape().rank() - 1),
                                         acc.shape().rank())}}));
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor y,
-                        c.Op("Cast", {acc}, {{"dtype", DType::kFloat32}}));
-  ASSIGN_OR_RETURN_ONNX(y, c.Op("Mul", {y, m}));
-  ASSIGN_OR_RETURN_ONNX(Tensor yz, c.input(7));
-  const DType out = yz.dtype();
-  if (out != DType::kUInt8 && out != DType::kInt8) {
-    return c.Unsupported(absl::StrCat("y_zero_point dtype ", DTypeName(out)));
-  }
-  ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
-  ASSIGN_OR_RETURN_ONNX(y, SaturateCast(c, y, &yz, out));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, Requantize(c, acc, m, 7));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
