@@ -397,12 +397,174 @@ absl::Status Loop(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// Scan, unrolled at import (as the RNN converters unroll their sequence):
+// the scan length must be known at import. Each step slices the scan
+// inputs (Gather at the step's index along each input's scan axis, from
+// the end for a reverse direction), imports the body inline on the states
+// and slices, and carries its states on; the scan outputs are stacked
+// along their axes (in reverse for a reverse direction). Scan-8's batch
+// axis is unrolled too (each batch element scans on its own), its
+// sequence_lens only where every length is the full one.
+absl::Status Scan(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Subgraph body, c.GraphAttr("body"));
+  const bool v8 = c.opset() < 9;
+  const int first = v8 ? 1 : 0;  // Scan-8's sequence_lens comes first.
+  const int64_t m = c.Int("num_scan_inputs", 0);
+  const int n = c.num_inputs() - first - static_cast<int>(m);
+  const int k = body.graph->output_size() - n;
+  if (m < 1 || n < 0 || k < 0 || body.graph->input_size() != n + m ||
+      c.num_outputs() > n + k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Scan with ", m, " scan inputs of ", c.num_inputs(),
+        " inputs does not match its body (", body.graph->input_size(),
+        " inputs, ", body.graph->output_size(), " outputs)"));
+  }
+  std::vector<int64_t> in_axes(m, v8 ? 1 : 0), in_dirs(m, 0),
+      out_axes(k, v8 ? 1 : 0), out_dirs(k, 0);
+  if (v8) {
+    in_dirs = c.Ints("directions", in_dirs);
+  } else {
+    in_axes = c.Ints("scan_input_axes", in_axes);
+    in_dirs = c.Ints("scan_input_directions", in_dirs);
+    out_axes = c.Ints("scan_output_axes", out_axes);
+    out_dirs = c.Ints("scan_output_directions", out_dirs);
+  }
+  if (static_cast<int64_t>(in_axes.size()) != m ||
+      static_cast<int64_t>(in_dirs.size()) != m ||
+      static_cast<int>(out_axes.size()) != k ||
+      static_cast<int>(out_dirs.size()) != k) {
+    return absl::InvalidArgumentError(
+        "Scan's axes and directions must have one entry per scan input / "
+        "output");
+  }
+  auto tensor_of = [&](const Value& v) -> absl::StatusOr<Tensor> {
+    if (v.tensor.ok()) return v.tensor;
+    if (v.constant.has_value()) return c.Const(*v.constant);
+    return absl::InvalidArgumentError("the body returned a sequence");
+  };
+  auto index = [&](int64_t i) { return c.Const(NDArray::Scalar<int64_t>(i)); };
+  // Gathers x[..., i, ...] along `axis` (the axis removed).
+  auto take = [&](const Tensor& x, int64_t i,
+                  int64_t axis) -> absl::StatusOr<Tensor> {
+    ASSIGN_OR_RETURN_ONNX(Tensor at, index(i));
+    return c.Op("Gather", {x, at}, {{"axis", axis}});
+  };
+  // Stacks `parts` (one rank) along a new axis `axis`.
+  auto stack = [&](const std::vector<Tensor>& parts,
+                   int64_t axis) -> absl::StatusOr<Tensor> {
+    std::vector<Tensor> grown;
+    for (const Tensor& p : parts) {
+      std::vector<int64_t> dims = p.shape().dims();
+      ASSIGN_OR_RETURN_ONNX(int64_t a,
+                            NormalizeAxis(axis, p.shape().rank() + 1));
+      dims.insert(dims.begin() + a, 1);
+      ASSIGN_OR_RETURN_ONNX(Tensor g, ReshapeLike(c, p, Shape(dims)));
+      grown.push_back(g);
+    }
+    ASSIGN_OR_RETURN_ONNX(
+        int64_t a, NormalizeAxis(axis, parts.front().shape().rank() + 1));
+    if (grown.size() == 1) return grown.front();
+    return c.Op("Concat", grown, {{"axis", a}});
+  };
+  std::vector<Tensor> states(n), xs(m);
+  for (int i = 0; i < n; ++i) {
+    ASSIGN_OR_RETURN_ONNX(states[i], c.input(first + i));
+  }
+  int64_t len = -1, batch = 1;
+  for (int64_t j = 0; j < m; ++j) {
+    ASSIGN_OR_RETURN_ONNX(xs[j], c.input(first + n + static_cast<int>(j)));
+    const Shape& s = xs[j].shape();
+    ASSIGN_OR_RETURN_ONNX(in_axes[j], NormalizeAxis(in_axes[j], s.rank()));
+    const int64_t d = s.dim(static_cast<int>(in_axes[j]));
+    if (d < 0 || (v8 && s.dim(0) < 0)) {
+      return c.Unsupported(
+          "a scan length or batch size unknown at import (pin the input "
+          "shapes with OnnxImportOptions::input_shapes)");
+    }
+    if (len >= 0 && d != len) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "scan inputs of different lengths (", len, " and ", d, ")"));
+    }
+    len = d;
+    if (v8) batch = s.dim(0);
+  }
+  if (len == 0) return c.Unsupported("a scan of length 0");
+  if (v8 && c.has_input(0)) {
+    ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> lens,
+                          c.ConstInts(0, "sequence_lens"));
+    for (int64_t l : lens) {
+      if (l != len) return c.Unsupported("sequence_lens shorter than the scan");
+    }
+  }
+  // Per batch element (one for Scan-9+): final states, stacked outputs.
+  std::vector<std::vector<Tensor>> final_states(n), stacked(k);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<Tensor> st(n), seq(m);
+    for (int i = 0; i < n; ++i) {
+      if (v8) {
+        ASSIGN_OR_RETURN_ONNX(st[i], take(states[i], b, 0));
+      } else {
+        st[i] = states[i];
+      }
+    }
+    for (int64_t j = 0; j < m; ++j) {
+      if (v8) {
+        ASSIGN_OR_RETURN_ONNX(seq[j], take(xs[j], b, 0));
+      } else {
+        seq[j] = xs[j];
+      }
+    }
+    std::vector<std::vector<Tensor>> steps(k, std::vector<Tensor>(len));
+    for (int64_t t = 0; t < len; ++t) {
+      std::vector<Value> args;
+      for (const Tensor& s : st) args.push_back(Value{.tensor = s});
+      for (int64_t j = 0; j < m; ++j) {
+        const int64_t at = in_dirs[j] != 0 ? len - 1 - t : t;
+        ASSIGN_OR_RETURN_ONNX(
+            Tensor slice, take(seq[j], at, v8 ? in_axes[j] - 1 : in_axes[j]));
+        args.push_back(Value{.tensor = slice});
+      }
+      ASSIGN_OR_RETURN_ONNX(std::vector<Value> r,
+                            c.ImportSubgraph(body, args, /*traced=*/false));
+      for (int i = 0; i < n; ++i) {
+        ASSIGN_OR_RETURN_ONNX(st[i], tensor_of(r[i]));
+      }
+      for (int q = 0; q < k; ++q) {
+        ASSIGN_OR_RETURN_ONNX(Tensor out, tensor_of(r[n + q]));
+        steps[q][out_dirs[q] != 0 ? len - 1 - t : t] = out;
+      }
+    }
+    for (int i = 0; i < n; ++i) final_states[i].push_back(st[i]);
+    for (int q = 0; q < k; ++q) {
+      ASSIGN_OR_RETURN_ONNX(
+          Tensor y, stack(steps[q], v8 ? out_axes[q] - 1 : out_axes[q]));
+      stacked[q].push_back(y);
+    }
+  }
+  for (int i = 0; i < n && i < c.num_outputs(); ++i) {
+    Tensor y = final_states[i].front();
+    if (v8) {
+      ASSIGN_OR_RETURN_ONNX(y, stack(final_states[i], 0));
+    }
+    if (c.has_output(i)) c.SetOutput(i, y);
+  }
+  for (int q = 0; q < k && n + q < c.num_outputs(); ++q) {
+    Tensor y = stacked[q].front();
+    if (v8) {
+      ASSIGN_OR_RETURN_ONNX(y, stack(stacked[q], 0));
+    }
+    if (c.has_output(n + q)) c.SetOutput(n + q, y);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterControlFlowConverters(
     absl::flat_hash_map<std::string, Converter>& t) {
   t["If"] = If;
   t["Loop"] = Loop;
+  t["Scan"] = Scan;
 }
 
 }  // namespace onnx_internal

@@ -572,5 +572,67 @@ TEST(OnnxLoop, RunTimeSliceInTheBodyListedWithItsPath) {
   EXPECT_THAT(r.status().message(), Not(HasSubstr("node #0 (Loop 'loop'):")));
 }
 
+// ------------------------------------------------------------------ Scan --
+
+// A running sum over x's rows, scanned from the end, its per-step sums
+// stacked along axis 1; the scan length comes from x's shape.
+TEST(OnnxScan, ReverseRunningSumStackedAlongAnAxis) {
+  Model m(11);
+  GraphBuilder g = m.graph();
+  g.Input("init", kF32, {2}).Input("x", kF32, {3, 2});
+  g.Output("final", kF32, {2}).Output("sums", kF32, {2, 3});
+  onnx::NodeProto* n = g.Node("Scan", {"init", "x"}, {"final", "sums"}, "scan");
+  auto ints = [&](const char* name, std::vector<int64_t> v) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    if (v.size() == 1 && std::string(name) == "num_scan_inputs") {
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(v[0]);
+      return;
+    }
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a->add_ints(x);
+  };
+  ints("num_scan_inputs", {1});
+  ints("scan_input_directions", {1});
+  ints("scan_output_axes", {1});
+  GraphBuilder b = Subgraph(n, "body");
+  b.Input("s_in", kF32, {2}).Input("x_t", kF32, {2});
+  b.Output("s_out", kF32, {2}).Output("y_t", kF32, {2});
+  b.Node("Add", {"s_in", "x_t"}, {"s_out"}, "acc");
+  b.Node("Identity", {"s_out"}, {"y_t"});
+  absl::StatusOr<std::vector<NDArray>> out =
+      m.Run({F32({0, 100}, Shape{2}), F32({1, 2, 3, 4, 5, 6}, Shape{3, 2})});
+  ASSERT_TRUE(out.ok()) << out.status();
+  // From the last row: [5,6] -> [5,106], +[3,4] -> [8,110], +[1,2] ->
+  // [9,112]; step t's sum in column t.
+  EXPECT_THAT((*out)[0].values<float>(), ::testing::ElementsAre(9, 112));
+  EXPECT_EQ((*out)[1].shape(), (Shape{2, 3}));
+  EXPECT_THAT((*out)[1].values<float>(),
+              ::testing::ElementsAre(5, 8, 9, 106, 110, 112));
+}
+
+TEST(OnnxScan, UnknownScanLengthIsListed) {
+  Model m(11);
+  GraphBuilder g = m.graph();
+  g.Input("init", kF32, {2}).Input("x", kF32, {-1, 2});
+  g.Output("final", kF32, {2});
+  onnx::NodeProto* n = g.Node("Scan", {"init", "x"}, {"final"}, "scan");
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("num_scan_inputs");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(1);
+  GraphBuilder b = Subgraph(n, "body");
+  b.Input("s_in", kF32, {2}).Input("x_t", kF32, {2});
+  b.Output("s_out", kF32, {2});
+  b.Node("Add", {"s_in", "x_t"}, {"s_out"});
+  absl::StatusOr<OnnxModel> r = m.Import();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("(Scan 'scan'): a scan length or batch size unknown "
+                        "at import"));
+}
+
 }  // namespace
 }  // namespace weft
