@@ -29,6 +29,7 @@
 #include "graph/ops.h"
 #include "graph/provenance.h"
 #include "interop/onnx_context.h"
+#include "interop/onnx_functions.h"
 #include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/session.h"
@@ -1197,6 +1198,10 @@ absl::StatusOr<OnnxModel> ImportOnnxBytes(std::string_view bytes,
         absl::StrCat("ONNX model ", source_name, " has no graph"));
   }
   if (absl::Status s = onnx_internal::CheckModel(model, source_name); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = onnx_internal::InlineLocalFunctions(model, source_name);
+      !s.ok()) {
     return s;
   }
   return onnx_internal::Importer(model, source_name, options).Run();

@@ -567,6 +567,134 @@ TEST(OnnxImport, StorageDTypesAreComputedInAWiderDType) {
   EXPECT_THAT((*out)[3].values<uint8_t>(), ::testing::ElementsAre(200, 255));
 }
 
+// ------------------------------------------------------ local functions --
+
+// Adds the local function local.<name>(inputs) -> outputs with `nodes`
+// (op type, inputs, outputs, and an optional attribute referring to the
+// call's attribute `ref`).
+struct FnNode {
+  std::string op;
+  std::vector<std::string> in, out;
+  std::string attr = "", ref = "";
+  std::string domain = "";
+};
+void AddFunction(onnx::ModelProto& m, const std::string& name,
+                 const std::vector<std::string>& in,
+                 const std::vector<std::string>& out,
+                 const std::vector<std::string>& attrs,
+                 const std::vector<FnNode>& nodes) {
+  onnx::FunctionProto* f = m.add_functions();
+  f->set_name(name);
+  f->set_domain("local");
+  for (const std::string& i : in) f->add_input(i);
+  for (const std::string& o : out) f->add_output(o);
+  for (const std::string& a : attrs) f->add_attribute(a);
+  onnx::OperatorSetIdProto* o = f->add_opset_import();
+  o->set_domain("");
+  o->set_version(13);
+  onnx::OperatorSetIdProto* l = f->add_opset_import();
+  l->set_domain("local");
+  l->set_version(1);
+  for (const FnNode& fn : nodes) {
+    onnx::NodeProto* n = f->add_node();
+    n->set_op_type(fn.op);
+    n->set_domain(fn.domain);
+    for (const std::string& i : fn.in) n->add_input(i);
+    for (const std::string& o2 : fn.out) n->add_output(o2);
+    if (!fn.attr.empty()) {
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name(fn.attr);
+      a->set_ref_attr_name(fn.ref);
+      a->set_type(onnx::AttributeProto::FLOAT);
+    }
+  }
+}
+
+// A model-local function (with an attribute reference) called twice, and
+// one calling another: inlined before import, each call's values apart.
+TEST(OnnxImport, LocalFunctionsAreInlined) {
+  onnx::ModelProto m = NewModel();
+  onnx::OperatorSetIdProto* l = m.add_opset_import();
+  l->set_domain("local");
+  l->set_version(1);
+  // ScaleAdd(x, y; alpha) = x * alpha + y.
+  AddFunction(
+      m, "ScaleAdd", {"x", "y"}, {"z"}, {"alpha"},
+      {{.op = "Constant", .out = {"a"}, .attr = "value_float", .ref = "alpha"},
+       {.op = "Mul", .in = {"x", "a"}, .out = {"t"}},
+       {.op = "Add", .in = {"t", "y"}, .out = {"z"}}});
+  // Twice(x) = ScaleAdd(x, x; alpha = 1): a call inside a function.
+  AddFunction(
+      m, "Twice", {"x"}, {"z"}, {},
+      {{.op = "Constant", .out = {"zero"}, .attr = ""},
+       {.op = "ScaleAdd", .in = {"x", "x"}, .out = {"z"}, .domain = "local"}});
+  // The Constant above needs a value: give it one.
+  onnx::AttributeProto* v =
+      m.mutable_functions(1)->mutable_node(0)->add_attribute();
+  v->set_name("value_float");
+  v->set_type(onnx::AttributeProto::FLOAT);
+  v->set_f(0);
+  AddInput(m, "p", kFloat, {2});
+  AddInput(m, "q", kFloat, {2});
+  auto call = [&](const std::string& fn, std::vector<std::string> in,
+                  const std::string& out, std::optional<float> alpha) {
+    onnx::NodeProto* n = AddNode(m, fn, in, {out}, out + "_call");
+    n->set_domain("local");
+    if (alpha) {
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name("alpha");
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(*alpha);
+    }
+  };
+  call("ScaleAdd", {"p", "q"}, "r1", 3.0f);   // 3p + q
+  call("ScaleAdd", {"r1", "q"}, "r2", 0.5f);  // (3p + q) / 2 + q
+  call("Twice", {"q"}, "r3", std::nullopt);   // ScaleAdd(q, q) without alpha.
+  AddOutput(m, "r2", kFloat, 1);
+  AddOutput(m, "r3", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "functions.onnx");
+  // Twice's inner call has no alpha: the Constant loses its value and the
+  // import says so; give Twice an alpha of its own instead.
+  ASSERT_FALSE(im.ok());
+  EXPECT_THAT(im.status().message(), HasSubstr("Constant"));
+
+  onnx::NodeProto* inner = m.mutable_functions(1)->mutable_node(1);
+  onnx::AttributeProto* a = inner->add_attribute();
+  a->set_name("alpha");
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(1.0f);
+  im = Import(m, "functions.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*s)->Run({{im->inputs[0], F32({1, 2}, Shape{2})},
+                 {im->inputs[1], F32({10, 20}, Shape{2})}},
+                im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT((*out)[0].values<float>(), ::testing::ElementsAre(16.5f, 33.0f));
+  EXPECT_THAT((*out)[1].values<float>(), ::testing::ElementsAre(20.0f, 40.0f));
+}
+
+TEST(OnnxImport, RecursiveLocalFunctionIsAnError) {
+  onnx::ModelProto m = NewModel();
+  onnx::OperatorSetIdProto* l = m.add_opset_import();
+  l->set_domain("local");
+  l->set_version(1);
+  AddFunction(
+      m, "Forever", {"x"}, {"y"}, {},
+      {{.op = "Forever", .in = {"x"}, .out = {"y"}, .domain = "local"}});
+  AddInput(m, "p", kFloat, {2});
+  AddNode(m, "Forever", {"p"}, {"r"}, "loop")->set_domain("local");
+  AddOutput(m, "r", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "recursive.onnx");
+  ASSERT_FALSE(im.ok());
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(),
+              HasSubstr("ONNX model recursive.onnx: its local functions call "
+                        "each other more than 16 deep"));
+}
+
 // MatMulInteger in int32, with a zero point per tensor and per row.
 TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
   onnx::ModelProto m = NewModel();
