@@ -119,7 +119,7 @@ bool ExpandCalls(onnx::GraphProto& g, const FunctionTable& table,
       }
     }
     const onnx::FunctionProto* f = Callee(table, n);
-    if (f == nullptr) {
+    if (f == nullptr || counter >= kMaxFunctionCalls) {
       *nodes.Add() = std::move(n);
       continue;
     }
@@ -147,6 +147,11 @@ absl::Status InlineLocalFunctions(onnx::ModelProto& model,
   for (int depth = 0; depth <= kMaxFunctionDepth; ++depth) {
     if (!ExpandCalls(*model.mutable_graph(), table, counter)) {
       return absl::OkStatus();
+    }
+    if (counter >= kMaxFunctionCalls) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ONNX model ", source, ": its local functions expand to more than ",
+          kMaxFunctionCalls, " calls"));
     }
   }
   return absl::InvalidArgumentError(

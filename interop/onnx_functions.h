@@ -13,8 +13,11 @@
 namespace weft {
 namespace onnx_internal {
 
-// Calls nest at most this deep (a deeper or recursive chain is an error).
+// Calls nest at most this deep (a deeper or recursive chain is an error),
+// and a model expands at most this many calls (a hostile model cannot
+// grow the graph without bound).
 inline constexpr int kMaxFunctionDepth = 16;
+inline constexpr int kMaxFunctionCalls = 100000;
 
 // Rewrites `model` in place: each node whose (domain, op_type) names one of
 // model.functions() — in the main graph and in every subgraph attribute —
@@ -26,7 +29,8 @@ inline constexpr int kMaxFunctionDepth = 16;
 // when the call has none, so the op's default applies). The body nodes
 // are named "<call>/<node>". A function calling another is inlined in
 // turn; kInvalidArgument naming `source` for a chain deeper than
-// kMaxFunctionDepth (a recursive function).
+// kMaxFunctionDepth (a recursive function) or more than kMaxFunctionCalls
+// calls in all.
 [[nodiscard]] absl::Status InlineLocalFunctions(onnx::ModelProto& model,
                                                 std::string_view source);
 

@@ -676,6 +676,26 @@ TEST(OnnxImport, LocalFunctionsAreInlined) {
   EXPECT_THAT((*out)[1].values<float>(), ::testing::ElementsAre(20.0f, 40.0f));
 }
 
+TEST(OnnxImport, LocalFunctionExpansionIsBounded) {
+  // Each level calls the function twice: 2^k calls at depth k.
+  onnx::ModelProto m = NewModel();
+  onnx::OperatorSetIdProto* l = m.add_opset_import();
+  l->set_domain("local");
+  l->set_version(1);
+  AddFunction(m, "Split", {"x"}, {"y"}, {},
+              {{.op = "Split", .in = {"x"}, .out = {"a"}, .domain = "local"},
+               {.op = "Split", .in = {"a"}, .out = {"y"}, .domain = "local"}});
+  AddInput(m, "p", kFloat, {2});
+  AddNode(m, "Split", {"p"}, {"r"}, "grow")->set_domain("local");
+  AddOutput(m, "r", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "grow.onnx");
+  ASSERT_FALSE(im.ok());
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(),
+              HasSubstr("ONNX model grow.onnx: its local functions expand to "
+                        "more than 100000 calls"));
+}
+
 TEST(OnnxImport, RecursiveLocalFunctionIsAnError) {
   onnx::ModelProto m = NewModel();
   onnx::OperatorSetIdProto* l = m.add_opset_import();
