@@ -21,6 +21,7 @@
 //                              product and ReduceSum; Transposes to the
 //                              output's order.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -33,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
+#include "interop/onnx_tensor.h"
 
 namespace weft {
 namespace onnx_internal {
@@ -846,6 +848,191 @@ absl::Status Einsum(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// ------------------------------------------------------------ DFT, STFT --
+
+// The discrete Fourier transform of `x` ([..., c], c = 1 real or 2
+// complex) along signal axis `axis` (of length `length`, zero-padded or
+// truncated to it), as two matrix products with cos/sin tables built at
+// import: X_k = sum_j x_j e^(-+2 pi i jk / L), 1/L for the inverse;
+// `onesided` keeps the first L/2 + 1 bins. Every dim must be known at
+// import. [..., K, ..., 2].
+absl::StatusOr<Tensor> Dft(NodeContext& c, Tensor x, int64_t axis,
+                           int64_t length, bool inverse, bool onesided) {
+  const Shape& s = x.shape();
+  const int r = s.rank();
+  if (r < 2 || (s.dim(r - 1) != 1 && s.dim(r - 1) != 2) ||
+      s.num_elements() < 0) {
+    return c.Unsupported(absl::StrCat(
+        "an input ", s.DebugString(),
+        " whose dims are not all known at import or whose last dim is not "
+        "1 (real) or 2 (complex)"));
+  }
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "axis ", axis, " is not a signal axis of ", s.DebugString()));
+  }
+  const int64_t n = s.dim(static_cast<int>(axis));
+  if (length <= 0) length = n;
+  const bool complex = s.dim(r - 1) == 2;
+  const DType dt = x.dtype();
+  if (!IsFloating(dt)) {
+    return c.Unsupported(absl::StrCat("input dtype ", DTypeName(dt)));
+  }
+  // The signal axis last: [rest..., n] per part (real, imaginary).
+  std::vector<int64_t> perm;
+  for (int i = 0; i < r - 1; ++i) {
+    if (i != axis) perm.push_back(i);
+  }
+  perm.push_back(axis);
+  auto part = [&](int64_t which) -> absl::StatusOr<Tensor> {
+    ASSIGN_OR_RETURN_ONNX(Tensor at, c.Const(NDArray::Scalar<int64_t>(which)));
+    ASSIGN_OR_RETURN_ONNX(Tensor p,
+                          c.Op("Gather", {x, at}, {{"axis", int64_t{r - 1}}}));
+    ASSIGN_OR_RETURN_ONNX(p, c.Op("Transpose", {p}, {{"perm", perm}}));
+    std::vector<int64_t> dims = p.shape().dims();
+    if (length != n) {  // Zero-pad or truncate to `length`.
+      if (length > n) {
+        std::vector<int64_t> pads(2 * dims.size(), 0);
+        pads.back() = length - n;
+        ASSIGN_OR_RETURN_ONNX(p, c.Op("Pad", {p},
+                                      {{"pads", pads},
+                                       {"mode", std::string("constant")},
+                                       {"value", 0.0}}));
+      } else {
+        std::vector<int64_t> begin(dims.size(), 0), size = dims;
+        size.back() = length;
+        ASSIGN_OR_RETURN_ONNX(
+            p, c.Op("Slice", {p}, {{"begin", begin}, {"size", size}}));
+      }
+    }
+    const int64_t rows = p.shape().num_elements() / length;
+    return ReshapeLike(c, p, Shape{rows, length});
+  };
+  ASSIGN_OR_RETURN_ONNX(Tensor re, part(0));
+  Tensor im;
+  if (complex) {
+    ASSIGN_OR_RETURN_ONNX(im, part(1));
+  }
+  const int64_t bins = onesided ? length / 2 + 1 : length;
+  std::vector<double> cs(length * bins), sn(length * bins);
+  for (int64_t j = 0; j < length; ++j) {
+    for (int64_t k = 0; k < bins; ++k) {
+      // (j * k) mod L keeps the angle small and exact.
+      const double a = 2 * M_PI * static_cast<double>((j * k) % length) /
+                       static_cast<double>(length);
+      cs[j * bins + k] = std::cos(a);
+      sn[j * bins + k] = std::sin(a);
+    }
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor cos_t,
+                        c.Const(FromDoubles(cs, dt, Shape{length, bins})));
+  ASSIGN_OR_RETURN_ONNX(Tensor sin_t,
+                        c.Const(FromDoubles(sn, dt, Shape{length, bins})));
+  // Forward: Re = re C + im S, Im = im C - re S; inverse: the signs of
+  // the S terms flip.
+  ASSIGN_OR_RETURN_ONNX(Tensor out_re, c.Op("MatMul", {re, cos_t}));
+  ASSIGN_OR_RETURN_ONNX(Tensor re_s, c.Op("MatMul", {re, sin_t}));
+  ASSIGN_OR_RETURN_ONNX(Tensor out_im, c.Op("Neg", {re_s}));
+  if (inverse) out_im = re_s;
+  if (complex) {
+    ASSIGN_OR_RETURN_ONNX(Tensor im_c, c.Op("MatMul", {im, cos_t}));
+    ASSIGN_OR_RETURN_ONNX(Tensor im_s, c.Op("MatMul", {im, sin_t}));
+    ASSIGN_OR_RETURN_ONNX(out_re,
+                          c.Op(inverse ? "Sub" : "Add", {out_re, im_s}));
+    ASSIGN_OR_RETURN_ONNX(out_im, c.Op("Add", {out_im, im_c}));
+  }
+  if (inverse) {
+    ASSIGN_OR_RETURN_ONNX(Tensor scale, c.Scalar(dt, 1.0 / length));
+    ASSIGN_OR_RETURN_ONNX(out_re, c.Op("Mul", {out_re, scale}));
+    ASSIGN_OR_RETURN_ONNX(out_im, c.Op("Mul", {out_im, scale}));
+  }
+  // Back to [..., bins at axis, ..., 2].
+  std::vector<int64_t> moved;
+  for (int64_t p : perm) moved.push_back(s.dim(static_cast<int>(p)));
+  moved.back() = bins;
+  std::vector<int64_t> inverse_perm(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse_perm[perm[i]] = i;
+  std::vector<Tensor> parts;
+  for (Tensor t : {out_re, out_im}) {
+    ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, Shape(moved)));
+    ASSIGN_OR_RETURN_ONNX(t, c.Op("Transpose", {t}, {{"perm", inverse_perm}}));
+    std::vector<int64_t> dims = t.shape().dims();
+    dims.push_back(1);
+    ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, Shape(dims)));
+    parts.push_back(t);
+  }
+  return c.Op("Concat", parts, {{"axis", int64_t{r - 1}}});
+}
+
+absl::Status DftOp(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  int64_t length = -1;
+  if (c.has_input(1)) {
+    ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> l, c.ConstInts(1, "dft_length"));
+    if (l.size() != 1 || l[0] < 1) {
+      return absl::InvalidArgumentError("dft_length must be one value >= 1");
+    }
+    length = l[0];
+  }
+  const bool inverse = c.Int("inverse", 0) != 0;
+  const bool onesided = c.Int("onesided", 0) != 0;
+  if (inverse && onesided) {
+    return c.Unsupported("an inverse one-sided DFT");
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        Dft(c, x, c.Int("axis", 1), length, inverse, onesided));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// STFT: frames of frame_length every frame_step samples (Gather of a
+// [frames, frame_length] index table along the signal axis), times the
+// window, then a DFT of each frame.
+absl::Status Stft(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> step,
+                        c.ConstInts(1, "frame_step"));
+  int64_t frame = -1;
+  Tensor window;
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(window, c.input(2));
+    frame = window.shape().rank() == 1 ? window.shape().dim(0) : -1;
+  }
+  if (c.has_input(3)) {
+    ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> fl,
+                          c.ConstInts(3, "frame_length"));
+    if (fl.size() != 1) {
+      return absl::InvalidArgumentError("frame_length must be one value");
+    }
+    frame = fl[0];
+  }
+  const Shape& s = x.shape();
+  if (step.size() != 1 || step[0] < 1 || frame < 1 || s.rank() != 3 ||
+      s.dim(1) < frame) {
+    return c.Unsupported(absl::StrCat("a signal ", s.DebugString(),
+                                      ", frame step or frame length (", frame,
+                                      ") not known at import or out of range"));
+  }
+  const int64_t frames = (s.dim(1) - frame) / step[0] + 1;
+  std::vector<int64_t> idx(frames * frame);
+  for (int64_t f = 0; f < frames; ++f) {
+    for (int64_t j = 0; j < frame; ++j) idx[f * frame + j] = f * step[0] + j;
+  }
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor at, c.Const(*NDArray::Create<int64_t>(idx, Shape{frames, frame})));
+  ASSIGN_OR_RETURN_ONNX(Tensor framed,
+                        c.Op("Gather", {x, at}, {{"axis", int64_t{1}}}));
+  if (window.ok()) {
+    ASSIGN_OR_RETURN_ONNX(window, ReshapeLike(c, window, Shape{frame, 1}));
+    ASSIGN_OR_RETURN_ONNX(framed, c.Op("Mul", {framed, window}));
+  }
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor y, Dft(c, framed, 2, frame, false, c.Int("onesided", 1) != 0));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterCompositeConverters(
@@ -855,6 +1042,8 @@ void RegisterCompositeConverters(
   t["Hardmax"] = Hardmax;
   t["OneHot"] = OneHot;
   t["Einsum"] = Einsum;
+  t["DFT"] = DftOp;
+  t["STFT"] = Stft;
 }
 
 }  // namespace onnx_internal

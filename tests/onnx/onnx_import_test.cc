@@ -715,6 +715,37 @@ TEST(OnnxImport, RecursiveLocalFunctionIsAnError) {
                         "each other more than 16 deep"));
 }
 
+// DFT of a real signal against the definition; one whose length is only
+// known at run time is listed.
+TEST(OnnxImport, DftMatchesTheDefinitionAndNeedsKnownDims) {
+  onnx::ModelProto m = NewModel(17);
+  AddInput(m, "x", kFloat, {1, 4, 1});
+  AddNode(m, "DFT", {"x"}, {"y"}, "dft");
+  AddOutput(m, "y", kFloat, 3);
+  absl::StatusOr<OnnxModel> im = Import(m, "dft.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<NDArray>> out = (*s)->Run(
+      {{im->inputs[0], F32({1, 2, 3, 4}, Shape{1, 4, 1})}}, im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  // X_k = sum_j x_j e^(-2 pi i jk / 4): 10, -2+2i, -2, -2-2i.
+  const std::vector<float> want = {10, 0, -2, 2, -2, 0, -2, -2};
+  ASSERT_EQ((*out)[0].shape(), (Shape{1, 4, 2}));
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR((*out)[0].values<float>()[i], want[i], 1e-5) << i;
+  }
+  onnx::ModelProto u = NewModel(17);
+  AddInput(u, "x", kFloat, {1, kSymbolic, 1});
+  AddNode(u, "DFT", {"x"}, {"y"}, "dft");
+  AddOutput(u, "y", kFloat, 3);
+  absl::StatusOr<OnnxModel> bad = Import(u, "dft_unknown.onnx");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("whose dims are not all known at import"));
+}
+
 // MatMulInteger in int32, with a zero point per tensor and per row.
 TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
   onnx::ModelProto m = NewModel();
