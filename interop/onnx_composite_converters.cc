@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
 #include "interop/onnx_tensor.h"
@@ -1033,6 +1034,73 @@ absl::Status Stft(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// MelWeightMatrix: a constant, computed at import from its five scalar
+// inputs as ONNX's reference computes it (triangular filters between mel
+// points spaced evenly above lower_edge_hertz, snapped to DFT bins by
+// floor((dft_length + 1) * hz / sample_rate)).
+absl::Status MelWeightMatrix(NodeContext& c) {
+  std::vector<double> v;
+  const char* names[] = {"num_mel_bins", "dft_length", "sample_rate",
+                         "lower_edge_hertz", "upper_edge_hertz"};
+  // Every input the model computes at run time, named in one error.
+  std::vector<std::string> missing;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<const NDArray*> a = c.ConstInput(i, names[i]);
+    if (!a.ok()) missing.emplace_back(a.status().message());
+  }
+  if (!missing.empty()) return c.Unsupported(absl::StrJoin(missing, "; "));
+  for (int i = 0; i < 5; ++i) {
+    const std::vector<double> d = ToDoubles(*c.constant(i));
+    if (d.size() != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(names[i], " must be one value"));
+    }
+    v.push_back(d[0]);
+  }
+  const int64_t mels = static_cast<int64_t>(v[0]);
+  const int64_t dft = static_cast<int64_t>(v[1]);
+  const double rate = v[2], lo = v[3], hi = v[4];
+  if (mels < 1 || mels > 4096 || dft < 1 || dft > (1 << 20) || rate <= 0 ||
+      !(lo >= 0 && lo < hi && hi <= rate)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MelWeightMatrix inputs out of range: ", mels, " mel bins, DFT length ",
+        dft, ", sample rate ", rate, ", edges ", lo, " to ", hi, " Hz"));
+  }
+  const int64_t bins = dft / 2 + 1;
+  auto to_mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
+  // ONNX's reference spaces the mel points by (high - low) / (mels + 2),
+  // so the last point stays below upper_edge_hertz.
+  const double lo_mel = to_mel(lo), step = (to_mel(hi) - lo_mel) / (mels + 2);
+  std::vector<int64_t> point(mels + 2);
+  for (int64_t i = 0; i < mels + 2; ++i) {
+    const double hz = 700 * (std::pow(10, (i * step + lo_mel) / 2595) - 1);
+    point[i] = static_cast<int64_t>(std::floor((dft + 1) * hz / rate));
+    point[i] = std::clamp<int64_t>(point[i], 0, bins - 1);
+  }
+  std::vector<double> w(bins * mels, 0.0);
+  for (int64_t i = 0; i < mels; ++i) {
+    const int64_t left = point[i], center = point[i + 1], right = point[i + 2];
+    if (center == left) {
+      w[center * mels + i] = 1;
+    } else {
+      for (int64_t j = left; j <= center; ++j) {
+        w[j * mels + i] = static_cast<double>(j - left) / (center - left);
+      }
+    }
+    for (int64_t j = center; j < right; ++j) {
+      w[j * mels + i] = static_cast<double>(right - j) / (right - center);
+    }
+  }
+  const int64_t out_type = c.Int("output_datatype", onnx::TensorProto::FLOAT);
+  ASSIGN_OR_RETURN_ONNX(DType dt,
+                        DTypeFromOnnx(static_cast<int32_t>(out_type)));
+  if (!IsFloating(dt)) {
+    return c.Unsupported(absl::StrCat("output_datatype ", DTypeName(dt)));
+  }
+  c.SetConstantOutput(0, FromDoubles(w, dt, Shape{bins, mels}));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterCompositeConverters(
@@ -1044,6 +1112,7 @@ void RegisterCompositeConverters(
   t["Einsum"] = Einsum;
   t["DFT"] = DftOp;
   t["STFT"] = Stft;
+  t["MelWeightMatrix"] = MelWeightMatrix;
 }
 
 }  // namespace onnx_internal

@@ -746,6 +746,31 @@ TEST(OnnxImport, DftMatchesTheDefinitionAndNeedsKnownDims) {
               HasSubstr("whose dims are not all known at import"));
 }
 
+TEST(OnnxImport, MelWeightMatrixRefusesOutOfRangeInputs) {
+  onnx::ModelProto m = NewModel(17);
+  const std::vector<std::pair<std::string, float>> in = {
+      {"bins", 0}, {"dft", 16}, {"rate", 8192}, {"lo", 0}, {"hi", 4096}};
+  for (const auto& [name, v] : in) {
+    onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+    t->set_name(name);
+    const bool is_float = name == "lo" || name == "hi";
+    t->set_data_type(is_float ? kFloat : kInt64);
+    if (is_float) {
+      t->add_float_data(v);
+    } else {
+      t->add_int64_data(static_cast<int64_t>(v));
+    }
+  }
+  AddNode(m, "MelWeightMatrix", {"bins", "dft", "rate", "lo", "hi"}, {"w"},
+          "mel");
+  AddOutput(m, "w", kFloat, 2);
+  absl::StatusOr<OnnxModel> im = Import(m, "mel.onnx");
+  ASSERT_FALSE(im.ok());
+  EXPECT_EQ(im.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(im.status().message(),
+              HasSubstr("MelWeightMatrix inputs out of range: 0 mel bins"));
+}
+
 // MatMulInteger in int32, with a zero point per tensor and per row.
 TEST(OnnxImport, MatMulIntegerAndItsZeroPoints) {
   onnx::ModelProto m = NewModel();
