@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -30,6 +31,7 @@
 #include "graph/graph_impl.h"
 #include "graph/graph_io_internal.h"
 #include "graph/ndarray.h"
+#include "graph/op_registry.h"
 #include "graph/provenance.h"
 
 namespace weft {
@@ -1201,14 +1203,15 @@ absl::StatusOr<GraphFileFormat> GraphFileFormatForPath(std::string_view path) {
                    "'.pbtxt' (text)"));
 }
 
-absl::StatusOr<std::string> SerializeGraph(const Graph& graph,
-                                           GraphFileFormat format) {
-  absl::StatusOr<GraphDef> def = ToGraphDef(graph);
-  if (!def.ok()) return def.status();
+namespace {
+
+// `def` in `format`.
+absl::StatusOr<std::string> PrintGraphDef(const GraphDef& def,
+                                          GraphFileFormat format) {
   std::string out;
   if (format == GraphFileFormat::kText) {
     google::protobuf::TextFormat::Printer printer;
-    if (!printer.PrintToString(*def, &out)) {
+    if (!printer.PrintToString(def, &out)) {
       return absl::InternalError("could not print the GraphDef as text");
     }
     return absl::StrCat(
@@ -1218,17 +1221,47 @@ absl::StatusOr<std::string> SerializeGraph(const Graph& graph,
     google::protobuf::io::StringOutputStream stream(&out);
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
-    if (!def->SerializeToCodedStream(&coded)) {
+    if (!def.SerializeToCodedStream(&coded)) {
       return absl::InternalError("could not serialize the GraphDef");
     }
   }
   return out;
 }
 
-absl::Status SaveGraph(const Graph& graph, std::string_view path) {
-  absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
-  if (!format.ok()) return format.status();
-  absl::StatusOr<std::string> contents = SerializeGraph(graph, *format);
+// Drops from `def` every node that no node of `roots` (names) and no
+// stateful node depends on.
+void PruneGraphDef(GraphDef& def, const std::vector<std::string>& roots) {
+  absl::flat_hash_map<std::string, int> index;
+  for (int i = 0; i < def.node_size(); ++i) index[def.node(i).name()] = i;
+  std::vector<std::string> stack = roots;
+  for (const NodeDef& n : def.node()) {
+    const OpDef* op = OpRegistry::Global().Find(n.op());
+    if (op != nullptr && op->stateful) stack.push_back(n.name());
+  }
+  std::vector<bool> live(def.node_size(), false);
+  while (!stack.empty()) {
+    const std::string name = std::move(stack.back());
+    stack.pop_back();
+    auto it = index.find(name);
+    if (it == index.end() || live[it->second]) continue;
+    live[it->second] = true;
+    for (std::string_view in : def.node(it->second).input()) {
+      if (absl::ConsumePrefix(&in, "^")) {
+        stack.emplace_back(in);
+        continue;
+      }
+      stack.emplace_back(in.substr(0, in.rfind(':')));
+    }
+  }
+  google::protobuf::RepeatedPtrField<NodeDef> kept;
+  for (int i = 0; i < def.node_size(); ++i) {
+    if (live[i]) *kept.Add() = std::move(*def.mutable_node(i));
+  }
+  def.mutable_node()->Swap(&kept);
+}
+
+absl::Status WriteGraphFile(std::string_view path,
+                            const absl::StatusOr<std::string>& contents) {
   if (!contents.ok()) return contents.status();
   if (absl::Status s = internal::WriteFileAtomically(path, *contents);
       !s.ok()) {
@@ -1236,6 +1269,48 @@ absl::Status SaveGraph(const Graph& graph, std::string_view path) {
         s, absl::StrCat("cannot write graph file ", Quoted(path), ": "));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SerializeGraph(const Graph& graph,
+                                           GraphFileFormat format) {
+  absl::StatusOr<GraphDef> def = ToGraphDef(graph);
+  if (!def.ok()) return def.status();
+  return PrintGraphDef(*def, format);
+}
+
+absl::StatusOr<std::string> SerializeGraphPruned(
+    const Graph& graph, const std::vector<Tensor>& keep, GraphFileFormat format,
+    int* kept) {
+  std::vector<std::string> roots;
+  for (const Tensor& t : keep) {
+    if (!t.ok() || !(t.graph() == graph)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SerializeGraphPruned: a tensor to keep is ",
+                       t.ok() ? "not of the graph being saved" : "an error"));
+    }
+    roots.push_back(t.node()->name());
+  }
+  absl::StatusOr<GraphDef> def = ToGraphDef(graph);
+  if (!def.ok()) return def.status();
+  PruneGraphDef(*def, roots);
+  if (kept != nullptr) *kept = def->node_size();
+  return PrintGraphDef(*def, format);
+}
+
+absl::Status SaveGraph(const Graph& graph, std::string_view path) {
+  absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
+  if (!format.ok()) return format.status();
+  return WriteGraphFile(path, SerializeGraph(graph, *format));
+}
+
+absl::Status SaveGraphPruned(const Graph& graph,
+                             const std::vector<Tensor>& keep,
+                             std::string_view path, int* kept) {
+  absl::StatusOr<GraphFileFormat> format = GraphFileFormatForPath(path);
+  if (!format.ok()) return format.status();
+  return WriteGraphFile(path, SerializeGraphPruned(graph, keep, *format, kept));
 }
 
 absl::StatusOr<Graph> ParseGraph(std::string_view contents,

@@ -23,11 +23,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/resource.h"
+#include "graph/tensor.h"
 
 namespace weft {
 
@@ -88,6 +90,20 @@ enum class GraphFileFormat {
 // deterministic (attrs sorted by key).
 [[nodiscard]] absl::StatusOr<std::string> SerializeGraph(
     const Graph& graph, GraphFileFormat format);
+
+// SaveGraph / SerializeGraph of only the nodes the tensors `keep` depend
+// on (through data and control inputs), the stateful nodes (Assign,
+// Enqueue: they run unread) and the nodes of `keep` themselves, in their
+// order; the function library and resources as SaveGraph writes them. For
+// saving an imported model without the nodes its rewrites left unused
+// (`weft import`); `*kept` (when given) is the number of nodes written.
+[[nodiscard]] absl::Status SaveGraphPruned(const Graph& graph,
+                                           const std::vector<Tensor>& keep,
+                                           std::string_view path,
+                                           int* kept = nullptr);
+[[nodiscard]] absl::StatusOr<std::string> SerializeGraphPruned(
+    const Graph& graph, const std::vector<Tensor>& keep, GraphFileFormat format,
+    int* kept = nullptr);
 
 // LoadGraph on `contents`; `source` names it in errors (a path, "<stdin>").
 [[nodiscard]] absl::StatusOr<Graph> ParseGraph(std::string_view contents,

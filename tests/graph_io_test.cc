@@ -1253,5 +1253,54 @@ TEST_F(GraphIo, ConcurrentLoadsAndRegistrations) {
   for (int i = 1; i < 6; ++i) EXPECT_EQ(bodies[i], Body(g));
 }
 
+// SaveGraphPruned keeps what the kept tensors need (data and control
+// inputs) and nothing else; the pruned file loads and computes the same.
+TEST_F(GraphIo, PrunedSaveKeepsOnlyWhatTheKeptTensorsNeed) {
+  Graph g = Graph::Create("prune");
+  Tensor x =
+      ops::Placeholder(DType::kFloat32, Shape{2}, {.name = "x", .graph = g});
+  Tensor unused_in =
+      ops::Placeholder(DType::kFloat32, Shape{2}, {.name = "u", .graph = g});
+  Tensor gate = ops::Neg(x, {.name = "gate", .graph = g});
+  Tensor y =
+      ops::Add(x, x, {.name = "y", .graph = g, .control_inputs = {gate}});
+  Tensor dead = ops::Mul(x, x, {.name = "dead", .graph = g});
+  ASSERT_TRUE(dead.ok());
+  int kept = 0;
+  absl::StatusOr<std::string> text =
+      SerializeGraphPruned(g, {x, unused_in, y}, GraphFileFormat::kText, &kept);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(kept, 4);
+  absl::StatusOr<Graph> back =
+      ParseGraph(*text, GraphFileFormat::kText, "pruned.pbtxt");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->num_nodes(), 4);
+  for (const char* name : {"x", "u", "gate", "y"}) {
+    EXPECT_NE(back->FindNode(name), nullptr) << name;
+  }
+  EXPECT_EQ(back->FindNode("dead"), nullptr);
+  const std::string path = TempPath("pruned.pb");
+  ASSERT_TRUE(SaveGraphPruned(g, {y}, path, &kept).ok());
+  EXPECT_EQ(kept, 3);  // x, gate, y.
+  absl::StatusOr<Graph> loaded = LoadGraph(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(*loaded);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*s)->Run({{loaded->output(*loaded->FindNode("x")),
+                  NDArray::Vector<float>({1, 2})}},
+                {loaded->output(*loaded->FindNode("y"))});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT((*out)[0].values<float>(), ElementsAre(2.0f, 4.0f));
+  // A tensor of another graph is refused.
+  Graph other = Graph::Create("other");
+  Tensor z = ops::Placeholder(DType::kFloat32, Shape{1}, {.graph = other});
+  absl::StatusOr<std::string> bad =
+      SerializeGraphPruned(g, {z}, GraphFileFormat::kBinary);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("a tensor to keep is not of the graph being saved"));
+}
+
 }  // namespace
 }  // namespace weft

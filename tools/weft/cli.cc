@@ -1268,16 +1268,24 @@ absl::Status Import(const std::string& path, const Invocation& inv) {
   const std::string out = UserPath(inv.out);
   absl::StatusOr<LoadedGraph> lg = LoadOnnx(path, inv, /*read_feeds=*/false);
   if (!lg.ok()) return lg.status();
-  if (absl::Status s = SaveGraph(lg->graph, out); !s.ok()) return s;
+  // Only what the model's inputs and outputs need: the importer's
+  // rewrites (folded BatchNormalizations, fused activations) leave the
+  // nodes they replaced behind, unused.
+  std::vector<Tensor> keep = lg->inputs;
+  keep.insert(keep.end(), lg->outputs.begin(), lg->outputs.end());
+  int kept = 0;
+  if (absl::Status s = SaveGraphPruned(lg->graph, keep, out, &kept); !s.ok()) {
+    return s;
+  }
   constexpr size_t kMaxListed = 8;
   const std::vector<std::string> inputs =
       OnnxTensorList(lg->input_names, lg->inputs, kMaxListed);
   const std::vector<std::string> outputs =
       OnnxTensorList(lg->output_names, lg->outputs, kMaxListed);
   std::printf(
-      "wrote %s: %d weft nodes from ONNX model %s (opset %lld); %zu "
-      "input%s: %s; %zu output%s: %s\n",
-      out.c_str(), lg->graph.num_nodes(), path.c_str(),
+      "wrote %s: %d weft nodes (%d unused left out) from ONNX model %s "
+      "(opset %lld); %zu input%s: %s; %zu output%s: %s\n",
+      out.c_str(), kept, lg->graph.num_nodes() - kept, path.c_str(),
       static_cast<long long>(lg->opset), lg->inputs.size(),
       lg->inputs.size() == 1 ? "" : "s",
       inputs.empty() ? "none" : absl::StrJoin(inputs, ", ").c_str(),

@@ -138,7 +138,7 @@ expect_in "$tmp/run_relu.out" "$expected"
 # import to .pbtxt: one line; then run the saved graph by the weft names it
 # printed.
 run 0 "$tmp/import_relu.out" import "$relu/model.onnx" -o "$tmp/relu.pbtxt"
-expect_match "$tmp/import_relu.out" "^wrote $tmp/relu.pbtxt: [0-9]+ weft nodes from ONNX model $relu/model.onnx \(opset [0-9]+\); 1 input: 'x' -> x:0 float32\[3,4,5\]; 1 output: 'y' -> [^ ]+ float32\[3,4,5\]$"
+expect_match "$tmp/import_relu.out" "^wrote $tmp/relu.pbtxt: [0-9]+ weft nodes \(0 unused left out\) from ONNX model $relu/model.onnx \(opset [0-9]+\); 1 input: 'x' -> x:0 float32\[3,4,5\]; 1 output: 'y' -> [^ ]+ float32\[3,4,5\]$"
 [ "$(wc -l <"$tmp/import_relu.out")" -eq 1 ] || fail "import printed more than one line"
 expect_in "$tmp/relu.pbtxt" "# weft.GraphDef"
 y_name="$(sed -n "s/.*'y' -> \([^ ]*\) .*/\1/p" "$tmp/import_relu.out")"
