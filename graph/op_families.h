@@ -43,6 +43,7 @@ void RegisterControlFlowOps(OpRegistry& registry);  // control_flow_ops.cc
 void RegisterStateOps(OpRegistry& registry);        // state_ops.cc
 void RegisterQueueOps(OpRegistry& registry);        // queue_ops.cc
 void RegisterVisionOps(OpRegistry& registry);       // vision_ops.cc
+void RegisterTextOps(OpRegistry& registry);         // text_ops.cc
 
 }  // namespace internal
 }  // namespace weft

@@ -41,6 +41,7 @@ void RegisterStandardOps(OpRegistry& r) {
   internal::RegisterStateOps(r);
   internal::RegisterQueueOps(r);
   internal::RegisterVisionOps(r);
+  internal::RegisterTextOps(r);
 }
 
 }  // namespace

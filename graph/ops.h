@@ -3,8 +3,9 @@
 // functions, MatMul and BatchMatMul, the activations, Softmax/LogSoftmax,
 // reductions, ArgMax, Reshape, Transpose, Concat, Slice, Gather, Cast,
 // Split (several outputs), the comparisons and logical ops, Select, the
-// conv family (Conv, ConvTranspose, MaxPool, AveragePool) and the vision
-// family (NonMaxSuppression, GridSample, RoiAlign).
+// conv family (Conv, ConvTranspose, MaxPool, AveragePool), the vision
+// family (NonMaxSuppression, GridSample, RoiAlign) and the text family
+// (TfIdfVectorizer).
 //
 // Every builder takes trailing `const OpOptions& options = {}` and a
 // defaulted `std::source_location`. The op lands in `options.graph` if set,
@@ -359,6 +360,23 @@ struct RoiAlignAttrs {
 Tensor RoiAlign(const Tensor& x, const Tensor& rois,
                 const Tensor& batch_indices, const RoiAlignAttrs& attrs = {},
                 WEFT_OP_TAIL);
+
+// ---- The text family (graph/text_ops.cc).
+
+// TfIdfVectorizer's attrs (ONNX TfIdfVectorizer with pool_int64s).
+struct TfIdfVectorizerAttrs {
+  std::string mode = "TF";  // "TF", "IDF", "TFIDF".
+  int64_t min_gram_length = 1, max_gram_length = 1, max_skip_count = 0;
+  // ngram_counts[i]: where the (i+1)-grams start in pool_int64s.
+  std::vector<int64_t> ngram_counts, ngram_indexes, pool_int64s;
+  std::vector<double> weights = {};  // One per n-gram; IDF/TFIDF.
+};
+// int32/int64 token ids [C] or [N, C]: float32 [K] or [N, K] (K =
+// max(ngram_indexes) + 1), each pool n-gram's count (TF), weight if seen
+// (IDF) or count times weight (TFIDF) at its ngram_indexes entry; n-grams
+// of min to max length whose items are 1 to max_skip_count + 1 apart.
+Tensor TfIdfVectorizer(const Tensor& x, const TfIdfVectorizerAttrs& attrs,
+                       WEFT_OP_TAIL);
 
 // Comparisons (numpy broadcasting, both inputs of one dtype): a bool tensor.
 // Less/LessEqual/Greater/GreaterEqual take the numeric dtypes; Equal and

@@ -1101,6 +1101,32 @@ absl::Status MelWeightMatrix(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// TfIdfVectorizer over integer token ids (pool_int64s); a string pool or
+// string input is a dtype weft lacks.
+absl::Status TfIdfVectorizer(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  if (c.has_attr("pool_strings")) {
+    c.Ignore("pool_strings");
+    return c.Unsupported("pool_strings (weft has no string dtype)");
+  }
+  AttrMap attrs = {{"mode", c.String("mode", "TF")},
+                   {"min_gram_length", c.Int("min_gram_length", 1)},
+                   {"max_gram_length", c.Int("max_gram_length", 1)},
+                   {"max_skip_count", c.Int("max_skip_count", 0)},
+                   {"ngram_counts", c.Ints("ngram_counts")},
+                   {"ngram_indexes", c.Ints("ngram_indexes")},
+                   {"pool_int64s", c.Ints("pool_int64s")}};
+  if (c.has_attr("weights")) {
+    const std::vector<float> w = c.Floats("weights");
+    attrs.emplace("weights",
+                  NDArray::Vector(std::vector<double>(w.begin(), w.end())));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y,
+                        c.Op("TfIdfVectorizer", {x}, std::move(attrs)));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterCompositeConverters(
@@ -1113,6 +1139,7 @@ void RegisterCompositeConverters(
   t["DFT"] = DftOp;
   t["STFT"] = Stft;
   t["MelWeightMatrix"] = MelWeightMatrix;
+  t["TfIdfVectorizer"] = TfIdfVectorizer;
 }
 
 }  // namespace onnx_internal

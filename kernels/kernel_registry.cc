@@ -240,6 +240,7 @@ void RegisterStandardKernels(KernelRegistry& registry) {
   kernels_internal::RegisterStateKernels(registry);
   kernels_internal::RegisterQueueKernels(registry);
   kernels_internal::RegisterVisionKernels(registry);
+  kernels_internal::RegisterTextKernels(registry);
   kernels_internal::RegisterControlFlowKernels(registry);
   kernels_internal::RegisterBackendKernels(registry);
 }

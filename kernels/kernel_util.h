@@ -165,6 +165,7 @@ void RegisterConvKernels(KernelRegistry& registry);    // conv_kernels.cc
 void RegisterStateKernels(KernelRegistry& registry);   // state_kernels.cc
 void RegisterQueueKernels(KernelRegistry& registry);   // queue_kernels.cc
 void RegisterVisionKernels(KernelRegistry& registry);  // vision_kernels.cc
+void RegisterTextKernels(KernelRegistry& registry);    // text_kernels.cc
 void RegisterControlFlowKernels(
     KernelRegistry& registry);  // control_flow_kernels.cc
 // Last: the backend kernels (oneDNN/OpenBLAS GEMM, Highway SIMD) that
