@@ -155,23 +155,20 @@ Attrs ReadAttrs(const Node& node, ConvOp op, int k) {
 // ConvEpilogue), checked by inference: y = act(v) * scale + shift for each
 // output element v (bias included). The other ops have none (identity()).
 struct Epilogue {
-  enum class Act { kNone, kRelu, kLeakyRelu, kHardSigmoid, kHardSwish, kClip };
+  using Act = cpu::ConvActivation;  // One list for every path.
   Act act = Act::kNone;
   double alpha = 0, beta = 0, scale = 1, shift = 0;
   bool affine() const { return scale != 1 || shift != 0; }
   bool identity() const { return act == Act::kNone && !affine(); }
   // The same in float32, for kernels/cpu/conv_simd.h's loops.
   cpu::ConvRowEpilogue ForFloat() const {
-    return {.act = static_cast<cpu::ConvActivation>(act),
+    return {.act = act,
             .alpha = static_cast<float>(alpha),
             .beta = static_cast<float>(beta),
             .scale = static_cast<float>(scale),
             .shift = static_cast<float>(shift)};
   }
 };
-static_assert(static_cast<int>(Epilogue::Act::kClip) ==
-                  static_cast<int>(cpu::ConvActivation::kClip),
-              "Epilogue::Act mirrors cpu::ConvActivation");
 
 Epilogue ReadEpilogue(const Node& node) {
   Epilogue e;

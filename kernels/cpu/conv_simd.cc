@@ -13,6 +13,28 @@
 #include <cstddef>
 #include <cstdint>
 
+// Shared by every target and the dispatch section (defined once, before
+// the first target region, so it is baseline code).
+#ifndef WEFT_KERNELS_CPU_CONV_SIMD_SHARED_
+#define WEFT_KERNELS_CPU_CONV_SIMD_SHARED_
+namespace weft {
+namespace cpu {
+namespace detail {
+
+// Width of a padded input row for `lanes`-wide vectors: the image row with
+// its left pad, and every column the last (partial) vector of outputs
+// reads.
+inline int64_t PaddedWidth(const DepthwiseGeometry& g, int64_t lanes) {
+  const int64_t vectors = (g.ow + lanes - 1) / lanes;
+  const int64_t reach = g.sw * vectors * lanes + (g.kw - 1) * g.dw;
+  return g.pw + g.iw > reach ? g.pw + g.iw : reach;
+}
+
+}  // namespace detail
+}  // namespace cpu
+}  // namespace weft
+#endif  // WEFT_KERNELS_CPU_CONV_SIMD_SHARED_
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/cpu/conv_simd.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -210,14 +232,6 @@ HWY_INLINE void OutputRow(const RowTaps& rt, int64_t kw_n, int64_t dw,
   }
 }
 
-// Width of a padded input row for `lanes`-wide vectors: the image row with
-// its left pad, and every column the last (partial) vector of outputs
-// reads.
-HWY_INLINE int64_t PaddedWidth(const DepthwiseGeometry& g, int64_t lanes) {
-  const int64_t vectors = (g.ow + lanes - 1) / lanes;
-  return HWY_MAX(g.pw + g.iw, g.sw * vectors * lanes + (g.kw - 1) * g.dw);
-}
-
 HWY_NOINLINE void DepthwisePlane(const DepthwiseGeometry& g,
                                  const ConvRowEpilogue& e, const float* x,
                                  const float* w, float bias, float* y,
@@ -228,7 +242,7 @@ HWY_NOINLINE void DepthwisePlane(const DepthwiseGeometry& g,
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   // The input plane with zero columns on both sides (pads and the reach
   // of the last vector), so no output column needs bounds checks.
-  const int64_t wp = PaddedWidth(g, lanes);
+  const int64_t wp = detail::PaddedWidth(g, lanes);
   for (int64_t ih = 0; ih < g.ih; ++ih) {
     float* row = scratch + ih * wp;
     for (int64_t i = 0; i < g.pw; ++i) row[i] = 0;
@@ -269,8 +283,6 @@ HWY_NOINLINE void DepthwisePlane(const DepthwiseGeometry& g,
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-#include <algorithm>
-
 namespace weft {
 namespace cpu {
 
@@ -300,11 +312,7 @@ bool DepthwisePlaneSupports(const DepthwiseGeometry& g) {
 int64_t DepthwiseScratchFloats(const DepthwiseGeometry& g) {
   // For the widest target (PaddedWidth grows with the lanes, which are
   // powers of two), whichever one DepthwisePlaneF32 dispatches to.
-  const int64_t lanes = kDepthwiseMaxLanes;
-  const int64_t vectors = (g.ow + lanes - 1) / lanes;
-  const int64_t wp =
-      std::max(g.pw + g.iw, g.sw * vectors * lanes + (g.kw - 1) * g.dw);
-  return g.ih * wp;
+  return g.ih * detail::PaddedWidth(g, kDepthwiseMaxLanes);
 }
 
 void DepthwisePlaneF32(const DepthwiseGeometry& g, const ConvRowEpilogue& e,
