@@ -48,16 +48,6 @@ size_t DTypeSize(DType dtype) {
 
 bool IsValidDType(DType dtype) { return DTypeSize(dtype) != 0; }
 
-bool IsNumeric(DType dtype) {
-  return dtype == DType::kFloat32 || dtype == DType::kFloat64 ||
-         dtype == DType::kInt32 || dtype == DType::kInt64;
-}
-
-bool IsStorageOnly(DType dtype) {
-  return dtype == DType::kUInt8 || dtype == DType::kInt8 ||
-         dtype == DType::kFloat16;
-}
-
 bool IsFloating(DType dtype) {
   return dtype == DType::kFloat32 || dtype == DType::kFloat64;
 }

@@ -41,11 +41,18 @@ std::string_view DTypeName(DType dtype);
 size_t DTypeSize(DType dtype);
 
 // True for the four numeric types (float32, float64, int32, int64).
-bool IsNumeric(DType dtype);
+// constexpr, so kernels can test a C++ type: IsNumeric(DTypeOf<T>::value).
+constexpr bool IsNumeric(DType dtype) {
+  return dtype == DType::kFloat32 || dtype == DType::kFloat64 ||
+         dtype == DType::kInt32 || dtype == DType::kInt64;
+}
 // float32, float64.
 bool IsFloating(DType dtype);
 // uint8, int8, float16.
-bool IsStorageOnly(DType dtype);
+constexpr bool IsStorageOnly(DType dtype) {
+  return dtype == DType::kUInt8 || dtype == DType::kInt8 ||
+         dtype == DType::kFloat16;
+}
 bool IsValidDType(DType dtype);
 
 // An IEEE 754 binary16 value, held as its bits (float16's element type).

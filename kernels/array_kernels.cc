@@ -146,12 +146,6 @@ class SplitKernel : public OpKernel {
   int axis_ = 0;
 };
 
-// uint8, int8 and float16: DType's storage-only types.
-template <typename T>
-inline constexpr bool IsStorageOnlyType =
-    std::is_same_v<T, uint8_t> || std::is_same_v<T, int8_t> ||
-    std::is_same_v<T, Float16>;
-
 // Converts one value. To bool is x != 0. Floating to integer truncates toward
 // zero, saturates at the integer type's range, and maps NaN to 0 (a plain
 // static_cast would be undefined behavior out of range). Integer to a
@@ -1189,7 +1183,7 @@ ScatterReduction ReadScatterReduction(OpKernelConstruction& c,
           FindAttr<std::string>(c.node().attrs(), "reduction")) {
     r = *v;
   }
-  constexpr bool kNumeric = !std::is_same_v<T, bool> && !IsStorageOnlyType<T>;
+  constexpr bool kNumeric = IsNumeric(DTypeOf<T>::value);
   if (r == "none") return ScatterReduction::kNone;
   if (kNumeric && r == "add") return ScatterReduction::kAdd;
   if (kNumeric && r == "mul") return ScatterReduction::kMul;
@@ -1203,7 +1197,7 @@ ScatterReduction ReadScatterReduction(OpKernelConstruction& c,
 // of overflowing.
 template <typename T>
 void ScatterInto(ScatterReduction r, T& to, T from) {
-  if constexpr (std::is_same_v<T, bool> || IsStorageOnlyType<T>) {
+  if constexpr (!IsNumeric(DTypeOf<T>::value)) {
     to = from;  // ReadScatterReduction allows only kNone here.
   } else if constexpr (std::is_integral_v<T>) {
     using U = std::make_unsigned_t<T>;
@@ -1816,12 +1810,12 @@ void RegisterForType(KernelRegistry& r) {
   MustRegister(r, {.op = "ScatterND",
                    .dtype = dt,
                    .factory = MakeKernelFactory<ScatterNDKernel<T>>()});
-  if constexpr (!IsStorageOnlyType<T>) {
+  if constexpr (!IsStorageOnly(DTypeOf<T>::value)) {
     MustRegister(r, {.op = "NonZero",
                      .dtype = dt,
                      .factory = FunctionKernelFactory(NonZeroKernel<T>)});
   }
-  if constexpr (!std::is_same_v<T, bool> && !IsStorageOnlyType<T>) {
+  if constexpr (IsNumeric(DTypeOf<T>::value)) {
     MustRegister(r, {.op = "TopK",
                      .dtype = dt,
                      .factory = MakeKernelFactory<TopKKernel<T>>(),

@@ -574,7 +574,7 @@ TEST(OnnxImport, StorageDTypesAreComputedInAWiderDType) {
 // call's attribute `ref`).
 struct FnNode {
   std::string op;
-  std::vector<std::string> in, out;
+  std::vector<std::string> in = {}, out = {};
   std::string attr = "", ref = "";
   std::string domain = "";
 };
