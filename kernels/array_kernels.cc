@@ -1402,6 +1402,40 @@ class TopKKernel : public OpKernel {
 
 // ------------------------------------------------------ ScatterND, NonZero --
 
+// GatherND's and ScatterND's addressing (the caller checked the shapes):
+// the last dim m of `indices` indexes data's axes b .. b + m - 1, after b
+// batch dims the two share; the flat offset into `data` of each index
+// tuple. Negative indices wrap; one out of range is an error naming `op`.
+template <typename I>
+absl::StatusOr<std::vector<int64_t>> TupleOffsets(const NDArray& data,
+                                                  const NDArray& indices,
+                                                  int64_t b, int64_t m,
+                                                  std::string_view op) {
+  const Shape& d = data.shape();
+  const Shape& s = indices.shape();
+  const int64_t batch_size = DimProduct(d, static_cast<int>(b), d.rank());
+  const int64_t tuples = DimProduct(s, 0, s.rank() - 1);
+  const int64_t per_batch = DimProduct(s, static_cast<int>(b), s.rank() - 1);
+  const std::vector<int64_t> stride = RowMajorStrides(d.dims());
+  const I* idx = indices.values<I>().data();
+  std::vector<int64_t> offsets(tuples);
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t off = per_batch == 0 ? 0 : (t / per_batch) * batch_size;
+    for (int64_t j = 0; j < m; ++j) {
+      const int axis = static_cast<int>(b + j);
+      int64_t wrapped = 0;
+      if (absl::Status st = CheckIndex(idx[t * m + j], t * m + j, d.dim(axis),
+                                       op, indices, axis, data, &wrapped);
+          !st.ok()) {
+        return st;
+      }
+      off += wrapped * stride[axis];
+    }
+    offsets[t] = off;
+  }
+  return offsets;
+}
+
 // ScatterND: a copy of data, then each updates slice written (or added,
 // multiplied) in order, so the last duplicate index wins.
 template <typename T>
@@ -1425,16 +1459,13 @@ class ScatterNDKernel : public OpKernel {
     const Shape& d = data.shape();
     const Shape& s = indices.shape();
     const int64_t k = s.rank() == 0 ? 0 : s.dim(s.rank() - 1);
-    std::vector<int64_t> want;
-    if (k >= 1 && k <= d.rank()) {
-      want.assign(s.dims().begin(), s.dims().end() - 1);
-      for (int64_t i = k; i < d.rank(); ++i) want.push_back(d.dim(i));
-    }
-    if (want.empty() && !(k >= 1 && k <= d.rank())) {
+    if (k < 1 || k > d.rank()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "ScatterND indices ", DTypeName(indices.dtype()), s.DebugString(),
           " do not fit data ", DTypeName(data.dtype()), d.DebugString()));
     }
+    std::vector<int64_t> want(s.dims().begin(), s.dims().end() - 1);
+    for (int64_t i = k; i < d.rank(); ++i) want.push_back(d.dim(i));
     if (updates.shape() != Shape(want)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "ScatterND updates are ", DTypeName(updates.dtype()),
@@ -1443,23 +1474,9 @@ class ScatterNDKernel : public OpKernel {
     }
     const int64_t slice = DimProduct(d, static_cast<int>(k), d.rank());
     const int64_t tuples = DimProduct(s, 0, s.rank() - 1);
-    const std::vector<int64_t> stride = RowMajorStrides(d.dims());
-    const I* idx = indices.values<I>().data();
-    std::vector<int64_t> offsets(tuples);
-    for (int64_t t = 0; t < tuples; ++t) {
-      int64_t off = 0;
-      for (int64_t j = 0; j < k; ++j) {
-        int64_t wrapped = 0;
-        if (absl::Status st = CheckIndex(
-                idx[t * k + j], t * k + j, d.dim(static_cast<int>(j)),
-                "ScatterND", indices, static_cast<int>(j), data, &wrapped);
-            !st.ok()) {
-          return st;
-        }
-        off += wrapped * stride[j];
-      }
-      offsets[t] = off;
-    }
+    absl::StatusOr<std::vector<int64_t>> offsets =
+        TupleOffsets<I>(data, indices, 0, k, "ScatterND");
+    if (!offsets.ok()) return offsets.status();
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, d);
     if (!out.ok()) return out.status();
     T* dst = out->mutable_data<T>();
@@ -1467,7 +1484,7 @@ class ScatterNDKernel : public OpKernel {
     std::copy(src, src + data.num_elements(), dst);
     const T* up = updates.values<T>().data();
     for (int64_t t = 0; t < tuples; ++t) {
-      T* to = dst + offsets[t];
+      T* to = dst + (*offsets)[t];
       const T* from = up + t * slice;
       for (int64_t i = 0; i < slice; ++i)
         ScatterInto(reduction_, to[i], from[i]);
@@ -1655,27 +1672,11 @@ class GatherNDKernel : public OpKernel {
     std::vector<int64_t> dims(s.dims().begin(), s.dims().end() - 1);
     for (int64_t i = b + m; i < d.rank(); ++i) dims.push_back(d.dim(i));
     const int64_t slice = DimProduct(d, static_cast<int>(b + m), d.rank());
-    const int64_t batch_size = DimProduct(d, static_cast<int>(b), d.rank());
     const int64_t tuples = DimProduct(s, 0, s.rank() - 1);
-    const int64_t per_batch = DimProduct(s, static_cast<int>(b), s.rank() - 1);
-    const std::vector<int64_t> stride = RowMajorStrides(d.dims());
-    const I* idx = indices.values<I>().data();
-    std::vector<int64_t> offsets(tuples);
-    for (int64_t t = 0; t < tuples; ++t) {
-      int64_t off = per_batch == 0 ? 0 : (t / per_batch) * batch_size;
-      for (int64_t j = 0; j < m; ++j) {
-        const int axis = static_cast<int>(b + j);
-        int64_t wrapped = 0;
-        if (absl::Status st =
-                CheckIndex(idx[t * m + j], t * m + j, d.dim(axis), "GatherND",
-                           indices, axis, data, &wrapped);
-            !st.ok()) {
-          return st;
-        }
-        off += wrapped * stride[axis];
-      }
-      offsets[t] = off;
-    }
+    absl::StatusOr<std::vector<int64_t>> found =
+        TupleOffsets<I>(data, indices, b, m, "GatherND");
+    if (!found.ok()) return found.status();
+    const std::vector<int64_t>& offsets = *found;
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, Shape(dims));
     if (!out.ok()) return out.status();
     const T* src = data.values<T>().data();
