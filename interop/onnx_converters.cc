@@ -719,11 +719,17 @@ absl::Status MatMul(NodeContext& c) {
   return absl::OkStatus();
 }
 
-// (A - a_zero_point) x (B - b_zero_point) in int32.
+// (A - a_zero_point) x (B - b_zero_point) in int32, from the node's inputs
+// `a`, `a_zp`, `b`, `b_zp` (zero points per row of A, column of B).
+absl::StatusOr<Tensor> IntegerMatMul(NodeContext& c, int a, int a_zp, int b,
+                                     int b_zp) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, CenteredInput(c, a, a_zp, DType::kInt32, -2));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, CenteredInput(c, b, b_zp, DType::kInt32, -1));
+  return OnnxMatMul(c, x, y);
+}
+
 absl::Status MatMulInteger(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInput(c, 0, 2, DType::kInt32, -2));
-  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInput(c, 1, 3, DType::kInt32, -1));
-  ASSIGN_OR_RETURN_ONNX(Tensor y, OnnxMatMul(c, a, b));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, IntegerMatMul(c, 0, 2, 1, 3));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -732,9 +738,7 @@ absl::Status MatMulInteger(NodeContext& c) {
 // does: y = saturate(round_half_even(acc * (a_scale * b_scale / y_scale)) +
 // y_zero_point), the multiplier in float32.
 absl::Status QLinearMatMul(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor a, CenteredInput(c, 0, 2, DType::kInt32, -2));
-  ASSIGN_OR_RETURN_ONNX(Tensor b, CenteredInput(c, 3, 5, DType::kInt32, -1));
-  ASSIGN_OR_RETURN_ONNX(Tensor acc, OnnxMatMul(c, a, b));
+  ASSIGN_OR_RETURN_ONNX(Tensor acc, IntegerMatMul(c, 0, 2, 3, 5));
   std::vector<Tensor> scales;
   for (int i : {1, 4, 6}) {
     ASSIGN_OR_RETURN_ONNX(Tensor sc, c.input(i));

@@ -103,43 +103,18 @@ absl::StatusOr<Tensor> ZeroBias(NodeContext& c, DType dtype, int64_t m) {
   return c.Const(FromDoubles(std::vector<double>(m, 0.0), dtype, Shape{m}));
 }
 
-absl::Status Conv(NodeContext& c) {
-  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
-  ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
-  const Shape& ws = w.shape();
-  std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
-                         ws.dims().end());
-  ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), k, false));
-  Tensor b;
-  if (c.has_input(2)) {
-    ASSIGN_OR_RETURN_ONNX(b, c.input(2));
-  } else {
-    ASSIGN_OR_RETURN_ONNX(b,
-                          ZeroBias(c, w.dtype(), ws.rank() ? ws.dim(0) : -1));
-  }
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Conv", {x, w, b},
-                                       {{"strides", win.strides},
-                                        {"pads", win.pads},
-                                        {"dilations", win.dilations},
-                                        {"group", c.Int("group", 1)}}));
-  c.SetOutput(0, y);
-  return absl::OkStatus();
-}
-
-// ------------------------------------------- integer convolutions --
-
-// The float64 convolution of the centred operands x (input 0) and w (their
-// sums of 8-bit products are exact up to 2^53), with
-// the node's window attributes and an optional float64 bias.
-absl::StatusOr<Tensor> IntegerConv(NodeContext& c, const Tensor& x,
-                                   const Tensor& w, Tensor bias) {
+// A Conv of x and w with the node's window attributes (kernel_shape,
+// strides, pads, dilations, auto_pad, group) and `bias`, or a zero bias
+// when `bias` is not given (!ok()).
+absl::StatusOr<Tensor> ConvOfNode(NodeContext& c, const Tensor& x,
+                                  const Tensor& w, Tensor bias) {
   const Shape& ws = w.shape();
   std::vector<int64_t> k(ws.dims().begin() + std::min(2, ws.rank()),
                          ws.dims().end());
   ASSIGN_OR_RETURN_ONNX(Window win, ReadWindow(c, x.shape(), k, false));
   if (!bias.ok()) {
-    ASSIGN_OR_RETURN_ONNX(
-        bias, ZeroBias(c, DType::kFloat64, ws.rank() ? ws.dim(0) : -1));
+    ASSIGN_OR_RETURN_ONNX(bias,
+                          ZeroBias(c, w.dtype(), ws.rank() ? ws.dim(0) : -1));
   }
   return c.Op("Conv", {x, w, bias},
               {{"strides", win.strides},
@@ -148,12 +123,28 @@ absl::StatusOr<Tensor> IntegerConv(NodeContext& c, const Tensor& x,
                {"group", c.Int("group", 1)}});
 }
 
+absl::Status Conv(NodeContext& c) {
+  ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
+  ASSIGN_OR_RETURN_ONNX(Tensor w, c.input(1));
+  Tensor b;
+  if (c.has_input(2)) {
+    ASSIGN_OR_RETURN_ONNX(b, c.input(2));
+  }
+  ASSIGN_OR_RETURN_ONNX(Tensor y, ConvOfNode(c, x, w, b));
+  c.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// ------------------------------------------- integer convolutions --
+// Both run as float64 convolutions of the centred operands: their sums of
+// 8-bit products are exact up to 2^53.
+
 // conv(x - x_zero_point, w - w_zero_point) in int32.
 absl::Status ConvInteger(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x,
                         CenteredInput(c, 0, 2, DType::kFloat64, std::nullopt));
   ASSIGN_OR_RETURN_ONNX(Tensor w, CenteredInput(c, 1, 3, DType::kFloat64, 0));
-  ASSIGN_OR_RETURN_ONNX(Tensor y, IntegerConv(c, x, w, Tensor()));
+  ASSIGN_OR_RETURN_ONNX(Tensor y, ConvOfNode(c, x, w, Tensor()));
   ASSIGN_OR_RETURN_ONNX(y, c.Op("Cast", {y}, {{"dtype", DType::kInt32}}));
   c.SetOutput(0, y);
   return absl::OkStatus();
@@ -172,7 +163,7 @@ absl::Status QLinearConv(NodeContext& c) {
     ASSIGN_OR_RETURN_ONNX(bias,
                           c.Op("Cast", {bias}, {{"dtype", DType::kFloat64}}));
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor acc, IntegerConv(c, x, w, bias));
+  ASSIGN_OR_RETURN_ONNX(Tensor acc, ConvOfNode(c, x, w, bias));
   ASSIGN_OR_RETURN_ONNX(Tensor xs, c.input(1));
   ASSIGN_OR_RETURN_ONNX(Tensor ws, c.input(4));
   ASSIGN_OR_RETURN_ONNX(Tensor ys, c.input(6));
