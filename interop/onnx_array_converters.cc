@@ -779,16 +779,23 @@ absl::Status GatherElements(NodeContext& c) {
   return absl::OkStatus();
 }
 
+// ScatterElements' and ScatterND's "reduction": none, add or mul (the
+// newer max and min are unsupported).
+absl::StatusOr<std::string> ScatterReduction(NodeContext& c) {
+  std::string reduction = c.String("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul") {
+    return c.Unsupported(absl::StrCat("reduction '", reduction, "'"));
+  }
+  return reduction;
+}
+
 absl::Status ScatterElements(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor i, c.input(1));
   ASSIGN_OR_RETURN_ONNX(Tensor u, c.input(2));
   ASSIGN_OR_RETURN_ONNX(int64_t axis,
                         NormalizeAxis(c.Int("axis", 0), x.shape().rank()));
-  const std::string reduction = c.String("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul") {
-    return c.Unsupported(absl::StrCat("reduction '", reduction, "'"));
-  }
+  ASSIGN_OR_RETURN_ONNX(const std::string reduction, ScatterReduction(c));
   ASSIGN_OR_RETURN_ONNX(Tensor y,
                         c.Op("ScatterElements", {x, i, u},
                              {{"axis", axis}, {"reduction", reduction}}));
@@ -800,10 +807,7 @@ absl::Status ScatterND(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(Tensor x, c.input(0));
   ASSIGN_OR_RETURN_ONNX(Tensor i, c.input(1));
   ASSIGN_OR_RETURN_ONNX(Tensor u, c.input(2));
-  const std::string reduction = c.String("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul") {
-    return c.Unsupported(absl::StrCat("reduction '", reduction, "'"));
-  }
+  ASSIGN_OR_RETURN_ONNX(const std::string reduction, ScatterReduction(c));
   ASSIGN_OR_RETURN_ONNX(
       Tensor y, c.Op("ScatterND", {x, i, u}, {{"reduction", reduction}}));
   c.SetOutput(0, y);

@@ -758,10 +758,9 @@ class Importer {
   }
 
   // The first storage-only dtype (uint8, int8, float16: weft holds and
-  // casts them but computes on none) among a node's inputs. A converter's
-  // weft op refusing the dtype (kDType) of such a node makes the node
-  // unsupported for that dtype, listed with the others, rather than a model
-  // error.
+  // casts them but computes on none) among a node's inputs. When a
+  // converter's weft op refuses the dtype (kDType) of such a node, the node
+  // is converted again in a wider dtype (RunInComputeDType).
   static std::optional<DType> FirstStorageDType(const std::vector<Value*>& in) {
     for (const Value* v : in) {
       if (v == nullptr || v->sequence != nullptr) continue;
