@@ -851,6 +851,9 @@ absl::Status Einsum(NodeContext& c) {
 
 // ------------------------------------------------------------ DFT, STFT --
 
+// The largest table (entries) DFT and MelWeightMatrix build at import.
+constexpr int64_t kMaxTableEntries = int64_t{1} << 24;
+
 // The discrete Fourier transform of `x` ([..., c], c = 1 real or 2
 // complex) along signal axis `axis` (of length `length`, zero-padded or
 // truncated to it), as two matrix products with cos/sin tables built at
@@ -916,6 +919,11 @@ absl::StatusOr<Tensor> Dft(NodeContext& c, Tensor x, int64_t axis,
     ASSIGN_OR_RETURN_ONNX(im, part(1));
   }
   const int64_t bins = onesided ? length / 2 + 1 : length;
+  if (length > kMaxTableEntries / bins) {
+    return c.Unsupported(
+        absl::StrCat("a DFT of length ", length, " (its ", length, " x ", bins,
+                     " tables would pass ", kMaxTableEntries, " entries)"));
+  }
   std::vector<double> cs(length * bins), sn(length * bins);
   for (int64_t j = 0; j < length; ++j) {
     for (int64_t k = 0; k < bins; ++k) {
@@ -1016,6 +1024,11 @@ absl::Status Stft(NodeContext& c) {
                                       ") not known at import or out of range"));
   }
   const int64_t frames = (s.dim(1) - frame) / step[0] + 1;
+  if (frames > kMaxTableEntries / frame) {
+    return c.Unsupported(absl::StrCat(frames, " frames of ", frame,
+                                      " samples (an index table past ",
+                                      kMaxTableEntries, " entries)"));
+  }
   std::vector<int64_t> idx(frames * frame);
   for (int64_t f = 0; f < frames; ++f) {
     for (int64_t j = 0; j < frame; ++j) idx[f * frame + j] = f * step[0] + j;
@@ -1057,16 +1070,22 @@ absl::Status MelWeightMatrix(NodeContext& c) {
     }
     v.push_back(d[0]);
   }
+  const double rate = v[2], lo = v[3], hi = v[4];
+  // Checked as doubles, before any conversion to an integer.
+  if (!(v[0] >= 1 && v[0] <= 4096 && v[1] >= 1 && v[1] <= (1 << 20)) ||
+      !(rate > 0) || !(lo >= 0 && lo < hi && hi <= rate)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MelWeightMatrix inputs out of range: ", v[0], " mel bins, DFT length ",
+        v[1], ", sample rate ", rate, ", edges ", lo, " to ", hi, " Hz"));
+  }
   const int64_t mels = static_cast<int64_t>(v[0]);
   const int64_t dft = static_cast<int64_t>(v[1]);
-  const double rate = v[2], lo = v[3], hi = v[4];
-  if (mels < 1 || mels > 4096 || dft < 1 || dft > (1 << 20) || rate <= 0 ||
-      !(lo >= 0 && lo < hi && hi <= rate)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MelWeightMatrix inputs out of range: ", mels, " mel bins, DFT length ",
-        dft, ", sample rate ", rate, ", edges ", lo, " to ", hi, " Hz"));
-  }
   const int64_t bins = dft / 2 + 1;
+  if (bins > kMaxTableEntries / mels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MelWeightMatrix of ", bins, " x ", mels, " passes ",
+                     kMaxTableEntries, " entries"));
+  }
   auto to_mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
   // ONNX's reference spaces the mel points by (high - low) / (mels + 2),
   // so the last point stays below upper_edge_hertz.

@@ -744,6 +744,18 @@ TEST(OnnxImport, DftMatchesTheDefinitionAndNeedsKnownDims) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(bad.status().message(),
               HasSubstr("whose dims are not all known at import"));
+  // A length whose cos/sin tables would be huge is listed, not built.
+  onnx::ModelProto big = NewModel(17);
+  AddInput(big, "x", kFloat, {1, 4, 1});
+  AddInt64Init(big, "len", {}, {int64_t{1} << 23});
+  AddNode(big, "DFT", {"x", "len"}, {"y"}, "dft");
+  AddOutput(big, "y", kFloat, 3);
+  absl::StatusOr<OnnxModel> huge = Import(big, "dft_huge.onnx");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(huge.status().message(),
+              HasSubstr("a DFT of length 8388608 (its 8388608 x 8388608 "
+                        "tables would pass 16777216 entries)"));
 }
 
 TEST(OnnxImport, MelWeightMatrixRefusesOutOfRangeInputs) {
