@@ -232,9 +232,12 @@ absl::Status MaxUnpool(NodeContext& c) {
       pads[xs.rank() + i] = out[i] - dflt[i];
     }
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor zeros,
-                        c.Const(FromDoubles(std::vector<double>(total, 0.0),
-                                            x.dtype(), Shape{total})));
+  // The zeros come from a broadcast scalar at run time (an allocation the
+  // session checks), not an array built at import.
+  ASSIGN_OR_RETURN_ONNX(Tensor zero, c.Scalar(x.dtype(), 0));
+  ASSIGN_OR_RETURN_ONNX(
+      Tensor zeros,
+      c.Op("BroadcastTo", {zero}, {{"shape", std::vector<int64_t>{total}}}));
   ASSIGN_OR_RETURN_ONNX(Tensor flat_x, ReshapeLike(c, x, Shape{count}));
   ASSIGN_OR_RETURN_ONNX(Tensor flat_i, ReshapeLike(c, idx, Shape{count}));
   ASSIGN_OR_RETURN_ONNX(
