@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,11 +28,7 @@ namespace {
 absl::Status CheckFed(const NDArray& x, const std::vector<int64_t>& dims,
                       std::string_view op, std::string_view what,
                       std::string_view layout) {
-  bool ok = x.shape().rank() == static_cast<int>(dims.size());
-  for (size_t i = 0; ok && i < dims.size(); ++i) {
-    ok = dims[i] < 0 || x.shape().dim(static_cast<int>(i)) == dims[i];
-  }
-  if (ok) return absl::OkStatus();
+  if (Shape(dims).IsCompatibleWith(x.shape())) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat(op, ": the fed ", what, " is ", DTypeName(x.dtype()),
                    x.shape().DebugString(), "; it must be ", layout));
