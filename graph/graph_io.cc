@@ -1250,7 +1250,10 @@ void PruneGraphDef(GraphDef& def, const std::vector<std::string>& roots) {
         stack.emplace_back(in);
         continue;
       }
-      stack.emplace_back(in.substr(0, in.rfind(':')));
+      std::string_view node;
+      int slot = 0;
+      SplitTensorRef(in, node, slot);  // The file is ours: always "node:k".
+      stack.emplace_back(node);
     }
   }
   google::protobuf::RepeatedPtrField<NodeDef> kept;
