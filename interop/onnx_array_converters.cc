@@ -1092,20 +1092,15 @@ absl::Status SplitToSequence(NodeContext& c) {
 absl::Status ConcatFromSequence(NodeContext& c) {
   ASSIGN_OR_RETURN_ONNX(const std::vector<Tensor>* in, c.SequenceInput(0));
   if (in->empty()) return absl::InvalidArgumentError("the sequence is empty");
-  const bool new_axis = c.Int("new_axis", 0) != 0;
-  const int rank = in->front().shape().rank() + (new_axis ? 1 : 0);
-  ASSIGN_OR_RETURN_ONNX(int64_t axis, NormalizeAxis(c.Int("axis", 0), rank));
-  std::vector<Tensor> parts;
-  for (const Tensor& t : *in) {
-    Tensor p = t;
-    if (new_axis) {
-      std::vector<int64_t> dims = t.shape().dims();
-      dims.insert(dims.begin() + axis, 1);
-      ASSIGN_OR_RETURN_ONNX(p, ReshapeLike(c, t, Shape(dims)));
-    }
-    parts.push_back(p);
+  Tensor y;
+  if (c.Int("new_axis", 0) != 0) {
+    ASSIGN_OR_RETURN_ONNX(y, StackAlong(c, *in, c.Int("axis", 0)));
+  } else {
+    ASSIGN_OR_RETURN_ONNX(
+        int64_t axis,
+        NormalizeAxis(c.Int("axis", 0), in->front().shape().rank()));
+    ASSIGN_OR_RETURN_ONNX(y, c.Op("Concat", *in, {{"axis", axis}}));
   }
-  ASSIGN_OR_RETURN_ONNX(Tensor y, c.Op("Concat", parts, {{"axis", axis}}));
   c.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -1352,6 +1347,23 @@ absl::StatusOr<Tensor> Requantize(NodeContext& c, const Tensor& acc,
   }
   ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
   return SaturateCast(c, y, &yz, out);
+}
+
+absl::StatusOr<Tensor> StackAlong(NodeContext& c,
+                                  const std::vector<Tensor>& parts,
+                                  int64_t axis) {
+  if (parts.empty()) return absl::InvalidArgumentError("nothing to stack");
+  ASSIGN_OR_RETURN_ONNX(int64_t a,
+                        NormalizeAxis(axis, parts.front().shape().rank() + 1));
+  std::vector<Tensor> grown;
+  for (const Tensor& p : parts) {
+    std::vector<int64_t> dims = p.shape().dims();
+    dims.insert(dims.begin() + a, 1);
+    ASSIGN_OR_RETURN_ONNX(Tensor g, ReshapeLike(c, p, Shape(dims)));
+    grown.push_back(g);
+  }
+  if (grown.size() == 1) return grown.front();
+  return c.Op("Concat", grown, {{"axis", a}});
 }
 
 void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t) {

@@ -966,12 +966,9 @@ absl::StatusOr<Tensor> Dft(NodeContext& c, Tensor x, int64_t axis,
   for (Tensor t : {out_re, out_im}) {
     ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, Shape(moved)));
     ASSIGN_OR_RETURN_ONNX(t, c.Op("Transpose", {t}, {{"perm", inverse_perm}}));
-    std::vector<int64_t> dims = t.shape().dims();
-    dims.push_back(1);
-    ASSIGN_OR_RETURN_ONNX(t, ReshapeLike(c, t, Shape(dims)));
     parts.push_back(t);
   }
-  return c.Op("Concat", parts, {{"axis", int64_t{r - 1}}});
+  return StackAlong(c, parts, -1);  // [..., 2]: real, imaginary.
 }
 
 absl::Status DftOp(NodeContext& c) {

@@ -449,23 +449,6 @@ absl::Status Scan(NodeContext& c) {
     ASSIGN_OR_RETURN_ONNX(Tensor at, index(i));
     return c.Op("Gather", {x, at}, {{"axis", axis}});
   };
-  // Stacks `parts` (one rank) along a new axis `axis`.
-  auto stack = [&](const std::vector<Tensor>& parts,
-                   int64_t axis) -> absl::StatusOr<Tensor> {
-    std::vector<Tensor> grown;
-    for (const Tensor& p : parts) {
-      std::vector<int64_t> dims = p.shape().dims();
-      ASSIGN_OR_RETURN_ONNX(int64_t a,
-                            NormalizeAxis(axis, p.shape().rank() + 1));
-      dims.insert(dims.begin() + a, 1);
-      ASSIGN_OR_RETURN_ONNX(Tensor g, ReshapeLike(c, p, Shape(dims)));
-      grown.push_back(g);
-    }
-    ASSIGN_OR_RETURN_ONNX(
-        int64_t a, NormalizeAxis(axis, parts.front().shape().rank() + 1));
-    if (grown.size() == 1) return grown.front();
-    return c.Op("Concat", grown, {{"axis", a}});
-  };
   std::vector<Tensor> states(n), xs(m);
   for (int i = 0; i < n; ++i) {
     ASSIGN_OR_RETURN_ONNX(states[i], c.input(first + i));
@@ -537,21 +520,22 @@ absl::Status Scan(NodeContext& c) {
     for (int i = 0; i < n; ++i) final_states[i].push_back(st[i]);
     for (int q = 0; q < k; ++q) {
       ASSIGN_OR_RETURN_ONNX(
-          Tensor y, stack(steps[q], v8 ? out_axes[q] - 1 : out_axes[q]));
+          Tensor y,
+          StackAlong(c, steps[q], v8 ? out_axes[q] - 1 : out_axes[q]));
       stacked[q].push_back(y);
     }
   }
   for (int i = 0; i < n && i < c.num_outputs(); ++i) {
     Tensor y = final_states[i].front();
     if (v8) {
-      ASSIGN_OR_RETURN_ONNX(y, stack(final_states[i], 0));
+      ASSIGN_OR_RETURN_ONNX(y, StackAlong(c, final_states[i], 0));
     }
     if (c.has_output(i)) c.SetOutput(i, y);
   }
   for (int q = 0; q < k && n + q < c.num_outputs(); ++q) {
     Tensor y = stacked[q].front();
     if (v8) {
-      ASSIGN_OR_RETURN_ONNX(y, stack(stacked[q], 0));
+      ASSIGN_OR_RETURN_ONNX(y, StackAlong(c, stacked[q], 0));
     }
     if (c.has_output(n + q)) c.SetOutput(n + q, y);
   }

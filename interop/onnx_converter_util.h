@@ -63,6 +63,11 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
                                                 const Tensor& multiplier,
                                                 int zp);
 
+// `parts` (one shape) stacked along a new axis `axis` (of their rank + 1;
+// negative counts from the end): numpy.stack, as Reshapes and a Concat.
+[[nodiscard]] absl::StatusOr<Tensor> StackAlong(
+    NodeContext& c, const std::vector<Tensor>& parts, int64_t axis);
+
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);
 
