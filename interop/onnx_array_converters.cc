@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "interop/onnx_context.h"
 #include "interop/onnx_converter_util.h"
+#include "interop/onnx_tensor.h"
 
 namespace weft {
 namespace onnx_internal {
@@ -1347,6 +1348,15 @@ absl::StatusOr<Tensor> Requantize(NodeContext& c, const Tensor& acc,
   }
   ASSIGN_OR_RETURN_ONNX(yz, c.Op("Cast", {yz}, {{"dtype", DType::kFloat32}}));
   return SaturateCast(c, y, &yz, out);
+}
+
+absl::StatusOr<double> OnlyValue(const NDArray& a, std::string_view what) {
+  if (a.num_elements() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must hold exactly one element, got shape ",
+                     a.shape().DebugString()));
+  }
+  return ToDoubles(a)[0];
 }
 
 absl::StatusOr<Tensor> StackAlong(NodeContext& c,

@@ -43,34 +43,6 @@ namespace {
 
 // --------------------------------------------------------------- helpers --
 
-// The one element of `a` as a double.
-absl::StatusOr<double> OnlyValue(const NDArray& a, std::string_view what) {
-  if (a.num_elements() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must hold exactly one element, got shape ",
-                     a.shape().DebugString()));
-  }
-  switch (a.dtype()) {
-    case DType::kFloat32:
-      return a.values<float>()[0];
-    case DType::kFloat64:
-      return a.values<double>()[0];
-    case DType::kInt32:
-      return a.values<int32_t>()[0];
-    case DType::kInt64:
-      return static_cast<double>(a.values<int64_t>()[0]);
-    case DType::kBool:
-      return a.values<bool>()[0] ? 1.0 : 0.0;
-    case DType::kUInt8:
-      return a.values<uint8_t>()[0];
-    case DType::kInt8:
-      return a.values<int8_t>()[0];
-    case DType::kFloat16:
-      return Float16ToFloat(a.values<Float16>()[0]);
-  }
-  return absl::InvalidArgumentError("unknown dtype");
-}
-
 // [0, 1, ..., n-1] as int64, shaped [1, ..., n, ..., 1] (rank `rank`, n at
 // `axis`) so that it broadcasts along that axis.
 absl::StatusOr<Tensor> IotaAlong(NodeContext& c, int64_t n, int rank,
@@ -1060,12 +1032,8 @@ absl::Status MelWeightMatrix(NodeContext& c) {
   }
   if (!missing.empty()) return c.Unsupported(absl::StrJoin(missing, "; "));
   for (int i = 0; i < 5; ++i) {
-    const std::vector<double> d = ToDoubles(*c.constant(i));
-    if (d.size() != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(names[i], " must be one value"));
-    }
-    v.push_back(d[0]);
+    ASSIGN_OR_RETURN_ONNX(double d, OnlyValue(*c.constant(i), names[i]));
+    v.push_back(d);
   }
   const double rate = v[2], lo = v[3], hi = v[4];
   // Checked as doubles, before any conversion to an integer.

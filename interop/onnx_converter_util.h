@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -67,6 +68,11 @@ void RegisterArrayConverters(absl::flat_hash_map<std::string, Converter>& t);
 // negative counts from the end): numpy.stack, as Reshapes and a Concat.
 [[nodiscard]] absl::StatusOr<Tensor> StackAlong(
     NodeContext& c, const std::vector<Tensor>& parts, int64_t axis);
+
+// The one element of `a` as a double; kInvalidArgument naming `what` when
+// `a` holds another number of elements.
+[[nodiscard]] absl::StatusOr<double> OnlyValue(const NDArray& a,
+                                               std::string_view what);
 
 // Normalizes a possibly negative axis against `rank`.
 [[nodiscard]] absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int rank);

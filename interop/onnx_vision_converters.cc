@@ -24,12 +24,7 @@ absl::StatusOr<double> ScalarInput(NodeContext& c, int i, std::string_view what,
   if (!c.has_input(i)) return dflt;
   absl::StatusOr<const NDArray*> v = c.ConstInput(i, what);
   if (!v.ok()) return v.status();
-  const std::vector<double> d = ToDoubles(**v);
-  if (d.size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must hold one value, not ", d.size()));
-  }
-  return d[0];
+  return OnlyValue(**v, what);
 }
 
 absl::Status NonMaxSuppression(NodeContext& c) {
