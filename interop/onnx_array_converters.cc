@@ -1113,6 +1113,11 @@ absl::Status Window(NodeContext& c, double a0, double a1, double a2) {
   if (size.size() != 1 || size[0] < 0) {
     return absl::InvalidArgumentError("size must be a non-negative scalar");
   }
+  if (size[0] > kMaxImportTableEntries) {
+    return c.Unsupported(absl::StrCat("a window of ", size[0],
+                                      " values (weft builds at most ",
+                                      kMaxImportTableEntries, " at import)"));
+  }
   absl::StatusOr<DType> dt =
       DTypeFromOnnx(static_cast<int32_t>(c.Int("output_datatype", 1)));
   if (!dt.ok()) return c.Unsupported(dt.status().message());

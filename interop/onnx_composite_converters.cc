@@ -482,6 +482,11 @@ absl::Status TakeDiagonals(NodeContext& c, EinsumOperand& op) {
                                         s.DebugString(),
                                         " not known at import to be equal"));
     }
+    if (n > kMaxImportTableEntries) {
+      return c.Unsupported(absl::StrCat(
+          "a repeated Einsum label over a dim of ", n,
+          " (a diagonal of at most ", kMaxImportTableEntries, ")"));
+    }
     std::vector<int64_t> perm, dims;
     std::vector<int> labels;
     for (int i = 0; i < s.rank(); ++i) {
@@ -823,9 +828,6 @@ absl::Status Einsum(NodeContext& c) {
 
 // ------------------------------------------------------------ DFT, STFT --
 
-// The largest table (entries) DFT and MelWeightMatrix build at import.
-constexpr int64_t kMaxTableEntries = int64_t{1} << 24;
-
 // The discrete Fourier transform of `x` ([..., c], c = 1 real or 2
 // complex) along signal axis `axis` (of length `length`, zero-padded or
 // truncated to it), as two matrix products with cos/sin tables built at
@@ -891,10 +893,10 @@ absl::StatusOr<Tensor> Dft(NodeContext& c, Tensor x, int64_t axis,
     ASSIGN_OR_RETURN_ONNX(im, part(1));
   }
   const int64_t bins = onesided ? length / 2 + 1 : length;
-  if (length > kMaxTableEntries / bins) {
-    return c.Unsupported(
-        absl::StrCat("a DFT of length ", length, " (its ", length, " x ", bins,
-                     " tables would pass ", kMaxTableEntries, " entries)"));
+  if (length > kMaxImportTableEntries / bins) {
+    return c.Unsupported(absl::StrCat(
+        "a DFT of length ", length, " (its ", length, " x ", bins,
+        " tables would pass ", kMaxImportTableEntries, " entries)"));
   }
   std::vector<double> cs(length * bins), sn(length * bins);
   for (int64_t j = 0; j < length; ++j) {
@@ -993,10 +995,10 @@ absl::Status Stft(NodeContext& c) {
                                       ") not known at import or out of range"));
   }
   const int64_t frames = (s.dim(1) - frame) / step[0] + 1;
-  if (frames > kMaxTableEntries / frame) {
+  if (frames > kMaxImportTableEntries / frame) {
     return c.Unsupported(absl::StrCat(frames, " frames of ", frame,
                                       " samples (an index table past ",
-                                      kMaxTableEntries, " entries)"));
+                                      kMaxImportTableEntries, " entries)"));
   }
   std::vector<int64_t> idx(frames * frame);
   for (int64_t f = 0; f < frames; ++f) {
@@ -1046,10 +1048,10 @@ absl::Status MelWeightMatrix(NodeContext& c) {
   const int64_t mels = static_cast<int64_t>(v[0]);
   const int64_t dft = static_cast<int64_t>(v[1]);
   const int64_t bins = dft / 2 + 1;
-  if (bins > kMaxTableEntries / mels) {
+  if (bins > kMaxImportTableEntries / mels) {
     return absl::InvalidArgumentError(
         absl::StrCat("MelWeightMatrix of ", bins, " x ", mels, " passes ",
-                     kMaxTableEntries, " entries"));
+                     kMaxImportTableEntries, " entries"));
   }
   auto to_mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
   // ONNX's reference spaces the mel points by (high - low) / (mels + 2),

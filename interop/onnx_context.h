@@ -21,6 +21,7 @@
 #include "graph/graph.h"
 #include "graph/ndarray.h"
 #include "graph/tensor.h"
+#include "interop/onnx_import.h"
 #include "interop/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 
@@ -112,14 +113,16 @@ class NodeContext {
   NodeContext(const onnx::NodeProto& node, int64_t opset, Graph graph,
               OpOptions base_options, std::vector<Value*> inputs,
               SubgraphImporter* subgraphs = nullptr,
-              const TensorUses* uses = nullptr)
+              const TensorUses* uses = nullptr,
+              int64_t max_nodes = OnnxImportOptions().max_nodes)
       : node_(node),
         opset_(opset),
         graph_(std::move(graph)),
         base_(std::move(base_options)),
         inputs_(std::move(inputs)),
         subgraphs_(subgraphs),
-        uses_(uses) {}
+        uses_(uses),
+        max_nodes_(max_nodes) {}
 
   const onnx::NodeProto& node() const { return node_; }
   const std::string& op_type() const { return node_.op_type(); }
@@ -231,7 +234,19 @@ class NodeContext {
   int ops_added_ = 0;
   SubgraphImporter* subgraphs_;
   const TensorUses* uses_;
+  int64_t max_nodes_;  // OnnxImportOptions::max_nodes.
 };
+
+// Limits on what import builds from sizes a model declares, so that a
+// hostile model (a few bytes claiming a sequence of 2^40 steps) is refused
+// instead of exhausting memory or time at import:
+// - a table computed on the host (DFT, STFT and window tables,
+//   MelWeightMatrix, a diagonal's indices): 2^24 entries;
+inline constexpr int64_t kMaxImportTableEntries = int64_t{1} << 24;
+// - the steps of one unrolled recurrence (RNN, GRU, LSTM: the sequence per
+//   direction; Scan: the scan length times Scan-8's batch): 2^16.
+// (And OnnxImportOptions::max_nodes bounds the nodes of each graph.)
+inline constexpr int64_t kMaxUnrolledSteps = int64_t{1} << 16;
 
 // The payload marking an error as "this node is unsupported" (the importer
 // collects those and reports them together).

@@ -472,6 +472,11 @@ absl::Status Scan(NodeContext& c) {
     if (v8) batch = s.dim(0);
   }
   if (len == 0) return c.Unsupported("a scan of length 0");
+  if (batch > 0 && len > kMaxUnrolledSteps / batch) {
+    return c.Unsupported(absl::StrCat(
+        "a scan of ", len, " steps", v8 ? absl::StrCat(" x batch ", batch) : "",
+        " (weft unrolls at most ", kMaxUnrolledSteps, " steps)"));
+  }
   if (v8 && c.has_input(0)) {
     ASSIGN_OR_RETURN_ONNX(std::vector<int64_t> lens,
                           c.ConstInts(0, "sequence_lens"));

@@ -236,6 +236,12 @@ absl::StatusOr<std::vector<Tensor>> NodeContext::OpN(std::string_view op,
   if (OpRegistry::Global().Find(op) == nullptr) {
     return Unsupported(absl::StrCat("weft has no op ", op, " yet"));
   }
+  if (graph_.num_nodes() >= max_nodes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the import would build more than ", max_nodes_,
+                     " weft nodes in graph '", graph_.name(),
+                     "' (OnnxImportOptions::max_nodes)"));
+  }
   // The first op takes the node's name; helper ops get a suffix.
   OpOptions o = NextOpOptions(op);
   return graph_.AddOpN(op, std::move(inputs), std::move(attrs), o);
@@ -837,7 +843,8 @@ class Importer {
     const std::optional<DType> storage = FirstStorageDType(in);
     NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
                     std::move(in), &subgraphs,
-                    options_.fuse ? &tensor_uses_ : nullptr);
+                    options_.fuse ? &tensor_uses_ : nullptr,
+                    options_.max_nodes);
     // Before opset 6 many ops carried the bookkeeping attribute
     // consumed_inputs, which has no meaning for inference.
     if (opset_ < 6) ctx.Ignore("consumed_inputs");
@@ -930,7 +937,8 @@ class Importer {
     }
     NodeContext ctx(n, opset_, graph, NodeOptions(scope, graph, n, index),
                     std::move(in), &subgraphs,
-                    options_.fuse ? &tensor_uses_ : nullptr);
+                    options_.fuse ? &tensor_uses_ : nullptr,
+                    options_.max_nodes);
     if (opset_ < 6) ctx.Ignore("consumed_inputs");
     if (absl::Status s = convert(ctx); !s.ok()) return s;
     for (size_t i = 0; i < ctx.outputs().size(); ++i) {

@@ -57,6 +57,12 @@ struct OnnxImportOptions {
   // scalar scale and shift after it into a FusedConv (docs/onnx.md, "What
   // import does"). false: one weft op per ONNX op, to compare or debug.
   bool fuse = true;
+  // The most weft nodes the import may build in one graph (the model's, or
+  // a subgraph's body). Real models stay far below (PaddleOCR det: ~800);
+  // one that unrolls or expands beyond it (a Scan over a declared length
+  // of 60,000 steps with a large body, say) is refused with
+  // kResourceExhausted instead of exhausting memory at import.
+  int64_t max_nodes = int64_t{1} << 21;
 };
 
 // An imported model: its graph, and the tensors of its inputs (the graph

@@ -622,6 +622,11 @@ absl::Status Unroller::ReadSizes() {
         "X's shape with OnnxImportOptions::input_shapes)");
   }
   if (seq_ == 0) return c_.Unsupported("an empty sequence");
+  if (seq_ > kMaxUnrolledSteps) {
+    return c_.Unsupported(absl::StrCat("a sequence of ", seq_,
+                                       " steps (weft unrolls at most ",
+                                       kMaxUnrolledSteps, ")"));
+  }
   const Shape ws = c_.shape(1);
   if (input_size_ < 0 && ws.rank() == 3) input_size_ = ws.dim(2);
   if (input_size_ < 0) {

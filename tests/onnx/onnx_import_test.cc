@@ -1262,6 +1262,111 @@ TEST(OnnxImport, HugeDeclaredInputIsACleanError) {
   ExpectCleanError(im, "drop.onnx", "Dropout mask of 2^60");
 }
 
+// A Scan (opset 11) summing the rows of x ([length, 1]) onto init ([1]).
+onnx::ModelProto RunningSumScan(int64_t length) {
+  onnx::ModelProto m = NewModel(11);
+  AddInput(m, "init", kFloat, {1});
+  AddInput(m, "x", kFloat, {length, 1});
+  onnx::NodeProto* n = AddNode(m, "Scan", {"init", "x"}, {"final"}, "scan");
+  SetIntAttr(n, "num_scan_inputs", 1);
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("body");
+  a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto* body = a->mutable_g();
+  body->set_name("body");
+  for (const char* in : {"s_in", "x_t"}) {
+    onnx::ValueInfoProto* vi = body->add_input();
+    vi->set_name(in);
+    SetTensorType(vi, kFloat, {1});
+  }
+  onnx::ValueInfoProto* out = body->add_output();
+  out->set_name("s_out");
+  SetTensorType(out, kFloat, {1});
+  onnx::NodeProto* add = body->add_node();
+  add->set_op_type("Add");
+  add->add_input("s_in");
+  add->add_input("x_t");
+  add->add_output("s_out");
+  AddOutput(m, "final", kFloat, 1);
+  return m;
+}
+
+// Recurrences are unrolled and some tables computed at import from sizes
+// the model declares: a model claiming a sequence, window or diagonal far
+// beyond what import builds is refused, naming the node and the limit,
+// before anything that size is built.
+TEST(OnnxImport, HostileUnrollAndTableSizesAreCleanErrors) {
+  const int64_t huge = int64_t{1} << 40;
+  auto expect_refused = [](const onnx::ModelProto& m, const std::string& file,
+                           const std::string& node, const std::string& why) {
+    absl::StatusOr<OnnxModel> im = Import(m, file);
+    ExpectCleanError(im, file, why);
+    EXPECT_EQ(im.status().code(), absl::StatusCode::kUnimplemented)
+        << im.status();
+    EXPECT_THAT(im.status().message(), HasSubstr(node));
+    EXPECT_THAT(im.status().message(), HasSubstr(why));
+  };
+  for (int64_t seq : {huge, int64_t{65537}}) {
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "x", kFloat, {seq, 1, 2});
+    AddFloatInit(m, "w", {1, 4, 2}, std::vector<float>(8, 0.5f));
+    AddFloatInit(m, "r", {1, 4, 1}, std::vector<float>(4, 0.5f));
+    SetIntAttr(AddNode(m, "LSTM", {"x", "w", "r"}, {"y"}, "lstm"),
+               "hidden_size", 1);
+    AddOutput(m, "y", kFloat, 4);
+    expect_refused(m, "lstm.onnx", "LSTM 'lstm'",
+                   absl::StrCat("a sequence of ", seq,
+                                " steps (weft unrolls at most 65536)"));
+  }
+  {
+    const onnx::ModelProto m = RunningSumScan(huge);
+    expect_refused(m, "scan.onnx", "Scan 'scan'",
+                   absl::StrCat("a scan of ", huge,
+                                " steps (weft unrolls at most 65536 steps)"));
+  }
+  {
+    onnx::ModelProto m = NewModel(17);
+    AddInt64Init(m, "size", {}, {huge});
+    AddNode(m, "HannWindow", {"size"}, {"w"}, "window");
+    AddOutput(m, "w", kFloat, 1);
+    expect_refused(m, "window.onnx", "HannWindow 'window'",
+                   absl::StrCat("a window of ", huge,
+                                " values (weft builds at most 16777216"));
+  }
+  {
+    const int64_t n = int64_t{1} << 25;
+    onnx::ModelProto m = NewModel();
+    AddInput(m, "x", kFloat, {n, n});
+    SetStringAttr(AddNode(m, "Einsum", {"x"}, {"d"}, "diag"), "equation",
+                  "ii->i");
+    AddOutput(m, "d", kFloat, 1);
+    expect_refused(m, "einsum.onnx", "Einsum 'diag'",
+                   absl::StrCat("a repeated Einsum label over a dim of ", n));
+  }
+}
+
+// OnnxImportOptions::max_nodes bounds what import builds in one graph: an
+// unrolled Scan past it is kResourceExhausted naming the option; under it
+// the same model imports.
+TEST(OnnxImport, MaxNodesBoundsTheImport) {
+  const onnx::ModelProto m = RunningSumScan(64);
+
+  absl::StatusOr<OnnxModel> small = Import(m, "scan.onnx", {.max_nodes = 100});
+  ASSERT_FALSE(small.ok());
+  EXPECT_EQ(small.status().code(), absl::StatusCode::kResourceExhausted)
+      << small.status();
+  EXPECT_THAT(small.status().message(), HasSubstr("scan.onnx"));
+  EXPECT_THAT(small.status().message(), HasSubstr("Scan 'scan'"));
+  EXPECT_THAT(small.status().message(),
+              HasSubstr("more than 100 weft nodes in graph 'test_graph' "
+                        "(OnnxImportOptions::max_nodes)"));
+
+  absl::StatusOr<OnnxModel> fits = Import(m, "scan.onnx", {.max_nodes = 1000});
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_LE(fits->graph.num_nodes(), 1000);
+  EXPECT_GT(fits->graph.num_nodes(), 100);
+}
+
 // ------------------------------------------------------------- fusion --
 
 // Deterministic values in [-1, 1) (a linear congruential sequence).
