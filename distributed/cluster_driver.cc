@@ -464,7 +464,7 @@ std::shared_ptr<transport::WorkerClient::Call> GrpcClusterDriver::StartTask(
   std::shared_ptr<DriverState> state = state_;
   auto make_sink = [state, run]() {
     return distributed_internal::MakeNDArraySink(
-        state->max_bytes,
+        state->max_bytes, /*allocator_for=*/nullptr,
         [state, run](const std::string& key, NDArray value) -> absl::Status {
           if (run->ended.load()) return absl::OkStatus();  // Too late.
           return state->local.Send(run->step(), key, std::move(value));

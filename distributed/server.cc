@@ -2,6 +2,8 @@
 // steps, the task's rendezvous) behind the gRPC island's GrpcServer.
 #include "distributed/server.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <deque>
 #include <limits>
@@ -401,7 +403,16 @@ void Server::Impl::RunStep(const transport::RunStepRequest& request,
 
 std::unique_ptr<transport::TensorSink> Server::Impl::OpenSink(int64_t step) {
   return distributed_internal::MakeNDArraySink(
-      max_bytes_, [this, step](const std::string& key, NDArray value) {
+      max_bytes_,
+      [this](const std::string& key) -> BufferAllocator* {
+        // The destination device's cache (device_by_name_ is fixed once
+        // the server is created).
+        const auto route = distributed_internal::ParseTransferKey(key);
+        if (!route.has_value()) return nullptr;
+        auto it = device_by_name_.find(LocalDeviceOf(route->dst));
+        return it == device_by_name_.end() ? nullptr : it->second->allocator();
+      },
+      [this, step](const std::string& key, NDArray value) {
         {
           absl::MutexLock lock(&mu_);
           if (Ended(step)) {
@@ -532,5 +543,13 @@ uint64_t Server::incarnation() const { return impl_->incarnation_; }
 void Server::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 
 void Server::Wait() { impl_->stopped_.WaitForNotification(); }
+
+void ConfigureMallocForServing() {
+  // mallopt's thresholds are glibc's; other C libraries keep their own.
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
 
 }  // namespace weft

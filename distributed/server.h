@@ -92,6 +92,18 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// Sets this process's malloc (glibc) for moving large tensors: blocks up to
+// 32 MiB come from the heap and up to 64 MiB of freed heap is kept rather
+// than returned to the kernel. With glibc's defaults a process whose own
+// large frees happen not to raise its thresholds (a Server receives into
+// its devices' caching allocators) trims the heap under gRPC's receive
+// buffers after nearly every message and faults their pages in again, ~3k
+// page faults per 16 MiB received. Process-wide, so the library never
+// calls it: `weft serve` does, and so may a service embedding a Server (or
+// it links tcmalloc or jemalloc, which keep such memory anyway).
+// docs/distributed.md, "Memory".
+void ConfigureMallocForServing();
+
 }  // namespace weft
 
 #endif  // WEFT_DISTRIBUTED_SERVER_H_

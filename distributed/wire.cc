@@ -61,8 +61,11 @@ namespace {
 class NDArraySink final : public transport::TensorSink {
  public:
   NDArraySink(int64_t max_bytes,
+              std::function<BufferAllocator*(const std::string&)> allocator_for,
               std::function<absl::Status(const std::string&, NDArray)> commit)
-      : max_bytes_(max_bytes), commit_(std::move(commit)) {}
+      : max_bytes_(max_bytes),
+        allocator_for_(std::move(allocator_for)),
+        commit_(std::move(commit)) {}
 
   transport::RpcStatus Begin(const std::string& key,
                              const transport::TensorMeta& meta,
@@ -72,8 +75,9 @@ class NDArraySink final : public transport::TensorSink {
       return ToRpc(absl::InvalidArgumentError(absl::StrCat(
           "tensor '", key, "' arrived with invalid dtype ", meta.dtype)));
     }
-    absl::StatusOr<NDArray> a =
-        NDArray::AllocateChecked(dtype, Shape(meta.shape), max_bytes_);
+    absl::StatusOr<NDArray> a = NDArray::AllocateChecked(
+        dtype, Shape(meta.shape), max_bytes_,
+        allocator_for_ ? allocator_for_(key) : nullptr);
     if (!a.ok()) {
       return ToRpc(absl::Status(
           a.status().code(),
@@ -105,6 +109,7 @@ class NDArraySink final : public transport::TensorSink {
 
  private:
   const int64_t max_bytes_;
+  std::function<BufferAllocator*(const std::string&)> allocator_for_;
   std::function<absl::Status(const std::string&, NDArray)> commit_;
   std::string key_;
   NDArray value_;
@@ -114,8 +119,10 @@ class NDArraySink final : public transport::TensorSink {
 
 std::unique_ptr<transport::TensorSink> MakeNDArraySink(
     int64_t max_bytes,
+    std::function<BufferAllocator*(const std::string& key)> allocator_for,
     std::function<absl::Status(const std::string& key, NDArray value)> commit) {
-  return std::make_unique<NDArraySink>(max_bytes, std::move(commit));
+  return std::make_unique<NDArraySink>(max_bytes, std::move(allocator_for),
+                                       std::move(commit));
 }
 
 std::optional<TransferRoute> ParseTransferKey(std::string_view key) {

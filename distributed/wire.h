@@ -34,9 +34,14 @@ absl::StatusOr<transport::TlsFiles> ToTlsFiles(const ClusterTls& tls,
 transport::OutTensor ToOutTensor(std::string key, NDArray value);
 
 // A sink that allocates an NDArray (at most `max_bytes`) and hands it to
-// `commit` with its key.
+// `commit` with its key. `allocator_for` (may be empty, or return null)
+// picks the buffer allocator for a key: a task receives into its
+// destination device's caching allocator, so a steady stream of steps
+// reuses the blocks of the previous ones instead of faulting in fresh
+// pages for every tensor.
 std::unique_ptr<transport::TensorSink> MakeNDArraySink(
     int64_t max_bytes,
+    std::function<BufferAllocator*(const std::string& key)> allocator_for,
     std::function<absl::Status(const std::string& key, NDArray value)> commit);
 
 // A transfer key's devices: "h:0@cpu:0->/job:w/task:0/cpu:0" ->

@@ -359,6 +359,10 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
+  // The servers' process setting (as `weft serve`'s), for the weft and the
+  // plain server alike: in this process (unpinned) or the children (--pin,
+  // which run this main again).
+  weft::ConfigureMallocForServing();
   if (!serve.empty()) return Serve(serve, port_file);
   std::vector<pid_t> children;
   if (pin) {

@@ -35,6 +35,8 @@ int RunServe(const Invocation&) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A process that only serves: keep gRPC's receive buffers on warm pages.
+  ConfigureMallocForServing();
 
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
