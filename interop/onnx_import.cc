@@ -261,31 +261,33 @@ absl::StatusOr<Tensor> NodeContext::Const(const NDArray& value) {
 }
 
 absl::StatusOr<Tensor> NodeContext::Scalar(DType dtype, double v) {
+  // ConvertValue: as weft's Cast (integers saturate, NaN is 0), never a
+  // plain cast, which is undefined for a value out of the type's range.
   NDArray a = NDArray::Uninitialized(dtype, Shape{});
   switch (dtype) {
     case DType::kFloat32:
-      *a.mutable_data<float>() = static_cast<float>(v);
+      *a.mutable_data<float>() = ConvertValue<float>(v);
       break;
     case DType::kFloat64:
       *a.mutable_data<double>() = v;
       break;
     case DType::kInt32:
-      *a.mutable_data<int32_t>() = static_cast<int32_t>(v);
+      *a.mutable_data<int32_t>() = ConvertValue<int32_t>(v);
       break;
     case DType::kInt64:
-      *a.mutable_data<int64_t>() = static_cast<int64_t>(v);
+      *a.mutable_data<int64_t>() = ConvertValue<int64_t>(v);
       break;
     case DType::kBool:
-      *a.mutable_data<bool>() = v != 0;
+      *a.mutable_data<bool>() = ConvertValue<bool>(v);
       break;
     case DType::kUInt8:
-      *a.mutable_data<uint8_t>() = static_cast<uint8_t>(v);
+      *a.mutable_data<uint8_t>() = ConvertValue<uint8_t>(v);
       break;
     case DType::kInt8:
-      *a.mutable_data<int8_t>() = static_cast<int8_t>(v);
+      *a.mutable_data<int8_t>() = ConvertValue<int8_t>(v);
       break;
     case DType::kFloat16:
-      *a.mutable_data<Float16>() = DoubleToFloat16(v);
+      *a.mutable_data<Float16>() = ConvertValue<Float16>(v);
       break;
   }
   return Const(a);

@@ -107,6 +107,11 @@ class Unroller {
   absl::StatusOr<Tensor> Direction(const Tensor& t, int64_t d,
                                    const Shape& shape) {
     const int rank = t.shape().rank();
+    if (rank < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a per-direction input of shape ",
+                       t.shape().DebugString(), ", not [directions, ...]"));
+    }
     std::vector<int64_t> begin(rank, 0), size(rank, -1);
     begin[0] = d;
     size[0] = 1;

@@ -146,39 +146,6 @@ class SplitKernel : public OpKernel {
   int axis_ = 0;
 };
 
-// Converts one value. To bool is x != 0. Floating to integer truncates toward
-// zero, saturates at the integer type's range, and maps NaN to 0 (a plain
-// static_cast would be undefined behavior out of range). Integer to a
-// narrower integer wraps (two's complement, as NumPy's astype). float16
-// goes through float32 (exact), and to float16 from float64 (exact for
-// every other dtype's values up to 2^53), rounded to nearest even.
-template <typename To, typename From>
-To ConvertValue(From x) {
-  if constexpr (std::is_same_v<From, Float16>) {
-    if constexpr (std::is_same_v<To, Float16>) {
-      return x;
-    } else {
-      return ConvertValue<To>(Float16ToFloat(x));
-    }
-  } else if constexpr (std::is_same_v<To, Float16>) {
-    return DoubleToFloat16(static_cast<double>(x));
-  } else if constexpr (std::is_same_v<To, bool>) {
-    return x != From{0};
-  } else if constexpr (std::is_floating_point_v<From> &&
-                       std::is_integral_v<To>) {
-    if (std::isnan(x)) return To{0};
-    // Both bounds are 0 or powers of two, so they are exact in From.
-    constexpr From kLow = static_cast<From>(std::numeric_limits<To>::min());
-    constexpr From kHighExclusive =
-        static_cast<From>(uint64_t{1} << std::numeric_limits<To>::digits);
-    if (x <= kLow) return std::numeric_limits<To>::min();
-    if (x >= kHighExclusive) return std::numeric_limits<To>::max();
-    return static_cast<To>(x);
-  } else {
-    return static_cast<To>(x);
-  }
-}
-
 template <typename To, typename From>
 void CastTo(const NDArray& in, NDArray& out_array) {
   const From* src = in.values<From>().data();

@@ -1233,6 +1233,32 @@ TEST(OnnxImport, HostileResizeScaleIsACleanError) {
   }
 }
 
+// A run-time Slice turns its step into a constant: a step beyond what a
+// double holds exactly (int64 max) is kept at int64 max, not converted out
+// of range (found by //tests/fuzz:onnx_import_fuzzer as undefined
+// behaviour), and slices as ONNX says: the start element only.
+TEST(OnnxImport, RunTimeSliceWithAHugeStep) {
+  onnx::ModelProto m = NewModel();
+  AddInput(m, "x", kFloat, {5});
+  AddInput(m, "starts", kInt64, {1});
+  AddInt64Init(m, "ends", {1}, {5});
+  AddInt64Init(m, "axes", {1}, {0});
+  AddInt64Init(m, "steps", {1}, {std::numeric_limits<int64_t>::max()});
+  AddNode(m, "Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"}, "slice");
+  AddOutput(m, "y", kFloat, 1);
+  absl::StatusOr<OnnxModel> im = Import(m, "slice.onnx");
+  ASSERT_TRUE(im.ok()) << im.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(im->graph);
+  ASSERT_TRUE(s.ok()) << s.status();
+  NDArray starts = NDArray::Vector<int64_t>({1});
+  absl::StatusOr<std::vector<NDArray>> out =
+      (*s)->Run({{im->inputs[0], F32({0, 1, 2, 3, 4}, Shape{5})},
+                 {im->inputs[1], starts}},
+                im->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Floats((*out)[0]), std::vector<float>({1}));
+}
+
 // Pad's constant_value must hold one element; an empty one is an error
 // naming the node, never a read past its end.
 TEST(OnnxImport, EmptyPadConstantValueIsACleanError) {

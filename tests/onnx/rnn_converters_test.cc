@@ -551,6 +551,34 @@ TEST(RnnConvertersTest, RefusesUnknownSequenceLength) {
   ExpectRefused(m, "sequence length unknown at import");
 }
 
+// A per-direction input (here LSTM's peepholes P) must have a directions
+// axis: a scalar is a clean error naming the node (found by
+// //tests/fuzz:onnx_import_fuzzer as a write through an empty vector).
+TEST(RnnConvertersTest, RejectsAScalarPerDirectionInput) {
+  Spec s = Filled(Of(Cell::kLstm), false, false, false);
+  OneNode m("LSTM", 14);
+  m.Input("X", Typed(DType::kFloat32, s.x, Shape{s.seq, s.batch, s.input}))
+      .Initializer("W", Typed(DType::kFloat32, s.w, Shape{1, 16, s.input}))
+      .Initializer("R", Typed(DType::kFloat32, s.r, Shape{1, 16, 4}))
+      .Omitted()
+      .Omitted()
+      .Omitted()
+      .Omitted()
+      .Initializer("P", NDArray::Scalar<float>(0.5f))
+      .Output("Y", DType::kFloat32, 4)
+      .Int("hidden_size", 4);
+  absl::StatusOr<OnnxModel> got = m.Import();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument)
+      << got.status();
+  EXPECT_TRUE(absl::StrContains(got.status().message(), "(LSTM 'n')"))
+      << got.status();
+  EXPECT_TRUE(absl::StrContains(got.status().message(),
+                                "a per-direction input of shape [], not "
+                                "[directions, ...]"))
+      << got.status();
+}
+
 TEST(RnnConvertersTest, RefusesActivationsWithParameters) {
   Spec s = Filled(Of(Cell::kRnn), false, false, false);
   s.acts = {"LeakyRelu"};
