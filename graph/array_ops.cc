@@ -702,71 +702,70 @@ absl::Status InferRange(InferenceContext& c) {
 // Placeholder and Cast with their short inference inline); data rather
 // than control flow.
 void RegisterArrayOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"Const", 0, {"value"}, [](InferenceContext& c) -> absl::Status {
-         absl::StatusOr<const NDArray*> v = c.Attr<NDArray>("value");
-         if (!v.ok()) return v.status();
-         if (!(*v)->valid()) return c.AttrError("Const of an empty NDArray");
-         c.SetOutput((*v)->dtype(), (*v)->shape());
-         return absl::OkStatus();
-       }});
-  reg({"Placeholder",
-       0,
-       {"dtype", "shape"},
-       [](InferenceContext& c) -> absl::Status {
-         absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
-         if (!d.ok()) return d.status();
-         absl::StatusOr<const Shape*> s = c.Attr<Shape>("shape");
-         if (!s.ok()) return s.status();
-         if (!IsValidDType(**d)) return c.DTypeError("invalid dtype");
-         if (absl::Status v = (*s)->Validate(); !v.ok()) {
-           return c.ShapeError(std::string(v.message()));
-         }
-         c.SetOutput(**d, **s);
-         return absl::OkStatus();
-       }});
-  reg({"Identity", 1, {}, InferSameAsInput});
-  reg({"Reshape", 1, {"shape"}, InferReshape});
-  reg({"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
-         absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
-         if (!d.ok()) return d.status();
-         if (!IsValidDType(**d))
-           return c.DTypeError("Cast to an invalid dtype");
-         c.SetOutput(**d, c.input_shapes[0]);
-         return absl::OkStatus();
-       }});
-  reg({.type = "Split",
-       .num_inputs = 1,
-       .attrs = {"num_splits", "axis"},
-       .infer = InferSplit,
-       .num_outputs = OpDef::kOutputsFromInference});
-  reg({"Transpose", 1, {"perm"}, InferTranspose});
-  reg({"Concat", OpDef::kVariadicInputs, {"axis"}, InferConcat});
-  reg({"Slice", 1, {"begin", "size"}, InferSlice});
-  reg({"Gather", 2, {"axis"}, InferGather});
-  reg({"Tile", 1, {"multiples"}, InferTile});
-  reg({"BroadcastTo", 1, {"shape"}, InferBroadcastTo});
-  reg({"Pad", 1, {"pads"}, InferPad});
-  reg({"Resize", 1, {"sizes"}, InferResize});
-  reg({"GatherElements", 2, {}, InferGatherElements});
-  reg({"ScatterElements", 3, {}, InferScatterElements});
-  reg({"Trilu", 1, {}, InferTrilu});
-  reg({.type = "TopK",
-       .num_inputs = 1,
-       .attrs = {"k"},
-       .infer = InferTopK,
-       .num_outputs = 2});
-  reg({"GatherND", 2, {}, InferGatherND});
-  reg({"ScatterND", 3, {}, InferScatterND});
-  reg({"NonZero", 1, {}, InferNonZero});
-  reg({.type = "Unique",
-       .num_inputs = 1,
-       .infer = InferUnique,
-       .num_outputs = 4});
-  reg({"Range", 3, {}, InferRange});
+  RegisterBuiltin(
+      r, {"Const", 0, {"value"}, [](InferenceContext& c) -> absl::Status {
+            absl::StatusOr<const NDArray*> v = c.Attr<NDArray>("value");
+            if (!v.ok()) return v.status();
+            if (!(*v)->valid()) return c.AttrError("Const of an empty NDArray");
+            c.SetOutput((*v)->dtype(), (*v)->shape());
+            return absl::OkStatus();
+          }});
+  RegisterBuiltin(r, {"Placeholder",
+                      0,
+                      {"dtype", "shape"},
+                      [](InferenceContext& c) -> absl::Status {
+                        absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
+                        if (!d.ok()) return d.status();
+                        absl::StatusOr<const Shape*> s = c.Attr<Shape>("shape");
+                        if (!s.ok()) return s.status();
+                        if (!IsValidDType(**d))
+                          return c.DTypeError("invalid dtype");
+                        if (absl::Status v = (*s)->Validate(); !v.ok()) {
+                          return c.ShapeError(std::string(v.message()));
+                        }
+                        c.SetOutput(**d, **s);
+                        return absl::OkStatus();
+                      }});
+  RegisterBuiltin(r, {"Identity", 1, {}, InferSameAsInput});
+  RegisterBuiltin(r, {"Reshape", 1, {"shape"}, InferReshape});
+  RegisterBuiltin(
+      r, {"Cast", 1, {"dtype"}, [](InferenceContext& c) -> absl::Status {
+            absl::StatusOr<const DType*> d = c.Attr<DType>("dtype");
+            if (!d.ok()) return d.status();
+            if (!IsValidDType(**d))
+              return c.DTypeError("Cast to an invalid dtype");
+            c.SetOutput(**d, c.input_shapes[0]);
+            return absl::OkStatus();
+          }});
+  RegisterBuiltin(r, {.type = "Split",
+                      .num_inputs = 1,
+                      .attrs = {"num_splits", "axis"},
+                      .infer = InferSplit,
+                      .num_outputs = OpDef::kOutputsFromInference});
+  RegisterBuiltin(r, {"Transpose", 1, {"perm"}, InferTranspose});
+  RegisterBuiltin(r, {"Concat", OpDef::kVariadicInputs, {"axis"}, InferConcat});
+  RegisterBuiltin(r, {"Slice", 1, {"begin", "size"}, InferSlice});
+  RegisterBuiltin(r, {"Gather", 2, {"axis"}, InferGather});
+  RegisterBuiltin(r, {"Tile", 1, {"multiples"}, InferTile});
+  RegisterBuiltin(r, {"BroadcastTo", 1, {"shape"}, InferBroadcastTo});
+  RegisterBuiltin(r, {"Pad", 1, {"pads"}, InferPad});
+  RegisterBuiltin(r, {"Resize", 1, {"sizes"}, InferResize});
+  RegisterBuiltin(r, {"GatherElements", 2, {}, InferGatherElements});
+  RegisterBuiltin(r, {"ScatterElements", 3, {}, InferScatterElements});
+  RegisterBuiltin(r, {"Trilu", 1, {}, InferTrilu});
+  RegisterBuiltin(r, {.type = "TopK",
+                      .num_inputs = 1,
+                      .attrs = {"k"},
+                      .infer = InferTopK,
+                      .num_outputs = 2});
+  RegisterBuiltin(r, {"GatherND", 2, {}, InferGatherND});
+  RegisterBuiltin(r, {"ScatterND", 3, {}, InferScatterND});
+  RegisterBuiltin(r, {"NonZero", 1, {}, InferNonZero});
+  RegisterBuiltin(r, {.type = "Unique",
+                      .num_inputs = 1,
+                      .infer = InferUnique,
+                      .num_outputs = 4});
+  RegisterBuiltin(r, {"Range", 3, {}, InferRange});
 }
 
 }  // namespace internal

@@ -339,26 +339,22 @@ OpOptions NamedAfter(const OpOptions& options, const Function& fn) {
 }  // namespace
 
 void RegisterControlFlowOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Distinct built-in names.
-  };
-  reg({.type = "Call",
-       .num_inputs = OpDef::kVariadicInputs,
-       .attrs = {"function", "num_args"},
-       .infer = InferCall,
-       .num_outputs = OpDef::kOutputsFromInference});
-  reg({.type = "Cond",
-       .num_inputs = OpDef::kVariadicInputs,
-       .attrs = {"then_function", "else_function", "num_args"},
-       .infer = InferCond,
-       .num_outputs = OpDef::kOutputsFromInference});
-  reg({.type = "While",
-       .num_inputs = OpDef::kVariadicInputs,
-       .attrs = {"cond_function", "body_function", "num_args",
-                 "max_iterations"},
-       .infer = InferWhile,
-       .num_outputs = OpDef::kOutputsFromInference});
+  RegisterBuiltin(r, {.type = "Call",
+                      .num_inputs = OpDef::kVariadicInputs,
+                      .attrs = {"function", "num_args"},
+                      .infer = InferCall,
+                      .num_outputs = OpDef::kOutputsFromInference});
+  RegisterBuiltin(r, {.type = "Cond",
+                      .num_inputs = OpDef::kVariadicInputs,
+                      .attrs = {"then_function", "else_function", "num_args"},
+                      .infer = InferCond,
+                      .num_outputs = OpDef::kOutputsFromInference});
+  RegisterBuiltin(r, {.type = "While",
+                      .num_inputs = OpDef::kVariadicInputs,
+                      .attrs = {"cond_function", "body_function", "num_args",
+                                "max_iterations"},
+                      .infer = InferWhile,
+                      .num_outputs = OpDef::kOutputsFromInference});
 }
 
 }  // namespace internal

@@ -390,28 +390,25 @@ absl::Status InferPool(InferenceContext& c, std::string_view op) {
 }  // namespace
 
 void RegisterConvOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"Conv", 3, {}, [](InferenceContext& c) {
-         return InferConv(c, "Conv", false);
-       }});
-  reg({"FusedConv", 3, {}, [](InferenceContext& c) {
-         return InferConv(c, "FusedConv", false);
-       }});
-  reg({"ConvTranspose", 3, {}, [](InferenceContext& c) {
-         return InferConv(c, "ConvTranspose", true);
-       }});
-  reg({"FusedConvTranspose", 3, {}, [](InferenceContext& c) {
-         return InferConv(c, "FusedConvTranspose", true);
-       }});
-  reg({"MaxPool", 1, {"kernel_shape"}, [](InferenceContext& c) {
-         return InferPool(c, "MaxPool");
-       }});
-  reg({"AveragePool", 1, {"kernel_shape"}, [](InferenceContext& c) {
-         return InferPool(c, "AveragePool");
-       }});
+  RegisterBuiltin(r, {"Conv", 3, {}, [](InferenceContext& c) {
+                        return InferConv(c, "Conv", false);
+                      }});
+  RegisterBuiltin(r, {"FusedConv", 3, {}, [](InferenceContext& c) {
+                        return InferConv(c, "FusedConv", false);
+                      }});
+  RegisterBuiltin(r, {"ConvTranspose", 3, {}, [](InferenceContext& c) {
+                        return InferConv(c, "ConvTranspose", true);
+                      }});
+  RegisterBuiltin(r, {"FusedConvTranspose", 3, {}, [](InferenceContext& c) {
+                        return InferConv(c, "FusedConvTranspose", true);
+                      }});
+  RegisterBuiltin(r, {"MaxPool", 1, {"kernel_shape"}, [](InferenceContext& c) {
+                        return InferPool(c, "MaxPool");
+                      }});
+  RegisterBuiltin(r,
+                  {"AveragePool", 1, {"kernel_shape"}, [](InferenceContext& c) {
+                     return InferPool(c, "AveragePool");
+                   }});
 }
 
 }  // namespace internal

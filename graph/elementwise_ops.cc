@@ -76,30 +76,26 @@ absl::Status InferHardSigmoid(InferenceContext& c) {
 }  // namespace
 
 void RegisterElementwiseOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Maximum", "Minimum"}) {
-    reg({op, 2, {}, InferBinary});
+    RegisterBuiltin(r, {op, 2, {}, InferBinary});
   }
-  reg({"Pow", 2, {}, InferPow});
-  reg({"Mod", 2, {}, InferMod});
+  RegisterBuiltin(r, {"Pow", 2, {}, InferPow});
+  RegisterBuiltin(r, {"Mod", 2, {}, InferMod});
   for (const char* op : {"Neg", "Relu", "Abs", "Square", "Sign"}) {
-    reg({op, 1, {}, InferUnaryNumeric});
+    RegisterBuiltin(r, {op, 1, {}, InferUnaryNumeric});
   }
   for (const char* op :
        {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Erf", "Softplus"}) {
-    reg({op, 1, {}, InferUnaryFloating});
+    RegisterBuiltin(r, {op, 1, {}, InferUnaryFloating});
   }
   for (const char* op :
        {"Floor", "Ceil", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
         "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Reciprocal"}) {
-    reg({op, 1, {}, InferUnaryFloating});
+    RegisterBuiltin(r, {op, 1, {}, InferUnaryFloating});
   }
-  reg({"HardSigmoid", 1, {"alpha", "beta"}, InferHardSigmoid});
+  RegisterBuiltin(r, {"HardSigmoid", 1, {"alpha", "beta"}, InferHardSigmoid});
   // x * HardSigmoid(x) with alpha 1/6, beta 0.5.
-  reg({"HardSwish", 1, {}, InferUnaryFloating});
+  RegisterBuiltin(r, {"HardSwish", 1, {}, InferUnaryFloating});
 }
 
 }  // namespace internal

@@ -117,13 +117,9 @@ absl::Status InferDet(InferenceContext& c) {
 }  // namespace
 
 void RegisterLinalgOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"MatMul", 2, {}, InferMatMul});
-  reg({"BatchMatMul", 2, {}, InferBatchMatMul});
-  reg({"Det", 1, {}, InferDet});
+  RegisterBuiltin(r, {"MatMul", 2, {}, InferMatMul});
+  RegisterBuiltin(r, {"BatchMatMul", 2, {}, InferBatchMatMul});
+  RegisterBuiltin(r, {"Det", 1, {}, InferDet});
 }
 
 }  // namespace internal

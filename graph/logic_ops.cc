@@ -101,33 +101,32 @@ absl::Status InferSelect(InferenceContext& c) {
 }  // namespace
 
 void RegisterLogicOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
   for (const char* op : {"Less", "LessEqual", "Greater", "GreaterEqual"}) {
-    reg({op, 2, {}, [](InferenceContext& c) {
-           return InferCompare(c, false);
-         }});
+    RegisterBuiltin(r, {op, 2, {}, [](InferenceContext& c) {
+                          return InferCompare(c, false);
+                        }});
   }
   for (const char* op : {"Equal", "NotEqual"}) {
-    reg({op, 2, {}, [](InferenceContext& c) { return InferCompare(c, true); }});
+    RegisterBuiltin(r, {op, 2, {}, [](InferenceContext& c) {
+                          return InferCompare(c, true);
+                        }});
   }
   for (const char* op : {"LogicalAnd", "LogicalOr", "LogicalXor"}) {
-    reg({op, 2, {}, InferLogicalBinary});
+    RegisterBuiltin(r, {op, 2, {}, InferLogicalBinary});
   }
-  reg({"LogicalNot", 1, {}, [](InferenceContext& c) -> absl::Status {
-         if (absl::Status s = RequireBool(c, 0, "LogicalNot"); !s.ok()) {
-           return s;
-         }
-         c.SetOutput(DType::kBool, c.input_shapes[0]);
-         return absl::OkStatus();
-       }});
-  reg({"Select", 3, {}, InferSelect});
-  reg({"IsNaN", 1, {}, [](InferenceContext& c) {
-         return InferFloatTest(c, "IsNaN");
-       }});
-  reg({"IsInf", 1, {}, InferIsInf});
+  RegisterBuiltin(
+      r, {"LogicalNot", 1, {}, [](InferenceContext& c) -> absl::Status {
+            if (absl::Status s = RequireBool(c, 0, "LogicalNot"); !s.ok()) {
+              return s;
+            }
+            c.SetOutput(DType::kBool, c.input_shapes[0]);
+            return absl::OkStatus();
+          }});
+  RegisterBuiltin(r, {"Select", 3, {}, InferSelect});
+  RegisterBuiltin(r, {"IsNaN", 1, {}, [](InferenceContext& c) {
+                        return InferFloatTest(c, "IsNaN");
+                      }});
+  RegisterBuiltin(r, {"IsInf", 1, {}, InferIsInf});
 }
 
 }  // namespace internal

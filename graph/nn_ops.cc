@@ -34,16 +34,12 @@ absl::Status InferSoftmax(InferenceContext& c, std::string_view op) {
 }  // namespace
 
 void RegisterNnOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"Softmax", 1, {"axis"}, [](InferenceContext& c) {
-         return InferSoftmax(c, "Softmax");
-       }});
-  reg({"LogSoftmax", 1, {"axis"}, [](InferenceContext& c) {
-         return InferSoftmax(c, "LogSoftmax");
-       }});
+  RegisterBuiltin(r, {"Softmax", 1, {"axis"}, [](InferenceContext& c) {
+                        return InferSoftmax(c, "Softmax");
+                      }});
+  RegisterBuiltin(r, {"LogSoftmax", 1, {"axis"}, [](InferenceContext& c) {
+                        return InferSoftmax(c, "LogSoftmax");
+                      }});
 }
 
 }  // namespace internal

@@ -32,6 +32,11 @@
 namespace weft {
 namespace internal {
 
+// Registers a built-in op of a family. Built-in types are distinct and
+// their defs well formed, so Register cannot fail here (every one is listed
+// by //tests:ops_reference_test).
+void RegisterBuiltin(OpRegistry& registry, OpDef def);
+
 void RegisterArrayOps(OpRegistry& registry);        // array_ops.cc
 void RegisterElementwiseOps(OpRegistry& registry);  // elementwise_ops.cc
 void RegisterLogicOps(OpRegistry& registry);        // logic_ops.cc

@@ -26,6 +26,15 @@ absl::Status InferSameAsInput(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+namespace internal {
+
+void RegisterBuiltin(OpRegistry& registry, OpDef def) {
+  absl::Status s = registry.Register(std::move(def));
+  (void)s;  // Distinct, well-formed built-ins (op_families.h).
+}
+
+}  // namespace internal
+
 namespace {
 
 // The one list of op families (op_families.h).

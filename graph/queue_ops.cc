@@ -91,34 +91,33 @@ absl::Status InferDequeue(InferenceContext& c, int64_t many) {
 }  // namespace
 
 void RegisterQueueOps(OpRegistry& ops) {
-  absl::Status s = ops.Register({.type = "Enqueue",
-                                 .num_inputs = OpDef::kVariadicInputs,
-                                 .attrs = {kQueueAttr},
-                                 .infer = InferEnqueue,
-                                 .stateful = true});
-  s.Update(ops.Register(
-      {.type = "Dequeue",
-       .num_inputs = 0,
-       .attrs = {kQueueAttr},
-       .infer = [](InferenceContext& c) { return InferDequeue(c, 0); },
-       .num_outputs = OpDef::kOutputsFromInference,
-       .stateful = true}));
-  s.Update(
-      ops.Register({.type = "DequeueMany",
-                    .num_inputs = 0,
-                    .attrs = {kQueueAttr, "n"},
-                    .infer = [](InferenceContext& c) -> absl::Status {
-                      absl::StatusOr<const int64_t*> n = c.Attr<int64_t>("n");
-                      if (!n.ok()) return n.status();
-                      if (**n < 1) {
-                        return c.AttrError(absl::StrCat(
-                            "DequeueMany n is ", **n, "; it must be >= 1"));
-                      }
-                      return InferDequeue(c, **n);
-                    },
-                    .num_outputs = OpDef::kOutputsFromInference,
-                    .stateful = true}));
-  (void)s;  // Built-in names are distinct; Register cannot fail here.
+  RegisterBuiltin(ops, {.type = "Enqueue",
+                        .num_inputs = OpDef::kVariadicInputs,
+                        .attrs = {kQueueAttr},
+                        .infer = InferEnqueue,
+                        .stateful = true});
+  RegisterBuiltin(
+      ops, {.type = "Dequeue",
+            .num_inputs = 0,
+            .attrs = {kQueueAttr},
+            .infer = [](InferenceContext& c) { return InferDequeue(c, 0); },
+            .num_outputs = OpDef::kOutputsFromInference,
+            .stateful = true});
+  RegisterBuiltin(ops, {.type = "DequeueMany",
+                        .num_inputs = 0,
+                        .attrs = {kQueueAttr, "n"},
+                        .infer = [](InferenceContext& c) -> absl::Status {
+                          absl::StatusOr<const int64_t*> n =
+                              c.Attr<int64_t>("n");
+                          if (!n.ok()) return n.status();
+                          if (**n < 1) {
+                            return c.AttrError(absl::StrCat(
+                                "DequeueMany n is ", **n, "; it must be >= 1"));
+                          }
+                          return InferDequeue(c, **n);
+                        },
+                        .num_outputs = OpDef::kOutputsFromInference,
+                        .stateful = true});
 }
 
 }  // namespace internal

@@ -95,26 +95,22 @@ absl::Status InferCumSum(InferenceContext& c) {
 }  // namespace
 
 void RegisterReduceOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
   for (const char* op : {"ReduceSum", "ReduceMean"}) {
-    reg({op, 1, {"axes"}, [](InferenceContext& c) {
-           return InferReduceAxes(c, "");
-         }});
+    RegisterBuiltin(r, {op, 1, {"axes"}, [](InferenceContext& c) {
+                          return InferReduceAxes(c, "");
+                        }});
   }
   for (const char* op : {"ReduceMax", "ReduceMin", "ReduceProd"}) {
-    reg({op, 1, {"axes"}, [op](InferenceContext& c) {
-           return InferReduceAxes(c, op);
-         }});
+    RegisterBuiltin(r, {op, 1, {"axes"}, [op](InferenceContext& c) {
+                          return InferReduceAxes(c, op);
+                        }});
   }
   for (const char* op : {"ArgMax", "ArgMin"}) {
-    reg({op, 1, {"axis"}, [op](InferenceContext& c) {
-           return InferArg(c, op);
-         }});
+    RegisterBuiltin(r, {op, 1, {"axis"}, [op](InferenceContext& c) {
+                          return InferArg(c, op);
+                        }});
   }
-  reg({"CumSum", 1, {"axis"}, InferCumSum});
+  RegisterBuiltin(r, {"CumSum", 1, {"axis"}, InferCumSum});
 }
 
 }  // namespace internal

@@ -78,25 +78,22 @@ absl::Status InferUpdate(InferenceContext& c, std::string_view what,
 }  // namespace
 
 void RegisterStateOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({.type = "ReadVariable",
-       .num_inputs = 0,
-       .attrs = {kVariableAttr},
-       .infer = InferRead,
-       .stateful = true});
+  RegisterBuiltin(r, {.type = "ReadVariable",
+                      .num_inputs = 0,
+                      .attrs = {kVariableAttr},
+                      .infer = InferRead,
+                      .stateful = true});
   for (auto [op, numeric] :
        {std::pair{"Assign", false}, {"AssignAdd", true}, {"AssignSub", true}}) {
-    reg({.type = op,
-         .num_inputs = 1,
-         .attrs = {kVariableAttr},
-         .infer =
-             [op = std::string(op), numeric = numeric](InferenceContext& c) {
-               return InferUpdate(c, op, numeric);
-             },
-         .stateful = true});
+    RegisterBuiltin(
+        r, {.type = op,
+            .num_inputs = 1,
+            .attrs = {kVariableAttr},
+            .infer =
+                [op = std::string(op), numeric = numeric](InferenceContext& c) {
+                  return InferUpdate(c, op, numeric);
+                },
+            .stateful = true});
   }
 }
 

@@ -104,11 +104,7 @@ absl::Status InferTfIdfVectorizer(InferenceContext& c) {
 }  // namespace
 
 void RegisterTextOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"TfIdfVectorizer", 1, {}, InferTfIdfVectorizer});
+  RegisterBuiltin(r, {"TfIdfVectorizer", 1, {}, InferTfIdfVectorizer});
 }
 
 }  // namespace internal

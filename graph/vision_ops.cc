@@ -164,13 +164,9 @@ absl::Status InferRoiAlign(InferenceContext& c) {
 }  // namespace
 
 void RegisterVisionOps(OpRegistry& r) {
-  auto reg = [&r](OpDef def) {
-    absl::Status s = r.Register(std::move(def));
-    (void)s;  // Built-in names are distinct; Register cannot fail here.
-  };
-  reg({"NonMaxSuppression", 2, {}, InferNonMaxSuppression});
-  reg({"GridSample", 2, {}, InferGridSample});
-  reg({"RoiAlign", 3, {}, InferRoiAlign});
+  RegisterBuiltin(r, {"NonMaxSuppression", 2, {}, InferNonMaxSuppression});
+  RegisterBuiltin(r, {"GridSample", 2, {}, InferGridSample});
+  RegisterBuiltin(r, {"RoiAlign", 3, {}, InferRoiAlign});
 }
 
 }  // namespace internal
