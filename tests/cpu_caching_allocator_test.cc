@@ -1,6 +1,8 @@
 // Tests of kernels/cpu/caching_allocator.h: size classes, reuse, the byte
-// bound, Trim, blocks outliving the allocator, alignment, statistics under
-// concurrent use, and (under AddressSanitizer) poisoning of cached blocks.
+// bound and the workload bound, Trim, blocks outliving the allocator,
+// alignment, statistics under concurrent use, and (under AddressSanitizer)
+// poisoning of cached blocks.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,6 +19,24 @@ namespace cpu {
 namespace {
 
 constexpr size_t kKiB = 1024, kMiB = 1024 * 1024;
+
+}  // namespace
+}  // namespace cpu
+}  // namespace weft
+
+// AFailedRequestDoesNotRaiseTheWorkloadBound asks for 128 TiB: under the
+// sanitizers the allocator must return null for it, as glibc does, rather
+// than report it.
+extern "C" const char* __asan_default_options() {
+  return "allocator_may_return_null=1";
+}
+extern "C" const char* __tsan_default_options() {
+  return "allocator_may_return_null=1";
+}
+
+namespace weft {
+namespace cpu {
+namespace {
 
 std::shared_ptr<void> MustAllocate(CachingAllocator& alloc, size_t bytes) {
   absl::StatusOr<std::shared_ptr<void>> p = alloc.Allocate(bytes);
@@ -132,6 +152,95 @@ TEST(CachingAllocator, BlocksAre64ByteAligned) {
 
 TEST(CachingAllocator, DefaultIsOneInstance) {
   EXPECT_EQ(&CachingAllocator::Default(), &CachingAllocator::Default());
+}
+
+// One "run" of a workload: blocks of two classes, at most three live at
+// once (8 MiB), but two of each class live at some point (10 MiB).
+void RunWorkload(CachingAllocator& alloc) {
+  std::shared_ptr<void> a = MustAllocate(alloc, 2 * kMiB);
+  std::shared_ptr<void> b = MustAllocate(alloc, 2 * kMiB);
+  a.reset();
+  std::shared_ptr<void> c = MustAllocate(alloc, 3 * kMiB);
+  std::shared_ptr<void> d = MustAllocate(alloc, 3 * kMiB);
+}
+
+TEST(CachingAllocator, BoundByWorkloadKeepsEveryBlockARepeatedRunNeeds) {
+  CachingAllocator alloc({.min_cached_bytes = 256 * kKiB,
+                          .max_cached_bytes = kMiB,
+                          .bound_by_workload = true});
+  RunWorkload(alloc);
+  CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.misses, 4u);
+  EXPECT_EQ(s.peak_live_bytes, 8 * kMiB);
+  EXPECT_EQ(s.class_peak_bytes, 10 * kMiB);
+  // Every block stays cached: more than the peak of live bytes.
+  EXPECT_EQ(s.cached_bytes, 10 * kMiB);
+  for (int run = 0; run < 3; ++run) RunWorkload(alloc);
+  s = alloc.stats();
+  EXPECT_EQ(s.misses, 4u);  // The later runs only hit.
+  EXPECT_EQ(s.hits, 12u);
+  EXPECT_EQ(s.cached_bytes, 10 * kMiB);
+
+  // The same workload under a fixed bound of its peak (8 MiB) misses a
+  // block in every run.
+  CachingAllocator fixed(
+      {.min_cached_bytes = 256 * kKiB, .max_cached_bytes = 8 * kMiB});
+  for (int run = 0; run < 4; ++run) RunWorkload(fixed);
+  EXPECT_GT(fixed.stats().misses, 4u);
+}
+
+// Allocates and releases, one at a time, a block of each of the classes
+// of 1, 1.25, ... `max_quarters` / 4 MiB; returns the largest class.
+size_t OneBlockAtATime(CachingAllocator& alloc, size_t max_quarters) {
+  size_t largest = 0;
+  for (size_t quarters = 4; quarters <= max_quarters; ++quarters) {
+    const size_t bytes = quarters * kMiB / 4;
+    largest = std::max(largest, alloc.SizeClass(bytes));
+    MustAllocate(alloc, bytes);  // Released at once.
+  }
+  return largest;
+}
+
+TEST(CachingAllocator, BoundByWorkloadStaysWithinTwiceThePeakOfLiveBytes) {
+  CachingAllocator alloc({.min_cached_bytes = 256 * kKiB,
+                          .max_cached_bytes = kMiB,
+                          .bound_by_workload = true});
+  const size_t largest = OneBlockAtATime(alloc, 16);  // up to 4 MiB
+  const CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.peak_live_bytes, largest);
+  EXPECT_GT(s.class_peak_bytes, 2 * largest);
+  EXPECT_LE(s.cached_bytes, 2 * largest);
+  EXPECT_GT(s.cached_bytes, largest);
+}
+
+TEST(CachingAllocator, BoundByWorkloadKeepsItsFloor) {
+  CachingAllocator alloc({.min_cached_bytes = 256 * kKiB,
+                          .max_cached_bytes = 4 * kMiB,
+                          .bound_by_workload = true});
+  // 1, 1.25 and 1.5 MiB: 3.75 MiB, past twice the peak (3 MiB) but within
+  // the floor, so all three stay.
+  OneBlockAtATime(alloc, 6);
+  EXPECT_EQ(alloc.stats().cached_bytes, 15 * kMiB / 4);
+  // A 1.75 MiB block no longer fits under either.
+  MustAllocate(alloc, 7 * kMiB / 4);
+  EXPECT_EQ(alloc.stats().cached_bytes, 15 * kMiB / 4);
+}
+
+TEST(CachingAllocator, AFailedRequestDoesNotRaiseTheWorkloadBound) {
+  CachingAllocator alloc({.min_cached_bytes = 256 * kKiB,
+                          .max_cached_bytes = 0,
+                          .bound_by_workload = true});
+  // 128 TiB: within the size check, past any machine's memory.
+  absl::StatusOr<std::shared_ptr<void>> huge = alloc.Allocate(size_t{1} << 47);
+  ASSERT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(huge.status().message(), ::testing::HasSubstr("out of memory"));
+  CachingAllocatorStats s = alloc.stats();
+  EXPECT_EQ(s.peak_live_bytes, 0u);
+  EXPECT_EQ(s.class_peak_bytes, 0u);
+  EXPECT_EQ(s.live_bytes, 0u);
+  // The bound still follows the blocks that existed.
+  const size_t largest = OneBlockAtATime(alloc, 16);
+  EXPECT_LE(alloc.stats().cached_bytes, 2 * largest);
 }
 
 TEST(CachingAllocator, RejectsImpossibleSizes) {

@@ -1,6 +1,7 @@
 // caching_allocator.cc — size-class free lists behind an absl::Mutex.
 #include "kernels/cpu/caching_allocator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -83,7 +84,28 @@ void SystemFree(void* p) { ::operator delete(p, kAlign); }
 
 // The shared state: outlives the allocator while any block is alive.
 struct CachingAllocator::Pool {
-  explicit Pool(size_t max_cached) : max_cached_bytes(max_cached) {}
+  explicit Pool(const CachingAllocatorOptions& options)
+      : max_cached_bytes(options.max_cached_bytes),
+        bound_by_workload(options.bound_by_workload) {}
+
+  // Counts a block of class `size` as live (and the peaks it raises).
+  void AddLive(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    live_bytes += size;
+    stats.peak_live_bytes = std::max(stats.peak_live_bytes, live_bytes);
+    ClassUse& use = class_use[size];
+    if (++use.live > use.peak) {
+      use.peak = use.live;
+      stats.class_peak_bytes += size;
+    }
+  }
+
+  // The most idle bytes the free lists may hold now.
+  size_t IdleBound() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!bound_by_workload) return max_cached_bytes;
+    return std::max(max_cached_bytes,
+                    std::min(stats.class_peak_bytes,
+                             kPeakLiveFactor * stats.peak_live_bytes));
+  }
 
   // Returns a block of size class `size` (requested `bytes`) to the cache,
   // or frees it when the cache is closed or full.
@@ -91,7 +113,8 @@ struct CachingAllocator::Pool {
     {
       absl::MutexLock lock(&mu);
       live_bytes -= size;
-      if (open && cached_bytes + size <= max_cached_bytes) {
+      --class_use[size].live;
+      if (open && cached_bytes + size <= IdleBound()) {
         WEFT_POISON(p, size);
         free_lists[size].push_back(p);
         cached_bytes += size;
@@ -113,11 +136,22 @@ struct CachingAllocator::Pool {
     return blocks;
   }
 
+  // bound_by_workload: the idle bound is at most this many times the peak
+  // of live bytes.
+  static constexpr size_t kPeakLiveFactor = 2;
+  // Blocks of one size class in use now, and the most at once so far.
+  struct ClassUse {
+    int64_t live = 0;
+    int64_t peak = 0;
+  };
+
   const size_t max_cached_bytes;
+  const bool bound_by_workload;
   mutable absl::Mutex mu;
   bool open ABSL_GUARDED_BY(mu) = true;
   absl::flat_hash_map<size_t, std::vector<void*>> free_lists
       ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<size_t, ClassUse> class_use ABSL_GUARDED_BY(mu);
   CachingAllocatorStats stats ABSL_GUARDED_BY(mu);  // But `uncached`:
   std::atomic<uint64_t> uncached{0};                // Counted without the lock.
   size_t cached_bytes ABSL_GUARDED_BY(mu) = 0;
@@ -125,8 +159,7 @@ struct CachingAllocator::Pool {
 };
 
 CachingAllocator::CachingAllocator(CachingAllocatorOptions options)
-    : options_(options),
-      pool_(std::make_shared<Pool>(options.max_cached_bytes)) {}
+    : options_(options), pool_(std::make_shared<Pool>(options)) {}
 
 CachingAllocator::~CachingAllocator() {
   std::vector<std::pair<void*, size_t>> blocks;
@@ -182,21 +215,23 @@ absl::StatusOr<std::shared_ptr<void>> CachingAllocator::Allocate(size_t bytes) {
       it->second.pop_back();
       pool_->cached_bytes -= size;
       ++pool_->stats.hits;
+      pool_->AddLive(size);
     } else {
       ++pool_->stats.misses;
     }
-    pool_->live_bytes += size;
   }
   if (p == nullptr) {
     p = SystemAllocate(size);
     if (p == nullptr) {
-      absl::MutexLock lock(&pool_->mu);
-      pool_->live_bytes -= size;
       return absl::ResourceExhaustedError(
           absl::StrCat("weft::cpu::CachingAllocator: out of memory for ", bytes,
                        " bytes (size class ", size,
                        "); Trim() other allocators or lower the batch size"));
     }
+    // Counted once it exists: a failed huge request must not raise the
+    // peak (and with it the idle bound).
+    absl::MutexLock lock(&pool_->mu);
+    pool_->AddLive(size);
   }
   // The requested bytes are usable; the slack up to the class stays
   // poisoned under ASan.
