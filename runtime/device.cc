@@ -57,6 +57,8 @@ class CachingBufferAllocator : public BufferAllocator {
     absl::StatusOr<std::shared_ptr<void>> b = cache_.Allocate(bytes);
     return b.ok() ? *std::move(b) : nullptr;
   }
+  cpu::CachingAllocator& cache() { return cache_; }
+  const cpu::CachingAllocator& cache() const { return cache_; }
 
  private:
   cpu::CachingAllocator cache_{cpu::CachingAllocatorOptions{
@@ -113,6 +115,14 @@ class CpuDevice : public Device {
     });
   }
   BufferAllocator* allocator() override { return &allocator_; }
+  DeviceMemoryStats memory_stats() const override {
+    const cpu::CachingAllocatorStats s = allocator_.cache().stats();
+    return {.device = name(),
+            .live_bytes = static_cast<int64_t>(s.live_bytes),
+            .idle_bytes = static_cast<int64_t>(s.cached_bytes),
+            .peak_live_bytes = static_cast<int64_t>(s.peak_live_bytes)};
+  }
+  void ReleaseIdleMemory() override { allocator_.cache().Trim(); }
 
  private:
   CachingBufferAllocator allocator_;

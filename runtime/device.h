@@ -13,6 +13,7 @@
 #ifndef WEFT_RUNTIME_DEVICE_H_
 #define WEFT_RUNTIME_DEVICE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,16 @@ struct DeviceOptions {
   // Worker threads for this device; 0 = the kind's default (for cpu,
   // oneTBB's default concurrency).
   int num_threads = 0;
+};
+
+// The memory one device keeps for a session's runs (Session::memory_stats).
+// For a cpu device: the blocks of its caching allocator, i.e. kernel
+// outputs of at least 256 KiB (smaller ones come from the heap).
+struct DeviceMemoryStats {
+  std::string device;           // "cpu:0"
+  int64_t live_bytes = 0;       // in use: arrays of runs, fetched ones held
+  int64_t idle_bytes = 0;       // kept for the next runs
+  int64_t peak_live_bytes = 0;  // the most in use at once so far
 };
 
 // One device of a session. The executor runs a partition's steps through
@@ -57,6 +68,14 @@ class Device {
   virtual void Execute(absl::FunctionRef<void()> fn) = 0;
   // Where kernels on this device allocate outputs; nullptr = the heap.
   virtual BufferAllocator* allocator() { return nullptr; }
+  // What the device's allocator holds; zeros (and the name) for a device
+  // that keeps nothing.
+  virtual DeviceMemoryStats memory_stats() const {
+    return {.device = options_.name};
+  }
+  // Frees the memory the device keeps for reuse (idle blocks); memory in
+  // use is untouched. Safe while runs are in flight.
+  virtual void ReleaseIdleMemory() {}
 
  protected:
   DeviceOptions options_;

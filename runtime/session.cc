@@ -494,6 +494,17 @@ int Session::num_cached_plans() const {
   return static_cast<int>(impl_->plans_.size());
 }
 
+std::vector<DeviceMemoryStats> Session::memory_stats() const {
+  std::vector<DeviceMemoryStats> stats;
+  stats.reserve(impl_->devices_.size());
+  for (const auto& d : impl_->devices_) stats.push_back(d->memory_stats());
+  return stats;
+}
+
+void Session::ReleaseIdleMemory() {
+  for (const auto& d : impl_->devices_) d->ReleaseIdleMemory();
+}
+
 absl::StatusOr<std::vector<NDArray>> Session::Run(
     const Feeds& feeds, const std::vector<Tensor>& fetches,
     const RunOptions& options, RunMetadata* metadata,

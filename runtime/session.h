@@ -34,6 +34,7 @@
 #include "graph/tensor.h"
 #include "kernels/cancellation.h"
 #include "runtime/cluster_spec.h"
+#include "runtime/device.h"
 #include "runtime/rendezvous.h"
 #include "runtime/run_metadata.h"
 
@@ -177,6 +178,16 @@ class Session {
   const Graph& graph() const;
   const SessionOptions& options() const;
   int num_cached_plans() const;
+
+  // The memory each device of this process keeps for the session's runs,
+  // in SessionOptions.devices order (a cluster's tasks keep their own).
+  // Between runs a cpu device keeps the blocks its runs need (docs/
+  // runtime.md, "Memory"): idle_bytes.
+  std::vector<DeviceMemoryStats> memory_stats() const;
+  // Frees what the devices keep for reuse, e.g. after a rare large batch;
+  // the next runs allocate (and fault in) what they need again. Arrays in
+  // use, and those the caller holds, are untouched. Safe during runs.
+  void ReleaseIdleMemory();
 
  private:
   friend class internal::PreparedRun;
