@@ -20,6 +20,7 @@
 #include "distributed/wire.h"
 #include "graph/device_kind.h"
 #include "graph/graph_io.h"
+#include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/session.h"
 
@@ -197,6 +198,18 @@ struct DriverState {
   absl::flat_hash_map<int64_t, std::shared_ptr<StepRun>> steps
       ABSL_GUARDED_BY(mu);
   int64_t max_bytes = 0;
+  // The caching allocators of the session's own devices, by name (fixed
+  // once the driver is made): values from tasks arrive in their
+  // destination device's, like kernel outputs (docs/distributed.md,
+  // "Memory").
+  absl::flat_hash_map<std::string, BufferAllocator*> allocators;
+
+  BufferAllocator* AllocatorFor(const std::string& key) const {
+    const auto route = distributed_internal::ParseTransferKey(key);
+    if (!route.has_value()) return nullptr;
+    auto it = allocators.find(route->dst);
+    return it == allocators.end() ? nullptr : it->second;
+  }
 
   std::shared_ptr<StepRun> Find(int64_t step) {
     absl::MutexLock lock(&mu);
@@ -272,9 +285,15 @@ class ClientRendezvous : public Rendezvous {
 
 class GrpcClusterDriver : public internal::ClusterDriver {
  public:
-  GrpcClusterDriver(const SessionOptions& options, transport::TlsFiles tls)
+  GrpcClusterDriver(const SessionOptions& options,
+                    const std::vector<Device*>& devices,
+                    transport::TlsFiles tls)
       : cluster_(*options.cluster), state_(std::make_shared<DriverState>()) {
     config_.tls = std::move(tls);
+    for (Device* d : devices) {
+      if (BufferAllocator* a = d->allocator())
+        state_->allocators[d->name()] = a;
+    }
     // As the Session's own limit: 0 is the machine's memory.
     state_->max_bytes = options.max_allocation_bytes > 0
                             ? options.max_allocation_bytes
@@ -464,7 +483,8 @@ std::shared_ptr<transport::WorkerClient::Call> GrpcClusterDriver::StartTask(
   std::shared_ptr<DriverState> state = state_;
   auto make_sink = [state, run]() {
     return distributed_internal::MakeNDArraySink(
-        state->max_bytes, /*allocator_for=*/nullptr,
+        state->max_bytes,
+        [state](const std::string& key) { return state->AllocatorFor(key); },
         [state, run](const std::string& key, NDArray value) -> absl::Status {
           if (run->ended.load()) return absl::OkStatus();  // Too late.
           return state->local.Send(run->step(), key, std::move(value));
@@ -587,14 +607,14 @@ void GrpcClusterDriver::Run(std::shared_ptr<const CompiledPlan> plan,
 
 const bool kRegistered = [] {
   internal::SetClusterDriverFactory(
-      [](const SessionOptions& options)
+      [](const SessionOptions& options, const std::vector<Device*>& devices)
           -> absl::StatusOr<std::unique_ptr<internal::ClusterDriver>> {
         absl::StatusOr<transport::TlsFiles> tls =
             distributed_internal::ToTlsFiles(options.cluster_tls,
                                              "SessionOptions.cluster_tls");
         if (!tls.ok()) return tls.status();
         return std::unique_ptr<internal::ClusterDriver>(
-            new GrpcClusterDriver(options, *std::move(tls)));
+            new GrpcClusterDriver(options, devices, *std::move(tls)));
       });
   return true;
 }();

@@ -5,6 +5,7 @@
 // through distributed/transport.h's standard types (docs/building.md).
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -979,11 +980,26 @@ class WorkerClientImpl final : public WorkerClient {
   ThreadPool pool_;
 };
 
+// Keeps gRPC initialized from the first server or client on, for the rest
+// of the process. Otherwise the last gRPC object to go (a Server, in a
+// worker process) runs grpc_shutdown, which in gRPC 1.51 joins its
+// executor thread while that thread sits in a poll of up to 10 s: a server
+// that had streamed values back took ~10 s to destroy (grpc/grpc#41050;
+// Cluster.SteadyStateValuesFromATaskMapNoNewPages).
+void KeepGrpcInitialized() {
+  static const bool initialized = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)initialized;
+}
+
 }  // namespace
 
 RpcStatus GrpcServer::Start(const std::string& listen,
                             const ChannelConfig& config, WorkerHandler* handler,
                             std::unique_ptr<GrpcServer>* server) {
+  KeepGrpcInitialized();
   auto impl = std::make_unique<GrpcServerImpl>(handler);
   if (RpcStatus s = impl->Start(listen, config); !s.ok()) return s;
   *server = std::move(impl);
@@ -993,6 +1009,7 @@ RpcStatus GrpcServer::Start(const std::string& listen,
 RpcStatus WorkerClient::Create(const std::string& address,
                                const ChannelConfig& config,
                                std::unique_ptr<WorkerClient>* client) {
+  KeepGrpcInitialized();
   auto impl = std::make_unique<WorkerClientImpl>(address, config);
   if (RpcStatus s = impl->Init(); !s.ok()) return s;
   *client = std::move(impl);

@@ -682,7 +682,15 @@ class BroadcastToKernel : public OpKernel {
     for (int64_t d : x.shape().dims()) in_dims.push_back(d);
     absl::StatusOr<NDArray> out = ctx.allocate_output(0, *target);
     if (!out.ok()) return out.status();
-    if (out->num_elements() > 0) {
+    if (x.num_elements() == 1) {
+      // One value everywhere: no per-axis tables (for a rank-1 target they
+      // would be as long as the output).
+      const T v = x.values<T>()[0];
+      T* o = out->mutable_data<T>();
+      ParallelItems(out->num_elements(), 1, [&](int64_t b, int64_t e) {
+        std::fill(o + b, o + e, v);
+      });
+    } else if (out->num_elements() > 0) {
       std::vector<std::vector<int64_t>> tables(rank);
       for (int i = 0; i < rank; ++i) {
         tables[i].resize(target->dim(i));

@@ -25,6 +25,7 @@
 
 namespace weft {
 
+class Device;
 struct SessionOptions;
 
 namespace internal {
@@ -74,9 +75,11 @@ class ClusterDriver {
                    ExecuteDone done) = 0;
 };
 
+// Makes the driver of a Session with `options.cluster`, whose own devices
+// (in this process; they outlive the driver) are `devices`.
 using ClusterDriverFactory =
     std::function<absl::StatusOr<std::unique_ptr<ClusterDriver>>(
-        const SessionOptions& options)>;
+        const SessionOptions& options, const std::vector<Device*>& devices)>;
 
 // Installs the factory Session::Create uses for SessionOptions::cluster
 // (//distributed:server does, when linked in).

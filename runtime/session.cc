@@ -157,8 +157,10 @@ class Session::Impl {
             "Session::Create: SessionOptions.cluster is set, but this binary "
             "has no cluster support; link //distributed:server into it");
       }
+      std::vector<Device*> devices;
+      for (const auto& d : devices_) devices.push_back(d.get());
       absl::StatusOr<std::unique_ptr<internal::ClusterDriver>> driver =
-          factory(options_);
+          factory(options_, devices);
       if (!driver.ok()) return driver.status();
       driver_ = *std::move(driver);
       rendezvous_ = driver_->MakeRendezvous();

@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "graph/errors.h"
 #include "graph/op_registry.h"
@@ -263,6 +266,27 @@ TEST(Session, RunsNeedingMoreThanTheCacheFloorMapNoNewPages) {
 #endif
 }
 
+// A run drops its last references (its frame's value slots) on a device
+// thread, possibly just after Run has returned: waits (up to 5 s) until
+// `done` holds for the session's memory stats, and returns them.
+std::vector<DeviceMemoryStats> StatsOnce(
+    Session& session,
+    const std::function<bool(const std::vector<DeviceMemoryStats>&)>& done) {
+  std::vector<DeviceMemoryStats> stats = session.memory_stats();
+  for (int i = 0; i < 500 && !done(stats); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    stats = session.memory_stats();
+  }
+  return stats;
+}
+
+bool NothingLive(const std::vector<DeviceMemoryStats>& stats) {
+  for (const DeviceMemoryStats& d : stats) {
+    if (d.live_bytes != 0) return false;
+  }
+  return true;
+}
+
 // memory_stats() reports, per device, what its caching allocator holds;
 // ReleaseIdleMemory() frees the idle blocks and leaves arrays in use (a
 // fetched one the caller holds) alone; the next run fills the cache again.
@@ -289,7 +313,7 @@ TEST(Session, ReleaseIdleMemoryFreesWhatTheDevicesKeep) {
     return out.ok() ? (*out)[0] : NDArray();
   };
   for (int i = 0; i < 2; ++i) run();
-  stats = session->memory_stats();
+  stats = StatsOnce(*session, NothingLive);
   for (const DeviceMemoryStats& d : stats) {
     EXPECT_GE(d.idle_bytes, kBytes) << d.device;
     EXPECT_EQ(d.live_bytes, 0) << d.device;
@@ -297,6 +321,10 @@ TEST(Session, ReleaseIdleMemoryFreesWhatTheDevicesKeep) {
   }
 
   NDArray held = run();  // tripled: a block of cpu:1, still in use
+  // Once the run has let go of everything else:
+  StatsOnce(*session, [&](const std::vector<DeviceMemoryStats>& s) {
+    return s[0].live_bytes == 0 && s[1].live_bytes == kBytes;
+  });
   session->ReleaseIdleMemory();
   stats = session->memory_stats();
   EXPECT_EQ(stats[0].idle_bytes, 0);
@@ -309,7 +337,7 @@ TEST(Session, ReleaseIdleMemoryFreesWhatTheDevicesKeep) {
   NDArray again = run();
   EXPECT_EQ(again.values<float>()[0], 3.0f);
   again = NDArray();
-  EXPECT_GE(session->memory_stats()[1].idle_bytes, kBytes);
+  EXPECT_GE(StatsOnce(*session, NothingLive)[1].idle_bytes, kBytes);
 }
 
 // Releasing while other threads run the session frees only idle blocks:
@@ -343,7 +371,7 @@ TEST(Session, ReleaseIdleMemoryDuringRunsIsSafe) {
   for (auto& t : runners) t.join();
   stop.store(true);
   releaser.join();
-  EXPECT_EQ(session->memory_stats()[0].live_bytes, 0);
+  EXPECT_TRUE(NothingLive(StatsOnce(*session, NothingLive)));
 }
 
 // Values read once are moved out of their slots; values with several
