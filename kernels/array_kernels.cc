@@ -687,9 +687,8 @@ class BroadcastToKernel : public OpKernel {
       // would be as long as the output).
       const T v = x.values<T>()[0];
       T* o = out->mutable_data<T>();
-      ParallelItems(out->num_elements(), 1, [&](int64_t b, int64_t e) {
-        std::fill(o + b, o + e, v);
-      });
+      ParallelItems(out->num_elements(), 1,
+                    [&](int64_t b, int64_t e) { std::fill(o + b, o + e, v); });
     } else if (out->num_elements() > 0) {
       std::vector<std::vector<int64_t>> tables(rank);
       for (int i = 0; i < rank; ++i) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -247,6 +248,25 @@ int64_t MinorPageFaults() {
   return usage.ru_minflt;
 }
 
+// Runs `run` (one step) 10 times, while gRPC's threads settle into their
+// malloc arenas, then 10 more, which must map few new pages: under 2,048
+// a step, where receiving 48 MiB into fresh memory takes ~12,300. (The
+// sanitizers' allocators manage memory their own way: there the steps are
+// checked, not the count.)
+void ExpectSteadyStepsMapFewPages(const std::function<void()>& run) {
+  for (int i = 0; i < 10; ++i) run();
+  const int64_t before = MinorPageFaults();
+  constexpr int kRuns = 10;
+  for (int i = 0; i < kRuns; ++i) run();
+  const int64_t faults = MinorPageFaults() - before;
+  std::printf("%lld minor page faults in %d steps\n",
+              static_cast<long long>(faults), kRuns);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LT(faults, kRuns * 2048)
+      << faults << " minor page faults in " << kRuns << " steps";
+#endif
+}
+
 // A task receives a pushed tensor into its device's caching allocator, and
 // with ConfigureMallocForServing gRPC's receive buffers stay on warm pages:
 // steady-state steps that push 48 MiB map few new pages.
@@ -273,28 +293,16 @@ TEST(Cluster, SteadyStatePushesMapNoNewPages) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ((*r)[0].values<float>()[0], static_cast<float>(kN));
   };
-  // gRPC's threads settle into their malloc arenas over the first steps.
-  for (int i = 0; i < 10; ++i) run();
-  const int64_t before = MinorPageFaults();
-  constexpr int kRuns = 10;
-  for (int i = 0; i < kRuns; ++i) run();
-  const int64_t faults = MinorPageFaults() - before;
-  std::printf("%lld minor page faults in %d steps\n",
-              static_cast<long long>(faults), kRuns);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   // Measured ~560 per step. Receiving into a fresh block takes ~13,000
   // (48 MiB is 12,288 pages); glibc's default trimming under gRPC's
-  // buffers ~9,000. (The sanitizers' allocators manage memory their own
-  // way: the steps are checked there, not the count.)
-  EXPECT_LT(faults, kRuns * 2048)
-      << faults << " minor page faults in " << kRuns << " steps";
-#endif
+  // buffers ~9,000.
+  ExpectSteadyStepsMapFewPages(run);
 }
 
 // The other direction: a value a task sends to the client's partition
 // arrives in the client device's caching allocator, so steady-state steps
 // that bring 48 MiB back map few new pages either (~37,000 a step before:
-// 12,288 for the client's receive, the rest BroadcastTo's per-axis tables,
+// ~12,700 for the client's receive, the rest BroadcastTo's per-axis tables,
 // as long as its rank-1 output). And the server, destroyed last, goes at
 // once: gRPC 1.51's final grpc_shutdown used to wait ~10 s here for its
 // executor thread's poll (grpc_transport.cc, KeepGrpcInitialized).
@@ -320,17 +328,7 @@ TEST(Cluster, SteadyStateValuesFromATaskMapNoNewPages) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ((*r)[0].values<float>()[0], static_cast<float>(kN));
   };
-  for (int i = 0; i < 10; ++i) run();
-  const int64_t before = MinorPageFaults();
-  constexpr int kRuns = 10;
-  for (int i = 0; i < kRuns; ++i) run();
-  const int64_t faults = MinorPageFaults() - before;
-  std::printf("%lld minor page faults in %d steps\n",
-              static_cast<long long>(faults), kRuns);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-  EXPECT_LT(faults, kRuns * 2048)
-      << faults << " minor page faults in " << kRuns << " steps";
-#endif
+  ExpectSteadyStepsMapFewPages(run);
   session->reset();
   const absl::Time start = absl::Now();
   s0.reset();
