@@ -1,5 +1,6 @@
 // device.h — defines weft::Device, the run-time side of one device of a
-// Session (its threads, its allocator), and the registry of device
+// Session (its threads, its allocator), weft::DeviceMemoryStats (what a
+// device's allocator holds), and the registry of device
 // factories by kind. The built-in kind "cpu" is a oneTBB task_arena per
 // device; other kinds register a factory (and so their kind, see
 // graph/device_kind.h) before sessions name them.
