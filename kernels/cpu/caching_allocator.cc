@@ -84,17 +84,26 @@ void SystemFree(void* p) { ::operator delete(p, kAlign); }
 
 // The shared state: outlives the allocator while any block is alive.
 struct CachingAllocator::Pool {
+  // One size class of the cached path: its free list, and its blocks in
+  // use now and the most at once so far.
+  struct SizeClassState {
+    std::vector<void*> idle;
+    int64_t live = 0;
+    int64_t peak = 0;
+  };
+
   explicit Pool(const CachingAllocatorOptions& options)
       : max_cached_bytes(options.max_cached_bytes),
         bound_by_workload(options.bound_by_workload) {}
 
-  // Counts a block of class `size` as live (and the peaks it raises).
-  void AddLive(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  // Counts a block of class `size` (its entry `c`) as live, and the peaks
+  // it raises.
+  void AddLive(SizeClassState& c, size_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     live_bytes += size;
     stats.peak_live_bytes = std::max(stats.peak_live_bytes, live_bytes);
-    ClassUse& use = class_use[size];
-    if (++use.live > use.peak) {
-      use.peak = use.live;
+    if (++c.live > c.peak) {
+      c.peak = c.live;
       stats.class_peak_bytes += size;
     }
   }
@@ -113,10 +122,11 @@ struct CachingAllocator::Pool {
     {
       absl::MutexLock lock(&mu);
       live_bytes -= size;
-      --class_use[size].live;
+      SizeClassState& c = classes[size];
+      --c.live;
       if (open && cached_bytes + size <= IdleBound()) {
         WEFT_POISON(p, size);
-        free_lists[size].push_back(p);
+        c.idle.push_back(p);
         cached_bytes += size;
         return;
       }
@@ -128,10 +138,10 @@ struct CachingAllocator::Pool {
   std::vector<std::pair<void*, size_t>> TakeAll()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::vector<std::pair<void*, size_t>> blocks;
-    for (auto& [size, list] : free_lists) {
-      for (void* p : list) blocks.emplace_back(p, size);
+    for (auto& [size, c] : classes) {
+      for (void* p : c.idle) blocks.emplace_back(p, size);
+      c.idle.clear();  // The class's counts stay.
     }
-    free_lists.clear();
     cached_bytes = 0;
     return blocks;
   }
@@ -139,19 +149,12 @@ struct CachingAllocator::Pool {
   // bound_by_workload: the idle bound is at most this many times the peak
   // of live bytes.
   static constexpr size_t kPeakLiveFactor = 2;
-  // Blocks of one size class in use now, and the most at once so far.
-  struct ClassUse {
-    int64_t live = 0;
-    int64_t peak = 0;
-  };
 
   const size_t max_cached_bytes;
   const bool bound_by_workload;
   mutable absl::Mutex mu;
   bool open ABSL_GUARDED_BY(mu) = true;
-  absl::flat_hash_map<size_t, std::vector<void*>> free_lists
-      ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<size_t, ClassUse> class_use ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<size_t, SizeClassState> classes ABSL_GUARDED_BY(mu);
   CachingAllocatorStats stats ABSL_GUARDED_BY(mu);  // But `uncached`:
   std::atomic<uint64_t> uncached{0};                // Counted without the lock.
   size_t cached_bytes ABSL_GUARDED_BY(mu) = 0;
@@ -209,13 +212,13 @@ absl::StatusOr<std::shared_ptr<void>> CachingAllocator::Allocate(size_t bytes) {
   void* p = nullptr;
   {
     absl::MutexLock lock(&pool_->mu);
-    auto it = pool_->free_lists.find(size);
-    if (it != pool_->free_lists.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
+    Pool::SizeClassState& c = pool_->classes[size];
+    if (!c.idle.empty()) {
+      p = c.idle.back();
+      c.idle.pop_back();
       pool_->cached_bytes -= size;
       ++pool_->stats.hits;
-      pool_->AddLive(size);
+      pool_->AddLive(c, size);
     } else {
       ++pool_->stats.misses;
     }
@@ -231,7 +234,7 @@ absl::StatusOr<std::shared_ptr<void>> CachingAllocator::Allocate(size_t bytes) {
     // Counted once it exists: a failed huge request must not raise the
     // peak (and with it the idle bound).
     absl::MutexLock lock(&pool_->mu);
-    pool_->AddLive(size);
+    pool_->AddLive(pool_->classes[size], size);
   }
   // The requested bytes are usable; the slack up to the class stays
   // poisoned under ASan.
