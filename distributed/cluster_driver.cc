@@ -202,14 +202,7 @@ struct DriverState {
   // once the driver is made): values from tasks arrive in their
   // destination device's, like kernel outputs (docs/distributed.md,
   // "Memory").
-  absl::flat_hash_map<std::string, BufferAllocator*> allocators;
-
-  BufferAllocator* AllocatorFor(const std::string& key) const {
-    const auto route = distributed_internal::ParseTransferKey(key);
-    if (!route.has_value()) return nullptr;
-    auto it = allocators.find(route->dst);
-    return it == allocators.end() ? nullptr : it->second;
-  }
+  distributed_internal::AllocatorsByDevice allocators;
 
   std::shared_ptr<StepRun> Find(int64_t step) {
     absl::MutexLock lock(&mu);
@@ -483,8 +476,7 @@ std::shared_ptr<transport::WorkerClient::Call> GrpcClusterDriver::StartTask(
   std::shared_ptr<DriverState> state = state_;
   auto make_sink = [state, run]() {
     return distributed_internal::MakeNDArraySink(
-        state->max_bytes,
-        [state](const std::string& key) { return state->AllocatorFor(key); },
+        state->max_bytes, &state->allocators,
         [state, run](const std::string& key, NDArray value) -> absl::Status {
           if (run->ended.load()) return absl::OkStatus();  // Too late.
           return state->local.Send(run->step(), key, std::move(value));

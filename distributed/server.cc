@@ -133,6 +133,8 @@ class Server::Impl : public transport::WorkerHandler {
   std::string host_;
   std::vector<std::unique_ptr<Device>> devices_;
   absl::flat_hash_map<std::string, Device*> device_by_name_;
+  // Their allocators, where pushed tensors arrive (fixed once created).
+  distributed_internal::AllocatorsByDevice allocators_;
   Routing routing_{this};
   RunTracker tracker_;
   std::unique_ptr<transport::GrpcServer> grpc_;
@@ -193,6 +195,7 @@ absl::Status Server::Impl::Init() {
         CreateDevice({.name = name, .num_threads = options_.num_threads});
     if (!d.ok()) return d.status();
     device_by_name_[name] = d->get();
+    if (BufferAllocator* a = (*d)->allocator()) allocators_[name] = a;
     devices_.push_back(*std::move(d));
   }
   max_bytes_ = options_.max_allocation_bytes > 0 ? options_.max_allocation_bytes
@@ -403,15 +406,7 @@ void Server::Impl::RunStep(const transport::RunStepRequest& request,
 
 std::unique_ptr<transport::TensorSink> Server::Impl::OpenSink(int64_t step) {
   return distributed_internal::MakeNDArraySink(
-      max_bytes_,
-      [this](const std::string& key) -> BufferAllocator* {
-        // The destination device's cache (device_by_name_ is fixed once
-        // the server is created).
-        const auto route = distributed_internal::ParseTransferKey(key);
-        if (!route.has_value()) return nullptr;
-        auto it = device_by_name_.find(LocalDeviceOf(route->dst));
-        return it == device_by_name_.end() ? nullptr : it->second->allocator();
-      },
+      max_bytes_, &allocators_,
       [this, step](const std::string& key, NDArray value) {
         {
           absl::MutexLock lock(&mu_);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "graph/device_kind.h"
 #include "graph/dtype.h"
 
 namespace weft::distributed_internal {
@@ -60,11 +61,10 @@ namespace {
 
 class NDArraySink final : public transport::TensorSink {
  public:
-  NDArraySink(int64_t max_bytes,
-              std::function<BufferAllocator*(const std::string&)> allocator_for,
+  NDArraySink(int64_t max_bytes, const AllocatorsByDevice* allocators,
               std::function<absl::Status(const std::string&, NDArray)> commit)
       : max_bytes_(max_bytes),
-        allocator_for_(std::move(allocator_for)),
+        allocators_(allocators),
         commit_(std::move(commit)) {}
 
   transport::RpcStatus Begin(const std::string& key,
@@ -76,8 +76,7 @@ class NDArraySink final : public transport::TensorSink {
           "tensor '", key, "' arrived with invalid dtype ", meta.dtype)));
     }
     absl::StatusOr<NDArray> a = NDArray::AllocateChecked(
-        dtype, Shape(meta.shape), max_bytes_,
-        allocator_for_ ? allocator_for_(key) : nullptr);
+        dtype, Shape(meta.shape), max_bytes_, DestinationAllocator(key));
     if (!a.ok()) {
       return ToRpc(absl::Status(
           a.status().code(),
@@ -108,8 +107,17 @@ class NDArraySink final : public transport::TensorSink {
   }
 
  private:
+  // The allocator of `key`'s destination device (null: the heap).
+  BufferAllocator* DestinationAllocator(const std::string& key) const {
+    if (allocators_ == nullptr) return nullptr;
+    const std::optional<TransferRoute> route = ParseTransferKey(key);
+    if (!route.has_value()) return nullptr;
+    auto it = allocators_->find(LocalDeviceOf(route->dst));
+    return it == allocators_->end() ? nullptr : it->second;
+  }
+
   const int64_t max_bytes_;
-  std::function<BufferAllocator*(const std::string&)> allocator_for_;
+  const AllocatorsByDevice* const allocators_;
   std::function<absl::Status(const std::string&, NDArray)> commit_;
   std::string key_;
   NDArray value_;
@@ -118,10 +126,9 @@ class NDArraySink final : public transport::TensorSink {
 }  // namespace
 
 std::unique_ptr<transport::TensorSink> MakeNDArraySink(
-    int64_t max_bytes,
-    std::function<BufferAllocator*(const std::string& key)> allocator_for,
+    int64_t max_bytes, const AllocatorsByDevice* allocators,
     std::function<absl::Status(const std::string& key, NDArray value)> commit) {
-  return std::make_unique<NDArraySink>(max_bytes, std::move(allocator_for),
+  return std::make_unique<NDArraySink>(max_bytes, allocators,
                                        std::move(commit));
 }
 

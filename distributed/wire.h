@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -33,15 +34,19 @@ absl::StatusOr<transport::TlsFiles> ToTlsFiles(const ClusterTls& tls,
 // `value` under `key`, sharing its buffer (no copy).
 transport::OutTensor ToOutTensor(std::string key, NDArray value);
 
+// The buffer allocators of a process's devices, by local device name
+// ("cpu:0").
+using AllocatorsByDevice = absl::flat_hash_map<std::string, BufferAllocator*>;
+
 // A sink that allocates an NDArray (at most `max_bytes`) and hands it to
-// `commit` with its key. `allocator_for` (may be empty, or return null)
-// picks the buffer allocator for a key: a task receives into its
+// `commit` with its key. The array comes from the allocator in
+// `allocators` (may be null; must outlive the sink) of the key's
+// destination device, else from the heap: a process receives into its
 // destination device's caching allocator, so a steady stream of steps
 // reuses the blocks of the previous ones instead of faulting in fresh
 // pages for every tensor.
 std::unique_ptr<transport::TensorSink> MakeNDArraySink(
-    int64_t max_bytes,
-    std::function<BufferAllocator*(const std::string& key)> allocator_for,
+    int64_t max_bytes, const AllocatorsByDevice* allocators,
     std::function<absl::Status(const std::string& key, NDArray value)> commit);
 
 // A transfer key's devices: "h:0@cpu:0->/job:w/task:0/cpu:0" ->
